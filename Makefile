@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv and install
+# requirements.txt on a fresh machine (Python 3.11 and make are all they need).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck openapi lock bench clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check service tests scripts
+	$(BIN)/mypy
+
+openapi: $(STAMP)
+	$(BIN)/python -m scripts.write_openapi openapi.yaml
+
+lock:
+	rm -rf /tmp/planner-lock && $(PYTHON) -m venv /tmp/planner-lock
+	/tmp/planner-lock/bin/pip install --quiet -r requirements.in
+	{ echo "# Pinned: every package the service, its tests and its tools use (pip freeze of requirements.in)."; \
+	  echo "# Regenerate: make lock"; /tmp/planner-lock/bin/pip freeze; } > requirements.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

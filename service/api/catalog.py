@@ -1,0 +1,78 @@
+"""The catalog and therapy routes: what the planner knows, and where each rule comes from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from service.domain.catalog import Vaccine
+
+from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, TherapyListSchema
+
+blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine catalog and supported therapies.")
+
+
+def entry_json(v: Vaccine) -> dict[str, Any]:
+    return {"id": v.id, "name": v.name, "cvx": list(v.cvx), "live": v.live, "route": v.route,
+            "antigens": list(v.antigens), "names": [v.name, *v.aliases], "source": v.source, "note": v.note}
+
+
+@blp.route("/vaccines")
+class Vaccines(MethodView):
+    @blp.doc(summary="List the vaccine catalog")
+    @blp.arguments(CatalogQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, CatalogSchema)
+    def get(self, live: bool | None = None, q: str | None = None) -> dict[str, Any]:
+        ruleset = current_app.extensions["planner"].ruleset
+        catalog = ruleset.catalog
+        found = catalog.search(q=q, live=live)
+        return {
+            "catalog_version": catalog.version,
+            "count": len(found),
+            "vaccines": [entry_json(v) for v in found],
+            "unspecified": [{"cvx": u.cvx, "name": u.name, "names": [u.name, *u.aliases],
+                             "candidates": list(u.candidates), "note": u.note} for u in catalog.unspecified],
+            "sources": ruleset.catalog_raw.get("sources", {}),
+        }
+
+
+@blp.route("/vaccines/<string:vaccine_id>")
+class VaccineById(MethodView):
+    @blp.doc(summary="One catalog entry")
+    @blp.response(200, CatalogEntrySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, vaccine_id: str) -> dict[str, Any]:
+        vaccine = current_app.extensions["planner"].ruleset.catalog.get(vaccine_id)
+        if vaccine is None:
+            abort(404, message=f"No catalog entry has the id {vaccine_id!r}; GET /v1/vaccines lists them.")
+        return entry_json(vaccine)
+
+
+@blp.route("/therapies")
+class Therapies(MethodView):
+    @blp.doc(summary="Supported therapies with their schedule and vaccine rules")
+    @blp.response(200, TherapyListSchema)
+    def get(self) -> dict[str, Any]:
+        therapies = current_app.extensions["planner"].ruleset.therapies
+        out = []
+        for p in therapies.profiles:
+            out.append({
+                "id": p.id, "name": p.name, "brand_names": list(p.brand_names),
+                "ruleset_version": therapies.versions[p.id],
+                "schedule": {"text": p.schedule_text, "starter_gaps_days": list(p.starter_gaps),
+                             "default_cadence": p.default_cadence,
+                             "cadences": {c.name: {"days": c.days, "months": c.months, "description": c.description}
+                                          for c in p.cadences.values()}},
+                "vaccine_timing": {"live_pre_start_days": p.live_pre_start_days,
+                                   "non_live_pre_start_days": p.non_live_pre_start_days,
+                                   "mid_cycle": asdict(p.mid_cycle),
+                                   "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
+                                   "b_cell_recheck_days": p.b_cell_recheck_days,
+                                   "b_cell_consensus_days": p.b_cell_consensus_days},
+                "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
+            })
+        return {"therapies": out}

@@ -1,0 +1,18 @@
+"""Examples published in openapi.yaml. They are real: a test posts the request and compares the answer
+with the response example, so the documentation cannot show an answer the service would not give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+_EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+def _load(name: str) -> Any:
+    return json.loads((_EXAMPLES / name).read_text(encoding="utf-8"))
+
+
+PLAN_REQUEST_EXAMPLE: dict[str, Any] = _load("plan-request.json")
+PLAN_RESPONSE_EXAMPLE: dict[str, Any] = _load("plan-response.json")

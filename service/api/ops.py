@@ -1,0 +1,82 @@
+"""Operations routes: liveness, readiness, the published contract, offline docs, problem types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import flask_swagger_ui
+import yaml
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, render_template, send_from_directory
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from .problems import PROBLEM_TYPES
+from .schemas import HealthSchema, ReadySchema
+
+blp = Blueprint("ops", __name__, description="Health, readiness and the API description.")
+# Routes that are not part of the API itself (documentation pages and assets) stay out of the spec.
+docs = FlaskBlueprint("docs", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/docs/static")
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.doc(summary="Liveness: the process answers")
+    @blp.response(200, HealthSchema)
+    def get(self) -> dict[str, Any]:
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.doc(summary="Readiness: catalog and rules are loaded")
+    @blp.response(200, ReadySchema)
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def get(self) -> dict[str, Any]:
+        ruleset = current_app.extensions["planner"].ruleset
+        if not ruleset.catalog.vaccines or not ruleset.therapies.profiles:
+            abort(503, message="The catalog or the therapy rules are empty.")
+        return {"status": "ready", "ruleset": dict(ruleset.therapies.versions),
+                "catalog_version": ruleset.catalog.version, "vaccines": len(ruleset.catalog.vaccines)}
+
+
+def spec_dict() -> dict[str, Any]:
+    """The OpenAPI document as the running code describes it (the file at the repo root must equal it)."""
+    return current_app.extensions["problem_api"].spec.to_dict()
+
+
+def spec_yaml() -> str:
+    return yaml.safe_dump(spec_dict(), sort_keys=False, allow_unicode=True, width=110)
+
+
+@docs.get("/openapi.yaml")
+def openapi_yaml() -> Response:
+    cache = current_app.extensions.setdefault("openapi_yaml", spec_yaml())
+    return Response(cache, mimetype="application/yaml")
+
+
+@docs.get("/openapi.json")
+def openapi_json() -> Response:
+    return current_app.response_class(current_app.json.dumps(spec_dict()), mimetype="application/json")
+
+
+@docs.get("/docs")
+def docs_page() -> str:
+    return render_template("docs.html")
+
+
+@docs.get("/docs/swagger-ui/<path:filename>")
+def swagger_asset(filename: str) -> Response:
+    # Swagger UI's files ship inside the flask-swagger-ui wheel: /docs needs no CDN and no internet.
+    return send_from_directory(SWAGGER_UI_DIST, filename, max_age=86400)
+
+
+@docs.get("/problems/<slug>")
+def problem_type(slug: str) -> dict[str, Any]:
+    if slug not in PROBLEM_TYPES:
+        abort(404, message=f"No problem type {slug!r}.")
+    title, description = PROBLEM_TYPES[slug]
+    return {"type": f"/problems/{slug}", "title": title, "description": description}

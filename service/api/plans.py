@@ -1,0 +1,72 @@
+"""POST /v1/plans: translate the request to the planner's terms and its plan back to JSON."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.domain.planner import Plan, PlanRequest, VaccineRequest, make_plan
+from service.domain.schedule import Treatment
+
+from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
+from .schemas import PlanRequestSchema, PlanResponseSchema
+
+blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine timing around a therapy.")
+
+
+def to_request(body: dict[str, Any], today: date) -> PlanRequest:
+    t = body["treatment"]
+    treatment = Treatment(drug=t["drug"], doses=tuple(t["doses"]), start_date=t["start_date"], cadence=t["cadence"],
+                          stopped_on=t["stopped_on"], b_cell_repletion_on=t["b_cell_repletion_on"])
+    vaccines = tuple(VaccineRequest(name=v.get("name"), cvx=v.get("cvx")) for v in body["vaccines"])
+    return PlanRequest(as_of=body["as_of"] or today, treatment=treatment, vaccines=vaccines,
+                       horizon_days=body["horizon_days"])
+
+
+def present(plan: Plan) -> dict[str, Any]:
+    s = plan.schedule
+    return {
+        "as_of": plan.as_of,
+        "horizon_end": plan.until,
+        "ruleset": {"id": plan.profile.id, "version": plan.ruleset_version},
+        "treatment": {
+            "drug": plan.profile.name, "phase": s.phase, "start_date": s.first_dose, "cadence": s.cadence.name,
+            "doses_given": list(s.given), "next_dose": s.next_dose, "overdue": s.overdue,
+            "projected_doses": list(s.projected(plan.until)), "stopped_on": s.stopped_on,
+        },
+        "vaccines": [
+            {
+                "request": {"name": vp.request.name} if vp.request.name is not None else {"cvx": vp.request.cvx},
+                "vaccine": {"id": vp.match.vaccine.id, "name": vp.match.vaccine.name, "cvx": vp.match.cvx,
+                            "live": vp.match.vaccine.live, "route": vp.match.vaccine.route},
+                "status": vp.timing.status,
+                "windows": [{"kind": w.kind, "start": w.start, "end": w.end} for w in vp.timing.windows],
+                "delay_start_to": vp.timing.delay_start_to,
+                "b_cell_recheck_on": vp.timing.b_cell_recheck_on,
+                "reason": vp.timing.reason,
+                "rules": list(vp.timing.rules),
+            }
+            for vp in plan.vaccines
+        ],
+        "warnings": list(plan.warnings),
+    }
+
+
+@blp.route("/plans")
+class Plans(MethodView):
+    @blp.doc(summary="Plan vaccine timing", description=(
+        "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "
+        "doses: pre_start, mid_cycle, post_therapy, or avoid. Everything is relative to as_of."))
+    @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
+    @blp.response(200, PlanResponseSchema, example=PLAN_RESPONSE_EXAMPLE)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        planner = current_app.extensions["planner"]
+        plan = make_plan(to_request(body, planner.today()), planner.ruleset.therapies, planner.ruleset.catalog)
+        return present(plan)

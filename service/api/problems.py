@@ -1,0 +1,154 @@
+"""RFC 9457 problem details: the one error shape every route answers with.
+
+flask-smorest's Api is subclassed so that its own validation errors, werkzeug's HTTP errors and the
+domain's InvalidInput all come out as `application/problem+json`, each input error naming its field.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, g, json, request
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from service.domain.errors import FieldError, InvalidInput
+
+from .schemas import ProblemSchema
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("service.errors")
+
+# Problem types this service defines; each is documented at GET /problems/<slug>.
+PROBLEM_TYPES = {
+    "invalid-input": ("Invalid input", "The request is well-formed JSON but a field is missing, unknown, out "
+                      "of range or contradicts another (for example a dose after as_of). `errors` names each field."),
+    "unknown-vaccine": ("Unknown or ambiguous vaccine", "A requested vaccine does not name exactly one catalog "
+                        "entry. `errors[].candidates` lists what it could mean; the service never guesses."),
+    "malformed-json": ("Malformed JSON", "The body is not valid JSON."),
+    "unsupported-media-type": ("Unsupported media type", "Send the body as application/json."),
+    "body-too-large": ("Request body too large", "The body is over 64 KiB."),
+    "not-found": ("Not found", "No resource at this path."),
+    "method-not-allowed": ("Method not allowed", "The path exists but does not answer this method."),
+    "unauthorized": ("Unauthorized", "This route needs an API key: 'Authorization: Bearer <key>'."),
+    "internal-error": ("Internal server error", "The service failed; the request id in the response and the "
+                       "logs identifies the failure. No internals are returned."),
+}
+_STATUS_TYPES = {400: "malformed-json", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
+                 413: "body-too-large", 415: "unsupported-media-type", 422: "invalid-input", 500: "internal-error"}
+
+
+def problem(status: int, detail: str, *, type_slug: str | None = None, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
+    slug = type_slug or _STATUS_TYPES.get(status)
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}" if slug else "about:blank",
+        "title": PROBLEM_TYPES[slug][0] if slug else http.HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request else None,
+    }
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if errors is not None:
+        body["errors"] = errors
+    resp = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        resp.headers[name] = value
+    return resp
+
+
+def field_errors_to_json(errors: list[FieldError]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        item: dict[str, Any] = {"field": e.field, "message": e.message, "code": e.code}
+        if e.candidates:
+            item["candidates"] = [{"id": c.id, "name": c.name, "cvx": list(c.cvx), "live": c.live}
+                                  for c in e.candidates]
+        out.append(item)
+    return out
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """marshmallow's nested error dict as a flat list: {"vaccines": {0: {"name": [...]}}} -> vaccines[0].name."""
+    out: list[dict[str, Any]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out += flatten_messages(value, path)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            code = "unknown_field" if message == "Unknown field." else (
+                "required" if message.startswith("Missing data") else "invalid")
+            out.append({"field": prefix or "(body)", "message": message, "code": code})
+    elif isinstance(messages, list):
+        for value in messages:
+            out += flatten_messages(value, prefix)
+    else:
+        out.append({"field": prefix or "(body)", "message": str(messages), "code": "invalid"})
+    return out
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering and documenting every error as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each route documents the errors it can really answer
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON if status >= 400 else "application/json")
+            self.spec.components.response(status.name, response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if status == 400:
+            return problem(400, "The request body is not valid JSON.")
+        if status == 422 and messages is not None:
+            # webargs wraps body errors under the location name ("json"); the field paths start below it.
+            body_errors = messages.get("json", messages) if isinstance(messages, dict) else messages
+            return problem(422, "The request does not match the contract; see errors.",
+                           errors=flatten_messages(body_errors))
+        if status >= 500:
+            return problem(status, "The service could not answer this request. Quote the request id when reporting it.")
+        return problem(status, data.get("message") or error.description or http.HTTPStatus(status).phrase,
+                       headers=dict(data.get("headers", {})) or _allow_header(error))
+
+
+def _allow_header(error: HTTPException) -> dict[str, str]:
+    allow = getattr(error, "valid_methods", None)
+    return {"Allow": ", ".join(sorted(allow))} if allow else {}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Domain errors and anything unexpected; HTTP errors are the ProblemApi's."""
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(error: InvalidInput) -> Response:
+        unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
+        return problem(422, "The request cannot be planned as it stands; see errors.",
+                       type_slug="unknown-vaccine" if unknown else "invalid-input",
+                       errors=field_errors_to_json(error.errors))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return current_app.extensions["problem_api"].handle_http_exception(error)
+        # The traceback goes to the log with the request id; the client gets nothing internal.
+        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+        return current_app.extensions["problem_api"].handle_http_exception(InternalServerError())

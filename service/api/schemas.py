@@ -1,0 +1,254 @@
+"""marshmallow schemas: the request and response shapes of API v1, and the source of openapi.yaml.
+
+Shape is checked here (types, ranges, exactly-one-of); whether a vaccine exists or a dose date makes
+sense is the domain's business.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
+
+
+class IsoDate(fields.Date):
+    """A calendar date written exactly YYYY-MM-DD (no times, no week dates, no compact forms)."""
+
+    default_error_messages = {
+        "invalid": "Not a valid date: use YYYY-MM-DD.",
+        "range": "Date out of range (1900-01-01 to 2199-12-31).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
+            raise self.make_error("invalid")
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise self.make_error("range")
+        return day
+
+
+class StrictInteger(fields.Integer):
+    """An integer that must be a JSON number without a fraction (not "365", not true)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _doc(description: str, example: Any = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"description": description}
+    if example is not None:
+        meta["example"] = example
+    return meta
+
+
+# ---- request ----------------------------------------------------------------------------------------
+
+class TreatmentSchema(Schema):
+    drug = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata=_doc("Therapy, generic or brand name, case-insensitive (GET /v1/therapies).", "ofatumumab"))
+    start_date = IsoDate(load_default=None, allow_none=True, metadata=_doc(
+        "First dose date. Required when doses is empty (the planned start); if given with doses it must equal the earliest dose.",
+        "2027-01-05"))
+    doses = fields.List(IsoDate(), load_default=list, validate=validate.Length(max=400), metadata=_doc(
+        "Dates of doses actually given, any order, none after as_of, no duplicates.", []))
+    cadence = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["every_4_weeks", "monthly"]),
+                            metadata=_doc("Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).",
+                                          "every_4_weeks"))
+    stopped_on = IsoDate(load_default=None, allow_none=True, metadata=_doc(
+        "Date the therapy was discontinued (not before the last dose, not after as_of).", None))
+    b_cell_repletion_on = IsoDate(load_default=None, allow_none=True, metadata=_doc(
+        "Date a laboratory confirmed B-cell repletion after stopping (needs stopped_on; not before it, not after as_of).",
+        None))
+
+
+class VaccineRequestSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=100),
+                         metadata=_doc("Generic, common or brand name, case-insensitive, punctuation ignored.", "MMR"))
+    cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
+                        metadata=_doc("CDC CVX code as a string.", "187"))
+
+    @validates_schema
+    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("name" in data) == ("cvx" in data):
+            raise ValidationError("Give exactly one of name or cvx.")
+
+
+class PlanRequestSchema(Schema):
+    as_of = IsoDate(load_default=None, allow_none=True, metadata=_doc(
+        "Assessment date the plan is computed for (default: today, UTC).", "2026-11-24"))
+    treatment = fields.Nested(TreatmentSchema, required=True)
+    vaccines = fields.List(fields.Nested(VaccineRequestSchema), required=True, validate=validate.Length(min=1, max=50),
+                           metadata=_doc("1 to 50 vaccines; results come back in this order."))
+    horizon_days = StrictInteger(load_default=365, validate=validate.Range(min=60, max=1095),
+                                 metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365))
+
+
+# ---- response ---------------------------------------------------------------------------------------
+
+class RulesetSchema(Schema):
+    id = fields.String(metadata=_doc("Therapy profile id.", "ofatumumab"))
+    version = fields.String(metadata=_doc("Profile version + catalog version + digest of the data files, for audit."))
+
+
+class TreatmentOutSchema(Schema):
+    drug = fields.String(metadata=_doc("Canonical therapy name.", "ofatumumab"))
+    phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
+    start_date = IsoDate(metadata=_doc("First dose date (given or planned)."))
+    cadence = fields.String(metadata=_doc("Maintenance cadence used."))
+    doses_given = fields.List(IsoDate(), metadata=_doc("Doses taken as given: the request's, or the assumed labelled schedule."))
+    next_dose = IsoDate(allow_none=True, metadata=_doc("Next dose on or after as_of; null when stopped."))
+    overdue = fields.Boolean(metadata=_doc("The labelled next dose was before as_of (missed): next_dose is as_of."))
+    projected_doses = fields.List(IsoDate(), metadata=_doc("Future doses from next_dose to as_of + horizon_days."))
+    stopped_on = IsoDate(allow_none=True)
+
+
+class WindowSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy"]))
+    start = IsoDate(metadata=_doc("First permitted day (inclusive)."))
+    end = IsoDate(metadata=_doc("Last permitted day (inclusive)."))
+
+
+class VaccineRefSchema(Schema):
+    name = fields.String()
+    cvx = fields.String()
+
+
+class VaccineOutSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    cvx = fields.String(allow_none=True, metadata=_doc("The CVX code requested, or the entry's primary code."))
+    live = fields.Boolean()
+    route = fields.String()
+
+
+class VaccinePlanSchema(Schema):
+    request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
+    vaccine = fields.Nested(VaccineOutSchema)
+    status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy", "avoid"]))
+    windows = fields.List(fields.Nested(WindowSchema))
+    delay_start_to = IsoDate(allow_none=True, metadata=_doc(
+        "For a live vaccine avoided only because the start is too close: the earliest first-dose date that lets it be given on as_of."))
+    b_cell_recheck_on = IsoDate(allow_none=True, metadata=_doc(
+        "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."))
+    reason = fields.String(metadata=_doc("Plain-language explanation."))
+    rules = fields.List(fields.String(), metadata=_doc("Ids of the rules that produced this result (GET /v1/therapies)."))
+
+
+class PlanResponseSchema(Schema):
+    as_of = IsoDate()
+    horizon_end = IsoDate(metadata=_doc("as_of + horizon_days: windows are clipped to [as_of, horizon_end]."))
+    ruleset = fields.Nested(RulesetSchema)
+    treatment = fields.Nested(TreatmentOutSchema)
+    vaccines = fields.List(fields.Nested(VaccinePlanSchema))
+    warnings = fields.List(fields.String())
+
+
+# ---- catalog ----------------------------------------------------------------------------------------
+
+class CatalogEntrySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    cvx = fields.List(fields.String(), metadata=_doc("CVX codes of this entry; the first is the primary code."))
+    live = fields.Boolean()
+    route = fields.String(metadata=_doc("injection, intranasal, oral, intradermal or percutaneous."))
+    antigens = fields.List(fields.String())
+    names = fields.List(fields.String(), metadata=_doc("Names this entry answers to."))
+    source = fields.String(metadata=_doc("Where the classification comes from (keys of the catalog's sources)."))
+    note = fields.String()
+
+
+class UnspecifiedSchema(Schema):
+    cvx = fields.String(allow_none=True)
+    name = fields.String()
+    names = fields.List(fields.String())
+    candidates = fields.List(fields.String(), metadata=_doc("Ids of the specific products to choose from."))
+    note = fields.String()
+
+
+class CatalogSchema(Schema):
+    catalog_version = fields.String()
+    count = fields.Integer()
+    vaccines = fields.List(fields.Nested(CatalogEntrySchema))
+    unspecified = fields.List(fields.Nested(UnspecifiedSchema), metadata=_doc(
+        "Codes and names that do not say whether the product is live: requests naming them get a 422 with candidates."))
+    sources = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class CatalogQuerySchema(Schema):
+    live = fields.Boolean(metadata=_doc("Only live (true) or non-live (false) entries."))
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata=_doc("Text any name, id or CVX code contains."))
+
+
+class RuleSchema(Schema):
+    id = fields.String()
+    role = fields.String()
+    summary = fields.String()
+    evidence = fields.String(metadata=_doc("label, guideline, CDSi, practice or decision."))
+    source = fields.String()
+    citation = fields.String()
+
+
+class TherapySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    brand_names = fields.List(fields.String())
+    ruleset_version = fields.String()
+    schedule = fields.Dict(metadata=_doc("Starter gaps, cadences and their descriptions."))
+    vaccine_timing = fields.Dict(metadata=_doc("Day counts the windows use."))
+    rules = fields.List(fields.Nested(RuleSchema))
+
+
+class TherapyListSchema(Schema):
+    therapies = fields.List(fields.Nested(TherapySchema))
+
+
+# ---- operations and errors ----------------------------------------------------------------------------
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class ReadySchema(Schema):
+    status = fields.String()
+    ruleset = fields.Dict(keys=fields.String(), values=fields.String())
+    catalog_version = fields.String()
+    vaccines = fields.Integer()
+
+
+class CandidateSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    cvx = fields.List(fields.String())
+    live = fields.Boolean(allow_none=True)
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(metadata=_doc("Path of the offending field, e.g. vaccines[1].name.", "vaccines[1].name"))
+    message = fields.String()
+    code = fields.String(metadata=_doc("invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy."))
+    candidates = fields.List(fields.Nested(CandidateSchema), metadata=_doc("What an unknown or ambiguous name could mean."))
+
+
+class ProblemSchema(Schema):
+    type = fields.String(metadata=_doc("URI of the problem type (GET it for a description), or about:blank."))
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    request_id = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))

@@ -1,0 +1,87 @@
+"""The WSGI application factory: `gunicorn 'service.app:create_app()'`.
+
+Nothing is built at import time; every app reads its settings and data when it is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask import Flask, request
+
+from service.data.loader import Ruleset, load_ruleset
+from service.settings import MAX_BODY_BYTES, load_settings
+
+from . import observability
+from .api import catalog, ops, plans
+from .api.problems import ProblemApi, problem, register_error_handlers
+
+API_VERSION = "1.0.0"
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@dataclass(frozen=True)
+class Planner:
+    """What the routes share: the loaded rules and the clock that supplies the default as_of."""
+
+    ruleset: Ruleset
+    today: Callable[[], date]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the service. `config` overrides settings (tests pass TODAY to pin the clock)."""
+    settings = load_settings(config)
+    app = Flask(__name__)
+    app.config.update(
+        PLANNER=settings,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Vaccine timing planner",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        API_SPEC_OPTIONS=_spec_options(),
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    today = settings.get("TODAY")
+    app.extensions["planner"] = Planner(ruleset=load_ruleset(),
+                                        today=(lambda: today) if isinstance(today, date) else utc_today)
+
+    observability.init_app(app)  # first, so every response (even an early 415) carries a request id
+    api = ProblemApi(app)
+    app.extensions["problem_api"] = api
+    for blp in (plans.blp, catalog.blp, ops.blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(ops.docs)
+    register_error_handlers(app)
+
+    @app.before_request
+    def require_json_body() -> Any:
+        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422.
+        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/"):
+            if request.mimetype != "application/json":
+                return problem(415, "Send the request body as application/json.")
+        return None
+
+    return app
+
+
+def _spec_options() -> dict[str, Any]:
+    return {
+        "info": {
+            "description": (
+                "Tells when a person on an immunosuppressive therapy (first: ofatumumab, Kesimpta) may get each "
+                "vaccine. Given dose dates or a planned start and a list of vaccines, it classifies each vaccine "
+                "as live or non-live and returns its permitted windows: pre_start, mid_cycle, post_therapy, or "
+                "avoid. Every response carries the ruleset version and the ids of the rules applied. Errors are "
+                "RFC 9457 problem+json. This is decision support for clinicians and pharmacists, not a substitute "
+                "for clinical judgement."),
+            "license": {"name": "Proprietary"},
+        },
+        "servers": [{"url": "/", "description": "This server"}],
+    }

@@ -1,0 +1,176 @@
+"""Permitted vaccination windows around a therapy's doses, for one live or non-live vaccine.
+
+Every window is inclusive at both ends and clipped to the requested range [as_of, until]. The safety
+rules that matter most are structural here: a live vaccine only ever gets a pre-start window that ends
+28 days before the first dose, or a post-therapy window after confirmed B-cell repletion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule
+from .therapy import MidCycleSlot, TherapyProfile
+
+PRE_START = "pre_start"
+MID_CYCLE = "mid_cycle"
+POST_THERAPY = "post_therapy"
+AVOID = "avoid"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run of days, both ends inclusive, on which a vaccine may be given."""
+
+    kind: str
+    start: date
+    end: date
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The answer for one vaccine: its windows and why."""
+
+    status: str
+    windows: tuple[Window, ...]
+    reason: str
+    rules: tuple[str, ...]
+    delay_start_to: date | None = None
+    b_cell_recheck_on: date | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def clip(kind: str, start: date, end: date, lo: date, hi: date) -> Window | None:
+    """The part of [start, end] inside [lo, hi], or None when they do not overlap."""
+    start, end = max(start, lo), min(end, hi)
+    return Window(kind, start, end) if start <= end else None
+
+
+def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[date, date] | None:
+    """The non-live slot between two consecutive doses, or None when the gap is too short for one."""
+    start = max(dose + timedelta(days=slot.after_min), next_dose - timedelta(days=slot.before_max))
+    end = min(dose + timedelta(days=slot.after_max), next_dose - timedelta(days=slot.before_min))
+    return (start, end) if start <= end else None
+
+
+def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
+    windows = []
+    for dose, next_dose in zip(doses, doses[1:]):
+        if dose > hi:
+            break
+        slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
+        if slot is not None:
+            window = clip(MID_CYCLE, slot[0], slot[1], lo, hi)
+            if window is not None:
+                windows.append(window)
+    return windows
+
+
+def _fmt(day: date) -> str:
+    return day.isoformat()
+
+
+def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, until: date) -> Timing:
+    """Windows for a live or live-attenuated vaccine."""
+    name = profile.name
+    if schedule.phase == NOT_STARTED:
+        first = schedule.first_dose
+        last_day = first - timedelta(days=profile.live_pre_start_days)
+        rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
+        window = clip(PRE_START, as_of, last_day, as_of, until)
+        if window is not None:
+            return Timing(PRE_START, (window,), (
+                f"Live vaccine: give it on or before {_fmt(last_day)}, at least {profile.live_pre_start_days} days "
+                f"before the first {name} dose on {_fmt(first)}. Live vaccines are not recommended during "
+                f"{name} treatment, nor after it until B-cell repletion."), rules)
+        delay_to = as_of + timedelta(days=profile.live_pre_start_days)
+        return Timing(AVOID, (), (
+            f"Live vaccine: the first {name} dose on {_fmt(first)} is fewer than {profile.live_pre_start_days} days "
+            f"away, and live vaccines are not recommended during treatment. Given today, it would need the "
+            f"first dose moved to {_fmt(delay_to)} or later."), rules, delay_start_to=delay_to)
+
+    if schedule.phase == STOPPED:
+        assert schedule.stopped_on is not None
+        repletion = schedule.b_cell_repletion_on
+        if repletion is not None:
+            start = max(repletion, schedule.stopped_on + timedelta(days=1))
+            window = clip(POST_THERAPY, start, until, as_of, until)
+            rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))
+            reason = (f"Live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)} and B-cell repletion was "
+                      f"confirmed on {_fmt(repletion)}, so live vaccines may be given from {_fmt(start)}.")
+            if window is None:
+                return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
+            return Timing(POST_THERAPY, (window,), reason, rules)
+        recheck = schedule.stopped_on + timedelta(days=profile.b_cell_recheck_days)
+        consensus = schedule.stopped_on + timedelta(days=profile.b_cell_consensus_days)
+        return Timing(AVOID, (), (
+            f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
+            f"The median time to B-cell recovery is about {profile.b_cell_recheck_days // 7} weeks "
+            f"(label), so a B-cell count is worth re-checking from {_fmt(recheck)}; the ECTRIMS/EAN consensus "
+            f"allows about {profile.b_cell_consensus_days // 7} weeks ({_fmt(consensus)}). Send "
+            "treatment.b_cell_repletion_on once repletion is confirmed."),
+            (profile.rule_id("live_after_stop"),), b_cell_recheck_on=recheck)
+
+    return Timing(AVOID, (), (
+        f"Live vaccine: not recommended during {name} treatment (B-cell depletion), nor after stopping "
+        "until B-cell repletion is confirmed."), (profile.rule_id("live_during_therapy"),))
+
+
+def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, until: date) -> Timing:
+    """Windows for a non-live (inactivated, subunit, recombinant, mRNA...) vaccine."""
+    name = profile.name
+    windows: list[Window] = []
+    rules: list[str] = []
+    parts: list[str] = []
+    if schedule.phase == STOPPED:
+        assert schedule.stopped_on is not None
+        last_dose = schedule.given[-1] if schedule.given else schedule.stopped_on
+        start = max(schedule.stopped_on + timedelta(days=1),
+                    last_dose + timedelta(days=profile.post_therapy_after_last_dose_days))
+        window = clip(POST_THERAPY, start, until, as_of, until)
+        rules.append(profile.rule_id("non_live_post_therapy"))
+        if window is None:
+            return Timing(AVOID, (), f"Non-live vaccine: after {name} was stopped, the window opens on "
+                          f"{_fmt(start)}, beyond the requested horizon.", tuple(rules))
+        return Timing(POST_THERAPY, (window,), (
+            f"Non-live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)}; give it from {_fmt(window.start)} "
+            f"(at least {profile.post_therapy_after_last_dose_days} days after the last dose). The response may "
+            "be weaker until B cells recover."), tuple(rules))
+
+    if schedule.phase == NOT_STARTED:
+        first = schedule.first_dose
+        last_day = first - timedelta(days=profile.non_live_pre_start_days)
+        window = clip(PRE_START, as_of, last_day, as_of, until)
+        rules.append(profile.rule_id("non_live_pre_start"))
+        if window is not None:
+            windows.append(window)
+            parts.append(f"Best given on or before {_fmt(last_day)}, at least {profile.non_live_pre_start_days} "
+                         f"days before the first {name} dose on {_fmt(first)}.")
+        else:
+            parts.append(f"The first {name} dose on {_fmt(first)} is fewer than {profile.non_live_pre_start_days} "
+                         "days away, too late for the preferred pre-start timing.")
+
+    slots = mid_cycle_windows(profile, schedule.doses, as_of, until)
+    if slots:
+        windows.extend(slots)
+        rules += [profile.rule_id("non_live_during_therapy"), profile.rule_id("mid_cycle")]
+        parts.append(f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
+                     f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
+                     f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). {name} may reduce the response "
+                     "to non-live vaccines.")
+    if not windows:
+        rules.append(profile.rule_id("mid_cycle"))
+        return Timing(AVOID, (), "Non-live vaccine: no permitted window falls inside the requested horizon. "
+                      + " ".join(parts), tuple(rules))
+    return Timing(windows[0].kind, tuple(windows), "Non-live vaccine. " + " ".join(parts), tuple(rules))
+
+
+def plan_timing(profile: TherapyProfile, schedule: DoseSchedule, live: bool, as_of: date, until: date) -> Timing:
+    """Windows for one vaccine, live or not, over [as_of, until]."""
+    if live:
+        return plan_live(profile, schedule, as_of, until)
+    return plan_non_live(profile, schedule, as_of, until)
