@@ -103,18 +103,24 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
         raise InvalidInput(errors)
 
 
-def labelled_doses(profile: TherapyProfile, cadence: Cadence, start: date, number: int) -> Iterator[date]:
+def labelled_doses(profile: TherapyProfile, cadence: Cadence, start: date, number: int,
+                   anchor: date | None = None) -> Iterator[date]:
     """Dose dates from `start` (dose `number`, 1-based) on, at the labelled intervals, without end.
 
-    Maintenance doses are anchored on the first maintenance dose of the run, so that a calendar-month
-    cadence started on the 31st gives 28/29 Feb then 31 Mar, not a schedule that drifts to the 28th.
+    Maintenance doses are counted from an anchor (the previous maintenance dose when `start` follows it
+    on schedule, else the first maintenance dose of this run), so that a calendar-month cadence from the
+    31st gives 28/29 Feb then 31 Mar, not a schedule that drifts to the 28th.
     """
     day = start
     while number <= len(profile.starter_gaps):
         yield day
         day = day + timedelta(days=profile.starter_gaps[number - 1])
         number += 1
-    anchor, steps = day, 0
+    steps = 0
+    if anchor is None:
+        anchor = day
+    else:
+        steps = 1  # `start` is one interval after the anchor
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
@@ -152,14 +158,18 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
                             treatment.b_cell_repletion_on, cadence, tuple(warnings), tuple(rules))
 
     overdue = False
+    anchor: date | None = None
     if not given:
         phase = NOT_STARTED
         next_dose, number = first, 1
     else:
         number = len(given) + 1
-        phase = STARTER if len(given) < profile.starter_doses else MAINTENANCE
+        # Starter until the first maintenance dose is given: the gap after the last starter dose has no slot.
+        phase = STARTER if len(given) <= profile.starter_doses else MAINTENANCE
         due = profile.gap_after(len(given), cadence).after(given[-1])
-        if due < as_of:
+        if assumed:
+            next_dose = due  # replaced below by the assumed run's own next dose
+        elif due < as_of:
             # Label: a missed dose is given as soon as possible and the schedule restarts from it.
             next_dose, overdue = as_of, True
             rules.append(profile.rule_id("missed_dose"))
@@ -169,7 +179,15 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             )
         else:
             next_dose = due
-    upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number), until))
+            if len(given) > len(profile.starter_gaps):
+                anchor = given[-1]
+    if assumed:
+        # Continue the same assumed run, so a month-end anchor is not lost at the as_of boundary.
+        run = _take_one_past(labelled_doses(profile, cadence, first, 1), until)
+        upcoming = tuple(day for day in run if day > given[-1])
+        next_dose = upcoming[0]
+    else:
+        upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor), until))
     return DoseSchedule(phase, first, given, assumed, next_dose, overdue, upcoming, None, None, cadence,
                         tuple(warnings), tuple(rules))
 

@@ -71,7 +71,7 @@ class TherapyProfile:
     # Gaps in days from dose k to dose k+1 during the starter phase (k = 1, 2, ...); after the last
     # starter gap the maintenance cadence applies.
     starter_gaps: tuple[int, ...]
-    # Doses given before maintenance begins: a person with fewer doses than this is in the starter phase.
+    # Doses of the starter phase: a person with this many doses or fewer is in the starter phase.
     starter_doses: int
     cadences: dict[str, Cadence]
     default_cadence: str
