@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 openapi: $(STAMP)
+	$(BIN)/python -m scripts.write_openapi --examples
 	$(BIN)/python -m scripts.write_openapi openapi.yaml
 
 lock:

@@ -1,19 +1,39 @@
-"""Write the OpenAPI document the code serves to a file: `python -m scripts.write_openapi openapi.yaml`."""
+"""Write what the code serves to the files that publish it: `make openapi`.
+
+- `--examples`: the POST /v1/plans response example, recomputed from the request example, so that the
+  documentation shows a real answer (run first: the spec embeds it);
+- `openapi.yaml`: the served document (a test fails when the file and the code differ).
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import date
 from pathlib import Path
 
+from service.api.examples import EXAMPLES_DIR, PLAN_REQUEST_EXAMPLE
 from service.api.ops import spec_yaml
 from service.app import create_app
 
 
-def main(path: str) -> None:
-    app = create_app()
+def write_examples() -> None:
+    app = create_app({"LOG_LEVEL": "WARNING", "TODAY": date.fromisoformat(PLAN_REQUEST_EXAMPLE["as_of"])})
+    response = app.test_client().post("/v1/plans", json=PLAN_REQUEST_EXAMPLE)
+    if response.status_code != 200:
+        raise SystemExit(f"the request example does not plan: {response.get_json()}")
+    (EXAMPLES_DIR / "plan-response.json").write_text(json.dumps(response.get_json(), indent=2) + "\n",
+                                                     encoding="utf-8")
+
+
+def write_spec(path: str) -> None:
+    app = create_app({"LOG_LEVEL": "WARNING"})
     with app.app_context():
         Path(path).write_text(spec_yaml(), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "openapi.yaml")
+    if sys.argv[1:] == ["--examples"]:
+        write_examples()
+    else:
+        write_spec(sys.argv[1] if len(sys.argv) > 1 else "openapi.yaml")

@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blp in (plans.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
+    ops.document_plain_routes(api, app)
     register_error_handlers(app)
 
     @app.before_request

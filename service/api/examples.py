@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-_EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 
 def _load(name: str) -> Any:
-    return json.loads((_EXAMPLES / name).read_text(encoding="utf-8"))
+    return json.loads((EXAMPLES_DIR / name).read_text(encoding="utf-8"))
 
 
 PLAN_REQUEST_EXAMPLE: dict[str, Any] = _load("plan-request.json")

@@ -80,3 +80,22 @@ def problem_type(slug: str) -> dict[str, Any]:
         abort(404, message=f"No problem type {slug!r}.")
     title, description = PROBLEM_TYPES[slug]
     return {"type": f"/problems/{slug}", "title": title, "description": description}
+
+
+def document_plain_routes(api: Any, app: Any) -> None:
+    """Describe the routes served outside flask-smorest, so that openapi.yaml lists every public path."""
+    text = {"description": "OK"}
+    rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
+    api.spec.path(rule=rules["/openapi.yaml"], operations={"get": {
+        "tags": ["ops"], "summary": "This OpenAPI document, as YAML",
+        "responses": {"200": {**text, "content": {"application/yaml": {"schema": {"type": "string"}}}}}}})
+    api.spec.path(rule=rules["/openapi.json"], operations={"get": {
+        "tags": ["ops"], "summary": "This OpenAPI document, as JSON",
+        "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}}}}})
+    api.spec.path(rule=rules["/docs"], operations={"get": {
+        "tags": ["ops"], "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
+        "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}}}})
+    api.spec.path(rule=rules["/problems/<slug>"], operations={"get": {
+        "tags": ["ops"], "summary": "Description of a problem type used in error responses",
+        "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "404": {"$ref": "#/components/responses/NOT_FOUND"}}}})

@@ -8,11 +8,14 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
+from service.domain.errors import FieldError, InvalidInput
 from service.domain.planner import Plan, PlanRequest, VaccineRequest, make_plan
 from service.domain.schedule import Treatment
 
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
+from .problems import flatten_messages
 from .schemas import PlanRequestSchema, PlanResponseSchema
 
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine timing around a therapy.")
@@ -56,6 +59,26 @@ def present(plan: Plan) -> dict[str, Any]:
     }
 
 
+def answer(body: dict[str, Any]) -> dict[str, Any]:
+    """Plan a request already loaded by PlanRequestSchema; the result is ready for PlanResponseSchema."""
+    planner = current_app.extensions["planner"]
+    return present(make_plan(to_request(body, planner.today()), planner.ruleset.therapies, planner.ruleset.catalog))
+
+
+def plan_json(raw: Any) -> dict[str, Any]:
+    """Validate a raw JSON value as a plan request and answer it as JSON-ready data.
+
+    The one path every front end shares (REST batch, FHIR, CDS Hooks, iCalendar): a bad request raises
+    InvalidInput naming each field, exactly as POST /v1/plans would answer it.
+    """
+    try:
+        body = PlanRequestSchema().load(raw)
+    except ValidationError as err:
+        raise InvalidInput([FieldError(e["field"], e["message"], code=e["code"])
+                            for e in flatten_messages(err.messages)]) from None
+    return PlanResponseSchema().dump(answer(body))
+
+
 @blp.route("/plans")
 class Plans(MethodView):
     @blp.doc(summary="Plan vaccine timing", description=(
@@ -67,6 +90,4 @@ class Plans(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        planner = current_app.extensions["planner"]
-        plan = make_plan(to_request(body, planner.today()), planner.ruleset.therapies, planner.ruleset.catalog)
-        return present(plan)
+        return answer(body)

@@ -124,6 +124,8 @@ class ProblemApi(Api):
             body_errors = messages.get("json", messages) if isinstance(messages, dict) else messages
             return problem(422, "The request does not match the contract; see errors.",
                            errors=flatten_messages(body_errors))
+        if status == 413:
+            return problem(413, "The request body is over the 64 KiB limit.")
         if status >= 500:
             return problem(status, "The service could not answer this request. Quote the request id when reporting it.")
         return problem(status, data.get("message") or error.description or http.HTTPStatus(status).phrase,

@@ -143,8 +143,10 @@ class Catalog:
 
     def _ambiguous(self, entry: Unspecified, field: str, what: str) -> FieldError:
         candidates = tuple(self.by_id[c].candidate() for c in entry.candidates)
+        why = ("whether it is live depends on the product" if len({c.live for c in candidates}) > 1
+               else "the products differ in their dose series")
         return FieldError(
-            field, f"{what} ({entry.name}) does not say which product: its live status depends on it. "
+            field, f"{what} ({entry.name}) does not say which product, and {why}. "
             f"Name one of: {', '.join(c.name for c in candidates)}",
             candidates=candidates, code="ambiguous_vaccine")
 
