@@ -37,6 +37,7 @@ PROBLEM_TYPES = {
     "internal-error": ("Internal server error", "The service failed; the request id in the response and the "
                        "logs identifies the failure. No internals are returned."),
 }
+_LOCATIONS = ("json", "query", "path", "headers", "form", "querystring", "")
 _STATUS_TYPES = {400: "malformed-json", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
                  413: "body-too-large", 415: "unsupported-media-type", 422: "invalid-input", 500: "internal-error"}
 
@@ -120,10 +121,11 @@ class ProblemApi(Api):
         if status == 400:
             return problem(400, "The request body is not valid JSON.")
         if status == 422 and messages is not None:
-            # webargs wraps body errors under the location name ("json"); the field paths start below it.
-            body_errors = messages.get("json", messages) if isinstance(messages, dict) else messages
-            return problem(422, "The request does not match the contract; see errors.",
-                           errors=flatten_messages(body_errors))
+            # webargs wraps errors under the location name ("json", "query"); field paths start below it.
+            errors: list[dict[str, Any]] = []
+            for location, location_errors in (messages.items() if isinstance(messages, dict) else [("", messages)]):
+                errors += flatten_messages(location_errors if location in _LOCATIONS else {location: location_errors})
+            return problem(422, "The request does not match the contract; see errors.", errors=errors)
         if status == 413:
             return problem(413, "The request body is over the 64 KiB limit.")
         if status >= 500:

@@ -160,8 +160,8 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
         rules += [profile.rule_id("non_live_during_therapy"), profile.rule_id("mid_cycle")]
         parts.append(f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
                      f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
-                     f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). {name} may reduce the response "
-                     "to non-live vaccines.")
+                     f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). The response to non-live vaccines may "
+                     f"be weaker during {name} treatment.")
     if not windows:
         rules.append(profile.rule_id("mid_cycle"))
         return Timing(AVOID, (), "Non-live vaccine: no permitted window falls inside the requested horizon. "

@@ -1,0 +1,89 @@
+"""Safety invariants that must hold for any input (hypothesis).
+
+1. A live vaccine never gets a window on or after the first dose while therapy is active (or after it is
+   stopped without confirmed B-cell repletion).
+2. No window ever contains a dose day (given, missed-and-rescheduled, or projected).
+3. Every window lies inside [as_of, as_of + horizon], starts on or before it ends, and windows are in
+   date order without overlap; the status is the first window's kind, or avoid when there is none.
+4. Results come back in request order, whatever the vaccines.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.domain.schedule import STOPPED, Treatment, build_schedule
+from service.domain.windows import plan_timing
+
+AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+
+
+@st.composite
+def histories(draw):
+    """A plausible or implausible treatment history around a random as_of."""
+    as_of = draw(AS_OF_RANGE)
+    cadence = draw(st.sampled_from([None, "every_4_weeks", "monthly"]))
+    kind = draw(st.sampled_from(["planned", "doses", "assumed", "stopped"]))
+    start_date, doses, stopped_on, repletion = None, (), None, None
+    if kind == "planned":
+        start_date = as_of + timedelta(days=draw(st.integers(1, 400)))
+    elif kind == "assumed":
+        start_date = as_of - timedelta(days=draw(st.integers(0, 800)))
+    else:
+        offsets = draw(st.lists(st.integers(0, 900), min_size=1, max_size=30, unique=True))
+        doses = tuple(as_of - timedelta(days=o) for o in offsets)
+        if kind == "stopped":
+            last = max(doses)
+            stopped_on = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
+            if draw(st.booleans()):
+                repletion = stopped_on + timedelta(days=draw(st.integers(0, (as_of - stopped_on).days)))
+    treatment = Treatment("ofatumumab", doses=doses, start_date=start_date, cadence=cadence,
+                          stopped_on=stopped_on, b_cell_repletion_on=repletion)
+    horizon = draw(st.integers(60, 1095))
+    return as_of, treatment, horizon
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(case=histories(), live=st.booleans())
+def test_windows_are_safe_for_any_history(profile, case, live):
+    as_of, treatment, horizon = case
+    until = as_of + timedelta(days=horizon)
+    schedule = build_schedule(profile, treatment, as_of, until)
+    timing = plan_timing(profile, schedule, live, as_of, until)
+
+    dose_days = set(schedule.doses)
+    previous_end = None
+    for window in timing.windows:
+        assert as_of <= window.start <= window.end <= until
+        assert not any(window.contains(day) for day in dose_days), (window, sorted(dose_days))
+        if previous_end is not None:
+            assert window.start > previous_end
+        previous_end = window.end
+        if live:
+            if schedule.phase == STOPPED:
+                assert window.kind == "post_therapy"
+                assert schedule.b_cell_repletion_on is not None
+                assert window.start >= schedule.b_cell_repletion_on and window.start > schedule.stopped_on
+            else:
+                assert window.kind == "pre_start"
+                assert window.end <= schedule.first_dose - timedelta(days=28)
+    assert timing.status == (timing.windows[0].kind if timing.windows else "avoid")
+    assert timing.rules
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=12))
+def test_results_come_back_in_request_order(client, catalog, picks):
+    entries = [v for v in catalog.vaccines if v.cvx]
+    chosen = [entries[i % len(entries)] for i in picks]
+    requested = [{"cvx": v.cvx[-1]} if i % 2 else {"name": v.aliases[0] if v.aliases else v.name}
+                 for i, v in enumerate(chosen)]
+    r = client.post("/v1/plans", json={"as_of": "2026-11-24", "vaccines": requested,
+                                       "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"}})
+    assert r.status_code == 200, r.get_json()
+    answers = r.get_json()["vaccines"]
+    assert [a["request"] for a in answers] == requested
+    assert [a["vaccine"]["id"] for a in answers] == [v.id for v in chosen]
