@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
@@ -23,7 +23,7 @@ API_VERSION = "1.0.0"
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def require_json_body() -> Any:
         # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422.
-        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/"):
-            if request.mimetype != "application/json":
-                return problem(415, "Send the request body as application/json.")
+        if (request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/")
+                and request.mimetype != "application/json"):
+            return problem(415, "Send the request body as application/json.")
         return None
 
     return app

@@ -21,7 +21,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -45,13 +45,13 @@ REQUIRED_LEAD_TIMES = ["yellow-fever", "typhoid-oral", "typhoid-vi", "default"]
 
 # ---------------------------------------------------------------- loading
 
-@lru_cache(maxsize=None)
+@cache
 def doc():
     with SERIES_JSON.open(encoding="utf-8") as fh:
         return json.load(fh)
 
 
-@lru_cache(maxsize=None)
+@cache
 def xml_root(file_name):
     path = ANTIGEN_DIR / file_name
     assert path.is_file(), f"missing antigen file {path}"

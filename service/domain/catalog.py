@@ -89,7 +89,8 @@ class Catalog:
         self.by_id = {v.id: v for v in vaccines}
         self._by_cvx: dict[str, Vaccine | Unspecified] = {}
         self._by_name: dict[str, Vaccine | Unspecified] = {}
-        for entry in (*vaccines, *unspecified):
+        entries: list[Vaccine | Unspecified] = [*vaccines, *unspecified]
+        for entry in entries:
             codes = entry.cvx if isinstance(entry, Vaccine) else ((entry.cvx,) if entry.cvx else ())
             for code in codes:
                 self._claim(self._by_cvx, code, entry)
@@ -104,7 +105,7 @@ class Catalog:
                 raise ValueError(f"unspecified {item.name!r} names unknown candidates {missing}")
 
     @staticmethod
-    def _claim(index: dict, key: str, entry: Vaccine | Unspecified) -> None:
+    def _claim(index: dict[str, Vaccine | Unspecified], key: str, entry: Vaccine | Unspecified) -> None:
         # A key that points at two entries would make matching depend on file order: refuse the data.
         if key in index and index[key] is not entry:
             raise ValueError(f"catalog key {key!r} is claimed by both {index[key].name!r} and {entry.name!r}")

@@ -105,6 +105,6 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog) -> P
 
     plans = tuple(
         VaccinePlan(req, match, plan_timing(profile, schedule, match.vaccine.live, request.as_of, until))
-        for req, match in zip(request.vaccines, matches)
+        for req, match in zip(request.vaccines, matches, strict=True)
     )
     return Plan(request.as_of, until, profile, therapies.versions[profile.id], schedule, plans, schedule.warnings)

@@ -59,7 +59,7 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
     windows = []
-    for dose, next_dose in zip(doses, doses[1:]):
+    for dose, next_dose in zip(doses, doses[1:], strict=False):
         if dose > hi:
             break
         slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
