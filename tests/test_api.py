@@ -231,12 +231,14 @@ def test_therapies_list_the_schedule_and_every_rule_with_its_source(client):
                {"label", "guideline", "CDSi", "practice", "decision"} for r in rules.values())
 
 
-def test_rule_ids_in_answers_all_exist_in_the_therapy_listing(client):
-    listed = {r["id"] for r in client.get("/v1/therapies").get_json()["therapies"][0]["rules"]}
+def test_rule_ids_in_answers_all_exist_in_the_rule_listing(client):
+    listed = {r["id"] for r in client.get("/v1/rules").get_json()["rules"]}
+    therapy_rules = {r["id"] for r in client.get("/v1/therapies").get_json()["therapies"][0]["rules"]}
+    assert therapy_rules <= listed
     cases = [{"start_date": "2027-01-05"}, {"doses": ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"]},
              {"doses": ["2026-09-01"], "stopped_on": "2026-09-02"}, {"start_date": "2026-11-01"}]
     for treatment in cases:
-        r = plan(client, treatment={"drug": "ofatumumab", **treatment}, vaccines=[{"name": "MMR"}, {"name": "Tdap"}])
+        r = plan(client, treatment={"drug": "ofatumumab", **treatment}, vaccines=[{"name": "MMR"}, {"name": "Tdap"}, {"name": "Shingrix"}, {"name": "Vivotif"}])
         for v in r.get_json()["vaccines"]:
             assert set(v["rules"]) <= listed
 

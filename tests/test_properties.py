@@ -87,3 +87,102 @@ def test_results_come_back_in_request_order(client, catalog, picks):
     answers = r.get_json()["vaccines"]
     assert [a["request"] for a in answers] == requested
     assert [a["vaccine"]["id"] for a in answers] == [v.id for v in chosen]
+
+
+# ---- real schedules: proposals, spacing, deadlines -------------------------------------------------------
+
+LIVE_HISTORY_CODES = ["03", "21", "37", "19", "111", "94", "25", "174", "56"]
+REQUESTABLE = ["MMR", "Varivax", "Stamaril", "BCG", "FluMist", "Vivotif", "Vaxchora", "Qdenga", "Shingrix",
+               "Engerix-B", "Heplisav-B", "Havrix", "Twinrix", "Gardasil 9", "Ixiaro", "Imovax", "Bexsero",
+               "Trumenba", "Typhim Vi", "Prevnar 20", "Jynneos", "Ixchiq", "Zostavax", "ProQuad"]
+
+
+@st.composite
+def plan_bodies(draw):
+    as_of, treatment, horizon = draw(histories())
+    iso = date.isoformat
+    t = {"drug": "ofatumumab", "doses": [iso(d) for d in treatment.doses]}
+    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on"):
+        value = getattr(treatment, key)
+        if value is not None:
+            t[key] = iso(value) if isinstance(value, date) else value
+    immunizations = [{"cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+                      "date": iso(as_of - timedelta(days=draw(st.integers(0, 60))))}
+                     for _ in range(draw(st.integers(0, 3)))]
+    names = draw(st.lists(st.sampled_from(REQUESTABLE), min_size=1, max_size=6, unique=True))
+    vaccines = []
+    for name in names:
+        item: dict = {"name": name}
+        if draw(st.booleans()):
+            item["needed_by"] = iso(as_of + timedelta(days=draw(st.integers(0, 400))))
+        if draw(st.integers(0, 3)) == 0:
+            item["given"] = [iso(as_of - timedelta(days=draw(st.integers(0, 200))))]
+        vaccines.append(item)
+    return {"as_of": iso(as_of), "treatment": t, "immunizations": immunizations, "vaccines": vaccines,
+            "horizon_days": horizon}
+
+
+LIVE_REQUESTABLE = ["MMR", "Varivax", "Stamaril", "BCG", "FluMist", "Vivotif", "Qdenga", "Zostavax", "ProQuad",
+                    "Ixchiq", "Dengvaxia", "ACAM2000"]
+
+
+@st.composite
+def live_heavy_bodies(draw):
+    """Where spacing bites: a planned start far enough away, recent live vaccines, several live requests."""
+    as_of = draw(AS_OF_RANGE)
+    iso = date.isoformat
+    start = as_of + timedelta(days=draw(st.integers(40, 200)))
+    immunizations = [{"cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+                      "date": iso(as_of - timedelta(days=draw(st.integers(0, 35))))}
+                     for _ in range(draw(st.integers(1, 3)))]
+    names = draw(st.lists(st.sampled_from(LIVE_REQUESTABLE), min_size=2, max_size=6, unique=True))
+    return {"as_of": iso(as_of), "treatment": {"drug": "ofatumumab", "start_date": iso(start)},
+            "immunizations": immunizations, "vaccines": [{"name": n} for n in names], "horizon_days": 365}
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(plan_bodies(), live_heavy_bodies()))
+def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, body):
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    rules = ruleset.vaccine_rules
+    conflicts = rules.conflicts
+    parse = date.fromisoformat
+    live_events = []   # (owner: request index or -1 for history, vaccine, day, proposed?)
+    for imm in body["immunizations"]:
+        vaccine = catalog.by_cvx(imm["cvx"], "f").vaccine
+        live_events.append((-1, vaccine, parse(imm["date"]), False))
+    for owner, (request, result) in enumerate(zip(body["vaccines"], answer["vaccines"], strict=True)):
+        vaccine = catalog.get(result["vaccine"]["id"])
+        spans = [(parse(w["start"]), parse(w["end"])) for w in result["windows"]]
+        days = {i + 1: parse(d) for i, d in enumerate(sorted(request.get("given", [])))}
+        for p in result["proposed"]:
+            day = parse(p["date"])
+            # every proposed date lies in a returned window
+            assert any(start <= day <= end for start, end in spans), (p, spans)
+            days[p["dose"]] = day
+        # consecutive doses respect every minimum interval of the series
+        for dose in rules.series_for(vaccine).doses:
+            if dose.number in days:
+                for interval in dose.intervals:
+                    assert days[dose.number] >= interval.minimum.after(days[interval.from_dose])
+        if result["status"] == "avoid":
+            assert result["proposed"] == []
+        # meets_needed_by agrees with ready_on
+        if "needed_by" in request:
+            ready = result["ready_on"]
+            assert result["meets_needed_by"] == (ready is not None and ready <= request["needed_by"])
+        else:
+            assert result["meets_needed_by"] is None
+        if vaccine.live:
+            live_events += [(owner, vaccine, parse(d), False) for d in request.get("given", [])]
+            live_events += [(owner, vaccine, parse(p["date"]), True) for p in result["proposed"]]
+    # no proposed live vaccine conflicts with any other live vaccine, given or proposed
+    from service.domain.spacing import LiveEvent
+
+    # (doses of one series are spaced by the series' own intervals instead)
+    for i, (oa, va, da, pa) in enumerate(live_events):
+        for ob, vb, db, pb in live_events[i + 1:]:
+            if (pa or pb) and not (oa == ob >= 0):
+                assert conflicts.conflict(LiveEvent(va, da), LiveEvent(vb, db)) is None, (va.id, da, vb.id, db)

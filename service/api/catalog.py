@@ -11,7 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from service.domain.catalog import Vaccine
 
-from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, TherapyListSchema
+from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine catalog and supported therapies.")
 
@@ -76,3 +76,13 @@ class Therapies(MethodView):
                 "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
             })
         return {"therapies": out}
+
+
+@blp.route("/rules")
+class Rules(MethodView):
+    @blp.doc(summary="Every rule a plan can cite, with its evidence level, source and citation")
+    @blp.response(200, RuleListSchema)
+    def get(self) -> dict[str, Any]:
+        ruleset = current_app.extensions["planner"].ruleset
+        return {"ruleset": dict(ruleset.therapies.versions),
+                "rules": [{"role": group, **asdict(rule)} for group, rule in ruleset.all_rules()]}

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from service.domain.errors import FieldError, InvalidInput
-from service.domain.planner import Plan, PlanRequest, VaccineRequest, make_plan
+from service.domain.planner import Immunization, Plan, PlanRequest, VaccineRequest, make_plan
 from service.domain.schedule import Treatment
 
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
@@ -25,9 +25,12 @@ def to_request(body: dict[str, Any], today: date) -> PlanRequest:
     t = body["treatment"]
     treatment = Treatment(drug=t["drug"], doses=tuple(t["doses"]), start_date=t["start_date"], cadence=t["cadence"],
                           stopped_on=t["stopped_on"], b_cell_repletion_on=t["b_cell_repletion_on"])
-    vaccines = tuple(VaccineRequest(name=v.get("name"), cvx=v.get("cvx")) for v in body["vaccines"])
+    vaccines = tuple(VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]),
+                                    needed_by=v["needed_by"]) for v in body["vaccines"])
+    immunizations = tuple(Immunization(day=i["date"], name=i.get("name"), cvx=i.get("cvx"))
+                          for i in body["immunizations"])
     return PlanRequest(as_of=body["as_of"] or today, treatment=treatment, vaccines=vaccines,
-                       horizon_days=body["horizon_days"])
+                       horizon_days=body["horizon_days"], immunizations=immunizations)
 
 
 def present(plan: Plan) -> dict[str, Any]:
@@ -52,6 +55,11 @@ def present(plan: Plan) -> dict[str, Any]:
                 "b_cell_recheck_on": vp.timing.b_cell_recheck_on,
                 "reason": vp.timing.reason,
                 "rules": list(vp.timing.rules),
+                "proposed": [{"dose": p.dose, "date": p.day} for p in vp.proposal.doses],
+                "series": {"doses": vp.series.length, "given": len(vp.request.given),
+                           "interval_basis": vp.proposal.basis},
+                "ready_on": vp.ready_on,
+                "meets_needed_by": vp.meets_needed_by,
             }
             for vp in plan.vaccines
         ],
@@ -62,7 +70,9 @@ def present(plan: Plan) -> dict[str, Any]:
 def answer(body: dict[str, Any]) -> dict[str, Any]:
     """Plan a request already loaded by PlanRequestSchema; the result is ready for PlanResponseSchema."""
     planner = current_app.extensions["planner"]
-    return present(make_plan(to_request(body, planner.today()), planner.ruleset.therapies, planner.ruleset.catalog))
+    ruleset = planner.ruleset
+    return present(make_plan(to_request(body, planner.today()), ruleset.therapies, ruleset.catalog,
+                             ruleset.vaccine_rules))
 
 
 def plan_json(raw: Any) -> dict[str, Any]:

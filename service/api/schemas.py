@@ -82,6 +82,23 @@ class VaccineRequestSchema(Schema):
     cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
                         metadata=_doc("CDC CVX code as a string.", "187"))
 
+    given = fields.List(IsoDate(), load_default=list, validate=validate.Length(max=10), metadata=_doc(
+        "Dates of doses of this vaccine's series already given (none after as_of); the plan proposes the rest.", []))
+    needed_by = IsoDate(load_default=None, allow_none=True, metadata=_doc(
+        "Date protection is needed (a departure date, say); not before as_of.", None))
+
+    @validates_schema
+    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("name" in data) == ("cvx" in data):
+            raise ValidationError("Give exactly one of name or cvx.")
+
+
+class ImmunizationSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=100), metadata=_doc("Vaccine name, as in vaccines[].name."))
+    cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
+                        metadata=_doc("CDC CVX code as a string.", "03"))
+    date = IsoDate(required=True, metadata=_doc("Date it was given (not after as_of).", "2026-11-10"))
+
     @validates_schema
     def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("name" in data) == ("cvx" in data):
@@ -94,6 +111,9 @@ class PlanRequestSchema(Schema):
     treatment = fields.Nested(TreatmentSchema, required=True)
     vaccines = fields.List(fields.Nested(VaccineRequestSchema), required=True, validate=validate.Length(min=1, max=50),
                            metadata=_doc("1 to 50 vaccines; results come back in this order."))
+    immunizations = fields.List(fields.Nested(ImmunizationSchema), load_default=list,
+                                validate=validate.Length(max=200), metadata=_doc(
+                                    "Vaccines already given, used for live-live spacing (CDSi liveVirusConflicts).", []))
     horizon_days = StrictInteger(load_default=365, validate=validate.Range(min=60, max=1095),
                                  metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365))
 
@@ -136,17 +156,38 @@ class VaccineOutSchema(Schema):
     route = fields.String()
 
 
+class ProposedDoseSchema(Schema):
+    dose = fields.Integer(metadata=_doc("Dose number in the series (1-based).", 2))
+    date = IsoDate(metadata=_doc("Proposed date, inside a permitted window."))
+
+
+class SeriesOutSchema(Schema):
+    doses = fields.Integer(metadata=_doc("Doses in the series planned here."))
+    given = fields.Integer(metadata=_doc("Doses already given (vaccines[].given)."))
+    interval_basis = fields.String(validate=validate.OneOf(["recommended", "minimum"]), metadata=_doc(
+        "Whether proposed doses are spaced at CDSi's recommended or minimum intervals."))
+
+
 class VaccinePlanSchema(Schema):
     request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
     vaccine = fields.Nested(VaccineOutSchema)
     status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy", "avoid"]))
     windows = fields.List(fields.Nested(WindowSchema))
     delay_start_to = IsoDate(allow_none=True, metadata=_doc(
-        "For a live vaccine avoided only because the start is too close: the earliest first-dose date that lets it be given on as_of."))
+        "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
+        "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
+        "single dose with nothing else in the way this is as_of + 28 days."))
     b_cell_recheck_on = IsoDate(allow_none=True, metadata=_doc(
         "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."))
     reason = fields.String(metadata=_doc("Plain-language explanation."))
-    rules = fields.List(fields.String(), metadata=_doc("Ids of the rules that produced this result (GET /v1/therapies)."))
+    rules = fields.List(fields.String(), metadata=_doc("Ids of the rules that produced this result (GET /v1/rules)."))
+    proposed = fields.List(fields.Nested(ProposedDoseSchema), metadata=_doc(
+        "A date for every remaining dose that fits a permitted window in the horizon; empty when avoid."))
+    series = fields.Nested(SeriesOutSchema)
+    ready_on = IsoDate(allow_none=True, metadata=_doc(
+        "When protection is expected: last dose plus the vaccine's lead time (null while a dose is unplaced)."))
+    meets_needed_by = fields.Boolean(allow_none=True, metadata=_doc(
+        "Whether ready_on <= needed_by; null without needed_by."))
 
 
 class PlanResponseSchema(Schema):
@@ -215,6 +256,12 @@ class TherapySchema(Schema):
 
 class TherapyListSchema(Schema):
     therapies = fields.List(fields.Nested(TherapySchema))
+
+
+class RuleListSchema(Schema):
+    ruleset = fields.Dict(keys=fields.String(), values=fields.String(), metadata=_doc("Ruleset version per therapy."))
+    rules = fields.List(fields.Nested(RuleSchema), metadata=_doc(
+        "Every rule a response can cite; `role` is the therapy id or 'vaccines' for therapy-independent rules."))
 
 
 # ---- operations and errors ----------------------------------------------------------------------------

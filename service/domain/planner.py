@@ -2,24 +2,43 @@
 
 This is the one entry point the HTTP shell (and any other front end) calls. It gathers every input
 problem into one InvalidInput so that a client can fix a request in one round trip.
+
+Vaccines are planned in request order. A live vaccine proposed earlier in the list is a fixed event for
+the ones after it, so two live vaccines end up on the same day or properly spaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from .catalog import Catalog, LookupFailed, Match, normalize
+from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
-from .schedule import DoseSchedule, Treatment, build_schedule
-from .therapy import TherapyProfile
-from .windows import Timing, plan_timing
+from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
+from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, propose, ready_on, single_dose
+from .spacing import LiveEvent, LiveVirusConflicts
+from .therapy import Rule, TherapyProfile
+from .windows import AVOID, PRE_START, Timing, Window, plan_timing
+
+# How far ahead the planner looks for a start date that would let a live series finish before therapy.
+_START_SEARCH_DAYS = 5 * 366
 
 
 @dataclass(frozen=True)
 class VaccineRequest:
-    """One requested vaccine: exactly one of `name` or `cvx`."""
+    """One requested vaccine: exactly one of `name` or `cvx`, with its series so far and its deadline."""
 
+    name: str | None = None
+    cvx: str | None = None
+    given: tuple[date, ...] = ()
+    needed_by: date | None = None
+
+
+@dataclass(frozen=True)
+class Immunization:
+    """A vaccine already given, by CVX code or name, for live-live spacing."""
+
+    day: date
     name: str | None = None
     cvx: str | None = None
 
@@ -30,6 +49,26 @@ class PlanRequest:
     treatment: Treatment
     vaccines: tuple[VaccineRequest, ...]
     horizon_days: int
+    immunizations: tuple[Immunization, ...] = ()
+
+
+@dataclass(frozen=True)
+class VaccineRules:
+    """Rules that apply to vaccines whatever the therapy: series, lead times, live-live spacing."""
+
+    series: dict[str, Series]
+    lead_times: dict[str, LeadTime]
+    default_lead_time: LeadTime
+    conflicts: LiveVirusConflicts
+    rules: dict[str, Rule]
+    single_dose_rule: str = "plan.single-dose"
+    basis_rule: str = "plan.interval-basis"
+
+    def series_for(self, vaccine: Vaccine) -> Series:
+        return self.series.get(vaccine.id) or single_dose(vaccine.id, self.single_dose_rule)
+
+    def lead_time_for(self, vaccine: Vaccine) -> LeadTime:
+        return self.lead_times.get(vaccine.id, self.default_lead_time)
 
 
 @dataclass(frozen=True)
@@ -37,6 +76,10 @@ class VaccinePlan:
     request: VaccineRequest
     match: Match
     timing: Timing
+    proposal: Proposal
+    series: Series
+    ready_on: date | None
+    meets_needed_by: bool | None
 
 
 @dataclass(frozen=True)
@@ -68,22 +111,186 @@ class Therapies:
         return profile
 
 
-def resolve_vaccines(catalog: Catalog, requests: tuple[VaccineRequest, ...]) -> tuple[list[Match], list[FieldError]]:
-    matches: list[Match] = []
-    errors: list[FieldError] = []
-    for i, req in enumerate(requests):
+@dataclass
+class _Checked:
+    """What input checking yields: resolved vaccines and immunizations, or the errors found."""
+
+    matches: list[Match] = field(default_factory=list)
+    history: list[LiveEvent] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def _lookup(catalog: Catalog, name: str | None, cvx: str | None, prefix: str) -> Match:
+    if cvx is not None:
+        return catalog.by_cvx(cvx, f"{prefix}.cvx")
+    assert name is not None  # the HTTP schema guarantees exactly one of the two
+    return catalog.by_name(name, f"{prefix}.name")
+
+
+def _check_dates(days: tuple[date, ...], as_of: date, prefix: str) -> list[FieldError]:
+    errors = []
+    seen: dict[date, int] = {}
+    for j, day in enumerate(days):
+        if day > as_of:
+            errors.append(FieldError(f"{prefix}[{j}]", f"{day} is after as_of {as_of}: only doses already given belong here"))
+        if day in seen:
+            errors.append(FieldError(f"{prefix}[{j}]", f"{day} repeats {prefix}[{seen[day]}]"))
+        seen.setdefault(day, j)
+    return errors
+
+
+def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) -> _Checked:
+    out = _Checked()
+    for i, req in enumerate(request.vaccines):
+        prefix = f"vaccines[{i}]"
         try:
-            if req.cvx is not None:
-                matches.append(catalog.by_cvx(req.cvx, f"vaccines[{i}].cvx"))
-            else:
-                assert req.name is not None  # the HTTP schema guarantees exactly one of the two
-                matches.append(catalog.by_name(req.name, f"vaccines[{i}].name"))
+            match = _lookup(catalog, req.name, req.cvx, prefix)
         except LookupFailed as failed:
-            errors.append(failed.error)
-    return matches, errors
+            out.errors.append(failed.error)
+            continue
+        out.matches.append(match)
+        out.errors += _check_dates(req.given, request.as_of, f"{prefix}.given")
+        length = rules.series_for(match.vaccine).length
+        if len(req.given) > length:
+            out.errors.append(FieldError(f"{prefix}.given", f"{len(req.given)} doses given, but the {match.vaccine.name} "
+                                         f"series planned here has {length}", code="too_many_doses"))
+        if req.needed_by is not None and req.needed_by < request.as_of:
+            out.errors.append(FieldError(f"{prefix}.needed_by", f"{req.needed_by} is before as_of {request.as_of}"))
+    for i, imm in enumerate(request.immunizations):
+        prefix = f"immunizations[{i}]"
+        if imm.day > request.as_of:
+            out.errors.append(FieldError(f"{prefix}.date", f"{imm.day} is after as_of {request.as_of}: "
+                                         "only vaccines already given belong here"))
+        try:
+            vaccine = _lookup(catalog, imm.name, imm.cvx, prefix).vaccine
+        except LookupFailed as failed:
+            out.errors.append(failed.error)
+            continue
+        if vaccine.live:
+            out.history.append(LiveEvent(vaccine, imm.day))
+    return out
 
 
-def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog) -> Plan:
+def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Window, ...]:
+    """Windows without the days [start, end]."""
+    out: list[Window] = []
+    for w in windows:
+        if end < w.start or start > w.end:
+            out.append(w)
+            continue
+        if w.start < start:
+            out.append(Window(w.kind, w.start, start - timedelta(days=1)))
+        if end < w.end:
+            out.append(Window(w.kind, end + timedelta(days=1), w.end))
+    return tuple(out)
+
+
+def _space_from_history(vaccine: Vaccine, timing: Timing, history: list[LiveEvent],
+                        conflicts: LiveVirusConflicts) -> Timing:
+    """A live vaccine's windows without the days that conflict with live vaccines already given."""
+    if not vaccine.live or not timing.windows:
+        return timing
+    windows, rules, notes = timing.windows, list(timing.rules), []
+    for event in sorted(history, key=lambda e: e.day):
+        conflict = conflicts.between(event.vaccine, vaccine)
+        if conflict is None:
+            continue
+        start = event.day + timedelta(days=conflict.begin_days)
+        end = event.day + timedelta(days=conflict.end_days - 1)
+        narrowed = _subtract(windows, start, end)
+        if narrowed != windows:
+            windows = narrowed
+            if conflict.rule not in rules:
+                rules.append(conflict.rule)
+            notes.append(f"{event.vaccine.name} was given on {event.day}: another live vaccine must wait "
+                         f"{conflict.end_days} days (or be given the same day), so not before {end + timedelta(days=1)}.")
+    if windows == timing.windows:
+        return timing
+    reason = timing.reason + " " + " ".join(notes)
+    if not windows:
+        reason = ("Live vaccine: no permitted day is left in the horizon. " + " ".join(notes)
+                  + " Without that conflict: " + timing.reason)
+        return replace(timing, status=AVOID, windows=(), reason=reason, rules=tuple(rules))
+    return replace(timing, status=windows[0].kind, windows=windows, reason=reason, rules=tuple(rules))
+
+
+def _better(first: Proposal, second: Proposal, first_ready: date | None, second_ready: date | None,
+            needed_by: date | None) -> bool:
+    """Whether the minimum-interval proposal is worth taking over the recommended one."""
+    if second.complete and not first.complete:
+        return True
+    if needed_by is not None and second_ready is not None and second_ready <= needed_by:
+        return first_ready is None or first_ready > needed_by
+    return False
+
+
+def _start_that_fits(profile: TherapyProfile, vaccine: Vaccine, series: Series, given: tuple[date, ...],
+                     as_of: date, rules: VaccineRules, fixed: list[LiveEvent]) -> date | None:
+    """For a live vaccine before therapy: the earliest first dose that lets its whole series come first."""
+    open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
+    trial = propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
+    if not trial.complete or not trial.doses:
+        return None
+    return trial.doses[-1].day + timedelta(days=profile.live_pre_start_days)
+
+
+def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineRequest, match: Match,
+              history: list[LiveEvent], proposed_live: list[LiveEvent], rules: VaccineRules,
+              as_of: date, until: date) -> VaccinePlan:
+    vaccine = match.vaccine
+    series = rules.series_for(vaccine)
+    lead = rules.lead_time_for(vaccine)
+    given = tuple(sorted(req.given))
+    timing = _space_from_history(vaccine, plan_timing(profile, schedule, vaccine.live, as_of, until), history,
+                                 rules.conflicts)
+    fixed = history + proposed_live
+    if timing.status == AVOID:
+        proposal = Proposal((), tuple(d.number for d in series.doses[len(given):]), RECOMMENDED, (series.rule_id,))
+    else:
+        proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
+        ready = ready_on(proposal, given, lead)
+        if not proposal.complete or (req.needed_by is not None and (ready is None or ready > req.needed_by)):
+            fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
+            if _better(proposal, fallback, ready, ready_on(fallback, given, lead), req.needed_by):
+                proposal = fallback
+    ready = ready_on(proposal, given, lead)
+    meets = None if req.needed_by is None else (ready is not None and ready <= req.needed_by)
+
+    notes: list[str] = []
+    delay_start_to = timing.delay_start_to
+    if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
+        # What would let the whole live series come before therapy: moving the first dose.
+        delay_start_to = _start_that_fits(profile, vaccine, series, given, as_of, rules, fixed) or delay_start_to
+    remaining = series.length - len(given)
+    if remaining == 0:
+        notes.append(f"The {series.length}-dose series is complete.")
+    elif proposal.doses:
+        listed = ", ".join(f"dose {p.dose} on {p.day}" for p in proposal.doses)
+        basis = "minimum" if proposal.basis == MINIMUM else "recommended"
+        notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if series.length > 1 else "."))
+    if proposal.unplaced and timing.status != AVOID:
+        notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
+    if delay_start_to is not None and delay_start_to != timing.delay_start_to:
+        notes.append(f"Moving the first {profile.name} dose to {delay_start_to} or later would let the whole series "
+                     "be given before treatment.")
+    if req.needed_by is not None:
+        if meets:
+            notes.append(f"Protection expected by {ready}, before {req.needed_by}.")
+        elif ready is not None:
+            notes.append(f"Protection is expected only on {ready}, after {req.needed_by}.")
+        else:
+            notes.append(f"This plan cannot protect by {req.needed_by}.")
+    extra_rules = [r for r in proposal.rules if r not in timing.rules]
+    if (proposal.doses or remaining == 0) and series.length > 1:
+        extra_rules.append(rules.basis_rule)
+    if ready is not None:
+        extra_rules.append(lead.rule_id)
+    timing = replace(timing, reason=" ".join([timing.reason, *notes]), delay_start_to=delay_start_to,
+                     rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])))
+    return VaccinePlan(req, match, timing, proposal, series, ready, meets)
+
+
+def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rules: VaccineRules) -> Plan:
     """Plan every requested vaccine around the therapy, or raise InvalidInput listing all problems."""
     errors: list[FieldError] = []
     profile: TherapyProfile | None = None
@@ -91,8 +298,8 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog) -> P
         profile = therapies.find(request.treatment.drug)
     except InvalidInput as bad:
         errors += bad.errors
-    matches, vaccine_errors = resolve_vaccines(catalog, request.vaccines)
-    errors += vaccine_errors
+    checked = check_vaccines(request, catalog, rules)
+    errors += checked.errors
     until = request.as_of + timedelta(days=request.horizon_days)
     schedule = None
     if profile is not None:
@@ -101,10 +308,27 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog) -> P
         except InvalidInput as bad:
             errors += bad.errors
     if errors or profile is None or schedule is None:
-        raise InvalidInput(errors)
+        raise InvalidInput(sorted(errors, key=lambda e: _field_order(e.field)))
 
-    plans = tuple(
-        VaccinePlan(req, match, plan_timing(profile, schedule, match.vaccine.live, request.as_of, until))
-        for req, match in zip(request.vaccines, matches, strict=True)
-    )
-    return Plan(request.as_of, until, profile, therapies.versions[profile.id], schedule, plans, schedule.warnings)
+    # Doses of a live vaccine already given in its own series count for the spacing of the others.
+    own_given = [[LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
+                 for req, m in zip(request.vaccines, checked.matches, strict=True)]
+    plans: list[VaccinePlan] = []
+    proposed_live: list[LiveEvent] = []
+    for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
+        others_given = [e for j, events in enumerate(own_given) if j != i for e in events]
+        vp = _plan_one(profile, schedule, req, match, checked.history + others_given, proposed_live, rules,
+                       request.as_of, until)
+        plans.append(vp)
+        if match.vaccine.live:
+            proposed_live += [LiveEvent(match.vaccine, p.day) for p in vp.proposal.doses]
+    return Plan(request.as_of, until, profile, therapies.versions[profile.id], schedule, tuple(plans),
+                schedule.warnings)
+
+
+def _field_order(name: str) -> int:
+    # Errors in the order of the request's fields; a stable sort keeps each group's own order.
+    for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days")):
+        if name.startswith(prefix):
+            return rank
+    return 9

@@ -87,6 +87,8 @@ class TherapyProfile:
     # Rules keyed by the role they play in the planner (schedule, missed_dose, live_pre_start, ...).
     rules: dict[str, Rule]
     schedule_text: str = ""
+    b_cell_recheck_text: str = ""
+    b_cell_consensus_text: str = ""
 
     def rule_id(self, role: str) -> str:
         """The id of the profile's rule that plays `role` (e.g. "mid_cycle") in the planner."""

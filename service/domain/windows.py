@@ -107,12 +107,12 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             return Timing(POST_THERAPY, (window,), reason, rules)
         recheck = schedule.stopped_on + timedelta(days=profile.b_cell_recheck_days)
         consensus = schedule.stopped_on + timedelta(days=profile.b_cell_consensus_days)
+        when = (f"from {_fmt(recheck)}" if recheck > as_of else f"now (that point, {_fmt(recheck)}, has passed)")
         return Timing(AVOID, (), (
             f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
-            f"The median time to B-cell recovery is about {profile.b_cell_recheck_days // 7} weeks "
-            f"(label), so a B-cell count is worth re-checking from {_fmt(recheck)}; the ECTRIMS/EAN consensus "
-            f"allows about {profile.b_cell_consensus_days // 7} weeks ({_fmt(consensus)}). Send "
-            "treatment.b_cell_repletion_on once repletion is confirmed."),
+            f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
+            f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
+            f"({_fmt(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."),
             (profile.rule_id("live_after_stop"),), b_cell_recheck_on=recheck)
 
     return Timing(AVOID, (), (

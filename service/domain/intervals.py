@@ -1,0 +1,49 @@
+"""CDSi intervals ("4 weeks", "6 months", "5 months - 4 days") and date arithmetic with them.
+
+CDSi adds calendar units (years, months) before days and weeks, which relativedelta does too: 31 Jan +
+1 month = 28/29 Feb.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+_TERM = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(day|week|month|year)s?\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A CDSi interval, kept with its original text for citations."""
+
+    text: str
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Interval:
+        rest, sign_next, totals = text.strip(), "+", {"year": 0, "month": 0, "day": 0}
+        if not rest:
+            raise ValueError("empty interval")
+        first = True
+        while rest:
+            match = _TERM.match(rest)
+            if match is None:
+                raise ValueError(f"not a CDSi interval: {text!r}")
+            sign = match.group(1) or sign_next
+            if not first and not match.group(1):
+                raise ValueError(f"terms after the first need a sign: {text!r}")
+            amount = int(match.group(2)) * (-1 if sign == "-" else 1)
+            unit = match.group(3).lower()
+            if unit == "week":
+                unit, amount = "day", amount * 7
+            totals[unit] += amount
+            rest, first = rest[match.end():], False
+        return cls(text=text, years=totals["year"], months=totals["month"], days=totals["day"])
+
+    def after(self, day: date) -> date:
+        return day + relativedelta(years=self.years, months=self.months) + relativedelta(days=self.days)
