@@ -53,13 +53,29 @@ def test_mmr_and_varicella_requested_pre_start_are_proposed_the_same_day(client)
 
 
 def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client):
-    # varicella 11-14: MMR may come from 12-12 (28 days), yellow fever from 12-14 (30 days);
-    # MMR is proposed 12-12, so yellow fever waits 30 days after it: 01-11 (window ends 03-01 - 28 = 02-01)
+    # varicella 11-14: live zoster may come from 12-12 (28 days), yellow fever from 12-14 (30 days);
+    # zoster is proposed 12-12, so yellow fever waits 30 days after it: 01-11 (window ends 03-01 - 28 = 02-01)
+    zoster, yf = plan(client, [{"name": "Zostavax"}, {"name": "YF-Vax"}],
+                      treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+                      immunizations=[{"cvx": "21", "date": "2026-11-14"}])
+    assert proposed(zoster) == [(1, "2026-12-12")]
+    assert proposed(yf) == [(1, "2027-01-11")]
+
+
+def test_request_order_sets_priority_between_live_series(client):
+    # MMR (2 doses, 4 weeks) first: 12-12 and 01-09. Yellow fever needs 30 days after each MMR dose and
+    # cannot share a day with dose 2 (28 days after dose 1): 02-08 is past the window (ends 02-01).
     mmr, yf = plan(client, [{"name": "MMR"}, {"name": "YF-Vax"}],
                    treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
                    immunizations=[{"cvx": "21", "date": "2026-11-14"}])
-    assert proposed(mmr) == [(1, "2026-12-12")]
-    assert proposed(yf) == [(1, "2027-01-11")]
+    assert proposed(mmr) == [(1, "2026-12-12"), (2, "2027-01-09")]
+    assert (yf["status"], yf["proposed"], yf["ready_on"]) == ("pre_start", [], None)
+    # Asked first, yellow fever gets its day (12-14); MMR dose 1 shares it, dose 2 waits 30 days for yellow fever.
+    yf, mmr = plan(client, [{"name": "YF-Vax"}, {"name": "MMR"}],
+                   treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+                   immunizations=[{"cvx": "21", "date": "2026-11-14"}])
+    assert proposed(yf) == [(1, "2026-12-14")]
+    assert proposed(mmr) == [(1, "2026-12-14"), (2, "2027-01-13")]
 
 
 def test_oral_typhoid_has_no_spacing_constraint_against_mmr(client):
@@ -124,7 +140,9 @@ def test_live_series_that_cannot_finish_before_the_start_names_a_start_that_woul
     # Qdenga: 2 doses 3 months apart; dose 2 on 02-24 at the earliest -> first dose on or after 03-24
     (qdenga,) = plan(client, [{"name": "Qdenga"}])
     assert proposed(qdenga) == [(1, "2026-11-24")]
-    assert qdenga["delay_start_to"] == "2027-03-24" and qdenga["ready_on"] is None
+    assert qdenga["ready_on"] is None and "2027-03-24" in qdenga["reason"]
+    # dose 1 has a window, so the contract's delay_start_to (about giving it now) stays null
+    assert qdenga["delay_start_to"] is None
 
 
 # ---- travel deadlines ---------------------------------------------------------------------------------------
@@ -168,7 +186,8 @@ def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date
 def test_after_confirmed_repletion_live_vaccines_get_a_post_therapy_window(client):
     (mmr,) = plan(client, [{"name": "MMR"}], treatment={"drug": "ofatumumab", "doses": ["2026-01-06"],
                                                           "stopped_on": "2026-02-01", "b_cell_repletion_on": "2026-11-02"})
-    assert windows(mmr) == [("post_therapy", "2026-11-24", "2027-11-24")] and proposed(mmr) == [(1, "2026-11-24")]
+    assert windows(mmr) == [("post_therapy", "2026-11-24", "2027-11-24")]
+    assert proposed(mmr) == [(1, "2026-11-24"), (2, "2026-12-22")]  # 2 doses, 4 weeks apart
 
 
 # ---- bad input stays a clear 422 ---------------------------------------------------------------------------
@@ -177,7 +196,8 @@ def test_after_confirmed_repletion_live_vaccines_get_a_post_therapy_window(clien
     ({"vaccines": [{"name": "Shingrix", "given": ["2026-11-25"]}]}, "vaccines[0].given[0]"),
     ({"vaccines": [{"name": "Shingrix", "given": ["2026-10-01", "2026-10-01"]}]}, "vaccines[0].given[1]"),
     ({"vaccines": [{"name": "Shingrix", "given": ["2026-09-01", "2026-10-01", "2026-11-01"]}]}, "vaccines[0].given"),
-    ({"vaccines": [{"name": "MMR", "given": ["2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
+    ({"vaccines": [{"name": "MMR", "given": ["2026-08-01", "2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
+    ({"vaccines": [{"name": "Prevnar 20", "given": ["2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
     ({"vaccines": [{"name": "MMR", "needed_by": "2026-11-23"}]}, "vaccines[0].needed_by"),
     ({"immunizations": [{"cvx": "9999", "date": "2026-11-01"}]}, "immunizations[0].cvx"),
     ({"immunizations": [{"name": "not a vaccine", "date": "2026-11-01"}]}, "immunizations[0].name"),

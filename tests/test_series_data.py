@@ -38,7 +38,7 @@ CDSI_SOURCE = "cdsi-4.64"
 REQUIRED_SERIES = [
     "zoster-recombinant", "hepb", "hepb-cpg", "hepa", "hepa-hepb", "hpv9",
     "je-inactivated", "rabies", "menb-4c", "menb-fhbp", "covid-19-mrna",
-    "typhoid-oral",
+    "typhoid-oral", "varicella", "mmr",
 ]
 REQUIRED_LEAD_TIMES = ["yellow-fever", "typhoid-oral", "typhoid-vi", "default"]
 
@@ -340,6 +340,48 @@ def test_pcv_single_dose():
     for sid in ("pcv20", "pcv21"):
         if sid in doc()["series"]:
             assert doc()["series"][sid]["doses"] == [{"dose": 1}]
+
+
+def test_varicella_two_doses_min_4_weeks():
+    entry = doc()["series"]["varicella"]
+    assert len(entry["doses"]) == 2
+    assert entry["cdsi"]["series_name"] == "Varicella 13+ 2-dose series"
+    iv = interval("varicella", 2, 1)
+    assert days(iv["minimum"]) == 28 and iv["minimum"] == "4 weeks"
+    assert iv["recommended"] == "4 weeks"
+
+
+def test_mmr_two_doses_min_4_weeks_in_all_three_antigens():
+    entry = doc()["series"]["mmr"]
+    assert len(entry["doses"]) == 2
+    refs = refs_of(entry)
+    assert {ref["antigen"] for ref in refs} == {"Measles", "Mumps", "Rubella"}
+    assert all(ref["series_name"].endswith("risk 2-dose series") for ref in refs)
+    iv = interval("mmr", 2, 1)
+    assert days(iv["minimum"]) == 28 and iv["minimum"] == "4 weeks"
+    assert iv["recommended"] == "4 weeks"
+
+
+def test_mmr_routine_adult_series_skips_dose_2_from_19():
+    """The 1-dose routine adult recommendation that the MMR note relies on."""
+    for antigen in ("Measles", "Mumps", "Rubella"):
+        series_el = xml_series({"file": f"AntigenSupportingData-{antigen}-508.xml",
+                                "series_name": f"{antigen} 2-dose series"})
+        dose2 = dict(xml_doses(series_el))["Dose 2"]
+        skip = dose2.find("conditionalSkip")
+        assert "not required for those 19 year" in text(skip, "set/setDescription"), antigen
+        assert text(skip, "set/condition/beginAge") == "19 years - 4 days", antigen
+
+
+def test_no_adult_mmrv_series():
+    """ProQuad (CVX 94) is preferable in CDSi only for ages 4-13 years: no adult mmrv series."""
+    assert "mmrv" not in doc()["series"]
+    for antigen in ("Measles", "Varicella"):
+        for s in xml_root(f"AntigenSupportingData-{antigen}-508.xml").findall("series"):
+            for d in s.findall("seriesDose"):
+                for v in d.findall("preferableVaccine"):
+                    if text(v, "cvx") == "94":
+                        assert text(v, "endAge") == "13 years", (antigen, text(s, "seriesName"))
 
 
 def test_ty21a_four_capsules_two_days_apart():

@@ -224,14 +224,11 @@ def _better(first: Proposal, second: Proposal, first_ready: date | None, second_
     return False
 
 
-def _start_that_fits(profile: TherapyProfile, vaccine: Vaccine, series: Series, given: tuple[date, ...],
-                     as_of: date, rules: VaccineRules, fixed: list[LiveEvent]) -> date | None:
-    """For a live vaccine before therapy: the earliest first dose that lets its whole series come first."""
+def _unbounded_proposal(vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, rules: VaccineRules,
+                        fixed: list[LiveEvent]) -> Proposal:
+    """The series as if no therapy start were in the way: to say which start date would let it come first."""
     open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
-    trial = propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
-    if not trial.complete or not trial.doses:
-        return None
-    return trial.doses[-1].day + timedelta(days=profile.live_pre_start_days)
+    return propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
 
 
 def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineRequest, match: Match,
@@ -258,9 +255,19 @@ def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineReque
 
     notes: list[str] = []
     delay_start_to = timing.delay_start_to
+    series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
-        # What would let the whole live series come before therapy: moving the first dose.
-        delay_start_to = _start_that_fits(profile, vaccine, series, given, as_of, rules, fixed) or delay_start_to
+        # What moving the first therapy dose would achieve. The contract's delay_start_to is about the next
+        # dose only (null while it has a window); the whole series is named in the reason.
+        trial = _unbounded_proposal(vaccine, series, given, as_of, rules, fixed)
+        margin = timedelta(days=profile.live_pre_start_days)
+        if trial.doses and timing.status == AVOID:
+            delay_start_to = trial.doses[0].day + margin
+            if delay_start_to != timing.delay_start_to:
+                notes.append(f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
+                             "or later for it to be given first.")
+        if trial.complete and len(trial.doses) > 1:
+            series_start = trial.doses[-1].day + margin
     remaining = series.length - len(given)
     if remaining == 0:
         notes.append(f"The {series.length}-dose series is complete.")
@@ -270,8 +277,8 @@ def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineReque
         notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if series.length > 1 else "."))
     if proposal.unplaced and timing.status != AVOID:
         notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
-    if delay_start_to is not None and delay_start_to != timing.delay_start_to:
-        notes.append(f"Moving the first {profile.name} dose to {delay_start_to} or later would let the whole series "
+    if series_start is not None:
+        notes.append(f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
                      "be given before treatment.")
     if req.needed_by is not None:
         if meets:

@@ -65,20 +65,22 @@ class LiveVirusConflicts:
         return rule if rule.begin_days <= gap < rule.end_days else None
 
     def next_free_day(self, vaccine: Vaccine, day: date, fixed: list[LiveEvent]) -> tuple[date, set[str]]:
-        """The first day on or after `day` on which `vaccine` conflicts with none of `fixed`, and the rules met."""
+        """The first day on or after `day` on which `vaccine` conflicts with none of `fixed`, and the rules met.
+
+        Days blocked by an event E are those with 1 <= |d - E| < end, so the first free day is `day` itself,
+        an event's own day (same day is allowed) or the day an event's conflict ends: only those are tried.
+        """
         rules: set[str] = set()
-        while True:
-            moved = False
-            for event in fixed:
-                hit = self.conflict(LiveEvent(vaccine, day), event)
-                if hit is None:
-                    continue
-                rules.add(hit.rule)
-                if event.day < day:
-                    day, moved = event.day + timedelta(days=hit.end_days), True
-                else:
-                    # The event is later and too close: the same day as it is the nearest allowed choice.
-                    day, moved = event.day, True
-                break
-            if not moved:
-                return day, rules
+        candidates = {day}
+        for event in fixed:
+            rule = self.between(event.vaccine, vaccine) if event.day <= day else self.between(vaccine, event.vaccine)
+            if rule is None:
+                continue
+            candidates.add(event.day)
+            candidates.add(event.day + timedelta(days=rule.end_days))
+        for candidate in sorted(c for c in candidates if c >= day):
+            hits = [hit for event in fixed if (hit := self.conflict(LiveEvent(vaccine, candidate), event)) is not None]
+            if not hits:
+                return candidate, rules
+            rules.update(hit.rule for hit in hits)
+        raise AssertionError("unreachable: the day after the last conflict is always free")  # pragma: no cover
