@@ -85,4 +85,4 @@ class Rules(MethodView):
     def get(self) -> dict[str, Any]:
         ruleset = current_app.extensions["planner"].ruleset
         return {"ruleset": dict(ruleset.therapies.versions),
-                "rules": [{"role": group, **asdict(rule)} for group, rule in ruleset.all_rules()]}
+                "rules": [{"group": group, **asdict(rule)} for group, rule in ruleset.all_rules()]}

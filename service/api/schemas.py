@@ -76,33 +76,29 @@ class TreatmentSchema(Schema):
         None))
 
 
-class VaccineRequestSchema(Schema):
+class NameOrCvxSchema(Schema):
+    """A vaccine named by exactly one of a name or a CVX code."""
+
     name = fields.String(validate=validate.Length(min=1, max=100),
                          metadata=_doc("Generic, common or brand name, case-insensitive, punctuation ignored.", "MMR"))
     cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
                         metadata=_doc("CDC CVX code as a string.", "187"))
 
+    @validates_schema
+    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("name" in data) == ("cvx" in data):
+            raise ValidationError("Give exactly one of name or cvx.")
+
+
+class VaccineRequestSchema(NameOrCvxSchema):
     given = fields.List(IsoDate(), load_default=list, validate=validate.Length(max=10), metadata=_doc(
         "Dates of doses of this vaccine's series already given (none after as_of); the plan proposes the rest.", []))
     needed_by = IsoDate(load_default=None, allow_none=True, metadata=_doc(
         "Date protection is needed (a departure date, say); not before as_of.", None))
 
-    @validates_schema
-    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if ("name" in data) == ("cvx" in data):
-            raise ValidationError("Give exactly one of name or cvx.")
 
-
-class ImmunizationSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100), metadata=_doc("Vaccine name, as in vaccines[].name."))
-    cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
-                        metadata=_doc("CDC CVX code as a string.", "03"))
+class ImmunizationSchema(NameOrCvxSchema):
     date = IsoDate(required=True, metadata=_doc("Date it was given (not after as_of).", "2026-11-10"))
-
-    @validates_schema
-    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if ("name" in data) == ("cvx" in data):
-            raise ValidationError("Give exactly one of name or cvx.")
 
 
 class PlanRequestSchema(Schema):
@@ -237,7 +233,8 @@ class CatalogQuerySchema(Schema):
 
 class RuleSchema(Schema):
     id = fields.String()
-    role = fields.String()
+    role = fields.String(metadata=_doc("In a therapy profile: the part the rule plays in the planner."))
+    group = fields.String(metadata=_doc("In GET /v1/rules: the therapy id, or 'vaccines' for rules of any therapy."))
     summary = fields.String()
     evidence = fields.String(metadata=_doc("label, guideline, CDSi, practice or decision."))
     source = fields.String()
@@ -261,7 +258,7 @@ class TherapyListSchema(Schema):
 class RuleListSchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String(), metadata=_doc("Ruleset version per therapy."))
     rules = fields.List(fields.Nested(RuleSchema), metadata=_doc(
-        "Every rule a response can cite; `role` is the therapy id or 'vaccines' for therapy-independent rules."))
+        "Every rule a response can cite."))
 
 
 # ---- operations and errors ----------------------------------------------------------------------------
