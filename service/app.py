@@ -60,7 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops.docs)
     api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
     fhir.init_app(app)
-    app.register_blueprint(cds_hooks.bp)
+    cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)
     register_error_handlers(app)
 

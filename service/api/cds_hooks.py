@@ -12,7 +12,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.domain.errors import FieldError, InvalidInput
@@ -21,6 +21,7 @@ from service.interop.coding import InteropError
 from service.interop.fhir import rest_accepts
 from service.interop.therapy import immunizations_from, locate, therapy_from
 
+from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
 from .plans import plan_json
 from .problems import problem
 
@@ -192,3 +193,57 @@ def feedback(service_id: str) -> Response:
     # Counts only: card ids, reasons and comments could be tied to a patient, so none of them is logged.
     log.info(f"cds feedback for {service_id}: {counts['accepted']} accepted, {counts['overridden']} overridden")
     return current_app.response_class(json.dumps(counts), mimetype="application/json")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    document_routes(app.extensions["problem_api"], app)
+
+
+FEEDBACK_EXAMPLE = {"feedback": [{"card": "ce16df2c-e87e-5aac-8a19-80361a2a74d0", "outcome": "overridden",
+                                  "overrideReason": {"reason": {
+                                      "system": "https://vaccine-timing-planner.example/fhir/CodeSystem/override-reason",
+                                      "code": "therapy-stopped",
+                                      "display": "Ofatumumab has been stopped; the record is not up to date"}},
+                                  "outcomeTimestamp": "2026-11-24T10:15:00Z"}]}
+
+
+def document_routes(api: Any, app: Flask) -> None:
+    """Describe the CDS Hooks routes in openapi.yaml, with example bodies."""
+    api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
+    obj = {"type": "object"}
+    service_id = {"name": "service_id", "in": "path", "required": True,
+                  "schema": {"type": "string", "enum": list(SERVICES)}}
+
+    def json_content(example: Any) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": obj, "example": example}}}
+
+    def problem_ref(name: str) -> Any:
+        return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
+
+    rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
+    api.spec.path(rule=rules["/cds-services"], operations={"get": {
+        "tags": ["cds-hooks"], "summary": "CDS Hooks discovery: the services, their hooks and prefetch templates",
+        "responses": {"200": {"description": "The services", **json_content({"services": list(SERVICES.values())})}}}})
+    api.spec.path(rule=rules["/cds-services/<service_id>"], operations={"post": {
+        "tags": ["cds-hooks"], "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
+        "description": (
+            "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
+            "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
+            "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
+            "windows as data under `extension.vaccine-timing-planner`. Every prefetch key listed at discovery must "
+            "be present (null when the client has no data): without them the answer is 412, as this service does "
+            "not query FHIR servers itself."),
+        "parameters": [service_id],
+        "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
+        "responses": {"200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
+                      "400": problem_ref("BAD_REQUEST"), "404": problem_ref("NOT_FOUND"),
+                      "412": problem_ref("PRECONDITION_FAILED"), "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
+                      "415": problem_ref("UNSUPPORTED_MEDIA_TYPE")}}})
+    api.spec.path(rule=rules["/cds-services/<service_id>/feedback"], operations={"post": {
+        "tags": ["cds-hooks"], "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
+        "parameters": [service_id],
+        "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
+        "responses": {"200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
+                      "400": problem_ref("BAD_REQUEST"), "404": problem_ref("NOT_FOUND"),
+                      "415": problem_ref("UNSUPPORTED_MEDIA_TYPE")}}})
