@@ -13,10 +13,9 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from service.domain.errors import InvalidInput
-from service.interop.coding import Issue
+from service.interop.coding import InteropError, Issue
 from service.interop.fhir import (
     FHIR_JSON,
-    InteropError,
     capability_statement,
     operation_definition,
     operation_outcome,

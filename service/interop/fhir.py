@@ -229,8 +229,8 @@ def request_from(params: Parameters) -> FhirRequest:
     body["vaccines"] = vaccines
     if immunizations and rest_accepts("immunizations"):
         body["immunizations"] = immunizations
-        for i, item in enumerate(imms_used):
-            origin[f"immunizations[{i}]"] = item.where
+        for i, used in enumerate(imms_used):
+            origin[f"immunizations[{i}]"] = used.where
     elif imms_used:
         notes.append("The immunization history was read but is not used by this version of the planner "
                      "(live-vaccine spacing after earlier vaccines is not applied).")
