@@ -178,3 +178,11 @@ def test_feedback_is_accepted_and_only_counts_are_logged(client):
                                   {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]}])
 def test_malformed_feedback_is_400(client, body):
     assert client.post(f"{SIGN}/feedback", json=body).status_code == 400
+
+
+def test_a_summary_that_would_be_too_long_is_shortened_below_140_characters():
+    from service.interop.cards import _fit
+
+    text = _fit("x" * 200)
+    assert len(text) < 140 and text.endswith("…")
+    assert _fit("short") == "short"
