@@ -122,6 +122,14 @@ def test_a_therapy_record_the_planner_refuses_is_one_warning_naming_the_resource
     assert "prefetch.medicationAdministrations.entry[" in cards[0]["detail"]
 
 
+def test_an_ofatumumab_administration_that_cannot_be_read_is_a_warning_not_a_failed_hook(client):
+    body = MAINTENANCE.cds()
+    body["prefetch"]["medicationAdministrations"]["entry"][0]["resource"]["status"] = "unknown"
+    cards = cards_of(client.post(SIGN, json=body))
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert "prefetch.medicationAdministrations.entry[0].resource.status" in cards[0]["detail"]
+
+
 @pytest.mark.parametrize("fhir_server", [None, "https://ehr.example/fhir"])
 def test_missing_prefetch_is_412(client, fhir_server):
     body = MAINTENANCE.cds()

@@ -98,9 +98,15 @@ def call_service(service_id: str) -> Response:
         medications = resources_in(prefetch["medicationAdministrations"], "prefetch.medicationAdministrations") \
             + resources_in(prefetch["medicationRequests"], "prefetch.medicationRequests")
         immunization_items = resources_in(prefetch["immunizations"], "prefetch.immunizations")
-        therapy = therapy_from(medications, strict=False) if orders else None
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
+    maker = CardMaker(body["hookInstance"], _rules(current_app.extensions["planner"]), "")
+    try:
+        therapy = therapy_from(medications, strict=False) if orders else None
+    except InteropError as bad:
+        # Valid FHIR that does not describe a usable ofatumumab history: say so rather than fail the hook.
+        return _cards([maker.unplanned_card("the ofatumumab record could not be read",
+                                            [f"{i.expression}: {i.message}" for i in bad.issues], "therapy")])
     if not orders or therapy is None:
         # Nothing to check: no vaccine among the orders, or no ofatumumab on the patient's record.
         return _cards([])
@@ -115,7 +121,6 @@ def call_service(service_id: str) -> Response:
         immunizations, _ = immunizations_from(immunization_items, strict=False)
         if immunizations:
             plan_body["immunizations"] = immunizations
-    maker = CardMaker(body["hookInstance"], _rules(planner), "")
     return _cards(_plan_cards(maker, orders, plan_body, therapy.origin, as_of, horizon))
 
 
