@@ -1,7 +1,8 @@
 """Write what the code serves to the files that publish it: `make openapi`.
 
-- `--examples`: the POST /v1/plans response example, recomputed from the request example, so that the
-  documentation shows a real answer (run first: the spec embeds it);
+- `--examples`: the response examples of POST /v1/plans, POST /fhir/$vaccine-timing and the CDS Hooks
+  order-sign service, recomputed from their request examples, so that the documentation shows real
+  answers (run first: the spec embeds them);
 - `openapi.yaml`: the served document (a test fails when the file and the code differ).
 """
 
@@ -12,18 +13,21 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from service.api.examples import EXAMPLES_DIR, PLAN_REQUEST_EXAMPLE
+from service.api.examples import CDS_REQUEST_EXAMPLE, EXAMPLES_DIR, FHIR_REQUEST_EXAMPLE, PLAN_REQUEST_EXAMPLE
 from service.api.ops import spec_yaml
 from service.app import create_app
 
 
 def write_examples() -> None:
     app = create_app({"LOG_LEVEL": "WARNING", "TODAY": date.fromisoformat(PLAN_REQUEST_EXAMPLE["as_of"])})
-    response = app.test_client().post("/v1/plans", json=PLAN_REQUEST_EXAMPLE)
-    if response.status_code != 200:
-        raise SystemExit(f"the request example does not plan: {response.get_json()}")
-    (EXAMPLES_DIR / "plan-response.json").write_text(json.dumps(response.get_json(), indent=2) + "\n",
-                                                     encoding="utf-8")
+    client = app.test_client()
+    for path, request, name in (("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json"),
+                                ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json"),
+                                ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json")):
+        response = client.post(path, json=request)
+        if response.status_code != 200:
+            raise SystemExit(f"the request example of {path} does not plan: {response.get_json()}")
+        (EXAMPLES_DIR / name).write_text(json.dumps(response.get_json(), indent=2) + "\n", encoding="utf-8")
 
 
 def write_spec(path: str) -> None:

@@ -16,7 +16,7 @@ from service.data.loader import Ruleset, load_ruleset
 from service.settings import MAX_BODY_BYTES, load_settings
 
 from . import observability
-from .api import catalog, ops, plans
+from .api import catalog, cds_hooks, fhir, ics, ops, plans
 from .api.problems import ProblemApi, problem, register_error_handlers
 
 API_VERSION = "1.0.0"
@@ -58,6 +58,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blp in (plans.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
+    api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
+    fhir.init_app(app)
+    cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)
     register_error_handlers(app)
 

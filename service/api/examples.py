@@ -16,3 +16,8 @@ def _load(name: str) -> Any:
 
 PLAN_REQUEST_EXAMPLE: dict[str, Any] = _load("plan-request.json")
 PLAN_RESPONSE_EXAMPLE: dict[str, Any] = _load("plan-response.json")
+# Interoperability (FHIR, CDS Hooks): the responses are recomputed from the requests by `make openapi`.
+FHIR_REQUEST_EXAMPLE: dict[str, Any] = _load("fhir-request.json")
+FHIR_RESPONSE_EXAMPLE: dict[str, Any] = _load("fhir-response.json")
+CDS_REQUEST_EXAMPLE: dict[str, Any] = _load("cds-request.json")
+CDS_RESPONSE_EXAMPLE: dict[str, Any] = _load("cds-response.json")

@@ -15,6 +15,7 @@ from service.domain.planner import Immunization, Plan, PlanRequest, VaccineReque
 from service.domain.schedule import Treatment
 
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
+from .ics import CALENDAR_CONTENT, calendar_response, wants_calendar
 from .problems import flatten_messages
 from .schemas import PlanRequestSchema, PlanResponseSchema
 
@@ -99,5 +100,8 @@ class Plans(MethodView):
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    @blp.doc(responses={200: {"content": CALENDAR_CONTENT}})  # with Accept: text/calendar
+    def post(self, body: dict[str, Any]) -> Any:
+        if wants_calendar():
+            return calendar_response(answer(body))
         return answer(body)

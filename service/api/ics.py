@@ -1,0 +1,55 @@
+"""The plan as an iCalendar file: POST /v1/plans.ics, or POST /v1/plans with `Accept: text/calendar`.
+
+The request body and its validation are those of POST /v1/plans (errors stay problem+json); only the
+answer's format differs (service.interop.calendar).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.interop.calendar import plan_calendar
+
+from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
+from .schemas import PlanRequestSchema, PlanResponseSchema
+
+TEXT_CALENDAR = "text/calendar"
+CALENDAR_EXAMPLE = plan_calendar(PLAN_RESPONSE_EXAMPLE).decode("utf-8")
+# How the calendar answer is documented wherever it is served.
+CALENDAR_CONTENT = {TEXT_CALENDAR: {"schema": {"type": "string"}, "example": CALENDAR_EXAMPLE}}
+
+blp = Blueprint("calendar", __name__, url_prefix="/v1", description="The plan as an iCalendar (RFC 5545) file.")
+
+
+def wants_calendar() -> bool:
+    """Whether the client prefers text/calendar to JSON (`Accept: text/calendar`)."""
+    return request.accept_mimetypes.best_match(["application/json", TEXT_CALENDAR]) == TEXT_CALENDAR
+
+
+def calendar_response(plan: dict[str, Any]) -> Response:
+    """A REST plan (as answer() returns it, before JSON) as a text/calendar download."""
+    response = current_app.response_class(plan_calendar(PlanResponseSchema().dump(plan)),
+                                          mimetype=TEXT_CALENDAR)
+    response.headers["Content-Disposition"] = 'attachment; filename="vaccine-timing-plan.ics"'
+    return response
+
+
+@blp.route("/plans.ics")
+class PlanCalendar(MethodView):
+    @blp.doc(summary="Plan vaccine timing, as an iCalendar file", description=(
+        "The same request as POST /v1/plans. The answer is a VCALENDAR with one all-day VEVENT per permitted "
+        "window (DTSTART = first day, DTEND = last day + 1, exclusive) and one per projected therapy dose. UIDs "
+        "are stable for identical requests; DTSTAMP is as_of at 00:00 UTC."))
+    @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
+    @blp.response(200, {"type": "string"}, content_type=TEXT_CALENDAR, example=CALENDAR_EXAMPLE)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    def post(self, body: dict[str, Any]) -> Response:
+        from .plans import answer  # plans imports this module for content negotiation
+
+        return calendar_response(answer(body))

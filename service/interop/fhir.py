@@ -1,0 +1,369 @@
+"""FHIR R4 `$vaccine-timing`: a Parameters resource -> a REST plan request, and the REST plan -> FHIR resources.
+
+Resources are read and written with fhir.resources' R4B models (R4B shares R4's definitions of every resource
+used here), so whatever this module returns has been validated by a maintained FHIR implementation.
+
+The mapping, in brief (docs/interoperability.md has the full table):
+- `assessmentDate` -> `as_of`; `horizonDays` -> `horizon_days`; `vaccine` CVX codings -> `vaccines[].cvx`
+  (a concept with text only -> `vaccines[].name`); `neededBy` -> every `vaccines[].needed_by`;
+  `bCellRepletionDate` -> `treatment.b_cell_repletion_on`;
+- `medication` MedicationAdministration (completed) -> `treatment.doses`; MedicationRequest
+  `...timing.repeat.boundsPeriod.start` -> `treatment.start_date` (only when no dose is given), `.end` of a
+  stopped request -> `treatment.stopped_on`, `.repeat.period` -> `treatment.cadence`;
+- `immunization` (completed, CVX) -> `immunizations`, once the REST request accepts that field.
+Back: one ImmunizationRecommendation; each window is a `recommendation` (forecastStatus `due`, LOINC
+30981-5 = window start, 59777-3 = window end); a vaccine without a window is one `contraindicated`
+recommendation; `description` is the REST `reason` verbatim.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.immunizationrecommendation import (
+    ImmunizationRecommendation,
+    ImmunizationRecommendationRecommendation,
+    ImmunizationRecommendationRecommendationDateCriterion,
+)
+from fhir.resources.R4B.operationdefinition import OperationDefinition
+from fhir.resources.R4B.operationoutcome import OperationOutcome, OperationOutcomeIssue
+from fhir.resources.R4B.parameters import Parameters, ParametersParameter
+from fhir.resources.R4B.reference import Reference
+from pydantic import ValidationError
+
+from service.domain.errors import FieldError
+
+from .coding import (
+    CVX,
+    LOINC,
+    OPERATION_URL,
+    RECOMMENDATION_STATUS,
+    WINDOW_KIND_SYSTEM,
+    InteropError,
+    Issue,
+    calendar_date,
+    cvx_codes,
+    describe_concept,
+)
+from .therapy import Located, immunizations_from, locate, therapy_from
+
+FHIR_JSON = "application/fhir+json"
+EARLIEST = ("30981-5", "Earliest date to give")
+LATEST = ("59777-3", "Latest date to give")
+DUE = ("30980-7", "Date vaccine due")
+WINDOW_LABELS = {"pre_start": "Before the first dose", "mid_cycle": "Mid-cycle, between two doses",
+                 "post_therapy": "After the therapy was stopped", "avoid": "No permitted window"}
+# When this service's conformance resources last changed (CapabilityStatement.date).
+CONFORMANCE_DATE = "2026-11-24"
+# Operation parameters: name -> (the value[x] element it must use, max occurrences or None for many).
+INPUTS: dict[str, tuple[str, int | None]] = {
+    "assessmentDate": ("valueDate", 1), "medication": ("resource", None), "immunization": ("resource", None),
+    "vaccine": ("valueCodeableConcept", None), "neededBy": ("valueDate", 1),
+    "horizonDays": ("valueInteger", 1), "bCellRepletionDate": ("valueDate", 1),
+}
+
+
+class FhirRequest:
+    """A `$vaccine-timing` Parameters translated to a REST plan-request body, remembering where each field came from."""
+
+    def __init__(self, body: dict[str, Any], origin: dict[str, str], medications: list[Located],
+                 immunizations: list[Located], patient: str | None, notes: list[str]):
+        self.body = body
+        self.origin = origin
+        self.medications = medications
+        self.immunizations = immunizations
+        self.patient = patient
+        self.notes = notes
+
+    def expression(self, rest_field: str) -> str:
+        """The Parameters element a REST field came from."""
+        return locate(self.origin, rest_field)
+
+    def issues_for(self, errors: list[FieldError]) -> list[Issue]:
+        """The REST planner's field errors, readdressed to the Parameters parts they came from."""
+        out = []
+        for e in errors:
+            code = {"required": "required", "unknown_field": "not-supported"}.get(e.code, "invalid")
+            message = e.message
+            if e.candidates:
+                message += "; it could mean: " + ", ".join(
+                    f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in e.candidates[:8])
+            out.append(Issue(code, message, self.expression(e.field)))
+        return out
+
+
+def parse_parameters(raw: Any) -> Parameters:
+    """Validate a JSON value as an R4B Parameters resource; a 400 InteropError names what is malformed."""
+    if not isinstance(raw, dict) or raw.get("resourceType") != "Parameters":
+        raise InteropError([Issue("invalid", "the body must be a FHIR Parameters resource (resourceType "
+                                  "'Parameters')", "Parameters")], status=400)
+    try:
+        return Parameters.model_validate(raw)
+    except ValidationError as err:
+        raise InteropError([Issue("invalid", e["msg"][:300], _path(e["loc"])) for e in err.errors()[:20]],
+                           status=400) from None
+    except (KeyError, LookupError, TypeError, ValueError):
+        # fhir.resources raises a KeyError for an unknown resourceType inside a part.
+        raise InteropError([Issue("invalid", "a part holds a resource this FHIR version does not define",
+                                  "Parameters.parameter")], status=400) from None
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = "Parameters"
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else f".{step}"
+    return out
+
+
+def _value_elements(part: ParametersParameter) -> list[str]:
+    data = part.model_dump(exclude_none=True)
+    return [k for k in data if k.startswith("value") or k in ("resource", "part")]
+
+
+def rest_accepts(*path: str) -> bool:
+    """Whether the REST plan request has a field (e.g. ("immunizations",) or ("vaccines", "needed_by"))."""
+    from service.api.schemas import PlanRequestSchema  # the HTTP shell's schema is the authority
+
+    fields = PlanRequestSchema().fields
+    for i, name in enumerate(path):
+        if name not in fields:
+            return False
+        if i < len(path) - 1:
+            field = fields[name]
+            inner = getattr(field, "inner", field)
+            fields = inner.schema.fields
+    return True
+
+
+def request_from(params: Parameters) -> FhirRequest:
+    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    medications: list[Located] = []
+    immunization_parts: list[Located] = []
+    vaccines: list[dict[str, Any]] = []
+    origin: dict[str, str] = {}
+    body: dict[str, Any] = {}
+    treatment_extra: dict[str, Any] = {}
+    needed_by: tuple[date, str] | None = None
+    for k, part in enumerate(params.parameter or []):
+        where = f"Parameters.parameter[{k}]"
+        name = part.name or ""
+        if name not in INPUTS:
+            issues.append(Issue("not-supported", f"unknown parameter {name[:40]!r}; this operation takes "
+                                + ", ".join(INPUTS), f"{where}.name"))
+            continue
+        element, most = INPUTS[name]
+        seen[name] = seen.get(name, 0) + 1
+        if most is not None and seen[name] > most:
+            issues.append(Issue("invalid", f"{name} may be given only once", where))
+            continue
+        present = _value_elements(part)
+        if name == "horizonDays" and present == ["valuePositiveInt"]:
+            element = "valuePositiveInt"
+        if present != [element]:
+            issues.append(Issue("invalid", f"{name} needs {element}" + (f", not {', '.join(present)}" if present
+                                                                        else ""), where))
+            continue
+        value = getattr(part, element)
+        try:
+            if name == "assessmentDate":
+                body["as_of"] = calendar_date(value, f"{where}.valueDate").isoformat()
+                origin["as_of"] = f"{where}.valueDate"
+            elif name == "horizonDays":
+                body["horizon_days"] = value
+                origin["horizon_days"] = f"{where}.{element}"
+            elif name == "bCellRepletionDate":
+                treatment_extra["b_cell_repletion_on"] = calendar_date(value, f"{where}.valueDate").isoformat()
+                origin["treatment.b_cell_repletion_on"] = f"{where}.valueDate"
+            elif name == "neededBy":
+                needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
+            elif name == "medication":
+                medications.append(Located(value, f"{where}.resource"))
+            elif name == "immunization":
+                immunization_parts.append(Located(value, f"{where}.resource"))
+            elif name == "vaccine":
+                origin[f"vaccines[{len(vaccines)}]"] = f"{where}.valueCodeableConcept"
+                vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
+        except InteropError as bad:
+            issues += bad.issues
+    if not vaccines and not any(i.expression.endswith("valueCodeableConcept") for i in issues):
+        issues.append(Issue("required", "at least one vaccine parameter (valueCodeableConcept with a CVX code) "
+                            "is needed", "Parameters.parameter"))
+
+    therapy = None
+    immunizations: list[dict[str, str]] = []
+    imms_used: list[Located] = []
+    try:
+        therapy = therapy_from(medications, strict=True)
+    except InteropError as bad:
+        issues += bad.issues
+    try:
+        immunizations, imms_used = immunizations_from(immunization_parts, strict=True)
+    except InteropError as bad:
+        issues += bad.issues
+    if needed_by is not None and not rest_accepts("vaccines", "needed_by"):
+        issues.append(Issue("not-supported", "neededBy is not supported by this version of the planner",
+                            needed_by[1]))
+    if issues:
+        raise InteropError(issues)
+    assert therapy is not None  # therapy_from(strict=True) raises rather than return None
+
+    patients = set(therapy.patients)
+    patients.update(r.resource.patient.reference for r in imms_used if r.resource.patient.reference)
+    if len(patients) > 1:
+        raise InteropError([Issue("invalid", "the resources belong to different patients: "
+                                  + ", ".join(sorted(patients)), "Parameters.parameter")])
+    notes: list[str] = []
+    body["treatment"] = {**therapy.treatment, **treatment_extra}
+    origin.update(therapy.origin)
+    if needed_by is not None:
+        for item in vaccines:
+            item["needed_by"] = needed_by[0].isoformat()
+        for i in range(len(vaccines)):
+            origin[f"vaccines[{i}].needed_by"] = needed_by[1]
+    body["vaccines"] = vaccines
+    if immunizations and rest_accepts("immunizations"):
+        body["immunizations"] = immunizations
+        for i, used in enumerate(imms_used):
+            origin[f"immunizations[{i}]"] = used.where
+    elif imms_used:
+        notes.append("The immunization history was read but is not used by this version of the planner "
+                     "(live-vaccine spacing after earlier vaccines is not applied).")
+        imms_used = []
+    return FhirRequest(body, origin, therapy.used, imms_used, next(iter(patients), None), notes)
+
+
+def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:
+    codes = cvx_codes(concept)
+    if len(codes) == 1:
+        return {"cvx": codes[0]}
+    if len(codes) > 1:
+        raise InteropError([Issue("invalid", f"several CVX codes in one vaccine ({', '.join(codes)}): send one "
+                                  "vaccine parameter per vaccine", where)])
+    if concept.coding:
+        raise InteropError([Issue("not-supported", f"only CVX codes ({CVX}) are supported; got "
+                                  f"{describe_concept(concept)}", where)])
+    if concept.text and concept.text.strip():
+        return {"name": concept.text.strip()[:100]}
+    raise InteropError([Issue("required", f"the vaccine needs a CVX coding ({CVX})", where)])
+
+
+# ---- REST plan -> FHIR ---------------------------------------------------------------------------------
+
+def _concept(system: str, code: str, display: str | None = None) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
+
+
+def _vaccine_code(vaccine: dict[str, Any]) -> CodeableConcept:
+    if vaccine.get("cvx"):
+        return CodeableConcept(coding=[Coding(system=CVX, code=vaccine["cvx"], display=vaccine["name"])],
+                               text=vaccine["name"])
+    return CodeableConcept(text=vaccine["name"])  # a catalog entry without a CVX code (e.g. Qdenga)
+
+
+def _criterion(code: tuple[str, str], day: str) -> ImmunizationRecommendationRecommendationDateCriterion:
+    return ImmunizationRecommendationRecommendationDateCriterion(code=_concept(LOINC, *code), value=day)
+
+
+def recommendations_for(item: dict[str, Any], supporting: list[Reference],
+                        immunizations: list[Reference]) -> list[ImmunizationRecommendationRecommendation]:
+    """The `recommendation` entries for one vaccine of a REST plan.
+
+    One per window, in date order (the first window is the first entry). A vaccine with no window is one
+    `contraindicated` entry. When the REST answer proposes dated doses (`proposed`), each proposed dose
+    becomes its own entry on the window that holds it, with doseNumberPositiveInt and LOINC 30980-7 (date
+    vaccine due) = the proposed date.
+    """
+    common: dict[str, Any] = {"vaccineCode": [_vaccine_code(item["vaccine"])], "description": item["reason"]}
+    if supporting:
+        common["supportingPatientInformation"] = supporting
+    if immunizations:
+        common["supportingImmunization"] = immunizations
+    if not item["windows"]:
+        return [ImmunizationRecommendationRecommendation(
+            **common, forecastStatus=_concept(RECOMMENDATION_STATUS, "contraindicated", "Contraindicated"),
+            forecastReason=[_concept(WINDOW_KIND_SYSTEM, "avoid", WINDOW_LABELS["avoid"])],
+            contraindicatedVaccineCode=[_vaccine_code(item["vaccine"])])]
+    proposed = list(item.get("proposed") or [])
+    out = []
+    for window in item["windows"]:
+        base = {**common, "forecastStatus": _concept(RECOMMENDATION_STATUS, "due", "Due"),
+                "forecastReason": [_concept(WINDOW_KIND_SYSTEM, window["kind"], WINDOW_LABELS.get(window["kind"]))]}
+        criteria = [_criterion(EARLIEST, window["start"]), _criterion(LATEST, window["end"])]
+        inside = [p for p in proposed if window["start"] <= p["date"] <= window["end"]]
+        if not inside:
+            out.append(ImmunizationRecommendationRecommendation(**base, dateCriterion=criteria))
+        for dose in inside:
+            proposed.remove(dose)
+            out.append(ImmunizationRecommendationRecommendation(
+                **base, doseNumberPositiveInt=dose["dose"], dateCriterion=[*criteria, _criterion(DUE, dose["date"])]))
+    return out
+
+
+def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Parameters:
+    """The operation's output: the ImmunizationRecommendation, the ruleset version and any warnings."""
+    supporting = [Reference(**m.reference()) for m in request.medications]
+    immunizations = [Reference(**i.reference()) for i in request.immunizations]
+    entries = [rec for item in plan["vaccines"] for rec in recommendations_for(item, supporting, immunizations)]
+    patient = Reference(reference=request.patient) if request.patient else Reference(display="not identified")
+    recommendation = ImmunizationRecommendation(patient=patient, date=plan["as_of"], recommendation=entries)
+    parts = [ParametersParameter(name="recommendation", resource=recommendation),
+             ParametersParameter(name="rulesetVersion", valueString=plan["ruleset"]["version"])]
+    parts += [ParametersParameter(name="warning", valueString=w) for w in [*plan["warnings"], *request.notes]]
+    return Parameters(parameter=parts)
+
+
+def operation_outcome(issues: list[Issue]) -> OperationOutcome:
+    return OperationOutcome(issue=[OperationOutcomeIssue(severity="error", code=i.code, diagnostics=i.message,
+                                                         expression=[i.expression]) for i in issues])
+
+
+# ---- conformance ---------------------------------------------------------------------------------------
+
+def operation_definition() -> OperationDefinition:
+    def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
+        return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
+
+    return OperationDefinition(
+        id="vaccine-timing", url=OPERATION_URL, name="VaccineTiming", title="Vaccine timing around ofatumumab",
+        status="active", kind="operation", code="vaccine-timing", system=True, type=False, instance=False,
+        affectsState=False, outputProfile=None,
+        description=("When a person on ofatumumab (Kesimpta) may receive each vaccine: the same planner as "
+                     "POST /v1/plans, answered as an ImmunizationRecommendation."),
+        parameter=[
+            param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
+            param("medication", "in", 0, "*", "Resource", "MedicationAdministration (a completed one is a dose "
+                  "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
+                  "= stop date; repeat.period 4 wk/28 d or 1 mo = cadence). Recognised by ATC L04AG12, NDC "
+                  "0078-1007, or text/display naming ofatumumab or Kesimpta."),
+            param("immunization", "in", 0, "*", "Resource", "Immunization history (status completed, CVX "
+                  "vaccineCode, occurrenceDateTime)."),
+            param("vaccine", "in", 1, "*", "CodeableConcept", "A vaccine to plan, coded with CVX "
+                  "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name."),
+            param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
+            param("horizonDays", "in", 0, "1", "integer", "How far after the assessment date windows are listed "
+                  "(60 to 1095, default 365)."),
+            param("bCellRepletionDate", "in", 0, "1", "date", "Date a laboratory confirmed B-cell repletion after "
+                  "the therapy was stopped."),
+            param("recommendation", "out", 1, "1", "ImmunizationRecommendation", "One recommendation per "
+                  "permitted window (forecastStatus due, LOINC 30981-5/59777-3 = first/last day), or one "
+                  "contraindicated recommendation when there is none; description = the plan's reason."),
+            param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
+            param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
+        ],
+    )
+
+
+def capability_statement(software_version: str) -> CapabilityStatement:
+    return CapabilityStatement(
+        status="active", date=CONFORMANCE_DATE, kind="instance", fhirVersion="4.0.1",
+        format=["application/fhir+json"], software={"name": "Vaccine timing planner", "version": software_version},
+        implementation={"description": "Vaccine timing around ofatumumab (Kesimpta)"},
+        rest=[{"mode": "server", "documentation": "System-level operation only; no resources are stored.",
+               "operation": [{"name": "vaccine-timing", "definition": OPERATION_URL}]}],
+    )

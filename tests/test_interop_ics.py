@@ -1,0 +1,86 @@
+"""iCalendar export, parsed back with the icalendar package; and the published contract covering every new route."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+from openapi_spec_validator import validate
+
+from service.api.ops import spec_dict, spec_yaml
+from service.interop.calendar import DOSE_CATEGORY, WINDOW_CATEGORY
+from tests.interop_builders import Facts
+
+ROOT = Path(__file__).resolve().parents[1]
+PLANNED = Facts(vaccines=("03", "187", "37"), start_date="2027-01-05").rest()
+MAINTENANCE = Facts(vaccines=("37", "187"), doses=("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")).rest()
+
+
+def events(ics: bytes, category: str):
+    cal = Calendar.from_ical(ics)
+    return cal, [e for e in cal.walk("VEVENT") if str(e.get("categories").cats[0]) == category]
+
+
+@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
+def test_one_all_day_event_per_window_with_exclusive_end_and_specified_uid(client, body):
+    plan = client.post("/v1/plans", json=body).get_json()
+    r = client.post("/v1/plans.ics", json=body)
+    assert r.status_code == 200 and r.mimetype == "text/calendar"
+    cal, windows = events(r.data, WINDOW_CATEGORY)
+    assert str(cal["version"]) == "2.0" and str(cal["prodid"])
+    expected = [(v, w) for v in plan["vaccines"] for w in v["windows"]]
+    assert len(windows) == len(expected)
+    version = plan["ruleset"]["version"]
+    for event, (item, window) in zip(windows, expected, strict=True):
+        assert event["dtstart"].params["VALUE"] == "DATE" and event["dtend"].params["VALUE"] == "DATE"
+        assert event.decoded("dtstart") == date.fromisoformat(window["start"])
+        assert event.decoded("dtend") == date.fromisoformat(window["end"]) + timedelta(days=1)
+        digest = hashlib.sha256("|".join((version, item["vaccine"]["id"], window["kind"], window["start"],
+                                          window["end"])).encode()).hexdigest()[:32]
+        assert str(event["uid"]) == f"{digest}@vaccine-timing-planner"
+        assert event.decoded("dtstamp") == datetime(2026, 11, 24, tzinfo=UTC)
+        summary = str(event["summary"])
+        assert item["vaccine"]["name"] in summary and window["kind"].replace("_", "-") in summary
+    _, doses = events(r.data, DOSE_CATEGORY)
+    assert [e.decoded("dtstart").isoformat() for e in doses] == plan["treatment"]["projected_doses"]
+    uids = [str(e["uid"]) for e in cal.walk("VEVENT")]
+    assert len(uids) == len(set(uids))
+
+
+def test_identical_requests_give_identical_calendars(client):
+    first = client.post("/v1/plans.ics", json=MAINTENANCE).data
+    assert client.post("/v1/plans.ics", json=MAINTENANCE).data == first
+
+
+def test_accept_text_calendar_on_plans_gives_the_same_calendar(client):
+    r = client.post("/v1/plans", json=PLANNED, headers={"Accept": "text/calendar"})
+    assert r.mimetype == "text/calendar" and r.data == client.post("/v1/plans.ics", json=PLANNED).data
+    assert client.post("/v1/plans", json=PLANNED).mimetype == "application/json"
+    both = client.post("/v1/plans", json=PLANNED, headers={"Accept": "application/json, text/calendar;q=0.5"})
+    assert both.mimetype == "application/json"
+
+
+def test_errors_on_the_calendar_routes_stay_problem_json(client):
+    bad = {**PLANNED, "vaccines": [{"name": "Shingrx"}]}
+    for r in (client.post("/v1/plans.ics", json=bad),
+              client.post("/v1/plans", json=bad, headers={"Accept": "text/calendar"})):
+        assert r.status_code == 422 and r.content_type == "application/problem+json"
+    assert client.post("/v1/plans.ics", data="x", content_type="text/plain").status_code == 415
+
+
+def test_openapi_file_equals_the_served_document_and_describes_every_interop_route(app):
+    with app.app_context():
+        spec = spec_dict()
+        assert (ROOT / "openapi.yaml").read_text(encoding="utf-8") == spec_yaml(), "run `make openapi`"
+    validate(spec)
+    paths = spec["paths"]
+    assert {"/fhir/metadata", "/fhir/$vaccine-timing", "/cds-services", "/cds-services/{service_id}",
+            "/cds-services/{service_id}/feedback", "/v1/plans.ics"} <= set(paths)
+    assert set(paths["/v1/plans"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/calendar"}
+    assert "text/calendar" in paths["/v1/plans.ics"]["post"]["responses"]["200"]["content"]
+    operation = paths["/fhir/$vaccine-timing"]["post"]
+    assert operation["requestBody"]["content"]["application/fhir+json"]["example"]["resourceType"] == "Parameters"
+    assert {"400", "415", "422"} <= set(operation["responses"])
