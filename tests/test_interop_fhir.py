@@ -12,7 +12,7 @@ from fhir.resources.R4B.parameters import Parameters
 
 from service.api.examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from service.interop.coding import OPERATION_URL, drug_of, ndc_product
-from service.interop.fhir import recommendations_for, rest_accepts
+from service.interop.fhir import recommendations_for
 from tests.interop_builders import ATC, CVX, PATIENT, Facts, administration, vaccine_part
 
 OP = "/fhir/$vaccine-timing"
@@ -141,19 +141,17 @@ def test_immunization_history_is_read_and_used_only_when_the_planner_takes_it(cl
     out = Parameters.model_validate(r.get_json())
     warnings = [p.valueString for p in out.parameter if p.name == "warning"]
     used = out.parameter[0].resource.recommendation[0].supportingImmunization
-    if rest_accepts("immunizations"):
-        assert [u.reference for u in used] == ["Immunization/imm1"]
-    else:
-        assert used is None and any("immunization history" in w for w in warnings)
+    assert [u.reference for u in used] == ["Immunization/imm1"]
+    assert not any("immunization history" in w for w in warnings)
 
 
-def test_needed_by_is_refused_until_the_planner_supports_it(client):
+def test_needed_by_reaches_the_planner(client):
     r = post(client, with_parts(MAINTENANCE, {"name": "neededBy", "valueDate": "2027-03-01"}))
-    if rest_accepts("vaccines", "needed_by"):
-        assert r.status_code == 200
-    else:
-        issue = outcome(r, 422).issue[0]
-        assert issue.code == "not-supported" and issue.expression == [f"Parameters.parameter[{7}].valueDate"]
+    assert r.status_code == 200
+    rest = client.post("/v1/plans", json={"as_of": "2026-11-24", "vaccines": [{"cvx": "37", "needed_by": "2027-03-01"}],
+                                          "treatment": {"drug": "ofatumumab", "doses": list(MAINTENANCE.doses)}})
+    descriptions = {e.description for e in Parameters.model_validate(r.get_json()).parameter[0].resource.recommendation}
+    assert rest.get_json()["vaccines"][0]["reason"] in descriptions
 
 
 # ---- errors ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from fhir.resources.R4B.parameters import Parameters
 from tests.interop_builders import Facts
 
 EARLIEST, LATEST = "30981-5", "59777-3"
+DUE = "30980-7"  # LOINC: date vaccine due (a proposed dose)
 MAINTENANCE = ("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")
 
 # name -> (facts, expected REST phase and status per vaccine, expected CDS indicator per vaccine ordered on as_of)
@@ -61,15 +62,20 @@ def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client)
     for item in plan["vaccines"]:
         mine = [e for e in entries if e.vaccineCode[0].coding[0].code == item["vaccine"]["cvx"]]
         assert all(e.description == item["reason"] for e in mine)
-        assert [e.forecastStatus.coding[0].code for e in mine] == (
-            ["contraindicated"] if item["status"] == "avoid" else ["due"] * len(item["windows"]))
         if item["status"] == "avoid":
+            assert [e.forecastStatus.coding[0].code for e in mine] == ["contraindicated"]
             assert mine[0].contraindicatedVaccineCode[0].coding[0].code == item["vaccine"]["cvx"]
             assert not mine[0].dateCriterion
             continue
-        dates = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in mine]
-        assert dates == [{EARLIEST: w["start"], LATEST: w["end"]} for w in item["windows"]]
-        assert [e.forecastReason[0].coding[0].code for e in mine] == [w["kind"] for w in item["windows"]]
+        assert {e.forecastStatus.coding[0].code for e in mine} == {"due"}
+        # One entry per window, or one per proposed dose inside it (with its date as LOINC 30980-7).
+        criteria = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in mine]
+        spans = list(dict.fromkeys((c[EARLIEST], c[LATEST]) for c in criteria))
+        assert spans == [(w["start"], w["end"]) for w in item["windows"]]
+        kinds = {(c[EARLIEST], c[LATEST]): e.forecastReason[0].coding[0].code for c, e in zip(criteria, mine, strict=True)}
+        assert kinds == {(w["start"], w["end"]): w["kind"] for w in item["windows"]}
+        due = [{"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, mine, strict=True) if DUE in c]
+        assert due == item["proposed"]
     supporting = {s.reference for s in entries[0].supportingPatientInformation}
     assert supporting == {f"{r['resourceType']}/{r['id']}" for r in facts.medication_resources()}
 

@@ -18,7 +18,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from service.domain.errors import FieldError, InvalidInput
 from service.interop.cards import PREFETCH, SERVICES, CardMaker, Order, resources_in, vaccine_orders
 from service.interop.coding import InteropError
-from service.interop.fhir import rest_accepts
 from service.interop.therapy import immunizations_from, locate, therapy_from
 
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
@@ -117,10 +116,9 @@ def call_service(service_id: str) -> Response:
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
     plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment,
                                  "horizon_days": horizon}
-    if rest_accepts("immunizations"):
-        immunizations, _ = immunizations_from(immunization_items, strict=False)
-        if immunizations:
-            plan_body["immunizations"] = immunizations
+    immunizations, _ = immunizations_from(immunization_items, strict=False)
+    if immunizations:
+        plan_body["immunizations"] = immunizations
     return _cards(_plan_cards(maker, orders, plan_body, therapy.origin, as_of, horizon))
 
 
@@ -160,7 +158,8 @@ def _with_candidates(error: FieldError) -> str:
 
 
 def _rules(planner: Any) -> dict[str, Any]:
-    return {rule.id: rule for profile in planner.ruleset.therapies.profiles for rule in profile.rules.values()}
+    # Every rule a plan can cite (therapy, live spacing, series, lead times), as GET /v1/rules lists them.
+    return {rule.id: rule for _, rule in planner.ruleset.all_rules()}
 
 
 def _cards(cards: list[dict[str, Any]]) -> Response:

@@ -124,21 +124,6 @@ def _value_elements(part: ParametersParameter) -> list[str]:
     return [k for k in data if k.startswith("value") or k in ("resource", "part")]
 
 
-def rest_accepts(*path: str) -> bool:
-    """Whether the REST plan request has a field (e.g. ("immunizations",) or ("vaccines", "needed_by"))."""
-    from service.api.schemas import PlanRequestSchema  # the HTTP shell's schema is the authority
-
-    fields = PlanRequestSchema().fields
-    for i, name in enumerate(path):
-        if name not in fields:
-            return False
-        if i < len(path) - 1:
-            field = fields[name]
-            inner = getattr(field, "inner", field)
-            fields = inner.schema.fields
-    return True
-
-
 def request_from(params: Parameters) -> FhirRequest:
     """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
     issues: list[Issue] = []
@@ -206,9 +191,6 @@ def request_from(params: Parameters) -> FhirRequest:
         immunizations, imms_used = immunizations_from(immunization_parts, strict=True)
     except InteropError as bad:
         issues += bad.issues
-    if needed_by is not None and not rest_accepts("vaccines", "needed_by"):
-        issues.append(Issue("not-supported", "neededBy is not supported by this version of the planner",
-                            needed_by[1]))
     if issues:
         raise InteropError(issues)
     assert therapy is not None  # therapy_from(strict=True) raises rather than return None
@@ -227,14 +209,10 @@ def request_from(params: Parameters) -> FhirRequest:
         for i in range(len(vaccines)):
             origin[f"vaccines[{i}].needed_by"] = needed_by[1]
     body["vaccines"] = vaccines
-    if immunizations and rest_accepts("immunizations"):
+    if immunizations:
         body["immunizations"] = immunizations
         for i, used in enumerate(imms_used):
             origin[f"immunizations[{i}]"] = used.where
-    elif imms_used:
-        notes.append("The immunization history was read but is not used by this version of the planner "
-                     "(live-vaccine spacing after earlier vaccines is not applied).")
-        imms_used = []
     return FhirRequest(body, origin, therapy.used, imms_used, next(iter(patients), None), notes)
 
 
