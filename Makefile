@@ -35,6 +35,7 @@ lock:
 	/tmp/planner-lock/bin/pip install --quiet -r requirements.in
 	{ echo "# Pinned: every package the service, its tests and its tools use (pip freeze of requirements.in)."; \
 	  echo "# Regenerate: make lock"; /tmp/planner-lock/bin/pip freeze; } > requirements.txt
+	cd $(CURDIR) && /tmp/planner-lock/bin/python -m scripts.runtime_requirements
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
