@@ -16,3 +16,7 @@ def _load(name: str) -> Any:
 
 PLAN_REQUEST_EXAMPLE: dict[str, Any] = _load("plan-request.json")
 PLAN_RESPONSE_EXAMPLE: dict[str, Any] = _load("plan-response.json")
+BATCH_REQUEST_EXAMPLE: dict[str, Any] = _load("batch-request.json")
+BATCH_RESPONSE_EXAMPLE: dict[str, Any] = _load("batch-response.json")
+# The batch example is generated with this request id, so that regenerating it changes nothing.
+BATCH_EXAMPLE_REQUEST_ID = "nightly-2026-11-24"

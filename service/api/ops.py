@@ -1,4 +1,4 @@
-"""Operations routes: liveness, readiness, the published contract, offline docs, problem types."""
+"""Operations routes: liveness, readiness, metrics, the published contract, offline docs, problem types."""
 
 from __future__ import annotations
 
@@ -74,6 +74,12 @@ def swagger_asset(filename: str) -> Response:
     return send_from_directory(SWAGGER_UI_DIST, filename, max_age=86400)
 
 
+@docs.get("/metrics")
+def metrics() -> Response:
+    body, content_type = current_app.extensions["metrics"].exposition()
+    return Response(body, content_type=content_type)
+
+
 @docs.get("/problems/<slug>")
 def problem_type(slug: str) -> dict[str, Any]:
     if slug not in PROBLEM_TYPES:
@@ -95,6 +101,12 @@ def document_plain_routes(api: Any, app: Any) -> None:
     api.spec.path(rule=rules["/docs"], operations={"get": {
         "tags": ["ops"], "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
         "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}}}})
+    api.spec.path(rule=rules["/metrics"], operations={"get": {
+        "tags": ["ops"], "summary": "Prometheus metrics (text format 0.0.4), summed over all gunicorn workers",
+        "description": ("planner_http_requests_total and planner_http_request_duration_seconds by method, route "
+                        "template and status; planner_batch_items_total by item status. No key needed: "
+                        "expose it to the scraper, not to the internet."),
+        "responses": {"200": {**text, "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
     api.spec.path(rule=rules["/problems/<slug>"], operations={"get": {
         "tags": ["ops"], "summary": "Description of a problem type used in error responses",
         "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}},

@@ -15,7 +15,7 @@ from service.domain.planner import Plan, PlanRequest, VaccineRequest, make_plan
 from service.domain.schedule import Treatment
 
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
-from .problems import flatten_messages
+from .problems import flatten_messages, requires_api_key
 from .schemas import PlanRequestSchema, PlanResponseSchema
 
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine timing around a therapy.")
@@ -89,5 +89,6 @@ class Plans(MethodView):
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         return answer(body)
