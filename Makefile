@@ -25,6 +25,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/mypy
+	$(BIN)/hadolint --no-color --failure-threshold info deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet -k 1.33.0 deploy/k8s/*.yaml
 
 openapi: $(STAMP)
 	$(BIN)/python -m scripts.write_openapi --examples

@@ -29,7 +29,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Planning takes milliseconds; a large batch takes seconds. Buckets cover both ends.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 UNMATCHED = "(unmatched)"  # 404/405: no URL rule matched, so no template to name
-REJECTED = "(rejected)"  # refused by gunicorn's HTTP parser before it reached the application
+REJECTED = "(rejected)"  # answered by gunicorn itself, after the application did not log it
 
 
 def multiprocess_mode() -> bool:
@@ -42,6 +42,7 @@ class Metrics:
     requests: Counter
     latency: Histogram
     batch_items: Counter
+    rejected: Counter
     registry: CollectorRegistry | None  # None in multiprocess mode: the scrape reads the workers' files
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -68,6 +69,9 @@ def _build(registry: CollectorRegistry | None) -> Metrics:
                           "status.", labels, buckets=LATENCY_BUCKETS, registry=registry),
         batch_items=Counter("planner_batch_items", "Plan requests inside POST /v1/plans/batch, by item status.",
                             ("status",), registry=registry),
+        rejected=Counter("planner_http_rejected_requests", "Requests gunicorn's HTTP parser refused before the "
+                         "application saw them (malformed request line or headers, oversized headers).",
+                         registry=registry),
         registry=registry,
     )
 

@@ -44,8 +44,9 @@ def request_id_from(header_value: str | None) -> str:
     return header_value if header_value and _SAFE_ID.match(header_value) else uuid.uuid4().hex
 
 
-def _event(record: logging.LogRecord) -> str:
-    """The message without anything a caller interpolated into it, except numbers (pids, exit codes).
+def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset()) -> str:
+    """The message without anything a caller interpolated into it, except numbers (pids, exit codes) and
+    the arguments of `safe_templates`, messages known to interpolate only server facts (a signal's name).
 
     Libraries (gunicorn) sometimes log a message already formatted with request text in it
     ("Invalid request from ip=...: Invalid Request Line '...'"); only the part before the first ': ' is kept.
@@ -54,7 +55,7 @@ def _event(record: logging.LogRecord) -> str:
         return "event"
     if record.args:
         args = record.args if isinstance(record.args, tuple) else (record.args,)
-        if all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
+        if record.msg in safe_templates or all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
             return record.getMessage()
         return record.msg
     return record.msg.split(": ", 1)[0]
@@ -65,12 +66,16 @@ class JsonFormatter(logging.Formatter):
 
     FIELDS = ("request_id", "method", "route", "status", "duration_ms", "items", "item", "error_type", "frames")
 
+    def __init__(self, safe_templates: frozenset[str] = frozenset()):
+        super().__init__()
+        self.safe_templates = safe_templates
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "event": _event(record),
+            "event": _event(record, self.safe_templates),
             "pid": record.process,
         }
         for name in self.FIELDS:
