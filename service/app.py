@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
     ops.document_plain_routes(api, app)
+    ops.refine_schemas(api)
     register_error_handlers(app)
 
     @app.before_request
@@ -74,7 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def require_json_body() -> Any:
-        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422.
+        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422. Only on
+        # a route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
+        if request.routing_exception is not None:
+            return None
         if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/"):
             if request.mimetype != "application/json":
                 return problem(415, "Send the request body as application/json.")
