@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
@@ -23,7 +23,7 @@ API_VERSION = "1.0.0"
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # a route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
         if request.routing_exception is not None:
             return None
-        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/"):
-            if request.mimetype != "application/json":
-                return problem(415, "Send the request body as application/json.")
+        if (request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/")
+                and request.mimetype != "application/json"):
+            return problem(415, "Send the request body as application/json.")
         return None
 
     return app
