@@ -17,7 +17,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from .metrics import METHODS, REJECTED, create_metrics, multiprocess_mode
+from .metrics import METHODS, SERVER, create_metrics, multiprocess_mode
 from .observability import ACCESS_LOGGED, JsonFormatter, request_id_from
 
 access_log = logging.getLogger("service.access")
@@ -53,7 +53,7 @@ class JsonLogger(Logger):
         headers = dict(getattr(req, "headers", None) or [])
         seconds = request_time.total_seconds()
         access_log.info("request", extra={
-            "request_id": request_id_from(headers.get("X-REQUEST-ID")), "method": method, "route": REJECTED,
+            "request_id": request_id_from(headers.get("X-REQUEST-ID")), "method": method, "route": SERVER,
             "status": status, "duration_ms": round(seconds * 1000, 3)})
         if multiprocess_mode():
-            create_metrics().observe(method, REJECTED, status, seconds)
+            create_metrics().observe(method, SERVER, status, seconds)

@@ -29,7 +29,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Planning takes milliseconds; a large batch takes seconds. Buckets cover both ends.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 UNMATCHED = "(unmatched)"  # 404/405: no URL rule matched, so no template to name
-REJECTED = "(rejected)"  # answered by gunicorn itself, after the application did not log it
+SERVER = "(server)"  # answered by gunicorn itself: the application did not log it
 
 
 def multiprocess_mode() -> bool:

@@ -351,3 +351,26 @@ def test_settings_come_from_the_environment():
     values = load_settings(environ={"PLANNER_WORKERS": "3", "PLANNER_THREADS": "4", "PLANNER_API_KEYS": "a,b"})
     assert (values["WORKERS"], values["THREADS"], values["API_KEYS"]) == (3, 4, "a,b")
     assert load_settings(environ={})["WORKERS"] is None
+
+
+# ---- the fast response path -------------------------------------------------------------------------
+
+STOPPED = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": ["2026-01-06", "2026-01-13"],
+                                                 "stopped_on": "2026-02-01", "b_cell_repletion_on": "2026-10-01"},
+           "vaccines": [{"name": "MMR"}, {"name": "Shingrix"}, {"name": "yellow fever"}], "horizon_days": 1095}
+
+
+@pytest.mark.parametrize("body", [
+    typical_request(), largest_request(), plan_request(0, 1, 60), plan_request(1, 5, 365), plan_request(3, 20, 730),
+    plan_request(100, 50, 1095), STOPPED, {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
+    json.loads((ROOT / "service/api/examples/plan-request.json").read_text())])
+def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
+    from service.api.plans import REQUEST_SCHEMA, answer, encode, json_ready
+    from service.api.schemas import PlanResponseSchema
+
+    with app.test_request_context():
+        presented = answer(REQUEST_SCHEMA.load(body))
+    dumped = PlanResponseSchema().dump(presented)
+    assert json.loads(encode(presented)) == dumped == json_ready(presented)
+    with app.test_client() as c:
+        assert c.post("/v1/plans", json=body).get_json() == dumped

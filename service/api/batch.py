@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, current_app, g, json
+from flask import Response, current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -18,7 +18,7 @@ from service.domain.errors import InvalidInput
 from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS
 
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
-from .plans import plan_json
+from .plans import encode, plan_json
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
 from .schemas import BatchRequestSchema, BatchResponseSchema
 
@@ -51,15 +51,14 @@ class PlansBatch(MethodView):
         "answered for that request alone. Requests are validated and planned independently; one bad request "
         f"never fails the others. The body limit of this route is {size_text(BATCH_MAX_BODY_BYTES)} "
         "(64 KiB elsewhere)."))
-    @blp.arguments(BatchRequestSchema, example=BATCH_REQUEST_EXAMPLE)
+    @blp.arguments(BatchRequestSchema(), example=BATCH_REQUEST_EXAMPLE)
     @blp.response(200, BatchResponseSchema, example=BATCH_RESPONSE_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> Response:
-        dumps = current_app.json.dumps
-        encoded: list[str] = []
+        encoded: list[bytes] = []
         counts = {200: 0, 422: 0, 500: 0}
         metrics = current_app.extensions["metrics"]
         for index, raw in enumerate(body["requests"]):
@@ -67,10 +66,10 @@ class PlansBatch(MethodView):
             counts[result["status"]] += 1
             metrics.batch_items.labels(str(result["status"])).inc()
             # Encoded item by item: a large batch never holds every plan as Python objects at once.
-            encoded.append(dumps(result))
+            encoded.append(encode(result))
         g.batch_items = len(encoded)
         summary = {"total": len(encoded), "planned": counts[200], "failed": counts[422] + counts[500]}
-        payload = '{"results":[' + ",".join(encoded) + '],"summary":' + json.dumps(summary) + "}"
+        payload = b'{"results":[' + b",".join(encoded) + b'],"summary":' + encode(summary) + b"}"
         # Returned as a Response so that flask-smorest does not serialize the plans a second time; the
         # schema above still documents the shape (and the contract tests check every answer against it).
         return current_app.response_class(payload, mimetype="application/json")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import current_app
+import orjson
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -65,6 +66,23 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
     return present(make_plan(to_request(body, planner.today()), planner.ruleset.therapies, planner.ruleset.catalog))
 
 
+# Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
+# loading a typical request. Loading and dumping keep no state on the instance.
+REQUEST_SCHEMA = PlanRequestSchema()
+
+
+def json_ready(value: Any) -> Any:
+    """present()'s output as plain JSON data (dates written YYYY-MM-DD): what PlanResponseSchema().dump gives
+    (a test holds them equal), through orjson's C encoder and decoder, many times faster than either."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def encode(value: Any) -> bytes:
+    """JSON of present()'s output, dates as YYYY-MM-DD: orjson writes dates natively, many times faster than
+    the standard library's encoder with a fallback for each date (a test holds the two equal)."""
+    return orjson.dumps(value)
+
+
 def plan_json(raw: Any) -> dict[str, Any]:
     """Validate a raw JSON value as a plan request and answer it as JSON-ready data.
 
@@ -72,11 +90,11 @@ def plan_json(raw: Any) -> dict[str, Any]:
     InvalidInput naming each field, exactly as POST /v1/plans would answer it.
     """
     try:
-        body = PlanRequestSchema().load(raw)
+        body = REQUEST_SCHEMA.load(raw)
     except ValidationError as err:
         raise InvalidInput([FieldError(e["field"], e["message"], code=e["code"])
                             for e in flatten_messages(err.messages)]) from None
-    return PlanResponseSchema().dump(answer(body))
+    return json_ready(answer(body))  # type: ignore[no-any-return]
 
 
 @blp.route("/plans")
@@ -84,11 +102,13 @@ class Plans(MethodView):
     @blp.doc(summary="Plan vaccine timing", description=(
         "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "
         "doses: pre_start, mid_cycle, post_therapy, or avoid. Everything is relative to as_of."))
-    @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
+    @blp.arguments(REQUEST_SCHEMA, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, PlanResponseSchema, example=PLAN_RESPONSE_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @requires_api_key(blp)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        return answer(body)
+    def post(self, body: dict[str, Any]) -> Response:
+        # Encoded here rather than dumped by PlanResponseSchema (which still documents the shape): the
+        # response is most of the cost of a request, and the contract tests check every answer against it.
+        return current_app.response_class(encode(answer(body)), mimetype="application/json")

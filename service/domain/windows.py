@@ -59,9 +59,14 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
     windows = []
+    # A slot ends `before_min` days before the next dose at the latest, so a pair whose next dose comes
+    # before lo + before_min cannot reach lo: skipping those keeps a long dose history cheap.
+    reaches_lo = lo + timedelta(days=profile.mid_cycle.before_min)
     for dose, next_dose in zip(doses, doses[1:]):
         if dose > hi:
             break
+        if next_dose < reaches_lo:
+            continue
         slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
         if slot is not None:
             window = clip(MID_CYCLE, slot[0], slot[1], lo, hi)
