@@ -362,7 +362,8 @@ STOPPED = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": [
 
 @pytest.mark.parametrize("body", [
     typical_request(), largest_request(), plan_request(0, 1, 60), plan_request(1, 5, 365), plan_request(3, 20, 730),
-    plan_request(100, 50, 1095), STOPPED, {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
+    plan_request(100, 50, 1095), STOPPED,
+    {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
     json.loads((ROOT / "service/api/examples/plan-request.json").read_text())])
 def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
     from service.api.plans import REQUEST_SCHEMA, answer, encode, json_ready
