@@ -375,3 +375,21 @@ def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
     assert json.loads(encode(presented)) == dumped == json_ready(presented)
     with app.test_client() as c:
         assert c.post("/v1/plans", json=body).get_json() == dumped
+
+
+# ---- malformed bodies (found while writing the fault tests: the first three were 500s) -----------------
+
+@pytest.mark.parametrize(("body", "status"), [
+    (b"[" * 1000 + b"]" * 1000, 422),  # deep but within orjson's 1,024 levels: valid JSON, wrong shape
+    (b"[" * 20000 + b"]" * 20000, 400),  # RecursionError in the standard library's parser
+    (b'{"horizon_days": 1' + b"0" * 5000 + b"}", 400),  # over Python's 4,300-digit int conversion limit
+    (b'{"as_of": NaN}', 400),  # not JSON, though the standard library accepts it
+    (b'{"horizon_days": 1e400}', 400),
+    (b"\xff\xfe{}", 400),
+    (b"", 422),  # no body: every required field is missing
+    (b"{", 400),
+])
+@pytest.mark.parametrize("path", ["/v1/plans", "/v1/plans/batch"])
+def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
+    r = client.post(path, data=body, content_type="application/json")
+    assert r.status_code == status and r.mimetype == "application/problem+json"
