@@ -58,18 +58,22 @@ class PlansBatch(MethodView):
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> Response:
-        encoded: list[bytes] = []
+        chunks: list[bytes] = [b'{"results":[']
         counts = {200: 0, 422: 0, 500: 0}
         metrics = current_app.extensions["metrics"]
         for index, raw in enumerate(body["requests"]):
             result = answer_item(index, raw)
             counts[result["status"]] += 1
             metrics.batch_items.labels(str(result["status"])).inc()
-            # Encoded item by item: a large batch never holds every plan as Python objects at once.
-            encoded.append(encode(result))
-        g.batch_items = len(encoded)
-        summary = {"total": len(encoded), "planned": counts[200], "failed": counts[422] + counts[500]}
-        payload = b'{"results":[' + b",".join(encoded) + b'],"summary":' + encode(summary) + b"}"
-        # Returned as a Response so that flask-smorest does not serialize the plans a second time; the
-        # schema above still documents the shape (and the contract tests check every answer against it).
-        return current_app.response_class(payload, mimetype="application/json")
+            # Encoded item by item, so a large batch never holds every plan as Python objects at once.
+            if index:
+                chunks.append(b",")
+            chunks.append(encode(result))
+        total = len(body["requests"])
+        g.batch_items = total
+        summary = {"total": total, "planned": counts[200], "failed": counts[422] + counts[500]}
+        chunks += [b'],"summary":', encode(summary), b"}"]
+        # The pieces are the response body as they are: no joined copy of a body that can reach tens of MiB
+        # (Werkzeug sets Content-Length from them). A Response, so that flask-smorest does not serialize
+        # the plans again; the schema above still documents the shape, and the contract tests check it.
+        return current_app.response_class(chunks, mimetype="application/json")
