@@ -40,3 +40,19 @@ def test_skipping_pairs_that_end_before_lo_changes_no_window(profile, doses, lo,
 @given(day=days, step_days=st.integers(1, 60), steps=st.integers(0, 500))
 def test_day_cadences_add_days_as_relativedelta_did(day, step_days, steps):
     assert Cadence("every_n_days", days=step_days).after(day, steps) == day + relativedelta(days=step_days * steps)
+
+
+def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them(ruleset):
+    from scripts.workloads import largest_request
+    from service.api.plans import REQUEST_SCHEMA, to_request
+    from service.domain.planner import make_plan
+
+    request = to_request(REQUEST_SCHEMA.load(largest_request()), date(2026, 10, 16))
+    plan = make_plan(request, ruleset.therapies, ruleset.catalog)
+    profile = ruleset.therapies.find("ofatumumab")
+    expected = mid_cycle_windows(profile, plan.schedule.doses, plan.as_of, plan.until)
+    assert expected and len(plan.schedule.derived) == 1
+    non_live = [v for v in plan.vaccines if v.match.vaccine.live is False]
+    assert len(non_live) == 49
+    for vaccine in non_live:
+        assert [w for w in vaccine.timing.windows if w.kind == MID_CYCLE] == expected
