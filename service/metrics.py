@@ -12,7 +12,8 @@ never the raw path, and an unusual method is counted as `other`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -44,11 +45,17 @@ class Metrics:
     batch_items: Counter
     rejected: Counter
     registry: CollectorRegistry | None  # None in multiprocess mode: the scrape reads the workers' files
+    # The labelled children by (method, route, status): labels() validates and locks on every call.
+    _children: dict[tuple[str, str, int], tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method if method in METHODS else "other", route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (method if method in METHODS else "other", route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (key[0], route, str(status))
+            children = self._children.setdefault(key, (self.requests.labels(*labels), self.latency.labels(*labels)))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format of every metric, summed over all workers in multiprocess mode."""
