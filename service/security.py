@@ -8,7 +8,7 @@ of its integration engine.
   allow nothing at all; /docs allows only its own scripts, its own styles (Swagger UI sets inline styles)
   and its own or data: images, so the page works with no internet and loads nothing from elsewhere.
 - CORS is off unless PLANNER_CORS_ORIGINS names origins; then only /v1 routes answer those origins.
-- Plans are health data: their responses are marked `Cache-Control: no-store` for every cache on the way.
+- Plans are health data: every answer to a POST is marked `Cache-Control: no-store` for every cache on the way.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def init_app(app: Flask) -> None:
         headers["Referrer-Policy"] = "no-referrer"
         path = request.path
         headers["Content-Security-Policy"] = DOCS_CSP if path == "/docs" or path.startswith("/docs/") else API_CSP
-        if path.startswith("/v1/plans"):
+        if request.method == "POST":  # every POST answer is computed from someone's treatment history
             headers["Cache-Control"] = "no-store"
         origin = request.headers.get("Origin")
         if origins and origin and is_api_path(path) and (any_origin or origin in origins):

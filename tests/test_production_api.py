@@ -193,6 +193,7 @@ def test_security_headers_on_api_responses_and_errors(client):
         assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
         assert "Access-Control-Allow-Origin" not in r.headers
     assert client.post("/v1/plans", json=typical_request()).headers["Cache-Control"] == "no-store"
+    assert client.post("/v1/plans/batch", json={"requests": [UNKNOWN_VACCINE]}).headers["Cache-Control"] == "no-store"
 
 
 class _Assets(HTMLParser):
