@@ -96,7 +96,7 @@ def _spec_options() -> dict[str, Any]:
                 "as live or non-live and returns its permitted windows: pre_start, mid_cycle, post_therapy, or "
                 "avoid. Every response carries the ruleset version and the ids of the rules applied. Errors are "
                 "RFC 9457 problem+json. When the operator configures API keys, every /v1 route needs "
-                "'Authorization: Bearer <key>'. This is decision support for clinicians and pharmacists, not a "
+                "`Authorization: Bearer <key>`. This is decision support for clinicians and pharmacists, not a "
                 "substitute for clinical judgement."),
             "license": {"name": "Proprietary"},
         },

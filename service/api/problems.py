@@ -93,7 +93,7 @@ def requires_api_key(blp: Any) -> Any:
 API_KEY_SCHEME = "apiKey"
 API_KEY_SCHEME_DOC = {
     "type": "http", "scheme": "bearer",
-    "description": ("An API key issued by the operator, sent as 'Authorization: Bearer <key>'. Required on every "
+    "description": ("An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
                     "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
                     "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
                     "need no key."),
