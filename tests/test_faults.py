@@ -193,9 +193,11 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
         with Load(server.url, body=json.dumps(largest_request()).encode()) as load:
             wait_for(lambda: load.counts()["ok"] >= 20, 30, "steady load")
             victim = min(before)
+            killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
             after = wait_for(lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids != before
                              and pids, 15, "a replacement worker")
+            replaced_in = time.monotonic() - killed_at
             ok_at_kill = load.counts()["ok"]
             wait_for(lambda: load.counts()["ok"] >= ok_at_kill + 20, 30, "load after the kill")
         counts = load.counts()
@@ -203,7 +205,8 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
         route = 'planner_http_requests_total{method="POST",route="/v1/plans",status="200"}'
         metrics = requests.get(f"{server.url}/metrics", timeout=10).text
         counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(route))
-        print(f"\nSIGKILL to worker {victim}: new worker {sorted(after - before)}; outcomes {dict(counts)}; "
+        print(f"\nSIGKILL to worker {victim}: new worker {sorted(after - before)} after {replaced_in:.2f}s; "
+              f"outcomes {dict(counts)}; "
               f"failed {failed}; /metrics counts {counted:.0f} answered plans (clients received {counts['ok']})")
         assert "was sent SIGKILL" in server.log()
     assert victim not in after and len(after - before) == 1
