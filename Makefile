@@ -25,6 +25,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/mypy
+	$(BIN)/hadolint --no-color --failure-threshold info deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet -k 1.33.0 deploy/k8s/*.yaml
 
 openapi: $(STAMP)
 	$(BIN)/python -m scripts.write_openapi --examples
@@ -35,6 +37,16 @@ lock:
 	/tmp/planner-lock/bin/pip install --quiet -r requirements.in
 	{ echo "# Pinned: every package the service, its tests and its tools use (pip freeze of requirements.in)."; \
 	  echo "# Regenerate: make lock"; /tmp/planner-lock/bin/pip freeze; } > requirements.txt
+	cd $(CURDIR) && /tmp/planner-lock/bin/python -m scripts.runtime_requirements
+
+# Throughput and latency over HTTP (the service against a minimal Flask app, both under gunicorn, loaded
+# with wrk on loopback; installs wrk when missing and root), then the planner in-process (pytest-benchmark).
+# Results in bench-results/. See docs/production.md for the figures and how to read them.
+bench: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m pytest -q -m bench --benchmark-enable --benchmark-json=bench-results/planner.json \
+	  --benchmark-columns=min,median,mean,rounds --benchmark-sort=name tests/test_bench_planner.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results

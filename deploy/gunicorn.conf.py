@@ -1,16 +1,81 @@
-"""gunicorn settings for the planner: `gunicorn -c deploy/gunicorn.conf.py 'service.app:create_app()'`."""
+"""gunicorn settings for the planner: `gunicorn -c deploy/gunicorn.conf.py 'service.app:create_app()'`.
 
-import multiprocessing
+Every knob is a PLANNER_* environment variable (service/settings.py lists them with their defaults).
+The service is stateless and CPU-bound: it scales by adding processes here and replicas in the cluster.
+"""
+
+import math
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
-bind = os.environ.get("PLANNER_BIND", "0.0.0.0:8000")
-# CPU-bound planning with no I/O waits: one process per core, plus one so a slow request never idles a core.
-workers = int(os.environ.get("PLANNER_WORKERS", multiprocessing.cpu_count() + 1))
-threads = int(os.environ.get("PLANNER_THREADS", "1"))
-timeout = int(os.environ.get("PLANNER_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("PLANNER_GRACEFUL_TIMEOUT", "20"))
+# Prometheus multiprocess mode: every worker writes its samples under this directory and /metrics adds
+# them up. It must be in the environment before anything imports prometheus_client, that is before the
+# workers load the application, so it is settled here, in the master, first.
+_owned_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _owned_metrics_dir = tempfile.mkdtemp(prefix="planner-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _owned_metrics_dir
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, wherever gunicorn is started
+from service.settings import load_settings  # noqa: E402  (after the environment above is settled)
+
+_settings = load_settings()
+
+
+def usable_cpus() -> int:
+    """CPUs this process may really use: its affinity mask, capped by a cgroup v2 CPU quota (a container's
+    limit), so that a pod limited to 2 CPUs on a 64-core node does not start 65 workers."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+bind = _settings["BIND"]
+# Planning is CPU work with no I/O waits: one process per usable CPU, plus one so that a core never idles
+# while a worker reads a slow request. Threads do not add throughput under the GIL; with THREADS > 1 the
+# gthread worker adds keep-alive connections instead.
+workers = _settings["WORKERS"] or usable_cpus() + 1
+threads = _settings["THREADS"]
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _settings["TIMEOUT"]
+graceful_timeout = _settings["GRACEFUL_TIMEOUT"]
 keepalive = 5
-# The service logs its own access lines (JSON, no patient data); gunicorn's would print query strings.
+# The heartbeat file on tmpfs: a read-only root filesystem leaves /dev/shm (or the /tmp volume) writable.
+worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+# No control socket: nothing to write under $HOME, nothing to reach the master by but signals.
+control_socket_disable = True
+
+# Logs: JSON lines on stderr. The application writes the access log (request id, method, route template,
+# status, duration: never a body, a date or a vaccine); the logger class turns gunicorn's own lines into
+# the same JSON and logs, in the same shape, the requests gunicorn refused before the application saw them.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("PLANNER_LOG_LEVEL", "info").lower()
+loglevel = _settings["LOG_LEVEL"].lower()
+logger_class = "service.gunicorn_logging.JsonLogger"
+
+
+def on_starting(server):
+    # Samples left by a previous run would be added to this one's.
+    for stale in METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIR))
+
+
+def on_exit(server):
+    if _owned_metrics_dir:
+        shutil.rmtree(_owned_metrics_dir, ignore_errors=True)

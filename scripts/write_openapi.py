@@ -1,8 +1,8 @@
 """Write what the code serves to the files that publish it: `make openapi`.
 
-- `--examples`: the response examples of POST /v1/plans, POST /fhir/$vaccine-timing and the CDS Hooks
-  order-sign service, recomputed from their request examples, so that the documentation shows real
-  answers (run first: the spec embeds them);
+- `--examples`: the response examples of POST /v1/plans, POST /v1/plans/batch, POST /fhir/$vaccine-timing
+  and the CDS Hooks order-sign service, recomputed from their request examples, so that the documentation
+  shows real answers (run first: the spec embeds them);
 - `openapi.yaml`: the served document (a test fails when the file and the code differ).
 """
 
@@ -13,7 +13,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from service.api.examples import CDS_REQUEST_EXAMPLE, EXAMPLES_DIR, FHIR_REQUEST_EXAMPLE, PLAN_REQUEST_EXAMPLE
+from service.api.examples import (
+    BATCH_EXAMPLE_REQUEST_ID,
+    BATCH_REQUEST_EXAMPLE,
+    CDS_REQUEST_EXAMPLE,
+    EXAMPLES_DIR,
+    FHIR_REQUEST_EXAMPLE,
+    PLAN_REQUEST_EXAMPLE,
+)
 from service.api.ops import spec_yaml
 from service.app import create_app
 
@@ -21,10 +28,12 @@ from service.app import create_app
 def write_examples() -> None:
     app = create_app({"LOG_LEVEL": "WARNING", "TODAY": date.fromisoformat(PLAN_REQUEST_EXAMPLE["as_of"])})
     client = app.test_client()
-    for path, request, name in (("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json"),
-                                ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json"),
-                                ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json")):
-        response = client.post(path, json=request)
+    for path, request, name, headers in (
+            ("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json", {}),
+            ("/v1/plans/batch", BATCH_REQUEST_EXAMPLE, "batch-response.json", {"X-Request-ID": BATCH_EXAMPLE_REQUEST_ID}),
+            ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json", {}),
+            ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json", {})):
+        response = client.post(path, json=request, headers=headers)
         if response.status_code != 200:
             raise SystemExit(f"the request example of {path} does not plan: {response.get_json()}")
         (EXAMPLES_DIR / name).write_text(json.dumps(response.get_json(), indent=2) + "\n", encoding="utf-8")

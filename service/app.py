@@ -13,11 +13,11 @@ from typing import Any
 from flask import Flask, request
 
 from service.data.loader import Ruleset, load_ruleset
-from service.settings import MAX_BODY_BYTES, load_settings
+from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
-from . import observability
-from .api import catalog, cds_hooks, fhir, ics, ops, plans
-from .api.problems import ProblemApi, problem, register_error_handlers
+from . import observability, security
+from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
+from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, problem, register_error_handlers
 
 API_VERSION = "1.0.0"
 
@@ -40,6 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         PLANNER=settings,
+        # Never debug mode, whatever FLASK_DEBUG says: no debugger, no tracebacks in responses.
+        DEBUG=False,
+        PROPAGATE_EXCEPTIONS=False,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
         API_TITLE="Vaccine timing planner",
@@ -52,21 +55,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["planner"] = Planner(ruleset=load_ruleset(),
                                         today=(lambda: today) if isinstance(today, date) else utc_today)
 
-    observability.init_app(app)  # first, so every response (even an early 415) carries a request id
+    observability.init_app(app)  # first, so every response (even an early 401 or 415) carries a request id
+    security.init_app(app)
     api = ProblemApi(app)
     app.extensions["problem_api"] = api
-    for blp in (plans.blp, catalog.blp, ops.blp):
+    api.spec.components.security_scheme(API_KEY_SCHEME, API_KEY_SCHEME_DOC)
+    for blp in (plans.blp, batch.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
     api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
     fhir.init_app(app)
     cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)
+    ops.refine_schemas(api)
     register_error_handlers(app)
 
     @app.before_request
+    def batch_body_limit() -> None:
+        # Only the batch route may carry more than the contract's 64 KiB; set before anything reads the body.
+        if request.path == batch.BATCH_PATH:
+            request.max_content_length = BATCH_MAX_BODY_BYTES
+
+    @app.before_request
     def require_json_body() -> Any:
-        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422.
+        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422. Only on
+        # a route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
+        if request.routing_exception is not None:
+            return None
         if (request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/")
                 and request.mimetype != "application/json"):
             return problem(415, "Send the request body as application/json.")
@@ -83,8 +98,9 @@ def _spec_options() -> dict[str, Any]:
                 "vaccine. Given dose dates or a planned start and a list of vaccines, it classifies each vaccine "
                 "as live or non-live and returns its permitted windows: pre_start, mid_cycle, post_therapy, or "
                 "avoid. Every response carries the ruleset version and the ids of the rules applied. Errors are "
-                "RFC 9457 problem+json. This is decision support for clinicians and pharmacists, not a substitute "
-                "for clinical judgement."),
+                "RFC 9457 problem+json. When the operator configures API keys, every /v1 route needs "
+                "`Authorization: Bearer <key>`. This is decision support for clinicians and pharmacists, not a "
+                "substitute for clinical judgement."),
             "license": {"name": "Proprietary"},
         },
         "servers": [{"url": "/", "description": "This server"}],

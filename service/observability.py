@@ -1,11 +1,14 @@
-"""Request ids and access logs that carry no patient data.
+"""Request ids, access logs that carry no patient data, and request metrics.
 
 Dose dates and vaccine lists are health data: a log line holds the request id, method, route template,
-status and duration, and nothing from the body or the query string.
+status and duration, and nothing from the body or the query string. Every line logged while a request
+is handled carries its request id; gunicorn's own lines go through the same JSON formatter
+(service/gunicorn_logging.py).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -14,25 +17,66 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
+
+from .metrics import METHODS, UNMATCHED, create_metrics
 
 log = logging.getLogger("service.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is echoed only if it looks like an id, so a header cannot smuggle text into the logs.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Set in the WSGI environ once the application has logged a request, so that the server logs only the
+# requests that never reached it (malformed ones its HTTP parser refused).
+ACCESS_LOGGED = "planner.access_logged"
+
+
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+@functools.lru_cache(maxsize=256)
+def route_label(rule: str) -> str:
+    """A URL rule without its converters, as the API document writes it: /v1/vaccines/<vaccine_id>."""
+    return _CONVERTER.sub(r"<\1>", rule)
+
+
+def request_id_from(header_value: str | None) -> str:
+    """The client's X-Request-ID when it looks like an id, else a new one."""
+    return header_value if header_value and _SAFE_ID.match(header_value) else uuid.uuid4().hex
+
+
+def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset()) -> str:
+    """The message without anything a caller interpolated into it, except numbers (pids, exit codes) and
+    the arguments of `safe_templates`, messages known to interpolate only server facts (a signal's name).
+
+    Libraries (gunicorn) sometimes log a message already formatted with request text in it
+    ("Invalid request from ip=...: Invalid Request Line '...'"); only the part before the first ': ' is kept.
+    """
+    if not isinstance(record.msg, str):
+        return "event"
+    if record.args:
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        if record.msg in safe_templates or all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
+            return record.getMessage()
+        return record.msg
+    return record.msg.split(": ", 1)[0]
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; only whitelisted attributes, never the message arguments' objects."""
 
-    FIELDS = ("request_id", "method", "route", "status", "duration_ms", "error_type", "frames")
+    FIELDS = ("request_id", "method", "route", "status", "duration_ms", "items", "item", "error_type", "frames")
+
+    def __init__(self, safe_templates: frozenset[str] = frozenset()):
+        super().__init__()
+        self.safe_templates = safe_templates
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "event": record.msg if isinstance(record.msg, str) else "event",
+            "event": _event(record, self.safe_templates),
+            "pid": record.process,
         }
         for name in self.FIELDS:
             value = getattr(record, name, None)
@@ -50,23 +94,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request's id on every record logged while a request is handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None and has_request_context():
+            record.request_id = getattr(g, "request_id", None)
+        return True
+
+
+def json_handler(stream: Any = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    return handler
+
+
 def configure_logging(level: str) -> None:
     root = logging.getLogger("service")
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        root.addHandler(handler)
+        root.addHandler(json_handler())
     root.setLevel(level.upper())
     root.propagate = False
 
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config["PLANNER"]["LOG_LEVEL"])
+    metrics = app.extensions["metrics"] = create_metrics()
 
     @app.before_request
     def start_timer() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.started = time.perf_counter()
 
     @app.after_request
@@ -74,8 +132,12 @@ def init_app(app: Flask) -> None:
         request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
         started = getattr(g, "started", None)
-        duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
-        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        log.info("request", extra={"request_id": request_id, "method": request.method, "route": route,
-                                   "status": response.status_code, "duration_ms": duration_ms})
+        seconds = time.perf_counter() - started if started else 0.0
+        route = route_label(request.url_rule.rule) if request.url_rule is not None else UNMATCHED
+        method = request.method if request.method in METHODS else "other"
+        log.info("request", extra={"request_id": request_id, "method": method, "route": route,
+                                   "status": response.status_code, "duration_ms": round(seconds * 1000, 3),
+                                   "items": getattr(g, "batch_items", None)})
+        metrics.observe(request.method, route, response.status_code, seconds)
+        request.environ[ACCESS_LOGGED] = True
         return response

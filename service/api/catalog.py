@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from service.domain.catalog import Vaccine
 
+from .problems import requires_api_key
 from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine catalog and supported therapies.")
@@ -26,6 +27,7 @@ class Vaccines(MethodView):
     @blp.doc(summary="List the vaccine catalog")
     @blp.arguments(CatalogQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CatalogSchema)
+    @requires_api_key(blp)
     def get(self, live: bool | None = None, q: str | None = None) -> dict[str, Any]:
         ruleset = current_app.extensions["planner"].ruleset
         catalog = ruleset.catalog
@@ -45,6 +47,7 @@ class VaccineById(MethodView):
     @blp.doc(summary="One catalog entry")
     @blp.response(200, CatalogEntrySchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @requires_api_key(blp)
     def get(self, vaccine_id: str) -> dict[str, Any]:
         vaccine = current_app.extensions["planner"].ruleset.catalog.get(vaccine_id)
         if vaccine is None:
@@ -56,6 +59,7 @@ class VaccineById(MethodView):
 class Therapies(MethodView):
     @blp.doc(summary="Supported therapies with their schedule and vaccine rules")
     @blp.response(200, TherapyListSchema)
+    @requires_api_key(blp)
     def get(self) -> dict[str, Any]:
         therapies = current_app.extensions["planner"].ruleset.therapies
         out = []
@@ -82,6 +86,7 @@ class Therapies(MethodView):
 class Rules(MethodView):
     @blp.doc(summary="Every rule a plan can cite, with its evidence level, source and citation")
     @blp.response(200, RuleListSchema)
+    @requires_api_key(blp)
     def get(self) -> dict[str, Any]:
         ruleset = current_app.extensions["planner"].ruleset
         return {"ruleset": dict(ruleset.therapies.versions),

@@ -21,3 +21,7 @@ FHIR_REQUEST_EXAMPLE: dict[str, Any] = _load("fhir-request.json")
 FHIR_RESPONSE_EXAMPLE: dict[str, Any] = _load("fhir-response.json")
 CDS_REQUEST_EXAMPLE: dict[str, Any] = _load("cds-request.json")
 CDS_RESPONSE_EXAMPLE: dict[str, Any] = _load("cds-response.json")
+BATCH_REQUEST_EXAMPLE: dict[str, Any] = _load("batch-request.json")
+BATCH_RESPONSE_EXAMPLE: dict[str, Any] = _load("batch-response.json")
+# The batch example is generated with this request id, so that regenerating it changes nothing.
+BATCH_EXAMPLE_REQUEST_ID = "nightly-2026-11-24"

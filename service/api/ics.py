@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from service.interop.calendar import plan_calendar
 
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
+from .problems import requires_api_key
 from .schemas import PlanRequestSchema, PlanResponseSchema
 
 TEXT_CALENDAR = "text/calendar"
@@ -49,6 +50,7 @@ class PlanCalendar(MethodView):
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> Response:
         from .plans import answer  # plans imports this module for content negotiation
 

@@ -30,7 +30,7 @@ PROBLEM_TYPES = {
                         "entry. `errors[].candidates` lists what it could mean; the service never guesses."),
     "malformed-json": ("Malformed JSON", "The body is not valid JSON."),
     "unsupported-media-type": ("Unsupported media type", "Send the body as application/json."),
-    "body-too-large": ("Request body too large", "The body is over 64 KiB."),
+    "body-too-large": ("Request body too large", "The body is over 64 KiB (4 MiB for POST /v1/plans/batch)."),
     "not-found": ("Not found", "No resource at this path."),
     "method-not-allowed": ("Method not allowed", "The path exists but does not answer this method."),
     "unauthorized": ("Unauthorized", "This route needs an API key: 'Authorization: Bearer <key>'."),
@@ -42,26 +42,63 @@ _STATUS_TYPES = {400: "malformed-json", 401: "unauthorized", 404: "not-found", 4
                  413: "body-too-large", 415: "unsupported-media-type", 422: "invalid-input", 500: "internal-error"}
 
 
-def problem(status: int, detail: str, *, type_slug: str | None = None, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
+def problem_body(status: int, detail: str, *, type_slug: str | None = None,
+                 errors: list[dict[str, Any]] | None = None, instance: str | None = None) -> dict[str, Any]:
+    """The problem document itself (also embedded, one per failed item, in a batch response)."""
     slug = type_slug or _STATUS_TYPES.get(status)
     body: dict[str, Any] = {
         "type": f"/problems/{slug}" if slug else "about:blank",
         "title": PROBLEM_TYPES[slug][0] if slug else http.HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": request.path if request else None,
+        "instance": instance if instance is not None else (request.path if request else None),
     }
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["request_id"] = request_id
     if errors is not None:
         body["errors"] = errors
+    return body
+
+
+def problem(status: int, detail: str, *, type_slug: str | None = None, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
+    body = problem_body(status, detail, type_slug=type_slug, errors=errors)
     resp = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         resp.headers[name] = value
     return resp
+
+
+def invalid_input_body(error: InvalidInput, instance: str | None = None) -> dict[str, Any]:
+    """The 422 document for input the planner cannot accept, naming each field (and candidates)."""
+    unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
+    return problem_body(422, "The request cannot be planned as it stands; see errors.",
+                        type_slug="unknown-vaccine" if unknown else "invalid-input",
+                        errors=field_errors_to_json(error.errors), instance=instance)
+
+
+def size_text(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit // 1024} KiB"
+
+
+def requires_api_key(blp: Any) -> Any:
+    """Document an operation as a /v1 one: it needs the API key when keys are configured, and can answer 401."""
+    def decorate(func: Any) -> Any:
+        func = blp.alt_response(401, response="UNAUTHORIZED")(func)
+        return blp.doc(security=[{API_KEY_SCHEME: []}])(func)
+    return decorate
+
+
+API_KEY_SCHEME = "apiKey"
+API_KEY_SCHEME_DOC = {
+    "type": "http", "scheme": "bearer",
+    "description": ("An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
+                    "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
+                    "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
+                    "need no key."),
+}
 
 
 def field_errors_to_json(errors: list[FieldError]) -> list[dict[str, Any]]:
@@ -127,7 +164,8 @@ class ProblemApi(Api):
                 errors += flatten_messages(location_errors if location in _LOCATIONS else {location: location_errors})
             return problem(422, "The request does not match the contract; see errors.", errors=errors)
         if status == 413:
-            return problem(413, "The request body is over the 64 KiB limit.")
+            limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+            return problem(413, f"The request body is over the {size_text(limit)} limit for this route.")
         if status >= 500:
             return problem(status, "The service could not answer this request. Quote the request id when reporting it.")
         return problem(status, data.get("message") or error.description or http.HTTPStatus(status).phrase,
@@ -144,10 +182,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InvalidInput)
     def invalid_input(error: InvalidInput) -> Response:
-        unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
-        return problem(422, "The request cannot be planned as it stands; see errors.",
-                       type_slug="unknown-vaccine" if unknown else "invalid-input",
-                       errors=field_errors_to_json(error.errors))
+        return current_app.response_class(json.dumps(invalid_input_body(error)), status=422, mimetype=PROBLEM_JSON)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

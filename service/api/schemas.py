@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.settings import BATCH_MAX_ITEMS
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
@@ -193,6 +195,39 @@ class PlanResponseSchema(Schema):
     treatment = fields.Nested(TreatmentOutSchema)
     vaccines = fields.List(fields.Nested(VaccinePlanSchema))
     warnings = fields.List(fields.String())
+
+
+# ---- batch -----------------------------------------------------------------------------------------
+
+class BatchRequestSchema(Schema):
+    requests = fields.List(
+        fields.Dict(metadata=_doc("A plan request exactly as the body of POST /v1/plans (see PlanRequest).")),
+        required=True, validate=validate.Length(min=1, max=BATCH_MAX_ITEMS), metadata=_doc(
+            f"1 to {BATCH_MAX_ITEMS} plan requests. The envelope is checked as a whole (an array of JSON objects); "
+            "each object is then validated and planned on its own, so one bad request does not fail the others."))
+
+
+class BatchResultSchema(Schema):
+    index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
+    status = fields.Integer(required=True, validate=validate.OneOf([200, 422, 500]), metadata=_doc(
+        "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
+        "fault) with `problem`.", 200))
+    plan = fields.Nested(PlanResponseSchema, metadata=_doc("The plan, when status is 200."))
+    problem = fields.Nested(lambda: ProblemSchema(), metadata=_doc(
+        "The problem document POST /v1/plans would have answered, when status is not 200. Its `instance` "
+        "points at the request: /v1/plans/batch#/requests/<index>."))
+
+
+class BatchSummarySchema(Schema):
+    total = fields.Integer(required=True, metadata=_doc("Number of requests.", 2))
+    planned = fields.Integer(required=True, metadata=_doc("Requests answered with a plan (status 200).", 1))
+    failed = fields.Integer(required=True, metadata=_doc("Requests answered with a problem.", 1))
+
+
+class BatchResponseSchema(Schema):
+    results = fields.List(fields.Nested(BatchResultSchema), required=True, metadata=_doc(
+        "One result per request, in request order."))
+    summary = fields.Nested(BatchSummarySchema, required=True)
 
 
 # ---- catalog ----------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Everything is computed relative to the assessment date `as_of` passed in; nothin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from .errors import FieldError, InvalidInput
 from .therapy import Cadence, TherapyProfile
@@ -50,6 +51,9 @@ class DoseSchedule:
     cadence: Cadence
     warnings: tuple[str, ...]
     rules: tuple[str, ...]
+    # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
+    # (see windows.schedule_mid_cycle_windows); not part of the value.
+    derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def active(self) -> bool:

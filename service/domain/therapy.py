@@ -7,7 +7,7 @@ here knows about files. Adding another anti-CD20 therapy means adding a profile,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -42,7 +42,7 @@ class Cadence:
         """The date `steps` intervals after `day` (anchored on `day`, so month ends do not drift)."""
         if self.months:
             return day + relativedelta(months=self.months * steps)
-        return day + relativedelta(days=self.days * steps)
+        return day + timedelta(days=self.days * steps)
 
 
 @dataclass(frozen=True)

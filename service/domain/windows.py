@@ -59,15 +59,29 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
     windows = []
+    # A slot ends `before_min` days before the next dose at the latest, so a pair whose next dose comes
+    # before lo + before_min cannot reach lo: skipping those keeps a long dose history cheap.
+    reaches_lo = lo + timedelta(days=profile.mid_cycle.before_min)
     for dose, next_dose in zip(doses, doses[1:], strict=False):
         if dose > hi:
             break
+        if next_dose < reaches_lo:
+            continue
         slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
         if slot is not None:
             window = clip(MID_CYCLE, slot[0], slot[1], lo, hi)
             if window is not None:
                 windows.append(window)
     return windows
+
+
+def schedule_mid_cycle_windows(profile: TherapyProfile, schedule: DoseSchedule, lo: date, hi: date) -> list[Window]:
+    """mid_cycle_windows of the schedule's doses, computed once per schedule: every non-live vaccine of a
+    plan asks for the same slots, and they were most of a plan's cost (linear in the number of vaccines)."""
+    key = ("mid_cycle", profile.mid_cycle, lo, hi)
+    if key not in schedule.derived:
+        schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
+    return list(schedule.derived[key])
 
 
 def _fmt(day: date) -> str:
@@ -154,7 +168,7 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
             parts.append(f"The first {name} dose on {_fmt(first)} is fewer than {profile.non_live_pre_start_days} "
                          "days away, too late for the preferred pre-start timing.")
 
-    slots = mid_cycle_windows(profile, schedule.doses, as_of, until)
+    slots = schedule_mid_cycle_windows(profile, schedule, as_of, until)
     if slots:
         windows.extend(slots)
         rules += [profile.rule_id("non_live_during_therapy"), profile.rule_id("mid_cycle")]

@@ -1,0 +1,128 @@
+"""`make bench`, over HTTP: the service against a minimal Flask app, both under deploy/gunicorn.conf.py on
+loopback, loaded in turn by wrk with the same typical request (15 doses, 5 vaccines, one-year horizon).
+
+Prints requests/second and p50/p99 latency for each and the service's share of the minimal app's
+throughput (the goal: at least 70%), and writes them to bench-results/http.json. Installs wrk from
+Debian's packages when it is missing and this runs as root; otherwise it says how to get it.
+
+    python -m scripts.bench [--duration 20] [--connections 8] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from scripts.workloads import typical_request
+from tests.server import gunicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results"
+GOAL = 0.70
+LUA = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open("{body}", "rb"):read("*a")
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: installing it from Debian's packages (apt-get install wrk)", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("make bench needs wrk, the HTTP load generator: install it with `sudo apt-get install wrk` "
+                         "(Debian/Ubuntu) or `brew install wrk` (macOS), then run make bench again.")
+    return found
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50 and p99 (ms) and error counts from `wrk --latency` output."""
+
+    def ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {"requests_per_second": rps, "p50_ms": p50, "p99_ms": p99, "requests": total,
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "socket_errors": sum(int(g) for g in socket_errors.groups()) if socket_errors else 0}
+
+
+def load(wrk: str, url: str, lua: Path, args: argparse.Namespace) -> dict[str, float]:
+    command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+               "-s", str(lua), f"{url}/v1/plans"]
+    # A short warm-up first: imports, caches and the first fork-time page faults are not the steady state.
+    subprocess.run([*command[:3], "-d3s", *command[4:]], check=True, capture_output=True, text=True)
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return {**parse_wrk(out), "wrk": out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    RESULTS.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    body = work / "typical.json"
+    body.write_text(json.dumps(typical_request()))
+    lua = work / "post.lua"
+    lua.write_text(LUA.format(body=body))
+
+    results: dict[str, dict] = {}
+    apps = {"service": "service.app:create_app()", "minimal": "scripts.bench_minimal_app:create_app()"}
+    for name, app in apps.items():
+        # Same config file, same environment (workers from the CPU count), one app at a time.
+        with gunicorn(work, workers=0, app=app, env={"PLANNER_WORKERS": ""}) as server:
+            check = requests.post(f"{server.url}/v1/plans", data=body.read_bytes(),
+                                  headers={"Content-Type": "application/json"}, timeout=10)
+            check.raise_for_status()
+            print(f"loading {name} ({server.url}) for {args.duration}s ...", flush=True)
+            results[name] = load(wrk, server.url, lua, args)
+        time.sleep(1)
+
+    service, minimal = results["service"], results["minimal"]
+    ratio = service["requests_per_second"] / minimal["requests_per_second"]
+    print()
+    print(f"typical request: 15 doses, 5 vaccines, 365-day horizon ({body.stat().st_size} bytes); wrk -t{args.threads} "
+          f"-c{args.connections} -d{args.duration}s; {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"{'app':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>10}")
+    for name, r in results.items():
+        errors = int(r["non_2xx"] + r["socket_errors"])
+        print(f"{name:<10}{r['requests_per_second']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{errors:>10}")
+    verdict = "meets" if ratio >= GOAL else "MISSES"
+    print(f"service / minimal throughput: {ratio:.0%} ({verdict} the {GOAL:.0%} goal)")
+    summary = {name: {k: v for k, v in r.items() if k != "wrk"} for name, r in results.items()}
+    (RESULTS / "http.json").write_text(json.dumps({**summary, "ratio": ratio, "args": vars(args)}, indent=2) + "\n")
+    for name, r in results.items():
+        (RESULTS / f"wrk-{name}.txt").write_text(r["wrk"])
+    shutil.rmtree(work, ignore_errors=True)
+    if any(r["non_2xx"] or r["socket_errors"] for r in results.values()):
+        sys.exit("errors under load: see bench-results/wrk-*.txt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Plan requests of known size, shared by `make bench`, the pytest benchmarks and the fault tests.
+
+- typical: what a pharmacy sends most: 15 doses of history, 5 vaccines, a one-year horizon;
+- largest: the most the contract allows: 400 doses, 50 vaccines, a three-year horizon;
+- plan_request(doses, vaccines, horizon_days): anything in between, to see how cost grows.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+from typing import Any
+
+from service.data.loader import load_ruleset
+
+AS_OF = date(2026, 10, 16)
+# Five vaccines a pharmacy plans around a therapy: live and non-live, by brand, generic name and CVX code.
+TYPICAL_VACCINES: list[dict[str, str]] = [
+    {"name": "Shingrix"}, {"cvx": "03"}, {"name": "Prevnar 20"}, {"name": "Heplisav-B"}, {"name": "Fluzone"}]
+
+
+@functools.cache
+def _more_vaccines() -> tuple[str, ...]:
+    """Primary CVX codes of non-live catalog entries other than the typical five, in id order."""
+    catalog = load_ruleset().catalog
+    typical_ids = {(catalog.by_name(v["name"], "-") if "name" in v else catalog.by_cvx(v["cvx"], "-")).vaccine.id
+                   for v in TYPICAL_VACCINES}
+    return tuple(v.cvx[0] for v in sorted(catalog.vaccines, key=lambda v: v.id)
+                 if v.live is False and v.cvx and v.id not in typical_ids)
+
+
+def labelled_doses(count: int, last: date) -> list[str]:
+    """`count` doses on the labelled ofatumumab schedule (weeks 0, 1, 2, 4, then every 4 weeks), the last on
+    `last`, oldest first."""
+    if count == 0:
+        return []
+    offsets = [0, 7, 14] + [28 * k for k in range(1, max(count - 2, 1))]
+    offsets = offsets[:count]
+    first = last - timedelta(days=offsets[-1])
+    return [(first + timedelta(days=o)).isoformat() for o in offsets]
+
+
+def vaccine_list(count: int) -> list[dict[str, str]]:
+    """The typical five, then distinct non-live catalog entries by CVX code."""
+    out = TYPICAL_VACCINES + [{"cvx": code} for code in _more_vaccines()]
+    if count > len(out):
+        raise ValueError(f"only {len(out)} distinct vaccines available")
+    return out[:count]
+
+
+def plan_request(doses: int = 15, vaccines: int = 5, horizon_days: int = 365) -> dict[str, Any]:
+    treatment: dict[str, Any] = {"drug": "ofatumumab"}
+    if doses:
+        treatment["doses"] = labelled_doses(doses, AS_OF - timedelta(days=10))
+    else:
+        treatment["start_date"] = (AS_OF + timedelta(days=60)).isoformat()
+    return {"as_of": AS_OF.isoformat(), "treatment": treatment, "vaccines": vaccine_list(vaccines),
+            "horizon_days": horizon_days}
+
+
+def typical_request() -> dict[str, Any]:
+    return plan_request(15, 5, 365)
+
+
+def largest_request() -> dict[str, Any]:
+    return plan_request(400, 50, 1095)

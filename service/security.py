@@ -1,0 +1,110 @@
+"""API keys, security headers and CORS: what an operations team checks before putting the service in front
+of its integration engine.
+
+- API keys are optional. With PLANNER_API_KEYS set, every /v1 route needs `Authorization: Bearer <key>`;
+  the token is compared with every configured key in constant time. Health, readiness, metrics, the API
+  document, /docs and the problem-type pages stay open (probes and scrapers carry no keys).
+- Every response says nosniff, may not be framed, and carries a Content-Security-Policy: the JSON routes
+  allow nothing at all; /docs allows only its own scripts, its own styles (Swagger UI sets inline styles)
+  and its own or data: images, so the page works with no internet and loads nothing from elsewhere.
+- CORS is off unless PLANNER_CORS_ORIGINS names origins; then only /v1 routes answer those origins.
+- Plans are health data: every answer to a POST is marked `Cache-Control: no-store` for every cache on the way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from flask import Flask, Response, request
+
+from .api.problems import problem
+
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID"
+CORS_MAX_AGE = "600"
+
+
+def split_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _digest(value: str) -> bytes:
+    # Hashing first makes every comparison the same length, so timing reveals nothing about a key's length.
+    return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+class ApiKeys:
+    """The configured keys, kept as digests; `allows` compares against all of them, always."""
+
+    def __init__(self, raw: str):
+        self._digests = [_digest(key) for key in split_list(raw)]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._digests)
+
+    def allows(self, token: str) -> bool:
+        candidate = _digest(token)
+        matched = False
+        for key in self._digests:  # no early exit: the time taken does not depend on which key matched
+            matched |= hmac.compare_digest(candidate, key)
+        return matched
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["PLANNER"]
+    keys = ApiKeys(settings["API_KEYS"])
+    origins = split_list(settings["CORS_ORIGINS"])
+    any_origin = "*" in origins
+
+    @app.before_request
+    def require_api_key() -> Any:
+        if not keys.enabled or request.method == "OPTIONS" or not is_api_path(request.path):
+            return None
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is not None and keys.allows(token):
+            return None
+        challenge = 'Bearer realm="vaccine-timing-planner"'
+        if token is not None:
+            challenge += ', error="invalid_token"'
+        detail = ("The API key is not valid." if token is not None else
+                  "This route needs an API key: send 'Authorization: Bearer <key>'.")
+        return problem(401, detail, headers={"WWW-Authenticate": challenge})
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "no-referrer"
+        path = request.path
+        headers["Content-Security-Policy"] = DOCS_CSP if path == "/docs" or path.startswith("/docs/") else API_CSP
+        if request.method == "POST":  # every POST answer is computed from someone's treatment history
+            headers["Cache-Control"] = "no-store"
+        origin = request.headers.get("Origin")
+        if origins and origin and is_api_path(path) and (any_origin or origin in origins):
+            headers["Access-Control-Allow-Origin"] = "*" if any_origin else origin
+            headers["Access-Control-Expose-Headers"] = "X-Request-ID"
+            if not any_origin:
+                headers.add("Vary", "Origin")
+            if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+                headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+                headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+                headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+        return response

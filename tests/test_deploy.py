@@ -1,0 +1,166 @@
+"""The deployment files: gunicorn settings, the container image (hadolint) and the Kubernetes manifests
+(validated offline against the schemas of a named Kubernetes version, shipped by kubernetes-validate)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from service.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+HADOLINT = Path(sys.executable).with_name("hadolint")
+KUBERNETES_VERSION = "1.33.0"  # the oldest minor still supported upstream when this was written
+
+
+# ---- gunicorn -----------------------------------------------------------------------------------------
+
+def gunicorn_settings(**env: str) -> dict:
+    """deploy/gunicorn.conf.py evaluated in a fresh interpreter with `env` (it sets PROMETHEUS_MULTIPROC_DIR)."""
+    code = ("import json, os, runpy; ns = runpy.run_path('deploy/gunicorn.conf.py'); "
+            "print(json.dumps({k: ns[k] for k in ('bind', 'workers', 'threads', 'worker_class', 'timeout', "
+            "'graceful_timeout', 'accesslog', 'logger_class', 'control_socket_disable')} | "
+            "{'metrics_dir': os.environ['PROMETHEUS_MULTIPROC_DIR'], 'cpus': ns['usable_cpus']()}))")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True,
+                         text=True, check=True, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
+    s = gunicorn_settings(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "m"))
+    assert s["workers"] == s["cpus"] + 1 and s["threads"] == 1 and s["worker_class"] == "sync"
+    assert (s["bind"], s["timeout"], s["graceful_timeout"]) == ("0.0.0.0:8000", 60, 30)
+    assert s["accesslog"] is None and s["logger_class"] == "service.gunicorn_logging.JsonLogger"
+    assert s["control_socket_disable"] is True
+    assert (tmp_path / "m").is_dir()
+
+
+def test_gunicorn_settings_come_from_the_environment():
+    s = gunicorn_settings(PLANNER_WORKERS="7", PLANNER_THREADS="4", PLANNER_TIMEOUT="90",
+                          PLANNER_GRACEFUL_TIMEOUT="15", PLANNER_BIND="127.0.0.1:9000")
+    assert (s["workers"], s["threads"], s["worker_class"]) == (7, 4, "gthread")
+    assert (s["timeout"], s["graceful_timeout"], s["bind"]) == (90, 15, "127.0.0.1:9000")
+    assert Path(s["metrics_dir"]).name.startswith("planner-metrics-")  # made when none is given
+
+
+# ---- container image ----------------------------------------------------------------------------------
+
+def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(HADOLINT), "--no-color", "--failure-threshold", "info", str(path)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_dockerfile_passes_hadolint_with_no_finding_at_all():
+    result = hadolint(DEPLOY / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_really_checks(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python\nRUN pip install flask\n")
+    result = hadolint(bad)
+    assert result.returncode != 0 and "DL3006" in result.stdout and "DL3013" in result.stdout
+
+
+def test_dockerfile_runs_pinned_requirements_as_non_root_with_a_healthcheck():
+    text = (DEPLOY / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
+    assert "slim" in next(line for line in lines if line.startswith("ARG PYTHON_IMAGE="))
+    assert "USER 10001:10001" in lines
+    assert any(line.startswith("HEALTHCHECK ") and "deploy/healthcheck.py" in line for line in lines)
+    cmd = json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
+    assert cmd == ["gunicorn", "--config", "deploy/gunicorn.conf.py", "service.app:create_app()"]
+    assert "-r /tmp/requirements-runtime.txt" in text
+    for line in (DEPLOY / "requirements-runtime.txt").read_text().splitlines():
+        assert line.startswith("#") or "==" in line, line
+    # every file the image copies is let through by .dockerignore
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for source in ("service/", "deploy/gunicorn.conf.py", "deploy/healthcheck.py", "deploy/requirements-runtime.txt"):
+        assert f"!{source}" in ignore
+
+
+def test_runtime_requirements_are_the_closure_of_requirements_runtime_in_at_the_locked_versions():
+    result = subprocess.run([sys.executable, "-m", "scripts.runtime_requirements", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+# ---- Kubernetes ---------------------------------------------------------------------------------------
+
+def manifests() -> list[tuple[str, dict]]:
+    out = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        out += [(path.name, doc) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return out
+
+
+def by_kind() -> dict[str, dict]:
+    return {doc["kind"]: doc for _, doc in manifests()}
+
+
+@pytest.mark.parametrize(("name", "doc"), manifests(), ids=lambda v: v if isinstance(v, str) else v["kind"])
+def test_manifest_is_valid_against_the_kubernetes_schema(name, doc):
+    kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_schema_check_catches_a_broken_manifest():
+    broken = copy.deepcopy(by_kind()["Deployment"])
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["paht"] = "/readyz"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_all_four_resources_are_there():
+    assert set(by_kind()) == {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+
+
+def test_deployment_is_production_shaped():
+    deployment = by_kind()["Deployment"]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["replicas"] >= 2 and spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"]) <= set(container["resources"]["limits"])
+    assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["runAsUser"] == 10001  # the image's USER
+    # writable /tmp for gunicorn's heartbeat and the metrics samples under a read-only root filesystem
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PROMETHEUS_MULTIPROC_DIR"]["value"].startswith("/tmp/")
+    assert any(m["mountPath"] == "/tmp" for m in container["volumeMounts"])
+    # every PLANNER_ variable is a real setting; the port the container declares is the one gunicorn binds
+    assert {name[len("PLANNER_"):] for name in env if name.startswith("PLANNER_")} <= set(SETTINGS)
+    assert env["PLANNER_BIND"]["value"].endswith(f":{container['ports'][0]['containerPort']}")
+    assert env["PLANNER_API_KEYS"]["valueFrom"]["secretKeyRef"]["name"]
+    # a stopping pod gets preStop + gunicorn's graceful timeout before it is killed
+    pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + int(env["PLANNER_GRACEFUL_TIMEOUT"]["value"])
+
+
+def test_service_hpa_and_pdb_point_at_the_deployment():
+    kinds = by_kind()
+    deployment = kinds["Deployment"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert kinds["Service"]["spec"]["selector"].items() <= labels.items()
+    assert kinds["Service"]["spec"]["ports"][0]["targetPort"] == "http"
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    target = kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    hpa = kinds["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["minReplicas"] >= 2 and hpa["maxReplicas"] > hpa["minReplicas"]
+    assert kinds["PodDisruptionBudget"]["spec"]["maxUnavailable"] < hpa["minReplicas"]

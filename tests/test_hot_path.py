@@ -1,0 +1,58 @@
+"""The speed-ups on the request path change no answer: each is held equal to what it replaced."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.domain.therapy import Cadence
+from service.domain.windows import MID_CYCLE, clip, mid_cycle_slot, mid_cycle_windows
+
+days = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
+
+
+def mid_cycle_windows_without_the_skip(profile, doses, lo, hi):
+    """mid_cycle_windows as it was before pairs ending before lo were skipped."""
+    windows = []
+    for dose, next_dose in zip(doses, doses[1:], strict=False):
+        if dose > hi:
+            break
+        slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
+        if slot is not None:
+            window = clip(MID_CYCLE, slot[0], slot[1], lo, hi)
+            if window is not None:
+                windows.append(window)
+    return windows
+
+
+@settings(max_examples=300, deadline=None)
+@given(doses=st.lists(days, min_size=0, max_size=40, unique=True), lo=days, span=st.integers(0, 1200))
+def test_skipping_pairs_that_end_before_lo_changes_no_window(profile, doses, lo, span):
+    doses = tuple(sorted(doses))
+    hi = lo + timedelta(days=span)
+    assert mid_cycle_windows(profile, doses, lo, hi) == mid_cycle_windows_without_the_skip(profile, doses, lo, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=days, step_days=st.integers(1, 60), steps=st.integers(0, 500))
+def test_day_cadences_add_days_as_relativedelta_did(day, step_days, steps):
+    assert Cadence("every_n_days", days=step_days).after(day, steps) == day + relativedelta(days=step_days * steps)
+
+
+def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them(ruleset):
+    from scripts.workloads import largest_request
+    from service.api.plans import REQUEST_SCHEMA, to_request
+    from service.domain.planner import make_plan
+
+    request = to_request(REQUEST_SCHEMA.load(largest_request()), date(2026, 10, 16))
+    plan = make_plan(request, ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules)
+    profile = ruleset.therapies.find("ofatumumab")
+    expected = mid_cycle_windows(profile, plan.schedule.doses, plan.as_of, plan.until)
+    assert expected and len(plan.schedule.derived) == 1
+    non_live = [v for v in plan.vaccines if v.match.vaccine.live is False]
+    assert len(non_live) == 49
+    for vaccine in non_live:
+        assert [w for w in vaccine.timing.windows if w.kind == MID_CYCLE] == expected

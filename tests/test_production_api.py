@@ -1,0 +1,396 @@
+"""The production shell in-process: batch, API keys, security headers, CORS, request ids, logs, metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from scripts.workloads import largest_request, plan_request, typical_request
+from service.app import create_app
+from service.observability import json_handler
+from service.settings import SETTINGS, load_settings
+from tests.conftest import TODAY
+
+ROOT = Path(__file__).resolve().parents[1]
+UNKNOWN_VACCINE = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+                   "vaccines": [{"name": "Shingrx"}]}
+MISSING_TREATMENT = {"as_of": "2026-11-24", "vaccines": [{"name": "MMR"}]}
+
+
+def make_client(**config):
+    return create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", **config}).test_client()
+
+
+@pytest.fixture()
+def log_lines():
+    """Every JSON line the service's loggers write during the test (through the production handler)."""
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    logger = logging.getLogger("service")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+# ---- batch ------------------------------------------------------------------------------------------
+
+def test_batch_answers_each_item_as_the_single_route_would(client):
+    items = [typical_request(), UNKNOWN_VACCINE, MISSING_TREATMENT, plan_request(0, 1, 60)]
+    r = client.post("/v1/plans/batch", json={"requests": items})
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    body = r.get_json()
+    assert [x["index"] for x in body["results"]] == [0, 1, 2, 3]
+    assert [x["status"] for x in body["results"]] == [200, 422, 422, 200]
+    assert body["summary"] == {"total": 4, "planned": 2, "failed": 2}
+    for index, item in enumerate(items):
+        single = client.post("/v1/plans", json=item).get_json()
+        result = body["results"][index]
+        if result["status"] == 200:
+            assert result["plan"] == single and "problem" not in result
+        else:
+            problem = result["problem"]
+            assert problem["instance"] == f"/v1/plans/batch#/requests/{index}"
+            same = ("type", "title", "status", "errors")  # the detail sentence may be worded differently
+            assert {k: problem[k] for k in same} == {k: single[k] for k in same}
+    assert body["results"][1]["problem"]["type"] == "/problems/unknown-vaccine"
+    assert body["results"][2]["problem"]["errors"][0]["field"] == "treatment"
+
+
+def test_batch_item_problem_carries_the_batch_request_id(client):
+    r = client.post("/v1/plans/batch", json={"requests": [UNKNOWN_VACCINE]}, headers={"X-Request-ID": "night-7"})
+    assert r.get_json()["results"][0]["problem"]["request_id"] == "night-7"
+
+
+@pytest.mark.parametrize(("envelope", "field"), [
+    ({"requests": []}, "requests"),
+    ({"requests": [typical_request()] * 501}, "requests"),
+    ({"requests": [typical_request(), 5]}, "requests[1]"),
+    ({"requests": "all of them"}, "requests"),
+    ({}, "requests"),
+    ({"requests": [typical_request()], "extra": 1}, "extra"),
+])
+def test_batch_envelope_errors_fail_the_whole_batch(client, envelope, field):
+    r = client.post("/v1/plans/batch", json=envelope)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert field in [e["field"] for e in r.get_json()["errors"]]
+
+
+def test_batch_of_500_typical_requests_plans_them_all(client):
+    r = client.post("/v1/plans/batch", json={"requests": [typical_request()] * 500})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["summary"] == {"total": 500, "planned": 500, "failed": 0}
+    assert body["results"][499]["plan"] == body["results"][0]["plan"]
+
+
+def test_batch_has_a_4_mib_body_limit_and_every_other_route_keeps_64_kib(client):
+    big_batch = {"requests": [largest_request()] * 12}  # about 80 KiB: over 64 KiB, far under 4 MiB
+    assert 64 * 1024 < len(json.dumps(big_batch)) < 4 * 1024 * 1024
+    assert client.post("/v1/plans/batch", json=big_batch).status_code == 200
+    padded = {"requests": [{**typical_request(), "pad": "x" * 1024}] * 4200}
+    r = client.post("/v1/plans/batch", json=padded)
+    assert r.status_code == 413 and "4 MiB" in r.get_json()["detail"]
+    r = client.post("/v1/plans", data=b"{" + b" " * (65 * 1024) + b"}", content_type="application/json")
+    assert r.status_code == 413 and "64 KiB" in r.get_json()["detail"]
+
+
+def test_batch_item_fault_is_that_items_500_and_the_others_still_plan(client, monkeypatch, log_lines):
+    from service.api import batch
+
+    real = batch.plan_json
+
+    def flaky(raw):
+        if raw.get("horizon_days") == 61:
+            raise RuntimeError("secret 2027-01-05 MMR")
+        return real(raw)
+
+    monkeypatch.setattr(batch, "plan_json", flaky)
+    r = client.post("/v1/plans/batch", json={"requests": [typical_request(), plan_request(0, 1, 61)]})
+    results = r.get_json()["results"]
+    assert r.status_code == 200 and [x["status"] for x in results] == [200, 500]
+    assert results[1]["problem"]["type"] == "/problems/internal-error" and "secret" not in r.get_data(as_text=True)
+    failure = [line for line in log_lines() if line["event"] == "batch item failed"]
+    assert failure and failure[0]["item"] == 1 and failure[0]["error_type"] == "RuntimeError"
+    assert "secret" not in json.dumps(log_lines())
+
+
+# ---- API keys ---------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def keyed():
+    return make_client(API_KEYS="k-first, k-second")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/v1/plans"), ("post", "/v1/plans/batch"), ("get", "/v1/vaccines"), ("get", "/v1/vaccines/mmr"),
+    ("get", "/v1/therapies"), ("get", "/v1/nowhere")])
+def test_every_v1_route_needs_a_key_when_keys_are_set(keyed, method, path):
+    r = getattr(keyed, method)(path, json={})
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert r.get_json()["type"] == "/problems/unauthorized" and r.headers["X-Request-ID"]
+    r = getattr(keyed, method)(path, json={}, headers={"Authorization": "Bearer k-wrong"})
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("key", ["k-first", "k-second"])
+def test_any_configured_key_opens_the_api(keyed, key):
+    r = keyed.post("/v1/plans", json=typical_request(), headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+    assert keyed.get("/v1/vaccines/mmr", headers={"Authorization": f"bearer {key}"}).status_code == 200
+
+
+@pytest.mark.parametrize("header", ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more",
+                                    "Bearer k-firs"])
+def test_malformed_or_partial_credentials_are_refused(keyed, header):
+    assert keyed.get("/v1/therapies", headers={"Authorization": header}).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.yaml", "/openapi.json",
+                                  "/problems/unauthorized", "/docs/static/docs.js"])
+def test_health_metrics_and_docs_stay_open_with_keys_set(keyed, path):
+    with keyed.get(path) as r:
+        assert r.status_code == 200
+
+
+def test_without_keys_the_api_is_open(client):
+    assert client.get("/v1/therapies").status_code == 200
+
+
+def test_api_key_scheme_is_documented_on_every_v1_operation(app):
+    with app.app_context():
+        from service.api.ops import spec_dict
+        spec = spec_dict()
+    assert spec["components"]["securitySchemes"]["apiKey"] == {**spec["components"]["securitySchemes"]["apiKey"],
+                                                               "type": "http", "scheme": "bearer"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            if path.startswith("/v1/"):
+                assert operation["security"] == [{"apiKey": []}] and "401" in operation["responses"], path
+            else:
+                assert "security" not in operation, path
+
+
+# ---- security headers, CORS, debug ----------------------------------------------------------------
+
+def test_security_headers_on_api_responses_and_errors(client):
+    for r in (client.post("/v1/plans", json=typical_request()), client.get("/v1/nowhere"), client.get("/healthz")):
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert "Access-Control-Allow-Origin" not in r.headers
+    assert client.post("/v1/plans", json=typical_request()).headers["Cache-Control"] == "no-store"
+    assert client.post("/v1/plans/batch", json={"requests": [UNKNOWN_VACCINE]}).headers["Cache-Control"] == "no-store"
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.urls += [attrs[a] for a in ("src", "href") if a in attrs]
+        if tag == "script" and "src" not in attrs:
+            self.inline_scripts += 1
+
+
+def test_docs_csp_allows_only_same_origin_assets_and_the_page_uses_no_others(client):
+    r = client.get("/docs")
+    csp = dict(part.strip().split(" ", 1) for part in r.headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self' 'unsafe-inline'"
+    assert csp["img-src"] == "'self' data:" and csp["connect-src"] == "'self'" and csp["default-src"] == "'none'"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    page = _Assets()
+    page.feed(r.get_data(as_text=True))
+    assert page.urls and page.inline_scripts == 0  # script-src 'self' would block an inline script
+    for url in page.urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        with client.get(url) as asset:
+            assert asset.status_code == 200, url
+    with client.get("/docs/static/docs.js") as r:
+        init = r.get_data(as_text=True)
+    assert "http" not in init and 'url: "/openapi.json"' in init and "validatorUrl: null" in init
+
+
+def test_cors_is_off_unless_origins_are_configured(client):
+    r = client.get("/v1/therapies", headers={"Origin": "https://pharmacy.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_cors_answers_configured_origins_only():
+    c = make_client(CORS_ORIGINS="https://pharmacy.example, https://clinic.example", API_KEYS="k1")
+    r = c.get("/v1/therapies", headers={"Origin": "https://clinic.example", "Authorization": "Bearer k1"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
+    assert "Origin" in r.headers.get_all("Vary") and r.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
+    preflight = c.options("/v1/plans", headers={"Origin": "https://pharmacy.example",
+                                                "Access-Control-Request-Method": "POST",
+                                                "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.status_code == 200  # a preflight carries no key and must not need one
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    r = c.get("/v1/therapies", headers={"Origin": "https://evil.example", "Authorization": "Bearer k1"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert "Access-Control-Allow-Origin" not in c.get("/healthz", headers={"Origin": "https://clinic.example"}).headers
+
+
+def test_cors_wildcard():
+    r = make_client(CORS_ORIGINS="*").get("/v1/therapies", headers={"Origin": "https://any.example"})
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_no_debug_mode_even_when_flask_debug_is_set(monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    assert app.debug is False and app.config["PROPAGATE_EXCEPTIONS"] is False
+
+
+def test_a_fault_answers_500_with_no_internals(client, monkeypatch, log_lines):
+    from service.api import plans
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret-marker 2026-01-01")
+
+    monkeypatch.setattr(plans, "make_plan", broken)
+    r = client.post("/v1/plans", json=typical_request(), headers={"X-Request-ID": "fault-1"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 500 and r.mimetype == "application/problem+json"
+    assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
+    lines = log_lines()
+    assert {line["request_id"] for line in lines} == {"fault-1"}
+    assert "secret" not in json.dumps(lines)
+
+
+# ---- request ids, logs -----------------------------------------------------------------------------
+
+def test_request_id_is_echoed_generated_or_replaced(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    unsafe = client.get("/healthz", headers={"X-Request-ID": "x" * 200}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", unsafe)
+
+
+def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(client, log_lines):
+    body = typical_request()
+    client.post("/v1/plans", json=body, headers={"X-Request-ID": "req-1"})
+    client.post("/v1/plans", json=UNKNOWN_VACCINE, headers={"X-Request-ID": "req-2"})
+    client.post("/v1/plans/batch", json={"requests": [body, UNKNOWN_VACCINE]}, headers={"X-Request-ID": "req-3"})
+    client.get("/v1/vaccines/mmr", headers={"X-Request-ID": "req-4"})
+    with client.application.test_request_context("/v1/plans", headers={"X-Request-ID": "req-5"}):
+        client.application.preprocess_request()
+        logging.getLogger("service.anything").warning("a note from deep inside")
+    lines = log_lines()
+    assert [line.get("request_id") for line in lines] == ["req-1", "req-2", "req-3", "req-4", "req-5"]
+    access = {line["request_id"]: line for line in lines if line["logger"] == "service.access"}
+    assert access["req-3"]["route"] == "/v1/plans/batch" and access["req-3"]["items"] == 2
+    assert access["req-4"]["route"] == "/v1/vaccines/<vaccine_id>"
+    text = json.dumps(lines)
+    for secret in [*body["treatment"]["doses"], body["as_of"], "Shingrix", "Shingrx", "Prevnar", "mmr", "MMR"]:
+        assert secret not in text
+    assert set(access["req-1"]) <= {"ts", "level", "logger", "event", "pid", "request_id", "method", "route",
+                                    "status", "duration_ms"}
+
+
+# ---- metrics ----------------------------------------------------------------------------------------
+
+def _samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_metrics_count_requests_by_route_template_and_status():
+    c = make_client()
+    c.get("/v1/vaccines/mmr")
+    c.get("/v1/vaccines/nope")
+    c.get("/v1/vaccines/mmr")
+    c.get("/no/such/path")
+    c.post("/v1/plans/batch", json={"requests": [typical_request(), UNKNOWN_VACCINE]})
+    r = c.get("/metrics")
+    assert r.status_code == 200 and r.mimetype == "text/plain"
+    samples = _samples(r.get_data(as_text=True))
+    route = 'method="GET",route="/v1/vaccines/<vaccine_id>"'
+    assert samples[f'planner_http_requests_total{{{route},status="200"}}'] == 2
+    assert samples[f'planner_http_requests_total{{{route},status="404"}}'] == 1
+    assert samples['planner_http_requests_total{method="GET",route="(unmatched)",status="404"}'] == 1
+    assert samples[f'planner_http_request_duration_seconds_count{{{route},status="200"}}'] == 2
+    assert samples['planner_batch_items_total{status="200"}'] == 1
+    assert samples['planner_batch_items_total{status="422"}'] == 1
+    assert "mmr" not in r.get_data(as_text=True).replace("<vaccine_id>", "")
+    assert not any("nope" in name or "/no/such" in name for name in samples)
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+def test_every_planner_environment_variable_used_is_in_the_settings_table():
+    used = set()
+    for path in [*ROOT.glob("service/**/*.py"), *ROOT.glob("deploy/**/*"), ROOT / "Makefile"]:
+        if path.is_file():
+            used |= set(re.findall(r"PLANNER_([A-Z_]+)", path.read_text(encoding="utf-8")))
+    assert used and used <= set(SETTINGS), used - set(SETTINGS)
+
+
+def test_settings_come_from_the_environment():
+    values = load_settings(environ={"PLANNER_WORKERS": "3", "PLANNER_THREADS": "4", "PLANNER_API_KEYS": "a,b"})
+    assert (values["WORKERS"], values["THREADS"], values["API_KEYS"]) == (3, 4, "a,b")
+    assert load_settings(environ={})["WORKERS"] is None
+
+
+# ---- the fast response path -------------------------------------------------------------------------
+
+STOPPED = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": ["2026-01-06", "2026-01-13"],
+                                                 "stopped_on": "2026-02-01", "b_cell_repletion_on": "2026-10-01"},
+           "vaccines": [{"name": "MMR"}, {"name": "Shingrix"}, {"name": "yellow fever"}], "horizon_days": 1095}
+
+
+@pytest.mark.parametrize("body", [
+    typical_request(), largest_request(), plan_request(0, 1, 60), plan_request(1, 5, 365), plan_request(3, 20, 730),
+    plan_request(100, 50, 1095), STOPPED,
+    {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
+    json.loads((ROOT / "service/api/examples/plan-request.json").read_text())])
+def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
+    from service.api.plans import REQUEST_SCHEMA, answer, encode, json_ready
+    from service.api.schemas import PlanResponseSchema
+
+    with app.test_request_context():
+        presented = answer(REQUEST_SCHEMA.load(body))
+    dumped = PlanResponseSchema().dump(presented)
+    assert json.loads(encode(presented)) == dumped == json_ready(presented)
+    with app.test_client() as c:
+        assert c.post("/v1/plans", json=body).get_json() == dumped
+
+
+# ---- malformed bodies (found while writing the fault tests: the first three were 500s) -----------------
+
+@pytest.mark.parametrize(("body", "status"), [
+    (b"[" * 1000 + b"]" * 1000, 422),  # deep but within orjson's 1,024 levels: valid JSON, wrong shape
+    (b"[" * 20000 + b"]" * 20000, 400),  # RecursionError in the standard library's parser
+    (b'{"horizon_days": 1' + b"0" * 5000 + b"}", 400),  # over Python's 4,300-digit int conversion limit
+    (b'{"as_of": NaN}', 400),  # not JSON, though the standard library accepts it
+    (b'{"horizon_days": 1e400}', 400),
+    (b"\xff\xfe{}", 400),
+    (b"", 422),  # no body: every required field is missing
+    (b"{", 400),
+])
+@pytest.mark.parametrize("path", ["/v1/plans", "/v1/plans/batch"])
+def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
+    r = client.post(path, data=body, content_type="application/json")
+    assert r.status_code == status and r.mimetype == "application/problem+json"
