@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -46,4 +46,6 @@ class Interval:
         return cls(text=text, years=totals["year"], months=totals["month"], days=totals["day"])
 
     def after(self, day: date) -> date:
-        return day + relativedelta(years=self.years, months=self.months) + relativedelta(days=self.days)
+        if not (self.years or self.months):
+            return day + timedelta(days=self.days)  # most intervals are days or weeks: no calendar arithmetic
+        return day + relativedelta(years=self.years, months=self.months) + timedelta(days=self.days)
