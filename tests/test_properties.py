@@ -148,6 +148,7 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
     answer = r.get_json()
     rules = ruleset.vaccine_rules
     conflicts = rules.conflicts
+    known_rules = {rule.id for _, rule in ruleset.all_rules()}
     parse = date.fromisoformat
     live_events = []   # (owner: request index or -1 for history, vaccine, day, proposed?)
     for imm in body["immunizations"]:
@@ -155,6 +156,8 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         live_events.append((-1, vaccine, parse(imm["date"]), False))
     for owner, (request, result) in enumerate(zip(body["vaccines"], answer["vaccines"], strict=True)):
         vaccine = catalog.get(result["vaccine"]["id"])
+        # every rule an answer cites is listed, with its source, at GET /v1/rules
+        assert result["rules"] and set(result["rules"]) <= known_rules
         spans = [(parse(w["start"]), parse(w["end"])) for w in result["windows"]]
         days = {i + 1: parse(d) for i, d in enumerate(sorted(request.get("given", [])))}
         for p in result["proposed"]:

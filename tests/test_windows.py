@@ -186,3 +186,14 @@ def test_live_after_repletion_never_starts_on_the_stop_day(profile):
     t = timing(profile, True, as_of=d("2026-11-01"), doses=["2026-11-01"], stopped_on="2026-11-01",
                b_cell_repletion_on="2026-11-01")
     assert spans(t)[0][1] == "2026-11-02"
+
+
+@pytest.mark.parametrize("start, live_end, non_live_end", [
+    ("2028-03-28", "2028-02-29", "2028-03-14"),  # 28 days before 28 March in a leap year is 29 February
+    ("2028-03-14", "2028-02-15", "2028-02-29"),  # 14 days before 14 March is 29 February
+    ("2027-03-28", "2027-02-28", "2027-03-14"),  # the same start a year earlier: 28 February
+])
+def test_pre_start_ends_over_29_february(profile, start, live_end, non_live_end):
+    as_of = d(start.replace("-03-", "-01-"))
+    assert timing(profile, True, as_of=as_of, start_date=start).windows[0].end == d(live_end)
+    assert timing(profile, False, as_of=as_of, start_date=start).windows[0].end == d(non_live_end)
