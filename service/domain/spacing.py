@@ -39,12 +39,21 @@ class LiveVirusConflicts:
 
     def __init__(self, rules: dict[tuple[str, str], tuple[int, int]]):
         self._rules = dict(rules)
+        # between() depends only on the two catalog entries, and spacing asks it for every pair of events
+        # again and again: remember each answer (the catalog is finite and immutable).
+        self._pairs: dict[tuple[str, str], Conflict | None] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
 
     def between(self, earlier: Vaccine, later: Vaccine) -> Conflict | None:
         """How long `later` must wait after `earlier`; None when the pair is exempt."""
+        key = (earlier.id, later.id)
+        if key not in self._pairs:
+            self._pairs[key] = self._between(earlier, later)
+        return self._pairs[key]
+
+    def _between(self, earlier: Vaccine, later: Vaccine) -> Conflict | None:
         if not (earlier.live and later.live) or "oral" in (earlier.route, later.route):
             return None
         found = [self._rules[(a, b)] for a in earlier.cvx for b in later.cvx if (a, b) in self._rules]
@@ -67,20 +76,27 @@ class LiveVirusConflicts:
     def next_free_day(self, vaccine: Vaccine, day: date, fixed: list[LiveEvent]) -> tuple[date, set[str]]:
         """The first day on or after `day` on which `vaccine` conflicts with none of `fixed`, and the rules met.
 
-        Days blocked by an event E are those with 1 <= |d - E| < end, so the first free day is `day` itself,
-        an event's own day (same day is allowed) or the day an event's conflict ends: only those are tried.
+        A free stretch of days starts at `day` itself, on an event's own day (the same day is allowed) or on
+        the day an event's conflict ends (E + the end interval with E first), so only those are tried. The
+        latest of them is always free, so the search ends.
         """
-        rules: set[str] = set()
+        # (event, conflict when the vaccine comes after it, conflict when it comes before it)
+        relevant = [(e, self.between(e.vaccine, vaccine), self.between(vaccine, e.vaccine)) for e in fixed]
+        relevant = [r for r in relevant if r[1] is not None or r[2] is not None]
         candidates = {day}
-        for event in fixed:
-            rule = self.between(event.vaccine, vaccine) if event.day <= day else self.between(vaccine, event.vaccine)
-            if rule is None:
-                continue
+        for event, after, _ in relevant:
             candidates.add(event.day)
-            candidates.add(event.day + timedelta(days=rule.end_days))
+            if after is not None:
+                candidates.add(event.day + timedelta(days=after.end_days))
+        rules: set[str] = set()
         for candidate in sorted(c for c in candidates if c >= day):
-            hits = [hit for event in fixed if (hit := self.conflict(LiveEvent(vaccine, candidate), event)) is not None]
+            hits = []
+            for event, after, before in relevant:
+                gap = (candidate - event.day).days
+                rule = after if gap > 0 else before if gap < 0 else None
+                if rule is not None and rule.begin_days <= abs(gap) < rule.end_days:
+                    hits.append(rule.rule)
             if not hits:
                 return candidate, rules
-            rules.update(hit.rule for hit in hits)
-        raise AssertionError("unreachable: the day after the last conflict is always free")  # pragma: no cover
+            rules.update(hits)
+        raise AssertionError("unreachable: the latest candidate is always free")  # pragma: no cover
