@@ -21,6 +21,7 @@ from service.interop.coding import InteropError
 from service.interop.therapy import immunizations_from, locate, therapy_from
 
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
+from .ops import document_route
 from .plans import plan_json
 from .problems import problem
 
@@ -225,11 +226,10 @@ def document_routes(api: Any, app: Flask) -> None:
     def problem_ref(name: str) -> Any:
         return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
 
-    rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
-    api.spec.path(rule=rules["/cds-services"], operations={"get": {
+    document_route(api, app, "/cds-services", {"get": {
         "tags": ["cds-hooks"], "summary": "CDS Hooks discovery: the services, their hooks and prefetch templates",
         "responses": {"200": {"description": "The services", **json_content({"services": list(SERVICES.values())})}}}})
-    api.spec.path(rule=rules["/cds-services/<service_id>"], operations={"post": {
+    document_route(api, app, "/cds-services/<service_id>", {"post": {
         "tags": ["cds-hooks"], "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
         "description": (
             "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
@@ -244,7 +244,7 @@ def document_routes(api: Any, app: Flask) -> None:
                       "400": problem_ref("BAD_REQUEST"), "404": problem_ref("NOT_FOUND"),
                       "412": problem_ref("PRECONDITION_FAILED"), "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
                       "415": problem_ref("UNSUPPORTED_MEDIA_TYPE")}}})
-    api.spec.path(rule=rules["/cds-services/<service_id>/feedback"], operations={"post": {
+    document_route(api, app, "/cds-services/<service_id>/feedback", {"post": {
         "tags": ["cds-hooks"], "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
         "parameters": [service_id],
         "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},

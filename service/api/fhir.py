@@ -25,6 +25,7 @@ from service.interop.fhir import (
 )
 
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
+from .ops import document_route
 from .plans import plan_json
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -114,16 +115,15 @@ def document_routes(api: Any, app: Flask) -> None:
         example = operation_outcome(OUTCOME_EXAMPLES[status]).model_dump(mode="json")
         return {"description": f"OperationOutcome: {description}", **fhir_content(example)}
 
-    rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
-    api.spec.path(rule=rules["/fhir/metadata"], operations={"get": {
+    document_route(api, app, "/fhir/metadata", {"get": {
         "tags": ["fhir"], "summary": "FHIR CapabilityStatement naming the $vaccine-timing operation",
         "responses": {"200": {"description": "CapabilityStatement", **fhir_content(
             capability_statement(app.config["API_VERSION"]).model_dump(mode="json"))}}}})
-    api.spec.path(rule=rules["/fhir/OperationDefinition/vaccine-timing"], operations={"get": {
+    document_route(api, app, "/fhir/OperationDefinition/vaccine-timing", {"get": {
         "tags": ["fhir"], "summary": "The OperationDefinition of $vaccine-timing",
         "responses": {"200": {"description": "OperationDefinition", **fhir_content(
             operation_definition().model_dump(mode="json"))}}}})
-    api.spec.path(rule=rules["/fhir/$vaccine-timing"], operations={"post": {
+    document_route(api, app, "/fhir/$vaccine-timing", {"post": {
         "tags": ["fhir"], "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
         "description": (
             "Input: a Parameters with assessmentDate, medication (MedicationAdministration / MedicationRequest of "

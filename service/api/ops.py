@@ -122,26 +122,30 @@ def refine_schemas(api: Any) -> None:
         walk({"$ref": f"#/components/schemas/{root}"})
 
 
+def document_route(api: Any, app: Any, rule: str, operations: dict[str, Any]) -> None:
+    """Describe a route served outside flask-smorest (plain Flask view) in the OpenAPI document."""
+    api.spec.path(rule=next(r for r in app.url_map.iter_rules() if r.rule == rule), operations=operations)
+
+
 def document_plain_routes(api: Any, app: Any) -> None:
     """Describe the routes served outside flask-smorest, so that openapi.yaml lists every public path."""
     text = {"description": "OK"}
-    rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
-    api.spec.path(rule=rules["/openapi.yaml"], operations={"get": {
+    document_route(api, app, "/openapi.yaml", {"get": {
         "tags": ["ops"], "summary": "This OpenAPI document, as YAML",
         "responses": {"200": {**text, "content": {"application/yaml": {"schema": {"type": "object"}}}}}}})
-    api.spec.path(rule=rules["/openapi.json"], operations={"get": {
+    document_route(api, app, "/openapi.json", {"get": {
         "tags": ["ops"], "summary": "This OpenAPI document, as JSON",
         "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}}}}})
-    api.spec.path(rule=rules["/docs"], operations={"get": {
+    document_route(api, app, "/docs", {"get": {
         "tags": ["ops"], "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
         "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}}}})
-    api.spec.path(rule=rules["/metrics"], operations={"get": {
+    document_route(api, app, "/metrics", {"get": {
         "tags": ["ops"], "summary": "Prometheus metrics (text format 0.0.4), summed over all gunicorn workers",
         "description": ("planner_http_requests_total and planner_http_request_duration_seconds by method, route "
                         "template and status; planner_batch_items_total by item status. No key needed: "
                         "expose it to the scraper, not to the internet."),
         "responses": {"200": {**text, "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
-    api.spec.path(rule=rules["/problems/<slug>"], operations={"get": {
+    document_route(api, app, "/problems/<slug>", {"get": {
         "tags": ["ops"], "summary": "Description of a problem type used in error responses",
         "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}},
                       "404": {"$ref": "#/components/responses/NOT_FOUND"}}}})
