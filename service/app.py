@@ -5,14 +5,13 @@ Nothing is built at import time; every app reads its settings and data when it i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
 
-from service.data.loader import Ruleset, load_ruleset
+from service.data.loader import load_ruleset
+from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
 from . import observability, security
@@ -26,14 +25,6 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-@dataclass(frozen=True)
-class Planner:
-    """What the routes share: the loaded rules and the clock that supplies the default as_of."""
-
-    ruleset: Ruleset
-    today: Callable[[], date]
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the service. `config` overrides settings (tests pass TODAY to pin the clock)."""
     settings = load_settings(config)
@@ -44,7 +35,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         DEBUG=False,
         PROPAGATE_EXCEPTIONS=False,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        JSON_SORT_KEYS=False,
         API_TITLE="Vaccine timing planner",
         API_VERSION=API_VERSION,
         OPENAPI_VERSION="3.0.3",

@@ -72,7 +72,9 @@ def test_cvx_without_leading_zero_is_the_same_code(client):
 def test_assumed_schedule_is_stated_in_warnings(client):
     r = plan(client, treatment={"drug": "ofatumumab", "start_date": "2026-11-01"})
     body = r.get_json()
-    assert body["treatment"]["phase"] == "starter" and body["warnings"]
+    assert body["treatment"]["phase"] == "starter"
+    [warning] = body["warnings"]
+    assert warning["code"] == "history-assumed" and warning["rules"] == ["ofatumumab.assumed-schedule"]
 
 
 def test_unknown_vaccine_is_a_422_with_close_candidates(client):
@@ -168,7 +170,7 @@ def test_unknown_path_is_404_and_wrong_method_is_405(client):
 
 
 def test_unexpected_failure_is_a_500_that_echoes_nothing_internal(app, monkeypatch):
-    import service.api.plans as plans
+    import service.planning as plans
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail 2026-11-01")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from scripts.workloads import largest_request, plan_request, typical_request
-from service.api.plans import REQUEST_SCHEMA, plan_json, to_request
 from service.domain.planner import make_plan
+from service.planning import REQUEST_SCHEMA, to_request
 
 pytestmark = pytest.mark.bench
 
@@ -39,11 +39,10 @@ def test_make_plan(benchmark, planner, size):
 
 @pytest.mark.parametrize("size", ["typical", "largest"])
 def test_plan_json(benchmark, app, size):
-    """What an HTTP request costs minus HTTP: validation, rules and the JSON-ready answer (plan_json)."""
+    """What an HTTP request costs minus HTTP: validation, rules and the JSON-ready answer (Planner.plan_json)."""
     benchmark.group = "plan_json"
     raw = typical_request() if size == "typical" else largest_request()
-    with app.test_request_context():
-        answer = benchmark(plan_json, raw)
+    answer = benchmark(app.extensions["planner"].plan_json, raw)
     assert len(answer["vaccines"]) == len(raw["vaccines"])
 
 

@@ -44,8 +44,8 @@ def test_day_cadences_add_days_as_relativedelta_did(day, step_days, steps):
 
 def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them(ruleset):
     from scripts.workloads import largest_request
-    from service.api.plans import REQUEST_SCHEMA, to_request
     from service.domain.planner import make_plan
+    from service.planning import REQUEST_SCHEMA, to_request
 
     request = to_request(REQUEST_SCHEMA.load(largest_request()), date(2026, 10, 16))
     plan = make_plan(request, ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules)

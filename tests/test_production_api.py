@@ -106,16 +106,16 @@ def test_batch_has_a_4_mib_body_limit_and_every_other_route_keeps_64_kib(client)
 
 
 def test_batch_item_fault_is_that_items_500_and_the_others_still_plan(client, monkeypatch, log_lines):
-    from service.api import batch
+    from service.planning import Planner
 
-    real = batch.plan_json
+    real = Planner.plan_json
 
-    def flaky(raw):
+    def flaky(self, raw):
         if raw.get("horizon_days") == 61:
             raise RuntimeError("secret 2027-01-05 MMR")
-        return real(raw)
+        return real(self, raw)
 
-    monkeypatch.setattr(batch, "plan_json", flaky)
+    monkeypatch.setattr(Planner, "plan_json", flaky)
     r = client.post("/v1/plans/batch", json={"requests": [typical_request(), plan_request(0, 1, 61)]})
     results = r.get_json()["results"]
     assert r.status_code == 200 and [x["status"] for x in results] == [200, 500]
@@ -260,7 +260,7 @@ def test_no_debug_mode_even_when_flask_debug_is_set(monkeypatch):
 
 
 def test_a_fault_answers_500_with_no_internals(client, monkeypatch, log_lines):
-    from service.api import plans
+    from service import planning as plans
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret-marker 2026-01-01")
@@ -367,11 +367,10 @@ STOPPED = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": [
     {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
     json.loads((ROOT / "service/api/examples/plan-request.json").read_text())])
 def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
-    from service.api.plans import REQUEST_SCHEMA, answer, encode, json_ready
     from service.api.schemas import PlanResponseSchema
+    from service.planning import REQUEST_SCHEMA, encode, json_ready
 
-    with app.test_request_context():
-        presented = answer(REQUEST_SCHEMA.load(body))
+    presented = app.extensions["planner"].answer(REQUEST_SCHEMA.load(body))
     dumped = PlanResponseSchema().dump(presented)
     assert json.loads(encode(presented)) == dumped == json_ready(presented)
     with app.test_client() as c:

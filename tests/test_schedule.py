@@ -62,7 +62,7 @@ def test_missed_dose_is_due_on_as_of_and_the_schedule_restarts_from_it(profile):
     assert s.overdue and s.next_dose == d("2026-11-24")
     assert iso(s.projected(d("2027-02-28"))) == ["2026-11-24", "2026-12-22", "2027-01-19", "2027-02-16"]
     assert "ofatumumab.missed-dose" in s.rules
-    assert any("missed" in w for w in s.warnings)
+    assert any("missed" in w.message and w.code == "dose-missed" for w in s.warnings)
 
 
 def test_missed_starter_dose_restarts_at_the_starter_interval(profile):
@@ -110,7 +110,7 @@ def test_start_in_the_past_without_doses_assumes_the_labelled_schedule(profile):
     s = schedule(profile, "2026-11-24", start_date="2026-11-01")
     assert s.assumed and iso(s.given) == ["2026-11-01", "2026-11-08", "2026-11-15"]
     assert s.phase == "starter" and s.next_dose == d("2026-11-29") and not s.overdue
-    assert s.warnings and "assumed" in s.warnings[0]
+    assert s.warnings and "assumed" in s.warnings[0].message and s.warnings[0].code == "history-assumed"
 
 
 def test_start_on_as_of_without_doses_counts_todays_dose_as_given(profile):

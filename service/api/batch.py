@@ -1,6 +1,6 @@
 """POST /v1/plans/batch: up to 500 plan requests in one call, for a pharmacy's nightly run.
 
-Each request is answered on its own through plan_json, the path POST /v1/plans takes, so an item's
+Each request is answered on its own through Planner.plan_json (service.planning), the path POST /v1/plans takes, so an item's
 result is exactly what the single call would have answered: a plan, or the same problem document. One
 bad request (or, should it happen, a fault while planning one) never fails the others.
 """
@@ -15,10 +15,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service.domain.errors import InvalidInput
+from service.planning import encode
 from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS
 
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
-from .plans import encode, plan_json
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
 from .schemas import BatchRequestSchema, BatchResponseSchema
 
@@ -31,7 +31,7 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
     """One batch result: {"index", "status": 200, "plan"} or {"index", "status": 422|500, "problem"}."""
     instance = f"{BATCH_PATH}#/requests/{index}"
     try:
-        return {"index": index, "status": 200, "plan": plan_json(raw)}
+        return {"index": index, "status": 200, "plan": current_app.extensions["planner"].plan_json(raw)}
     except InvalidInput as error:
         return {"index": index, "status": 422, "problem": invalid_input_body(error, instance)}
     except Exception:

@@ -22,7 +22,6 @@ from service.interop.therapy import immunizations_from, locate, therapy_from
 
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
 from .ops import document_route
-from .plans import plan_json
 from .problems import problem
 
 bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
@@ -130,7 +129,7 @@ def _plan_cards(maker: CardMaker, orders: list[Order], plan_body: dict[str, Any]
     todo = list(orders)
     while todo:
         try:
-            plan = plan_json({**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]})
+            plan = current_app.extensions["planner"].plan_json({**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]})
         except InvalidInput as bad:
             record = [e for e in bad.errors if not e.field.startswith("vaccines[")]
             if record:

@@ -1,6 +1,6 @@
 """FHIR R4 routes: GET /fhir/metadata, GET /fhir/OperationDefinition/vaccine-timing, POST /fhir/$vaccine-timing.
 
-Thin: the request is translated to a REST plan request (service.interop.fhir), answered by plan_json, and
+Thin: the request is translated to a REST plan request (service.interop.fhir), answered by the shared planning path (service.planning), and
 translated back. Every error on these routes is an OperationOutcome with a 4xx status.
 """
 
@@ -26,7 +26,6 @@ from service.interop.fhir import (
 
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
-from .plans import plan_json
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
@@ -65,7 +64,7 @@ def vaccine_timing() -> Response:
     except InteropError as bad:
         return outcome(bad.status, bad.issues)
     try:
-        plan = plan_json(fhir_request.body)
+        plan = current_app.extensions["planner"].plan_json(fhir_request.body)
     except InvalidInput as bad:
         return outcome(422, fhir_request.issues_for(bad.errors))
     return fhir_response(recommendation_parameters(plan, fhir_request))

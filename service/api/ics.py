@@ -52,6 +52,4 @@ class PlanCalendar(MethodView):
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> Response:
-        from .plans import answer  # plans imports this module for content negotiation
-
-        return calendar_response(answer(body))
+        return calendar_response(current_app.extensions["planner"].answer(body))

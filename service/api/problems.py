@@ -16,6 +16,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.domain.errors import FieldError, InvalidInput
+from service.planning import flatten_messages
 
 from .schemas import ProblemSchema
 
@@ -109,31 +110,6 @@ def field_errors_to_json(errors: list[FieldError]) -> list[dict[str, Any]]:
             item["candidates"] = [{"id": c.id, "name": c.name, "cvx": list(c.cvx), "live": c.live}
                                   for c in e.candidates]
         out.append(item)
-    return out
-
-
-def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
-    """marshmallow's nested error dict as a flat list: {"vaccines": {0: {"name": [...]}}} -> vaccines[0].name."""
-    out: list[dict[str, Any]] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key == "_schema":
-                path = prefix
-            elif isinstance(key, int):
-                path = f"{prefix}[{key}]"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            out += flatten_messages(value, path)
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        for message in messages:
-            code = "unknown_field" if message == "Unknown field." else (
-                "required" if message.startswith("Missing data") else "invalid")
-            out.append({"field": prefix or "(body)", "message": message, "code": code})
-    elif isinstance(messages, list):
-        for value in messages:
-            out += flatten_messages(value, prefix)
-    else:
-        out.append({"field": prefix or "(body)", "message": str(messages), "code": "invalid"})
     return out
 
 

@@ -220,13 +220,24 @@ class VaccinePlanSchema(Schema):
         "Whether ready_on <= needed_by; null without needed_by."))
 
 
+class PlanWarningSchema(Schema):
+    code = fields.String(metadata=_doc(
+        "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
+        "live-vaccine-during-therapy, non-live-vaccine-near-start, and others listed in the README.",
+        "history-assumed"))
+    message = fields.String(metadata=_doc("What a clinician should know, in plain words."))
+    rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))
+
+
 class PlanResponseSchema(Schema):
     as_of = IsoDate()
     horizon_end = IsoDate(metadata=_doc("as_of + horizon_days: windows are clipped to [as_of, horizon_end]."))
     ruleset = fields.Nested(RulesetSchema)
     treatment = fields.Nested(TreatmentOutSchema)
     vaccines = fields.List(fields.Nested(VaccinePlanSchema))
-    warnings = fields.List(fields.String())
+    warnings = fields.List(fields.Nested(PlanWarningSchema), metadata=_doc(
+        "What a clinician should know about the plan as a whole: an assumed history, a missed dose, a live "
+        "vaccine too close to the first dose, and the like."))
 
 
 # ---- batch -----------------------------------------------------------------------------------------

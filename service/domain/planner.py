@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from .advisories import PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
@@ -90,7 +91,7 @@ class Plan:
     ruleset_version: str
     schedule: DoseSchedule
     vaccines: tuple[VaccinePlan, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[PlanWarning, ...]
 
 
 class Therapies:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from .advisories import DOSE_MISSED, HISTORY_ASSUMED, PlanWarning
 from .errors import FieldError, InvalidInput
 from .therapy import Cadence, TherapyProfile
 
@@ -49,7 +50,7 @@ class DoseSchedule:
     stopped_on: date | None
     b_cell_repletion_on: date | None
     cadence: Cadence
-    warnings: tuple[str, ...]
+    warnings: tuple[PlanWarning, ...]
     rules: tuple[str, ...]
     # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
     # (see windows.schedule_mid_cycle_windows); not part of the value.
@@ -134,7 +135,7 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
     """The schedule on `as_of`, projected far enough to bound every slot up to `until`."""
     check_treatment(profile, treatment, as_of)
     cadence = profile.cadences[treatment.cadence or profile.default_cadence]
-    warnings: list[str] = []
+    warnings: list[PlanWarning] = []
     rules = [profile.rule_id("schedule")]
     assumed = False
     if treatment.doses:
@@ -150,11 +151,13 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             given = tuple(_take_until(labelled_doses(profile, cadence, first, 1), end))
             assumed = True
             rules.append(profile.rule_id("assumed_schedule"))
-            warnings.append(
+            warnings.append(PlanWarning(
+                HISTORY_ASSUMED,
                 f"No doses were listed and the start date {first} is on or before as_of {as_of}: the "
                 f"labelled schedule is assumed to have been followed ({len(given)} dose(s) up to {end}). "
-                "List the doses actually given for an exact plan."
-            )
+                "List the doses actually given for an exact plan.",
+                (profile.rule_id("assumed_schedule"),),
+            ))
 
     if treatment.stopped_on is not None:
         rules.append(profile.rule_id("stopped"))
@@ -177,10 +180,12 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             # Label: a missed dose is given as soon as possible and the schedule restarts from it.
             next_dose, overdue = as_of, True
             rules.append(profile.rule_id("missed_dose"))
-            warnings.append(
+            warnings.append(PlanWarning(
+                DOSE_MISSED,
                 f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
-                f"{as_of}), and later doses follow from that date."
-            )
+                f"{as_of}), and later doses follow from that date.",
+                (profile.rule_id("missed_dose"),),
+            ))
         else:
             next_dose = due
             if len(given) > len(profile.starter_gaps):

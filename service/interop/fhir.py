@@ -292,7 +292,9 @@ def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Par
     recommendation = ImmunizationRecommendation(patient=patient, date=plan["as_of"], recommendation=entries)
     parts = [ParametersParameter(name="recommendation", resource=recommendation),
              ParametersParameter(name="rulesetVersion", valueString=plan["ruleset"]["version"])]
-    parts += [ParametersParameter(name="warning", valueString=w) for w in [*plan["warnings"], *request.notes]]
+    # A plan warning keeps its stable code in front of its message, so an EHR can match on it.
+    notes = [f"{w['code']}: {w['message']}" for w in plan["warnings"]] + list(request.notes)
+    parts += [ParametersParameter(name="warning", valueString=note) for note in notes]
     return Parameters(parameter=parts)
 
 

@@ -1,0 +1,22 @@
+"""Warnings a plan carries: things a clinician should know that do not stop the plan being made.
+
+Each has a stable code (clients may branch on it), a message for people, and the ids of the rules behind
+it (listed at GET /v1/rules), so that a warning is as traceable as a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Stable warning codes (the contract, "Additions for real histories and safety").
+HISTORY_ASSUMED = "history-assumed"
+DOSE_MISSED = "dose-missed"
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """One warning on a plan: `code` is stable, `message` is for people, `rules` cite its sources."""
+
+    code: str
+    message: str
+    rules: tuple[str, ...] = ()
