@@ -46,8 +46,10 @@ def ensure_wrk() -> str:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
         found = shutil.which("wrk")
     if not found:
-        raise SystemExit("make bench needs wrk, the HTTP load generator: install it with `sudo apt-get install wrk` "
-                         "(Debian/Ubuntu) or `brew install wrk` (macOS), then run make bench again.")
+        raise SystemExit(
+            "make bench needs wrk, the HTTP load generator: install it with `sudo apt-get install wrk` "
+            "(Debian/Ubuntu) or `brew install wrk` (macOS), then run make bench again."
+        )
     return found
 
 
@@ -64,15 +66,27 @@ def parse_wrk(output: str) -> dict[str, float]:
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return {"requests_per_second": rps, "p50_ms": p50, "p99_ms": p99, "requests": total,
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-            "socket_errors": sum(int(g) for g in socket_errors.groups()) if socket_errors else 0}
+    return {
+        "requests_per_second": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "requests": total,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": sum(int(g) for g in socket_errors.groups()) if socket_errors else 0,
+    }
 
 
 def load(wrk: str, url: str, lua: Path | None, args: argparse.Namespace, path: str = "/v1/plans") -> dict[str, float]:
     script = ["-s", str(lua)] if lua is not None else []
-    command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-               *script, f"{url}{path}"]
+    command = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        *script,
+        f"{url}{path}",
+    ]
     # A short warm-up first: imports, caches and the first fork-time page faults are not the steady state.
     subprocess.run([*command[:3], "-d3s", *command[4:]], check=True, capture_output=True, text=True)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -98,8 +112,12 @@ def main() -> None:
     for name, app in apps.items():
         # Same config file, same environment (workers from the CPU count), one app at a time.
         with gunicorn(work, workers=0, app=app, env={"PLANNER_WORKERS": ""}) as server:
-            check = requests.post(f"{server.url}/v1/plans", data=body.read_bytes(),
-                                  headers={"Content-Type": "application/json"}, timeout=10)
+            check = requests.post(
+                f"{server.url}/v1/plans",
+                data=body.read_bytes(),
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            )
             check.raise_for_status()
             print(f"loading {name} ({server.url}) for {args.duration}s ...", flush=True)
             results[name] = load(wrk, server.url, lua, args)
@@ -113,8 +131,10 @@ def main() -> None:
     service, minimal = results["service"], results["minimal"]
     ratio = service["requests_per_second"] / minimal["requests_per_second"]
     print()
-    print(f"typical request: 15 doses, 5 vaccines, 365-day horizon ({body.stat().st_size} bytes); wrk -t{args.threads} "
-          f"-c{args.connections} -d{args.duration}s; {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"typical request: 15 doses, 5 vaccines, 365-day horizon ({body.stat().st_size} bytes); wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration}s; {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(f"{'app':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>10}")
     for name, r in results.items():
         errors = int(r["non_2xx"] + r["socket_errors"])
@@ -124,8 +144,9 @@ def main() -> None:
     shell = results["shell only"]["requests_per_second"] / minimal["requests_per_second"]
     print(f"service GET /healthz / minimal: {shell:.0%} (the production shell's own share, no planning)")
     summary = {name: {k: v for k, v in r.items() if k != "wrk"} for name, r in results.items()}
-    (RESULTS / "http.json").write_text(json.dumps({**summary, "ratio": ratio, "shell_ratio": shell, "args": vars(args)},
-                                                  indent=2) + "\n")
+    (RESULTS / "http.json").write_text(
+        json.dumps({**summary, "ratio": ratio, "shell_ratio": shell, "args": vars(args)}, indent=2) + "\n"
+    )
     for name, r in results.items():
         (RESULTS / f"wrk-{name}.txt").write_text(r["wrk"])
     shutil.rmtree(work, ignore_errors=True)

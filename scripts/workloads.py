@@ -16,17 +16,27 @@ from service.data.loader import load_ruleset
 AS_OF = date(2026, 10, 16)
 # Five vaccines a pharmacy plans around a therapy: live and non-live, by brand, generic name and CVX code.
 TYPICAL_VACCINES: list[dict[str, str]] = [
-    {"name": "Shingrix"}, {"cvx": "03"}, {"name": "Prevnar 20"}, {"name": "Heplisav-B"}, {"name": "Fluzone"}]
+    {"name": "Shingrix"},
+    {"cvx": "03"},
+    {"name": "Prevnar 20"},
+    {"name": "Heplisav-B"},
+    {"name": "Fluzone"},
+]
 
 
 @functools.cache
 def _more_vaccines() -> tuple[str, ...]:
     """Primary CVX codes of non-live catalog entries other than the typical five, in id order."""
     catalog = load_ruleset().catalog
-    typical_ids = {(catalog.by_name(v["name"], "-") if "name" in v else catalog.by_cvx(v["cvx"], "-")).vaccine.id
-                   for v in TYPICAL_VACCINES}
-    return tuple(v.cvx[0] for v in sorted(catalog.vaccines, key=lambda v: v.id)
-                 if v.live is False and v.cvx and v.id not in typical_ids)
+    typical_ids = {
+        (catalog.by_name(v["name"], "-") if "name" in v else catalog.by_cvx(v["cvx"], "-")).vaccine.id
+        for v in TYPICAL_VACCINES
+    }
+    return tuple(
+        v.cvx[0]
+        for v in sorted(catalog.vaccines, key=lambda v: v.id)
+        if v.live is False and v.cvx and v.id not in typical_ids
+    )
 
 
 def labelled_doses(count: int, last: date) -> list[str]:
@@ -54,8 +64,12 @@ def plan_request(doses: int = 15, vaccines: int = 5, horizon_days: int = 365) ->
         treatment["doses"] = labelled_doses(doses, AS_OF - timedelta(days=10))
     else:
         treatment["start_date"] = (AS_OF + timedelta(days=60)).isoformat()
-    return {"as_of": AS_OF.isoformat(), "treatment": treatment, "vaccines": vaccine_list(vaccines),
-            "horizon_days": horizon_days}
+    return {
+        "as_of": AS_OF.isoformat(),
+        "treatment": treatment,
+        "vaccines": vaccine_list(vaccines),
+        "horizon_days": horizon_days,
+    }
 
 
 def typical_request() -> dict[str, Any]:

@@ -29,10 +29,11 @@ def write_examples() -> None:
     app = create_app({"LOG_LEVEL": "WARNING", "TODAY": date.fromisoformat(PLAN_REQUEST_EXAMPLE["as_of"])})
     client = app.test_client()
     for path, request, name, headers in (
-            ("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json", {}),
-            ("/v1/plans/batch", BATCH_REQUEST_EXAMPLE, "batch-response.json", {"X-Request-ID": BATCH_EXAMPLE_REQUEST_ID}),
-            ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json", {}),
-            ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json", {})):
+        ("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json", {}),
+        ("/v1/plans/batch", BATCH_REQUEST_EXAMPLE, "batch-response.json", {"X-Request-ID": BATCH_EXAMPLE_REQUEST_ID}),
+        ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json", {}),
+        ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json", {}),
+    ):
         response = client.post(path, json=request, headers=headers)
         if response.status_code != 200:
             raise SystemExit(f"the request example of {path} does not plan: {response.get_json()}")

@@ -42,8 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     today = settings.get("TODAY")
-    app.extensions["planner"] = Planner(ruleset=load_ruleset(),
-                                        today=(lambda: today) if isinstance(today, date) else utc_today)
+    app.extensions["planner"] = Planner(
+        ruleset=load_ruleset(), today=(lambda: today) if isinstance(today, date) else utc_today
+    )
 
     observability.init_app(app)  # first, so every response (even an early 401 or 415) carries a request id
     security.init_app(app)
@@ -72,8 +73,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # a route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
         if request.routing_exception is not None:
             return None
-        if (request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/v1/")
-                and request.mimetype != "application/json"):
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and request.path.startswith("/v1/")
+            and request.mimetype != "application/json"
+        ):
             return problem(415, "Send the request body as application/json.")
         return None
 
@@ -90,7 +94,8 @@ def _spec_options() -> dict[str, Any]:
                 "avoid. Every response carries the ruleset version and the ids of the rules applied. Errors are "
                 "RFC 9457 problem+json. When the operator configures API keys, every /v1 route needs "
                 "`Authorization: Bearer <key>`. This is decision support for clinicians and pharmacists, not a "
-                "substitute for clinical judgement."),
+                "substitute for clinical judgement."
+            ),
             "license": {"name": "Proprietary"},
         },
         "servers": [{"url": "/", "description": "This server"}],

@@ -23,11 +23,20 @@ from .observability import ACCESS_LOGGED, JsonFormatter, request_id_from
 access_log = logging.getLogger("service.access")
 # gunicorn messages whose arguments are facts about the server (version, address, worker class, signal
 # names), never anything a client sent: logged in full. Any other message keeps only its template.
-SAFE_TEMPLATES = frozenset({
-    "Starting gunicorn %s", "Listening at: %s (%s)", "Listening at: %s", "Using worker: %s", "Handling signal: %s",
-    "Worker (pid:%s) was sent %s!", "Worker (pid:%s) was sent %s! Perhaps out of memory?", "Shutting down: %s",
-    "Unhandled signal: %s", "Ignoring unknown signal: %s",
-})
+SAFE_TEMPLATES = frozenset(
+    {
+        "Starting gunicorn %s",
+        "Listening at: %s (%s)",
+        "Listening at: %s",
+        "Using worker: %s",
+        "Handling signal: %s",
+        "Worker (pid:%s) was sent %s!",
+        "Worker (pid:%s) was sent %s! Perhaps out of memory?",
+        "Shutting down: %s",
+        "Unhandled signal: %s",
+        "Ignoring unknown signal: %s",
+    }
+)
 INVALID_REQUEST = "Invalid request from ip="
 
 
@@ -52,8 +61,15 @@ class JsonLogger(Logger):
         method = method if method in METHODS else "other"
         headers = dict(getattr(req, "headers", None) or [])
         seconds = request_time.total_seconds()
-        access_log.info("request", extra={
-            "request_id": request_id_from(headers.get("X-REQUEST-ID")), "method": method, "route": SERVER,
-            "status": status, "duration_ms": round(seconds * 1000, 3)})
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id_from(headers.get("X-REQUEST-ID")),
+                "method": method,
+                "route": SERVER,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            },
+        )
         if multiprocess_mode():
             create_metrics().observe(method, SERVER, status, seconds)

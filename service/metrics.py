@@ -69,16 +69,31 @@ class Metrics:
 def _build(registry: CollectorRegistry | None) -> Metrics:
     labels = ("method", "route", "status")
     return Metrics(
-        requests=Counter("planner_http_requests", "HTTP requests answered, by method, route template and status.",
-                         labels, registry=registry),
-        latency=Histogram("planner_http_request_duration_seconds",
-                          "Time from the request reaching the application to its response, by method, route and "
-                          "status.", labels, buckets=LATENCY_BUCKETS, registry=registry),
-        batch_items=Counter("planner_batch_items", "Plan requests inside POST /v1/plans/batch, by item status.",
-                            ("status",), registry=registry),
-        rejected=Counter("planner_http_rejected_requests", "Requests gunicorn's HTTP parser refused before the "
-                         "application saw them (malformed request line or headers, oversized headers).",
-                         registry=registry),
+        requests=Counter(
+            "planner_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels,
+            registry=registry,
+        ),
+        latency=Histogram(
+            "planner_http_request_duration_seconds",
+            "Time from the request reaching the application to its response, by method, route and status.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        batch_items=Counter(
+            "planner_batch_items",
+            "Plan requests inside POST /v1/plans/batch, by item status.",
+            ("status",),
+            registry=registry,
+        ),
+        rejected=Counter(
+            "planner_http_rejected_requests",
+            "Requests gunicorn's HTTP parser refused before the "
+            "application saw them (malformed request line or headers, oversized headers).",
+            registry=registry,
+        ),
         registry=registry,
     )
 

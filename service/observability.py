@@ -135,9 +135,17 @@ def init_app(app: Flask) -> None:
         seconds = time.perf_counter() - started if started else 0.0
         route = route_label(request.url_rule.rule) if request.url_rule is not None else UNMATCHED
         method = request.method if request.method in METHODS else "other"
-        log.info("request", extra={"request_id": request_id, "method": method, "route": route,
-                                   "status": response.status_code, "duration_ms": round(seconds * 1000, 3),
-                                   "items": getattr(g, "batch_items", None)})
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 3),
+                "items": getattr(g, "batch_items", None),
+            },
+        )
         metrics.observe(request.method, route, response.status_code, seconds)
         request.environ[ACCESS_LOGGED] = True
         return response

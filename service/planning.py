@@ -56,21 +56,36 @@ def load_request(raw: Any) -> dict[str, Any]:
     try:
         return REQUEST_SCHEMA.load(raw)  # type: ignore[no-any-return]  # marshmallow types load() as Any
     except ValidationError as err:
-        raise InvalidInput([FieldError(e["field"], e["message"], code=e["code"])
-                            for e in flatten_messages(err.messages)]) from None
+        raise InvalidInput(
+            [FieldError(e["field"], e["message"], code=e["code"]) for e in flatten_messages(err.messages)]
+        ) from None
 
 
 def to_request(body: dict[str, Any], today: date) -> PlanRequest:
     """A loaded request body in the planner's terms; `today` stands in for a missing as_of."""
     t = body["treatment"]
-    treatment = Treatment(drug=t["drug"], doses=tuple(t["doses"]), start_date=t["start_date"], cadence=t["cadence"],
-                          stopped_on=t["stopped_on"], b_cell_repletion_on=t["b_cell_repletion_on"])
-    vaccines = tuple(VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]),
-                                    needed_by=v["needed_by"]) for v in body["vaccines"])
-    immunizations = tuple(Immunization(day=i["date"], name=i.get("name"), cvx=i.get("cvx"))
-                          for i in body["immunizations"])
-    return PlanRequest(as_of=body["as_of"] or today, treatment=treatment, vaccines=vaccines,
-                       horizon_days=body["horizon_days"], immunizations=immunizations)
+    treatment = Treatment(
+        drug=t["drug"],
+        doses=tuple(t["doses"]),
+        start_date=t["start_date"],
+        cadence=t["cadence"],
+        stopped_on=t["stopped_on"],
+        b_cell_repletion_on=t["b_cell_repletion_on"],
+    )
+    vaccines = tuple(
+        VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]), needed_by=v["needed_by"])
+        for v in body["vaccines"]
+    )
+    immunizations = tuple(
+        Immunization(day=i["date"], name=i.get("name"), cvx=i.get("cvx")) for i in body["immunizations"]
+    )
+    return PlanRequest(
+        as_of=body["as_of"] or today,
+        treatment=treatment,
+        vaccines=vaccines,
+        horizon_days=body["horizon_days"],
+        immunizations=immunizations,
+    )
 
 
 def present(plan: Plan) -> dict[str, Any]:
@@ -81,15 +96,26 @@ def present(plan: Plan) -> dict[str, Any]:
         "horizon_end": plan.until,
         "ruleset": {"id": plan.profile.id, "version": plan.ruleset_version},
         "treatment": {
-            "drug": plan.profile.name, "phase": s.phase, "start_date": s.first_dose, "cadence": s.cadence.name,
-            "doses_given": list(s.given), "next_dose": s.next_dose, "overdue": s.overdue,
-            "projected_doses": list(s.projected(plan.until)), "stopped_on": s.stopped_on,
+            "drug": plan.profile.name,
+            "phase": s.phase,
+            "start_date": s.first_dose,
+            "cadence": s.cadence.name,
+            "doses_given": list(s.given),
+            "next_dose": s.next_dose,
+            "overdue": s.overdue,
+            "projected_doses": list(s.projected(plan.until)),
+            "stopped_on": s.stopped_on,
         },
         "vaccines": [
             {
                 "request": {"name": vp.request.name} if vp.request.name is not None else {"cvx": vp.request.cvx},
-                "vaccine": {"id": vp.match.vaccine.id, "name": vp.match.vaccine.name, "cvx": vp.match.cvx,
-                            "live": vp.match.vaccine.live, "route": vp.match.vaccine.route},
+                "vaccine": {
+                    "id": vp.match.vaccine.id,
+                    "name": vp.match.vaccine.name,
+                    "cvx": vp.match.cvx,
+                    "live": vp.match.vaccine.live,
+                    "route": vp.match.vaccine.route,
+                },
                 "status": vp.timing.status,
                 "windows": [{"kind": w.kind, "start": w.start, "end": w.end} for w in vp.timing.windows],
                 "delay_start_to": vp.timing.delay_start_to,
@@ -97,8 +123,11 @@ def present(plan: Plan) -> dict[str, Any]:
                 "reason": vp.timing.reason,
                 "rules": list(vp.timing.rules),
                 "proposed": [{"dose": p.dose, "date": p.day} for p in vp.proposal.doses],
-                "series": {"doses": vp.series.length, "given": len(vp.request.given),
-                           "interval_basis": vp.proposal.basis},
+                "series": {
+                    "doses": vp.series.length,
+                    "given": len(vp.request.given),
+                    "interval_basis": vp.proposal.basis,
+                },
                 "ready_on": vp.ready_on,
                 "meets_needed_by": vp.meets_needed_by,
             }
@@ -134,8 +163,11 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
             out += flatten_messages(value, path)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
-            code = "unknown_field" if message == "Unknown field." else (
-                "required" if message.startswith("Missing data") else "invalid")
+            code = (
+                "unknown_field"
+                if message == "Unknown field."
+                else ("required" if message.startswith("Missing data") else "invalid")
+            )
             out.append({"field": prefix or "(body)", "message": message, "code": code})
     elif isinstance(messages, list):
         for value in messages:

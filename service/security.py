@@ -21,8 +21,10 @@ from flask import Flask, Response, request
 
 from .api.problems import problem
 
-DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID"
 CORS_MAX_AGE = "600"
@@ -83,8 +85,11 @@ def init_app(app: Flask) -> None:
         challenge = 'Bearer realm="vaccine-timing-planner"'
         if token is not None:
             challenge += ', error="invalid_token"'
-        detail = ("The API key is not valid." if token is not None else
-                  "This route needs an API key: send 'Authorization: Bearer <key>'.")
+        detail = (
+            "The API key is not valid."
+            if token is not None
+            else "This route needs an API key: send 'Authorization: Bearer <key>'."
+        )
         return problem(401, detail, headers={"WWW-Authenticate": challenge})
 
     @app.after_request

@@ -20,13 +20,20 @@ def _optional_int(raw: str) -> int | None:
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "LOG_LEVEL": ("INFO", str, "Python log level of the service's JSON logs (and of gunicorn's own lines)."),
     "API_KEYS": ("", str, "Comma-separated API keys; when set, every /v1 route needs 'Authorization: Bearer <key>'."),
-    "CORS_ORIGINS": ("", str, "Comma-separated origins allowed to call the API from a browser (or *); empty = CORS "
-                     "off."),
+    "CORS_ORIGINS": (
+        "",
+        str,
+        "Comma-separated origins allowed to call the API from a browser (or *); empty = CORS off.",
+    ),
     "BIND": ("0.0.0.0:8000", str, "Address gunicorn listens on."),
     "WORKERS": (None, _optional_int, "gunicorn worker processes; default: usable CPUs (cgroup quota aware) + 1."),
     "THREADS": (1, int, "Threads per worker; 1 = sync workers, more = gthread workers with keep-alive."),
-    "TIMEOUT": (60, int, "Seconds a worker may spend on one request before gunicorn restarts it (a 500-item "
-                "batch of the largest requests takes well under this; see docs/production.md)."),
+    "TIMEOUT": (
+        60,
+        int,
+        "Seconds a worker may spend on one request before gunicorn restarts it (a 500-item "
+        "batch of the largest requests takes well under this; see docs/production.md).",
+    ),
     "GRACEFUL_TIMEOUT": (30, int, "Seconds a stopping worker gets to finish its in-flight request after SIGTERM."),
 }
 
@@ -42,7 +49,9 @@ def _env_value(name: str, default: Any, parse: Any, environ: Mapping[str, str]) 
     return default if raw is None else parse(raw)
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The effective settings for one app instance."""
     environ = os.environ if environ is None else environ
     values = {name: _env_value(name, default, parse, environ) for name, (default, parse, _) in SETTINGS.items()}

@@ -34,10 +34,17 @@ class Facts:
         out: list[dict[str, Any]] = [administration(f"dose-{i + 1}", day) for i, day in enumerate(self.doses)]
         if self.start_date or self.stopped_on:
             bounds = {k: v for k, v in (("start", self.start_date), ("end", self.stopped_on)) if v}
-            out.append({"resourceType": "MedicationRequest", "id": "kesimpta-order",
-                        "status": "stopped" if self.stopped_on else "active", "intent": "order",
-                        "subject": PATIENT, "medicationCodeableConcept": KESIMPTA,
-                        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": bounds}}}]})
+            out.append(
+                {
+                    "resourceType": "MedicationRequest",
+                    "id": "kesimpta-order",
+                    "status": "stopped" if self.stopped_on else "active",
+                    "intent": "order",
+                    "subject": PATIENT,
+                    "medicationCodeableConcept": KESIMPTA,
+                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": bounds}}}],
+                }
+            )
         return out
 
     def fhir(self) -> dict[str, Any]:
@@ -51,16 +58,28 @@ class Facts:
         admins = [r for r in meds if r["resourceType"] == "MedicationAdministration"]
         requests = [r for r in meds if r["resourceType"] == "MedicationRequest"]
         orders = [service_request(f"order-{i}", c, self.as_of) for i, c in enumerate(self.vaccines)]
-        return {"hook": "order-sign", "hookInstance": hook_instance,
-                "context": {"userId": "Practitioner/1", "patientId": "p1", "draftOrders": bundle(orders, "collection")},
-                "prefetch": {"medicationAdministrations": bundle(admins) if admins else None,
-                             "medicationRequests": bundle(requests) if requests else None,
-                             "immunizations": None}}
+        return {
+            "hook": "order-sign",
+            "hookInstance": hook_instance,
+            "context": {"userId": "Practitioner/1", "patientId": "p1", "draftOrders": bundle(orders, "collection")},
+            "prefetch": {
+                "medicationAdministrations": bundle(admins) if admins else None,
+                "medicationRequests": bundle(requests) if requests else None,
+                "immunizations": None,
+            },
+        }
 
 
 def administration(id_: str, day: str, concept: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "MedicationAdministration", "id": id_, "status": "completed",
-            "medicationCodeableConcept": concept or KESIMPTA, "subject": PATIENT, "effectiveDateTime": day, **extra}
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": id_,
+        "status": "completed",
+        "medicationCodeableConcept": concept or KESIMPTA,
+        "subject": PATIENT,
+        "effectiveDateTime": day,
+        **extra,
+    }
 
 
 def vaccine_part(cvx: str) -> dict[str, Any]:
@@ -68,14 +87,24 @@ def vaccine_part(cvx: str) -> dict[str, Any]:
 
 
 def service_request(id_: str, cvx: str, day: str | None) -> dict[str, Any]:
-    out = {"resourceType": "ServiceRequest", "id": id_, "status": "draft", "intent": "order", "subject": PATIENT,
-           "code": {"coding": [{"system": CVX, "code": cvx}]}}
+    out = {
+        "resourceType": "ServiceRequest",
+        "id": id_,
+        "status": "draft",
+        "intent": "order",
+        "subject": PATIENT,
+        "code": {"coding": [{"system": CVX, "code": cvx}]},
+    }
     if day:
         out["occurrenceDateTime"] = day
     return out
 
 
 def bundle(resources: list[dict[str, Any]], kind: str = "searchset") -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": kind,
-            "entry": [{"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
-                      for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [
+            {"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r} for r in resources
+        ],
+    }

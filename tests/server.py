@@ -36,17 +36,35 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(tmp_path: Path, *, workers: int = 2, env: Mapping[str, str] | None = None,
-             app: str = "service.app:create_app()", extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
+def gunicorn(
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+    app: str = "service.app:create_app()",
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[Server]:
     """gunicorn with the project's config file, bound to 127.0.0.1 only; stopped (and reaped) on exit."""
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"
     full_env = {**os.environ, "PLANNER_WORKERS": str(workers), "PLANNER_LOG_LEVEL": "INFO", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(GUNICORN), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-             *extra_args, app],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(GUNICORN),
+                "--config",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                *extra_args,
+                app,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
         deadline = time.monotonic() + 30

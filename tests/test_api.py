@@ -8,8 +8,11 @@ PROBLEM = "application/problem+json"
 
 
 def plan(client, **overrides):
-    body = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
-            "vaccines": [{"name": "MMR"}]}
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+        "vaccines": [{"name": "MMR"}],
+    }
     body.update(overrides)
     return client.post("/v1/plans", json=body)
 
@@ -27,6 +30,7 @@ def assert_problem(response, status, field=None):
 
 # ---- POST /v1/plans ------------------------------------------------------------------------------------
 
+
 def test_plan_answers_the_contract_fields(client):
     r = plan(client, vaccines=[{"name": "MMR"}, {"cvx": "187"}], horizon_days=365)
     assert r.status_code == 200 and r.mimetype == "application/json"
@@ -34,13 +38,23 @@ def test_plan_answers_the_contract_fields(client):
     assert body["as_of"] == "2026-11-24"
     assert body["ruleset"]["id"] == "ofatumumab" and body["ruleset"]["version"].startswith("1.0.0+")
     t = body["treatment"]
-    assert (t["drug"], t["phase"], t["start_date"], t["next_dose"], t["overdue"]) == \
-        ("ofatumumab", "not_started", "2027-01-05", "2027-01-05", False)
+    assert (t["drug"], t["phase"], t["start_date"], t["next_dose"], t["overdue"]) == (
+        "ofatumumab",
+        "not_started",
+        "2027-01-05",
+        "2027-01-05",
+        False,
+    )
     assert t["projected_doses"][:4] == ["2027-01-05", "2027-01-12", "2027-01-19", "2027-02-02"]
     mmr, shingrix = body["vaccines"]
     assert mmr["request"] == {"name": "MMR"} and shingrix["request"] == {"cvx": "187"}
-    assert mmr["vaccine"] == {"id": "mmr", "name": mmr["vaccine"]["name"], "cvx": "03", "live": True,
-                              "route": "injection"}
+    assert mmr["vaccine"] == {
+        "id": "mmr",
+        "name": mmr["vaccine"]["name"],
+        "cvx": "03",
+        "live": True,
+        "route": "injection",
+    }
     assert mmr["status"] == "pre_start" and mmr["delay_start_to"] is None
     assert mmr["rules"] and mmr["reason"]
     assert shingrix["vaccine"]["live"] is False and shingrix["vaccine"]["cvx"] == "187"
@@ -48,8 +62,9 @@ def test_plan_answers_the_contract_fields(client):
 
 
 def test_as_of_defaults_to_the_app_clock_not_the_request(client):
-    r = client.post("/v1/plans", json={"treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
-                                       "vaccines": [{"name": "mmr"}]})
+    r = client.post(
+        "/v1/plans", json={"treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"}, "vaccines": [{"name": "mmr"}]}
+    )
     assert r.get_json()["as_of"] == "2026-11-24"  # conftest pins the clock
 
 
@@ -85,12 +100,15 @@ def test_unknown_vaccine_is_a_422_with_close_candidates(client):
     assert body["type"] == "/problems/unknown-vaccine"
 
 
-@pytest.mark.parametrize("request_item, field", [
-    ({"name": "flu"}, "vaccines[0].name"),
-    ({"cvx": "88"}, "vaccines[0].cvx"),
-    ({"name": "typhoid"}, "vaccines[0].name"),
-    ({"cvx": "188"}, "vaccines[0].cvx"),
-])
+@pytest.mark.parametrize(
+    "request_item, field",
+    [
+        ({"name": "flu"}, "vaccines[0].name"),
+        ({"cvx": "88"}, "vaccines[0].cvx"),
+        ({"name": "typhoid"}, "vaccines[0].name"),
+        ({"cvx": "188"}, "vaccines[0].cvx"),
+    ],
+)
 def test_unspecified_formulation_is_never_guessed(client, request_item, field):
     body = assert_problem(plan(client, vaccines=[request_item]), 422, field)
     error = body["errors"][0]
@@ -108,37 +126,44 @@ def test_every_bad_vaccine_is_reported_at_once(client):
     assert [e["field"] for e in body["errors"]] == ["vaccines[1].name", "vaccines[2].cvx"]
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"treatment": {"drug": "natalizumab", "start_date": "2027-01-05"}}, "treatment.drug"),
-    ({"treatment": {"start_date": "2027-01-05"}}, "treatment.drug"),
-    ({"treatment": {"drug": "ofatumumab"}}, "treatment.start_date"),
-    ({"treatment": {"drug": "ofatumumab", "start_date": "2027-13-01"}}, "treatment.start_date"),
-    ({"treatment": {"drug": "ofatumumab", "start_date": "20270105"}}, "treatment.start_date"),
-    ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05T00:00:00"}}, "treatment.start_date"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-25"]}}, "treatment.doses[0]"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "2026-11-01"]}}, "treatment.doses[1]"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "nope"]}}, "treatment.doses[1]"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "start_date": "2026-11-01"}},
-     "treatment.start_date"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "stopped_on": "2026-11-01"}},
-     "treatment.stopped_on"),
-    ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05", "cadence": "weekly"}}, "treatment.cadence"),
-    ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05", "dose": []}}, "treatment.dose"),
-    ({"vaccines": []}, "vaccines"),
-    ({"vaccines": [{"name": "MMR"}] * 51}, "vaccines"),
-    ({"vaccines": [{"name": "MMR", "cvx": "03"}]}, "vaccines[0]"),
-    ({"vaccines": [{}]}, "vaccines[0]"),
-    ({"vaccines": [{"cvx": 3}]}, "vaccines[0].cvx"),
-    ({"vaccines": [{"cvx": "abc"}]}, "vaccines[0].cvx"),
-    ({"horizon_days": 59}, "horizon_days"),
-    ({"horizon_days": 1096}, "horizon_days"),
-    ({"horizon_days": "365"}, "horizon_days"),
-    ({"horizon_days": 365.5}, "horizon_days"),
-    ({"horizon_days": True}, "horizon_days"),
-    ({"as_of": "24/11/2026"}, "as_of"),
-    ({"as_of": "0001-01-01"}, "as_of"),
-    ({"extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"treatment": {"drug": "natalizumab", "start_date": "2027-01-05"}}, "treatment.drug"),
+        ({"treatment": {"start_date": "2027-01-05"}}, "treatment.drug"),
+        ({"treatment": {"drug": "ofatumumab"}}, "treatment.start_date"),
+        ({"treatment": {"drug": "ofatumumab", "start_date": "2027-13-01"}}, "treatment.start_date"),
+        ({"treatment": {"drug": "ofatumumab", "start_date": "20270105"}}, "treatment.start_date"),
+        ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05T00:00:00"}}, "treatment.start_date"),
+        ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-25"]}}, "treatment.doses[0]"),
+        ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "2026-11-01"]}}, "treatment.doses[1]"),
+        ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "nope"]}}, "treatment.doses[1]"),
+        (
+            {"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "start_date": "2026-11-01"}},
+            "treatment.start_date",
+        ),
+        (
+            {"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "stopped_on": "2026-11-01"}},
+            "treatment.stopped_on",
+        ),
+        ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05", "cadence": "weekly"}}, "treatment.cadence"),
+        ({"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05", "dose": []}}, "treatment.dose"),
+        ({"vaccines": []}, "vaccines"),
+        ({"vaccines": [{"name": "MMR"}] * 51}, "vaccines"),
+        ({"vaccines": [{"name": "MMR", "cvx": "03"}]}, "vaccines[0]"),
+        ({"vaccines": [{}]}, "vaccines[0]"),
+        ({"vaccines": [{"cvx": 3}]}, "vaccines[0].cvx"),
+        ({"vaccines": [{"cvx": "abc"}]}, "vaccines[0].cvx"),
+        ({"horizon_days": 59}, "horizon_days"),
+        ({"horizon_days": 1096}, "horizon_days"),
+        ({"horizon_days": "365"}, "horizon_days"),
+        ({"horizon_days": 365.5}, "horizon_days"),
+        ({"horizon_days": True}, "horizon_days"),
+        ({"as_of": "24/11/2026"}, "as_of"),
+        ({"as_of": "0001-01-01"}, "as_of"),
+        ({"extra": 1}, "extra"),
+    ],
+)
 def test_wrong_input_is_a_422_naming_the_field(client, overrides, field):
     body = assert_problem(plan(client, **overrides), 422, field)
     assert body["errors"]
@@ -176,8 +201,10 @@ def test_unexpected_failure_is_a_500_that_echoes_nothing_internal(app, monkeypat
         raise RuntimeError("secret internal detail 2026-11-01")
 
     monkeypatch.setattr(plans, "make_plan", explode)
-    r = app.test_client().post("/v1/plans", json={"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
-                                                  "vaccines": [{"name": "MMR"}]})
+    r = app.test_client().post(
+        "/v1/plans",
+        json={"treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"}, "vaccines": [{"name": "MMR"}]},
+    )
     body = assert_problem(r, 500)
     assert "secret" not in r.get_data(as_text=True) and "Traceback" not in r.get_data(as_text=True)
     assert body["type"] == "/problems/internal-error"
@@ -192,6 +219,7 @@ def test_client_request_id_is_echoed_and_a_bad_one_replaced(client):
 
 
 # ---- catalog -------------------------------------------------------------------------------------------
+
 
 def test_catalog_lists_every_entry_with_its_names(client, catalog):
     body = client.get("/v1/vaccines").get_json()
@@ -229,23 +257,34 @@ def test_therapies_list_the_schedule_and_every_rule_with_its_source(client):
     assert ofa["vaccine_timing"]["live_pre_start_days"] == 28
     rules = {r["id"]: r for r in ofa["rules"]}
     assert {"ofatumumab.live-pre-start", "ofatumumab.mid-cycle-slot"} <= set(rules)
-    assert all(r["source"] and r["citation"] and r["evidence"] in
-               {"label", "guideline", "CDSi", "practice", "decision"} for r in rules.values())
+    assert all(
+        r["source"] and r["citation"] and r["evidence"] in {"label", "guideline", "CDSi", "practice", "decision"}
+        for r in rules.values()
+    )
 
 
 def test_rule_ids_in_answers_all_exist_in_the_rule_listing(client):
     listed = {r["id"] for r in client.get("/v1/rules").get_json()["rules"]}
     therapy_rules = {r["id"] for r in client.get("/v1/therapies").get_json()["therapies"][0]["rules"]}
     assert therapy_rules <= listed
-    cases = [{"start_date": "2027-01-05"}, {"doses": ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"]},
-             {"doses": ["2026-09-01"], "stopped_on": "2026-09-02"}, {"start_date": "2026-11-01"}]
+    cases = [
+        {"start_date": "2027-01-05"},
+        {"doses": ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"]},
+        {"doses": ["2026-09-01"], "stopped_on": "2026-09-02"},
+        {"start_date": "2026-11-01"},
+    ]
     for treatment in cases:
-        r = plan(client, treatment={"drug": "ofatumumab", **treatment}, vaccines=[{"name": "MMR"}, {"name": "Tdap"}, {"name": "Shingrix"}, {"name": "Vivotif"}])
+        r = plan(
+            client,
+            treatment={"drug": "ofatumumab", **treatment},
+            vaccines=[{"name": "MMR"}, {"name": "Tdap"}, {"name": "Shingrix"}, {"name": "Vivotif"}],
+        )
         for v in r.get_json()["vaccines"]:
             assert set(v["rules"]) <= listed
 
 
 # ---- operations ----------------------------------------------------------------------------------------
+
 
 def test_health_and_readiness(client, catalog):
     assert client.get("/healthz").get_json() == {"status": "ok"}

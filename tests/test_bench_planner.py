@@ -23,7 +23,9 @@ def planner(app):
 
         def domain(raw):
             request = to_request(REQUEST_SCHEMA.load(raw), planner.today())
-            return lambda: make_plan(request, planner.ruleset.therapies, planner.ruleset.catalog, planner.ruleset.vaccine_rules)
+            return lambda: make_plan(
+                request, planner.ruleset.therapies, planner.ruleset.catalog, planner.ruleset.vaccine_rules
+            )
 
         yield domain
 

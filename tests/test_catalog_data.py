@@ -26,8 +26,31 @@ SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 # REFERENCES.md section 4 "Live or non-live, by CVX code": the 25 liveVirusConflicts codes ...
 LIVE_VIRUS_CONFLICT_CODES = {
-    "03", "04", "05", "06", "07", "19", "21", "37", "38", "56", "75", "94", "105", "111", "121", "125",
-    "149", "151", "169", "183", "184", "204", "317", "333", "503",
+    "03",
+    "04",
+    "05",
+    "06",
+    "07",
+    "19",
+    "21",
+    "37",
+    "38",
+    "56",
+    "75",
+    "94",
+    "105",
+    "111",
+    "121",
+    "125",
+    "149",
+    "151",
+    "169",
+    "183",
+    "184",
+    "204",
+    "317",
+    "333",
+    "503",
 }
 # ... plus the oral live vaccines (25 Ty21a, 174 Vaxchora, 02/178/179/182 OPV, 74/116/119/122 rotavirus,
 # 54/55/143 adenovirus) ...
@@ -53,17 +76,86 @@ UNSPECIFIED_WITHOUT_MIXED_CANDIDATES = {
 
 # Brand and common names that must resolve to exactly one specific (not unspecified) entry.
 MUST_RESOLVE = [
-    "MMR", "M-M-R II", "Priorix", "ProQuad", "Varivax", "Shingrix", "Zostavax", "FluMist", "flu shot",
-    "Fluzone", "Stamaril", "YF-Vax", "Vivotif", "Typhim Vi", "Vaxchora", "Dukoral", "Ixiaro", "Jynneos",
-    "ACAM2000", "Dengvaxia", "Qdenga", "Ixchiq", "Vimkunya", "Imovax", "RabAvert", "Boostrix", "Adacel",
-    "Prevnar 20", "Capvaxive", "Pneumovax 23", "Engerix-B", "Heplisav-B", "Havrix", "Twinrix", "Gardasil 9",
-    "Menveo", "MenQuadfi", "Bexsero", "Trumenba", "Arexvy", "Abrysvo", "Comirnaty", "Spikevax", "Nuvaxovid",
+    "MMR",
+    "M-M-R II",
+    "Priorix",
+    "ProQuad",
+    "Varivax",
+    "Shingrix",
+    "Zostavax",
+    "FluMist",
+    "flu shot",
+    "Fluzone",
+    "Stamaril",
+    "YF-Vax",
+    "Vivotif",
+    "Typhim Vi",
+    "Vaxchora",
+    "Dukoral",
+    "Ixiaro",
+    "Jynneos",
+    "ACAM2000",
+    "Dengvaxia",
+    "Qdenga",
+    "Ixchiq",
+    "Vimkunya",
+    "Imovax",
+    "RabAvert",
+    "Boostrix",
+    "Adacel",
+    "Prevnar 20",
+    "Capvaxive",
+    "Pneumovax 23",
+    "Engerix-B",
+    "Heplisav-B",
+    "Havrix",
+    "Twinrix",
+    "Gardasil 9",
+    "Menveo",
+    "MenQuadfi",
+    "Bexsero",
+    "Trumenba",
+    "Arexvy",
+    "Abrysvo",
+    "Comirnaty",
+    "Spikevax",
+    "Nuvaxovid",
     "BCG",
     # more names people type
-    "Fluad", "Flublok", "Flucelvax", "Afluria", "Fluarix", "FluLaval", "Recombivax HB", "PreHevbrio", "Vaqta",
-    "Gardasil", "Tdvax", "Tenivac", "Daptacel", "Infanrix", "Pediarix", "Pentacel", "Vaxelis", "IPOL",
-    "Menactra", "Penbraya", "Penmenvy", "mResvia", "Vaxneuvance", "Prevnar 13", "TicoVac", "Ervebo",
-    "Varilrix", "RotaTeq", "Rotarix", "Imvamune", "Imvanex", "YF vaccine", "yellow fever", "chickenpox",
+    "Fluad",
+    "Flublok",
+    "Flucelvax",
+    "Afluria",
+    "Fluarix",
+    "FluLaval",
+    "Recombivax HB",
+    "PreHevbrio",
+    "Vaqta",
+    "Gardasil",
+    "Tdvax",
+    "Tenivac",
+    "Daptacel",
+    "Infanrix",
+    "Pediarix",
+    "Pentacel",
+    "Vaxelis",
+    "IPOL",
+    "Menactra",
+    "Penbraya",
+    "Penmenvy",
+    "mResvia",
+    "Vaxneuvance",
+    "Prevnar 13",
+    "TicoVac",
+    "Ervebo",
+    "Varilrix",
+    "RotaTeq",
+    "Rotarix",
+    "Imvamune",
+    "Imvanex",
+    "YF vaccine",
+    "yellow fever",
+    "chickenpox",
 ]
 
 # Expected (entry id, live) for a hand-written selection of names.
@@ -104,7 +196,15 @@ EXPECTED_BRANDS = {
 
 # Generic names that span live and non-live products: must be ambiguous (an unspecified item).
 AMBIGUOUS_GENERIC_NAMES = [
-    "flu", "influenza", "typhoid", "cholera", "zoster", "shingles vaccine", "dengue", "chikungunya", "polio",
+    "flu",
+    "influenza",
+    "typhoid",
+    "cholera",
+    "zoster",
+    "shingles vaccine",
+    "dengue",
+    "chikungunya",
+    "polio",
     "smallpox",
 ]
 
@@ -167,6 +267,7 @@ def entry_of(code: str, catalog) -> dict | None:
 
 # --- file shape ------------------------------------------------------------------------------------
 
+
 def test_catalog_file_is_pretty_printed_with_two_space_indent_and_stable():
     text = CATALOG_FILE.read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
@@ -197,6 +298,7 @@ def test_every_entry_has_the_required_fields_with_the_right_types(catalog):
 
 
 # --- CVX coverage ------------------------------------------------------------------------------------
+
 
 def test_cdsi_map_copy_has_218_codes(cvx_map):
     assert len(cvx_map) == 218
@@ -229,6 +331,7 @@ def test_cdsi_antigens_of_each_code_are_listed_on_its_entry(catalog, cvx_map):
 
 
 # --- live classification -------------------------------------------------------------------------------
+
 
 def test_live_set_is_exactly_the_references_section_4_list(catalog):
     assert live_codes(catalog) == EXPECTED_LIVE_CODES
@@ -271,6 +374,7 @@ def test_products_with_misleading_names_are_non_live(catalog, code):
 
 # --- unspecified ---------------------------------------------------------------------------------------
 
+
 def test_references_unspecified_codes_are_unspecified(catalog):
     unspecified_codes = {u["cvx"] for u in catalog["unspecified"]}
     assert unspecified_codes >= REQUIRED_UNSPECIFIED_CODES
@@ -293,6 +397,7 @@ def test_unspecified_items_are_unique(catalog):
 
 
 # --- names ---------------------------------------------------------------------------------------------
+
 
 def test_normalized_names_aliases_and_ids_never_collide_across_entries(name_index):
     assert {key: owners for key, owners in name_index.items() if len(owners) > 1} == {}
@@ -325,33 +430,98 @@ def test_ids_are_unique_and_slug_shaped(catalog):
     assert [i for i in ids if not SLUG.match(i)] == []
 
 
-@pytest.mark.parametrize("required_id", [
-    "mmr", "mmrv", "varicella", "zoster-live", "zoster-recombinant", "laiv", "influenza-inactivated",
-    "yellow-fever", "typhoid-oral", "typhoid-vi", "cholera-oral-live", "cholera-inactivated", "hepb",
-    "hepb-cpg", "hepa", "hepa-hepb", "hpv9", "je-inactivated", "rabies", "menb-4c", "menb-fhbp", "bcg",
-    "smallpox-live", "mpox-jynneos", "dengue-dengvaxia", "dengue-qdenga", "chikungunya-live",
-    "chikungunya-vlp", "tdap", "pcv20", "pcv21", "ppsv23", "menacwy", "tbe", "adenovirus-oral", "vee", "opv",
-    "rotavirus",
-])
+@pytest.mark.parametrize(
+    "required_id",
+    [
+        "mmr",
+        "mmrv",
+        "varicella",
+        "zoster-live",
+        "zoster-recombinant",
+        "laiv",
+        "influenza-inactivated",
+        "yellow-fever",
+        "typhoid-oral",
+        "typhoid-vi",
+        "cholera-oral-live",
+        "cholera-inactivated",
+        "hepb",
+        "hepb-cpg",
+        "hepa",
+        "hepa-hepb",
+        "hpv9",
+        "je-inactivated",
+        "rabies",
+        "menb-4c",
+        "menb-fhbp",
+        "bcg",
+        "smallpox-live",
+        "mpox-jynneos",
+        "dengue-dengvaxia",
+        "dengue-qdenga",
+        "chikungunya-live",
+        "chikungunya-vlp",
+        "tdap",
+        "pcv20",
+        "pcv21",
+        "ppsv23",
+        "menacwy",
+        "tbe",
+        "adenovirus-oral",
+        "vee",
+        "opv",
+        "rotavirus",
+    ],
+)
 def test_agreed_ids_exist(entries, required_id):
     assert required_id in entries
 
 
-@pytest.mark.parametrize("entry_id,code", [
-    ("mmr", "03"), ("mmrv", "94"), ("varicella", "21"), ("zoster-live", "121"), ("zoster-recombinant", "187"),
-    ("laiv", "111"), ("laiv", "149"), ("yellow-fever", "37"), ("yellow-fever", "183"), ("yellow-fever", "184"),
-    ("typhoid-oral", "25"), ("typhoid-vi", "101"), ("cholera-oral-live", "174"), ("cholera-inactivated", "172"),
-    ("cholera-inactivated", "173"), ("hepb-cpg", "189"), ("hepa-hepb", "104"), ("hpv9", "165"),
-    ("je-inactivated", "134"), ("rabies", "175"), ("rabies", "176"), ("menb-4c", "163"), ("menb-fhbp", "162"),
-    ("bcg", "19"), ("smallpox-live", "75"), ("mpox-jynneos", "206"), ("dengue-dengvaxia", "56"),
-    ("chikungunya-live", "317"), ("chikungunya-vlp", "329"), ("tdap", "115"), ("pcv20", "216"),
-    ("pcv21", "327"), ("ppsv23", "33"), ("vee", "80"),
-])
+@pytest.mark.parametrize(
+    "entry_id,code",
+    [
+        ("mmr", "03"),
+        ("mmrv", "94"),
+        ("varicella", "21"),
+        ("zoster-live", "121"),
+        ("zoster-recombinant", "187"),
+        ("laiv", "111"),
+        ("laiv", "149"),
+        ("yellow-fever", "37"),
+        ("yellow-fever", "183"),
+        ("yellow-fever", "184"),
+        ("typhoid-oral", "25"),
+        ("typhoid-vi", "101"),
+        ("cholera-oral-live", "174"),
+        ("cholera-inactivated", "172"),
+        ("cholera-inactivated", "173"),
+        ("hepb-cpg", "189"),
+        ("hepa-hepb", "104"),
+        ("hpv9", "165"),
+        ("je-inactivated", "134"),
+        ("rabies", "175"),
+        ("rabies", "176"),
+        ("menb-4c", "163"),
+        ("menb-fhbp", "162"),
+        ("bcg", "19"),
+        ("smallpox-live", "75"),
+        ("mpox-jynneos", "206"),
+        ("dengue-dengvaxia", "56"),
+        ("chikungunya-live", "317"),
+        ("chikungunya-vlp", "329"),
+        ("tdap", "115"),
+        ("pcv20", "216"),
+        ("pcv21", "327"),
+        ("ppsv23", "33"),
+        ("vee", "80"),
+    ],
+)
 def test_agreed_codes_sit_in_the_agreed_entry(entries, entry_id, code):
     assert code in entries[entry_id]["cvx"]
 
 
 # --- sources and routes ----------------------------------------------------------------------------------
+
 
 def test_every_source_key_used_exists(catalog):
     keys = set(catalog["sources"])
@@ -372,6 +542,7 @@ def test_bcg_and_live_smallpox_are_percutaneous_and_laiv_is_intranasal(entries):
 
 
 # --- provenance of the copied CDSi files ---------------------------------------------------------------
+
 
 def test_cdsi_copies_say_where_they_came_from():
     readme = (CDSI_DIR / "README.md").read_text(encoding="utf-8")

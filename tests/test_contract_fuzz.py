@@ -28,8 +28,9 @@ API_KEY = "fuzz-key"
 app = create_app({"TODAY": date(2026, 11, 24), "LOG_LEVEL": "CRITICAL", "API_KEYS": API_KEY})
 schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=SchemathesisConfig(seed=SEED))
 schema.app = app
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                max_examples=MAX_EXAMPLES, database="none")
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES, database="none"
+)
 schema.config.update(headers={"Authorization": f"Bearer {API_KEY}"})
 # A request can match the document and still be refused with 422 for what only the catalog and the rules
 # know (an unknown vaccine or therapy, a dose after as_of): the contract says so. That 422 must come from
@@ -46,12 +47,14 @@ def document_and_request_schema_agree(ctx, response, case):
         detail = response.json().get("detail", "")
         assert not detail.startswith(SHAPE_REJECTION), f"document-valid request refused for its shape: {response.text}"
 
+
 pytestmark = pytest.mark.contract
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_the_service_keeps_the_published_contract(case):
     if case.path.startswith(HL7_ROUTES):
         # FHIR and CDS Hooks bodies are defined by the HL7 specifications, which the document references
@@ -65,6 +68,7 @@ def test_the_service_keeps_the_published_contract(case):
 def test_the_fuzzed_document_is_the_one_the_code_serves():
     with app.app_context():
         from service.api.ops import spec_yaml
+
         assert (ROOT / "openapi.yaml").read_text(encoding="utf-8") == spec_yaml(), "run make openapi"
 
 

@@ -24,15 +24,25 @@ KUBERNETES_VERSION = "1.33.0"  # the oldest minor still supported upstream when 
 
 # ---- gunicorn -----------------------------------------------------------------------------------------
 
+
 def gunicorn_settings(**env: str) -> dict:
     """deploy/gunicorn.conf.py evaluated in a fresh interpreter with `env` (it sets PROMETHEUS_MULTIPROC_DIR)."""
-    code = ("import json, os, runpy; ns = runpy.run_path('deploy/gunicorn.conf.py'); "
-            "print(json.dumps({k: ns[k] for k in ('bind', 'workers', 'threads', 'worker_class', 'timeout', "
-            "'graceful_timeout', 'accesslog', 'logger_class', 'control_socket_disable')} | "
-            "{'metrics_dir': os.environ['PROMETHEUS_MULTIPROC_DIR'], 'cpus': ns['usable_cpus']()}))")
+    code = (
+        "import json, os, runpy; ns = runpy.run_path('deploy/gunicorn.conf.py'); "
+        "print(json.dumps({k: ns[k] for k in ('bind', 'workers', 'threads', 'worker_class', 'timeout', "
+        "'graceful_timeout', 'accesslog', 'logger_class', 'control_socket_disable')} | "
+        "{'metrics_dir': os.environ['PROMETHEUS_MULTIPROC_DIR'], 'cpus': ns['usable_cpus']()}))"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True,
-                         text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 
@@ -46,8 +56,13 @@ def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
 
 
 def test_gunicorn_settings_come_from_the_environment():
-    s = gunicorn_settings(PLANNER_WORKERS="7", PLANNER_THREADS="4", PLANNER_TIMEOUT="90",
-                          PLANNER_GRACEFUL_TIMEOUT="15", PLANNER_BIND="127.0.0.1:9000")
+    s = gunicorn_settings(
+        PLANNER_WORKERS="7",
+        PLANNER_THREADS="4",
+        PLANNER_TIMEOUT="90",
+        PLANNER_GRACEFUL_TIMEOUT="15",
+        PLANNER_BIND="127.0.0.1:9000",
+    )
     assert (s["workers"], s["threads"], s["worker_class"]) == (7, 4, "gthread")
     assert (s["timeout"], s["graceful_timeout"], s["bind"]) == (90, 15, "127.0.0.1:9000")
     assert Path(s["metrics_dir"]).name.startswith("planner-metrics-")  # made when none is given
@@ -55,9 +70,14 @@ def test_gunicorn_settings_come_from_the_environment():
 
 # ---- container image ----------------------------------------------------------------------------------
 
+
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HADOLINT), "--no-color", "--failure-threshold", "info", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(HADOLINT), "--no-color", "--failure-threshold", "info", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_dockerfile_passes_hadolint_with_no_finding_at_all():
@@ -90,12 +110,18 @@ def test_dockerfile_runs_pinned_requirements_as_non_root_with_a_healthcheck():
 
 
 def test_runtime_requirements_are_the_closure_of_requirements_runtime_in_at_the_locked_versions():
-    result = subprocess.run([sys.executable, "-m", "scripts.runtime_requirements", "--check"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.runtime_requirements", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
 # ---- Kubernetes ---------------------------------------------------------------------------------------
+
 
 def manifests() -> list[tuple[str, dict]]:
     out = []
@@ -143,7 +169,7 @@ def test_deployment_is_production_shaped():
     assert env["PROMETHEUS_MULTIPROC_DIR"]["value"].startswith("/tmp/")
     assert any(m["mountPath"] == "/tmp" for m in container["volumeMounts"])
     # every PLANNER_ variable is a real setting; the port the container declares is the one gunicorn binds
-    assert {name[len("PLANNER_"):] for name in env if name.startswith("PLANNER_")} <= set(SETTINGS)
+    assert {name[len("PLANNER_") :] for name in env if name.startswith("PLANNER_")} <= set(SETTINGS)
     assert env["PLANNER_BIND"]["value"].endswith(f":{container['ports'][0]['containerPort']}")
     assert env["PLANNER_API_KEYS"]["valueFrom"]["secretKeyRef"]["name"]
     # a stopping pod gets preStop + gunicorn's graceful timeout before it is killed

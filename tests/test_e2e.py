@@ -19,8 +19,11 @@ def server(tmp_path_factory):
 
 
 def test_pharmacy_system_plans_mmr_and_shingrix_before_a_planned_start(server):
-    body = {"as_of": "2026-11-24", "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
-            "vaccines": [{"name": "M-M-R II"}, {"cvx": "187"}]}
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
+        "vaccines": [{"name": "M-M-R II"}, {"cvx": "187"}],
+    }
     r = requests.post(f"{server.url}/v1/plans", json=body, timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     plan = r.json()
@@ -33,8 +36,11 @@ def test_pharmacy_system_plans_mmr_and_shingrix_before_a_planned_start(server):
 
 
 def test_travel_clinic_sees_yellow_fever_avoided_during_maintenance(server):
-    body = {"as_of": "2026-11-24", "vaccines": [{"name": "yellow fever"}],
-            "treatment": {"drug": "ofatumumab", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}}
+    body = {
+        "as_of": "2026-11-24",
+        "vaccines": [{"name": "yellow fever"}],
+        "treatment": {"drug": "ofatumumab", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]},
+    }
     r = requests.post(f"{server.url}/v1/plans", json=body, timeout=10)
     assert r.status_code == 200
     assert r.json()["vaccines"][0]["status"] == "avoid"
@@ -60,15 +66,20 @@ def test_spec_docs_and_health_are_served(server):
     spec = requests.get(f"{server.url}/openapi.yaml", timeout=10)
     assert spec.status_code == 200 and "openapi: 3.0.3" in spec.text and "/v1/plans:" in spec.text
     docs = requests.get(f"{server.url}/docs", timeout=10)
-    assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text and "http" not in docs.text.split("<body>")[1]
+    assert (
+        docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text and "http" not in docs.text.split("<body>")[1]
+    )
     assert requests.get(f"{server.url}/docs/swagger-ui/swagger-ui-bundle.js", timeout=10).status_code == 200
     assert requests.get(f"{server.url}/healthz", timeout=10).json() == {"status": "ok"}
 
 
 def test_access_log_lines_carry_no_patient_data(server):
     marker = "1999-02-03"
-    body = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": [marker]},
-            "vaccines": [{"name": "Vivotif"}]}
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "doses": [marker]},
+        "vaccines": [{"name": "Vivotif"}],
+    }
     r = requests.post(f"{server.url}/v1/plans", json=body, headers={"X-Request-ID": "e2e-log-check"}, timeout=10)
     assert r.status_code == 200 and r.headers["X-Request-ID"] == "e2e-log-check"
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]

@@ -98,8 +98,12 @@ class Load:
             except ConnectionRefusedError:
                 return Outcome(request_id, "refused")
             try:
-                conn.request("POST", "/v1/plans", body=self.body,
-                             headers={"Content-Type": "application/json", "X-Request-ID": request_id})
+                conn.request(
+                    "POST",
+                    "/v1/plans",
+                    body=self.body,
+                    headers={"Content-Type": "application/json", "X-Request-ID": request_id},
+                )
                 response = conn.getresponse()
                 payload = response.read()
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as error:
@@ -136,14 +140,16 @@ def partial_request(url: str, body: bytes) -> socket.socket:
     """A POST whose headers and first half of the body are sent; the rest is up to the caller."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=20)
-    head = (f"POST /v1/plans HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nX-Request-ID: in-flight-{uuid.uuid4().hex[:8]}\r\n\r\n").encode()
+    head = (
+        f"POST /v1/plans HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-ID: in-flight-{uuid.uuid4().hex[:8]}\r\n\r\n"
+    ).encode()
     sock.sendall(head + body[: len(body) // 2])
     return sock
 
 
 def finish_partial(sock: socket.socket, body: bytes) -> tuple[int, dict]:
-    sock.sendall(body[len(body) // 2:])
+    sock.sendall(body[len(body) // 2 :])
     chunks = []
     while chunk := sock.recv(65536):
         chunks.append(chunk)
@@ -170,9 +176,11 @@ def test_sigterm_drains_in_flight_requests_under_load(tmp_path):
         counts = load.counts()
         logged = logged_request_ids(server)
         reset_but_handled = [o for o in load.outcomes if o.kind == "reset" and o.request_id in logged]
-        print(f"\nSIGTERM under load: {dict(counts)}; ok before the signal {ok_before}; "
-              f"mid-upload at the signal: {[status for status, _ in finished]}; master exit code {exit_code}; "
-              f"connections reset before any worker accepted them: {counts['reset'] - len(reset_but_handled)}")
+        print(
+            f"\nSIGTERM under load: {dict(counts)}; ok before the signal {ok_before}; "
+            f"mid-upload at the signal: {[status for status, _ in finished]}; master exit code {exit_code}; "
+            f"connections reset before any worker accepted them: {counts['reset'] - len(reset_but_handled)}"
+        )
     assert exit_code == 0
     assert [status for status, _ in finished] == [200, 200]
     assert all(len(plan["vaccines"]) == 5 for _, plan in finished)
@@ -188,15 +196,19 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
     """SIGKILL to one worker under steady load: the master starts a new one, and the only requests that
     fail are the one the dead worker had in flight (a sync worker handles one at a time)."""
     with gunicorn(tmp_path, workers=2) as server:
-        before = wait_for(lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids, 10,
-                          "two workers")
+        before = wait_for(
+            lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids, 10, "two workers"
+        )
         with Load(server.url, body=json.dumps(largest_request()).encode()) as load:
             wait_for(lambda: load.counts()["ok"] >= 20, 30, "steady load")
             victim = min(before)
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
-            after = wait_for(lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids != before
-                             and pids, 15, "a replacement worker")
+            after = wait_for(
+                lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids != before and pids,
+                15,
+                "a replacement worker",
+            )
             replaced_in = time.monotonic() - killed_at
             ok_at_kill = load.counts()["ok"]
             wait_for(lambda: load.counts()["ok"] >= ok_at_kill + 20, 30, "load after the kill")
@@ -205,9 +217,11 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
         route = 'planner_http_requests_total{method="POST",route="/v1/plans",status="200"}'
         metrics = requests.get(f"{server.url}/metrics", timeout=10).text
         counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(route))
-        print(f"\nSIGKILL to worker {victim}: new worker {sorted(after - before)} after {replaced_in:.2f}s; "
-              f"outcomes {dict(counts)}; "
-              f"failed {failed}; /metrics counts {counted:.0f} answered plans (clients received {counts['ok']})")
+        print(
+            f"\nSIGKILL to worker {victim}: new worker {sorted(after - before)} after {replaced_in:.2f}s; "
+            f"outcomes {dict(counts)}; "
+            f"failed {failed}; /metrics counts {counted:.0f} answered plans (clients received {counts['ok']})"
+        )
         assert "was sent SIGKILL" in server.log()
     assert victim not in after and len(after - before) == 1
     assert counts["bad"] == 0 and counts["refused"] == 0
@@ -217,6 +231,7 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
 
 
 # ---- abuse: a thousand malformed or oversized requests in a row -------------------------------------------
+
 
 def raw(url: str, data: bytes, *, half_close: bool = False) -> bytes:
     host, port = url.removeprefix("http://").split(":")
@@ -244,38 +259,80 @@ def abuse_cases(url: str):
     json_headers = {"Content-Type": "application/json"}
     deep = b"[" * 5000 + b"]" * 5000
     return [
-        ("invalid JSON", lambda: requests.post(f"{url}/v1/plans", data=b'{"treatment": ', headers=json_headers,
-                                               timeout=10).status_code, {400}),
-        ("deeply nested JSON", lambda: requests.post(f"{url}/v1/plans", data=deep, headers=json_headers,
-                                                     timeout=10).status_code, {400}),
-        ("NaN", lambda: requests.post(f"{url}/v1/plans", data=b'{"as_of": NaN}', headers=json_headers,
-                                      timeout=10).status_code, {400}),
-        ("wrong shape", lambda: requests.post(f"{url}/v1/plans", json={"vaccines": "MMR", "x": [1] * 5000},
-                                              timeout=10).status_code, {422}),
-        ("form post", lambda: requests.post(f"{url}/v1/plans", data={"vaccines": "MMR"}, timeout=10).status_code,
-         {415}),
-        ("65 KiB body", lambda: requests.post(f"{url}/v1/plans", data=b" " * (65 * 1024) + b"{}",
-                                              headers=json_headers, timeout=10).status_code, {413}),
+        (
+            "invalid JSON",
+            lambda: (
+                requests.post(f"{url}/v1/plans", data=b'{"treatment": ', headers=json_headers, timeout=10).status_code
+            ),
+            {400},
+        ),
+        (
+            "deeply nested JSON",
+            lambda: requests.post(f"{url}/v1/plans", data=deep, headers=json_headers, timeout=10).status_code,
+            {400},
+        ),
+        (
+            "NaN",
+            lambda: (
+                requests.post(f"{url}/v1/plans", data=b'{"as_of": NaN}', headers=json_headers, timeout=10).status_code
+            ),
+            {400},
+        ),
+        (
+            "wrong shape",
+            lambda: requests.post(f"{url}/v1/plans", json={"vaccines": "MMR", "x": [1] * 5000}, timeout=10).status_code,
+            {422},
+        ),
+        (
+            "form post",
+            lambda: requests.post(f"{url}/v1/plans", data={"vaccines": "MMR"}, timeout=10).status_code,
+            {415},
+        ),
+        (
+            "65 KiB body",
+            lambda: (
+                requests.post(
+                    f"{url}/v1/plans", data=b" " * (65 * 1024) + b"{}", headers=json_headers, timeout=10
+                ).status_code
+            ),
+            {413},
+        ),
         ("unknown path", lambda: requests.get(f"{url}/v1/{'x' * 2000}", timeout=10).status_code, {404}),
         ("wrong method", lambda: requests.delete(f"{url}/v1/plans", timeout=10).status_code, {405}),
         ("garbage request line", lambda: status_of(raw(url, b"\x16\x03\x01\x02\x00garbage\r\n\r\n")), {400}),
         ("bad header", lambda: status_of(raw(url, b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n")), {400}),
-        ("huge header", lambda: status_of(raw(url, b"GET /healthz HTTP/1.1\r\nX-A: " + b"a" * 9000 + b"\r\n\r\n")),
-         {400, 431}),
+        (
+            "huge header",
+            lambda: status_of(raw(url, b"GET /healthz HTTP/1.1\r\nX-A: " + b"a" * 9000 + b"\r\n\r\n")),
+            {400, 431},
+        ),
         ("request line too long", lambda: status_of(raw(url, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n")), {414}),
-        ("truncated body", lambda: status_of(raw(url, b"POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                                 b"application/json\r\nContent-Length: 500\r\n\r\n{\"as_of\"",
-                                                 half_close=True)), {400}),
-        ("bad content length", lambda: status_of(raw(url, b"POST /v1/plans HTTP/1.1\r\nHost: x\r\n"
-                                                     b"Content-Length: -5\r\n\r\n")), {400}),
+        (
+            "truncated body",
+            lambda: status_of(
+                raw(
+                    url,
+                    b"POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    b'application/json\r\nContent-Length: 500\r\n\r\n{"as_of"',
+                    half_close=True,
+                )
+            ),
+            {400},
+        ),
+        (
+            "bad content length",
+            lambda: status_of(raw(url, b"POST /v1/plans HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")),
+            {400},
+        ),
     ]
 
 
 def test_a_thousand_malformed_or_oversized_requests_leave_the_service_answering_correctly(tmp_path):
     with gunicorn(tmp_path, workers=2) as server:
         pids = worker_pids(server.process.pid)
-        expected = requests.post(f"{server.url}/v1/plans", data=TYPICAL, headers={"Content-Type": "application/json"},
-                                 timeout=10).json()
+        expected = requests.post(
+            f"{server.url}/v1/plans", data=TYPICAL, headers={"Content-Type": "application/json"}, timeout=10
+        ).json()
         cases = abuse_cases(server.url)
         seen: Counter[tuple[str, object]] = Counter()
         started = time.monotonic()
@@ -288,19 +345,26 @@ def test_a_thousand_malformed_or_oversized_requests_leave_the_service_answering_
         # is reset while the client is still sending what the server will not read. Never a 5xx.
         for _ in range(4):
             try:
-                status = requests.post(f"{server.url}/v1/plans/batch", data=b" " * (4 * 1024 * 1024 + 1),
-                                       headers={"Content-Type": "application/json"}, timeout=30).status_code
+                status = requests.post(
+                    f"{server.url}/v1/plans/batch",
+                    data=b" " * (4 * 1024 * 1024 + 1),
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                ).status_code
             except requests.ConnectionError:
                 status = "(reset while sending)"
             seen[("4 MiB + 1 batch", status)] += 1
             assert status in (413, "(reset while sending)")
         elapsed = time.monotonic() - started
         for _ in range(20):
-            r = requests.post(f"{server.url}/v1/plans", data=TYPICAL, headers={"Content-Type": "application/json"},
-                              timeout=10)
+            r = requests.post(
+                f"{server.url}/v1/plans", data=TYPICAL, headers={"Content-Type": "application/json"}, timeout=10
+            )
             assert r.status_code == 200 and r.json() == expected
         assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 200
         assert worker_pids(server.process.pid) == pids  # no worker crashed or was replaced
-        print(f"\n1,004 malformed or oversized requests in {elapsed:.1f}s; outcomes: "
-              + "; ".join(f"{name} -> {status} x{n}" for (name, status), n in sorted(seen.items(), key=str)))
+        print(
+            f"\n1,004 malformed or oversized requests in {elapsed:.1f}s; outcomes: "
+            + "; ".join(f"{name} -> {status} x{n}" for (name, status), n in sorted(seen.items(), key=str))
+        )
         assert not [outcome for (_, outcome) in seen if isinstance(outcome, int) and outcome >= 500]

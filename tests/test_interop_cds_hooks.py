@@ -79,8 +79,9 @@ def test_an_order_dated_inside_a_window_gets_an_info_card(client):
 def test_every_card_summary_stays_under_140_characters(client):
     body = MAINTENANCE.cds()
     # Long catalog names: Japanese encephalitis, rabies, tick-borne encephalitis, hepatitis A+B.
-    body["context"]["draftOrders"] = bundle([service_request(f"o{c}", c, None) for c in ("134", "175", "223", "104")],
-                                            "collection")
+    body["context"]["draftOrders"] = bundle(
+        [service_request(f"o{c}", c, None) for c in ("134", "175", "223", "104")], "collection"
+    )
     for card in cards_of(client.post(SIGN, json=body)):
         check_card(card)
 
@@ -91,7 +92,8 @@ def test_order_select_checks_only_the_selected_orders(client):
     body["context"]["selections"] = ["ServiceRequest/order-1"]
     cards = cards_of(client.post(SELECT, json=body))
     assert [c["extension"]["vaccine-timing-planner"]["order"] for c in cards] == [
-        "https://ehr.example/fhir/ServiceRequest/order-1"]
+        "https://ehr.example/fhir/ServiceRequest/order-1"
+    ]
 
 
 def test_no_cards_without_a_vaccine_order_or_without_ofatumumab_on_record(client):
@@ -142,10 +144,17 @@ def test_missing_prefetch_is_412(client, fhir_server):
     assert client.post(SIGN, json=body).status_code == 412
 
 
-@pytest.mark.parametrize("change", [
-    lambda b: b.update(hook="patient-view"), lambda b: b.pop("hookInstance"), lambda b: b.pop("context"),
-    lambda b: b["context"].pop("draftOrders"), lambda b: b["prefetch"].update(immunizations={"resourceType": "Nope"}),
-], ids=["wrong-hook", "no-hookInstance", "no-context", "no-draftOrders", "bad-prefetch-resource"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b.update(hook="patient-view"),
+        lambda b: b.pop("hookInstance"),
+        lambda b: b.pop("context"),
+        lambda b: b["context"].pop("draftOrders"),
+        lambda b: b["prefetch"].update(immunizations={"resourceType": "Nope"}),
+    ],
+    ids=["wrong-hook", "no-hookInstance", "no-context", "no-draftOrders", "bad-prefetch-resource"],
+)
 def test_a_malformed_hook_request_is_400(client, change):
     body = MAINTENANCE.cds()
     change(body)
@@ -167,11 +176,25 @@ def test_feedback_is_accepted_and_only_counts_are_logged(client):
     logger.setLevel(logging.INFO)  # the test app logs at WARNING
     try:
         card = "4e0a3a1e-3283-4575-ab82-028d55fe2719"
-        body = {"feedback": [
-            {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}],
-             "outcomeTimestamp": "2026-11-24T10:00:00Z"},
-            {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:01:00Z",
-             "overrideReason": {"reason": {"code": "therapy-stopped", "display": "x"}, "userComment": "Jane Doe"}}]}
+        body = {
+            "feedback": [
+                {
+                    "card": card,
+                    "outcome": "accepted",
+                    "acceptedSuggestions": [{"id": "s1"}],
+                    "outcomeTimestamp": "2026-11-24T10:00:00Z",
+                },
+                {
+                    "card": card,
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-24T10:01:00Z",
+                    "overrideReason": {
+                        "reason": {"code": "therapy-stopped", "display": "x"},
+                        "userComment": "Jane Doe",
+                    },
+                },
+            ]
+        }
         r = client.post(f"{SIGN}/feedback", json=body)
     finally:
         logger.removeHandler(handler)
@@ -181,9 +204,15 @@ def test_feedback_is_accepted_and_only_counts_are_logged(client):
     assert "1 accepted, 1 overridden" in logged and card not in logged and "Jane" not in logged
 
 
-@pytest.mark.parametrize("body", [{}, {"feedback": []}, {"feedback": [{"card": "x", "outcome": "maybe",
-                                                                       "outcomeTimestamp": "t"}]},
-                                  {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"feedback": []},
+        {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "t"}]},
+        {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]},
+    ],
+)
 def test_malformed_feedback_is_400(client, body):
     assert client.post(f"{SIGN}/feedback", json=body).status_code == 400
 

@@ -20,8 +20,12 @@ def server(tmp_path_factory):
 
 
 def test_fhir_cds_and_calendar_answer_over_the_wire(server):
-    r = requests.post(f"{server.url}/fhir/$vaccine-timing", json=FHIR_REQUEST_EXAMPLE,
-                      headers={"Content-Type": "application/fhir+json"}, timeout=10)
+    r = requests.post(
+        f"{server.url}/fhir/$vaccine-timing",
+        json=FHIR_REQUEST_EXAMPLE,
+        headers={"Content-Type": "application/fhir+json"},
+        timeout=10,
+    )
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/fhir+json"
     Parameters.model_validate(r.json())
 
@@ -29,8 +33,11 @@ def test_fhir_cds_and_calendar_answer_over_the_wire(server):
     r = requests.post(f"{server.url}/cds-services/vaccine-timing-order-sign", json=CDS_REQUEST_EXAMPLE, timeout=10)
     assert r.status_code == 200 and [c["indicator"] for c in r.json()["cards"]][0] == "critical"
 
-    body = {"as_of": "2026-11-24", "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
-            "vaccines": [{"name": "MMR"}]}
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
+        "vaccines": [{"name": "MMR"}],
+    }
     r = requests.post(f"{server.url}/v1/plans", json=body, headers={"Accept": "text/calendar"}, timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/calendar")
     assert len(Calendar.from_ical(r.content).walk("VEVENT")) >= 1

@@ -43,6 +43,7 @@ def recommendation(response):
 
 # ---- conformance -----------------------------------------------------------------------------------------
 
+
 def test_metadata_is_a_capability_statement_naming_the_operation(client):
     r = client.get("/fhir/metadata")
     assert r.status_code == 200 and r.content_type == "application/fhir+json"
@@ -56,8 +57,15 @@ def test_operation_definition_lists_every_parameter_the_operation_reads(client):
     definition = OperationDefinition.model_validate(r.get_json())
     assert definition.url == OPERATION_URL and definition.code == "vaccine-timing" and definition.system
     names = {(p.name, p.use) for p in definition.parameter}
-    assert {("assessmentDate", "in"), ("medication", "in"), ("immunization", "in"), ("vaccine", "in"),
-            ("neededBy", "in"), ("horizonDays", "in"), ("recommendation", "out")} <= names
+    assert {
+        ("assessmentDate", "in"),
+        ("medication", "in"),
+        ("immunization", "in"),
+        ("vaccine", "in"),
+        ("neededBy", "in"),
+        ("horizonDays", "in"),
+        ("recommendation", "out"),
+    } <= names
 
 
 def test_the_published_example_is_what_the_operation_answers(client):
@@ -67,6 +75,7 @@ def test_the_published_example_is_what_the_operation_answers(client):
 
 
 # ---- mapping ---------------------------------------------------------------------------------------------
+
 
 def test_a_live_vaccine_during_therapy_is_contraindicated_with_its_code(client):
     rec = recommendation(post(client, MAINTENANCE.fhir()))
@@ -78,8 +87,9 @@ def test_a_live_vaccine_during_therapy_is_contraindicated_with_its_code(client):
 
 def test_further_windows_are_further_recommendations_in_date_order(client):
     rec = recommendation(post(client, MAINTENANCE.fhir()))
-    starts = [str(c.value) for e in rec.recommendation[1:] for c in e.dateCriterion
-              if c.code.coding[0].code == "30981-5"]
+    starts = [
+        str(c.value) for e in rec.recommendation[1:] for c in e.dateCriterion if c.code.coding[0].code == "30981-5"
+    ]
     assert len(starts) > 1 and starts == sorted(starts)
 
 
@@ -91,12 +101,16 @@ def test_a_datetime_counts_as_the_calendar_date_written_whatever_its_time_zone(c
     assert same_day.model_dump() == recommendation(post(client, facts.fhir())).model_dump()
 
 
-@pytest.mark.parametrize("concept", [
-    {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0078-1007-68"}]},
-    {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00078100798"}]},
-    {"coding": [{"system": RXNORM, "code": "0000000", "display": "ofatumumab 20 MG in 0.4 ML Auto-Injector"}]},
-    {"text": "KESIMPTA Sensoready pen"},
-], ids=["ndc-10", "ndc-11", "rxnorm-by-display", "text"])
+@pytest.mark.parametrize(
+    "concept",
+    [
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0078-1007-68"}]},
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00078100798"}]},
+        {"coding": [{"system": RXNORM, "code": "0000000", "display": "ofatumumab 20 MG in 0.4 ML Auto-Injector"}]},
+        {"text": "KESIMPTA Sensoready pen"},
+    ],
+    ids=["ndc-10", "ndc-11", "rxnorm-by-display", "text"],
+)
 def test_kesimpta_is_recognised_by_ndc_or_by_name(client, concept):
     body = Facts(vaccines=("187",), doses=("2026-10-20",)).fhir()
     body["parameter"][1]["resource"]["medicationCodeableConcept"] = concept
@@ -111,32 +125,57 @@ def test_recogniser_edges():
 def test_a_monthly_repeat_in_the_request_is_the_monthly_cadence(client):
     facts = Facts(vaccines=("187",), doses=("2026-08-31", "2026-09-07", "2026-09-14", "2026-09-28", "2026-10-28"))
     body = facts.fhir()
-    body["parameter"].append({"name": "medication", "resource": {
-        "resourceType": "MedicationRequest", "id": "rx", "status": "active", "intent": "order", "subject": PATIENT,
-        "medicationCodeableConcept": {"text": "ofatumumab"},
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo"}}}]}})
-    rest = client.post("/v1/plans", json={**facts.rest(), "treatment": {**facts.rest()["treatment"],
-                                                                      "cadence": "monthly"}}).get_json()
+    body["parameter"].append(
+        {
+            "name": "medication",
+            "resource": {
+                "resourceType": "MedicationRequest",
+                "id": "rx",
+                "status": "active",
+                "intent": "order",
+                "subject": PATIENT,
+                "medicationCodeableConcept": {"text": "ofatumumab"},
+                "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo"}}}],
+            },
+        }
+    )
+    rest = client.post(
+        "/v1/plans", json={**facts.rest(), "treatment": {**facts.rest()["treatment"], "cadence": "monthly"}}
+    ).get_json()
     rec = recommendation(post(client, body))
     starts = [str(c.value) for e in rec.recommendation for c in e.dateCriterion if c.code.coding[0].code == "30981-5"]
     assert starts == [w["start"] for w in rest["vaccines"][0]["windows"]]
 
 
 def test_proposed_doses_become_recommendations_with_a_due_date_and_dose_number():
-    item = {"vaccine": {"id": "zoster-recombinant", "name": "Shingrix", "cvx": "187", "live": False},
-            "status": "post_therapy", "reason": "r", "rules": [],
-            "windows": [{"kind": "post_therapy", "start": "2026-11-24", "end": "2027-11-24"}],
-            "proposed": [{"dose": 1, "date": "2026-11-24"}, {"dose": 2, "date": "2027-01-19"}]}
+    item = {
+        "vaccine": {"id": "zoster-recombinant", "name": "Shingrix", "cvx": "187", "live": False},
+        "status": "post_therapy",
+        "reason": "r",
+        "rules": [],
+        "windows": [{"kind": "post_therapy", "start": "2026-11-24", "end": "2027-11-24"}],
+        "proposed": [{"dose": 1, "date": "2026-11-24"}, {"dose": 2, "date": "2027-01-19"}],
+    }
     entries = recommendations_for(item, [], [])
     assert [e.doseNumberPositiveInt for e in entries] == [1, 2]
     assert [[str(c.value) for c in e.dateCriterion if c.code.coding[0].code == "30980-7"] for e in entries] == [
-        ["2026-11-24"], ["2027-01-19"]]
+        ["2026-11-24"],
+        ["2027-01-19"],
+    ]
 
 
 def test_immunization_history_is_read_and_used_only_when_the_planner_takes_it(client):
-    immunization = {"name": "immunization", "resource": {
-        "resourceType": "Immunization", "id": "imm1", "status": "completed", "patient": PATIENT,
-        "vaccineCode": {"coding": [{"system": CVX, "code": "03"}]}, "occurrenceDateTime": "2026-11-10"}}
+    immunization = {
+        "name": "immunization",
+        "resource": {
+            "resourceType": "Immunization",
+            "id": "imm1",
+            "status": "completed",
+            "patient": PATIENT,
+            "vaccineCode": {"coding": [{"system": CVX, "code": "03"}]},
+            "occurrenceDateTime": "2026-11-10",
+        },
+    }
     r = post(client, with_parts(MAINTENANCE, immunization))
     out = Parameters.model_validate(r.get_json())
     warnings = [p.valueString for p in out.parameter if p.name == "warning"]
@@ -148,13 +187,20 @@ def test_immunization_history_is_read_and_used_only_when_the_planner_takes_it(cl
 def test_needed_by_reaches_the_planner(client):
     r = post(client, with_parts(MAINTENANCE, {"name": "neededBy", "valueDate": "2027-03-01"}))
     assert r.status_code == 200
-    rest = client.post("/v1/plans", json={"as_of": "2026-11-24", "vaccines": [{"cvx": "37", "needed_by": "2027-03-01"}],
-                                          "treatment": {"drug": "ofatumumab", "doses": list(MAINTENANCE.doses)}})
+    rest = client.post(
+        "/v1/plans",
+        json={
+            "as_of": "2026-11-24",
+            "vaccines": [{"cvx": "37", "needed_by": "2027-03-01"}],
+            "treatment": {"drug": "ofatumumab", "doses": list(MAINTENANCE.doses)},
+        },
+    )
     descriptions = {e.description for e in Parameters.model_validate(r.get_json()).parameter[0].resource.recommendation}
     assert rest.get_json()["vaccines"][0]["reason"] in descriptions
 
 
 # ---- errors ----------------------------------------------------------------------------------------------
+
 
 def test_malformed_json_is_a_400_outcome(client):
     r = client.post(OP, data="{", content_type="application/fhir+json")
@@ -178,8 +224,10 @@ def test_an_unknown_resource_type_in_a_part_is_a_400_outcome(client):
 
 
 def test_an_unknown_code_system_for_a_vaccine_is_a_422_not_supported(client):
-    snomed = {"name": "vaccine", "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct",
-                                                                      "code": "871765008"}]}}
+    snomed = {
+        "name": "vaccine",
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "871765008"}]},
+    }
     issue = outcome(post(client, with_parts(MAINTENANCE, snomed, drop=("vaccine",))), 422).issue[0]
     assert issue.code == "not-supported" and issue.expression == ["Parameters.parameter[5].valueCodeableConcept"]
 
@@ -194,11 +242,15 @@ def test_no_medication_is_a_422_required(client):
     assert issue.code == "required" and "ofatumumab" in issue.diagnostics
 
 
-@pytest.mark.parametrize("concept,expected", [
-    ({"coding": [{"system": ATC, "code": "L01FA01", "display": "rituximab"}]}, "not recognised"),
-    ({"coding": [{"system": ATC, "code": "L01FA02"}], "text": "ofatumumab"}, "Arzerra"),
-    ({"coding": [{"system": RXNORM, "code": "0000000"}]}, "not recognised"),
-], ids=["other-drug", "oncology-ofatumumab", "bare-rxnorm"])
+@pytest.mark.parametrize(
+    "concept,expected",
+    [
+        ({"coding": [{"system": ATC, "code": "L01FA01", "display": "rituximab"}]}, "not recognised"),
+        ({"coding": [{"system": ATC, "code": "L01FA02"}], "text": "ofatumumab"}, "Arzerra"),
+        ({"coding": [{"system": RXNORM, "code": "0000000"}]}, "not recognised"),
+    ],
+    ids=["other-drug", "oncology-ofatumumab", "bare-rxnorm"],
+)
 def test_a_medication_that_is_not_kesimpta_is_a_422_not_a_silent_skip(client, concept, expected):
     body = with_parts(MAINTENANCE, {"name": "medication", "resource": administration("other", "2026-11-10", concept)})
     issue = outcome(post(client, body), 422).issue[0]
@@ -215,8 +267,12 @@ def test_an_unknown_cvx_code_is_the_planners_422_addressed_to_the_part(client):
 def test_the_planners_dose_errors_name_the_administration_they_came_from(client):
     body = with_parts(MAINTENANCE, {"name": "medication", "resource": administration("again", "2026-11-17")})
     issues = outcome(post(client, body), 422).issue
-    assert any(i.expression[0].startswith("Parameters.parameter[") and i.expression[0].endswith(".effectiveDateTime")
-               and "repeats" in i.diagnostics for i in issues)
+    assert any(
+        i.expression[0].startswith("Parameters.parameter[")
+        and i.expression[0].endswith(".effectiveDateTime")
+        and "repeats" in i.diagnostics
+        for i in issues
+    )
 
 
 def test_a_partial_date_cannot_place_a_dose(client):

@@ -38,8 +38,9 @@ def test_one_all_day_event_per_window_with_exclusive_end_and_specified_uid(clien
         assert event["dtstart"].params["VALUE"] == "DATE" and event["dtend"].params["VALUE"] == "DATE"
         assert event.decoded("dtstart") == date.fromisoformat(window["start"])
         assert event.decoded("dtend") == date.fromisoformat(window["end"]) + timedelta(days=1)
-        digest = hashlib.sha256("|".join((version, item["vaccine"]["id"], window["kind"], window["start"],
-                                          window["end"])).encode()).hexdigest()[:32]
+        digest = hashlib.sha256(
+            "|".join((version, item["vaccine"]["id"], window["kind"], window["start"], window["end"])).encode()
+        ).hexdigest()[:32]
         assert str(event["uid"]) == f"{digest}@vaccine-timing-planner"
         assert event.decoded("dtstamp") == datetime(2026, 11, 24, tzinfo=UTC)
         summary = str(event["summary"])
@@ -65,8 +66,10 @@ def test_accept_text_calendar_on_plans_gives_the_same_calendar(client):
 
 def test_errors_on_the_calendar_routes_stay_problem_json(client):
     bad = {**PLANNED, "vaccines": [{"name": "Shingrx"}]}
-    for r in (client.post("/v1/plans.ics", json=bad),
-              client.post("/v1/plans", json=bad, headers={"Accept": "text/calendar"})):
+    for r in (
+        client.post("/v1/plans.ics", json=bad),
+        client.post("/v1/plans", json=bad, headers={"Accept": "text/calendar"}),
+    ):
         assert r.status_code == 422 and r.content_type == "application/problem+json"
     assert client.post("/v1/plans.ics", data="x", content_type="text/plain").status_code == 415
 
@@ -77,8 +80,14 @@ def test_openapi_file_equals_the_served_document_and_describes_every_interop_rou
         assert (ROOT / "openapi.yaml").read_text(encoding="utf-8") == spec_yaml(), "run `make openapi`"
     validate(spec)
     paths = spec["paths"]
-    assert {"/fhir/metadata", "/fhir/$vaccine-timing", "/cds-services", "/cds-services/{service_id}",
-            "/cds-services/{service_id}/feedback", "/v1/plans.ics"} <= set(paths)
+    assert {
+        "/fhir/metadata",
+        "/fhir/$vaccine-timing",
+        "/cds-services",
+        "/cds-services/{service_id}",
+        "/cds-services/{service_id}/feedback",
+        "/v1/plans.ics",
+    } <= set(paths)
     assert set(paths["/v1/plans"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/calendar"}
     assert "text/calendar" in paths["/v1/plans.ics"]["post"]["responses"]["200"]["content"]
     operation = paths["/fhir/$vaccine-timing"]["post"]

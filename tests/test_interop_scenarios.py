@@ -21,17 +21,28 @@ MAINTENANCE = ("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")
 SCENARIOS = {
     "planned start: MMR and Shingrix before the first dose": (
         Facts(vaccines=("03", "187"), start_date="2027-01-05"),
-        ("not_started", ["pre_start", "pre_start"]), ["info", "info"]),
+        ("not_started", ["pre_start", "pre_start"]),
+        ["info", "info"],
+    ),
     "maintenance: yellow fever avoided, Shingrix mid-cycle": (
         Facts(vaccines=("37", "187"), doses=MAINTENANCE),
-        ("maintenance", ["avoid", "mid_cycle"]), ["critical", "warning"]),
+        ("maintenance", ["avoid", "mid_cycle"]),
+        ["critical", "warning"],
+    ),
     "stopped therapy: MMR waits for B cells, pneumococcal after stopping": (
-        Facts(vaccines=("03", "216"), doses=("2026-06-02", "2026-06-09", "2026-06-16", "2026-06-30", "2026-07-28",
-                                             "2026-08-25"), stopped_on="2026-09-01"),
-        ("stopped", ["avoid", "post_therapy"]), ["critical", "info"]),
+        Facts(
+            vaccines=("03", "216"),
+            doses=("2026-06-02", "2026-06-09", "2026-06-16", "2026-06-30", "2026-07-28", "2026-08-25"),
+            stopped_on="2026-09-01",
+        ),
+        ("stopped", ["avoid", "post_therapy"]),
+        ["critical", "info"],
+    ),
     "overdue dose: Shingrix and influenza after the missed dose": (
         Facts(vaccines=("187", "140"), doses=("2026-08-25", "2026-09-01", "2026-09-08", "2026-09-22", "2026-10-20")),
-        ("overdue", ["mid_cycle", "mid_cycle"]), ["warning", "warning"]),
+        ("overdue", ["mid_cycle", "mid_cycle"]),
+        ["warning", "warning"],
+    ),
 }
 
 
@@ -72,9 +83,13 @@ def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client)
         criteria = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in mine]
         spans = list(dict.fromkeys((c[EARLIEST], c[LATEST]) for c in criteria))
         assert spans == [(w["start"], w["end"]) for w in item["windows"]]
-        kinds = {(c[EARLIEST], c[LATEST]): e.forecastReason[0].coding[0].code for c, e in zip(criteria, mine, strict=True)}
+        kinds = {
+            (c[EARLIEST], c[LATEST]): e.forecastReason[0].coding[0].code for c, e in zip(criteria, mine, strict=True)
+        }
         assert kinds == {(w["start"], w["end"]): w["kind"] for w in item["windows"]}
-        due = [{"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, mine, strict=True) if DUE in c]
+        due = [
+            {"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, mine, strict=True) if DUE in c
+        ]
         assert due == item["proposed"]
     supporting = {s.reference for s in entries[0].supportingPatientInformation}
     assert supporting == {f"{r['resourceType']}/{r['id']}" for r in facts.medication_resources()}

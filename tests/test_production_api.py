@@ -18,8 +18,11 @@ from service.settings import SETTINGS, load_settings
 from tests.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parents[1]
-UNKNOWN_VACCINE = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
-                   "vaccines": [{"name": "Shingrx"}]}
+UNKNOWN_VACCINE = {
+    "as_of": "2026-11-24",
+    "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+    "vaccines": [{"name": "Shingrx"}],
+}
 MISSING_TREATMENT = {"as_of": "2026-11-24", "vaccines": [{"name": "MMR"}]}
 
 
@@ -44,6 +47,7 @@ def log_lines():
 
 
 # ---- batch ------------------------------------------------------------------------------------------
+
 
 def test_batch_answers_each_item_as_the_single_route_would(client):
     items = [typical_request(), UNKNOWN_VACCINE, MISSING_TREATMENT, plan_request(0, 1, 60)]
@@ -72,14 +76,17 @@ def test_batch_item_problem_carries_the_batch_request_id(client):
     assert r.get_json()["results"][0]["problem"]["request_id"] == "night-7"
 
 
-@pytest.mark.parametrize(("envelope", "field"), [
-    ({"requests": []}, "requests"),
-    ({"requests": [typical_request()] * 501}, "requests"),
-    ({"requests": [typical_request(), 5]}, "requests[1]"),
-    ({"requests": "all of them"}, "requests"),
-    ({}, "requests"),
-    ({"requests": [typical_request()], "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    ("envelope", "field"),
+    [
+        ({"requests": []}, "requests"),
+        ({"requests": [typical_request()] * 501}, "requests"),
+        ({"requests": [typical_request(), 5]}, "requests[1]"),
+        ({"requests": "all of them"}, "requests"),
+        ({}, "requests"),
+        ({"requests": [typical_request()], "extra": 1}, "extra"),
+    ],
+)
 def test_batch_envelope_errors_fail_the_whole_batch(client, envelope, field):
     r = client.post("/v1/plans/batch", json=envelope)
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
@@ -127,14 +134,23 @@ def test_batch_item_fault_is_that_items_500_and_the_others_still_plan(client, mo
 
 # ---- API keys ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def keyed():
     return make_client(API_KEYS="k-first, k-second")
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("post", "/v1/plans"), ("post", "/v1/plans/batch"), ("get", "/v1/vaccines"), ("get", "/v1/vaccines/mmr"),
-    ("get", "/v1/therapies"), ("get", "/v1/nowhere")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/v1/plans"),
+        ("post", "/v1/plans/batch"),
+        ("get", "/v1/vaccines"),
+        ("get", "/v1/vaccines/mmr"),
+        ("get", "/v1/therapies"),
+        ("get", "/v1/nowhere"),
+    ],
+)
 def test_every_v1_route_needs_a_key_when_keys_are_set(keyed, method, path):
     r = getattr(keyed, method)(path, json={})
     assert r.status_code == 401 and r.mimetype == "application/problem+json"
@@ -151,14 +167,26 @@ def test_any_configured_key_opens_the_api(keyed, key):
     assert keyed.get("/v1/vaccines/mmr", headers={"Authorization": f"bearer {key}"}).status_code == 200
 
 
-@pytest.mark.parametrize("header", ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more",
-                                    "Bearer k-firs"])
+@pytest.mark.parametrize(
+    "header", ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more", "Bearer k-firs"]
+)
 def test_malformed_or_partial_credentials_are_refused(keyed, header):
     assert keyed.get("/v1/therapies", headers={"Authorization": header}).status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.yaml", "/openapi.json",
-                                  "/problems/unauthorized", "/docs/static/docs.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs",
+        "/openapi.yaml",
+        "/openapi.json",
+        "/problems/unauthorized",
+        "/docs/static/docs.js",
+    ],
+)
 def test_health_metrics_and_docs_stay_open_with_keys_set(keyed, path):
     with keyed.get(path) as r:
         assert r.status_code == 200
@@ -171,9 +199,13 @@ def test_without_keys_the_api_is_open(client):
 def test_api_key_scheme_is_documented_on_every_v1_operation(app):
     with app.app_context():
         from service.api.ops import spec_dict
+
         spec = spec_dict()
-    assert spec["components"]["securitySchemes"]["apiKey"] == {**spec["components"]["securitySchemes"]["apiKey"],
-                                                               "type": "http", "scheme": "bearer"}
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        **spec["components"]["securitySchemes"]["apiKey"],
+        "type": "http",
+        "scheme": "bearer",
+    }
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if method == "parameters":
@@ -185,6 +217,7 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
 
 
 # ---- security headers, CORS, debug ----------------------------------------------------------------
+
 
 def test_security_headers_on_api_responses_and_errors(client):
     for r in (client.post("/v1/plans", json=typical_request()), client.get("/v1/nowhere"), client.get("/healthz")):
@@ -237,9 +270,14 @@ def test_cors_answers_configured_origins_only():
     r = c.get("/v1/therapies", headers={"Origin": "https://clinic.example", "Authorization": "Bearer k1"})
     assert r.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
     assert "Origin" in r.headers.get_all("Vary") and r.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
-    preflight = c.options("/v1/plans", headers={"Origin": "https://pharmacy.example",
-                                                "Access-Control-Request-Method": "POST",
-                                                "Access-Control-Request-Headers": "authorization, content-type"})
+    preflight = c.options(
+        "/v1/plans",
+        headers={
+            "Origin": "https://pharmacy.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert preflight.status_code == 200  # a preflight carries no key and must not need one
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
@@ -277,6 +315,7 @@ def test_a_fault_answers_500_with_no_internals(client, monkeypatch, log_lines):
 
 # ---- request ids, logs -----------------------------------------------------------------------------
 
+
 def test_request_id_is_echoed_generated_or_replaced(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz").headers["X-Request-ID"]
@@ -302,11 +341,22 @@ def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(c
     text = json.dumps(lines)
     for secret in [*body["treatment"]["doses"], body["as_of"], "Shingrix", "Shingrx", "Prevnar", "mmr", "MMR"]:
         assert secret not in text
-    assert set(access["req-1"]) <= {"ts", "level", "logger", "event", "pid", "request_id", "method", "route",
-                                    "status", "duration_ms"}
+    assert set(access["req-1"]) <= {
+        "ts",
+        "level",
+        "logger",
+        "event",
+        "pid",
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+    }
 
 
 # ---- metrics ----------------------------------------------------------------------------------------
+
 
 def _samples(text: str) -> dict[str, float]:
     out = {}
@@ -340,6 +390,7 @@ def test_metrics_count_requests_by_route_template_and_status():
 
 # ---- settings ---------------------------------------------------------------------------------------
 
+
 def test_every_planner_environment_variable_used_is_in_the_settings_table():
     used = set()
     for path in [*ROOT.glob("service/**/*.py"), *ROOT.glob("deploy/**/*"), ROOT / "Makefile"]:
@@ -356,16 +407,33 @@ def test_settings_come_from_the_environment():
 
 # ---- the fast response path -------------------------------------------------------------------------
 
-STOPPED = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "doses": ["2026-01-06", "2026-01-13"],
-                                                 "stopped_on": "2026-02-01", "b_cell_repletion_on": "2026-10-01"},
-           "vaccines": [{"name": "MMR"}, {"name": "Shingrix"}, {"name": "yellow fever"}], "horizon_days": 1095}
+STOPPED = {
+    "as_of": "2026-11-24",
+    "treatment": {
+        "drug": "ofatumumab",
+        "doses": ["2026-01-06", "2026-01-13"],
+        "stopped_on": "2026-02-01",
+        "b_cell_repletion_on": "2026-10-01",
+    },
+    "vaccines": [{"name": "MMR"}, {"name": "Shingrix"}, {"name": "yellow fever"}],
+    "horizon_days": 1095,
+}
 
 
-@pytest.mark.parametrize("body", [
-    typical_request(), largest_request(), plan_request(0, 1, 60), plan_request(1, 5, 365), plan_request(3, 20, 730),
-    plan_request(100, 50, 1095), STOPPED,
-    {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
-    json.loads((ROOT / "service/api/examples/plan-request.json").read_text())])
+@pytest.mark.parametrize(
+    "body",
+    [
+        typical_request(),
+        largest_request(),
+        plan_request(0, 1, 60),
+        plan_request(1, 5, 365),
+        plan_request(3, 20, 730),
+        plan_request(100, 50, 1095),
+        STOPPED,
+        {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
+        json.loads((ROOT / "service/api/examples/plan-request.json").read_text()),
+    ],
+)
 def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
     from service.api.schemas import PlanResponseSchema
     from service.planning import REQUEST_SCHEMA, encode, json_ready
@@ -379,16 +447,20 @@ def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
 
 # ---- malformed bodies (found while writing the fault tests: the first three were 500s) -----------------
 
-@pytest.mark.parametrize(("body", "status"), [
-    (b"[" * 1000 + b"]" * 1000, 422),  # deep but within orjson's 1,024 levels: valid JSON, wrong shape
-    (b"[" * 20000 + b"]" * 20000, 400),  # RecursionError in the standard library's parser
-    (b'{"horizon_days": 1' + b"0" * 5000 + b"}", 400),  # over Python's 4,300-digit int conversion limit
-    (b'{"as_of": NaN}', 400),  # not JSON, though the standard library accepts it
-    (b'{"horizon_days": 1e400}', 400),
-    (b"\xff\xfe{}", 400),
-    (b"", 422),  # no body: every required field is missing
-    (b"{", 400),
-])
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 1000 + b"]" * 1000, 422),  # deep but within orjson's 1,024 levels: valid JSON, wrong shape
+        (b"[" * 20000 + b"]" * 20000, 400),  # RecursionError in the standard library's parser
+        (b'{"horizon_days": 1' + b"0" * 5000 + b"}", 400),  # over Python's 4,300-digit int conversion limit
+        (b'{"as_of": NaN}', 400),  # not JSON, though the standard library accepts it
+        (b'{"horizon_days": 1e400}', 400),
+        (b"\xff\xfe{}", 400),
+        (b"", 422),  # no body: every required field is missing
+        (b"{", 400),
+    ],
+)
 @pytest.mark.parametrize("path", ["/v1/plans", "/v1/plans/batch"])
 def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
     r = client.post(path, data=body, content_type="application/json")

@@ -87,8 +87,12 @@ def test_access_log_lines_carry_no_patient_data(server):
     body = typical_request()
     body["treatment"]["doses"][0] = "2001-02-03"
     body["vaccines"][0] = {"name": "Vivotif"}
-    r = requests.post(f"{server.url}/v1/plans/batch", json={"requests": [body, {"vaccines": "MMR"}]},
-                      headers={**auth(), "X-Request-ID": "batch-log-check"}, timeout=30)
+    r = requests.post(
+        f"{server.url}/v1/plans/batch",
+        json={"requests": [body, {"vaccines": "MMR"}]},
+        headers={**auth(), "X-Request-ID": "batch-log-check"},
+        timeout=30,
+    )
     assert r.status_code == 200
     mine = [line for line in log_lines(server) if line.get("request_id") == "batch-log-check"]
     assert [(line["route"], line["status"], line["items"]) for line in mine] == [("/v1/plans/batch", 200, 2)]
@@ -101,6 +105,5 @@ def test_container_healthcheck_script_checks_the_bound_port(server):
     port = server.url.rsplit(":", 1)[1]
     ok = subprocess.run([sys.executable, str(script)], env={"PLANNER_BIND": f"127.0.0.1:{port}"}, timeout=30)
     assert ok.returncode == 0
-    down = subprocess.run([sys.executable, str(script)], env={"PLANNER_BIND": f"127.0.0.1:{free_port()}"},
-                          timeout=30)
+    down = subprocess.run([sys.executable, str(script)], env={"PLANNER_BIND": f"127.0.0.1:{free_port()}"}, timeout=30)
     assert down.returncode == 1

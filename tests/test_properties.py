@@ -40,8 +40,14 @@ def histories(draw):
             stopped_on = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
             if draw(st.booleans()):
                 repletion = stopped_on + timedelta(days=draw(st.integers(0, (as_of - stopped_on).days)))
-    treatment = Treatment("ofatumumab", doses=doses, start_date=start_date, cadence=cadence,
-                          stopped_on=stopped_on, b_cell_repletion_on=repletion)
+    treatment = Treatment(
+        "ofatumumab",
+        doses=doses,
+        start_date=start_date,
+        cadence=cadence,
+        stopped_on=stopped_on,
+        b_cell_repletion_on=repletion,
+    )
     horizon = draw(st.integers(60, 1095))
     return as_of, treatment, horizon
 
@@ -79,10 +85,17 @@ def test_windows_are_safe_for_any_history(profile, case, live):
 def test_results_come_back_in_request_order(client, catalog, picks):
     entries = [v for v in catalog.vaccines if v.cvx]
     chosen = [entries[i % len(entries)] for i in picks]
-    requested = [{"cvx": v.cvx[-1]} if i % 2 else {"name": v.aliases[0] if v.aliases else v.name}
-                 for i, v in enumerate(chosen)]
-    r = client.post("/v1/plans", json={"as_of": "2026-11-24", "vaccines": requested,
-                                       "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"}})
+    requested = [
+        {"cvx": v.cvx[-1]} if i % 2 else {"name": v.aliases[0] if v.aliases else v.name} for i, v in enumerate(chosen)
+    ]
+    r = client.post(
+        "/v1/plans",
+        json={
+            "as_of": "2026-11-24",
+            "vaccines": requested,
+            "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+        },
+    )
     assert r.status_code == 200, r.get_json()
     answers = r.get_json()["vaccines"]
     assert [a["request"] for a in answers] == requested
@@ -92,9 +105,32 @@ def test_results_come_back_in_request_order(client, catalog, picks):
 # ---- real schedules: proposals, spacing, deadlines -------------------------------------------------------
 
 LIVE_HISTORY_CODES = ["03", "21", "37", "19", "111", "94", "25", "174", "56"]
-REQUESTABLE = ["MMR", "Varivax", "Stamaril", "BCG", "FluMist", "Vivotif", "Vaxchora", "Qdenga", "Shingrix",
-               "Engerix-B", "Heplisav-B", "Havrix", "Twinrix", "Gardasil 9", "Ixiaro", "Imovax", "Bexsero",
-               "Trumenba", "Typhim Vi", "Prevnar 20", "Jynneos", "Ixchiq", "Zostavax", "ProQuad"]
+REQUESTABLE = [
+    "MMR",
+    "Varivax",
+    "Stamaril",
+    "BCG",
+    "FluMist",
+    "Vivotif",
+    "Vaxchora",
+    "Qdenga",
+    "Shingrix",
+    "Engerix-B",
+    "Heplisav-B",
+    "Havrix",
+    "Twinrix",
+    "Gardasil 9",
+    "Ixiaro",
+    "Imovax",
+    "Bexsero",
+    "Trumenba",
+    "Typhim Vi",
+    "Prevnar 20",
+    "Jynneos",
+    "Ixchiq",
+    "Zostavax",
+    "ProQuad",
+]
 
 
 @st.composite
@@ -106,9 +142,13 @@ def plan_bodies(draw):
         value = getattr(treatment, key)
         if value is not None:
             t[key] = iso(value) if isinstance(value, date) else value
-    immunizations = [{"cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
-                      "date": iso(as_of - timedelta(days=draw(st.integers(0, 60))))}
-                     for _ in range(draw(st.integers(0, 3)))]
+    immunizations = [
+        {
+            "cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+            "date": iso(as_of - timedelta(days=draw(st.integers(0, 60)))),
+        }
+        for _ in range(draw(st.integers(0, 3)))
+    ]
     names = draw(st.lists(st.sampled_from(REQUESTABLE), min_size=1, max_size=6, unique=True))
     vaccines = []
     for name in names:
@@ -118,12 +158,29 @@ def plan_bodies(draw):
         if draw(st.integers(0, 3)) == 0:
             item["given"] = [iso(as_of - timedelta(days=draw(st.integers(0, 200))))]
         vaccines.append(item)
-    return {"as_of": iso(as_of), "treatment": t, "immunizations": immunizations, "vaccines": vaccines,
-            "horizon_days": horizon}
+    return {
+        "as_of": iso(as_of),
+        "treatment": t,
+        "immunizations": immunizations,
+        "vaccines": vaccines,
+        "horizon_days": horizon,
+    }
 
 
-LIVE_REQUESTABLE = ["MMR", "Varivax", "Stamaril", "BCG", "FluMist", "Vivotif", "Qdenga", "Zostavax", "ProQuad",
-                    "Ixchiq", "Dengvaxia", "ACAM2000"]
+LIVE_REQUESTABLE = [
+    "MMR",
+    "Varivax",
+    "Stamaril",
+    "BCG",
+    "FluMist",
+    "Vivotif",
+    "Qdenga",
+    "Zostavax",
+    "ProQuad",
+    "Ixchiq",
+    "Dengvaxia",
+    "ACAM2000",
+]
 
 
 @st.composite
@@ -132,15 +189,26 @@ def live_heavy_bodies(draw):
     as_of = draw(AS_OF_RANGE)
     iso = date.isoformat
     start = as_of + timedelta(days=draw(st.integers(40, 200)))
-    immunizations = [{"cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
-                      "date": iso(as_of - timedelta(days=draw(st.integers(0, 35))))}
-                     for _ in range(draw(st.integers(1, 3)))]
+    immunizations = [
+        {
+            "cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+            "date": iso(as_of - timedelta(days=draw(st.integers(0, 35)))),
+        }
+        for _ in range(draw(st.integers(1, 3)))
+    ]
     names = draw(st.lists(st.sampled_from(LIVE_REQUESTABLE), min_size=2, max_size=6, unique=True))
-    return {"as_of": iso(as_of), "treatment": {"drug": "ofatumumab", "start_date": iso(start)},
-            "immunizations": immunizations, "vaccines": [{"name": n} for n in names], "horizon_days": 365}
+    return {
+        "as_of": iso(as_of),
+        "treatment": {"drug": "ofatumumab", "start_date": iso(start)},
+        "immunizations": immunizations,
+        "vaccines": [{"name": n} for n in names],
+        "horizon_days": 365,
+    }
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.one_of(plan_bodies(), live_heavy_bodies()))
 def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, body):
     r = client.post("/v1/plans", json=body)
@@ -150,7 +218,7 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
     conflicts = rules.conflicts
     known_rules = {rule.id for _, rule in ruleset.all_rules()}
     parse = date.fromisoformat
-    live_events = []   # (owner: request index or -1 for history, vaccine, day, proposed?)
+    live_events = []  # (owner: request index or -1 for history, vaccine, day, proposed?)
     for imm in body["immunizations"]:
         vaccine = catalog.by_cvx(imm["cvx"], "f").vaccine
         live_events.append((-1, vaccine, parse(imm["date"]), False))
@@ -186,6 +254,6 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
 
     # (doses of one series are spaced by the series' own intervals instead)
     for i, (oa, va, da, pa) in enumerate(live_events):
-        for ob, vb, db, pb in live_events[i + 1:]:
+        for ob, vb, db, pb in live_events[i + 1 :]:
             if (pa or pb) and not (oa == ob >= 0):
                 assert conflicts.conflict(LiveEvent(va, da), LiveEvent(vb, db)) is None, (va.id, da, vb.id, db)

@@ -32,6 +32,7 @@ def windows(result):
 
 # ---- live-live spacing ----------------------------------------------------------------------------------
 
+
 def test_mmr_given_10_days_ago_closes_the_yellow_fever_pre_start_window(client):
     # MMR 11-14; CDSi 03 -> 37 conflict ends at 30 days: not before 12-14; the window ends 12-08 (01-05 - 28)
     (yf,) = plan(client, [{"name": "yellow fever"}], immunizations=[{"cvx": "03", "date": "2026-11-14"}])
@@ -41,8 +42,12 @@ def test_mmr_given_10_days_ago_closes_the_yellow_fever_pre_start_window(client):
 
 
 def test_mmr_given_10_days_ago_pushes_yellow_fever_to_day_30(client):
-    (yf,) = plan(client, [{"name": "Stamaril"}], treatment={"drug": "ofatumumab", "start_date": "2027-02-01"},
-                 immunizations=[{"name": "M-M-R II", "date": "2026-11-14"}])
+    (yf,) = plan(
+        client,
+        [{"name": "Stamaril"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-02-01"},
+        immunizations=[{"name": "M-M-R II", "date": "2026-11-14"}],
+    )
     assert windows(yf) == [("pre_start", "2026-12-14", "2027-01-04")]
     assert proposed(yf) == [(1, "2026-12-14")]
 
@@ -55,9 +60,12 @@ def test_mmr_and_varicella_requested_pre_start_are_proposed_the_same_day(client)
 def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client):
     # varicella 11-14: live zoster may come from 12-12 (28 days), yellow fever from 12-14 (30 days);
     # zoster is proposed 12-12, so yellow fever waits 30 days after it: 01-11 (window ends 03-01 - 28 = 02-01)
-    zoster, yf = plan(client, [{"name": "Zostavax"}, {"name": "YF-Vax"}],
-                      treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
-                      immunizations=[{"cvx": "21", "date": "2026-11-14"}])
+    zoster, yf = plan(
+        client,
+        [{"name": "Zostavax"}, {"name": "YF-Vax"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+        immunizations=[{"cvx": "21", "date": "2026-11-14"}],
+    )
     assert proposed(zoster) == [(1, "2026-12-12")]
     assert proposed(yf) == [(1, "2027-01-11")]
 
@@ -65,15 +73,21 @@ def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client):
 def test_request_order_sets_priority_between_live_series(client):
     # MMR (2 doses, 4 weeks) first: 12-12 and 01-09. Yellow fever needs 30 days after each MMR dose and
     # cannot share a day with dose 2 (28 days after dose 1): 02-08 is past the window (ends 02-01).
-    mmr, yf = plan(client, [{"name": "MMR"}, {"name": "YF-Vax"}],
-                   treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
-                   immunizations=[{"cvx": "21", "date": "2026-11-14"}])
+    mmr, yf = plan(
+        client,
+        [{"name": "MMR"}, {"name": "YF-Vax"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+        immunizations=[{"cvx": "21", "date": "2026-11-14"}],
+    )
     assert proposed(mmr) == [(1, "2026-12-12"), (2, "2027-01-09")]
     assert (yf["status"], yf["proposed"], yf["ready_on"]) == ("pre_start", [], None)
     # Asked first, yellow fever gets its day (12-14); MMR dose 1 shares it, dose 2 waits 30 days for yellow fever.
-    yf, mmr = plan(client, [{"name": "YF-Vax"}, {"name": "MMR"}],
-                   treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
-                   immunizations=[{"cvx": "21", "date": "2026-11-14"}])
+    yf, mmr = plan(
+        client,
+        [{"name": "YF-Vax"}, {"name": "MMR"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+        immunizations=[{"cvx": "21", "date": "2026-11-14"}],
+    )
     assert proposed(yf) == [(1, "2026-12-14")]
     assert proposed(mmr) == [(1, "2026-12-14"), (2, "2027-01-13")]
 
@@ -92,19 +106,28 @@ def test_non_live_vaccines_ignore_live_spacing(client):
 
 
 def test_live_vaccine_given_today_allows_another_today_or_after_the_conflict(client):
-    (varicella,) = plan(client, [{"name": "varicella"}], treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
-                        immunizations=[{"cvx": "03", "date": "2026-11-24"}])
+    (varicella,) = plan(
+        client,
+        [{"name": "varicella"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
+        immunizations=[{"cvx": "03", "date": "2026-11-24"}],
+    )
     # same day allowed; 11-25 .. 12-21 blocked (03 -> 21: 28 days); window ends 02-01
     assert windows(varicella) == [("pre_start", "2026-11-24", "2026-11-24"), ("pre_start", "2026-12-22", "2027-02-01")]
 
 
 # ---- series -------------------------------------------------------------------------------------------
 
+
 def test_shingrix_dose_1_before_the_start_and_dose_2_in_the_first_mid_cycle_slot(client):
     # dose 1 on 11-20; recommended 8 weeks -> 01-15; doses 12-15, 12-22, 12-29, 01-12, 02-09:
     # the first slot on or after 01-15 is 01-26 .. 02-02 (12-29 -> 01-12 is a 14-day starter gap: no slot)
-    (shingrix,) = plan(client, [{"name": "Shingrix", "given": ["2026-11-20"]}], as_of="2026-12-01",
-                       treatment={"drug": "ofatumumab", "start_date": "2026-12-15"})
+    (shingrix,) = plan(
+        client,
+        [{"name": "Shingrix", "given": ["2026-11-20"]}],
+        as_of="2026-12-01",
+        treatment={"drug": "ofatumumab", "start_date": "2026-12-15"},
+    )
     assert proposed(shingrix) == [(2, "2027-01-26")]
     assert shingrix["series"] == {"doses": 2, "given": 1, "interval_basis": "recommended"}
     assert shingrix["ready_on"] == "2027-02-09"  # + 14 days (default lead time)
@@ -122,16 +145,22 @@ def test_hepatitis_b_three_doses_entirely_during_maintenance(client):
 def test_series_falls_back_to_minimum_intervals_to_meet_a_deadline(client):
     # recommended: dose 2 at 11-24 + 8 weeks = 01-19, protected 02-02 > 01-10;
     # minimum: dose 2 at 11-24 + 4 weeks = 12-22, protected 01-05 <= 01-10
-    (shingrix,) = plan(client, [{"name": "Shingrix", "needed_by": "2027-01-10"}],
-                       treatment={"drug": "ofatumumab", "start_date": "2027-06-01"})
+    (shingrix,) = plan(
+        client,
+        [{"name": "Shingrix", "needed_by": "2027-01-10"}],
+        treatment={"drug": "ofatumumab", "start_date": "2027-06-01"},
+    )
     assert proposed(shingrix) == [(1, "2026-11-24"), (2, "2026-12-22")]
     assert shingrix["series"]["interval_basis"] == "minimum"
     assert (shingrix["ready_on"], shingrix["meets_needed_by"]) == ("2027-01-05", True)
 
 
 def test_a_completed_series_proposes_nothing_and_reports_protection(client):
-    (ixiaro,) = plan(client, [{"name": "Ixiaro", "given": ["2026-10-01", "2026-10-29"], "needed_by": "2026-12-01"}],
-                     treatment=MAINTENANCE)
+    (ixiaro,) = plan(
+        client,
+        [{"name": "Ixiaro", "given": ["2026-10-01", "2026-10-29"], "needed_by": "2026-12-01"}],
+        treatment=MAINTENANCE,
+    )
     assert ixiaro["proposed"] == [] and ixiaro["ready_on"] == "2026-11-05"  # JE: 1 week after the last dose
     assert ixiaro["meets_needed_by"] is True
 
@@ -147,9 +176,13 @@ def test_live_series_that_cannot_finish_before_the_start_names_a_start_that_woul
 
 # ---- travel deadlines ---------------------------------------------------------------------------------------
 
+
 def test_yellow_fever_needed_by_a_date_the_therapy_start_makes_impossible(client):
-    (yf,) = plan(client, [{"name": "yellow fever", "needed_by": "2027-03-01"}],
-                 treatment={"drug": "ofatumumab", "start_date": "2026-12-10"})
+    (yf,) = plan(
+        client,
+        [{"name": "yellow fever", "needed_by": "2027-03-01"}],
+        treatment={"drug": "ofatumumab", "start_date": "2026-12-10"},
+    )
     assert (yf["status"], yf["proposed"], yf["ready_on"], yf["meets_needed_by"]) == ("avoid", [], None, False)
     assert yf["delay_start_to"] == "2026-12-22" and "2026-12-22" in yf["reason"]
 
@@ -175,40 +208,68 @@ def test_meets_needed_by_is_null_without_a_deadline(client):
 
 # ---- after stopping ------------------------------------------------------------------------------------
 
+
 def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date(client):
-    mmr, shingrix = plan(client, [{"name": "MMR"}, {"name": "Shingrix"}],
-                         treatment={"drug": "ofatumumab", "doses": ["2026-08-04"], "stopped_on": "2026-08-31"})
+    mmr, shingrix = plan(
+        client,
+        [{"name": "MMR"}, {"name": "Shingrix"}],
+        treatment={"drug": "ofatumumab", "doses": ["2026-08-04"], "stopped_on": "2026-08-31"},
+    )
     assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-02-20"  # 08-31 + 173 days
     assert "24.6 weeks" in mmr["reason"] and "40 weeks" in mmr["reason"]
     assert shingrix["status"] == "post_therapy" and proposed(shingrix)[0] == (1, "2026-11-24")
 
 
 def test_after_confirmed_repletion_live_vaccines_get_a_post_therapy_window(client):
-    (mmr,) = plan(client, [{"name": "MMR"}], treatment={"drug": "ofatumumab", "doses": ["2026-01-06"],
-                                                          "stopped_on": "2026-02-01", "b_cell_repletion_on": "2026-11-02"})
+    (mmr,) = plan(
+        client,
+        [{"name": "MMR"}],
+        treatment={
+            "drug": "ofatumumab",
+            "doses": ["2026-01-06"],
+            "stopped_on": "2026-02-01",
+            "b_cell_repletion_on": "2026-11-02",
+        },
+    )
     assert windows(mmr) == [("post_therapy", "2026-11-24", "2027-11-24")]
     assert proposed(mmr) == [(1, "2026-11-24"), (2, "2026-12-22")]  # 2 doses, 4 weeks apart
 
 
 # ---- bad input stays a clear 422 ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("extra, field", [
-    ({"vaccines": [{"name": "Shingrix", "given": ["2026-11-25"]}]}, "vaccines[0].given[0]"),
-    ({"vaccines": [{"name": "Shingrix", "given": ["2026-10-01", "2026-10-01"]}]}, "vaccines[0].given[1]"),
-    ({"vaccines": [{"name": "Shingrix", "given": ["2026-09-01", "2026-10-01", "2026-11-01"]}]}, "vaccines[0].given"),
-    ({"vaccines": [{"name": "MMR", "given": ["2026-08-01", "2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
-    ({"vaccines": [{"name": "Prevnar 20", "given": ["2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
-    ({"vaccines": [{"name": "MMR", "needed_by": "2026-11-23"}]}, "vaccines[0].needed_by"),
-    ({"immunizations": [{"cvx": "9999", "date": "2026-11-01"}]}, "immunizations[0].cvx"),
-    ({"immunizations": [{"name": "not a vaccine", "date": "2026-11-01"}]}, "immunizations[0].name"),
-    ({"immunizations": [{"cvx": "88", "date": "2026-11-01"}]}, "immunizations[0].cvx"),
-    ({"immunizations": [{"cvx": "03", "date": "2026-11-25"}]}, "immunizations[0].date"),
-    ({"immunizations": [{"cvx": "03"}]}, "immunizations[0].date"),
-    ({"immunizations": [{"cvx": "03", "name": "MMR", "date": "2026-11-01"}]}, "immunizations[0]"),
-    ({"treatment": {**START, "b_cell_repletion_on": "2026-11-01"}}, "treatment.b_cell_repletion_on"),
-    ({"treatment": {"drug": "ofatumumab", "doses": ["2026-06-01"], "stopped_on": "2026-07-01",
-                    "b_cell_repletion_on": "2026-06-30"}}, "treatment.b_cell_repletion_on"),
-])
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"vaccines": [{"name": "Shingrix", "given": ["2026-11-25"]}]}, "vaccines[0].given[0]"),
+        ({"vaccines": [{"name": "Shingrix", "given": ["2026-10-01", "2026-10-01"]}]}, "vaccines[0].given[1]"),
+        (
+            {"vaccines": [{"name": "Shingrix", "given": ["2026-09-01", "2026-10-01", "2026-11-01"]}]},
+            "vaccines[0].given",
+        ),
+        ({"vaccines": [{"name": "MMR", "given": ["2026-08-01", "2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
+        ({"vaccines": [{"name": "Prevnar 20", "given": ["2026-09-01", "2026-10-01"]}]}, "vaccines[0].given"),
+        ({"vaccines": [{"name": "MMR", "needed_by": "2026-11-23"}]}, "vaccines[0].needed_by"),
+        ({"immunizations": [{"cvx": "9999", "date": "2026-11-01"}]}, "immunizations[0].cvx"),
+        ({"immunizations": [{"name": "not a vaccine", "date": "2026-11-01"}]}, "immunizations[0].name"),
+        ({"immunizations": [{"cvx": "88", "date": "2026-11-01"}]}, "immunizations[0].cvx"),
+        ({"immunizations": [{"cvx": "03", "date": "2026-11-25"}]}, "immunizations[0].date"),
+        ({"immunizations": [{"cvx": "03"}]}, "immunizations[0].date"),
+        ({"immunizations": [{"cvx": "03", "name": "MMR", "date": "2026-11-01"}]}, "immunizations[0]"),
+        ({"treatment": {**START, "b_cell_repletion_on": "2026-11-01"}}, "treatment.b_cell_repletion_on"),
+        (
+            {
+                "treatment": {
+                    "drug": "ofatumumab",
+                    "doses": ["2026-06-01"],
+                    "stopped_on": "2026-07-01",
+                    "b_cell_repletion_on": "2026-06-30",
+                }
+            },
+            "treatment.b_cell_repletion_on",
+        ),
+    ],
+)
 def test_bad_schedule_input_is_a_422_naming_the_field(client, extra, field):
     body = {"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": "MMR"}], **extra}
     r = client.post("/v1/plans", json=body)
@@ -218,14 +279,18 @@ def test_bad_schedule_input_is_a_422_naming_the_field(client, extra, field):
 
 # ---- the pieces ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, start, expected", [
-    ("4 weeks", "2026-01-31", "2026-02-28"),
-    ("6 months", "2026-08-31", "2027-02-28"),
-    ("6 months", "2027-08-31", "2028-02-29"),
-    ("5 months - 4 days", "2026-01-31", "2026-06-26"),
-    ("1 year", "2028-02-29", "2029-02-28"),
-    ("2 days", "2026-12-31", "2027-01-02"),
-])
+
+@pytest.mark.parametrize(
+    "text, start, expected",
+    [
+        ("4 weeks", "2026-01-31", "2026-02-28"),
+        ("6 months", "2026-08-31", "2027-02-28"),
+        ("6 months", "2027-08-31", "2028-02-29"),
+        ("5 months - 4 days", "2026-01-31", "2026-06-26"),
+        ("1 year", "2028-02-29", "2029-02-28"),
+        ("2 days", "2026-12-31", "2027-01-02"),
+    ],
+)
 def test_cdsi_intervals_add_calendar_units_before_days(text, start, expected):
     assert Interval.parse(text).after(date.fromisoformat(start)) == date.fromisoformat(expected)
 
@@ -236,8 +301,9 @@ def test_malformed_intervals_are_rejected(bad):
         Interval.parse(bad)
 
 
-@pytest.mark.parametrize("earlier, later, end", [("03", "21", 28), ("03", "37", 30), ("19", "03", 30),
-                                                  ("111", "03", 28)])
+@pytest.mark.parametrize(
+    "earlier, later, end", [("03", "21", 28), ("03", "37", 30), ("19", "03", 30), ("111", "03", 28)]
+)
 def test_cdsi_conflict_end_intervals(ruleset, catalog, earlier, later, end):
     a = catalog.by_cvx(earlier, "f").vaccine
     b = catalog.by_cvx(later, "f").vaccine

@@ -28,22 +28,32 @@ def test_planned_start_projects_starter_then_every_28_days(profile):
     s = schedule(profile, "2026-11-24", until="2027-04-30", start_date="2027-01-05")
     assert s.phase == "not_started"
     assert s.next_dose == d("2027-01-05") and not s.overdue
-    assert iso(s.projected(d("2027-04-30"))) == ["2027-01-05", "2027-01-12", "2027-01-19", "2027-02-02",
-                                                  "2027-03-02", "2027-03-30", "2027-04-27"]
+    assert iso(s.projected(d("2027-04-30"))) == [
+        "2027-01-05",
+        "2027-01-12",
+        "2027-01-19",
+        "2027-02-02",
+        "2027-03-02",
+        "2027-03-30",
+        "2027-04-27",
+    ]
 
 
-@pytest.mark.parametrize("doses, as_of, phase, next_dose", [
-    # after dose 1: +7 days
-    (["2026-11-10"], "2026-11-14", "starter", "2026-11-17"),
-    # after dose 2: +7 days
-    (["2026-11-03", "2026-11-10"], "2026-11-14", "starter", "2026-11-17"),
-    # after dose 3 (week 2): +14 days to week 4; still starter until the first maintenance dose
-    (["2026-10-27", "2026-11-03", "2026-11-10"], "2026-11-14", "starter", "2026-11-24"),
-    # after dose 4 (week 4): +28 days, maintenance
-    (["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"], "2026-11-24", "maintenance", "2026-12-15"),
-    # dose given on as_of itself counts as given: the next one is 7 days later
-    (["2026-11-24"], "2026-11-24", "starter", "2026-12-01"),
-])
+@pytest.mark.parametrize(
+    "doses, as_of, phase, next_dose",
+    [
+        # after dose 1: +7 days
+        (["2026-11-10"], "2026-11-14", "starter", "2026-11-17"),
+        # after dose 2: +7 days
+        (["2026-11-03", "2026-11-10"], "2026-11-14", "starter", "2026-11-17"),
+        # after dose 3 (week 2): +14 days to week 4; still starter until the first maintenance dose
+        (["2026-10-27", "2026-11-03", "2026-11-10"], "2026-11-14", "starter", "2026-11-24"),
+        # after dose 4 (week 4): +28 days, maintenance
+        (["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"], "2026-11-24", "maintenance", "2026-12-15"),
+        # dose given on as_of itself counts as given: the next one is 7 days later
+        (["2026-11-24"], "2026-11-24", "starter", "2026-12-01"),
+    ],
+)
 def test_each_starter_gap_and_the_first_maintenance_gap(profile, doses, as_of, phase, next_dose):
     s = schedule(profile, as_of, doses=doses)
     assert (s.phase, s.next_dose, s.overdue) == (phase, d(next_dose), False)
@@ -57,8 +67,9 @@ def test_doses_may_come_in_any_order(profile):
 
 def test_missed_dose_is_due_on_as_of_and_the_schedule_restarts_from_it(profile):
     # due 2026-10-27 (09-29 + 28), not given by 11-24
-    s = schedule(profile, "2026-11-24", until="2027-02-28",
-                 doses=["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"])
+    s = schedule(
+        profile, "2026-11-24", until="2027-02-28", doses=["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"]
+    )
     assert s.overdue and s.next_dose == d("2026-11-24")
     assert iso(s.projected(d("2027-02-28"))) == ["2026-11-24", "2026-12-22", "2027-01-19", "2027-02-16"]
     assert "ofatumumab.missed-dose" in s.rules
@@ -71,38 +82,56 @@ def test_missed_starter_dose_restarts_at_the_starter_interval(profile):
     assert s.overdue and iso(s.upcoming[:3]) == ["2026-11-24", "2026-12-01", "2026-12-15"]
 
 
-@pytest.mark.parametrize("as_of, overdue, next_dose", [
-    ("2026-11-23", False, "2026-11-24"),  # the day before it is due
-    ("2026-11-24", False, "2026-11-24"),  # due today is not overdue
-    ("2026-11-25", True, "2026-11-25"),   # one day late: overdue, due now
-])
+@pytest.mark.parametrize(
+    "as_of, overdue, next_dose",
+    [
+        ("2026-11-23", False, "2026-11-24"),  # the day before it is due
+        ("2026-11-24", False, "2026-11-24"),  # due today is not overdue
+        ("2026-11-25", True, "2026-11-25"),  # one day late: overdue, due now
+    ],
+)
 def test_overdue_edge_around_the_due_day(profile, as_of, overdue, next_dose):
     s = schedule(profile, as_of, doses=["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29", "2026-10-27"])
     assert (s.overdue, s.next_dose) == (overdue, d(next_dose))
 
 
 def test_monthly_cadence_keeps_the_calendar_day_over_month_ends(profile):
-    s = schedule(profile, "2027-02-01", until="2027-07-01", cadence="monthly",
-                 doses=["2027-01-03", "2027-01-10", "2027-01-17", "2027-01-31"])
-    assert iso(s.projected(d("2027-07-01"))) == ["2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31",
-                                                  "2027-06-30"]
+    s = schedule(
+        profile,
+        "2027-02-01",
+        until="2027-07-01",
+        cadence="monthly",
+        doses=["2027-01-03", "2027-01-10", "2027-01-17", "2027-01-31"],
+    )
+    assert iso(s.projected(d("2027-07-01"))) == ["2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31", "2027-06-30"]
 
 
 def test_monthly_cadence_over_29_february_in_a_leap_year(profile):
-    s = schedule(profile, "2028-02-01", until="2028-04-30", cadence="monthly",
-                 doses=["2028-01-03", "2028-01-10", "2028-01-17", "2028-01-31"])
+    s = schedule(
+        profile,
+        "2028-02-01",
+        until="2028-04-30",
+        cadence="monthly",
+        doses=["2028-01-03", "2028-01-10", "2028-01-17", "2028-01-31"],
+    )
     assert iso(s.projected(d("2028-04-30"))) == ["2028-02-29", "2028-03-31", "2028-04-30"]
 
 
 def test_monthly_cadence_from_a_dose_given_on_29_february(profile):
-    s = schedule(profile, "2028-03-01", until="2028-06-01", cadence="monthly",
-                 doses=["2028-01-18", "2028-01-25", "2028-02-01", "2028-02-29"])
+    s = schedule(
+        profile,
+        "2028-03-01",
+        until="2028-06-01",
+        cadence="monthly",
+        doses=["2028-01-18", "2028-01-25", "2028-02-01", "2028-02-29"],
+    )
     assert iso(s.projected(d("2028-06-01"))) == ["2028-03-29", "2028-04-29", "2028-05-29"]
 
 
 def test_every_4_weeks_crosses_29_february_by_day_count(profile):
-    s = schedule(profile, "2028-02-16", until="2028-05-01",
-                 doses=["2028-01-04", "2028-01-11", "2028-01-18", "2028-02-01"])
+    s = schedule(
+        profile, "2028-02-16", until="2028-05-01", doses=["2028-01-04", "2028-01-11", "2028-01-18", "2028-02-01"]
+    )
     assert iso(s.projected(d("2028-05-01"))) == ["2028-02-29", "2028-03-28", "2028-04-25"]
 
 
@@ -129,21 +158,28 @@ def test_stopped_therapy_has_no_next_dose(profile):
     assert s.phase == "stopped" and s.next_dose is None and s.upcoming == ()
 
 
-@pytest.mark.parametrize("treatment, field", [
-    ({"doses": ["2026-11-25"]}, "treatment.doses[0]"),
-    ({"doses": ["2026-11-01", "2026-11-08", "2026-11-01"]}, "treatment.doses[2]"),
-    ({"doses": ["2026-11-01"], "start_date": "2026-10-31"}, "treatment.start_date"),
-    ({}, "treatment.start_date"),
-    ({"doses": ["2026-11-01", "2026-11-08"], "stopped_on": "2026-11-07"}, "treatment.stopped_on"),
-    ({"doses": ["2026-11-01"], "stopped_on": "2026-11-25"}, "treatment.stopped_on"),
-    ({"start_date": "2026-12-01", "stopped_on": "2026-11-20"}, "treatment.stopped_on"),
-    ({"doses": ["2026-11-01"], "b_cell_repletion_on": "2026-11-20"}, "treatment.b_cell_repletion_on"),
-    ({"doses": ["2026-11-01"], "stopped_on": "2026-11-10", "b_cell_repletion_on": "2026-11-09"},
-     "treatment.b_cell_repletion_on"),
-    ({"doses": ["2026-11-01"], "stopped_on": "2026-11-10", "b_cell_repletion_on": "2026-11-25"},
-     "treatment.b_cell_repletion_on"),
-    ({"doses": ["2026-11-01"], "cadence": "weekly"}, "treatment.cadence"),
-])
+@pytest.mark.parametrize(
+    "treatment, field",
+    [
+        ({"doses": ["2026-11-25"]}, "treatment.doses[0]"),
+        ({"doses": ["2026-11-01", "2026-11-08", "2026-11-01"]}, "treatment.doses[2]"),
+        ({"doses": ["2026-11-01"], "start_date": "2026-10-31"}, "treatment.start_date"),
+        ({}, "treatment.start_date"),
+        ({"doses": ["2026-11-01", "2026-11-08"], "stopped_on": "2026-11-07"}, "treatment.stopped_on"),
+        ({"doses": ["2026-11-01"], "stopped_on": "2026-11-25"}, "treatment.stopped_on"),
+        ({"start_date": "2026-12-01", "stopped_on": "2026-11-20"}, "treatment.stopped_on"),
+        ({"doses": ["2026-11-01"], "b_cell_repletion_on": "2026-11-20"}, "treatment.b_cell_repletion_on"),
+        (
+            {"doses": ["2026-11-01"], "stopped_on": "2026-11-10", "b_cell_repletion_on": "2026-11-09"},
+            "treatment.b_cell_repletion_on",
+        ),
+        (
+            {"doses": ["2026-11-01"], "stopped_on": "2026-11-10", "b_cell_repletion_on": "2026-11-25"},
+            "treatment.b_cell_repletion_on",
+        ),
+        ({"doses": ["2026-11-01"], "cadence": "weekly"}, "treatment.cadence"),
+    ],
+)
 def test_impossible_histories_are_rejected_naming_the_field(profile, treatment, field):
     with pytest.raises(InvalidInput) as raised:
         schedule(profile, "2026-11-24", **treatment)

@@ -36,14 +36,26 @@ INTERVAL_RE = re.compile(rf"^\d+ {UNIT}(?: [+-] \d+ {UNIT})*$")
 CDSI_SOURCE = "cdsi-4.64"
 
 REQUIRED_SERIES = [
-    "zoster-recombinant", "hepb", "hepb-cpg", "hepa", "hepa-hepb", "hpv9",
-    "je-inactivated", "rabies", "menb-4c", "menb-fhbp", "covid-19-mrna",
-    "typhoid-oral", "varicella", "mmr",
+    "zoster-recombinant",
+    "hepb",
+    "hepb-cpg",
+    "hepa",
+    "hepa-hepb",
+    "hpv9",
+    "je-inactivated",
+    "rabies",
+    "menb-4c",
+    "menb-fhbp",
+    "covid-19-mrna",
+    "typhoid-oral",
+    "varicella",
+    "mmr",
 ]
 REQUIRED_LEAD_TIMES = ["yellow-fever", "typhoid-oral", "typhoid-vi", "default"]
 
 
 # ---------------------------------------------------------------- loading
+
 
 @cache
 def doc():
@@ -68,10 +80,8 @@ def text(el, path):
 
 
 def xml_series(ref):
-    matches = [s for s in xml_root(ref["file"]).findall("series")
-               if text(s, "seriesName") == ref["series_name"]]
-    assert len(matches) == 1, (
-        f"{ref['file']}: expected one series named {ref['series_name']!r}, found {len(matches)}")
+    matches = [s for s in xml_root(ref["file"]).findall("series") if text(s, "seriesName") == ref["series_name"]]
+    assert len(matches) == 1, f"{ref['file']}: expected one series named {ref['series_name']!r}, found {len(matches)}"
     return matches[0]
 
 
@@ -90,12 +100,14 @@ def current_series_intervals(dose_el):
         target = text(iv, "fromTargetDose")
         if not from_previous and not target:
             continue  # fromMostRecent / fromRelevantObs / empty <interval/>
-        rows.append({
-            "from_previous": from_previous,
-            "target": int(target) if target else None,
-            "minimum": text(iv, "minInt"),
-            "recommended": text(iv, "earliestRecInt") or None,
-        })
+        rows.append(
+            {
+                "from_previous": from_previous,
+                "target": int(target) if target else None,
+                "minimum": text(iv, "minInt"),
+                "recommended": text(iv, "earliestRecInt") or None,
+            }
+        )
     return rows
 
 
@@ -137,6 +149,7 @@ def days(interval_string):
 
 # ------------------------------------------------------------- structure
 
+
 def test_top_level_shape():
     d = doc()
     assert set(d) >= {"series_version", "sources", "series", "lead_times"}
@@ -169,8 +182,7 @@ def test_series_entry_shape(sid):
         if cdsi["dose_numbers"] is not None:
             assert len(cdsi["dose_numbers"]) == len(doses)
     else:
-        assert all(iv["source"] != CDSI_SOURCE
-                   for d in doses for iv in d.get("intervals") or [])
+        assert all(iv["source"] != CDSI_SOURCE for d in doses for iv in d.get("intervals") or [])
 
 
 def test_interval_strings_follow_grammar():
@@ -221,6 +233,7 @@ def test_lead_times():
 
 # ------------------------------------------------------ antigen file copies
 
+
 def test_only_used_antigen_files_are_copied():
     referenced = {ref["file"] for e in doc()["series"].values() for ref in refs_of(e)}
     present = {p.name for p in ANTIGEN_DIR.glob("*.xml")}
@@ -237,6 +250,7 @@ def test_antigen_file_parses(name):
 
 # ---------------------------------------------- JSON intervals == CDSi XML
 
+
 @pytest.mark.parametrize("sid,ref", all_refs())
 def test_intervals_equal_cdsi(sid, ref):
     entry = doc()["series"][sid]
@@ -247,9 +261,9 @@ def test_intervals_equal_cdsi(sid, ref):
     dose_numbers = ref["dose_numbers"]
 
     if dose_numbers is None:
-        assert all(iv["source"] != CDSI_SOURCE
-                   for d in entry["doses"] for iv in d.get("intervals") or []), (
-            "intervals sourced from CDSi need dose_numbers")
+        assert all(iv["source"] != CDSI_SOURCE for d in entry["doses"] for iv in d.get("intervals") or []), (
+            "intervals sourced from CDSi need dose_numbers"
+        )
         return
 
     for name in dose_numbers:
@@ -266,20 +280,22 @@ def test_intervals_equal_cdsi(sid, ref):
                 assert idx > 0
                 prev_name = order[idx - 1]
                 assert dose_numbers[k - 2] == prev_name, (
-                    f"{name} counts from {prev_name}, which must be JSON dose {k - 1}")
+                    f"{name} counts from {prev_name}, which must be JSON dose {k - 1}"
+                )
                 from_dose = k - 1
             else:
                 target_name = f"Dose {row['target']}"
                 assert target_name in dose_numbers, f"{name} counts from {target_name}, not encoded"
                 from_dose = dose_numbers.index(target_name) + 1
             expected[(from_dose, row["minimum"], row["recommended"])] += 1
-        actual = Counter((iv["from_dose"], iv["minimum"], iv["recommended"])
-                         for iv in dose.get("intervals") or [])
+        actual = Counter((iv["from_dose"], iv["minimum"], iv["recommended"]) for iv in dose.get("intervals") or [])
         assert all(iv["source"] == CDSI_SOURCE for iv in dose.get("intervals") or []), (
-            f"{sid} dose {k}: CDSi-mapped doses take their intervals from CDSi")
+            f"{sid} dose {k}: CDSi-mapped doses take their intervals from CDSi"
+        )
         assert actual == expected, (
             f"{sid} dose {k} vs {ref['file']} / {ref['series_name']} / {name}: "
-            f"JSON {sorted(actual.elements(), key=str)} != XML {sorted(expected.elements(), key=str)}")
+            f"JSON {sorted(actual.elements(), key=str)} != XML {sorted(expected.elements(), key=str)}"
+        )
 
 
 def test_minimum_is_min_int_not_abs_min_int():
@@ -291,6 +307,7 @@ def test_minimum_is_min_int_not_abs_min_int():
 
 
 # ------------------------------------- REFERENCES.md sections 5 and 6 figures
+
 
 def test_shingrix_min_4_weeks():
     iv = interval("zoster-recombinant", 2, 1)
@@ -365,8 +382,9 @@ def test_mmr_two_doses_min_4_weeks_in_all_three_antigens():
 def test_mmr_routine_adult_series_skips_dose_2_from_19():
     """The 1-dose routine adult recommendation that the MMR note relies on."""
     for antigen in ("Measles", "Mumps", "Rubella"):
-        series_el = xml_series({"file": f"AntigenSupportingData-{antigen}-508.xml",
-                                "series_name": f"{antigen} 2-dose series"})
+        series_el = xml_series(
+            {"file": f"AntigenSupportingData-{antigen}-508.xml", "series_name": f"{antigen} 2-dose series"}
+        )
         dose2 = dict(xml_doses(series_el))["Dose 2"]
         skip = dose2.find("conditionalSkip")
         assert "not required for those 19 year" in text(skip, "set/setDescription"), antigen
@@ -401,8 +419,10 @@ def test_travel_lead_times_section_5():
 
 def test_typhoid_figures_match_cdsi_guidance():
     root = xml_root("AntigenSupportingData-Typhoid-508.xml")
-    guidance = {text(s, "seriesName"): " ".join((g.text or "") for g in s.findall("seriesAdminGuidance"))
-                for s in root.findall("series")}
+    guidance = {
+        text(s, "seriesName"): " ".join((g.text or "") for g in s.findall("seriesAdminGuidance"))
+        for s in root.findall("series")
+    }
     oral = guidance["Typhoid risk 4-dose series"]
     assert "day 0, 2, 4, and 6" in oral
     assert "at least 1 week before potential exposure" in oral

@@ -37,20 +37,30 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
     except Exception:
         # A fault in one item is logged (type and frames, never the input) and answered as that item's 500.
         log.exception("batch item failed", extra={"item": index})
-        return {"index": index, "status": 500, "problem": problem_body(
-            500, "The service could not answer this request. Quote the request id when reporting it.",
-            instance=instance)}
+        return {
+            "index": index,
+            "status": 500,
+            "problem": problem_body(
+                500,
+                "The service could not answer this request. Quote the request id when reporting it.",
+                instance=instance,
+            ),
+        }
 
 
 @blp.route("/plans/batch")
 class PlansBatch(MethodView):
-    @blp.doc(summary="Plan many requests in one call", description=(
-        f"For nightly runs: 1 to {BATCH_MAX_ITEMS} plan requests, each exactly the body of POST /v1/plans. "
-        "The answer is 200 whenever the envelope is valid, with one result per request in request order: "
-        "`status` 200 and the `plan`, or the status and the `problem` document POST /v1/plans would have "
-        "answered for that request alone. Requests are validated and planned independently; one bad request "
-        f"never fails the others. The body limit of this route is {size_text(BATCH_MAX_BODY_BYTES)} "
-        "(64 KiB elsewhere)."))
+    @blp.doc(
+        summary="Plan many requests in one call",
+        description=(
+            f"For nightly runs: 1 to {BATCH_MAX_ITEMS} plan requests, each exactly the body of POST /v1/plans. "
+            "The answer is 200 whenever the envelope is valid, with one result per request in request order: "
+            "`status` 200 and the `plan`, or the status and the `problem` document POST /v1/plans would have "
+            "answered for that request alone. Requests are validated and planned independently; one bad request "
+            f"never fails the others. The body limit of this route is {size_text(BATCH_MAX_BODY_BYTES)} "
+            "(64 KiB elsewhere)."
+        ),
+    )
     @blp.arguments(BatchRequestSchema(), example=BATCH_REQUEST_EXAMPLE)
     @blp.response(200, BatchResponseSchema, example=BATCH_RESPONSE_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")

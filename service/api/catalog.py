@@ -18,8 +18,17 @@ blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine 
 
 
 def entry_json(v: Vaccine) -> dict[str, Any]:
-    return {"id": v.id, "name": v.name, "cvx": list(v.cvx), "live": v.live, "route": v.route,
-            "antigens": list(v.antigens), "names": [v.name, *v.aliases], "source": v.source, "note": v.note}
+    return {
+        "id": v.id,
+        "name": v.name,
+        "cvx": list(v.cvx),
+        "live": v.live,
+        "route": v.route,
+        "antigens": list(v.antigens),
+        "names": [v.name, *v.aliases],
+        "source": v.source,
+        "note": v.note,
+    }
 
 
 @blp.route("/vaccines")
@@ -36,8 +45,16 @@ class Vaccines(MethodView):
             "catalog_version": catalog.version,
             "count": len(found),
             "vaccines": [entry_json(v) for v in found],
-            "unspecified": [{"cvx": u.cvx, "name": u.name, "names": [u.name, *u.aliases],
-                             "candidates": list(u.candidates), "note": u.note} for u in catalog.unspecified],
+            "unspecified": [
+                {
+                    "cvx": u.cvx,
+                    "name": u.name,
+                    "names": [u.name, *u.aliases],
+                    "candidates": list(u.candidates),
+                    "note": u.note,
+                }
+                for u in catalog.unspecified
+            ],
             "sources": ruleset.catalog_raw.get("sources", {}),
         }
 
@@ -64,21 +81,32 @@ class Therapies(MethodView):
         therapies = current_app.extensions["planner"].ruleset.therapies
         out = []
         for p in therapies.profiles:
-            out.append({
-                "id": p.id, "name": p.name, "brand_names": list(p.brand_names),
-                "ruleset_version": therapies.versions[p.id],
-                "schedule": {"text": p.schedule_text, "starter_gaps_days": list(p.starter_gaps),
-                             "default_cadence": p.default_cadence,
-                             "cadences": {c.name: {"days": c.days, "months": c.months, "description": c.description}
-                                          for c in p.cadences.values()}},
-                "vaccine_timing": {"live_pre_start_days": p.live_pre_start_days,
-                                   "non_live_pre_start_days": p.non_live_pre_start_days,
-                                   "mid_cycle": asdict(p.mid_cycle),
-                                   "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
-                                   "b_cell_recheck_days": p.b_cell_recheck_days,
-                                   "b_cell_consensus_days": p.b_cell_consensus_days},
-                "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
-            })
+            out.append(
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "brand_names": list(p.brand_names),
+                    "ruleset_version": therapies.versions[p.id],
+                    "schedule": {
+                        "text": p.schedule_text,
+                        "starter_gaps_days": list(p.starter_gaps),
+                        "default_cadence": p.default_cadence,
+                        "cadences": {
+                            c.name: {"days": c.days, "months": c.months, "description": c.description}
+                            for c in p.cadences.values()
+                        },
+                    },
+                    "vaccine_timing": {
+                        "live_pre_start_days": p.live_pre_start_days,
+                        "non_live_pre_start_days": p.non_live_pre_start_days,
+                        "mid_cycle": asdict(p.mid_cycle),
+                        "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
+                        "b_cell_recheck_days": p.b_cell_recheck_days,
+                        "b_cell_consensus_days": p.b_cell_consensus_days,
+                    },
+                    "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
+                }
+            )
         return {"therapies": out}
 
 
@@ -89,5 +117,7 @@ class Rules(MethodView):
     @requires_api_key(blp)
     def get(self) -> dict[str, Any]:
         ruleset = current_app.extensions["planner"].ruleset
-        return {"ruleset": dict(ruleset.therapies.versions),
-                "rules": [{"group": group, **asdict(rule)} for group, rule in ruleset.all_rules()]}
+        return {
+            "ruleset": dict(ruleset.therapies.versions),
+            "rules": [{"group": group, **asdict(rule)} for group, rule in ruleset.all_rules()],
+        }

@@ -49,9 +49,12 @@ def _body() -> dict[str, Any] | Response:
 
 
 def _invalid(errors: list[tuple[str, str]]) -> Response:
-    return problem(400, "The hook request does not match the CDS Hooks specification; see errors.",
-                   type_slug="invalid-input",
-                   errors=[{"field": f, "message": m, "code": "invalid"} for f, m in errors])
+    return problem(
+        400,
+        "The hook request does not match the CDS Hooks specification; see errors.",
+        type_slug="invalid-input",
+        errors=[{"field": f, "message": m, "code": "invalid"} for f, m in errors],
+    )
 
 
 @bp.post("/<service_id>")
@@ -76,8 +79,9 @@ def call_service(service_id: str) -> Response:
     if not isinstance(context.get("draftOrders"), dict):
         errors.append(("context.draftOrders", "required: a Bundle of the draft orders"))
     selections = context.get("selections")
-    if service["hook"] == "order-select" and (not isinstance(selections, list)
-                                             or not all(isinstance(s, str) for s in selections)):
+    if service["hook"] == "order-select" and (
+        not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)
+    ):
         errors.append(("context.selections", "required: the references of the selected orders"))
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, dict):
@@ -87,15 +91,25 @@ def call_service(service_id: str) -> Response:
 
     missing = [key for key in PREFETCH if key not in prefetch]
     if missing:
-        where = "a fhirServer was given, but this service does not query FHIR servers" if body.get("fhirServer") \
+        where = (
+            "a fhirServer was given, but this service does not query FHIR servers"
+            if body.get("fhirServer")
             else "no fhirServer was given"
-        return problem(412, f"Prefetch {', '.join(missing)} missing and {where}: send the prefetch templates "
-                       "listed at GET /cds-services (null when there is no data).", type_slug=None)
+        )
+        return problem(
+            412,
+            f"Prefetch {', '.join(missing)} missing and {where}: send the prefetch templates "
+            "listed at GET /cds-services (null when there is no data).",
+            type_slug=None,
+        )
     try:
-        orders = vaccine_orders(resources_in(context["draftOrders"], "context.draftOrders"),
-                                selections if service["hook"] == "order-select" else None)
-        medications = resources_in(prefetch["medicationAdministrations"], "prefetch.medicationAdministrations") \
-            + resources_in(prefetch["medicationRequests"], "prefetch.medicationRequests")
+        orders = vaccine_orders(
+            resources_in(context["draftOrders"], "context.draftOrders"),
+            selections if service["hook"] == "order-select" else None,
+        )
+        medications = resources_in(
+            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations"
+        ) + resources_in(prefetch["medicationRequests"], "prefetch.medicationRequests")
         immunization_items = resources_in(prefetch["immunizations"], "prefetch.immunizations")
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
@@ -104,8 +118,15 @@ def call_service(service_id: str) -> Response:
         therapy = therapy_from(medications, strict=False) if orders else None
     except InteropError as bad:
         # Valid FHIR that does not describe a usable ofatumumab history: say so rather than fail the hook.
-        return _cards([maker.unplanned_card("the ofatumumab record could not be read",
-                                            [f"{i.expression}: {i.message}" for i in bad.issues], "therapy")])
+        return _cards(
+            [
+                maker.unplanned_card(
+                    "the ofatumumab record could not be read",
+                    [f"{i.expression}: {i.message}" for i in bad.issues],
+                    "therapy",
+                )
+            ]
+        )
     if not orders or therapy is None:
         # Nothing to check: no vaccine among the orders, or no ofatumumab on the patient's record.
         return _cards([])
@@ -114,38 +135,50 @@ def call_service(service_id: str) -> Response:
     as_of: date = planner.today()
     furthest = max((o.on for o in orders if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
-    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment,
-                                 "horizon_days": horizon}
+    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
     immunizations, _ = immunizations_from(immunization_items, strict=False)
     if immunizations:
         plan_body["immunizations"] = immunizations
     return _cards(_plan_cards(maker, orders, plan_body, therapy.origin, as_of, horizon))
 
 
-def _plan_cards(maker: CardMaker, orders: list[Order], plan_body: dict[str, Any], origin: dict[str, str],
-                as_of: date, horizon: int) -> list[dict[str, Any]]:
+def _plan_cards(
+    maker: CardMaker, orders: list[Order], plan_body: dict[str, Any], origin: dict[str, str], as_of: date, horizon: int
+) -> list[dict[str, Any]]:
     """Plan every ordered vaccine at once; an order the planner cannot read gets its own warning card."""
     cards: list[dict[str, Any]] = []
     todo = list(orders)
     while todo:
         try:
-            plan = current_app.extensions["planner"].plan_json({**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]})
+            plan = current_app.extensions["planner"].plan_json(
+                {**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]}
+            )
         except InvalidInput as bad:
             record = [e for e in bad.errors if not e.field.startswith("vaccines[")]
             if record:
                 # The therapy record itself cannot be planned from: no order can be checked.
-                return [maker.unplanned_card("the ofatumumab record could not be read",
-                                             [f"{locate(origin, e.field)}: {e.message}" for e in record], "therapy")]
+                return [
+                    maker.unplanned_card(
+                        "the ofatumumab record could not be read",
+                        [f"{locate(origin, e.field)}: {e.message}" for e in record],
+                        "therapy",
+                    )
+                ]
             failed = {i for i in range(len(todo)) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")}
             for i in sorted(failed):
-                cards.append(maker.unplanned_card(
-                    f"CVX {todo[i].cvx} ({todo[i].ref})",
-                    [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")], todo[i].ref))
+                cards.append(
+                    maker.unplanned_card(
+                        f"CVX {todo[i].cvx} ({todo[i].ref})",
+                        [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")],
+                        todo[i].ref,
+                    )
+                )
             todo = [o for i, o in enumerate(todo) if i not in failed]
             continue
         maker.ruleset_version = plan["ruleset"]["version"]
-        cards += [maker.plan_card(order, item, as_of, horizon)
-                  for order, item in zip(todo, plan["vaccines"], strict=True)]
+        cards += [
+            maker.plan_card(order, item, as_of, horizon) for order, item in zip(todo, plan["vaccines"], strict=True)
+        ]
         break
     return cards
 
@@ -153,8 +186,11 @@ def _plan_cards(maker: CardMaker, orders: list[Order], plan_body: dict[str, Any]
 def _with_candidates(error: FieldError) -> str:
     if not error.candidates:
         return error.message
-    return error.message + "; it could mean: " + ", ".join(
-        f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in error.candidates[:8])
+    return (
+        error.message
+        + "; it could mean: "
+        + ", ".join(f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in error.candidates[:8])
+    )
 
 
 def _rules(planner: Any) -> dict[str, Any]:
@@ -204,20 +240,34 @@ def init_app(app: Flask) -> None:
     document_routes(app.extensions["problem_api"], app)
 
 
-FEEDBACK_EXAMPLE = {"feedback": [{"card": "ce16df2c-e87e-5aac-8a19-80361a2a74d0", "outcome": "overridden",
-                                  "overrideReason": {"reason": {
-                                      "system": "https://vaccine-timing-planner.example/fhir/CodeSystem/override-reason",
-                                      "code": "therapy-stopped",
-                                      "display": "Ofatumumab has been stopped; the record is not up to date"}},
-                                  "outcomeTimestamp": "2026-11-24T10:15:00Z"}]}
+FEEDBACK_EXAMPLE = {
+    "feedback": [
+        {
+            "card": "ce16df2c-e87e-5aac-8a19-80361a2a74d0",
+            "outcome": "overridden",
+            "overrideReason": {
+                "reason": {
+                    "system": "https://vaccine-timing-planner.example/fhir/CodeSystem/override-reason",
+                    "code": "therapy-stopped",
+                    "display": "Ofatumumab has been stopped; the record is not up to date",
+                }
+            },
+            "outcomeTimestamp": "2026-11-24T10:15:00Z",
+        }
+    ]
+}
 
 
 def document_routes(api: Any, app: Flask) -> None:
     """Describe the CDS Hooks routes in openapi.yaml, with example bodies."""
     api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
     obj = {"type": "object"}
-    service_id = {"name": "service_id", "in": "path", "required": True,
-                  "schema": {"type": "string", "enum": list(SERVICES)}}
+    service_id = {
+        "name": "service_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(SERVICES)},
+    }
 
     def json_content(example: Any) -> dict[str, Any]:
         return {"content": {"application/json": {"schema": obj, "example": example}}}
@@ -225,28 +275,65 @@ def document_routes(api: Any, app: Flask) -> None:
     def problem_ref(name: str) -> Any:
         return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
 
-    document_route(api, app, "/cds-services", {"get": {
-        "tags": ["cds-hooks"], "summary": "CDS Hooks discovery: the services, their hooks and prefetch templates",
-        "responses": {"200": {"description": "The services", **json_content({"services": list(SERVICES.values())})}}}})
-    document_route(api, app, "/cds-services/<service_id>", {"post": {
-        "tags": ["cds-hooks"], "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
-        "description": (
-            "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
-            "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
-            "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
-            "windows as data under `extension.vaccine-timing-planner`. Every prefetch key listed at discovery must "
-            "be present (null when the client has no data): without them the answer is 412, as this service does "
-            "not query FHIR servers itself."),
-        "parameters": [service_id],
-        "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
-        "responses": {"200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
-                      "400": problem_ref("BAD_REQUEST"), "404": problem_ref("NOT_FOUND"),
-                      "412": problem_ref("PRECONDITION_FAILED"), "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
-                      "415": problem_ref("UNSUPPORTED_MEDIA_TYPE")}}})
-    document_route(api, app, "/cds-services/<service_id>/feedback", {"post": {
-        "tags": ["cds-hooks"], "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
-        "parameters": [service_id],
-        "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
-        "responses": {"200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
-                      "400": problem_ref("BAD_REQUEST"), "404": problem_ref("NOT_FOUND"),
-                      "415": problem_ref("UNSUPPORTED_MEDIA_TYPE")}}})
+    document_route(
+        api,
+        app,
+        "/cds-services",
+        {
+            "get": {
+                "tags": ["cds-hooks"],
+                "summary": "CDS Hooks discovery: the services, their hooks and prefetch templates",
+                "responses": {
+                    "200": {"description": "The services", **json_content({"services": list(SERVICES.values())})}
+                },
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/cds-services/<service_id>",
+        {
+            "post": {
+                "tags": ["cds-hooks"],
+                "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
+                "description": (
+                    "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
+                    "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
+                    "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
+                    "windows as data under `extension.vaccine-timing-planner`. Every prefetch key listed at discovery must "
+                    "be present (null when the client has no data): without them the answer is 412, as this service does "
+                    "not query FHIR servers itself."
+                ),
+                "parameters": [service_id],
+                "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
+                "responses": {
+                    "200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
+                    "400": problem_ref("BAD_REQUEST"),
+                    "404": problem_ref("NOT_FOUND"),
+                    "412": problem_ref("PRECONDITION_FAILED"),
+                    "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
+                    "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/cds-services/<service_id>/feedback",
+        {
+            "post": {
+                "tags": ["cds-hooks"],
+                "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
+                "parameters": [service_id],
+                "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
+                "responses": {
+                    "200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
+                    "400": problem_ref("BAD_REQUEST"),
+                    "404": problem_ref("NOT_FOUND"),
+                    "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )

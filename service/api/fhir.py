@@ -80,8 +80,16 @@ def init_app(app: Flask) -> None:
 
 def _not_routed(error: HTTPException) -> Response:
     if request.path.startswith("/fhir/"):
-        response = outcome(error.code or 404, [Issue("not-supported", f"{request.method} {request.path[:80]} is not "
-                                                     "supported; see GET /fhir/metadata", "Parameters")])
+        response = outcome(
+            error.code or 404,
+            [
+                Issue(
+                    "not-supported",
+                    f"{request.method} {request.path[:80]} is not supported; see GET /fhir/metadata",
+                    "Parameters",
+                )
+            ],
+        )
         allow = getattr(error, "valid_methods", None)
         if allow:
             response.headers["Allow"] = ", ".join(sorted(allow))
@@ -90,20 +98,32 @@ def _not_routed(error: HTTPException) -> Response:
 
 
 OUTCOME_EXAMPLES = {
-    400: [Issue("invalid", "Value error, Date value string does not match spec regex.",
-                "Parameters.parameter[0].valueDate")],
+    400: [
+        Issue(
+            "invalid", "Value error, Date value string does not match spec regex.", "Parameters.parameter[0].valueDate"
+        )
+    ],
     413: [Issue("too-costly", "the body is over the 64 KiB limit", "Parameters")],
     415: [Issue("not-supported", "send the Parameters as application/fhir+json", "Parameters")],
-    422: [Issue("not-supported", "only CVX codes (http://hl7.org/fhir/sid/cvx) are supported; got "
-                "http://snomed.info/sct|871765008", "Parameters.parameter[5].valueCodeableConcept")],
+    422: [
+        Issue(
+            "not-supported",
+            "only CVX codes (http://hl7.org/fhir/sid/cvx) are supported; got http://snomed.info/sct|871765008",
+            "Parameters.parameter[5].valueCodeableConcept",
+        )
+    ],
 }
 
 
 def document_routes(api: Any, app: Flask) -> None:
     """Describe the FHIR routes in openapi.yaml: media types, example bodies, and the OperationOutcome errors."""
     api.spec.tag({"name": "fhir", "description": "FHIR R4 (application/fhir+json): the $vaccine-timing operation."})
-    resource = {"type": "object", "description": "A FHIR R4 resource (validated with the fhir.resources R4B models).",
-                "properties": {"resourceType": {"type": "string"}}, "required": ["resourceType"]}
+    resource = {
+        "type": "object",
+        "description": "A FHIR R4 resource (validated with the fhir.resources R4B models).",
+        "properties": {"resourceType": {"type": "string"}},
+        "required": ["resourceType"],
+    }
     api.spec.components.schema("FhirResource", resource)
     ref = {"$ref": "#/components/schemas/FhirResource"}
 
@@ -114,31 +134,72 @@ def document_routes(api: Any, app: Flask) -> None:
         example = operation_outcome(OUTCOME_EXAMPLES[status]).model_dump(mode="json")
         return {"description": f"OperationOutcome: {description}", **fhir_content(example)}
 
-    document_route(api, app, "/fhir/metadata", {"get": {
-        "tags": ["fhir"], "summary": "FHIR CapabilityStatement naming the $vaccine-timing operation",
-        "responses": {"200": {"description": "CapabilityStatement", **fhir_content(
-            capability_statement(app.config["API_VERSION"]).model_dump(mode="json"))}}}})
-    document_route(api, app, "/fhir/OperationDefinition/vaccine-timing", {"get": {
-        "tags": ["fhir"], "summary": "The OperationDefinition of $vaccine-timing",
-        "responses": {"200": {"description": "OperationDefinition", **fhir_content(
-            operation_definition().model_dump(mode="json"))}}}})
-    document_route(api, app, "/fhir/$vaccine-timing", {"post": {
-        "tags": ["fhir"], "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
-        "description": (
-            "Input: a Parameters with assessmentDate, medication (MedicationAdministration / MedicationRequest of "
-            "ofatumumab), immunization, vaccine (CVX) and horizonDays parts. Output: a Parameters whose "
-            "'recommendation' part is an ImmunizationRecommendation with the same dates and statuses POST /v1/plans "
-            "answers: one recommendation per permitted window (forecastStatus due, LOINC 30981-5 = first day, "
-            "59777-3 = last day), or one contraindicated recommendation when there is none. "
-            "See docs/interoperability.md for the full mapping."),
-        "requestBody": {"required": True, **fhir_content(FHIR_REQUEST_EXAMPLE)},
-        "responses": {
-            "200": {"description": "Parameters holding the ImmunizationRecommendation", **fhir_content(
-                FHIR_RESPONSE_EXAMPLE)},
-            "400": outcome_response(400, "the body is not JSON or not a valid FHIR Parameters"),
-            "413": outcome_response(413, "the body is over 64 KiB"),
-            "415": outcome_response(415, "the body is not application/fhir+json or application/json"),
-            "422": outcome_response(422, "the resources cannot be planned from (an unknown code system, no "
-                                    "vaccine, a medication that is not ofatumumab, or what POST /v1/plans "
-                                    "would answer with 422)"),
-        }}})
+    document_route(
+        api,
+        app,
+        "/fhir/metadata",
+        {
+            "get": {
+                "tags": ["fhir"],
+                "summary": "FHIR CapabilityStatement naming the $vaccine-timing operation",
+                "responses": {
+                    "200": {
+                        "description": "CapabilityStatement",
+                        **fhir_content(capability_statement(app.config["API_VERSION"]).model_dump(mode="json")),
+                    }
+                },
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/fhir/OperationDefinition/vaccine-timing",
+        {
+            "get": {
+                "tags": ["fhir"],
+                "summary": "The OperationDefinition of $vaccine-timing",
+                "responses": {
+                    "200": {
+                        "description": "OperationDefinition",
+                        **fhir_content(operation_definition().model_dump(mode="json")),
+                    }
+                },
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/fhir/$vaccine-timing",
+        {
+            "post": {
+                "tags": ["fhir"],
+                "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
+                "description": (
+                    "Input: a Parameters with assessmentDate, medication (MedicationAdministration / MedicationRequest of "
+                    "ofatumumab), immunization, vaccine (CVX) and horizonDays parts. Output: a Parameters whose "
+                    "'recommendation' part is an ImmunizationRecommendation with the same dates and statuses POST /v1/plans "
+                    "answers: one recommendation per permitted window (forecastStatus due, LOINC 30981-5 = first day, "
+                    "59777-3 = last day), or one contraindicated recommendation when there is none. "
+                    "See docs/interoperability.md for the full mapping."
+                ),
+                "requestBody": {"required": True, **fhir_content(FHIR_REQUEST_EXAMPLE)},
+                "responses": {
+                    "200": {
+                        "description": "Parameters holding the ImmunizationRecommendation",
+                        **fhir_content(FHIR_RESPONSE_EXAMPLE),
+                    },
+                    "400": outcome_response(400, "the body is not JSON or not a valid FHIR Parameters"),
+                    "413": outcome_response(413, "the body is over 64 KiB"),
+                    "415": outcome_response(415, "the body is not application/fhir+json or application/json"),
+                    "422": outcome_response(
+                        422,
+                        "the resources cannot be planned from (an unknown code system, no "
+                        "vaccine, a medication that is not ofatumumab, or what POST /v1/plans "
+                        "would answer with 422)",
+                    ),
+                },
+            }
+        },
+    )

@@ -33,18 +33,21 @@ def wants_calendar() -> bool:
 
 def calendar_response(plan: dict[str, Any]) -> Response:
     """A REST plan (as answer() returns it, before JSON) as a text/calendar download."""
-    response = current_app.response_class(plan_calendar(PlanResponseSchema().dump(plan)),
-                                          mimetype=TEXT_CALENDAR)
+    response = current_app.response_class(plan_calendar(PlanResponseSchema().dump(plan)), mimetype=TEXT_CALENDAR)
     response.headers["Content-Disposition"] = 'attachment; filename="vaccine-timing-plan.ics"'
     return response
 
 
 @blp.route("/plans.ics")
 class PlanCalendar(MethodView):
-    @blp.doc(summary="Plan vaccine timing, as an iCalendar file", description=(
-        "The same request as POST /v1/plans. The answer is a VCALENDAR with one all-day VEVENT per permitted "
-        "window (DTSTART = first day, DTEND = last day + 1, exclusive) and one per projected therapy dose. UIDs "
-        "are stable for identical requests; DTSTAMP is as_of at 00:00 UTC."))
+    @blp.doc(
+        summary="Plan vaccine timing, as an iCalendar file",
+        description=(
+            "The same request as POST /v1/plans. The answer is a VCALENDAR with one all-day VEVENT per permitted "
+            "window (DTSTART = first day, DTEND = last day + 1, exclusive) and one per projected therapy dose. UIDs "
+            "are stable for identical requests; DTSTAMP is as_of at 00:00 UTC."
+        ),
+    )
     @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, {"type": "string"}, content_type=TEXT_CALENDAR, example=CALENDAR_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")

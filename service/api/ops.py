@@ -17,8 +17,9 @@ from .schemas import HealthSchema, ReadySchema
 
 blp = Blueprint("ops", __name__, description="Health, readiness and the API description.")
 # Routes that are not part of the API itself (documentation pages and assets) stay out of the spec.
-docs = FlaskBlueprint("docs", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/docs/static")
+docs = FlaskBlueprint(
+    "docs", __name__, template_folder="templates", static_folder="static", static_url_path="/docs/static"
+)
 SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 
@@ -39,8 +40,12 @@ class Ready(MethodView):
         ruleset = current_app.extensions["planner"].ruleset
         if not ruleset.catalog.vaccines or not ruleset.therapies.profiles:
             abort(503, message="The catalog or the therapy rules are empty.")
-        return {"status": "ready", "ruleset": dict(ruleset.therapies.versions),
-                "catalog_version": ruleset.catalog.version, "vaccines": len(ruleset.catalog.vaccines)}
+        return {
+            "status": "ready",
+            "ruleset": dict(ruleset.therapies.versions),
+            "catalog_version": ruleset.catalog.version,
+            "vaccines": len(ruleset.catalog.vaccines),
+        }
 
 
 def spec_dict() -> dict[str, Any]:
@@ -130,22 +135,71 @@ def document_route(api: Any, app: Any, rule: str, operations: dict[str, Any]) ->
 def document_plain_routes(api: Any, app: Any) -> None:
     """Describe the routes served outside flask-smorest, so that openapi.yaml lists every public path."""
     text = {"description": "OK"}
-    document_route(api, app, "/openapi.yaml", {"get": {
-        "tags": ["ops"], "summary": "This OpenAPI document, as YAML",
-        "responses": {"200": {**text, "content": {"application/yaml": {"schema": {"type": "object"}}}}}}})
-    document_route(api, app, "/openapi.json", {"get": {
-        "tags": ["ops"], "summary": "This OpenAPI document, as JSON",
-        "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}}}}})
-    document_route(api, app, "/docs", {"get": {
-        "tags": ["ops"], "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
-        "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}}}})
-    document_route(api, app, "/metrics", {"get": {
-        "tags": ["ops"], "summary": "Prometheus metrics (text format 0.0.4), summed over all gunicorn workers",
-        "description": ("planner_http_requests_total and planner_http_request_duration_seconds by method, route "
-                        "template and status; planner_batch_items_total by item status. No key needed: "
-                        "expose it to the scraper, not to the internet."),
-        "responses": {"200": {**text, "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
-    document_route(api, app, "/problems/<slug>", {"get": {
-        "tags": ["ops"], "summary": "Description of a problem type used in error responses",
-        "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "404": {"$ref": "#/components/responses/NOT_FOUND"}}}})
+    document_route(
+        api,
+        app,
+        "/openapi.yaml",
+        {
+            "get": {
+                "tags": ["ops"],
+                "summary": "This OpenAPI document, as YAML",
+                "responses": {"200": {**text, "content": {"application/yaml": {"schema": {"type": "object"}}}}},
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/openapi.json",
+        {
+            "get": {
+                "tags": ["ops"],
+                "summary": "This OpenAPI document, as JSON",
+                "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/docs",
+        {
+            "get": {
+                "tags": ["ops"],
+                "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
+                "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}},
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/metrics",
+        {
+            "get": {
+                "tags": ["ops"],
+                "summary": "Prometheus metrics (text format 0.0.4), summed over all gunicorn workers",
+                "description": (
+                    "planner_http_requests_total and planner_http_request_duration_seconds by method, route "
+                    "template and status; planner_batch_items_total by item status. No key needed: "
+                    "expose it to the scraper, not to the internet."
+                ),
+                "responses": {"200": {**text, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }
+        },
+    )
+    document_route(
+        api,
+        app,
+        "/problems/<slug>",
+        {
+            "get": {
+                "tags": ["ops"],
+                "summary": "Description of a problem type used in error responses",
+                "responses": {
+                    "200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "404": {"$ref": "#/components/responses/NOT_FOUND"},
+                },
+            }
+        },
+    )

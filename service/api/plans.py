@@ -20,9 +20,13 @@ blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine t
 
 @blp.route("/plans")
 class Plans(MethodView):
-    @blp.doc(summary="Plan vaccine timing", description=(
-        "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "
-        "doses: pre_start, mid_cycle, post_therapy, or avoid. Everything is relative to as_of."))
+    @blp.doc(
+        summary="Plan vaccine timing",
+        description=(
+            "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "
+            "doses: pre_start, mid_cycle, post_therapy, or avoid. Everything is relative to as_of."
+        ),
+    )
     @blp.arguments(REQUEST_SCHEMA, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, PlanResponseSchema, example=PLAN_RESPONSE_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")

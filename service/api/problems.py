@@ -25,26 +25,49 @@ log = logging.getLogger("service.errors")
 
 # Problem types this service defines; each is documented at GET /problems/<slug>.
 PROBLEM_TYPES = {
-    "invalid-input": ("Invalid input", "The request is well-formed JSON but a field is missing, unknown, out "
-                      "of range or contradicts another (for example a dose after as_of). `errors` names each field."),
-    "unknown-vaccine": ("Unknown or ambiguous vaccine", "A requested vaccine does not name exactly one catalog "
-                        "entry. `errors[].candidates` lists what it could mean; the service never guesses."),
+    "invalid-input": (
+        "Invalid input",
+        "The request is well-formed JSON but a field is missing, unknown, out "
+        "of range or contradicts another (for example a dose after as_of). `errors` names each field.",
+    ),
+    "unknown-vaccine": (
+        "Unknown or ambiguous vaccine",
+        "A requested vaccine does not name exactly one catalog "
+        "entry. `errors[].candidates` lists what it could mean; the service never guesses.",
+    ),
     "malformed-json": ("Malformed JSON", "The body is not valid JSON."),
     "unsupported-media-type": ("Unsupported media type", "Send the body as application/json."),
     "body-too-large": ("Request body too large", "The body is over 64 KiB (4 MiB for POST /v1/plans/batch)."),
     "not-found": ("Not found", "No resource at this path."),
     "method-not-allowed": ("Method not allowed", "The path exists but does not answer this method."),
     "unauthorized": ("Unauthorized", "This route needs an API key: 'Authorization: Bearer <key>'."),
-    "internal-error": ("Internal server error", "The service failed; the request id in the response and the "
-                       "logs identifies the failure. No internals are returned."),
+    "internal-error": (
+        "Internal server error",
+        "The service failed; the request id in the response and the "
+        "logs identifies the failure. No internals are returned.",
+    ),
 }
 _LOCATIONS = ("json", "query", "path", "headers", "form", "querystring", "")
-_STATUS_TYPES = {400: "malformed-json", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
-                 413: "body-too-large", 415: "unsupported-media-type", 422: "invalid-input", 500: "internal-error"}
+_STATUS_TYPES = {
+    400: "malformed-json",
+    401: "unauthorized",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    500: "internal-error",
+}
 
 
-def problem_body(status: int, detail: str, *, type_slug: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, instance: str | None = None) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    detail: str,
+    *,
+    type_slug: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    instance: str | None = None,
+) -> dict[str, Any]:
     """The problem document itself (also embedded, one per failed item, in a batch response)."""
     slug = type_slug or _STATUS_TYPES.get(status)
     body: dict[str, Any] = {
@@ -62,8 +85,14 @@ def problem_body(status: int, detail: str, *, type_slug: str | None = None,
     return body
 
 
-def problem(status: int, detail: str, *, type_slug: str | None = None, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    type_slug: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
     body = problem_body(status, detail, type_slug=type_slug, errors=errors)
     resp = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
@@ -75,9 +104,13 @@ def problem(status: int, detail: str, *, type_slug: str | None = None, errors: l
 def invalid_input_body(error: InvalidInput, instance: str | None = None) -> dict[str, Any]:
     """The 422 document for input the planner cannot accept, naming each field (and candidates)."""
     unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
-    return problem_body(422, "The request cannot be planned as it stands; see errors.",
-                        type_slug="unknown-vaccine" if unknown else "invalid-input",
-                        errors=field_errors_to_json(error.errors), instance=instance)
+    return problem_body(
+        422,
+        "The request cannot be planned as it stands; see errors.",
+        type_slug="unknown-vaccine" if unknown else "invalid-input",
+        errors=field_errors_to_json(error.errors),
+        instance=instance,
+    )
 
 
 def size_text(limit: int) -> str:
@@ -86,19 +119,24 @@ def size_text(limit: int) -> str:
 
 def requires_api_key(blp: Any) -> Any:
     """Document an operation as a /v1 one: it needs the API key when keys are configured, and can answer 401."""
+
     def decorate(func: Any) -> Any:
         func = blp.alt_response(401, response="UNAUTHORIZED")(func)
         return blp.doc(security=[{API_KEY_SCHEME: []}])(func)
+
     return decorate
 
 
 API_KEY_SCHEME = "apiKey"
 API_KEY_SCHEME_DOC = {
-    "type": "http", "scheme": "bearer",
-    "description": ("An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
-                    "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
-                    "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
-                    "need no key."),
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
+        "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
+        "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
+        "need no key."
+    ),
 }
 
 
@@ -107,8 +145,9 @@ def field_errors_to_json(errors: list[FieldError]) -> list[dict[str, Any]]:
     for e in errors:
         item: dict[str, Any] = {"field": e.field, "message": e.message, "code": e.code}
         if e.candidates:
-            item["candidates"] = [{"id": c.id, "name": c.name, "cvx": list(c.cvx), "live": c.live}
-                                  for c in e.candidates]
+            item["candidates"] = [
+                {"id": c.id, "name": c.name, "cvx": list(c.cvx), "live": c.live} for c in e.candidates
+            ]
         out.append(item)
     return out
 
@@ -136,7 +175,7 @@ class ProblemApi(Api):
         if status == 422 and messages is not None:
             # webargs wraps errors under the location name ("json", "query"); field paths start below it.
             errors: list[dict[str, Any]] = []
-            for location, location_errors in (messages.items() if isinstance(messages, dict) else [("", messages)]):
+            for location, location_errors in messages.items() if isinstance(messages, dict) else [("", messages)]:
                 errors += flatten_messages(location_errors if location in _LOCATIONS else {location: location_errors})
             return problem(422, "The request does not match the contract; see errors.", errors=errors)
         if status == 413:
@@ -144,8 +183,11 @@ class ProblemApi(Api):
             return problem(413, f"The request body is over the {size_text(limit)} limit for this route.")
         if status >= 500:
             return problem(status, "The service could not answer this request. Quote the request id when reporting it.")
-        return problem(status, data.get("message") or error.description or http.HTTPStatus(status).phrase,
-                       headers=dict(data.get("headers", {})) or _allow_header(error))
+        return problem(
+            status,
+            data.get("message") or error.description or http.HTTPStatus(status).phrase,
+            headers=dict(data.get("headers", {})) or _allow_header(error),
+        )
 
 
 def _allow_header(error: HTTPException) -> dict[str, str]:

@@ -92,31 +92,60 @@ def _doc(description: str, example: Any = None) -> dict[str, Any]:
 
 # ---- request ----------------------------------------------------------------------------------------
 
+
 class TreatmentSchema(Schema):
-    drug = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                         metadata=_doc("Therapy, generic or brand name, case-insensitive (GET /v1/therapies).", "ofatumumab"))
-    start_date = IsoDate(load_default=None, allow_none=True, metadata=_doc(
-        "First dose date. Required when doses is empty (the planned start); if given with doses it must equal the earliest dose.",
-        "2027-01-05"))
-    doses = IsoDateList(load_default=list, validate=validate.Length(max=400), metadata=_doc(
-        "Dates of doses actually given, any order, none after as_of, no duplicates.", []))
-    cadence = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["every_4_weeks", "monthly"]),
-                            metadata=_doc("Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).",
-                                          "every_4_weeks"))
-    stopped_on = IsoDate(load_default=None, allow_none=True, metadata=_doc(
-        "Date the therapy was discontinued (not before the last dose, not after as_of).", None))
-    b_cell_repletion_on = IsoDate(load_default=None, allow_none=True, metadata=_doc(
-        "Date a laboratory confirmed B-cell repletion after stopping (needs stopped_on; not before it, not after as_of).",
-        None))
+    drug = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata=_doc("Therapy, generic or brand name, case-insensitive (GET /v1/therapies).", "ofatumumab"),
+    )
+    start_date = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "First dose date. Required when doses is empty (the planned start); if given with doses it must equal the earliest dose.",
+            "2027-01-05",
+        ),
+    )
+    doses = IsoDateList(
+        load_default=list,
+        validate=validate.Length(max=400),
+        metadata=_doc("Dates of doses actually given, any order, none after as_of, no duplicates.", []),
+    )
+    cadence = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["every_4_weeks", "monthly"]),
+        metadata=_doc(
+            "Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).", "every_4_weeks"
+        ),
+    )
+    stopped_on = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("Date the therapy was discontinued (not before the last dose, not after as_of).", None),
+    )
+    b_cell_repletion_on = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "Date a laboratory confirmed B-cell repletion after stopping (needs stopped_on; not before it, not after as_of).",
+            None,
+        ),
+    )
 
 
 class NameOrCvxSchema(Schema):
     """A vaccine named by exactly one of a name or a CVX code."""
 
-    name = fields.String(validate=validate.Length(min=1, max=100),
-                         metadata=_doc("Generic, common or brand name, case-insensitive, punctuation ignored.", "MMR"))
-    cvx = fields.String(validate=validate.Regexp(r"^\d{1,4}$", error="A CVX code is a number written as a string, e.g. \"03\"."),
-                        metadata=_doc("CDC CVX code as a string.", "187"))
+    name = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata=_doc("Generic, common or brand name, case-insensitive, punctuation ignored.", "MMR"),
+    )
+    cvx = fields.String(
+        validate=validate.Regexp(r"^\d{1,4}$", error='A CVX code is a number written as a string, e.g. "03".'),
+        metadata=_doc("CDC CVX code as a string.", "187"),
+    )
 
     @validates_schema
     def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -125,10 +154,18 @@ class NameOrCvxSchema(Schema):
 
 
 class VaccineRequestSchema(NameOrCvxSchema):
-    given = IsoDateList(load_default=list, validate=validate.Length(max=10), metadata=_doc(
-        "Dates of doses of this vaccine's series already given (none after as_of); the plan proposes the rest.", []))
-    needed_by = IsoDate(load_default=None, allow_none=True, metadata=_doc(
-        "Date protection is needed (a departure date, say); not before as_of.", None))
+    given = IsoDateList(
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata=_doc(
+            "Dates of doses of this vaccine's series already given (none after as_of); the plan proposes the rest.", []
+        ),
+    )
+    needed_by = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("Date protection is needed (a departure date, say); not before as_of.", None),
+    )
 
 
 class ImmunizationSchema(NameOrCvxSchema):
@@ -136,19 +173,33 @@ class ImmunizationSchema(NameOrCvxSchema):
 
 
 class PlanRequestSchema(Schema):
-    as_of = IsoDate(load_default=None, allow_none=True, metadata=_doc(
-        "Assessment date the plan is computed for (default: today, UTC).", "2026-11-24"))
+    as_of = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("Assessment date the plan is computed for (default: today, UTC).", "2026-11-24"),
+    )
     treatment = fields.Nested(TreatmentSchema, required=True)
-    vaccines = fields.List(fields.Nested(VaccineRequestSchema), required=True, validate=validate.Length(min=1, max=50),
-                           metadata=_doc("1 to 50 vaccines; results come back in this order."))
-    immunizations = fields.List(fields.Nested(ImmunizationSchema), load_default=list,
-                                validate=validate.Length(max=200), metadata=_doc(
-                                    "Vaccines already given, used for live-live spacing (CDSi liveVirusConflicts).", []))
-    horizon_days = StrictInteger(load_default=365, validate=validate.Range(min=60, max=1095),
-                                 metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365))
+    vaccines = fields.List(
+        fields.Nested(VaccineRequestSchema),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata=_doc("1 to 50 vaccines; results come back in this order."),
+    )
+    immunizations = fields.List(
+        fields.Nested(ImmunizationSchema),
+        load_default=list,
+        validate=validate.Length(max=200),
+        metadata=_doc("Vaccines already given, used for live-live spacing (CDSi liveVirusConflicts).", []),
+    )
+    horizon_days = StrictInteger(
+        load_default=365,
+        validate=validate.Range(min=60, max=1095),
+        metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365),
+    )
 
 
 # ---- response ---------------------------------------------------------------------------------------
+
 
 class RulesetSchema(Schema):
     id = fields.String(metadata=_doc("Therapy profile id.", "ofatumumab"))
@@ -160,7 +211,9 @@ class TreatmentOutSchema(Schema):
     phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
     start_date = IsoDate(metadata=_doc("First dose date (given or planned)."))
     cadence = fields.String(metadata=_doc("Maintenance cadence used."))
-    doses_given = fields.List(IsoDate(), metadata=_doc("Doses taken as given: the request's, or the assumed labelled schedule."))
+    doses_given = fields.List(
+        IsoDate(), metadata=_doc("Doses taken as given: the request's, or the assumed labelled schedule.")
+    )
     next_dose = IsoDate(allow_none=True, metadata=_doc("Next dose on or after as_of; null when stopped."))
     overdue = fields.Boolean(metadata=_doc("The labelled next dose was before as_of (missed): next_dose is as_of."))
     projected_doses = fields.List(IsoDate(), metadata=_doc("Future doses from next_dose to as_of + horizon_days."))
@@ -194,8 +247,10 @@ class ProposedDoseSchema(Schema):
 class SeriesOutSchema(Schema):
     doses = fields.Integer(metadata=_doc("Doses in the series planned here."))
     given = fields.Integer(metadata=_doc("Doses already given (vaccines[].given)."))
-    interval_basis = fields.String(validate=validate.OneOf(["recommended", "minimum"]), metadata=_doc(
-        "Whether proposed doses are spaced at CDSi's recommended or minimum intervals."))
+    interval_basis = fields.String(
+        validate=validate.OneOf(["recommended", "minimum"]),
+        metadata=_doc("Whether proposed doses are spaced at CDSi's recommended or minimum intervals."),
+    )
 
 
 class VaccinePlanSchema(Schema):
@@ -203,28 +258,46 @@ class VaccinePlanSchema(Schema):
     vaccine = fields.Nested(VaccineOutSchema)
     status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy", "avoid"]))
     windows = fields.List(fields.Nested(WindowSchema))
-    delay_start_to = IsoDate(allow_none=True, metadata=_doc(
-        "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
-        "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
-        "single dose with nothing else in the way this is as_of + 28 days."))
-    b_cell_recheck_on = IsoDate(allow_none=True, metadata=_doc(
-        "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."))
+    delay_start_to = IsoDate(
+        allow_none=True,
+        metadata=_doc(
+            "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
+            "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
+            "single dose with nothing else in the way this is as_of + 28 days."
+        ),
+    )
+    b_cell_recheck_on = IsoDate(
+        allow_none=True,
+        metadata=_doc(
+            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."
+        ),
+    )
     reason = fields.String(metadata=_doc("Plain-language explanation."))
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules that produced this result (GET /v1/rules)."))
-    proposed = fields.List(fields.Nested(ProposedDoseSchema), metadata=_doc(
-        "A date for every remaining dose that fits a permitted window in the horizon; empty when avoid."))
+    proposed = fields.List(
+        fields.Nested(ProposedDoseSchema),
+        metadata=_doc("A date for every remaining dose that fits a permitted window in the horizon; empty when avoid."),
+    )
     series = fields.Nested(SeriesOutSchema)
-    ready_on = IsoDate(allow_none=True, metadata=_doc(
-        "When protection is expected: last dose plus the vaccine's lead time (null while a dose is unplaced)."))
-    meets_needed_by = fields.Boolean(allow_none=True, metadata=_doc(
-        "Whether ready_on <= needed_by; null without needed_by."))
+    ready_on = IsoDate(
+        allow_none=True,
+        metadata=_doc(
+            "When protection is expected: last dose plus the vaccine's lead time (null while a dose is unplaced)."
+        ),
+    )
+    meets_needed_by = fields.Boolean(
+        allow_none=True, metadata=_doc("Whether ready_on <= needed_by; null without needed_by.")
+    )
 
 
 class PlanWarningSchema(Schema):
-    code = fields.String(metadata=_doc(
-        "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-        "live-vaccine-during-therapy, non-live-vaccine-near-start, and others listed in the README.",
-        "history-assumed"))
+    code = fields.String(
+        metadata=_doc(
+            "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
+            "live-vaccine-during-therapy, non-live-vaccine-near-start, and others listed in the README.",
+            "history-assumed",
+        )
+    )
     message = fields.String(metadata=_doc("What a clinician should know, in plain words."))
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))
 
@@ -235,30 +308,49 @@ class PlanResponseSchema(Schema):
     ruleset = fields.Nested(RulesetSchema)
     treatment = fields.Nested(TreatmentOutSchema)
     vaccines = fields.List(fields.Nested(VaccinePlanSchema))
-    warnings = fields.List(fields.Nested(PlanWarningSchema), metadata=_doc(
-        "What a clinician should know about the plan as a whole: an assumed history, a missed dose, a live "
-        "vaccine too close to the first dose, and the like."))
+    warnings = fields.List(
+        fields.Nested(PlanWarningSchema),
+        metadata=_doc(
+            "What a clinician should know about the plan as a whole: an assumed history, a missed dose, a live "
+            "vaccine too close to the first dose, and the like."
+        ),
+    )
 
 
 # ---- batch -----------------------------------------------------------------------------------------
 
+
 class BatchRequestSchema(Schema):
     requests = fields.List(
         fields.Dict(metadata=_doc("A plan request exactly as the body of POST /v1/plans (see PlanRequest).")),
-        required=True, validate=validate.Length(min=1, max=BATCH_MAX_ITEMS), metadata=_doc(
+        required=True,
+        validate=validate.Length(min=1, max=BATCH_MAX_ITEMS),
+        metadata=_doc(
             f"1 to {BATCH_MAX_ITEMS} plan requests. The envelope is checked as a whole (an array of JSON objects); "
-            "each object is then validated and planned on its own, so one bad request does not fail the others."))
+            "each object is then validated and planned on its own, so one bad request does not fail the others."
+        ),
+    )
 
 
 class BatchResultSchema(Schema):
     index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
-    status = fields.Integer(required=True, validate=validate.OneOf([200, 422, 500]), metadata=_doc(
-        "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
-        "fault) with `problem`.", 200))
+    status = fields.Integer(
+        required=True,
+        validate=validate.OneOf([200, 422, 500]),
+        metadata=_doc(
+            "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
+            "fault) with `problem`.",
+            200,
+        ),
+    )
     plan = fields.Nested(PlanResponseSchema, metadata=_doc("The plan, when status is 200."))
-    problem = fields.Nested(lambda: ProblemSchema(), metadata=_doc(
-        "The problem document POST /v1/plans would have answered, when status is not 200. Its `instance` "
-        "points at the request: /v1/plans/batch#/requests/<index>."))
+    problem = fields.Nested(
+        lambda: ProblemSchema(),
+        metadata=_doc(
+            "The problem document POST /v1/plans would have answered, when status is not 200. Its `instance` "
+            "points at the request: /v1/plans/batch#/requests/<index>."
+        ),
+    )
 
 
 class BatchSummarySchema(Schema):
@@ -268,12 +360,14 @@ class BatchSummarySchema(Schema):
 
 
 class BatchResponseSchema(Schema):
-    results = fields.List(fields.Nested(BatchResultSchema), required=True, metadata=_doc(
-        "One result per request, in request order."))
+    results = fields.List(
+        fields.Nested(BatchResultSchema), required=True, metadata=_doc("One result per request, in request order.")
+    )
     summary = fields.Nested(BatchSummarySchema, required=True)
 
 
 # ---- catalog ----------------------------------------------------------------------------------------
+
 
 class CatalogEntrySchema(Schema):
     id = fields.String()
@@ -299,14 +393,20 @@ class CatalogSchema(Schema):
     catalog_version = fields.String()
     count = fields.Integer()
     vaccines = fields.List(fields.Nested(CatalogEntrySchema))
-    unspecified = fields.List(fields.Nested(UnspecifiedSchema), metadata=_doc(
-        "Codes and names that do not say whether the product is live: requests naming them get a 422 with candidates."))
+    unspecified = fields.List(
+        fields.Nested(UnspecifiedSchema),
+        metadata=_doc(
+            "Codes and names that do not say whether the product is live: requests naming them get a 422 with candidates."
+        ),
+    )
     sources = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 class CatalogQuerySchema(Schema):
     live = fields.Boolean(metadata=_doc("Only live (true) or non-live (false) entries."))
-    q = fields.String(validate=validate.Length(min=1, max=100), metadata=_doc("Text any name, id or CVX code contains."))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100), metadata=_doc("Text any name, id or CVX code contains.")
+    )
 
 
 class RuleSchema(Schema):
@@ -335,11 +435,11 @@ class TherapyListSchema(Schema):
 
 class RuleListSchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String(), metadata=_doc("Ruleset version per therapy."))
-    rules = fields.List(fields.Nested(RuleSchema), metadata=_doc(
-        "Every rule a response can cite."))
+    rules = fields.List(fields.Nested(RuleSchema), metadata=_doc("Every rule a response can cite."))
 
 
 # ---- operations and errors ----------------------------------------------------------------------------
+
 
 class HealthSchema(Schema):
     status = fields.String()
@@ -362,8 +462,12 @@ class CandidateSchema(Schema):
 class FieldErrorSchema(Schema):
     field = fields.String(metadata=_doc("Path of the offending field, e.g. vaccines[1].name.", "vaccines[1].name"))
     message = fields.String()
-    code = fields.String(metadata=_doc("invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy."))
-    candidates = fields.List(fields.Nested(CandidateSchema), metadata=_doc("What an unknown or ambiguous name could mean."))
+    code = fields.String(
+        metadata=_doc("invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy.")
+    )
+    candidates = fields.List(
+        fields.Nested(CandidateSchema), metadata=_doc("What an unknown or ambiguous name could mean.")
+    )
 
 
 class ProblemSchema(Schema):

@@ -54,35 +54,65 @@ def _read(path: Path) -> tuple[Any, bytes]:
 
 def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
     schedule, timing = doc["schedule"], doc["vaccine_timing"]
-    cadences = {name: Cadence(name=name, days=c.get("days", 0), months=c.get("months", 0),
-                              description=c.get("description", ""))
-                for name, c in schedule["cadences"].items()}
-    rules = {role: Rule(id=r["id"], summary=r["summary"], evidence=r["evidence"], source=r["source"],
-                        citation=r["citation"])
-             for role, r in doc["rules"].items()}
+    cadences = {
+        name: Cadence(name=name, days=c.get("days", 0), months=c.get("months", 0), description=c.get("description", ""))
+        for name, c in schedule["cadences"].items()
+    }
+    rules = {
+        role: Rule(id=r["id"], summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
+        for role, r in doc["rules"].items()
+    }
     if schedule["default_cadence"] not in cadences:
         raise ValueError(f"{doc['id']}: default cadence {schedule['default_cadence']!r} is not defined")
     return TherapyProfile(
-        id=doc["id"], version=doc["version"], name=doc["name"], brand_names=tuple(doc["brand_names"]),
-        names=tuple(doc["names"]), starter_gaps=tuple(schedule["starter_gaps_days"]),
-        starter_doses=schedule["starter_doses"], cadences=cadences, default_cadence=schedule["default_cadence"],
-        live_pre_start_days=timing["live_pre_start_days"], non_live_pre_start_days=timing["non_live_pre_start_days"],
-        mid_cycle=MidCycleSlot(**timing["mid_cycle"]), b_cell_recheck_days=timing["b_cell_recheck_days"],
+        id=doc["id"],
+        version=doc["version"],
+        name=doc["name"],
+        brand_names=tuple(doc["brand_names"]),
+        names=tuple(doc["names"]),
+        starter_gaps=tuple(schedule["starter_gaps_days"]),
+        starter_doses=schedule["starter_doses"],
+        cadences=cadences,
+        default_cadence=schedule["default_cadence"],
+        live_pre_start_days=timing["live_pre_start_days"],
+        non_live_pre_start_days=timing["non_live_pre_start_days"],
+        mid_cycle=MidCycleSlot(**timing["mid_cycle"]),
+        b_cell_recheck_days=timing["b_cell_recheck_days"],
         b_cell_consensus_days=timing["b_cell_consensus_days"],
-        post_therapy_after_last_dose_days=timing["post_therapy_after_last_dose_days"], rules=rules,
-        schedule_text=schedule.get("text", ""), b_cell_recheck_text=timing["b_cell_recheck_text"],
+        post_therapy_after_last_dose_days=timing["post_therapy_after_last_dose_days"],
+        rules=rules,
+        schedule_text=schedule.get("text", ""),
+        b_cell_recheck_text=timing["b_cell_recheck_text"],
         b_cell_consensus_text=timing["b_cell_consensus_text"],
     )
 
 
 def catalog_from_dict(doc: dict[str, Any]) -> Catalog:
-    vaccines = [Vaccine(id=v["id"], name=v["name"], cvx=tuple(v["cvx"]), live=bool(v["live"]), route=v["route"],
-                        antigens=tuple(v.get("antigens", ())), aliases=tuple(v.get("aliases", ())),
-                        source=v["source"], note=v.get("note", ""))
-                for v in doc["vaccines"]]
-    unspecified = [Unspecified(cvx=u.get("cvx"), name=u["name"], aliases=tuple(u.get("aliases", ())),
-                               candidates=tuple(u["candidates"]), source=u["source"], note=u.get("note", ""))
-                   for u in doc.get("unspecified", [])]
+    vaccines = [
+        Vaccine(
+            id=v["id"],
+            name=v["name"],
+            cvx=tuple(v["cvx"]),
+            live=bool(v["live"]),
+            route=v["route"],
+            antigens=tuple(v.get("antigens", ())),
+            aliases=tuple(v.get("aliases", ())),
+            source=v["source"],
+            note=v.get("note", ""),
+        )
+        for v in doc["vaccines"]
+    ]
+    unspecified = [
+        Unspecified(
+            cvx=u.get("cvx"),
+            name=u["name"],
+            aliases=tuple(u.get("aliases", ())),
+            candidates=tuple(u["candidates"]),
+            source=u["source"],
+            note=u.get("note", ""),
+        )
+        for u in doc.get("unspecified", [])
+    ]
     return Catalog(doc["catalog_version"], vaccines, unspecified)
 
 
@@ -96,51 +126,86 @@ def _days(text: str) -> int:
 def conflicts_from_csv(text: str) -> LiveVirusConflicts:
     rules = {}
     for row in csv.DictReader(io.StringIO(text)):
-        rules[(row["previous_cvx"], row["current_cvx"])] = (_days(row["conflictBeginInterval"]),
-                                                            _days(row["conflictEndInterval"]))
+        rules[(row["previous_cvx"], row["current_cvx"])] = (
+            _days(row["conflictBeginInterval"]),
+            _days(row["conflictEndInterval"]),
+        )
     return LiveVirusConflicts(rules)
 
 
-def vaccine_rules_from(series_doc: dict[str, Any], rules_doc: dict[str, Any], conflicts: LiveVirusConflicts,
-                       catalog: Catalog) -> VaccineRules:
+def vaccine_rules_from(
+    series_doc: dict[str, Any], rules_doc: dict[str, Any], conflicts: LiveVirusConflicts, catalog: Catalog
+) -> VaccineRules:
     sources = series_doc["sources"]
-    rules = {rid: Rule(id=rid, summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
-             for rid, r in rules_doc["rules"].items()}
+    rules = {
+        rid: Rule(id=rid, summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
+        for rid, r in rules_doc["rules"].items()
+    }
     series: dict[str, Series] = {}
     for vid, doc in series_doc["series"].items():
         if catalog.get(vid) is None:
             raise ValueError(f"series for unknown catalog id {vid!r}")
         doses = tuple(
-            SeriesDose(d["dose"], tuple(SeriesInterval(i["from_dose"], Interval.parse(i["minimum"]),
-                                                       Interval.parse(i["recommended"]) if i["recommended"] else None)
-                                        for i in d.get("intervals", ())))
-            for d in doc["doses"])
+            SeriesDose(
+                d["dose"],
+                tuple(
+                    SeriesInterval(
+                        i["from_dose"],
+                        Interval.parse(i["minimum"]),
+                        Interval.parse(i["recommended"]) if i["recommended"] else None,
+                    )
+                    for i in d.get("intervals", ())
+                ),
+            )
+            for d in doc["doses"]
+        )
         keys = sorted({i["source"] for d in doc["doses"] for i in d.get("intervals", ())})
         cdsi = doc.get("cdsi")
-        where = (f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else "")
+        where = f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else ""
         source = "; ".join([where, *(sources[k] for k in keys if k != "cdsi-4.64" or not cdsi)]).strip("; ")
-        plan = ", ".join(f"dose {d.number}: " + "; ".join(
-            f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'})"
-            for i in d.intervals) for d in doses if d.intervals)
+        plan = ", ".join(
+            f"dose {d.number}: "
+            + "; ".join(
+                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'})"
+                for i in d.intervals
+            )
+            for d in doses
+            if d.intervals
+        )
         rule_id = f"series.{vid}"
-        rules[rule_id] = Rule(id=rule_id, summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
-                              evidence="CDSi" if cdsi else "label", source=source or "decision",
-                              citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip())
+        rules[rule_id] = Rule(
+            id=rule_id,
+            summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
+            evidence="CDSi" if cdsi else "label",
+            source=source or "decision",
+            citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip(),
+        )
         series[vid] = Series(vid, doses, rule_id)
     lead_times: dict[str, LeadTime] = {}
     for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
             raise ValueError(f"lead time for unknown catalog id {key!r}")
         rule_id = f"lead-time.{key}"
-        rules[rule_id] = Rule(id=rule_id, summary=f"Protection expected {doc['days']} days after the last dose"
-                              + ("" if key == "default" else f" ({key})") + ".",
-                              evidence=("decision" if doc["source"] == "decision" else
-                                        "label" if doc["source"].startswith("label") else "guideline"),
-                              source=sources[doc["source"]], citation=doc["text"])
+        rules[rule_id] = Rule(
+            id=rule_id,
+            summary=f"Protection expected {doc['days']} days after the last dose"
+            + ("" if key == "default" else f" ({key})")
+            + ".",
+            evidence=(
+                "decision"
+                if doc["source"] == "decision"
+                else "label"
+                if doc["source"].startswith("label")
+                else "guideline"
+            ),
+            source=sources[doc["source"]],
+            citation=doc["text"],
+        )
         lead_times[key] = LeadTime(doc["days"], rule_id)
     default = lead_times.pop("default")
-    return VaccineRules(series=series, lead_times=lead_times, default_lead_time=default, conflicts=conflicts,
-                        rules=rules)
+    return VaccineRules(
+        series=series, lead_times=lead_times, default_lead_time=default, conflicts=conflicts, rules=rules
+    )
 
 
 @lru_cache(maxsize=1)

@@ -117,7 +117,7 @@ class Catalog:
     def by_cvx(self, code: str, field: str) -> Match:
         cvx = canonical_cvx(code)
         if cvx is None:
-            raise LookupFailed(FieldError(field, f"{code!r} is not a CVX code (CVX codes are numbers such as \"03\")"))
+            raise LookupFailed(FieldError(field, f'{code!r} is not a CVX code (CVX codes are numbers such as "03")'))
         entry = self._by_cvx.get(cvx)
         if entry is None:
             raise LookupFailed(FieldError(field, f"CVX {cvx} is not in the catalog", code="unknown_vaccine"))
@@ -136,20 +136,34 @@ class Catalog:
 
     def _unknown_name(self, name: str, field: str) -> Match:
         candidates = self.suggest(name)
-        raise LookupFailed(FieldError(
-            field, f"no vaccine in the catalog is called {name!r}"
-            + (f"; did you mean {', '.join(repr(c.name) for c in candidates)}?" if candidates else
-               "; GET /v1/vaccines lists the catalog"),
-            candidates=tuple(candidates), code="unknown_vaccine"))
+        raise LookupFailed(
+            FieldError(
+                field,
+                f"no vaccine in the catalog is called {name!r}"
+                + (
+                    f"; did you mean {', '.join(repr(c.name) for c in candidates)}?"
+                    if candidates
+                    else "; GET /v1/vaccines lists the catalog"
+                ),
+                candidates=tuple(candidates),
+                code="unknown_vaccine",
+            )
+        )
 
     def _ambiguous(self, entry: Unspecified, field: str, what: str) -> FieldError:
         candidates = tuple(self.by_id[c].candidate() for c in entry.candidates)
-        why = ("whether it is live depends on the product" if len({c.live for c in candidates}) > 1
-               else "the products differ in their dose series")
+        why = (
+            "whether it is live depends on the product"
+            if len({c.live for c in candidates}) > 1
+            else "the products differ in their dose series"
+        )
         return FieldError(
-            field, f"{what} ({entry.name}) does not say which product, and {why}. "
+            field,
+            f"{what} ({entry.name}) does not say which product, and {why}. "
             f"Name one of: {', '.join(c.name for c in candidates)}",
-            candidates=candidates, code="ambiguous_vaccine")
+            candidates=candidates,
+            code="ambiguous_vaccine",
+        )
 
     def suggest(self, text: str, limit: int = 5) -> list[Candidate]:
         """Catalog entries whose names look like `text`, best first: for 'did you mean'."""

@@ -42,7 +42,7 @@ class Interval:
             if unit == "week":
                 unit, amount = "day", amount * 7
             totals[unit] += amount
-            rest, first = rest[match.end():], False
+            rest, first = rest[match.end() :], False
         return cls(text=text, years=totals["year"], months=totals["month"], days=totals["day"])
 
     def after(self, day: date) -> date:

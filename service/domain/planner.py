@@ -106,9 +106,16 @@ class Therapies:
         profile = self._by_name.get(normalize(drug))
         if profile is None:
             supported = ", ".join(sorted({p.name for p in self.profiles}))
-            raise InvalidInput([FieldError(field, f"{drug!r} is not a supported therapy; supported: {supported}",
-                                           candidates=tuple(Candidate(p.id, p.name, (), None) for p in self.profiles),
-                                           code="unknown_therapy")])
+            raise InvalidInput(
+                [
+                    FieldError(
+                        field,
+                        f"{drug!r} is not a supported therapy; supported: {supported}",
+                        candidates=tuple(Candidate(p.id, p.name, (), None) for p in self.profiles),
+                        code="unknown_therapy",
+                    )
+                ]
+            )
         return profile
 
 
@@ -133,7 +140,9 @@ def _check_dates(days: tuple[date, ...], as_of: date, prefix: str) -> list[Field
     seen: dict[date, int] = {}
     for j, day in enumerate(days):
         if day > as_of:
-            errors.append(FieldError(f"{prefix}[{j}]", f"{day} is after as_of {as_of}: only doses already given belong here"))
+            errors.append(
+                FieldError(f"{prefix}[{j}]", f"{day} is after as_of {as_of}: only doses already given belong here")
+            )
         if day in seen:
             errors.append(FieldError(f"{prefix}[{j}]", f"{day} repeats {prefix}[{seen[day]}]"))
         seen.setdefault(day, j)
@@ -153,15 +162,24 @@ def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) 
         out.errors += _check_dates(req.given, request.as_of, f"{prefix}.given")
         length = rules.series_for(match.vaccine).length
         if len(req.given) > length:
-            out.errors.append(FieldError(f"{prefix}.given", f"{len(req.given)} doses given, but the {match.vaccine.name} "
-                                         f"series planned here has {length}", code="too_many_doses"))
+            out.errors.append(
+                FieldError(
+                    f"{prefix}.given",
+                    f"{len(req.given)} doses given, but the {match.vaccine.name} series planned here has {length}",
+                    code="too_many_doses",
+                )
+            )
         if req.needed_by is not None and req.needed_by < request.as_of:
             out.errors.append(FieldError(f"{prefix}.needed_by", f"{req.needed_by} is before as_of {request.as_of}"))
     for i, imm in enumerate(request.immunizations):
         prefix = f"immunizations[{i}]"
         if imm.day > request.as_of:
-            out.errors.append(FieldError(f"{prefix}.date", f"{imm.day} is after as_of {request.as_of}: "
-                                         "only vaccines already given belong here"))
+            out.errors.append(
+                FieldError(
+                    f"{prefix}.date",
+                    f"{imm.day} is after as_of {request.as_of}: only vaccines already given belong here",
+                )
+            )
         try:
             vaccine = _lookup(catalog, imm.name, imm.cvx, prefix).vaccine
         except LookupFailed as failed:
@@ -186,8 +204,9 @@ def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Wind
     return tuple(out)
 
 
-def _space_from_history(vaccine: Vaccine, timing: Timing, history: list[LiveEvent],
-                        conflicts: LiveVirusConflicts) -> Timing:
+def _space_from_history(
+    vaccine: Vaccine, timing: Timing, history: list[LiveEvent], conflicts: LiveVirusConflicts
+) -> Timing:
     """A live vaccine's windows without the days that conflict with live vaccines already given."""
     if not vaccine.live or not timing.windows:
         return timing
@@ -203,20 +222,27 @@ def _space_from_history(vaccine: Vaccine, timing: Timing, history: list[LiveEven
             windows = narrowed
             if conflict.rule not in rules:
                 rules.append(conflict.rule)
-            notes.append(f"{event.vaccine.name} was given on {event.day}: another live vaccine must wait "
-                         f"{conflict.end_days} days (or be given the same day), so not before {end + timedelta(days=1)}.")
+            notes.append(
+                f"{event.vaccine.name} was given on {event.day}: another live vaccine must wait "
+                f"{conflict.end_days} days (or be given the same day), so not before {end + timedelta(days=1)}."
+            )
     if windows == timing.windows:
         return timing
     reason = timing.reason + " " + " ".join(notes)
     if not windows:
-        reason = ("Live vaccine: no permitted day is left in the horizon. " + " ".join(notes)
-                  + " Without that conflict: " + timing.reason)
+        reason = (
+            "Live vaccine: no permitted day is left in the horizon. "
+            + " ".join(notes)
+            + " Without that conflict: "
+            + timing.reason
+        )
         return replace(timing, status=AVOID, windows=(), reason=reason, rules=tuple(rules))
     return replace(timing, status=windows[0].kind, windows=windows, reason=reason, rules=tuple(rules))
 
 
-def _better(first: Proposal, second: Proposal, first_ready: date | None, second_ready: date | None,
-            needed_by: date | None) -> bool:
+def _better(
+    first: Proposal, second: Proposal, first_ready: date | None, second_ready: date | None, needed_by: date | None
+) -> bool:
     """Whether the minimum-interval proposal is worth taking over the recommended one."""
     if second.complete and not first.complete:
         return True
@@ -225,25 +251,35 @@ def _better(first: Proposal, second: Proposal, first_ready: date | None, second_
     return False
 
 
-def _unbounded_proposal(vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, rules: VaccineRules,
-                        fixed: list[LiveEvent]) -> Proposal:
+def _unbounded_proposal(
+    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, rules: VaccineRules, fixed: list[LiveEvent]
+) -> Proposal:
     """The series as if no therapy start were in the way: to say which start date would let it come first."""
     open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
     return propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
 
 
-def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineRequest, match: Match,
-              history: list[LiveEvent], proposed_live: list[LiveEvent], rules: VaccineRules,
-              as_of: date, until: date) -> VaccinePlan:
+def _plan_one(
+    profile: TherapyProfile,
+    schedule: DoseSchedule,
+    req: VaccineRequest,
+    match: Match,
+    history: list[LiveEvent],
+    proposed_live: list[LiveEvent],
+    rules: VaccineRules,
+    as_of: date,
+    until: date,
+) -> VaccinePlan:
     vaccine = match.vaccine
     series = rules.series_for(vaccine)
     lead = rules.lead_time_for(vaccine)
     given = tuple(sorted(req.given))
-    timing = _space_from_history(vaccine, plan_timing(profile, schedule, vaccine.live, as_of, until), history,
-                                 rules.conflicts)
+    timing = _space_from_history(
+        vaccine, plan_timing(profile, schedule, vaccine.live, as_of, until), history, rules.conflicts
+    )
     fixed = history + proposed_live
     if timing.status == AVOID:
-        proposal = Proposal((), tuple(d.number for d in series.doses[len(given):]), RECOMMENDED, (series.rule_id,))
+        proposal = Proposal((), tuple(d.number for d in series.doses[len(given) :]), RECOMMENDED, (series.rule_id,))
     else:
         proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
         ready = ready_on(proposal, given, lead)
@@ -265,8 +301,10 @@ def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineReque
         if trial.doses and timing.status == AVOID:
             delay_start_to = trial.doses[0].day + margin
             if delay_start_to != timing.delay_start_to:
-                notes.append(f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
-                             "or later for it to be given first.")
+                notes.append(
+                    f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
+                    "or later for it to be given first."
+                )
         if trial.complete and len(trial.doses) > 1:
             series_start = trial.doses[-1].day + margin
     remaining = series.length - len(given)
@@ -279,8 +317,10 @@ def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineReque
     if proposal.unplaced and timing.status != AVOID:
         notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
     if series_start is not None:
-        notes.append(f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
-                     "be given before treatment.")
+        notes.append(
+            f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
+            "be given before treatment."
+        )
     if req.needed_by is not None:
         if meets:
             notes.append(f"Protection expected by {ready}, before {req.needed_by}.")
@@ -293,8 +333,12 @@ def _plan_one(profile: TherapyProfile, schedule: DoseSchedule, req: VaccineReque
         extra_rules.append(rules.basis_rule)
     if ready is not None:
         extra_rules.append(lead.rule_id)
-    timing = replace(timing, reason=" ".join([timing.reason, *notes]), delay_start_to=delay_start_to,
-                     rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])))
+    timing = replace(
+        timing,
+        reason=" ".join([timing.reason, *notes]),
+        delay_start_to=delay_start_to,
+        rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])),
+    )
     return VaccinePlan(req, match, timing, proposal, series, ready, meets)
 
 
@@ -319,19 +363,23 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         raise InvalidInput(sorted(errors, key=lambda e: _field_order(e.field)))
 
     # Doses of a live vaccine already given in its own series count for the spacing of the others.
-    own_given = [[LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
-                 for req, m in zip(request.vaccines, checked.matches, strict=True)]
+    own_given = [
+        [LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
+        for req, m in zip(request.vaccines, checked.matches, strict=True)
+    ]
     plans: list[VaccinePlan] = []
     proposed_live: list[LiveEvent] = []
     for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
         others_given = [e for j, events in enumerate(own_given) if j != i for e in events]
-        vp = _plan_one(profile, schedule, req, match, checked.history + others_given, proposed_live, rules,
-                       request.as_of, until)
+        vp = _plan_one(
+            profile, schedule, req, match, checked.history + others_given, proposed_live, rules, request.as_of, until
+        )
         plans.append(vp)
         if match.vaccine.live:
             proposed_live += [LiveEvent(match.vaccine, p.day) for p in vp.proposal.doses]
-    return Plan(request.as_of, until, profile, therapies.versions[profile.id], schedule, tuple(plans),
-                schedule.warnings)
+    return Plan(
+        request.as_of, until, profile, therapies.versions[profile.id], schedule, tuple(plans), schedule.warnings
+    )
 
 
 def _field_order(name: str) -> int:

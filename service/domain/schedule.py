@@ -76,7 +76,12 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
     seen: dict[date, int] = {}
     for i, dose in enumerate(treatment.doses):
         if dose > as_of:
-            errors.append(FieldError(f"treatment.doses[{i}]", f"dose {dose} is after as_of {as_of}: only doses already given belong here; use start_date for a planned start"))
+            errors.append(
+                FieldError(
+                    f"treatment.doses[{i}]",
+                    f"dose {dose} is after as_of {as_of}: only doses already given belong here; use start_date for a planned start",
+                )
+            )
         if dose in seen:
             errors.append(FieldError(f"treatment.doses[{i}]", f"dose {dose} repeats treatment.doses[{seen[dose]}]"))
         seen.setdefault(dose, i)
@@ -84,32 +89,61 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
         errors.append(FieldError("treatment.cadence", f"must be one of {', '.join(sorted(profile.cadences))}"))
     first = min(treatment.doses) if treatment.doses else None
     if first is None and treatment.start_date is None:
-        errors.append(FieldError("treatment.start_date", "required when treatment.doses is empty (the planned or actual first dose date)", code="required"))
+        errors.append(
+            FieldError(
+                "treatment.start_date",
+                "required when treatment.doses is empty (the planned or actual first dose date)",
+                code="required",
+            )
+        )
     if first is not None and treatment.start_date is not None and treatment.start_date != first:
-        errors.append(FieldError("treatment.start_date", f"must equal the earliest dose ({first}) when doses are given"))
+        errors.append(
+            FieldError("treatment.start_date", f"must equal the earliest dose ({first}) when doses are given")
+        )
     stopped = treatment.stopped_on
     if stopped is not None:
         last = max(treatment.doses) if treatment.doses else None
         if stopped > as_of:
-            errors.append(FieldError("treatment.stopped_on", f"{stopped} is after as_of {as_of}: a discontinuation date must already have happened"))
+            errors.append(
+                FieldError(
+                    "treatment.stopped_on",
+                    f"{stopped} is after as_of {as_of}: a discontinuation date must already have happened",
+                )
+            )
         if last is not None and stopped < last:
             errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the last dose {last}"))
         if last is None and treatment.start_date is not None and stopped < treatment.start_date:
-            errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the start date {treatment.start_date}: a therapy cannot stop before it starts"))
+            errors.append(
+                FieldError(
+                    "treatment.stopped_on",
+                    f"{stopped} is before the start date {treatment.start_date}: a therapy cannot stop before it starts",
+                )
+            )
     repletion = treatment.b_cell_repletion_on
     if repletion is not None:
         if stopped is None:
-            errors.append(FieldError("treatment.b_cell_repletion_on", "only valid with treatment.stopped_on: B-cell repletion is confirmed after the therapy is stopped"))
+            errors.append(
+                FieldError(
+                    "treatment.b_cell_repletion_on",
+                    "only valid with treatment.stopped_on: B-cell repletion is confirmed after the therapy is stopped",
+                )
+            )
         elif repletion < stopped:
             errors.append(FieldError("treatment.b_cell_repletion_on", f"{repletion} is before stopped_on {stopped}"))
         if repletion > as_of:
-            errors.append(FieldError("treatment.b_cell_repletion_on", f"{repletion} is after as_of {as_of}: only a laboratory result already available counts"))
+            errors.append(
+                FieldError(
+                    "treatment.b_cell_repletion_on",
+                    f"{repletion} is after as_of {as_of}: only a laboratory result already available counts",
+                )
+            )
     if errors:
         raise InvalidInput(errors)
 
 
-def labelled_doses(profile: TherapyProfile, cadence: Cadence, start: date, number: int,
-                   anchor: date | None = None) -> Iterator[date]:
+def labelled_doses(
+    profile: TherapyProfile, cadence: Cadence, start: date, number: int, anchor: date | None = None
+) -> Iterator[date]:
     """Dose dates from `start` (dose `number`, 1-based) on, at the labelled intervals, without end.
 
     Maintenance doses are counted from an anchor (the previous maintenance dose when `start` follows it
@@ -151,18 +185,32 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             given = tuple(_take_until(labelled_doses(profile, cadence, first, 1), end))
             assumed = True
             rules.append(profile.rule_id("assumed_schedule"))
-            warnings.append(PlanWarning(
-                HISTORY_ASSUMED,
-                f"No doses were listed and the start date {first} is on or before as_of {as_of}: the "
-                f"labelled schedule is assumed to have been followed ({len(given)} dose(s) up to {end}). "
-                "List the doses actually given for an exact plan.",
-                (profile.rule_id("assumed_schedule"),),
-            ))
+            warnings.append(
+                PlanWarning(
+                    HISTORY_ASSUMED,
+                    f"No doses were listed and the start date {first} is on or before as_of {as_of}: the "
+                    f"labelled schedule is assumed to have been followed ({len(given)} dose(s) up to {end}). "
+                    "List the doses actually given for an exact plan.",
+                    (profile.rule_id("assumed_schedule"),),
+                )
+            )
 
     if treatment.stopped_on is not None:
         rules.append(profile.rule_id("stopped"))
-        return DoseSchedule(STOPPED, first, given, assumed, None, False, (), treatment.stopped_on,
-                            treatment.b_cell_repletion_on, cadence, tuple(warnings), tuple(rules))
+        return DoseSchedule(
+            STOPPED,
+            first,
+            given,
+            assumed,
+            None,
+            False,
+            (),
+            treatment.stopped_on,
+            treatment.b_cell_repletion_on,
+            cadence,
+            tuple(warnings),
+            tuple(rules),
+        )
 
     overdue = False
     anchor: date | None = None
@@ -180,12 +228,14 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             # Label: a missed dose is given as soon as possible and the schedule restarts from it.
             next_dose, overdue = as_of, True
             rules.append(profile.rule_id("missed_dose"))
-            warnings.append(PlanWarning(
-                DOSE_MISSED,
-                f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
-                f"{as_of}), and later doses follow from that date.",
-                (profile.rule_id("missed_dose"),),
-            ))
+            warnings.append(
+                PlanWarning(
+                    DOSE_MISSED,
+                    f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
+                    f"{as_of}), and later doses follow from that date.",
+                    (profile.rule_id("missed_dose"),),
+                )
+            )
         else:
             next_dose = due
             if len(given) > len(profile.starter_gaps):
@@ -197,8 +247,9 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         next_dose = upcoming[0]
     else:
         upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor), until))
-    return DoseSchedule(phase, first, given, assumed, next_dose, overdue, upcoming, None, None, cadence,
-                        tuple(warnings), tuple(rules))
+    return DoseSchedule(
+        phase, first, given, assumed, next_dose, overdue, upcoming, None, None, cadence, tuple(warnings), tuple(rules)
+    )
 
 
 def _take_until(days: Iterator[date], end: date) -> Iterator[date]:

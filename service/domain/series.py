@@ -84,8 +84,9 @@ def _first_day_in_windows(windows: tuple[Window, ...], earliest: date) -> date |
     return None
 
 
-def _place(vaccine: Vaccine, windows: tuple[Window, ...], earliest: date, conflicts: LiveVirusConflicts,
-           fixed: list[LiveEvent]) -> tuple[date | None, set[str]]:
+def _place(
+    vaccine: Vaccine, windows: tuple[Window, ...], earliest: date, conflicts: LiveVirusConflicts, fixed: list[LiveEvent]
+) -> tuple[date | None, set[str]]:
     """The first permitted day on or after `earliest`, honouring live spacing; None if there is none."""
     rules: set[str] = set()
     day = _first_day_in_windows(windows, earliest)
@@ -100,14 +101,22 @@ def _place(vaccine: Vaccine, windows: tuple[Window, ...], earliest: date, confli
     return None, rules
 
 
-def propose(vaccine: Vaccine, series: Series, given: tuple[date, ...], windows: tuple[Window, ...], as_of: date,
-            basis: str, conflicts: LiveVirusConflicts, fixed: list[LiveEvent]) -> Proposal:
+def propose(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    windows: tuple[Window, ...],
+    as_of: date,
+    basis: str,
+    conflicts: LiveVirusConflicts,
+    fixed: list[LiveEvent],
+) -> Proposal:
     """Dated doses for the rest of the series, on the given interval basis."""
     dates: dict[int, date] = {i + 1: day for i, day in enumerate(sorted(given))}
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
-    for dose in series.doses[len(given):]:
+    for dose in series.doses[len(given) :]:
         if unplaced:
             unplaced.append(dose.number)  # a dose cannot come before the one it is measured from
             continue

@@ -97,15 +97,28 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
         rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
         window = clip(PRE_START, as_of, last_day, as_of, until)
         if window is not None:
-            return Timing(PRE_START, (window,), (
-                f"Live vaccine: give it on or before {_fmt(last_day)}, at least {profile.live_pre_start_days} days "
-                f"before the first {name} dose on {_fmt(first)}. Live vaccines are not recommended during "
-                f"{name} treatment, nor after it until B-cell repletion."), rules)
+            return Timing(
+                PRE_START,
+                (window,),
+                (
+                    f"Live vaccine: give it on or before {_fmt(last_day)}, at least {profile.live_pre_start_days} days "
+                    f"before the first {name} dose on {_fmt(first)}. Live vaccines are not recommended during "
+                    f"{name} treatment, nor after it until B-cell repletion."
+                ),
+                rules,
+            )
         delay_to = as_of + timedelta(days=profile.live_pre_start_days)
-        return Timing(AVOID, (), (
-            f"Live vaccine: the first {name} dose on {_fmt(first)} is fewer than {profile.live_pre_start_days} days "
-            f"away, and live vaccines are not recommended during treatment. Given today, it would need the "
-            f"first dose moved to {_fmt(delay_to)} or later."), rules, delay_start_to=delay_to)
+        return Timing(
+            AVOID,
+            (),
+            (
+                f"Live vaccine: the first {name} dose on {_fmt(first)} is fewer than {profile.live_pre_start_days} days "
+                f"away, and live vaccines are not recommended during treatment. Given today, it would need the "
+                f"first dose moved to {_fmt(delay_to)} or later."
+            ),
+            rules,
+            delay_start_to=delay_to,
+        )
 
     if schedule.phase == STOPPED:
         assert schedule.stopped_on is not None
@@ -114,24 +127,38 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             start = max(repletion, schedule.stopped_on + timedelta(days=1))
             window = clip(POST_THERAPY, start, until, as_of, until)
             rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))
-            reason = (f"Live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)} and B-cell repletion was "
-                      f"confirmed on {_fmt(repletion)}, so live vaccines may be given from {_fmt(start)}.")
+            reason = (
+                f"Live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)} and B-cell repletion was "
+                f"confirmed on {_fmt(repletion)}, so live vaccines may be given from {_fmt(start)}."
+            )
             if window is None:
                 return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
             return Timing(POST_THERAPY, (window,), reason, rules)
         recheck = schedule.stopped_on + timedelta(days=profile.b_cell_recheck_days)
         consensus = schedule.stopped_on + timedelta(days=profile.b_cell_consensus_days)
-        when = (f"from {_fmt(recheck)}" if recheck > as_of else f"now (that point, {_fmt(recheck)}, has passed)")
-        return Timing(AVOID, (), (
-            f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
-            f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
-            f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
-            f"({_fmt(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."),
-            (profile.rule_id("live_after_stop"),), b_cell_recheck_on=recheck)
+        when = f"from {_fmt(recheck)}" if recheck > as_of else f"now (that point, {_fmt(recheck)}, has passed)"
+        return Timing(
+            AVOID,
+            (),
+            (
+                f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
+                f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
+                f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
+                f"({_fmt(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."
+            ),
+            (profile.rule_id("live_after_stop"),),
+            b_cell_recheck_on=recheck,
+        )
 
-    return Timing(AVOID, (), (
-        f"Live vaccine: not recommended during {name} treatment (B-cell depletion), nor after stopping "
-        "until B-cell repletion is confirmed."), (profile.rule_id("live_during_therapy"),))
+    return Timing(
+        AVOID,
+        (),
+        (
+            f"Live vaccine: not recommended during {name} treatment (B-cell depletion), nor after stopping "
+            "until B-cell repletion is confirmed."
+        ),
+        (profile.rule_id("live_during_therapy"),),
+    )
 
 
 def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, until: date) -> Timing:
@@ -143,17 +170,30 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
     if schedule.phase == STOPPED:
         assert schedule.stopped_on is not None
         last_dose = schedule.given[-1] if schedule.given else schedule.stopped_on
-        start = max(schedule.stopped_on + timedelta(days=1),
-                    last_dose + timedelta(days=profile.post_therapy_after_last_dose_days))
+        start = max(
+            schedule.stopped_on + timedelta(days=1),
+            last_dose + timedelta(days=profile.post_therapy_after_last_dose_days),
+        )
         window = clip(POST_THERAPY, start, until, as_of, until)
         rules.append(profile.rule_id("non_live_post_therapy"))
         if window is None:
-            return Timing(AVOID, (), f"Non-live vaccine: after {name} was stopped, the window opens on "
-                          f"{_fmt(start)}, beyond the requested horizon.", tuple(rules))
-        return Timing(POST_THERAPY, (window,), (
-            f"Non-live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)}; give it from {_fmt(window.start)} "
-            f"(at least {profile.post_therapy_after_last_dose_days} days after the last dose). The response may "
-            "be weaker until B cells recover."), tuple(rules))
+            return Timing(
+                AVOID,
+                (),
+                f"Non-live vaccine: after {name} was stopped, the window opens on "
+                f"{_fmt(start)}, beyond the requested horizon.",
+                tuple(rules),
+            )
+        return Timing(
+            POST_THERAPY,
+            (window,),
+            (
+                f"Non-live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)}; give it from {_fmt(window.start)} "
+                f"(at least {profile.post_therapy_after_last_dose_days} days after the last dose). The response may "
+                "be weaker until B cells recover."
+            ),
+            tuple(rules),
+        )
 
     if schedule.phase == NOT_STARTED:
         first = schedule.first_dose
@@ -162,24 +202,34 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
         rules.append(profile.rule_id("non_live_pre_start"))
         if window is not None:
             windows.append(window)
-            parts.append(f"Best given on or before {_fmt(last_day)}, at least {profile.non_live_pre_start_days} "
-                         f"days before the first {name} dose on {_fmt(first)}.")
+            parts.append(
+                f"Best given on or before {_fmt(last_day)}, at least {profile.non_live_pre_start_days} "
+                f"days before the first {name} dose on {_fmt(first)}."
+            )
         else:
-            parts.append(f"The first {name} dose on {_fmt(first)} is fewer than {profile.non_live_pre_start_days} "
-                         "days away, too late for the preferred pre-start timing.")
+            parts.append(
+                f"The first {name} dose on {_fmt(first)} is fewer than {profile.non_live_pre_start_days} "
+                "days away, too late for the preferred pre-start timing."
+            )
 
     slots = schedule_mid_cycle_windows(profile, schedule, as_of, until)
     if slots:
         windows.extend(slots)
         rules += [profile.rule_id("non_live_during_therapy"), profile.rule_id("mid_cycle")]
-        parts.append(f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
-                     f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
-                     f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). The response to non-live vaccines may "
-                     f"be weaker during {name} treatment.")
+        parts.append(
+            f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
+            f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
+            f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). The response to non-live vaccines may "
+            f"be weaker during {name} treatment."
+        )
     if not windows:
         rules.append(profile.rule_id("mid_cycle"))
-        return Timing(AVOID, (), "Non-live vaccine: no permitted window falls inside the requested horizon. "
-                      + " ".join(parts), tuple(rules))
+        return Timing(
+            AVOID,
+            (),
+            "Non-live vaccine: no permitted window falls inside the requested horizon. " + " ".join(parts),
+            tuple(rules),
+        )
     return Timing(windows[0].kind, tuple(windows), "Non-live vaccine. " + " ".join(parts), tuple(rules))
 
 

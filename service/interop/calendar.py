@@ -20,9 +20,11 @@ from icalendar import Calendar, Event
 
 UID_DOMAIN = "vaccine-timing-planner"
 PRODID = "-//Vaccine timing planner//Plan calendar//EN"
-KIND_LABELS = {"pre_start": "pre-start window (before the first dose)",
-               "mid_cycle": "mid-cycle window (between two doses)",
-               "post_therapy": "post-therapy window (after stopping)"}
+KIND_LABELS = {
+    "pre_start": "pre-start window (before the first dose)",
+    "mid_cycle": "mid-cycle window (between two doses)",
+    "post_therapy": "post-therapy window (after stopping)",
+}
 WINDOW_CATEGORY = "VACCINE-WINDOW"
 DOSE_CATEGORY = "THERAPY-DOSE"
 
@@ -60,8 +62,11 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
             event.add("dtstart", _day(window["start"]))
             event.add("dtend", _day(window["end"]) + timedelta(days=1))
             event.add("summary", f"{vaccine['name']}: {KIND_LABELS.get(window['kind'], window['kind'])}")
-            event.add("description", f"Permitted from {window['start']} to {window['end']} (both days "
-                      f"included).\n{item['reason']}\nRules: {', '.join(item['rules'])} (ruleset {version}).")
+            event.add(
+                "description",
+                f"Permitted from {window['start']} to {window['end']} (both days "
+                f"included).\n{item['reason']}\nRules: {', '.join(item['rules'])} (ruleset {version}).",
+            )
             event.add("categories", [WINDOW_CATEGORY])
             event.add("transp", "TRANSPARENT")
             cal.add_component(event)

@@ -26,18 +26,25 @@ PREFETCH = {
     "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
     "immunizations": "Immunization?patient={{context.patientId}}",
 }
-_DESCRIPTION = ("Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
-                "ofatumumab (Kesimpta) schedule: a critical card for a live vaccine that must be avoided, a warning "
-                "naming the next permitted window for a vaccine ordered outside one, an info card when the date fits.")
+_DESCRIPTION = (
+    "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
+    "ofatumumab (Kesimpta) schedule: a critical card for a live vaccine that must be avoided, a warning "
+    "naming the next permitted window for a vaccine ordered outside one, an info card when the date fits."
+)
 SERVICES: dict[str, dict[str, Any]] = {
     "vaccine-timing-order-sign": {
-        "hook": "order-sign", "title": "Vaccine timing around ofatumumab (order sign)",
-        "description": _DESCRIPTION, "id": "vaccine-timing-order-sign", "prefetch": PREFETCH,
+        "hook": "order-sign",
+        "title": "Vaccine timing around ofatumumab (order sign)",
+        "description": _DESCRIPTION,
+        "id": "vaccine-timing-order-sign",
+        "prefetch": PREFETCH,
     },
     "vaccine-timing-order-select": {
-        "hook": "order-select", "title": "Vaccine timing around ofatumumab (order select)",
+        "hook": "order-select",
+        "title": "Vaccine timing around ofatumumab (order select)",
         "description": _DESCRIPTION + " Only the selected draft orders are checked.",
-        "id": "vaccine-timing-order-select", "prefetch": PREFETCH,
+        "id": "vaccine-timing-order-select",
+        "prefetch": PREFETCH,
     },
 }
 KIND_LABELS = {"pre_start": "pre-start", "mid_cycle": "mid-cycle", "post_therapy": "post-therapy"}
@@ -80,12 +87,21 @@ def parse_resource(raw: Any, where: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise InteropError([Issue("invalid", e["msg"][:300], where + "".join(
-            f"[{s}]" if isinstance(s, int) else f".{s}" for s in e["loc"])) for e in err.errors()[:20]],
-            status=400) from None
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    e["msg"][:300],
+                    where + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in e["loc"]),
+                )
+                for e in err.errors()[:20]
+            ],
+            status=400,
+        ) from None
     except (KeyError, LookupError, TypeError, ValueError):
-        raise InteropError([Issue("invalid", "holds a resource this FHIR version does not define", where)],
-                           status=400) from None
+        raise InteropError(
+            [Issue("invalid", "holds a resource this FHIR version does not define", where)], status=400
+        ) from None
 
 
 def resources_in(raw: Any, where: str) -> list[Located]:
@@ -95,8 +111,11 @@ def resources_in(raw: Any, where: str) -> list[Located]:
     resource = parse_resource(raw, where)
     if resource.get_resource_type() != "Bundle":
         return [Located(resource, where)]
-    return [Located(entry.resource, f"{where}.entry[{i}].resource", entry.fullUrl)
-            for i, entry in enumerate(resource.entry or []) if entry.resource is not None]
+    return [
+        Located(entry.resource, f"{where}.entry[{i}].resource", entry.fullUrl)
+        for i, entry in enumerate(resource.entry or [])
+        if entry.resource is not None
+    ]
 
 
 def order_date(item: Located) -> date | None:
@@ -135,15 +154,18 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None) -> list
         if len(codes) != 1:
             continue
         order = Order(item, codes[0], order_date(item))
-        if selections is not None and order.ref not in selections and \
-                f"{item.type}/{item.resource.id}" not in selections:
+        if (
+            selections is not None
+            and order.ref not in selections
+            and f"{item.type}/{item.resource.id}" not in selections
+        ):
             continue
         out.append(order)
     return out
 
 
 def _fit(text: str) -> str:
-    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1].rstrip() + "…"
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
 def _coding(code: str, display: str) -> dict[str, str]:
@@ -173,8 +195,9 @@ class CardMaker:
         for rule_id in rule_ids:
             rule = self.rules.get(rule_id)
             if rule is not None:
-                lines.append(f"- `{rule.id}` ({rule.evidence}): {rule.summary} Source: {rule.source}. "
-                             f"Citation: {rule.citation}")
+                lines.append(
+                    f"- `{rule.id}` ({rule.evidence}): {rule.summary} Source: {rule.source}. Citation: {rule.citation}"
+                )
         return f"**Rules applied** (ruleset {self.ruleset_version}):\n" + "\n".join(lines) if lines else ""
 
     def plan_card(self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
@@ -187,30 +210,51 @@ class CardMaker:
         overrides: list[tuple[str, str]] = []
         if current is not None:
             indicator = "info"
-            summary = f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to " \
-                      f"{current['end']})"
+            summary = (
+                f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
+                f"{current['end']})"
+            )
         elif later is not None:
             indicator, overrides = "warning", WARNING_OVERRIDES
-            summary = f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to " \
-                      f"{later['end']}"
+            summary = (
+                f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}"
+            )
         elif item["vaccine"]["live"]:
             indicator, overrides = "critical", CRITICAL_OVERRIDES
             summary = f"{name}: live vaccine, not recommended on {on} with ofatumumab"
         else:
             indicator, overrides = "warning", WARNING_OVERRIDES
             summary = f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}"
-        listed = "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows) or \
-            f"- none in the {horizon_days} days from {as_of.isoformat()}"
-        detail = "\n\n".join(part for part in (
-            item["reason"], f"**Permitted windows** (both ends inclusive):\n{listed}",
-            self._citations(item["rules"])) if part)
-        data: dict[str, Any] = {"order": order.ref, "orderDate": on, "status": item["status"],
-                                "vaccine": {k: item["vaccine"][k] for k in ("id", "cvx", "live")},
-                                "rules": item["rules"], "rulesetVersion": self.ruleset_version}
+        listed = (
+            "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows)
+            or f"- none in the {horizon_days} days from {as_of.isoformat()}"
+        )
+        detail = "\n\n".join(
+            part
+            for part in (
+                item["reason"],
+                f"**Permitted windows** (both ends inclusive):\n{listed}",
+                self._citations(item["rules"]),
+            )
+            if part
+        )
+        data: dict[str, Any] = {
+            "order": order.ref,
+            "orderDate": on,
+            "status": item["status"],
+            "vaccine": {k: item["vaccine"][k] for k in ("id", "cvx", "live")},
+            "rules": item["rules"],
+            "rulesetVersion": self.ruleset_version,
+        }
         if windows:
             data["windows"] = windows
-        card: dict[str, Any] = {"uuid": self._uuid(order.ref, order.cvx, indicator), "summary": _fit(summary),
-                                "indicator": indicator, "detail": detail, "source": self._source(item["rules"])}
+        card: dict[str, Any] = {
+            "uuid": self._uuid(order.ref, order.cvx, indicator),
+            "summary": _fit(summary),
+            "indicator": indicator,
+            "detail": detail,
+            "source": self._source(item["rules"]),
+        }
         if overrides:
             card["overrideReasons"] = [_coding(code, display) for code, display in overrides]
         card["extension"] = {EXTENSION_KEY: data}
@@ -218,6 +262,10 @@ class CardMaker:
 
     def unplanned_card(self, subject: str, messages: list[str], key: str) -> dict[str, Any]:
         """A warning that a vaccine (or the whole therapy record) could not be checked, and why."""
-        return {"uuid": self._uuid("unplanned", key), "summary": _fit(f"Vaccine timing not checked: {subject}"),
-                "indicator": "warning", "detail": "\n".join(f"- {m}" for m in messages),
-                "source": {"label": "Vaccine timing planner (ofatumumab rules)"}}
+        return {
+            "uuid": self._uuid("unplanned", key),
+            "summary": _fit(f"Vaccine timing not checked: {subject}"),
+            "indicator": "warning",
+            "detail": "\n".join(f"- {m}" for m in messages),
+            "source": {"label": "Vaccine timing planner (ofatumumab rules)"},
+        }

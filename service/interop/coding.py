@@ -65,8 +65,9 @@ def calendar_date(value: Any, expression: str) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    raise InteropError([Issue("invalid", f"needs a full calendar date (YYYY-MM-DD), not {str(value)[:20]!r}",
-                              expression)])
+    raise InteropError(
+        [Issue("invalid", f"needs a full calendar date (YYYY-MM-DD), not {str(value)[:20]!r}", expression)]
+    )
 
 
 def ndc_product(code: str) -> tuple[str, str] | None:

@@ -55,23 +55,38 @@ FHIR_JSON = "application/fhir+json"
 EARLIEST = ("30981-5", "Earliest date to give")
 LATEST = ("59777-3", "Latest date to give")
 DUE = ("30980-7", "Date vaccine due")
-WINDOW_LABELS = {"pre_start": "Before the first dose", "mid_cycle": "Mid-cycle, between two doses",
-                 "post_therapy": "After the therapy was stopped", "avoid": "No permitted window"}
+WINDOW_LABELS = {
+    "pre_start": "Before the first dose",
+    "mid_cycle": "Mid-cycle, between two doses",
+    "post_therapy": "After the therapy was stopped",
+    "avoid": "No permitted window",
+}
 # When this service's conformance resources last changed (CapabilityStatement.date).
 CONFORMANCE_DATE = "2026-11-24"
 # Operation parameters: name -> (the value[x] element it must use, max occurrences or None for many).
 INPUTS: dict[str, tuple[str, int | None]] = {
-    "assessmentDate": ("valueDate", 1), "medication": ("resource", None), "immunization": ("resource", None),
-    "vaccine": ("valueCodeableConcept", None), "neededBy": ("valueDate", 1),
-    "horizonDays": ("valueInteger", 1), "bCellRepletionDate": ("valueDate", 1),
+    "assessmentDate": ("valueDate", 1),
+    "medication": ("resource", None),
+    "immunization": ("resource", None),
+    "vaccine": ("valueCodeableConcept", None),
+    "neededBy": ("valueDate", 1),
+    "horizonDays": ("valueInteger", 1),
+    "bCellRepletionDate": ("valueDate", 1),
 }
 
 
 class FhirRequest:
     """A `$vaccine-timing` Parameters translated to a REST plan-request body, remembering where each field came from."""
 
-    def __init__(self, body: dict[str, Any], origin: dict[str, str], medications: list[Located],
-                 immunizations: list[Located], patient: str | None, notes: list[str]):
+    def __init__(
+        self,
+        body: dict[str, Any],
+        origin: dict[str, str],
+        medications: list[Located],
+        immunizations: list[Located],
+        patient: str | None,
+        notes: list[str],
+    ):
         self.body = body
         self.origin = origin
         self.medications = medications
@@ -91,7 +106,8 @@ class FhirRequest:
             message = e.message
             if e.candidates:
                 message += "; it could mean: " + ", ".join(
-                    f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in e.candidates[:8])
+                    f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in e.candidates[:8]
+                )
             out.append(Issue(code, message, self.expression(e.field)))
         return out
 
@@ -99,17 +115,22 @@ class FhirRequest:
 def parse_parameters(raw: Any) -> Parameters:
     """Validate a JSON value as an R4B Parameters resource; a 400 InteropError names what is malformed."""
     if not isinstance(raw, dict) or raw.get("resourceType") != "Parameters":
-        raise InteropError([Issue("invalid", "the body must be a FHIR Parameters resource (resourceType "
-                                  "'Parameters')", "Parameters")], status=400)
+        raise InteropError(
+            [Issue("invalid", "the body must be a FHIR Parameters resource (resourceType 'Parameters')", "Parameters")],
+            status=400,
+        )
     try:
         return Parameters.model_validate(raw)
     except ValidationError as err:
-        raise InteropError([Issue("invalid", e["msg"][:300], _path(e["loc"])) for e in err.errors()[:20]],
-                           status=400) from None
+        raise InteropError(
+            [Issue("invalid", e["msg"][:300], _path(e["loc"])) for e in err.errors()[:20]], status=400
+        ) from None
     except (KeyError, LookupError, TypeError, ValueError):
         # fhir.resources raises a KeyError for an unknown resourceType inside a part.
-        raise InteropError([Issue("invalid", "a part holds a resource this FHIR version does not define",
-                                  "Parameters.parameter")], status=400) from None
+        raise InteropError(
+            [Issue("invalid", "a part holds a resource this FHIR version does not define", "Parameters.parameter")],
+            status=400,
+        ) from None
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -139,8 +160,13 @@ def request_from(params: Parameters) -> FhirRequest:
         where = f"Parameters.parameter[{k}]"
         name = part.name or ""
         if name not in INPUTS:
-            issues.append(Issue("not-supported", f"unknown parameter {name[:40]!r}; this operation takes "
-                                + ", ".join(INPUTS), f"{where}.name"))
+            issues.append(
+                Issue(
+                    "not-supported",
+                    f"unknown parameter {name[:40]!r}; this operation takes " + ", ".join(INPUTS),
+                    f"{where}.name",
+                )
+            )
             continue
         element, most = INPUTS[name]
         seen[name] = seen.get(name, 0) + 1
@@ -151,8 +177,9 @@ def request_from(params: Parameters) -> FhirRequest:
         if name == "horizonDays" and present == ["valuePositiveInt"]:
             element = "valuePositiveInt"
         if present != [element]:
-            issues.append(Issue("invalid", f"{name} needs {element}" + (f", not {', '.join(present)}" if present
-                                                                        else ""), where))
+            issues.append(
+                Issue("invalid", f"{name} needs {element}" + (f", not {', '.join(present)}" if present else ""), where)
+            )
             continue
         value = getattr(part, element)
         try:
@@ -177,8 +204,13 @@ def request_from(params: Parameters) -> FhirRequest:
         except InteropError as bad:
             issues += bad.issues
     if not vaccines and not any(i.expression.endswith("valueCodeableConcept") for i in issues):
-        issues.append(Issue("required", "at least one vaccine parameter (valueCodeableConcept with a CVX code) "
-                            "is needed", "Parameters.parameter"))
+        issues.append(
+            Issue(
+                "required",
+                "at least one vaccine parameter (valueCodeableConcept with a CVX code) is needed",
+                "Parameters.parameter",
+            )
+        )
 
     therapy = None
     immunizations: list[dict[str, str]] = []
@@ -198,8 +230,15 @@ def request_from(params: Parameters) -> FhirRequest:
     patients = set(therapy.patients)
     patients.update(r.resource.patient.reference for r in imms_used if r.resource.patient.reference)
     if len(patients) > 1:
-        raise InteropError([Issue("invalid", "the resources belong to different patients: "
-                                  + ", ".join(sorted(patients)), "Parameters.parameter")])
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    "the resources belong to different patients: " + ", ".join(sorted(patients)),
+                    "Parameters.parameter",
+                )
+            ]
+        )
     notes: list[str] = []
     body["treatment"] = {**therapy.treatment, **treatment_extra}
     origin.update(therapy.origin)
@@ -221,11 +260,19 @@ def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:
     if len(codes) == 1:
         return {"cvx": codes[0]}
     if len(codes) > 1:
-        raise InteropError([Issue("invalid", f"several CVX codes in one vaccine ({', '.join(codes)}): send one "
-                                  "vaccine parameter per vaccine", where)])
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    f"several CVX codes in one vaccine ({', '.join(codes)}): send one vaccine parameter per vaccine",
+                    where,
+                )
+            ]
+        )
     if concept.coding:
-        raise InteropError([Issue("not-supported", f"only CVX codes ({CVX}) are supported; got "
-                                  f"{describe_concept(concept)}", where)])
+        raise InteropError(
+            [Issue("not-supported", f"only CVX codes ({CVX}) are supported; got {describe_concept(concept)}", where)]
+        )
     if concept.text and concept.text.strip():
         return {"name": concept.text.strip()[:100]}
     raise InteropError([Issue("required", f"the vaccine needs a CVX coding ({CVX})", where)])
@@ -233,14 +280,16 @@ def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:
 
 # ---- REST plan -> FHIR ---------------------------------------------------------------------------------
 
+
 def _concept(system: str, code: str, display: str | None = None) -> CodeableConcept:
     return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
 
 
 def _vaccine_code(vaccine: dict[str, Any]) -> CodeableConcept:
     if vaccine.get("cvx"):
-        return CodeableConcept(coding=[Coding(system=CVX, code=vaccine["cvx"], display=vaccine["name"])],
-                               text=vaccine["name"])
+        return CodeableConcept(
+            coding=[Coding(system=CVX, code=vaccine["cvx"], display=vaccine["name"])], text=vaccine["name"]
+        )
     return CodeableConcept(text=vaccine["name"])  # a catalog entry without a CVX code (e.g. Qdenga)
 
 
@@ -248,8 +297,9 @@ def _criterion(code: tuple[str, str], day: str) -> ImmunizationRecommendationRec
     return ImmunizationRecommendationRecommendationDateCriterion(code=_concept(LOINC, *code), value=day)
 
 
-def recommendations_for(item: dict[str, Any], supporting: list[Reference],
-                        immunizations: list[Reference]) -> list[ImmunizationRecommendationRecommendation]:
+def recommendations_for(
+    item: dict[str, Any], supporting: list[Reference], immunizations: list[Reference]
+) -> list[ImmunizationRecommendationRecommendation]:
     """The `recommendation` entries for one vaccine of a REST plan.
 
     One per window, in date order (the first window is the first entry). A vaccine with no window is one
@@ -263,23 +313,33 @@ def recommendations_for(item: dict[str, Any], supporting: list[Reference],
     if immunizations:
         common["supportingImmunization"] = immunizations
     if not item["windows"]:
-        return [ImmunizationRecommendationRecommendation(
-            **common, forecastStatus=_concept(RECOMMENDATION_STATUS, "contraindicated", "Contraindicated"),
-            forecastReason=[_concept(WINDOW_KIND_SYSTEM, "avoid", WINDOW_LABELS["avoid"])],
-            contraindicatedVaccineCode=[_vaccine_code(item["vaccine"])])]
+        return [
+            ImmunizationRecommendationRecommendation(
+                **common,
+                forecastStatus=_concept(RECOMMENDATION_STATUS, "contraindicated", "Contraindicated"),
+                forecastReason=[_concept(WINDOW_KIND_SYSTEM, "avoid", WINDOW_LABELS["avoid"])],
+                contraindicatedVaccineCode=[_vaccine_code(item["vaccine"])],
+            )
+        ]
     proposed = list(item.get("proposed") or [])
     out = []
     for window in item["windows"]:
-        base = {**common, "forecastStatus": _concept(RECOMMENDATION_STATUS, "due", "Due"),
-                "forecastReason": [_concept(WINDOW_KIND_SYSTEM, window["kind"], WINDOW_LABELS.get(window["kind"]))]}
+        base = {
+            **common,
+            "forecastStatus": _concept(RECOMMENDATION_STATUS, "due", "Due"),
+            "forecastReason": [_concept(WINDOW_KIND_SYSTEM, window["kind"], WINDOW_LABELS.get(window["kind"]))],
+        }
         criteria = [_criterion(EARLIEST, window["start"]), _criterion(LATEST, window["end"])]
         inside = [p for p in proposed if window["start"] <= p["date"] <= window["end"]]
         if not inside:
             out.append(ImmunizationRecommendationRecommendation(**base, dateCriterion=criteria))
         for dose in inside:
             proposed.remove(dose)
-            out.append(ImmunizationRecommendationRecommendation(
-                **base, doseNumberPositiveInt=dose["dose"], dateCriterion=[*criteria, _criterion(DUE, dose["date"])]))
+            out.append(
+                ImmunizationRecommendationRecommendation(
+                    **base, doseNumberPositiveInt=dose["dose"], dateCriterion=[*criteria, _criterion(DUE, dose["date"])]
+                )
+            )
     return out
 
 
@@ -290,8 +350,10 @@ def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Par
     entries = [rec for item in plan["vaccines"] for rec in recommendations_for(item, supporting, immunizations)]
     patient = Reference(reference=request.patient) if request.patient else Reference(display="not identified")
     recommendation = ImmunizationRecommendation(patient=patient, date=plan["as_of"], recommendation=entries)
-    parts = [ParametersParameter(name="recommendation", resource=recommendation),
-             ParametersParameter(name="rulesetVersion", valueString=plan["ruleset"]["version"])]
+    parts = [
+        ParametersParameter(name="recommendation", resource=recommendation),
+        ParametersParameter(name="rulesetVersion", valueString=plan["ruleset"]["version"]),
+    ]
     # A plan warning keeps its stable code in front of its message, so an EHR can match on it.
     notes = [f"{w['code']}: {w['message']}" for w in plan["warnings"]] + list(request.notes)
     parts += [ParametersParameter(name="warning", valueString=note) for note in notes]
@@ -299,40 +361,95 @@ def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Par
 
 
 def operation_outcome(issues: list[Issue]) -> OperationOutcome:
-    return OperationOutcome(issue=[OperationOutcomeIssue(severity="error", code=i.code, diagnostics=i.message,
-                                                         expression=[i.expression]) for i in issues])
+    return OperationOutcome(
+        issue=[
+            OperationOutcomeIssue(severity="error", code=i.code, diagnostics=i.message, expression=[i.expression])
+            for i in issues
+        ]
+    )
 
 
 # ---- conformance ---------------------------------------------------------------------------------------
+
 
 def operation_definition() -> OperationDefinition:
     def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
         return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
 
     return OperationDefinition(
-        id="vaccine-timing", url=OPERATION_URL, name="VaccineTiming", title="Vaccine timing around ofatumumab",
-        status="active", kind="operation", code="vaccine-timing", system=True, type=False, instance=False,
-        affectsState=False, outputProfile=None,
-        description=("When a person on ofatumumab (Kesimpta) may receive each vaccine: the same planner as "
-                     "POST /v1/plans, answered as an ImmunizationRecommendation."),
+        id="vaccine-timing",
+        url=OPERATION_URL,
+        name="VaccineTiming",
+        title="Vaccine timing around ofatumumab",
+        status="active",
+        kind="operation",
+        code="vaccine-timing",
+        system=True,
+        type=False,
+        instance=False,
+        affectsState=False,
+        outputProfile=None,
+        description=(
+            "When a person on ofatumumab (Kesimpta) may receive each vaccine: the same planner as "
+            "POST /v1/plans, answered as an ImmunizationRecommendation."
+        ),
         parameter=[
             param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
-            param("medication", "in", 0, "*", "Resource", "MedicationAdministration (a completed one is a dose "
-                  "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                  "= stop date; repeat.period 4 wk/28 d or 1 mo = cadence). Recognised by ATC L04AG12, NDC "
-                  "0078-1007, or text/display naming ofatumumab or Kesimpta."),
-            param("immunization", "in", 0, "*", "Resource", "Immunization history (status completed, CVX "
-                  "vaccineCode, occurrenceDateTime)."),
-            param("vaccine", "in", 1, "*", "CodeableConcept", "A vaccine to plan, coded with CVX "
-                  "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name."),
+            param(
+                "medication",
+                "in",
+                0,
+                "*",
+                "Resource",
+                "MedicationAdministration (a completed one is a dose "
+                "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
+                "= stop date; repeat.period 4 wk/28 d or 1 mo = cadence). Recognised by ATC L04AG12, NDC "
+                "0078-1007, or text/display naming ofatumumab or Kesimpta.",
+            ),
+            param(
+                "immunization",
+                "in",
+                0,
+                "*",
+                "Resource",
+                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime).",
+            ),
+            param(
+                "vaccine",
+                "in",
+                1,
+                "*",
+                "CodeableConcept",
+                "A vaccine to plan, coded with CVX "
+                "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
+            ),
             param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
-            param("horizonDays", "in", 0, "1", "integer", "How far after the assessment date windows are listed "
-                  "(60 to 1095, default 365)."),
-            param("bCellRepletionDate", "in", 0, "1", "date", "Date a laboratory confirmed B-cell repletion after "
-                  "the therapy was stopped."),
-            param("recommendation", "out", 1, "1", "ImmunizationRecommendation", "One recommendation per "
-                  "permitted window (forecastStatus due, LOINC 30981-5/59777-3 = first/last day), or one "
-                  "contraindicated recommendation when there is none; description = the plan's reason."),
+            param(
+                "horizonDays",
+                "in",
+                0,
+                "1",
+                "integer",
+                "How far after the assessment date windows are listed (60 to 1095, default 365).",
+            ),
+            param(
+                "bCellRepletionDate",
+                "in",
+                0,
+                "1",
+                "date",
+                "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+            ),
+            param(
+                "recommendation",
+                "out",
+                1,
+                "1",
+                "ImmunizationRecommendation",
+                "One recommendation per "
+                "permitted window (forecastStatus due, LOINC 30981-5/59777-3 = first/last day), or one "
+                "contraindicated recommendation when there is none; description = the plan's reason.",
+            ),
             param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
             param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
         ],
@@ -341,9 +458,18 @@ def operation_definition() -> OperationDefinition:
 
 def capability_statement(software_version: str) -> CapabilityStatement:
     return CapabilityStatement(
-        status="active", date=CONFORMANCE_DATE, kind="instance", fhirVersion="4.0.1",
-        format=["application/fhir+json"], software={"name": "Vaccine timing planner", "version": software_version},
+        status="active",
+        date=CONFORMANCE_DATE,
+        kind="instance",
+        fhirVersion="4.0.1",
+        format=["application/fhir+json"],
+        software={"name": "Vaccine timing planner", "version": software_version},
         implementation={"description": "Vaccine timing around ofatumumab (Kesimpta)"},
-        rest=[{"mode": "server", "documentation": "System-level operation only; no resources are stored.",
-               "operation": [{"name": "vaccine-timing", "definition": OPERATION_URL}]}],
+        rest=[
+            {
+                "mode": "server",
+                "documentation": "System-level operation only; no resources are stored.",
+                "operation": [{"name": "vaccine-timing", "definition": OPERATION_URL}],
+            }
+        ],
     )

@@ -58,8 +58,9 @@ def locate(origin: dict[str, str], rest_field: str, default: str = "Parameters")
     """Where a REST field came from: the input element recorded for the longest prefix of its path."""
     best = ""
     for key in origin:
-        if (rest_field == key or rest_field.startswith(key + ".") or rest_field.startswith(key + "[")) \
-                and len(key) > len(best):
+        if (rest_field == key or rest_field.startswith(key + ".") or rest_field.startswith(key + "[")) and len(
+            key
+        ) > len(best):
             best = key
     return origin.get(best, default)
 
@@ -98,8 +99,14 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
     for item in medications:
         if item.type not in ("MedicationAdministration", "MedicationRequest"):
             if strict:
-                issues.append(Issue("not-supported", f"a {item.type} cannot describe the therapy: send "
-                                    "MedicationAdministration or MedicationRequest", item.where))
+                issues.append(
+                    Issue(
+                        "not-supported",
+                        f"a {item.type} cannot describe the therapy: send "
+                        "MedicationAdministration or MedicationRequest",
+                        item.where,
+                    )
+                )
             continue
         if item.type == "MedicationRequest" and item.resource.status in VOID_REQUEST:
             continue
@@ -107,20 +114,38 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
         if drug == "ofatumumab":
             used.append(item)
         elif strict and drug == "oncology":
-            issues.append(Issue("not-supported", "ofatumumab for oncology (Arzerra, intravenous) follows a "
-                                "different regimen; this planner's profile is Kesimpta's (ATC L04AG12)",
-                                f"{item.where}.medicationCodeableConcept"))
+            issues.append(
+                Issue(
+                    "not-supported",
+                    "ofatumumab for oncology (Arzerra, intravenous) follows a "
+                    "different regimen; this planner's profile is Kesimpta's (ATC L04AG12)",
+                    f"{item.where}.medicationCodeableConcept",
+                )
+            )
         elif strict:
-            issues.append(Issue("not-supported", "medication not recognised as ofatumumab (Kesimpta): "
-                                f"{describe_concept(medication_concept(item))}. Recognised: ATC L04AG12, NDC "
-                                "0078-1007, or a text or display naming ofatumumab or Kesimpta",
-                                f"{item.where}.medicationCodeableConcept"))
+            issues.append(
+                Issue(
+                    "not-supported",
+                    "medication not recognised as ofatumumab (Kesimpta): "
+                    f"{describe_concept(medication_concept(item))}. Recognised: ATC L04AG12, NDC "
+                    "0078-1007, or a text or display naming ofatumumab or Kesimpta",
+                    f"{item.where}.medicationCodeableConcept",
+                )
+            )
     if issues:
         raise InteropError(issues)
     if not used:
         if strict:
-            raise InteropError([Issue("required", "no ofatumumab MedicationAdministration or MedicationRequest: "
-                                      "the plan needs the doses given or a planned start", "Parameters.parameter")])
+            raise InteropError(
+                [
+                    Issue(
+                        "required",
+                        "no ofatumumab MedicationAdministration or MedicationRequest: "
+                        "the plan needs the doses given or a planned start",
+                        "Parameters.parameter",
+                    )
+                ]
+            )
         return None
 
     therapy = Therapy(treatment={"drug": "ofatumumab"}, used=used)
@@ -140,19 +165,37 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
                 if res.status in NOT_GIVEN:
                     continue
                 if res.status != "completed":
-                    issues.append(Issue("invalid", f"status {res.status!r}: only a completed administration is a "
-                                        "dose given (not-done and entered-in-error are skipped)",
-                                        f"{item.where}.status"))
+                    issues.append(
+                        Issue(
+                            "invalid",
+                            f"status {res.status!r}: only a completed administration is a "
+                            "dose given (not-done and entered-in-error are skipped)",
+                            f"{item.where}.status",
+                        )
+                    )
                     continue
                 if res.effectiveDateTime is not None:
-                    doses.append((calendar_date(res.effectiveDateTime, f"{item.where}.effectiveDateTime"),
-                                  f"{item.where}.effectiveDateTime"))
+                    doses.append(
+                        (
+                            calendar_date(res.effectiveDateTime, f"{item.where}.effectiveDateTime"),
+                            f"{item.where}.effectiveDateTime",
+                        )
+                    )
                 elif res.effectivePeriod is not None and res.effectivePeriod.start is not None:
-                    doses.append((calendar_date(res.effectivePeriod.start, f"{item.where}.effectivePeriod.start"),
-                                  f"{item.where}.effectivePeriod.start"))
+                    doses.append(
+                        (
+                            calendar_date(res.effectivePeriod.start, f"{item.where}.effectivePeriod.start"),
+                            f"{item.where}.effectivePeriod.start",
+                        )
+                    )
                 else:
-                    issues.append(Issue("required", "a completed administration needs effectiveDateTime",
-                                        f"{item.where}.effectiveDateTime"))
+                    issues.append(
+                        Issue(
+                            "required",
+                            "a completed administration needs effectiveDateTime",
+                            f"{item.where}.effectiveDateTime",
+                        )
+                    )
             else:
                 _read_request(item, starts, stops, cadences, issues)
         except InteropError as bad:
@@ -176,8 +219,15 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
         therapy.treatment["stopped_on"] = stopped.isoformat()
         therapy.origin["treatment.stopped_on"] = where
     if len(set(cadences)) > 1:
-        raise InteropError([Issue("invalid", "the requests give different maintenance cadences: "
-                                  + ", ".join(sorted(cadences)), next(iter(cadences.values())))])
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    "the requests give different maintenance cadences: " + ", ".join(sorted(cadences)),
+                    next(iter(cadences.values())),
+                )
+            ]
+        )
     if cadences:
         cadence, where = next(iter(cadences.items()))
         therapy.treatment["cadence"] = cadence
@@ -185,8 +235,13 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
     return therapy
 
 
-def _read_request(item: Located, starts: list[tuple[date, str]], stops: list[tuple[date, str]],
-                  cadences: dict[str, str], issues: list[Issue]) -> None:
+def _read_request(
+    item: Located,
+    starts: list[tuple[date, str]],
+    stops: list[tuple[date, str]],
+    cadences: dict[str, str],
+    issues: list[Issue],
+) -> None:
     res = item.resource
     stop_found = False
     for i, dosage in enumerate(res.dosageInstruction or []):
@@ -206,11 +261,23 @@ def _read_request(item: Located, starts: list[tuple[date, str]], stops: list[tup
             if key in CADENCES:
                 cadences[CADENCES[key]] = f"{at}.period"
             elif key not in STARTER_REPEATS:
-                issues.append(Issue("not-supported", f"a repeat every {repeat.period} {repeat.periodUnit} is not an "
-                                    "ofatumumab maintenance cadence (4 wk, 28 d or 1 mo)", f"{at}.period"))
+                issues.append(
+                    Issue(
+                        "not-supported",
+                        f"a repeat every {repeat.period} {repeat.periodUnit} is not an "
+                        "ofatumumab maintenance cadence (4 wk, 28 d or 1 mo)",
+                        f"{at}.period",
+                    )
+                )
     if res.status == "stopped" and not stop_found:
-        issues.append(Issue("required", "a stopped MedicationRequest needs the date the therapy stopped in "
-                            "dosageInstruction[].timing.repeat.boundsPeriod.end", f"{item.where}.status"))
+        issues.append(
+            Issue(
+                "required",
+                "a stopped MedicationRequest needs the date the therapy stopped in "
+                "dosageInstruction[].timing.repeat.boundsPeriod.end",
+                f"{item.where}.status",
+            )
+        )
 
 
 def immunizations_from(items: list[Located], *, strict: bool) -> tuple[list[dict[str, str]], list[Located]]:
@@ -222,22 +289,36 @@ def immunizations_from(items: list[Located], *, strict: bool) -> tuple[list[dict
         res = item.resource
         if item.type != "Immunization":
             if strict:
-                issues.append(Issue("not-supported", f"an immunization part must hold an Immunization, not a "
-                                    f"{item.type}", item.where))
+                issues.append(
+                    Issue(
+                        "not-supported",
+                        f"an immunization part must hold an Immunization, not a {item.type}",
+                        item.where,
+                    )
+                )
             continue
         if res.status in NOT_GIVEN:
             continue
         codes = cvx_codes(res.vaccineCode)
         if len(codes) != 1:
             if strict:
-                issues.append(Issue("not-supported" if not codes else "invalid",
-                                    f"vaccineCode needs exactly one CVX code ({CVX}); got "
-                                    f"{describe_concept(res.vaccineCode)}", f"{item.where}.vaccineCode"))
+                issues.append(
+                    Issue(
+                        "not-supported" if not codes else "invalid",
+                        f"vaccineCode needs exactly one CVX code ({CVX}); got {describe_concept(res.vaccineCode)}",
+                        f"{item.where}.vaccineCode",
+                    )
+                )
             continue
         if res.occurrenceDateTime is None:
             if strict:
-                issues.append(Issue("required", "the immunization needs occurrenceDateTime (a full date)",
-                                    f"{item.where}.occurrenceDateTime"))
+                issues.append(
+                    Issue(
+                        "required",
+                        "the immunization needs occurrenceDateTime (a full date)",
+                        f"{item.where}.occurrenceDateTime",
+                    )
+                )
             continue
         try:
             day = calendar_date(res.occurrenceDateTime, f"{item.where}.occurrenceDateTime")
