@@ -24,6 +24,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts
+	$(BIN)/ruff format --check service tests scripts
 	$(BIN)/mypy
 	$(BIN)/hadolint --no-color --failure-threshold info deploy/Dockerfile
 	$(BIN)/kubernetes-validate --strict --quiet -k 1.33.0 deploy/k8s/*.yaml
