@@ -62,6 +62,8 @@ def plan_request(doses: int = 15, vaccines: int = 5, horizon_days: int = 365) ->
     treatment: dict[str, Any] = {"drug": "ofatumumab"}
     if doses:
         treatment["doses"] = labelled_doses(doses, AS_OF - timedelta(days=10))
+        # The complete history of a start (a single dose without start_date would be ambiguous: partial_history).
+        treatment["start_date"] = treatment["doses"][0]
     else:
         treatment["start_date"] = (AS_OF + timedelta(days=60)).isoformat()
     return {

@@ -105,6 +105,7 @@ def present(plan: Plan) -> dict[str, Any]:
             "overdue": s.overdue,
             "projected_doses": list(s.projected(plan.until)),
             "stopped_on": s.stopped_on,
+            "earliest_start": plan.earliest_start,
         },
         "vaccines": [
             {

@@ -139,7 +139,7 @@ def test_every_bad_vaccine_is_reported_at_once(client):
         ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "2026-11-01"]}}, "treatment.doses[1]"),
         ({"treatment": {"drug": "ofatumumab", "doses": ["2026-11-01", "nope"]}}, "treatment.doses[1]"),
         (
-            {"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "start_date": "2026-11-01"}},
+            {"treatment": {"drug": "ofatumumab", "doses": ["2026-11-08"], "start_date": "2026-11-09"}},
             "treatment.start_date",
         ),
         (
@@ -270,17 +270,28 @@ def test_rule_ids_in_answers_all_exist_in_the_rule_listing(client):
     cases = [
         {"start_date": "2027-01-05"},
         {"doses": ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"]},
-        {"doses": ["2026-09-01"], "stopped_on": "2026-09-02"},
+        {"doses": ["2026-09-01"], "start_date": "2026-09-01", "stopped_on": "2026-09-02"},
+        {
+            "doses": ["2026-03-01"],
+            "start_date": "2026-03-01",
+            "stopped_on": "2026-03-02",
+            "b_cell_repletion_on": "2026-04-01",
+        },
         {"start_date": "2026-11-01"},
+        {"doses": ["2026-10-20", "2026-11-17"], "start_date": "2024-03-01"},
+        {"start_date": "2026-12-01"},
     ]
     for treatment in cases:
         r = plan(
             client,
             treatment={"drug": "ofatumumab", **treatment},
             vaccines=[{"name": "MMR"}, {"name": "Tdap"}, {"name": "Shingrix"}, {"name": "Vivotif"}],
+            immunizations=[{"name": "MMR", "date": "2026-11-20"}, {"name": "Tdap", "date": "2026-11-21"}],
         )
         for v in r.get_json()["vaccines"]:
             assert set(v["rules"]) <= listed
+        warnings = r.get_json()["warnings"]
+        assert all(w["rules"] and set(w["rules"]) <= listed for w in warnings)
 
 
 # ---- operations ----------------------------------------------------------------------------------------

@@ -112,7 +112,8 @@ def test_a_datetime_counts_as_the_calendar_date_written_whatever_its_time_zone(c
     ids=["ndc-10", "ndc-11", "rxnorm-by-display", "text"],
 )
 def test_kesimpta_is_recognised_by_ndc_or_by_name(client, concept):
-    body = Facts(vaccines=("187",), doses=("2026-10-20",)).fhir()
+    # two administrations a week apart: the labelled starter spacing (one alone would be ambiguous, 422)
+    body = Facts(vaccines=("187",), doses=("2026-10-20", "2026-10-27")).fhir()
     body["parameter"][1]["resource"]["medicationCodeableConcept"] = concept
     assert post(client, body).status_code == 200
 

@@ -21,25 +21,48 @@ from service.domain.windows import plan_timing
 AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
 
+def _labelled_offsets(count, jitter):
+    """Day offsets of `count` doses spaced as the labelled starter doses (7, 7, 14, then 28), each gap moved by
+    up to the tolerance when `jitter` (a list of -3..3) says so."""
+    gaps = [7, 7, 14] + [28] * count
+    out, day = [0], 0
+    for i in range(count - 1):
+        day += gaps[i] + (jitter[i] if i < 3 else 0)
+        out.append(day)
+    return out
+
+
 @st.composite
 def histories(draw):
-    """A plausible or implausible treatment history around a random as_of."""
+    """A plausible or implausible treatment history around a random as_of (never one the service must refuse).
+
+    Doses are listed with start_date equal to the earliest (a complete history), earlier than it (a partial
+    history), or omitted when they are spaced as the labelled starter doses (within the 3-day tolerance).
+    """
     as_of = draw(AS_OF_RANGE)
     cadence = draw(st.sampled_from([None, "every_4_weeks", "monthly"]))
-    kind = draw(st.sampled_from(["planned", "doses", "assumed", "stopped"]))
+    kind = draw(st.sampled_from(["planned", "doses", "starter", "assumed", "stopped"]))
     start_date, doses, stopped_on, repletion = None, (), None, None
     if kind == "planned":
         start_date = as_of + timedelta(days=draw(st.integers(1, 400)))
     elif kind == "assumed":
         start_date = as_of - timedelta(days=draw(st.integers(0, 800)))
+    elif kind == "starter":
+        count = draw(st.integers(2, 12))
+        jitter = draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3))
+        offsets = _labelled_offsets(count, jitter)
+        last = as_of - timedelta(days=draw(st.integers(0, 120)))
+        doses = tuple(last - timedelta(days=offsets[-1] - o) for o in offsets)
     else:
         offsets = draw(st.lists(st.integers(0, 900), min_size=1, max_size=30, unique=True))
         doses = tuple(as_of - timedelta(days=o) for o in offsets)
+        start_date = min(doses) - timedelta(days=draw(st.sampled_from([0, 0, 1, 5, 12, 27, 200, 900])))
         if kind == "stopped":
             last = max(doses)
             stopped_on = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
-            if draw(st.booleans()):
-                repletion = stopped_on + timedelta(days=draw(st.integers(0, (as_of - stopped_on).days)))
+            earliest_repletion = max(stopped_on, last + timedelta(days=28))
+            if earliest_repletion <= as_of and draw(st.booleans()):
+                repletion = earliest_repletion + timedelta(days=draw(st.integers(0, (as_of - earliest_repletion).days)))
     treatment = Treatment(
         "ofatumumab",
         doses=doses,
@@ -73,6 +96,10 @@ def test_windows_are_safe_for_any_history(profile, case, live):
                 assert window.kind == "post_therapy"
                 assert schedule.b_cell_repletion_on is not None
                 assert window.start >= schedule.b_cell_repletion_on and window.start > schedule.stopped_on
+                # never before the non-live post-therapy window, never within a dosing interval of a dose
+                non_live = plan_timing(profile, schedule, False, as_of, until).windows
+                assert non_live and window.start >= non_live[0].start
+                assert window.start >= schedule.given[-1] + timedelta(days=28)
             else:
                 assert window.kind == "pre_start"
                 assert window.end <= schedule.first_dose - timedelta(days=28)

@@ -213,7 +213,12 @@ def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date
     mmr, shingrix = plan(
         client,
         [{"name": "MMR"}, {"name": "Shingrix"}],
-        treatment={"drug": "ofatumumab", "doses": ["2026-08-04"], "stopped_on": "2026-08-31"},
+        treatment={
+            "drug": "ofatumumab",
+            "doses": ["2026-08-04"],
+            "start_date": "2026-08-04",
+            "stopped_on": "2026-08-31",
+        },
     )
     assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-02-20"  # 08-31 + 173 days
     assert "24.6 weeks" in mmr["reason"] and "40 weeks" in mmr["reason"]
@@ -227,6 +232,7 @@ def test_after_confirmed_repletion_live_vaccines_get_a_post_therapy_window(clien
         treatment={
             "drug": "ofatumumab",
             "doses": ["2026-01-06"],
+            "start_date": "2026-01-06",
             "stopped_on": "2026-02-01",
             "b_cell_repletion_on": "2026-11-02",
         },

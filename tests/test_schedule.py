@@ -55,7 +55,8 @@ def test_planned_start_projects_starter_then_every_28_days(profile):
     ],
 )
 def test_each_starter_gap_and_the_first_maintenance_gap(profile, doses, as_of, phase, next_dose):
-    s = schedule(profile, as_of, doses=doses)
+    # start_date = the earliest dose: the list is the complete history of a new start
+    s = schedule(profile, as_of, doses=doses, start_date=min(doses))
     assert (s.phase, s.next_dose, s.overdue) == (phase, d(next_dose), False)
 
 
@@ -78,7 +79,7 @@ def test_missed_dose_is_due_on_as_of_and_the_schedule_restarts_from_it(profile):
 
 def test_missed_starter_dose_restarts_at_the_starter_interval(profile):
     # dose 2 was due 2026-11-10; on 11-24 it is given that day, dose 3 seven days later
-    s = schedule(profile, "2026-11-24", doses=["2026-11-03"])
+    s = schedule(profile, "2026-11-24", doses=["2026-11-03"], start_date="2026-11-03")
     assert s.overdue and iso(s.upcoming[:3]) == ["2026-11-24", "2026-12-01", "2026-12-15"]
 
 
@@ -123,6 +124,7 @@ def test_monthly_cadence_from_a_dose_given_on_29_february(profile):
         "2028-03-01",
         until="2028-06-01",
         cadence="monthly",
+        start_date="2028-01-18",  # dose 4 came two weeks late: a complete history, not a starter spacing
         doses=["2028-01-18", "2028-01-25", "2028-02-01", "2028-02-29"],
     )
     assert iso(s.projected(d("2028-06-01"))) == ["2028-03-29", "2028-04-29", "2028-05-29"]
@@ -163,7 +165,7 @@ def test_stopped_therapy_has_no_next_dose(profile):
     [
         ({"doses": ["2026-11-25"]}, "treatment.doses[0]"),
         ({"doses": ["2026-11-01", "2026-11-08", "2026-11-01"]}, "treatment.doses[2]"),
-        ({"doses": ["2026-11-01"], "start_date": "2026-10-31"}, "treatment.start_date"),
+        ({"doses": ["2026-11-01"], "start_date": "2026-11-02"}, "treatment.start_date"),
         ({}, "treatment.start_date"),
         ({"doses": ["2026-11-01", "2026-11-08"], "stopped_on": "2026-11-07"}, "treatment.stopped_on"),
         ({"doses": ["2026-11-01"], "stopped_on": "2026-11-25"}, "treatment.stopped_on"),
@@ -187,5 +189,5 @@ def test_impossible_histories_are_rejected_naming_the_field(profile, treatment, 
 
 
 def test_stopped_on_the_last_dose_day_is_accepted(profile):
-    s = schedule(profile, "2026-11-24", doses=["2026-11-01"], stopped_on="2026-11-01")
+    s = schedule(profile, "2026-11-24", doses=["2026-11-01"], start_date="2026-11-01", stopped_on="2026-11-01")
     assert s.phase == "stopped"

@@ -184,7 +184,7 @@ def test_windows_are_clipped_to_the_horizon(profile):
     ],
 )
 def test_live_vaccine_is_avoided_during_treatment(profile, doses):
-    t = timing(profile, True, doses=doses)
+    t = timing(profile, True, doses=doses, start_date=doses[0])
     assert t.status == "avoid" and t.windows == () and t.delay_start_to is None
     assert t.rules == ("ofatumumab.live-avoid-during-therapy",)
 
@@ -198,19 +198,26 @@ def test_non_live_after_stopping_opens_14_days_after_the_last_dose(profile):
 
 
 def test_non_live_after_a_long_stop_opens_on_as_of(profile):
-    t = timing(profile, False, doses=["2026-01-06"], stopped_on="2026-02-01")
+    t = timing(profile, False, doses=["2026-01-06"], start_date="2026-01-06", stopped_on="2026-02-01")
     assert spans(t) == [("post_therapy", "2026-11-24", "2027-11-24")]
 
 
 def test_live_after_stopping_without_repletion_is_avoided_with_a_recheck_date(profile):
-    t = timing(profile, True, doses=["2026-08-04"], stopped_on="2026-08-31")
+    t = timing(profile, True, doses=["2026-08-04"], start_date="2026-08-04", stopped_on="2026-08-31")
     assert t.status == "avoid" and t.windows == ()
     assert t.b_cell_recheck_on == d("2026-08-31") + days(173)  # 24.6 weeks rounded up
     assert "ofatumumab.live-after-stop" in t.rules
 
 
 def test_live_after_confirmed_repletion_gets_a_post_therapy_window(profile):
-    t = timing(profile, True, doses=["2026-01-06"], stopped_on="2026-02-01", b_cell_repletion_on="2026-10-01")
+    t = timing(
+        profile,
+        True,
+        doses=["2026-01-06"],
+        start_date="2026-01-06",
+        stopped_on="2026-02-01",
+        b_cell_repletion_on="2026-10-01",
+    )
     assert spans(t) == [("post_therapy", "2026-11-24", "2027-11-24")]
     assert "ofatumumab.live-after-repletion" in t.rules
 
@@ -220,8 +227,9 @@ def test_live_after_repletion_never_starts_on_the_stop_day(profile):
         profile,
         True,
         as_of=d("2026-11-01"),
-        doses=["2026-11-01"],
-        stopped_on="2026-11-01",
+        doses=["2026-10-01"],
+        start_date="2026-10-01",
+        stopped_on="2026-11-01",  # a month after the last dose, and repletion confirmed that day
         b_cell_repletion_on="2026-11-01",
     )
     assert spans(t)[0][1] == "2026-11-02"

@@ -90,6 +90,7 @@ class Therapies(MethodView):
                     "schedule": {
                         "text": p.schedule_text,
                         "starter_gaps_days": list(p.starter_gaps),
+                        "starter_tolerance_days": p.starter_tolerance_days,
                         "default_cadence": p.default_cadence,
                         "cadences": {
                             c.name: {"days": c.days, "months": c.months, "description": c.description}
@@ -103,6 +104,7 @@ class Therapies(MethodView):
                         "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
                         "b_cell_recheck_days": p.b_cell_recheck_days,
                         "b_cell_consensus_days": p.b_cell_consensus_days,
+                        "repletion_min_days_after_last_dose": p.repletion_min_days_after_last_dose,
                     },
                     "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
                 }

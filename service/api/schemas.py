@@ -103,7 +103,14 @@ class TreatmentSchema(Schema):
         load_default=None,
         allow_none=True,
         metadata=_doc(
-            "First dose date. Required when doses is empty (the planned start); if given with doses it must equal the earliest dose.",
+            "The day the therapy began (its first dose). Required when doses is empty: then it is the planned start "
+            "(or, on or before as_of, a start after which the labelled schedule is assumed). With doses it may equal the "
+            "earliest dose (the doses are the complete history), or be earlier: the doses are then the recent part of "
+            "an established therapy (what a dispensing record or a patient's memory holds), the start may be "
+            "approximate, and the phase, next dose and slots come from the listed doses (warning history-assumed). "
+            "Omitted with doses, the doses are read as a new start only when they are spaced as the labelled starter "
+            "doses (7, 7 and 14 days apart, each within 3 days); a single dose, or doses that cannot be the starter "
+            "doses (two doses 28 days apart, say), get a 422 with code partial_history naming this field.",
             "2027-01-05",
         ),
     )
@@ -129,7 +136,12 @@ class TreatmentSchema(Schema):
         load_default=None,
         allow_none=True,
         metadata=_doc(
-            "Date a laboratory confirmed B-cell repletion after stopping (needs stopped_on; not before it, not after as_of).",
+            "Date a laboratory confirmed B-cell repletion after stopping: B cells back to the lower limit of normal "
+            "(40 cells/µl) or to the patient's baseline (Kesimpta EU SmPC / Canadian product monograph; median recovery "
+            "24.6 weeks after discontinuation). Needs stopped_on; not before it, not after as_of, and not earlier than "
+            "28 days (one dosing interval) after the last dose (422, code implausible_repletion). Sooner than 24.6 "
+            "weeks after the last dose it is accepted with the warning repletion-before-median. Live vaccines are "
+            "planned from it, never before the non-live post-therapy window.",
             None,
         ),
     )
@@ -189,7 +201,12 @@ class PlanRequestSchema(Schema):
         fields.Nested(ImmunizationSchema),
         load_default=list,
         validate=validate.Length(max=200),
-        metadata=_doc("Vaccines already given, used for live-live spacing (CDSi liveVirusConflicts).", []),
+        metadata=_doc(
+            "Vaccines already given (live or not): used for live-live spacing (CDSi liveVirusConflicts) and checked "
+            "against the first dose (warnings live-vaccine-before-start, live-vaccine-during-therapy, "
+            "non-live-vaccine-near-start; treatment.earliest_start).",
+            [],
+        ),
     )
     horizon_days = StrictInteger(
         load_default=365,
@@ -218,6 +235,14 @@ class TreatmentOutSchema(Schema):
     overdue = fields.Boolean(metadata=_doc("The labelled next dose was before as_of (missed): next_dose is as_of."))
     projected_doses = fields.List(IsoDate(), metadata=_doc("Future doses from next_dose to as_of + horizon_days."))
     stopped_on = IsoDate(allow_none=True)
+    earliest_start = IsoDate(
+        allow_none=True,
+        metadata=_doc(
+            "For a therapy not yet started: the earliest first dose the vaccine history allows, the latest live "
+            "vaccine (immunizations or a given list) + 28 days, when that is after as_of; otherwise null. Set whether "
+            "or not the planned start_date respects it (when it does not, warnings has live-vaccine-before-start)."
+        ),
+    )
 
 
 class WindowSchema(Schema):
@@ -294,7 +319,7 @@ class PlanWarningSchema(Schema):
     code = fields.String(
         metadata=_doc(
             "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, and others listed in the README.",
+            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median (see the README).",
             "history-assumed",
         )
     )
@@ -463,7 +488,10 @@ class FieldErrorSchema(Schema):
     field = fields.String(metadata=_doc("Path of the offending field, e.g. vaccines[1].name.", "vaccines[1].name"))
     message = fields.String()
     code = fields.String(
-        metadata=_doc("invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy.")
+        metadata=_doc(
+            "invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy, partial_history "
+            "(treatment.start_date needed to read the doses), implausible_repletion."
+        )
     )
     candidates = fields.List(
         fields.Nested(CandidateSchema), metadata=_doc("What an unknown or ambiguous name could mean.")

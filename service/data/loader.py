@@ -84,6 +84,8 @@ def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
         schedule_text=schedule.get("text", ""),
         b_cell_recheck_text=timing["b_cell_recheck_text"],
         b_cell_consensus_text=timing["b_cell_consensus_text"],
+        starter_tolerance_days=schedule["starter_tolerance_days"],
+        repletion_min_days_after_last_dose=timing["repletion_min_days_after_last_dose"],
     )
 
 

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 # Stable warning codes (the contract, "Additions for real histories and safety").
 HISTORY_ASSUMED = "history-assumed"
 DOSE_MISSED = "dose-missed"
+LIVE_VACCINE_BEFORE_START = "live-vaccine-before-start"
+LIVE_VACCINE_DURING_THERAPY = "live-vaccine-during-therapy"
+NON_LIVE_VACCINE_NEAR_START = "non-live-vaccine-near-start"
+# A confirmed B-cell repletion earlier than the label's median recovery time: accepted, but worth checking.
+REPLETION_BEFORE_MEDIAN = "repletion-before-median"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from .advisories import PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
+from .history import VaccineGiven, review_history
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
 from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, propose, ready_on, single_dose
 from .spacing import LiveEvent, LiveVirusConflicts
@@ -92,6 +93,8 @@ class Plan:
     schedule: DoseSchedule
     vaccines: tuple[VaccinePlan, ...]
     warnings: tuple[PlanWarning, ...]
+    # For a therapy not yet started: the earliest first dose the live vaccines in the history allow.
+    earliest_start: date | None = None
 
 
 class Therapies:
@@ -125,6 +128,8 @@ class _Checked:
 
     matches: list[Match] = field(default_factory=list)
     history: list[LiveEvent] = field(default_factory=list)
+    # Every immunization, live or not, for the checks against the first dose (service.domain.history).
+    recorded: list[VaccineGiven] = field(default_factory=list)
     errors: list[FieldError] = field(default_factory=list)
 
 
@@ -185,6 +190,7 @@ def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) 
         except LookupFailed as failed:
             out.errors.append(failed.error)
             continue
+        out.recorded.append(VaccineGiven(vaccine, imm.day))
         if vaccine.live:
             out.history.append(LiveEvent(vaccine, imm.day))
     return out
@@ -377,8 +383,21 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         plans.append(vp)
         if match.vaccine.live:
             proposed_live += [LiveEvent(match.vaccine, p.day) for p in vp.proposal.doses]
+    given = checked.recorded + [
+        VaccineGiven(m.vaccine, day)
+        for req, m in zip(request.vaccines, checked.matches, strict=True)
+        for day in req.given
+    ]
+    review = review_history(profile, schedule, given, request.as_of)
     return Plan(
-        request.as_of, until, profile, therapies.versions[profile.id], schedule, tuple(plans), schedule.warnings
+        request.as_of,
+        until,
+        profile,
+        therapies.versions[profile.id],
+        schedule,
+        tuple(plans),
+        schedule.warnings + review.warnings,
+        review.earliest_start,
     )
 
 

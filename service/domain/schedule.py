@@ -5,12 +5,12 @@ Everything is computed relative to the assessment date `as_of` passed in; nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from .advisories import DOSE_MISSED, HISTORY_ASSUMED, PlanWarning
+from .advisories import DOSE_MISSED, HISTORY_ASSUMED, REPLETION_BEFORE_MEDIAN, PlanWarning
 from .errors import FieldError, InvalidInput
 from .therapy import Cadence, TherapyProfile
 
@@ -18,6 +18,10 @@ NOT_STARTED = "not_started"
 STARTER = "starter"
 MAINTENANCE = "maintenance"
 STOPPED = "stopped"
+
+# Error codes of histories the service will not guess about (FieldError.code).
+PARTIAL_HISTORY = "partial_history"
+IMPLAUSIBLE_REPLETION = "implausible_repletion"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class DoseSchedule:
     cadence: Cadence
     warnings: tuple[PlanWarning, ...]
     rules: tuple[str, ...]
+    # True when start_date is earlier than the earliest listed dose: `given` is the recent part of a longer
+    # history and `first_dose` is the stated (possibly approximate) start.
+    partial: bool = False
     # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
     # (see windows.schedule_mid_cycle_windows); not part of the value.
     derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -96,10 +103,18 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
                 code="required",
             )
         )
-    if first is not None and treatment.start_date is not None and treatment.start_date != first:
+    if first is not None and treatment.start_date is not None and treatment.start_date > first:
         errors.append(
-            FieldError("treatment.start_date", f"must equal the earliest dose ({first}) when doses are given")
+            FieldError(
+                "treatment.start_date",
+                f"{treatment.start_date} is after the earliest dose {first}: start_date is the day the therapy began, "
+                "equal to the earliest dose or, when the listed doses are only the recent ones, earlier",
+            )
         )
+    if first is not None and treatment.start_date is None:
+        problem = _not_a_new_start(profile, tuple(sorted(set(treatment.doses))))
+        if problem is not None:
+            errors.append(FieldError("treatment.start_date", problem, code=PARTIAL_HISTORY))
     stopped = treatment.stopped_on
     if stopped is not None:
         last = max(treatment.doses) if treatment.doses else None
@@ -137,17 +152,130 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
                     f"{repletion} is after as_of {as_of}: only a laboratory result already available counts",
                 )
             )
+        last = _last_dose(profile, treatment)
+        if last is not None and repletion < last + timedelta(days=profile.repletion_min_days_after_last_dose):
+            plausible = last + timedelta(days=profile.repletion_min_days_after_last_dose)
+            errors.append(
+                FieldError(
+                    "treatment.b_cell_repletion_on",
+                    f"{repletion} is {(repletion - last).days} day(s) after the last dose {last}: B-cell repletion "
+                    "(recovery to the lower limit of normal, 40 cells/µl, or to baseline, after discontinuation) "
+                    f"cannot be confirmed within one dosing interval ({profile.repletion_min_days_after_last_dose} "
+                    f"days) of a dose, so it cannot open a live vaccine window. Check the laboratory date; the "
+                    f"earliest the service accepts is {plausible}.",
+                    code=IMPLAUSIBLE_REPLETION,
+                )
+            )
     if errors:
         raise InvalidInput(errors)
 
 
+def _not_a_new_start(profile: TherapyProfile, doses: tuple[date, ...]) -> str | None:
+    """Why a dose list without start_date cannot be read as a complete history from its earliest dose, or None.
+
+    Only doses spaced as the labelled starter doses (within the tolerance) are read as a new start; anything
+    else could be the recent doses of an established therapy, and the two readings disagree on the next dose.
+    """
+    first = doses[0]
+    how = (
+        "Send treatment.start_date: the day the therapy began (approximate is fine, e.g. the month it started) "
+        f"when these are the recent doses of an established therapy, or {first} when this is the complete "
+        "history of a new start."
+    )
+    if len(doses) == 1:
+        return (
+            f"one dose ({first}) without treatment.start_date could be the first dose of a new start or the latest "
+            "dose of an established therapy, and the next dose would be 7 or 28 days later. " + how
+        )
+    tolerance = profile.starter_tolerance_days
+    for gap, (earlier, later) in zip(profile.starter_gaps, zip(doses, doses[1:], strict=False), strict=False):
+        days = (later - earlier).days
+        if abs(days - gap) > tolerance:
+            return (
+                f"the listed doses cannot be the labelled starter doses from {first}: {earlier} to {later} is {days} "
+                f"days where the label gives {gap} (within {tolerance} days), so they are not read as a new start. "
+                + how
+            )
+    return None
+
+
+def _last_dose(profile: TherapyProfile, treatment: Treatment) -> date | None:
+    """The last dose of a stopped therapy: the latest listed, or the last of the assumed labelled run."""
+    if treatment.doses:
+        return max(treatment.doses)
+    start, stopped = treatment.start_date, treatment.stopped_on
+    if start is None or stopped is None or stopped < start:
+        return None
+    cadence = profile.cadences.get(treatment.cadence or profile.default_cadence)
+    cadence = cadence or profile.cadences[profile.default_cadence]
+    return list(_take_until(labelled_doses(profile, cadence, start, 1), stopped))[-1]
+
+
+def dose_numbers_from_start(profile: TherapyProfile, start: date, doses: Sequence[date]) -> tuple[int, ...]:
+    """The number (1-based) of each listed dose of a partial history, from its distance to the stated start.
+
+    A listed dose after the start is at least dose 2 (the start was a dose); it is dose k when it falls no
+    earlier than dose k's labelled day less the tolerance (so a late dose counts as the one it was late for),
+    and always after the dose listed before it. Beyond the first maintenance dose the number only says
+    "maintenance".
+    """
+    offsets = profile.starter_offsets()
+    tolerance = profile.starter_tolerance_days
+    numbers: list[int] = []
+    for day in doses:
+        offset = (day - start).days
+        number = 1 if offset <= 0 else 2
+        for k in range(3, len(offsets) + 1):
+            if offset >= offsets[k - 1] - tolerance:
+                number = k
+        numbers.append(max(number, numbers[-1] + 1) if numbers else number)
+    return tuple(numbers)
+
+
+def _intervals_between(cadence: Cadence, anchor: date, day: date) -> int | None:
+    """k when `day` is exactly k >= 0 maintenance intervals after `anchor`, else None."""
+    if day < anchor:
+        return None
+    if cadence.months:
+        k = ((day.year - anchor.year) * 12 + day.month - anchor.month) // cadence.months
+    else:
+        k = (day - anchor).days // cadence.days
+    return k if cadence.after(anchor, k) == day else None
+
+
+def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: date | None) -> tuple[date, int]:
+    """(anchor, steps): the last maintenance dose is `steps` intervals after `anchor`.
+
+    A calendar-month cadence keeps the day of the month of its anchor: the first maintenance dose (or, for a
+    partial history, the labelled first maintenance dose from the stated start, `planned`, when the listed
+    doses fall on its calendar), moved to a dose given off that calendar (a late dose restarts the schedule,
+    as the label says). So doses on 31 Dec, 31 Jan and 29 Feb are followed by 31 Mar, not 29 Mar.
+    """
+    anchor, steps = maintenance[0], 0
+    if planned is not None:
+        k = _intervals_between(cadence, planned, maintenance[0])
+        if k is not None:
+            anchor, steps = planned, k
+    for day in maintenance[1:]:
+        if cadence.after(anchor, steps + 1) == day:
+            steps += 1
+        else:
+            anchor, steps = day, 0
+    return anchor, steps
+
+
 def labelled_doses(
-    profile: TherapyProfile, cadence: Cadence, start: date, number: int, anchor: date | None = None
+    profile: TherapyProfile,
+    cadence: Cadence,
+    start: date,
+    number: int,
+    anchor: date | None = None,
+    steps: int = 0,
 ) -> Iterator[date]:
     """Dose dates from `start` (dose `number`, 1-based) on, at the labelled intervals, without end.
 
-    Maintenance doses are counted from an anchor (the previous maintenance dose when `start` follows it
-    on schedule, else the first maintenance dose of this run), so that a calendar-month cadence from the
+    Maintenance doses are counted from an anchor: `start` is `steps` intervals after `anchor` when one is
+    given, else the first maintenance dose of this run is the anchor. So a calendar-month cadence from the
     31st gives 28/29 Feb then 31 Mar, not a schedule that drifts to the 28th.
     """
     day = start
@@ -155,11 +283,8 @@ def labelled_doses(
         yield day
         day = day + timedelta(days=profile.starter_gaps[number - 1])
         number += 1
-    steps = 0
     if anchor is None:
-        anchor = day
-    else:
-        steps = 1  # `start` is one interval after the anchor
+        anchor, steps = day, 0
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
@@ -171,10 +296,19 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
     cadence = profile.cadences[treatment.cadence or profile.default_cadence]
     warnings: list[PlanWarning] = []
     rules = [profile.rule_id("schedule")]
-    assumed = False
+    assumed = partial = False
     if treatment.doses:
         given = tuple(sorted(treatment.doses))
-        first = given[0]
+        if treatment.start_date is not None and treatment.start_date < given[0]:
+            partial = True
+            first = treatment.start_date
+            numbers = dose_numbers_from_start(profile, first, given)
+            rules.append(profile.rule_id("partial_history"))
+        else:
+            first = given[0]
+            numbers = tuple(range(1, len(given) + 1))
+            if treatment.start_date is None:
+                rules.append(profile.rule_id("starter_spacing"))
     else:
         assert treatment.start_date is not None  # check_treatment guarantees it
         first = treatment.start_date
@@ -194,9 +328,14 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
                     (profile.rule_id("assumed_schedule"),),
                 )
             )
+        numbers = tuple(range(1, len(given) + 1))
 
     if treatment.stopped_on is not None:
         rules.append(profile.rule_id("stopped"))
+        if partial:
+            warnings.append(_partial_warning(profile, first, given, numbers, None))
+        if treatment.b_cell_repletion_on is not None and given:
+            warnings += _repletion_warnings(profile, treatment.b_cell_repletion_on, given[-1])
         return DoseSchedule(
             STOPPED,
             first,
@@ -209,24 +348,36 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             treatment.b_cell_repletion_on,
             cadence,
             tuple(warnings),
-            tuple(rules),
+            tuple(dict.fromkeys(rules + [r for w in warnings for r in w.rules])),
+            partial,
         )
 
     overdue = False
     anchor: date | None = None
+    steps = 0
     if not given:
         phase = NOT_STARTED
         next_dose, number = first, 1
     else:
-        number = len(given) + 1
+        last_number = numbers[-1]
+        number = last_number + 1
         # Starter until the first maintenance dose is given: the gap after the last starter dose has no slot.
-        phase = STARTER if len(given) <= profile.starter_doses else MAINTENANCE
-        due = profile.gap_after(len(given), cadence).after(given[-1])
+        phase = STARTER if last_number <= profile.starter_doses else MAINTENANCE
+        if last_number > len(profile.starter_gaps):
+            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > len(profile.starter_gaps)]
+            planned = first + timedelta(days=profile.starter_offsets()[-1]) if partial else None
+            anchor, steps = maintenance_anchor(cadence, maintenance, planned)
+            due = cadence.after(anchor, steps + 1)
+            steps += 1
+        else:
+            due = profile.gap_after(last_number, cadence).after(given[-1])
+        if partial:
+            warnings.append(_partial_warning(profile, first, given, numbers, due))
         if assumed:
             next_dose = due  # replaced below by the assumed run's own next dose
         elif due < as_of:
             # Label: a missed dose is given as soon as possible and the schedule restarts from it.
-            next_dose, overdue = as_of, True
+            next_dose, overdue, anchor, steps = as_of, True, None, 0
             rules.append(profile.rule_id("missed_dose"))
             warnings.append(
                 PlanWarning(
@@ -238,18 +389,68 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
             )
         else:
             next_dose = due
-            if len(given) > len(profile.starter_gaps):
-                anchor = given[-1]
     if assumed:
         # Continue the same assumed run, so a month-end anchor is not lost at the as_of boundary.
         run = _take_one_past(labelled_doses(profile, cadence, first, 1), until)
         upcoming = tuple(day for day in run if day > given[-1])
         next_dose = upcoming[0]
     else:
-        upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor), until))
+        upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor, steps), until))
     return DoseSchedule(
-        phase, first, given, assumed, next_dose, overdue, upcoming, None, None, cadence, tuple(warnings), tuple(rules)
+        phase,
+        first,
+        given,
+        assumed,
+        next_dose,
+        overdue,
+        upcoming,
+        None,
+        None,
+        cadence,
+        tuple(warnings),
+        tuple(dict.fromkeys(rules)),
+        partial,
     )
+
+
+def _describe_dose(profile: TherapyProfile, number: int) -> str:
+    offsets = profile.starter_offsets()
+    if number < len(offsets):
+        return f"starter dose {number} (week {offsets[number - 1] // 7})"
+    if number == len(offsets):
+        return f"the first maintenance dose (week {offsets[-1] // 7})"
+    return "a maintenance dose"
+
+
+def _partial_warning(
+    profile: TherapyProfile, start: date, given: tuple[date, ...], numbers: tuple[int, ...], due: date | None
+) -> PlanWarning:
+    """What a partial history assumed: the labelled schedule between the stated start and the listed doses."""
+    rule = profile.rule_id("partial_history")
+    message = (
+        f"treatment.start_date {start} is earlier than the earliest listed dose {given[0]}: the listed doses are "
+        f"taken as the recent part of a therapy started on {start}, with the labelled schedule assumed in between "
+        f"(not checked). The latest listed dose, {given[-1]}, is taken as {_describe_dose(profile, numbers[-1])}"
+    )
+    message += f", so the next labelled dose falls on {due}." if due is not None else "."
+    return PlanWarning(HISTORY_ASSUMED, message, (rule,))
+
+
+def _repletion_warnings(profile: TherapyProfile, repletion: date, last_dose: date) -> list[PlanWarning]:
+    """A confirmed repletion sooner than the label's median recovery: accepted, but worth a second look."""
+    days = (repletion - last_dose).days
+    if days >= profile.b_cell_recheck_days:
+        return []
+    return [
+        PlanWarning(
+            REPLETION_BEFORE_MEDIAN,
+            f"B-cell repletion was confirmed on {repletion}, {days} days after the last dose {last_dose}: sooner "
+            f"than the label's median recovery time of {profile.b_cell_recheck_text} after discontinuation. "
+            "Repletion means B cells back to the lower limit of normal (40 cells/µl) or to the patient's baseline; "
+            "check that the result says so before giving a live vaccine.",
+            (profile.rule_id("repletion_before_median"),),
+        )
+    ]
 
 
 def _take_until(days: Iterator[date], end: date) -> Iterator[date]:

@@ -89,10 +89,23 @@ class TherapyProfile:
     schedule_text: str = ""
     b_cell_recheck_text: str = ""
     b_cell_consensus_text: str = ""
+    # Days a starter dose may come early or late and still read as the labelled starter dose (weeks 0, 1, 2, 4).
+    starter_tolerance_days: int = 3
+    # A B-cell repletion date earlier than this many days after the last dose cannot be a recovery after
+    # discontinuation (one dosing interval): it is refused.
+    repletion_min_days_after_last_dose: int = 28
 
     def rule_id(self, role: str) -> str:
         """The id of the profile's rule that plays `role` (e.g. "mid_cycle") in the planner."""
         return self.rules[role].id
+
+    def starter_offsets(self) -> tuple[int, ...]:
+        """Days from the first dose to each labelled dose of the starter run, through the first maintenance dose
+        (0, 7, 14, 28 for ofatumumab)."""
+        offsets = [0]
+        for gap in self.starter_gaps:
+            offsets.append(offsets[-1] + gap)
+        return tuple(offsets)
 
     def gap_after(self, dose_number: int, cadence: Cadence) -> Cadence:
         """The interval from dose `dose_number` (1-based) to the next one."""

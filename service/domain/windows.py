@@ -84,6 +84,16 @@ def schedule_mid_cycle_windows(profile: TherapyProfile, schedule: DoseSchedule, 
     return list(schedule.derived[key])
 
 
+def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date:
+    """First day of the non-live post-therapy window: the day after stopping, and 14 days after the last dose."""
+    assert schedule.stopped_on is not None
+    last_dose = schedule.given[-1] if schedule.given else schedule.stopped_on
+    return max(
+        schedule.stopped_on + timedelta(days=1),
+        last_dose + timedelta(days=profile.post_therapy_after_last_dose_days),
+    )
+
+
 def _fmt(day: date) -> str:
     return day.isoformat()
 
@@ -124,7 +134,9 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
         assert schedule.stopped_on is not None
         repletion = schedule.b_cell_repletion_on
         if repletion is not None:
-            start = max(repletion, schedule.stopped_on + timedelta(days=1))
+            # Never before the non-live post-therapy window: a repletion date typed in error must not open a live
+            # window sooner than an inactivated vaccine's (the 422 for a date within 28 days of a dose aside).
+            start = max(repletion, _post_therapy_start(profile, schedule))
             window = clip(POST_THERAPY, start, until, as_of, until)
             rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))
             reason = (
@@ -169,11 +181,7 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
     parts: list[str] = []
     if schedule.phase == STOPPED:
         assert schedule.stopped_on is not None
-        last_dose = schedule.given[-1] if schedule.given else schedule.stopped_on
-        start = max(
-            schedule.stopped_on + timedelta(days=1),
-            last_dose + timedelta(days=profile.post_therapy_after_last_dose_days),
-        )
+        start = _post_therapy_start(profile, schedule)
         window = clip(POST_THERAPY, start, until, as_of, until)
         rules.append(profile.rule_id("non_live_post_therapy"))
         if window is None:

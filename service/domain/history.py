@@ -1,0 +1,118 @@
+"""The vaccine history against the therapy's first dose: the label's timing rules, checked on what was given.
+
+The windows say when a vaccine may still be given; this module says what the vaccines already given (a
+request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than 28
+days before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less than 14 days
+before the first dose. Each is a warning with a stable code; none changes a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .advisories import (
+    LIVE_VACCINE_BEFORE_START,
+    LIVE_VACCINE_DURING_THERAPY,
+    NON_LIVE_VACCINE_NEAR_START,
+    PlanWarning,
+)
+from .catalog import Vaccine
+from .schedule import NOT_STARTED, DoseSchedule
+from .therapy import TherapyProfile
+
+
+@dataclass(frozen=True)
+class VaccineGiven:
+    """A vaccine the request says was given on a day (live or not)."""
+
+    vaccine: Vaccine
+    day: date
+
+
+@dataclass(frozen=True)
+class HistoryReview:
+    """What the vaccine history means for the therapy: warnings, and the earliest start it allows."""
+
+    warnings: tuple[PlanWarning, ...]
+    earliest_start: date | None
+
+
+def _listed(events: list[VaccineGiven]) -> str:
+    return ", ".join(f"{e.vaccine.name} on {e.day}" for e in events)
+
+
+def review_history(
+    profile: TherapyProfile, schedule: DoseSchedule, history: Iterable[VaccineGiven], as_of: date
+) -> HistoryReview:
+    """Check every vaccine given against the first dose (planned or given) and against B-cell depletion."""
+    events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
+    first = schedule.first_dose
+    name = profile.name
+    live_days = timedelta(days=profile.live_pre_start_days)
+    non_live_days = timedelta(days=profile.non_live_pre_start_days)
+    planned = schedule.phase == NOT_STARTED
+    which = "planned first" if planned else "first"
+    # A partial history's start is the stated one, which may be approximate.
+    stated = " (the stated start_date: check it if it is approximate)" if schedule.partial else ""
+    repletion = schedule.b_cell_repletion_on
+    warnings: list[PlanWarning] = []
+
+    live_before = [e for e in events if e.vaccine.live and first - live_days < e.day < first]
+    if live_before:
+        move_to = live_before[-1].day + live_days
+        action = (
+            f"The first dose may move to {move_to} or later (treatment.earliest_start)."
+            if planned
+            else f"The first dose would have been due no sooner than {move_to}: review with the treating clinician."
+        )
+        warnings.append(
+            PlanWarning(
+                LIVE_VACCINE_BEFORE_START,
+                f"Live vaccine less than {profile.live_pre_start_days} days before the {which} {name} dose on "
+                f"{first}{stated}: {_listed(live_before)}. The label says to give live vaccines at least 4 weeks "
+                f"before starting {name}. {action}",
+                (profile.rule_id("live_vaccine_before_start"),),
+            )
+        )
+
+    during = [e for e in events if e.vaccine.live and e.day >= first and (repletion is None or e.day < repletion)]
+    if during:
+        warnings.append(
+            PlanWarning(
+                LIVE_VACCINE_DURING_THERAPY,
+                f"Live vaccine on or after the first {name} dose ({first}{stated}) while B-cell repletion was not "
+                f"confirmed: {_listed(during)}. A live vaccine during B-cell depletion needs clinical review (watch "
+                "for infection by the vaccine strain), and the dose may not count: ACIP advises that vaccines given "
+                "during immunosuppressive therapy may be considered unimmunized.",
+                (profile.rule_id("live_vaccine_during_therapy"),),
+            )
+        )
+
+    non_live_near = [e for e in events if not e.vaccine.live and first - non_live_days < e.day < first]
+    if non_live_near:
+        keep = (
+            f" To give it the full interval the first dose may move to {non_live_near[-1].day + non_live_days} or "
+            "later, where the treatment can wait."
+            if planned
+            else ""
+        )
+        warnings.append(
+            PlanWarning(
+                NON_LIVE_VACCINE_NEAR_START,
+                f"Non-live vaccine less than {profile.non_live_pre_start_days} days before the {which} {name} dose "
+                f"on {first}{stated}: {_listed(non_live_near)}. The label advises non-live vaccines at least 2 "
+                "weeks before starting whenever possible; ACIP advises that doses given within 14 days before "
+                "immunosuppressive therapy may be considered unimmunized and repeated once immunity is restored, "
+                f"so the response may be reduced.{keep}",
+                (profile.rule_id("non_live_vaccine_near_start"),),
+            )
+        )
+
+    earliest = None
+    if planned:
+        latest_live = max((e.day for e in events if e.vaccine.live), default=None)
+        if latest_live is not None and latest_live + live_days > as_of:
+            earliest = latest_live + live_days
+    return HistoryReview(tuple(warnings), earliest)
