@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from service.domain.schedule import STOPPED, Treatment, build_schedule
@@ -284,3 +284,85 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         for ob, vb, db, pb in live_events[i + 1 :]:
             if (pa or pb) and not (oa == ob >= 0):
                 assert conflicts.conflict(LiveEvent(va, da), LiveEvent(vb, db)) is None, (va.id, da, vb.id, db)
+
+
+# ---- real histories: the vaccine history against the first dose, partial dose lists -----------------------
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(case=histories(), before=st.integers(1, 27), cvx=st.sampled_from(LIVE_HISTORY_CODES), in_given=st.booleans())
+def test_a_live_vaccine_less_than_28_days_before_the_first_dose_is_always_flagged(ruleset, case, before, cvx, in_given):
+    from service.domain.planner import Immunization, PlanRequest, VaccineRequest, make_plan
+
+    as_of, treatment, horizon = case
+    first = treatment.start_date or min(treatment.doses)
+    day = first - timedelta(days=before)
+    assume(day <= as_of)
+    vaccine = ruleset.catalog.by_cvx(cvx, "f").vaccine
+    vaccines = (VaccineRequest(name="Shingrix"),)
+    immunizations = ()
+    if in_given:
+        vaccines += (VaccineRequest(cvx=cvx, given=(day,)),)
+    else:
+        immunizations = (Immunization(day, cvx=cvx),)
+    plan = make_plan(
+        PlanRequest(as_of, treatment, vaccines, horizon, immunizations),
+        ruleset.therapies,
+        ruleset.catalog,
+        ruleset.vaccine_rules,
+    )
+    assert plan.schedule.first_dose == first
+    flagged = [w for w in plan.warnings if w.code == "live-vaccine-before-start"]
+    assert flagged and vaccine.name in flagged[0].message and day.isoformat() in flagged[0].message
+    if plan.schedule.phase == "not_started":
+        assert plan.earliest_start is not None and plan.earliest_start >= day + timedelta(days=28) > first
+    else:
+        assert plan.earliest_start is None
+
+
+def _labelled_run(start, cadence, until):
+    """The labelled schedule from `start` up to `until`: weeks 0, 1, 2, 4, then every 28 days or calendar month
+    counted from week 4 (worked here independently of the planner)."""
+    from dateutil.relativedelta import relativedelta
+
+    week4 = start + timedelta(days=28)
+    run = [start, start + timedelta(days=7), start + timedelta(days=14)]
+    k = 0
+    while True:
+        day = week4 + (relativedelta(months=k) if cadence == "monthly" else timedelta(days=28 * k))
+        if day > until:
+            return [x for x in run if x <= until]
+        run.append(day)
+        k += 1
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2028, 12, 31)),
+    length=st.integers(2, 60),
+    late=st.integers(0, 40),
+    cadence=st.sampled_from(["every_4_weeks", "monthly"]),
+    cut=st.data(),
+)
+def test_listing_earlier_labelled_doses_never_changes_a_partial_history(profile, start, length, late, cadence, cut):
+    run = _labelled_run(start, cadence, start + timedelta(days=31 * length))
+    as_of = run[-1] + timedelta(days=late)  # up to 40 days after the last dose: due, or overdue
+    until = as_of + timedelta(days=365)
+    keep = cut.draw(st.integers(1, len(run) - 1))  # always fewer than all, so start_date < earliest listed
+    more = cut.draw(st.integers(keep, len(run)))
+
+    def build(doses):
+        return build_schedule(profile, Treatment("ofatumumab", tuple(doses), start, cadence), as_of, until)
+
+    part, fuller = build(run[-keep:]), build(run[-more:])
+    assert part.partial
+    assert (part.phase, part.next_dose, part.overdue, part.upcoming) == (
+        fuller.phase,
+        fuller.next_dose,
+        fuller.overdue,
+        fuller.upcoming,
+    )
+    for live in (True, False):
+        assert plan_timing(profile, part, live, as_of, until).windows == (
+            plan_timing(profile, fuller, live, as_of, until).windows
+        )
