@@ -412,3 +412,74 @@ def test_a_repletion_date_after_an_assumed_schedule_is_checked_against_its_last_
 def test_a_monthly_cadence_keeps_its_day_through_29_february_2028(profile, treatment, as_of, projected):
     s = schedule(profile, as_of, until="2028-05-31", cadence="monthly", **treatment)
     assert iso(s.projected(d("2028-05-31"))) == projected and not s.overdue
+
+
+# ---- over HTTP -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "treatment, field, code",
+    [
+        ({"doses": ["2026-11-17"]}, "treatment.start_date", "partial_history"),
+        ({"doses": ["2026-10-20", "2026-11-17"]}, "treatment.start_date", "partial_history"),
+        (
+            {"doses": ["2026-10-20", "2026-10-27"], "start_date": "2026-10-20", "stopped_on": "2026-10-27"}
+            | {"b_cell_repletion_on": "2026-11-20"},
+            "treatment.b_cell_repletion_on",
+            "implausible_repletion",
+        ),
+    ],
+    ids=["one-dose", "two-monthly-doses", "repletion-24-days-after-a-dose"],
+)
+def test_histories_the_service_will_not_guess_about_are_a_422_naming_the_field(client, treatment, field, code):
+    r = client.post(
+        "/v1/plans",
+        json={"as_of": "2026-11-24", "treatment": {"drug": "Kesimpta", **treatment}, "vaccines": [{"name": "MMR"}]},
+    )
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    [error] = r.get_json()["errors"]
+    assert (error["field"], error["code"]) == (field, code)
+
+
+def test_on_kesimpta_since_2024_last_injection_17_november_in_one_request(client):
+    r = client.post(
+        "/v1/plans",
+        json={
+            "as_of": "2026-11-24",
+            "treatment": {"drug": "Kesimpta", "start_date": "2024-03-01", "doses": ["2026-11-17"]},
+            "vaccines": [{"name": "Shingrix"}, {"name": "yellow fever"}],
+            "immunizations": [{"name": "MMR", "date": "2025-05-02"}],
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    t = body["treatment"]
+    assert (t["phase"], t["start_date"], t["next_dose"], t["overdue"], t["earliest_start"]) == (
+        "maintenance",
+        "2024-03-01",
+        "2026-12-15",
+        False,
+        None,
+    )
+    shingrix, yellow_fever = body["vaccines"]
+    assert shingrix["windows"][0] == {"kind": "mid_cycle", "start": "2026-12-01", "end": "2026-12-08"}
+    assert shingrix["proposed"][0] == {"dose": 1, "date": "2026-12-01"}
+    assert yellow_fever["status"] == "avoid" and yellow_fever["proposed"] == []
+    assert [w["code"] for w in body["warnings"]] == ["history-assumed", "live-vaccine-during-therapy"]
+
+
+def test_a_recent_live_vaccine_moves_the_earliest_start_over_http(client):
+    r = client.post(
+        "/v1/plans",
+        json={
+            "as_of": "2026-11-24",
+            "treatment": {"drug": "ofatumumab", "start_date": "2026-12-04"},
+            "vaccines": [{"name": "Shingrix"}],
+            "immunizations": [{"cvx": "03", "date": "2026-11-19"}],
+        },
+    )
+    body = r.get_json()
+    assert body["treatment"]["earliest_start"] == "2026-12-17"  # MMR 19 Nov + 28
+    [warning] = body["warnings"]
+    assert warning["code"] == "live-vaccine-before-start" and "2026-12-17" in warning["message"]
+    assert warning["rules"] == ["ofatumumab.live-vaccine-before-start"]

@@ -16,7 +16,15 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.domain.errors import FieldError, InvalidInput
-from service.interop.cards import PREFETCH, SERVICES, CardMaker, Order, resources_in, vaccine_orders
+from service.interop.cards import (
+    CARD_WARNINGS,
+    PREFETCH,
+    SERVICES,
+    CardMaker,
+    Order,
+    resources_in,
+    vaccine_orders,
+)
 from service.interop.coding import InteropError
 from service.interop.therapy import immunizations_from, locate, therapy_from
 
@@ -178,6 +186,11 @@ def _plan_cards(
         maker.ruleset_version = plan["ruleset"]["version"]
         cards += [
             maker.plan_card(order, item, as_of, horizon) for order, item in zip(todo, plan["vaccines"], strict=True)
+        ]
+        cards += [
+            maker.warning_card(w, plan["treatment"]["earliest_start"])
+            for w in plan["warnings"]
+            if w["code"] in CARD_WARNINGS
         ]
         break
     return cards

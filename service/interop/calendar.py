@@ -49,6 +49,9 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"Vaccine timing around {drug}")
     seen: set[str] = set()
+    # The plan's warnings (a live vaccine too close to the start, an assumed history...) travel with every window:
+    # a calendar is often all a patient or a front desk sees of the plan.
+    warnings = "".join(f"\nWarning {w['code']}: {w['message']}" for w in plan["warnings"])
     for item in plan["vaccines"]:
         vaccine = item["vaccine"]
         for window in item["windows"]:
@@ -65,7 +68,7 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
             event.add(
                 "description",
                 f"Permitted from {window['start']} to {window['end']} (both days "
-                f"included).\n{item['reason']}\nRules: {', '.join(item['rules'])} (ruleset {version}).",
+                f"included).\n{item['reason']}\nRules: {', '.join(item['rules'])} (ruleset {version}).{warnings}",
             )
             event.add("categories", [WINDOW_CATEGORY])
             event.add("transp", "TRANSPARENT")

@@ -59,6 +59,8 @@ WARNING_OVERRIDES = [
     ("specialist-advice", "The treating neurologist or a specialist advised to proceed"),
 ]
 SUMMARY_LIMIT = 139  # the specification: a summary of fewer than 140 characters
+# Plan warnings that concern any vaccine order for this patient: each becomes its own warning card.
+CARD_WARNINGS = ("live-vaccine-before-start", "live-vaccine-during-therapy")
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,23 @@ class CardMaker:
             card["overrideReasons"] = [_coding(code, display) for code, display in overrides]
         card["extension"] = {EXTENSION_KEY: data}
         return card
+
+    def warning_card(self, warning: dict[str, Any], earliest_start: str | None) -> dict[str, Any]:
+        """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited."""
+        if warning["code"] == "live-vaccine-before-start":
+            summary = "Live vaccine less than 4 weeks before the first ofatumumab dose" + (
+                f": start on or after {earliest_start}" if earliest_start else ": clinical review"
+            )
+        else:
+            summary = "Live vaccine recorded during ofatumumab therapy (B cells depleted): clinical review"
+        return {
+            "uuid": self._uuid("warning", warning["code"]),
+            "summary": _fit(summary),
+            "indicator": "warning",
+            "detail": "\n\n".join(part for part in (warning["message"], self._citations(warning["rules"])) if part),
+            "source": self._source(warning["rules"]),
+            "extension": {EXTENSION_KEY: {"warning": warning["code"], "rules": warning["rules"]}},
+        }
 
     def unplanned_card(self, subject: str, messages: list[str], key: str) -> dict[str, Any]:
         """A warning that a vaccine (or the whole therapy record) could not be checked, and why."""

@@ -1,0 +1,83 @@
+"""The history warnings reach every front end: CDS Hooks cards, the iCalendar export and FHIR Parameters."""
+
+from __future__ import annotations
+
+from icalendar import Calendar
+
+from tests.interop_builders import PATIENT, Facts, bundle
+
+SIGN = "/cds-services/vaccine-timing-order-sign"
+# Labelled starter and first maintenance dose; the first dose on 20 October 2026.
+MAINTENANCE = Facts(vaccines=("187",), doses=("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"))
+
+
+def immunization(id_, cvx, day):
+    return {
+        "resourceType": "Immunization",
+        "id": id_,
+        "status": "completed",
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": cvx}]},
+        "patient": PATIENT,
+        "occurrenceDateTime": day,
+    }
+
+
+def test_a_live_vaccine_recorded_during_therapy_gets_its_own_warning_card(client):
+    body = MAINTENANCE.cds()
+    body["prefetch"]["immunizations"] = bundle([immunization("mmr", "03", "2026-11-10")])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    [card] = [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+    assert card["indicator"] == "warning" and "during ofatumumab therapy" in card["summary"]
+    assert "2026-11-10" in card["detail"] and "ofatumumab.live-vaccine-during-therapy" in card["detail"]
+    assert card["source"]["topic"]["code"] == "ofatumumab.live-vaccine-during-therapy"
+    # the order's own card is still there
+    assert any(c["extension"]["vaccine-timing-planner"].get("order") for c in cards)
+
+
+def test_a_live_vaccine_just_before_the_first_dose_names_the_start_date_on_its_card(client):
+    body = MAINTENANCE.cds()
+    body["prefetch"]["immunizations"] = bundle([immunization("var", "21", "2026-10-10")])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    [card] = [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+    assert card["extension"]["vaccine-timing-planner"]["warning"] == "live-vaccine-before-start"
+    # already started: no earliest start to offer, the detail says when the first dose would have been due
+    assert card["summary"].endswith("clinical review") and "2026-11-07" in card["detail"]
+
+
+def test_no_warning_card_without_a_history_warning(client):
+    body = MAINTENANCE.cds()
+    body["prefetch"]["immunizations"] = bundle([immunization("flu", "150", "2026-11-10")])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert not [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+
+
+def test_the_calendar_carries_the_plan_warnings_in_each_window(client):
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+        "vaccines": [{"name": "Shingrix"}],
+        "immunizations": [{"cvx": "03", "date": "2026-12-20"}],
+    }
+    assert client.post("/v1/plans", json=body).status_code == 422  # a vaccine after as_of is refused
+    body["immunizations"] = [{"cvx": "03", "date": "2026-11-20"}]
+    cal = Calendar.from_ical(client.post("/v1/plans.ics", json=body).data)
+    windows = [e for e in cal.walk("VEVENT") if "VACCINE-WINDOW" in str(e.get("categories").to_ical())]
+    assert windows
+    for event in windows:
+        description = str(event.get("description"))
+        assert "Warning live-vaccine-before-start:" not in description  # 20 Nov + 28 = 18 Dec, before 5 Jan
+    body["treatment"]["start_date"] = "2026-12-10"
+    cal = Calendar.from_ical(client.post("/v1/plans.ics", json=body).data)
+    windows = [e for e in cal.walk("VEVENT") if "VACCINE-WINDOW" in str(e.get("categories").to_ical())]
+    assert windows and all(
+        "Warning live-vaccine-before-start:" in str(e.get("description")) and "2026-12-18" in str(e.get("description"))
+        for e in windows
+    )
+
+
+def test_fhir_parameters_carry_the_warning_code(client):
+    body = MAINTENANCE.fhir()
+    body["parameter"].append({"name": "immunization", "resource": immunization("mmr", "03", "2026-11-10")})
+    out = client.post("/fhir/$vaccine-timing", json=body).get_json()
+    notes = [p["valueString"] for p in out["parameter"] if p["name"] == "warning"]
+    assert any(n.startswith("live-vaccine-during-therapy: ") for n in notes)
