@@ -81,3 +81,24 @@ def test_fhir_parameters_carry_the_warning_code(client):
     out = client.post("/fhir/$vaccine-timing", json=body).get_json()
     notes = [p["valueString"] for p in out["parameter"] if p["name"] == "warning"]
     assert any(n.startswith("live-vaccine-during-therapy: ") for n in notes)
+
+
+def test_fhir_states_a_partial_history_with_therapy_start_date(client):
+    facts = Facts(vaccines=("187",), doses=("2026-11-17",))
+    alone = client.post("/fhir/$vaccine-timing", json=facts.fhir())
+    assert alone.status_code == 422 and alone.get_json()["resourceType"] == "OperationOutcome"
+    assert "start_date" in str(alone.get_json())
+    body = facts.fhir()
+    body["parameter"].append({"name": "therapyStartDate", "valueDate": "2024-03-01"})
+    out = client.post("/fhir/$vaccine-timing", json=body)
+    assert out.status_code == 200, out.get_json()
+    [rec] = [p["resource"] for p in out.get_json()["parameter"] if p["name"] == "recommendation"]
+    first = rec["recommendation"][0]
+    dates = {c["code"]["coding"][0]["code"]: c["value"] for c in first["dateCriterion"]}
+    assert (first["forecastStatus"]["coding"][0]["code"], dates["30981-5"], dates["59777-3"]) == (
+        "due",
+        "2026-12-01",
+        "2026-12-08",
+    )
+    notes = [p["valueString"] for p in out.get_json()["parameter"] if p["name"] == "warning"]
+    assert any(n.startswith("history-assumed: ") for n in notes)

@@ -6,7 +6,8 @@ used here), so whatever this module returns has been validated by a maintained F
 The mapping, in brief (docs/interoperability.md has the full table):
 - `assessmentDate` -> `as_of`; `horizonDays` -> `horizon_days`; `vaccine` CVX codings -> `vaccines[].cvx`
   (a concept with text only -> `vaccines[].name`); `neededBy` -> every `vaccines[].needed_by`;
-  `bCellRepletionDate` -> `treatment.b_cell_repletion_on`;
+  `bCellRepletionDate` -> `treatment.b_cell_repletion_on`; `therapyStartDate` -> `treatment.start_date` (the
+  day the therapy began, when the administrations are only the recent ones);
 - `medication` MedicationAdministration (completed) -> `treatment.doses`; MedicationRequest
   `...timing.repeat.boundsPeriod.start` -> `treatment.start_date` (only when no dose is given), `.end` of a
   stopped request -> `treatment.stopped_on`, `.repeat.period` -> `treatment.cadence`;
@@ -72,6 +73,7 @@ INPUTS: dict[str, tuple[str, int | None]] = {
     "neededBy": ("valueDate", 1),
     "horizonDays": ("valueInteger", 1),
     "bCellRepletionDate": ("valueDate", 1),
+    "therapyStartDate": ("valueDate", 1),
 }
 
 
@@ -192,6 +194,9 @@ def request_from(params: Parameters) -> FhirRequest:
             elif name == "bCellRepletionDate":
                 treatment_extra["b_cell_repletion_on"] = calendar_date(value, f"{where}.valueDate").isoformat()
                 origin["treatment.b_cell_repletion_on"] = f"{where}.valueDate"
+            elif name == "therapyStartDate":
+                treatment_extra["start_date"] = calendar_date(value, f"{where}.valueDate").isoformat()
+                origin["treatment.start_date"] = f"{where}.valueDate"
             elif name == "neededBy":
                 needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
             elif name == "medication":
@@ -439,6 +444,16 @@ def operation_definition() -> OperationDefinition:
                 "1",
                 "date",
                 "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+            ),
+            param(
+                "therapyStartDate",
+                "in",
+                0,
+                "1",
+                "date",
+                "The day ofatumumab was started, when the administrations given are only the recent ones (a partial "
+                "history; approximate is fine); equal to the earliest administration for a complete history of a new "
+                "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
             ),
             param(
                 "recommendation",
