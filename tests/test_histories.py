@@ -114,6 +114,22 @@ def test_a_partial_history_takes_the_phase_and_next_dose_from_the_dates(profile,
     assert warning.rules == ("ofatumumab.partial-history",)
 
 
+@pytest.mark.parametrize(
+    "start, dose, as_of, said",
+    [
+        ("2026-11-01", "2026-11-08", "2026-11-10", "starter dose 2 (week 1)"),
+        ("2026-11-01", "2026-11-15", "2026-11-20", "starter dose 3 (week 2)"),
+        ("2026-11-01", "2026-12-02", "2026-12-03", "the first maintenance dose (week 4)"),  # day 31: 3 days late
+        ("2026-11-01", "2026-12-03", "2026-12-03", "a maintenance dose"),  # day 32: a later one
+        ("2024-03-01", "2026-11-17", "2026-11-24", "a maintenance dose"),
+    ],
+    ids=["week-1", "week-2", "week-4-late", "past-week-4", "since-2024"],
+)
+def test_the_warning_says_which_dose_the_latest_listed_one_was_taken_as(profile, start, dose, as_of, said):
+    s = schedule(profile, as_of, start_date=start, doses=[dose])
+    assert f"The latest listed dose, {dose}, is taken as {said}," in s.warnings[0].message
+
+
 def test_the_travel_clinic_request_gets_the_next_dose_and_the_mid_cycle_slots(profile):
     s = schedule(profile, "2026-11-24", until="2027-02-28", start_date="2024-03-01", doses=["2026-11-17"])
     assert iso(s.projected(d("2027-02-28"))) == ["2026-12-15", "2027-01-12", "2027-02-09"]

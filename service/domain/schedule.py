@@ -216,8 +216,8 @@ def dose_numbers_from_start(profile: TherapyProfile, start: date, doses: Sequenc
 
     A listed dose after the start is at least dose 2 (the start was a dose); it is dose k when it falls no
     earlier than dose k's labelled day less the tolerance (so a late dose counts as the one it was late for),
-    and always after the dose listed before it. Beyond the first maintenance dose the number only says
-    "maintenance".
+    and always after the dose listed before it. Beyond the first maintenance dose (its day plus the tolerance)
+    the number only says "a later maintenance dose".
     """
     offsets = profile.starter_offsets()
     tolerance = profile.starter_tolerance_days
@@ -228,6 +228,8 @@ def dose_numbers_from_start(profile: TherapyProfile, start: date, doses: Sequenc
         for k in range(3, len(offsets) + 1):
             if offset >= offsets[k - 1] - tolerance:
                 number = k
+        if offset > offsets[-1] + tolerance:
+            number = len(offsets) + 1  # past the first maintenance dose: a later one
         numbers.append(max(number, numbers[-1] + 1) if numbers else number)
     return tuple(numbers)
 
