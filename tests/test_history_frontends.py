@@ -87,7 +87,7 @@ def test_fhir_states_a_partial_history_with_therapy_start_date(client):
     facts = Facts(vaccines=("187",), doses=("2026-11-17",))
     alone = client.post("/fhir/$vaccine-timing", json=facts.fhir())
     assert alone.status_code == 422 and alone.get_json()["resourceType"] == "OperationOutcome"
-    assert "start_date" in str(alone.get_json())
+    assert "Send the therapyStartDate parameter" in alone.get_json()["issue"][0]["diagnostics"]
     body = facts.fhir()
     body["parameter"].append({"name": "therapyStartDate", "valueDate": "2024-03-01"})
     out = client.post("/fhir/$vaccine-timing", json=body)

@@ -110,6 +110,9 @@ class FhirRequest:
                 message += "; it could mean: " + ", ".join(
                     f"{c.name} (CVX {'/'.join(c.cvx) or 'none'})" for c in e.candidates[:8]
                 )
+            if e.code == "partial_history":
+                # The REST field's FHIR spelling: the administrations alone cannot say whether this is a new start.
+                message = message.replace("Send treatment.start_date", "Send the therapyStartDate parameter")
             out.append(Issue(code, message, self.expression(e.field)))
         return out
 
