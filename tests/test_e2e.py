@@ -77,7 +77,7 @@ def test_access_log_lines_carry_no_patient_data(server):
     marker = "1999-02-03"
     body = {
         "as_of": "2026-11-24",
-        "treatment": {"drug": "ofatumumab", "doses": [marker]},
+        "treatment": {"drug": "ofatumumab", "doses": [marker], "start_date": marker},
         "vaccines": [{"name": "Vivotif"}],
     }
     r = requests.post(f"{server.url}/v1/plans", json=body, headers={"X-Request-ID": "e2e-log-check"}, timeout=10)

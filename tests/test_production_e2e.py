@@ -85,7 +85,7 @@ def test_requests_gunicorn_refuses_are_logged_as_json_without_their_content(serv
 
 def test_access_log_lines_carry_no_patient_data(server):
     body = typical_request()
-    body["treatment"]["doses"][0] = "2001-02-03"
+    body["treatment"]["doses"][0] = body["treatment"]["start_date"] = "2001-02-03"
     body["vaccines"][0] = {"name": "Vivotif"}
     r = requests.post(
         f"{server.url}/v1/plans/batch",
