@@ -385,7 +385,9 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
                 PlanWarning(
                     DOSE_MISSED,
                     f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
-                    f"{as_of}), and later doses follow from that date.",
+                    f"{as_of}), and later doses follow from that date. If doses were given since {given[-1]} "
+                    "that are not listed, list them (the recent ones are enough, with treatment.start_date the "
+                    "day the therapy began): the plan is only as exact as the history it is given.",
                     (profile.rule_id("missed_dose"),),
                 )
             )
