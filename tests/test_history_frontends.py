@@ -5,6 +5,7 @@ from __future__ import annotations
 from icalendar import Calendar
 
 from tests.interop_builders import PATIENT, Facts, bundle
+from tests.test_interop_cds_hooks import check_card
 
 SIGN = "/cds-services/vaccine-timing-order-sign"
 # Labelled starter and first maintenance dose; the first dose on 20 October 2026.
@@ -27,6 +28,7 @@ def test_a_live_vaccine_recorded_during_therapy_gets_its_own_warning_card(client
     body["prefetch"]["immunizations"] = bundle([immunization("mmr", "03", "2026-11-10")])
     cards = client.post(SIGN, json=body).get_json()["cards"]
     [card] = [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+    check_card(card)
     assert card["indicator"] == "warning" and "during ofatumumab therapy" in card["summary"]
     assert "2026-11-10" in card["detail"] and "ofatumumab.live-vaccine-during-therapy" in card["detail"]
     assert card["source"]["topic"]["code"] == "ofatumumab.live-vaccine-during-therapy"
@@ -39,6 +41,7 @@ def test_a_live_vaccine_just_before_the_first_dose_names_the_start_date_on_its_c
     body["prefetch"]["immunizations"] = bundle([immunization("var", "21", "2026-10-10")])
     cards = client.post(SIGN, json=body).get_json()["cards"]
     [card] = [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+    check_card(card)
     assert card["extension"]["vaccine-timing-planner"]["warning"] == "live-vaccine-before-start"
     # already started: no earliest start to offer, the detail says when the first dose would have been due
     assert card["summary"].endswith("clinical review") and "2026-11-07" in card["detail"]
@@ -102,3 +105,15 @@ def test_fhir_states_a_partial_history_with_therapy_start_date(client):
     )
     notes = [p["valueString"] for p in out.get_json()["parameter"] if p["name"] == "warning"]
     assert any(n.startswith("history-assumed: ") for n in notes)
+
+
+def test_a_planned_start_too_soon_after_a_live_vaccine_gets_a_card_with_the_date_it_may_move_to(client):
+    body = Facts(vaccines=("187",), start_date="2026-12-04").cds()  # the service's today: 2026-11-24
+    body["prefetch"]["immunizations"] = bundle([immunization("mmr", "03", "2026-11-19")])
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    [card] = [c for c in cards if c["extension"]["vaccine-timing-planner"].get("warning")]
+    check_card(card)
+    assert (
+        card["summary"]
+        == "Live vaccine less than 4 weeks before the first ofatumumab dose: start on or after 2026-12-17"
+    )
