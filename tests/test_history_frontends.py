@@ -117,3 +117,29 @@ def test_a_planned_start_too_soon_after_a_live_vaccine_gets_a_card_with_the_date
         card["summary"]
         == "Live vaccine less than 4 weeks before the first ofatumumab dose: start on or after 2026-12-17"
     )
+
+
+def test_a_single_recorded_administration_still_gets_the_critical_card_for_a_live_order(client):
+    # One administration: a new start or the latest dose of an established therapy? The record cannot say, so
+    # the non-live order is not checked; a live vaccine is avoided under either reading, so its card stands.
+    body = Facts(vaccines=("37", "187"), doses=("2026-11-17",)).cds()
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    for card in cards:
+        check_card(card)
+    record, live = cards
+    assert record["indicator"] == "warning" and "does not say when the therapy started" in record["summary"]
+    assert "non-live orders are not" in record["detail"]
+    assert live["indicator"] == "critical" and live["extension"]["vaccine-timing-planner"]["vaccine"]["cvx"] == "37"
+
+
+def test_a_single_recorded_administration_with_only_non_live_orders_gets_one_not_checked_card(client):
+    body = Facts(vaccines=("187",), doses=("2026-11-17",)).cds()
+    [card] = client.post(SIGN, json=body).get_json()["cards"]
+    assert card["indicator"] == "warning" and "treatment.start_date" in card["detail"]
+
+
+def test_a_single_recorded_administration_keeps_the_card_of_an_order_it_cannot_read(client):
+    body = Facts(vaccines=("03", "88"), doses=("2026-11-17",)).cds()  # 88: influenza, unspecified formulation
+    cards = client.post(SIGN, json=body).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning", "warning", "critical"]
+    assert "CVX 88" in cards[1]["summary"] and cards[2]["extension"]["vaccine-timing-planner"]["vaccine"]["cvx"] == "03"

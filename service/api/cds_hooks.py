@@ -16,8 +16,10 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.domain.errors import FieldError, InvalidInput
+from service.domain.schedule import PARTIAL_HISTORY
 from service.interop.cards import (
     CARD_WARNINGS,
+    EXTENSION_KEY,
     PREFETCH,
     SERVICES,
     CardMaker,
@@ -163,6 +165,8 @@ def _plan_cards(
             )
         except InvalidInput as bad:
             record = [e for e in bad.errors if not e.field.startswith("vaccines[")]
+            if record and all(e.code == PARTIAL_HISTORY for e in record) and "start_date" not in plan_body["treatment"]:
+                return _partial_history_cards(maker, todo, plan_body, origin, record, as_of, horizon)
             if record:
                 # The therapy record itself cannot be planned from: no order can be checked.
                 return [
@@ -194,6 +198,38 @@ def _plan_cards(
         ]
         break
     return cards
+
+
+def _partial_history_cards(
+    maker: CardMaker,
+    orders: list[Order],
+    plan_body: dict[str, Any],
+    origin: dict[str, str],
+    record: list[FieldError],
+    as_of: date,
+    horizon: int,
+) -> list[dict[str, Any]]:
+    """Cards when the recorded administrations cannot say whether the therapy is new or established.
+
+    A CDS client cannot state the start, so the service does not guess it. Live vaccines are avoided under
+    either reading (the therapy is active in both), so live orders keep their cards, planned on the earliest
+    administration; a non-live order's slots depend on the reading, so it is reported as not checked.
+    """
+    doses = plan_body["treatment"]["doses"]
+    complete = {**plan_body, "treatment": {**plan_body["treatment"], "start_date": min(doses)}}
+    planned = _plan_cards(maker, orders, complete, origin, as_of, horizon)
+    # Live order cards, and the cards of orders the planner could not read (those do not depend on the reading).
+    kept = [c for c in planned if "extension" not in c or c["extension"][EXTENSION_KEY].get("vaccine", {}).get("live")]
+    live = [c for c in kept if "extension" in c]
+    messages = [f"{locate(origin, e.field)}: {e.message}" for e in record]
+    if len(live) < len(orders):  # some orders are non-live (or could not be read)
+        messages.append(
+            "Live vaccine orders are checked all the same (avoided under either reading); non-live orders are not: "
+            "their mid-cycle slots depend on when the therapy started."
+        )
+    return [
+        maker.unplanned_card("the ofatumumab record does not say when the therapy started", messages, "therapy")
+    ] + kept
 
 
 def _with_candidates(error: FieldError) -> str:
