@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.domain.catalog import Catalog, Unspecified, Vaccine
+from service.domain.catalog import Catalog, Product, Unspecified, Vaccine
 from service.domain.intervals import Interval
 from service.domain.planner import Therapies, VaccineRules
 from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
@@ -99,6 +99,11 @@ def catalog_from_dict(doc: dict[str, Any]) -> Catalog:
             aliases=tuple(v.get("aliases", ())),
             source=v["source"],
             note=v.get("note", ""),
+            products=tuple(
+                Product(name=p["name"], cvx=p["cvx"], aliases=tuple(p.get("aliases", ())))
+                for p in v.get("products", ())
+            ),
+            generic_cvx=v.get("generic_cvx"),
         )
         for v in doc["vaccines"]
     ]
