@@ -158,6 +158,7 @@ def vaccine_rules_from(
                         i["from_dose"],
                         Interval.parse(i["minimum"]),
                         Interval.parse(i["recommended"]) if i["recommended"] else None,
+                        Interval.parse(i["maximum"]) if i.get("maximum") else None,
                     )
                     for i in d.get("intervals", ())
                 ),
@@ -171,7 +172,9 @@ def vaccine_rules_from(
         plan = ", ".join(
             f"dose {d.number}: "
             + "; ".join(
-                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'})"
+                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
+                + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
+                + ")"
                 for i in d.intervals
             )
             for d in doses
@@ -190,12 +193,15 @@ def vaccine_rules_from(
     for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
             raise ValueError(f"lead time for unknown catalog id {key!r}")
+        after = doc.get("after", "last_dose")
+        after_dose = None if after == "last_dose" else int(after.removeprefix("dose "))
         rule_id = f"lead-time.{key}"
         rules[rule_id] = Rule(
             id=rule_id,
-            summary=f"Protection expected {doc['days']} days after the last dose"
+            summary=f"Protection expected {doc['days']} days after "
+            + ("the last dose" if after_dose is None else f"dose {after_dose}")
             + ("" if key == "default" else f" ({key})")
-            + ".",
+            + " (a person in B-cell depletion: the date the series is complete, no protection date).",
             evidence=(
                 "decision"
                 if doc["source"] == "decision"
@@ -206,10 +212,31 @@ def vaccine_rules_from(
             source=sources[doc["source"]],
             citation=doc["text"],
         )
-        lead_times[key] = LeadTime(doc["days"], rule_id)
+        lead_times[key] = LeadTime(doc["days"], rule_id, after_dose)
+    serology: dict[str, str] = {}
+    for key, doc in series_doc.get("serology", {}).items():
+        if catalog.get(key) is None:
+            raise ValueError(f"serology rule for unknown catalog id {key!r}")
+        rule_id = f"serology.{key}"
+        rules[rule_id] = Rule(
+            id=rule_id,
+            summary=(
+                f"{key}: after a series with any dose given in B-cell depletion, guidance asks for an antibody check; "
+                "serology_advised is true and meets_needed_by is null (not true on the schedule alone)."
+            ),
+            evidence="label" if doc["source"].startswith("label") else "guideline",
+            source=sources[doc["source"]],
+            citation=doc["text"],
+        )
+        serology[key] = rule_id
     default = lead_times.pop("default")
     return VaccineRules(
-        series=series, lead_times=lead_times, default_lead_time=default, conflicts=conflicts, rules=rules
+        series=series,
+        lead_times=lead_times,
+        default_lead_time=default,
+        conflicts=conflicts,
+        rules=rules,
+        serology=serology,
     )
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 # Stable warning codes (the contract, "Additions for real histories and safety").
 HISTORY_ASSUMED = "history-assumed"
 DOSE_MISSED = "dose-missed"
+# Yellow fever vaccine with MMR, MMRV or varicella vaccine on the same day or less than 30 days apart.
+YELLOW_FEVER_WITH_MMR_VARICELLA = "yellow-fever-with-mmr-varicella"
 
 
 @dataclass(frozen=True)
