@@ -113,6 +113,7 @@ def present(plan: Plan) -> dict[str, Any]:
                     "id": vp.match.vaccine.id,
                     "name": vp.match.vaccine.name,
                     "cvx": vp.match.cvx,
+                    "product": vp.match.product,
                     "live": vp.match.vaccine.live,
                     "route": vp.match.vaccine.route,
                 },

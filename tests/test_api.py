@@ -52,6 +52,7 @@ def test_plan_answers_the_contract_fields(client):
         "id": "mmr",
         "name": mmr["vaccine"]["name"],
         "cvx": "03",
+        "product": None,
         "live": True,
         "route": "injection",
     }

@@ -241,6 +241,10 @@ class VaccineOutSchema(Schema):
             "entry's generic code for a name without a product; null when the CDC CVX list has none (Qdenga)."
         ),
     )
+    product = fields.String(
+        allow_none=True,
+        metadata=_doc("The brand the request named (Spikevax), whose code cvx is; null for a name without a product."),
+    )
     live = fields.Boolean()
     route = fields.String()
 

@@ -407,7 +407,9 @@ def _plan_one(
     protective = lead.after_dose or series.length
     depleted = any(_depleted_on(schedule, day) for n, day in days.items() if n <= protective)
     serology_rule = rules.serology.get(vaccine.id)
-    serology = serology_rule is not None and any(_depleted_on(schedule, day) for day in days.values())
+    # Guidance asks for the check after a series given while immunocompromised: the doses that protection
+    # rests on (a dose after the protective one, such as Encepur's dose 3, does not change it).
+    serology = serology_rule is not None and depleted
     if depleted:
         ready = complete_on(proposal, given, series)
         means: str | None = SERIES_COMPLETE if ready is not None else None
