@@ -369,12 +369,26 @@ def test_encepur_protection_from_dose_2_before_the_start(client):
     )
 
 
-def test_yellow_fever_and_mmr_on_the_same_day_warn(client):
+def test_mmr_is_planned_30_days_from_yellow_fever_when_the_window_allows(client):
+    # yellow fever 11-24; MMR not before 11-24 + 30 = 12-24, dose 2 + 4 weeks = 01-21 <= 02-01 (window end)
     body = plan(client, [{"name": "YF-Vax"}, {"name": "MMR"}], treatment=FAR_START)
     yf, mmr = body["vaccines"]
-    assert proposed(yf)[0][1] == proposed(mmr)[0][1]
+    assert proposed(yf) == [(1, "2026-11-24")]
+    assert proposed(mmr) == [(1, "2026-12-24"), (2, "2027-01-21")]
+    assert "cdc.yellow-fever-mmr-spacing" in mmr["rules"] and body["warnings"] == []
+
+
+def test_yellow_fever_and_mmr_on_the_same_day_warn_when_they_cannot_be_apart(client):
+    # start 02-01: live window ends 01-04; MMR from 12-24 would need dose 2 on 01-21: too late, so MMR keeps
+    # 11-24 (same day as yellow fever) and 12-24 (30 days after it), and the plan warns
+    body = plan(
+        client, [{"name": "YF-Vax"}, {"name": "MMR"}], treatment={"drug": "ofatumumab", "start_date": "2027-02-01"}
+    )
+    yf, mmr = body["vaccines"]
+    assert proposed(yf) == [(1, "2026-11-24")] and proposed(mmr) == [(1, "2026-11-24"), (2, "2026-12-24")]
     [warning] = [w for w in body["warnings"] if w["code"] == "yellow-fever-with-mmr-varicella"]
     assert warning["rules"] == ["cdc.yellow-fever-mmr-spacing"] and "30 days apart" in warning["message"]
+    assert "on the same day (2026-11-24)" in warning["message"]
 
 
 def test_yellow_fever_given_within_30_days_of_varicella_warns(client):

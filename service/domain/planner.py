@@ -346,6 +346,15 @@ def _plan_one(
             key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
             if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key:
                 proposal = fallback
+    if vaccine.live and proposal.doses:
+        apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
+        if apart is not None:
+            proposal, partner = apart
+            notes.append(
+                f"Planned at least {_YF_SPACING_DAYS} days from {partner} rather than on the same day, as CDC "
+                "advises where possible."
+            )
+            extra_rules.append(rules.yellow_fever_rule)
     if proposal.restarted:
         notes.append(
             "The dose(s) given no longer count: more than the maximum interval has passed (or would pass) "
@@ -481,6 +490,49 @@ def _plan_one(
 # Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.
 _YF_PARTNER_ANTIGENS = frozenset({"Measles", "Mumps", "Rubella", "Varicella"})
 _YF_SPACING_DAYS = 30
+
+
+def _yellow_fever_partners(vaccine: Vaccine, fixed: list[LiveEvent]) -> list[LiveEvent]:
+    """The live vaccines in `fixed` that CDC advises keeping 30 days from this one (yellow fever and MMR,
+    MMRV or varicella, either way round)."""
+    if "Yellow Fever" in vaccine.antigens:
+        return [e for e in fixed if _YF_PARTNER_ANTIGENS & set(e.vaccine.antigens)]
+    if _YF_PARTNER_ANTIGENS & set(vaccine.antigens):
+        return [e for e in fixed if "Yellow Fever" in e.vaccine.antigens]
+    return []
+
+
+def _apart_from_yellow_fever(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    timing: Timing,
+    proposal: Proposal,
+    fixed: list[LiveEvent],
+    rules: VaccineRules,
+    req: VaccineRequest,
+    as_of: date,
+) -> tuple[Proposal, str] | None:
+    """The series moved 30 days from yellow fever (or from MMR/varicella, for yellow fever) when the plan put
+    them closer, if it still completes in the windows, as early before the start and by needed_by; else None
+    (the plan keeps the same day, and the plan's warnings say so)."""
+    partners = _yellow_fever_partners(vaccine, fixed)
+    close = [e for e in partners for p in proposal.doses if abs((p.day - e.day).days) < _YF_SPACING_DAYS]
+    if not close:
+        return None
+    windows = timing.windows
+    for event in partners:
+        margin = timedelta(days=_YF_SPACING_DAYS - 1)
+        windows = _subtract(windows, event.day - margin, event.day + margin)
+    apart = propose(vaccine, series, given, windows, as_of, proposal.basis, rules.conflicts, fixed)
+    if not apart.complete:
+        return None
+    if req.needed_by is not None:
+        before = ready_on(proposal, given, rules.lead_time_for(vaccine), series)
+        after = ready_on(apart, given, rules.lead_time_for(vaccine), series)
+        if before is not None and before <= req.needed_by and (after is None or after > req.needed_by):
+            return None
+    return apart, close[0].vaccine.name
 
 
 def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], rules: VaccineRules) -> list[PlanWarning]:
