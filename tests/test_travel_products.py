@@ -405,3 +405,16 @@ def test_yellow_fever_given_within_30_days_of_varicella_warns(client):
 def test_yellow_fever_30_days_from_mmr_does_not_warn(client):
     body = plan(client, [{"name": "YF-Vax"}], treatment=FAR_START, immunizations=[{"cvx": "03", "date": "2026-10-25"}])
     assert body["warnings"] == []
+
+
+def test_the_catalog_lists_each_product_with_its_own_code(client):
+    body = client.get("/v1/vaccines?q=Spikevax").get_json()
+    [entry] = body["vaccines"]
+    assert entry["id"] == "covid-19-mrna" and "Spikevax" in entry["names"]
+    assert {p["name"]: p["cvx"] for p in entry["products"]} == {
+        "Comirnaty": "309",
+        "Spikevax": "312",
+        "mNEXSPIKE": "334",
+    }
+    # a product's code finds its entry too
+    assert [v["id"] for v in client.get("/v1/vaccines?q=326").get_json()["vaccines"]] == ["rsv-adult"]

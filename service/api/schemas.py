@@ -409,6 +409,17 @@ class BatchResponseSchema(Schema):
 # ---- catalog ----------------------------------------------------------------------------------------
 
 
+class ProductSchema(Schema):
+    name = fields.String(metadata=_doc("The brand (Spikevax).", "Spikevax"))
+    cvx = fields.String(
+        allow_none=True,
+        metadata=_doc(
+            "Its code in the CDC CVX list; a generic code where the list has none (the note says so).", "312"
+        ),
+    )
+    names = fields.List(fields.String(), metadata=_doc("Names that report this product."))
+
+
 class CatalogEntrySchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -416,7 +427,11 @@ class CatalogEntrySchema(Schema):
     live = fields.Boolean()
     route = fields.String(metadata=_doc("injection, intranasal, oral, intradermal or percutaneous."))
     antigens = fields.List(fields.String())
-    names = fields.List(fields.String(), metadata=_doc("Names this entry answers to."))
+    names = fields.List(fields.String(), metadata=_doc("Names this entry answers to (its products' names included)."))
+    products = fields.List(
+        fields.Nested(ProductSchema),
+        metadata=_doc("Brands sharing this entry's schedule, each with its own CVX code (empty for one product)."),
+    )
     source = fields.String(metadata=_doc("Where the classification comes from (keys of the catalog's sources)."))
     note = fields.String()
 

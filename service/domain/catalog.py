@@ -90,6 +90,11 @@ class Vaccine:
         return self.cvx[0] if self.cvx else None
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this entry answers to: its own, its aliases, and its products' names and aliases."""
+        return (self.name, *self.aliases, *(n for p in self.products for n in (p.name, *p.aliases)))
+
+    @property
     def name_cvx(self) -> str | None:
         """The code reported for the entry's own name and aliases (not a product's)."""
         return self.generic_cvx if self.products else self.primary_cvx
@@ -288,7 +293,8 @@ class Catalog:
         for v in self.vaccines:
             if live is not None and v.live != live:
                 continue
-            if key and not any(key in normalize(n) for n in (v.id, v.name, *v.aliases, *v.cvx)):
+            codes = (*v.cvx, *(p.cvx for p in v.products if p.cvx))
+            if key and not any(key in normalize(n) for n in (v.id, *v.names, *codes)):
                 continue
             result.append(v)
         return result
