@@ -66,6 +66,11 @@ PRODUCTS = [
     ("Engerix-B", "hepb", "43", "adult", False, 3, [(2, 1, "4 weeks", "4 weeks", None), (3, 2, "8 weeks", None, None), (3, 1, "16 weeks", "6 months", None)], 3, 14, "CVX 43; CDSi HepB"),
     ("Ixiaro", "je-inactivated", "134", "VC", False, 2, [(2, 1, "4 weeks", "4 weeks", None)], 2, 7, "CVX 134; ACIP JE 2019"),
     ("Shingrix", "zoster-recombinant", "187", "recombinant", False, 2, [(2, 1, "4 weeks", "8 weeks", None)], 2, 14, "CVX 187; CDSi Zoster"),
+    ("Fluad", "influenza-inactivated", "168", "adjuvanted, trivalent", False, 1, [], 1, 14, "CVX 168"),
+    ("Flublok", "influenza-inactivated", "155", "recombinant, trivalent", False, 1, [], 1, 14, "CVX 155"),
+    ("Flucelvax", "influenza-inactivated", "153", "MDCK, trivalent", False, 1, [], 1, 14, "CVX 153"),
+    ("Fluzone High-Dose", "influenza-inactivated", "135", "high dose, trivalent", False, 1, [], 1, 14, "CVX 135"),
+    ("Fluzone", "influenza-inactivated", "140", "split virus, trivalent", False, 1, [], 1, 14, "CVX 140"),
 ]  # fmt: skip
 
 
