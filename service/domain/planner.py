@@ -315,6 +315,95 @@ def _unbounded_proposal(
     return propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
 
 
+def _choose_proposal(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    timing: Timing,
+    req: VaccineRequest,
+    schedule: DoseSchedule,
+    rules: VaccineRules,
+    fixed: list[LiveEvent],
+    as_of: date,
+) -> Proposal:
+    """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
+    lead = rules.lead_time_for(vaccine)
+    proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
+    if not _has_shorter_minimum(series):
+        return proposal
+    fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
+    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
+    return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
+
+
+@dataclass(frozen=True)
+class _Protection:
+    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*)."""
+
+    ready_on: date | None
+    means: str | None
+    # A dose that protection rests on falls in B-cell depletion: ready_on is the day the series is complete.
+    depleted: bool
+    # Guidance asks for an antibody check after this series in an immunocompromised person.
+    serology: bool
+    meets: bool | None
+
+
+def _protection(
+    schedule: DoseSchedule,
+    proposal: Proposal,
+    given: tuple[date, ...],
+    lead: LeadTime,
+    series: Series,
+    has_serology_rule: bool,
+    needed_by: date | None,
+) -> _Protection:
+    protective = lead.after_dose or series.length
+    depleted = any(_depleted_on(schedule, day) for n, day in proposal.dose_days(given).items() if n <= protective)
+    # The check is asked for after a series given while immunocompromised: the doses protection rests on (a
+    # dose after the protective one, such as Encepur's dose 3, does not change it).
+    serology = has_serology_rule and depleted
+    if depleted:
+        ready = complete_on(proposal, given, series)
+        means = SERIES_COMPLETE if ready is not None else None
+    else:
+        ready = ready_on(proposal, given, lead, series)
+        means = PROTECTION if ready is not None else None
+    # With an antibody check advised, the schedule alone cannot show protection: neither true nor false.
+    meets = None if needed_by is None or serology else (ready is not None and ready <= needed_by)
+    return _Protection(ready, means, depleted, serology, meets)
+
+
+def _protection_notes(p: _Protection, needed_by: date | None, protective: int, length: int) -> list[str]:
+    """The reason's sentences about protection: 'complete by' in depletion, never 'protection expected'."""
+    notes: list[str] = []
+    if p.depleted and p.ready_on is not None:
+        notes.append(
+            f"The series is complete by {p.ready_on}; doses given during B-cell depletion may give a weaker or no "
+            "response, so no protection date is stated."
+        )
+    if p.serology:
+        notes.append(
+            "An antibody check after the series is advised for a person in B-cell depletion, so the schedule "
+            "alone does not show protection (meets_needed_by is null)."
+        )
+        return notes
+    if needed_by is None:
+        if not p.depleted and p.ready_on is not None and protective < length:
+            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on}.")
+        return notes
+    what = "Series complete" if p.depleted else "Protection expected"
+    if p.meets:
+        notes.append(f"{what} by {p.ready_on}, before {needed_by}.")
+    elif p.ready_on is not None:
+        notes.append(f"{what} only on {p.ready_on}, after {needed_by}.")
+    elif p.depleted:
+        notes.append(f"This plan cannot complete the series by {needed_by}.")
+    else:
+        notes.append(f"This plan cannot protect by {needed_by}.")
+    return notes
+
+
 def _plan_one(
     profile: TherapyProfile,
     schedule: DoseSchedule,
@@ -340,12 +429,7 @@ def _plan_one(
     if timing.status == AVOID:
         proposal = Proposal((), remaining_doses, RECOMMENDED, (series.rule_id,))
     else:
-        proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
-        if _has_shorter_minimum(series):
-            fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
-            key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
-            if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key:
-                proposal = fallback
+        proposal = _choose_proposal(vaccine, series, given, timing, req, schedule, rules, fixed, as_of)
     if vaccine.live and proposal.doses:
         apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
         if apart is not None:
@@ -411,21 +495,10 @@ def _plan_one(
             "or later for it to be given first."
         )
 
-    days = proposal.dose_days(given)
     counted = proposal.counted(given)
-    protective = lead.after_dose or series.length
-    depleted = any(_depleted_on(schedule, day) for n, day in days.items() if n <= protective)
     serology_rule = rules.serology.get(vaccine.id)
-    # Guidance asks for the check after a series given while immunocompromised: the doses that protection
-    # rests on (a dose after the protective one, such as Encepur's dose 3, does not change it).
-    serology = serology_rule is not None and depleted
-    if depleted:
-        ready = complete_on(proposal, given, series)
-        means: str | None = SERIES_COMPLETE if ready is not None else None
-    else:
-        ready = ready_on(proposal, given, lead, series)
-        means = PROTECTION if ready is not None else None
-    meets = None if req.needed_by is None or serology else (ready is not None and ready <= req.needed_by)
+    protection = _protection(schedule, proposal, given, lead, series, serology_rule is not None, req.needed_by)
+    ready, depleted, serology = protection.ready_on, protection.depleted, protection.serology
 
     remaining = series.length - len(counted)
     if remaining == 0 and not proposal.doses:
@@ -441,38 +514,11 @@ def _plan_one(
             f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
             "be given before treatment."
         )
+    notes += _protection_notes(protection, req.needed_by, lead.after_dose or series.length, series.length)
     if depleted:
-        if ready is not None:
-            notes.append(
-                f"The series is complete by {ready}; doses given during B-cell depletion may give a weaker or no "
-                "response, so no protection date is stated."
-            )
         extra_rules.append(rules.depletion_rule)
-    if serology:
-        assert serology_rule is not None
-        notes.append(
-            "An antibody check after the series is advised for a person in B-cell depletion, so the schedule "
-            "alone does not show protection (meets_needed_by is null)."
-        )
+    if serology and serology_rule is not None:
         extra_rules.append(serology_rule)
-    if req.needed_by is not None and not serology:
-        what = "complete" if depleted else "protection expected"
-        if meets:
-            notes.append(
-                f"{'Series complete' if depleted else 'Protection expected'} by {ready}, before {req.needed_by}."
-            )
-        elif ready is not None:
-            notes.append(
-                f"{'Series complete' if depleted else 'Protection expected'} only on {ready}, after {req.needed_by}."
-            )
-        else:
-            notes.append(
-                f"This plan cannot be {what} by {req.needed_by}."
-                if depleted
-                else f"This plan cannot protect by {req.needed_by}."
-            )
-    elif not depleted and ready is not None and protective < series.length:
-        notes.append(f"Protection counts from dose {protective}: expected by {ready}.")
     extra_rules = [r for r in proposal.rules if r not in timing.rules] + extra_rules
     if (proposal.doses or remaining == 0) and series.length > 1:
         extra_rules.append(rules.basis_rule)
@@ -484,7 +530,7 @@ def _plan_one(
         delay_start_to=delay_start_to,
         rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])),
     )
-    return VaccinePlan(req, match, timing, proposal, series, ready, meets, means, serology, lead)
+    return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
 
 
 # Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.
