@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.domain.catalog import LookupFailed, meaningful_words, normalize, strip_season
+from service.domain.catalog import Catalog, LookupFailed, Product, Vaccine, meaningful_words, normalize, strip_season
 
 CVX_MAP_FILE = Path(__file__).resolve().parents[1] / "service" / "data" / "cdsi" / "cvx-antigen-map.csv"
 with CVX_MAP_FILE.open(encoding="utf-8", newline="") as _f:
@@ -132,6 +132,18 @@ def test_every_alias_reports_a_code_from_the_cdc_list_for_its_own_antigens(catal
     else:
         # the few codes the CDSi map lacks come from CDC's CVX table (REFERENCES.md section 4)
         assert cvx in {"19", "125", "54", "55", "143", "80"}, (name, cvx)
+
+
+def test_the_catalog_refuses_a_brand_that_reports_another_products_code():
+    def entry(vid, cvx, products=()):
+        return Vaccine(vid, vid, cvx, False, "injection", ("Rabies",), (), "test", products=products)
+
+    hdcv = entry("hdcv", ("175",))
+    # PCECV reporting HDCV's 175: the mistake issue 9 found (RabAvert -> 175)
+    pcecv = entry("pcecv", ("176",), (Product("RabAvert", "175"),))
+    with pytest.raises(ValueError, match="reports CVX 175"):
+        Catalog("test", [hdcv, pcecv], [])
+    Catalog("test", [hdcv, entry("pcecv", ("176",), (Product("RabAvert", "176"),))], [])
 
 
 def test_a_brand_without_its_own_cvx_code_says_so_in_the_note(catalog):

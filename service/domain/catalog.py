@@ -173,6 +173,18 @@ class Catalog:
             missing = [c for c in item.candidates if c not in self.by_id]
             if missing:
                 raise ValueError(f"unspecified {item.name!r} names unknown candidates {missing}")
+        for vaccine in vaccines:
+            reported = [vaccine.name_cvx, *(p.cvx for p in vaccine.products)]
+            for code in {c for c in reported if c is not None}:
+                self._check_reported(vaccine, code)
+
+    def _check_reported(self, vaccine: Vaccine, code: str) -> None:
+        # A name may only report a code of its own entry, or an unspecified code that lists the entry among its
+        # candidates (Encepur reports 77 "TBE, non-US"): never a code that means another product.
+        owner = self._by_cvx.get(code)
+        if owner is vaccine or (isinstance(owner, Unspecified) and vaccine.id in owner.candidates):
+            return
+        raise ValueError(f"{vaccine.id} reports CVX {code}, which means {owner.name if owner else 'nothing here'}")
 
     @staticmethod
     def _claim(index: dict[str, Vaccine | Unspecified], key: str, entry: Vaccine | Unspecified) -> None:
