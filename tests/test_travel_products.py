@@ -257,6 +257,30 @@ def test_brand_codes_reach_the_answer_and_fhir(client):
         ("190", "Typbar-TCV"),
         ("176", "RabAvert"),
     ]
+    # FHIR: a vaccine named by text only documents the named product's own code
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "assessmentDate", "valueDate": "2026-11-24"},
+            {
+                "name": "medication",
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "active",
+                    "intent": "order",
+                    "subject": {"reference": "Patient/example"},
+                    "medicationCodeableConcept": {"text": "Kesimpta"},
+                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2027-01-19"}}}}],
+                },
+            },
+            {"name": "vaccine", "valueCodeableConcept": {"text": "mResvia"}},
+        ],
+    }
+    r = client.post("/fhir/$vaccine-timing", json=parameters, content_type="application/fhir+json")
+    assert r.status_code == 200, r.get_json()
+    recommendations = r.get_json()["parameter"][0]["resource"]["recommendation"]
+    codings = [c for rec in recommendations for c in rec["vaccineCode"][0]["coding"]]
+    assert {(c["code"], c["display"].split(" (")[0]) for c in codings} == {("326", "mResvia")}
 
 
 def test_euvichol_dose_2_comes_14_days_after_dose_1(client):
@@ -435,3 +459,33 @@ def test_the_catalog_lists_each_product_with_its_own_code(client):
     }
     # a product's code finds its entry too
     assert [v["id"] for v in client.get("/v1/vaccines?q=326").get_json()["vaccines"]] == ["rsv-adult"]
+
+
+def test_fhir_never_says_due_for_half_an_oral_typhoid_course(client):
+    # start 12-25: live window ends 11-27, only 2 of the 4 capsules fit (see the REST case above)
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "assessmentDate", "valueDate": "2026-11-24"},
+            {
+                "name": "medication",
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "active",
+                    "intent": "order",
+                    "subject": {"reference": "Patient/example"},
+                    "medicationCodeableConcept": {"text": "Kesimpta"},
+                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-12-25"}}}}],
+                },
+            },
+            {
+                "name": "vaccine",
+                "valueCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "25"}]},
+            },
+        ],
+    }
+    r = client.post("/fhir/$vaccine-timing", json=parameters, content_type="application/fhir+json")
+    assert r.status_code == 200, r.get_json()
+    [recommendation] = r.get_json()["parameter"][0]["resource"]["recommendation"]
+    assert recommendation["forecastStatus"]["coding"][0]["code"] != "due"
+    assert "whole or not at all" in recommendation["description"]
