@@ -221,8 +221,9 @@ def vaccine_rules_from(
         rules[rule_id] = Rule(
             id=rule_id,
             summary=(
-                f"{key}: after a series with any dose given in B-cell depletion, guidance asks for an antibody check; "
-                "serology_advised is true and meets_needed_by is null (not true on the schedule alone)."
+                f"{key}: when a dose that protection rests on (up to the protective dose) falls in B-cell depletion, "
+                "guidance asks for an antibody check after the series: serology_advised is true and meets_needed_by "
+                "is null (neither true nor false on the schedule alone)."
             ),
             evidence="label" if doc["source"].startswith("label") else "guideline",
             source=sources[doc["source"]],
