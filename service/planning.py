@@ -114,6 +114,7 @@ def present(plan: Plan) -> dict[str, Any]:
                     "id": vp.match.vaccine.id,
                     "name": vp.match.vaccine.name,
                     "cvx": vp.match.cvx,
+                    "product": vp.match.product,
                     "live": vp.match.vaccine.live,
                     "route": vp.match.vaccine.route,
                 },
@@ -126,10 +127,14 @@ def present(plan: Plan) -> dict[str, Any]:
                 "proposed": [{"dose": p.dose, "date": p.day} for p in vp.proposal.doses],
                 "series": {
                     "doses": vp.series.length,
-                    "given": len(vp.request.given),
+                    "given": vp.given_counted,
                     "interval_basis": vp.proposal.basis,
+                    "protective_dose": vp.protective_dose,
+                    "lead_days": vp.lead_days,
                 },
                 "ready_on": vp.ready_on,
+                "ready_on_means": vp.ready_on_means,
+                "serology_advised": vp.serology_advised,
                 "meets_needed_by": vp.meets_needed_by,
             }
             for vp in plan.vaccines

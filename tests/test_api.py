@@ -52,11 +52,14 @@ def test_plan_answers_the_contract_fields(client):
         "id": "mmr",
         "name": mmr["vaccine"]["name"],
         "cvx": "03",
+        "product": None,
         "live": True,
         "route": "injection",
     }
-    assert mmr["status"] == "pre_start" and mmr["delay_start_to"] is None
-    assert mmr["rules"] and mmr["reason"]
+    # 2 MMR doses (11-24, 12-22) cannot both come 28 days before 01-05: nothing is proposed, and the start
+    # would have to move to 12-22 + 28 = 01-19 for the whole series (rule plan.live-series-whole)
+    assert (mmr["status"], mmr["proposed"], mmr["delay_start_to"]) == ("avoid", [], "2027-01-19")
+    assert "plan.live-series-whole" in mmr["rules"] and mmr["reason"]
     assert shingrix["vaccine"]["live"] is False and shingrix["vaccine"]["cvx"] == "187"
     assert body["warnings"] == []
 
@@ -71,7 +74,8 @@ def test_as_of_defaults_to_the_app_clock_not_the_request(client):
 def test_live_vaccine_too_close_to_start_says_when_the_start_could_move(client):
     r = plan(client, treatment={"drug": "ofatumumab", "start_date": "2026-12-10"})
     v = r.get_json()["vaccines"][0]
-    assert (v["status"], v["windows"], v["delay_start_to"]) == ("avoid", [], "2026-12-22")
+    # MMR is 2 doses 4 weeks apart: 11-24 and 12-22, so the whole series needs the start on 12-22 + 28 = 01-19
+    assert (v["status"], v["windows"], v["delay_start_to"]) == ("avoid", [], "2027-01-19")
 
 
 def test_names_match_ignoring_case_and_punctuation(client):

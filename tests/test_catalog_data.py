@@ -72,6 +72,9 @@ UNSPECIFIED_WITHOUT_MIXED_CANDIDATES = {
     "330",  # both dengue vaccines are live, but the product must still be named
     "214",  # the only coded Ebola vaccine is live; the non-live regimen has no CVX code
     "129",  # the coded JE vaccines are non-live; live JE vaccines abroad have no CVX code
+    "222",  # both TBE vaccines are non-live, but TicoVac and Encepur have different schedules
+    "77",  # TBE given outside the US: TicoVac/FSME-Immun or Encepur, different schedules
+    None,  # names only: "inactivated oral cholera vaccine" (Dukoral or Euvichol/Shanchol schedules) and the like
 }
 
 # Brand and common names that must resolve to exactly one specific (not unspecified) entry.
@@ -169,6 +172,8 @@ EXPECTED_BRANDS = {
     "Typhim Vi": ("typhoid-vi", False),
     "Vaxchora": ("cholera-oral-live", True),
     "Dukoral": ("cholera-inactivated", False),
+    "Euvichol": ("cholera-bivalent", False),
+    "Encepur": ("tbe-encepur", False),
     "Jynneos": ("mpox-jynneos", False),
     "ACAM2000": ("smallpox-live", True),
     "Dengvaxia": ("dengue-dengvaxia", True),
@@ -248,7 +253,8 @@ def name_index(catalog) -> dict[str, set[str]]:
     """Normalized name -> owners ("entry:<id>" or "unspecified:<id>")."""
     index: dict[str, set[str]] = defaultdict(set)
     for v in catalog["vaccines"]:
-        for name in (v["id"], v["name"], *v["aliases"]):
+        products = [n for p in v.get("products", ()) for n in (p["name"], *p.get("aliases", ()))]
+        for name in (v["id"], v["name"], *v["aliases"], *products):
             index[normalize(name)].add(f"entry:{v['id']}")
     for u in catalog["unspecified"]:
         for name in (u.get("id", ""), u["name"], *u["aliases"]):
@@ -318,8 +324,10 @@ def test_no_code_outside_the_map_and_references_list_is_invented(cvx_map, places
     assert set(places) - set(cvx_map) - CODES_NOT_IN_CDSI_MAP == set()
 
 
-def test_only_qdenga_has_no_cvx_code(catalog):
-    assert [v["id"] for v in catalog["vaccines"] if not v["cvx"]] == ["dengue-qdenga"]
+def test_only_qdenga_and_encepur_claim_no_cvx_code(catalog):
+    # Qdenga has no code at all; Encepur reports 77 "TBE (non-US)", a code that does not name it (so the code
+    # alone asks which TBE vaccine, see the unspecified item 77).
+    assert [v["id"] for v in catalog["vaccines"] if not v["cvx"]] == ["dengue-qdenga", "tbe-encepur"]
 
 
 def test_cdsi_antigens_of_each_code_are_listed_on_its_entry(catalog, cvx_map):
@@ -494,7 +502,7 @@ def test_agreed_ids_exist(entries, required_id):
         ("typhoid-vi", "101"),
         ("cholera-oral-live", "174"),
         ("cholera-inactivated", "172"),
-        ("cholera-inactivated", "173"),
+        ("cholera-bivalent", "173"),
         ("hepb-cpg", "189"),
         ("hepa-hepb", "104"),
         ("hpv9", "165"),

@@ -21,7 +21,8 @@ def server(tmp_path_factory):
 def test_pharmacy_system_plans_mmr_and_shingrix_before_a_planned_start(server):
     body = {
         "as_of": "2026-11-24",
-        "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
+        # far enough ahead for both MMR doses (4 weeks apart) to come 28 days before the start
+        "treatment": {"drug": "Kesimpta", "start_date": "2027-03-01"},
         "vaccines": [{"name": "M-M-R II"}, {"cvx": "187"}],
     }
     r = requests.post(f"{server.url}/v1/plans", json=body, timeout=10)
@@ -30,8 +31,8 @@ def test_pharmacy_system_plans_mmr_and_shingrix_before_a_planned_start(server):
     assert plan["ruleset"]["id"] == "ofatumumab" and plan["ruleset"]["version"]
     mmr, shingrix = plan["vaccines"]
     assert (mmr["vaccine"]["live"], mmr["status"]) == (True, "pre_start")
-    assert mmr["windows"] == [{"kind": "pre_start", "start": "2026-11-24", "end": "2026-12-08"}]
-    assert (shingrix["vaccine"]["id"], shingrix["windows"][0]["end"]) == ("zoster-recombinant", "2026-12-22")
+    assert mmr["windows"] == [{"kind": "pre_start", "start": "2026-11-24", "end": "2027-02-01"}]
+    assert (shingrix["vaccine"]["id"], shingrix["windows"][0]["end"]) == ("zoster-recombinant", "2027-02-15")
     assert r.headers["X-Request-ID"]
 
 

@@ -281,7 +281,7 @@ def test_a_live_dose_in_a_given_list_counts_like_an_immunization(ruleset):
 
 
 def test_the_latest_live_vaccine_sets_the_earliest_start_even_when_the_planned_start_respects_it(ruleset):
-    p = plan(ruleset, "2026-11-30", {"start_date": "2027-03-01"}, [("MMR", "2026-11-20"), ("Stamaril", "2026-11-27")])
+    p = plan(ruleset, "2026-11-30", {"start_date": "2027-03-01"}, [("MMR", "2026-10-20"), ("Stamaril", "2026-11-27")])
     assert p.earliest_start == d("2026-12-25") and codes(p) == []
 
 

@@ -35,7 +35,7 @@ def test_fhir_cds_and_calendar_answer_over_the_wire(server):
 
     body = {
         "as_of": "2026-11-24",
-        "treatment": {"drug": "Kesimpta", "start_date": "2027-01-05"},
+        "treatment": {"drug": "Kesimpta", "start_date": "2027-03-01"},
         "vaccines": [{"name": "MMR"}],
     }
     r = requests.post(f"{server.url}/v1/plans", json=body, headers={"Accept": "text/calendar"}, timeout=10)

@@ -20,7 +20,8 @@ MAINTENANCE = ("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")
 # name -> (facts, expected REST phase and status per vaccine, expected CDS indicator per vaccine ordered on as_of)
 SCENARIOS = {
     "planned start: MMR and Shingrix before the first dose": (
-        Facts(vaccines=("03", "187"), start_date="2027-01-05"),
+        # a start far enough away for both MMR doses (4 weeks apart) to come 28 days before it
+        Facts(vaccines=("03", "187"), start_date="2027-03-01"),
         ("not_started", ["pre_start", "pre_start"]),
         ["info", "info"],
     ),

@@ -157,6 +157,12 @@ REQUESTABLE = [
     "Ixchiq",
     "Zostavax",
     "ProQuad",
+    "Dukoral",
+    "Euvichol",
+    "Dengvaxia",
+    "Encepur",
+    "RabAvert",
+    "MenQuadfi",
 ]
 
 
@@ -254,7 +260,10 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         # every rule an answer cites is listed, with its source, at GET /v1/rules
         assert result["rules"] and set(result["rules"]) <= known_rules
         spans = [(parse(w["start"]), parse(w["end"])) for w in result["windows"]]
-        days = {i + 1: parse(d) for i, d in enumerate(sorted(request.get("given", [])))}
+        # the doses given that still count (none when a maximum interval restarted the course)
+        counted = sorted(request.get("given", []))[: result["series"]["given"]]
+        assert result["series"]["given"] in (0, len(request.get("given", [])))
+        days = {i + 1: parse(d) for i, d in enumerate(counted)}
         for p in result["proposed"]:
             day = parse(p["date"])
             # every proposed date lies in a returned window
@@ -265,10 +274,18 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
             if dose.number in days:
                 for interval in dose.intervals:
                     assert days[dose.number] >= interval.minimum.after(days[interval.from_dose])
+                    # and never beyond a maximum (Dukoral restarts after 6 weeks)
+                    if interval.maximum is not None:
+                        assert days[dose.number] <= interval.maximum.after(days[interval.from_dose])
         if result["status"] == "avoid":
             assert result["proposed"] == []
-        # meets_needed_by agrees with ready_on
-        if "needed_by" in request:
+        # no live series is ever partly proposed: nothing, or every remaining dose
+        if vaccine.live and result["proposed"]:
+            assert len(counted) + len(result["proposed"]) == result["series"]["doses"], result
+        # meets_needed_by agrees with ready_on, and is never true when an antibody check is advised
+        if "needed_by" in request and result["serology_advised"]:
+            assert result["meets_needed_by"] is None
+        elif "needed_by" in request:
             ready = result["ready_on"]
             assert result["meets_needed_by"] == (ready is not None and ready <= request["needed_by"])
         else:

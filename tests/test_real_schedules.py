@@ -53,8 +53,11 @@ def test_mmr_given_10_days_ago_pushes_yellow_fever_to_day_30(client):
 
 
 def test_mmr_and_varicella_requested_pre_start_are_proposed_the_same_day(client):
-    mmr, varicella = plan(client, [{"name": "MMR"}, {"name": "Varivax"}])
-    assert proposed(mmr) == proposed(varicella) == [(1, "2026-11-24")]
+    # both 2-dose series (4 weeks) fit before 03-01 - 28 = 02-01: 11-24 and 12-22, shared days
+    mmr, varicella = plan(
+        client, [{"name": "MMR"}, {"name": "Varivax"}], treatment={"drug": "ofatumumab", "start_date": "2027-03-01"}
+    )
+    assert proposed(mmr) == proposed(varicella) == [(1, "2026-11-24"), (2, "2026-12-22")]
 
 
 def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client):
@@ -80,7 +83,10 @@ def test_request_order_sets_priority_between_live_series(client):
         immunizations=[{"cvx": "21", "date": "2026-11-14"}],
     )
     assert proposed(mmr) == [(1, "2026-12-12"), (2, "2027-01-09")]
-    assert (yf["status"], yf["proposed"], yf["ready_on"]) == ("pre_start", [], None)
+    # yellow fever with no day left is avoid (a live vaccine is proposed whole or not at all); without the
+    # start it would come 30 days after MMR dose 2 (02-08), so the start would move to 02-08 + 28 = 03-08
+    assert (yf["status"], yf["proposed"], yf["ready_on"]) == ("avoid", [], None)
+    assert yf["delay_start_to"] == "2027-03-08" and "plan.live-series-whole" in yf["rules"]
     # Asked first, yellow fever gets its day (12-14); MMR dose 1 shares it, dose 2 waits 30 days for yellow fever.
     yf, mmr = plan(
         client,
@@ -128,10 +134,21 @@ def test_shingrix_dose_1_before_the_start_and_dose_2_in_the_first_mid_cycle_slot
         as_of="2026-12-01",
         treatment={"drug": "ofatumumab", "start_date": "2026-12-15"},
     )
+    # the 4-week minimum (12-18) is after the start too, so it gives no more doses before it: recommended
     assert proposed(shingrix) == [(2, "2027-01-26")]
-    assert shingrix["series"] == {"doses": 2, "given": 1, "interval_basis": "recommended"}
-    assert shingrix["ready_on"] == "2027-02-09"  # + 14 days (default lead time)
-    assert {"series.zoster-recombinant", "plan.interval-basis", "lead-time.default"} <= set(shingrix["rules"])
+    assert shingrix["series"] == {
+        "doses": 2,
+        "given": 1,
+        "interval_basis": "recommended",
+        "protective_dose": 2,
+        "lead_days": 14,
+    }
+    # dose 2 falls in B-cell depletion: ready_on is the day the series is complete, not a protection date
+    assert (shingrix["ready_on"], shingrix["ready_on_means"]) == ("2027-01-26", "series_complete")
+    assert "complete by 2027-01-26" in shingrix["reason"] and "Protection expected" not in shingrix["reason"]
+    assert {"series.zoster-recombinant", "plan.interval-basis", "plan.protection-in-depletion"} <= set(
+        shingrix["rules"]
+    )
 
 
 def test_hepatitis_b_three_doses_entirely_during_maintenance(client):
@@ -161,17 +178,18 @@ def test_a_completed_series_proposes_nothing_and_reports_protection(client):
         [{"name": "Ixiaro", "given": ["2026-10-01", "2026-10-29"], "needed_by": "2026-12-01"}],
         treatment=MAINTENANCE,
     )
-    assert ixiaro["proposed"] == [] and ixiaro["ready_on"] == "2026-11-05"  # JE: 1 week after the last dose
-    assert ixiaro["meets_needed_by"] is True
+    # both doses were given during therapy: ready_on is the day the series was complete (10-29), not
+    # 10-29 + 7 days of protection lead time
+    assert ixiaro["proposed"] == [] and ixiaro["ready_on"] == "2026-10-29"
+    assert ixiaro["ready_on_means"] == "series_complete" and ixiaro["meets_needed_by"] is True
 
 
 def test_live_series_that_cannot_finish_before_the_start_names_a_start_that_would_do(client):
     # Qdenga: 2 doses 3 months apart; dose 2 on 02-24 at the earliest -> first dose on or after 03-24
+    # only dose 1 fits before 12-08: a live series is not half proposed (rule plan.live-series-whole)
     (qdenga,) = plan(client, [{"name": "Qdenga"}])
-    assert proposed(qdenga) == [(1, "2026-11-24")]
-    assert qdenga["ready_on"] is None and "2027-03-24" in qdenga["reason"]
-    # dose 1 has a window, so the contract's delay_start_to (about giving it now) stays null
-    assert qdenga["delay_start_to"] is None
+    assert (qdenga["status"], qdenga["proposed"], qdenga["ready_on"]) == ("avoid", [], None)
+    assert qdenga["delay_start_to"] == "2027-03-24" and "2027-03-24" in qdenga["reason"]
 
 
 # ---- travel deadlines ---------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ def entry_json(v: Vaccine) -> dict[str, Any]:
         "live": v.live,
         "route": v.route,
         "antigens": list(v.antigens),
-        "names": [v.name, *v.aliases],
+        "names": list(v.names),
+        "products": [{"name": p.name, "cvx": p.cvx, "names": [p.name, *p.aliases]} for p in v.products],
         "source": v.source,
         "note": v.note,
     }

@@ -259,7 +259,17 @@ class VaccineRefSchema(Schema):
 class VaccineOutSchema(Schema):
     id = fields.String()
     name = fields.String()
-    cvx = fields.String(allow_none=True, metadata=_doc("The CVX code requested, or the entry's primary code."))
+    cvx = fields.String(
+        allow_none=True,
+        metadata=_doc(
+            "The CVX code requested; for a name, the named product's own code (Spikevax 312, MenQuadfi 203), or the "
+            "entry's generic code for a name without a product; null when the CDC CVX list has none (Qdenga)."
+        ),
+    )
+    product = fields.String(
+        allow_none=True,
+        metadata=_doc("The brand the request named (Spikevax), whose code cvx is; null for a name without a product."),
+    )
     live = fields.Boolean()
     route = fields.String()
 
@@ -271,10 +281,21 @@ class ProposedDoseSchema(Schema):
 
 class SeriesOutSchema(Schema):
     doses = fields.Integer(metadata=_doc("Doses in the series planned here."))
-    given = fields.Integer(metadata=_doc("Doses already given (vaccines[].given)."))
+    given = fields.Integer(
+        metadata=_doc(
+            "Doses already given that count (vaccines[].given); 0 when a maximum interval has run out and the label "
+            "restarts the course (Dukoral after more than 6 weeks)."
+        )
+    )
     interval_basis = fields.String(
         validate=validate.OneOf(["recommended", "minimum"]),
         metadata=_doc("Whether proposed doses are spaced at CDSi's recommended or minimum intervals."),
+    )
+    protective_dose = fields.Integer(
+        metadata=_doc("The dose from which travel protection counts (hepatitis A: 1; most series: the last).", 1)
+    )
+    lead_days = fields.Integer(
+        metadata=_doc("Days after the protective dose until protection is expected (yellow fever: 10).", 14)
     )
 
 
@@ -307,11 +328,30 @@ class VaccinePlanSchema(Schema):
     ready_on = IsoDate(
         allow_none=True,
         metadata=_doc(
-            "When protection is expected: last dose plus the vaccine's lead time (null while a dose is unplaced)."
+            "See ready_on_means. protection: the protective dose plus the vaccine's lead time. series_complete: the "
+            "day of the last dose, for a series with a dose in B-cell depletion, where no protection date is stated. "
+            "Null while the dose it depends on is unplaced."
         ),
     )
+    ready_on_means = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["protection", "series_complete"]),
+        metadata=_doc("What ready_on is (rule plan.protection-in-depletion); null with ready_on.", "protection"),
+    )
+    serology_advised = fields.Boolean(
+        metadata=_doc(
+            "True when guidance asks for an antibody check after this series in an immunocompromised person and a dose "
+            "falls in B-cell depletion (rabies PrEP, hepatitis B, Encepur: rules serology.*); meets_needed_by is "
+            "then null.",
+            False,
+        )
+    )
     meets_needed_by = fields.Boolean(
-        allow_none=True, metadata=_doc("Whether ready_on <= needed_by; null without needed_by.")
+        allow_none=True,
+        metadata=_doc(
+            "Whether ready_on <= needed_by; null without needed_by, and null when serology_advised (the schedule "
+            "alone cannot show protection)."
+        ),
     )
 
 
@@ -394,6 +434,17 @@ class BatchResponseSchema(Schema):
 # ---- catalog ----------------------------------------------------------------------------------------
 
 
+class ProductSchema(Schema):
+    name = fields.String(metadata=_doc("The brand (Spikevax).", "Spikevax"))
+    cvx = fields.String(
+        allow_none=True,
+        metadata=_doc(
+            "Its code in the CDC CVX list; a generic code where the list has none (the note says so).", "312"
+        ),
+    )
+    names = fields.List(fields.String(), metadata=_doc("Names that report this product."))
+
+
 class CatalogEntrySchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -401,7 +452,11 @@ class CatalogEntrySchema(Schema):
     live = fields.Boolean()
     route = fields.String(metadata=_doc("injection, intranasal, oral, intradermal or percutaneous."))
     antigens = fields.List(fields.String())
-    names = fields.List(fields.String(), metadata=_doc("Names this entry answers to."))
+    names = fields.List(fields.String(), metadata=_doc("Names this entry answers to (its products' names included)."))
+    products = fields.List(
+        fields.Nested(ProductSchema),
+        metadata=_doc("Brands sharing this entry's schedule, each with its own CVX code (empty for one product)."),
+    )
     source = fields.String(metadata=_doc("Where the classification comes from (keys of the catalog's sources)."))
     note = fields.String()
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.domain.catalog import Catalog, Unspecified, Vaccine
+from service.domain.catalog import Catalog, Product, Unspecified, Vaccine
 from service.domain.intervals import Interval
 from service.domain.planner import Therapies, VaccineRules
 from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
@@ -101,6 +101,11 @@ def catalog_from_dict(doc: dict[str, Any]) -> Catalog:
             aliases=tuple(v.get("aliases", ())),
             source=v["source"],
             note=v.get("note", ""),
+            products=tuple(
+                Product(name=p["name"], cvx=p["cvx"], aliases=tuple(p.get("aliases", ())))
+                for p in v.get("products", ())
+            ),
+            generic_cvx=v.get("generic_cvx"),
         )
         for v in doc["vaccines"]
     ]
@@ -155,6 +160,7 @@ def vaccine_rules_from(
                         i["from_dose"],
                         Interval.parse(i["minimum"]),
                         Interval.parse(i["recommended"]) if i["recommended"] else None,
+                        Interval.parse(i["maximum"]) if i.get("maximum") else None,
                     )
                     for i in d.get("intervals", ())
                 ),
@@ -168,7 +174,9 @@ def vaccine_rules_from(
         plan = ", ".join(
             f"dose {d.number}: "
             + "; ".join(
-                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'})"
+                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
+                + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
+                + ")"
                 for i in d.intervals
             )
             for d in doses
@@ -187,12 +195,15 @@ def vaccine_rules_from(
     for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
             raise ValueError(f"lead time for unknown catalog id {key!r}")
+        after = doc.get("after", "last_dose")
+        after_dose = None if after == "last_dose" else int(after.removeprefix("dose "))
         rule_id = f"lead-time.{key}"
         rules[rule_id] = Rule(
             id=rule_id,
-            summary=f"Protection expected {doc['days']} days after the last dose"
+            summary=f"Protection expected {doc['days']} days after "
+            + ("the last dose" if after_dose is None else f"dose {after_dose}")
             + ("" if key == "default" else f" ({key})")
-            + ".",
+            + " (a person in B-cell depletion: the date the series is complete, no protection date).",
             evidence=(
                 "decision"
                 if doc["source"] == "decision"
@@ -203,10 +214,32 @@ def vaccine_rules_from(
             source=sources[doc["source"]],
             citation=doc["text"],
         )
-        lead_times[key] = LeadTime(doc["days"], rule_id)
+        lead_times[key] = LeadTime(doc["days"], rule_id, after_dose)
+    serology: dict[str, str] = {}
+    for key, doc in series_doc.get("serology", {}).items():
+        if catalog.get(key) is None:
+            raise ValueError(f"serology rule for unknown catalog id {key!r}")
+        rule_id = f"serology.{key}"
+        rules[rule_id] = Rule(
+            id=rule_id,
+            summary=(
+                f"{key}: when a dose that protection rests on (up to the protective dose) falls in B-cell depletion, "
+                "guidance asks for an antibody check after the series: serology_advised is true and meets_needed_by "
+                "is null (neither true nor false on the schedule alone)."
+            ),
+            evidence="label" if doc["source"].startswith("label") else "guideline",
+            source=sources[doc["source"]],
+            citation=doc["text"],
+        )
+        serology[key] = rule_id
     default = lead_times.pop("default")
     return VaccineRules(
-        series=series, lead_times=lead_times, default_lead_time=default, conflicts=conflicts, rules=rules
+        series=series,
+        lead_times=lead_times,
+        default_lead_time=default,
+        conflicts=conflicts,
+        rules=rules,
+        serology=serology,
     )
 
 

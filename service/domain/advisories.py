@@ -16,6 +16,8 @@ LIVE_VACCINE_DURING_THERAPY = "live-vaccine-during-therapy"
 NON_LIVE_VACCINE_NEAR_START = "non-live-vaccine-near-start"
 # A confirmed B-cell repletion earlier than the label's median recovery time: accepted, but worth checking.
 REPLETION_BEFORE_MEDIAN = "repletion-before-median"
+# Yellow fever vaccine with MMR, MMRV or varicella vaccine on the same day or less than 30 days apart.
+YELLOW_FEVER_WITH_MMR_VARICELLA = "yellow-fever-with-mmr-varicella"
 
 
 @dataclass(frozen=True)

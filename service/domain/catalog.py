@@ -3,22 +3,51 @@
 Names are matched case-insensitively, ignoring punctuation and spaces ("M-M-R II" = "mmr ii"). A name or
 CVX code that could mean both a live and a non-live product (an "unspecified formulation") is never
 resolved by guessing: it is an error that lists the specific products.
+
+One entry is one schedule; the brands that share it are its products, each with its own CVX code, so that
+a brand name reports the code of that brand (Spikevax 312, not Comirnaty's 309). A name without a brand
+reports the entry's generic code. A season written after a COVID-19 or influenza name ("2025-2026",
+"2025/26") does not change the timing: it is set aside when the name alone is known, and named in the
+error otherwise.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import Candidate, FieldError
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_WORD = re.compile(r"[a-z0-9]+")
+# A vaccine season at the end of a name: "2025-2026", "2025/26", "2025-26 formula", "(2025)".
+_SEASON = re.compile(
+    r"[\s,(]*\b(?P<season>(?:19|20)\d{2}(?:\s*[-/\u2013]\s*(?:(?:19|20)?\d{2}))?)\b\s*(?:formula|season)?\s*\)?\s*$",
+    re.IGNORECASE,
+)
+# Words that say nothing about which vaccine is meant: suggestions rank by the other words a name shares.
+_FILLER_WORDS = frozenset(
+    {"vaccine", "vaccines", "vaccination", "shot", "jab", "booster", "dose", "the", "a", "an", "of", "for", "and"}
+)
 
 
 def normalize(text: str) -> str:
     """The matching key of a vaccine name: lower case letters and digits only."""
     return _NOT_ALNUM.sub("", text.casefold())
+
+
+def meaningful_words(text: str) -> frozenset[str]:
+    """The words of a name that can tell vaccines apart ("MMR booster" -> {"mmr"})."""
+    return frozenset(_WORD.findall(text.casefold())) - _FILLER_WORDS
+
+
+def strip_season(name: str) -> tuple[str, str | None]:
+    """A name without a trailing vaccine season, and the season ("flu vaccine 2025/26" -> "flu vaccine", "2025/26")."""
+    found = _SEASON.search(name)
+    if found is None or not name[: found.start()].strip():
+        return name, None
+    return name[: found.start()].strip(), found.group("season")
 
 
 def canonical_cvx(code: str) -> str | None:
@@ -27,6 +56,16 @@ def canonical_cvx(code: str) -> str | None:
     if not code.isdigit() or len(code) > 4:
         return None
     return f"{int(code):02d}"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A brand within a catalog entry: same schedule as the entry, its own CVX code (None when the CDC CVX
+    list has no code for it; the entry's note says so)."""
+
+    name: str
+    cvx: str | None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,10 +81,23 @@ class Vaccine:
     aliases: tuple[str, ...]
     source: str
     note: str = ""
+    products: tuple[Product, ...] = ()
+    # The code reported for a name that does not say which product (entries with products only).
+    generic_cvx: str | None = None
 
     @property
     def primary_cvx(self) -> str | None:
         return self.cvx[0] if self.cvx else None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this entry answers to: its own, its aliases, and its products' names and aliases."""
+        return (self.name, *self.aliases, *(n for p in self.products for n in (p.name, *p.aliases)))
+
+    @property
+    def name_cvx(self) -> str | None:
+        """The code reported for the entry's own name and aliases (not a product's)."""
+        return self.generic_cvx if self.products else self.primary_cvx
 
     def candidate(self) -> Candidate:
         return Candidate(self.id, self.name, self.cvx, self.live)
@@ -65,10 +117,11 @@ class Unspecified:
 
 @dataclass(frozen=True)
 class Match:
-    """A resolved vaccine and the CVX code to report for it."""
+    """A resolved vaccine, the CVX code to report for it and the product named (None for a generic name)."""
 
     vaccine: Vaccine
     cvx: str | None
+    product: str | None = None
 
 
 class LookupFailed(Exception):
@@ -89,20 +142,49 @@ class Catalog:
         self.by_id = {v.id: v for v in vaccines}
         self._by_cvx: dict[str, Vaccine | Unspecified] = {}
         self._by_name: dict[str, Vaccine | Unspecified] = {}
+        # What a name reports: its CVX code and product (a product's name reports the product's own code).
+        self._reported: dict[str, tuple[str | None, str | None]] = {}
+        # Meaningful words of every name, for suggestions.
+        self._words: list[tuple[frozenset[str], Vaccine | Unspecified]] = []
         entries: list[Vaccine | Unspecified] = [*vaccines, *unspecified]
         for entry in entries:
             codes = entry.cvx if isinstance(entry, Vaccine) else ((entry.cvx,) if entry.cvx else ())
             for code in codes:
                 self._claim(self._by_cvx, code, entry)
-            keys = {normalize(entry.name), *(normalize(a) for a in entry.aliases)}
+            names = [entry.name, *entry.aliases]
+            keys = {normalize(n) for n in names}
             if isinstance(entry, Vaccine):
                 keys.add(normalize(entry.id))
             for key in keys - {""}:
                 self._claim(self._by_name, key, entry)
+                if isinstance(entry, Vaccine):
+                    self._reported[key] = (entry.name_cvx, None)
+            if isinstance(entry, Vaccine):
+                for product in entry.products:
+                    product_names = [product.name, *product.aliases]
+                    names += product_names
+                    for key in {normalize(n) for n in product_names} - {""}:
+                        if key in self._reported and self._by_name.get(key) is entry:
+                            raise ValueError(f"{entry.id}: {key!r} names both the entry and product {product.name!r}")
+                        self._claim(self._by_name, key, entry)
+                        self._reported[key] = (product.cvx, product.name)
+            self._words += [(w, entry) for w in {meaningful_words(n) for n in names} if w]
         for item in unspecified:
             missing = [c for c in item.candidates if c not in self.by_id]
             if missing:
                 raise ValueError(f"unspecified {item.name!r} names unknown candidates {missing}")
+        for vaccine in vaccines:
+            reported = [vaccine.name_cvx, *(p.cvx for p in vaccine.products)]
+            for code in {c for c in reported if c is not None}:
+                self._check_reported(vaccine, code)
+
+    def _check_reported(self, vaccine: Vaccine, code: str) -> None:
+        # A name may only report a code of its own entry, or an unspecified code that lists the entry among its
+        # candidates (Encepur reports 77 "TBE, non-US"): never a code that means another product.
+        owner = self._by_cvx.get(code)
+        if owner is vaccine or (isinstance(owner, Unspecified) and vaccine.id in owner.candidates):
+            return
+        raise ValueError(f"{vaccine.id} reports CVX {code}, which means {owner.name if owner else 'nothing here'}")
 
     @staticmethod
     def _claim(index: dict[str, Vaccine | Unspecified], key: str, entry: Vaccine | Unspecified) -> None:
@@ -123,23 +205,39 @@ class Catalog:
             raise LookupFailed(FieldError(field, f"CVX {cvx} is not in the catalog", code="unknown_vaccine"))
         if isinstance(entry, Unspecified):
             raise LookupFailed(self._ambiguous(entry, field, f"CVX {cvx}"))
-        return Match(entry, cvx)
+        products = [p.name for p in entry.products if p.cvx == cvx]
+        return Match(entry, cvx, products[0] if len(products) == 1 else None)
 
     def by_name(self, name: str, field: str) -> Match:
         key = normalize(name)
         entry = self._by_name.get(key) if key else None
+        season = None
         if entry is None:
-            return self._unknown_name(name, field)
+            base, season = strip_season(name)
+            key = normalize(base)
+            entry = self._by_name.get(key) if season is not None and key else None
+        if entry is None:
+            return self._unknown_name(name, field, season)
         if isinstance(entry, Unspecified):
-            raise LookupFailed(self._ambiguous(entry, field, repr(name)))
-        return Match(entry, entry.primary_cvx)
+            error = self._ambiguous(entry, field, repr(name))
+            if season is not None:
+                error = replace(error, message=error.message + f" (the season {season} does not change the timing)")
+            raise LookupFailed(error)
+        cvx, product = self._reported[key]
+        return Match(entry, cvx, product)
 
-    def _unknown_name(self, name: str, field: str) -> Match:
-        candidates = self.suggest(name)
+    def _unknown_name(self, name: str, field: str, season: str | None = None) -> Match:
+        candidates = self.suggest(strip_season(name)[0] if season else name)
         raise LookupFailed(
             FieldError(
                 field,
                 f"no vaccine in the catalog is called {name!r}"
+                + (
+                    f" (without the season {season}, the name is still unknown: name the product, e.g. "
+                    "'Comirnaty' or 'Fluzone'; the season does not change the timing)"
+                    if season
+                    else ""
+                )
                 + (
                     f"; did you mean {', '.join(repr(c.name) for c in candidates)}?"
                     if candidates
@@ -166,17 +264,33 @@ class Catalog:
         )
 
     def suggest(self, text: str, limit: int = 5) -> list[Candidate]:
-        """Catalog entries whose names look like `text`, best first: for 'did you mean'."""
+        """Catalog entries whose names look like `text`, best first: for 'did you mean'.
+
+        First the entries sharing the most meaningful words with `text` ("MMR booster" shares "mmr" with
+        MMR; "booster" says nothing), then names that contain it, and only when no word is shared, names
+        spelt alike (difflib), so that a misspelling still finds its vaccine.
+        """
         key = normalize(text)
         if not key:
             return []
+        words = meaningful_words(text)
+        best: dict[int, tuple[tuple[int, int, int], Vaccine | Unspecified]] = {}
+        for order, (name_words, entry) in enumerate(self._words):
+            shared = len(words & name_words)
+            if shared:
+                # More shared words first; then names with fewer words the text lacks; then catalog order.
+                score = (-shared, len(name_words - words), order)
+                if id(entry) not in best or score < best[id(entry)][0]:
+                    best[id(entry)] = (score, entry)
+        by_words = sorted(best.values(), key=lambda item: item[0])
+        entries: list[Vaccine | Unspecified] = [entry for _, entry in by_words]
         keys = list(self._by_name)
-        ranked = [k for k in keys if len(key) >= 3 and (k.startswith(key) or key in k)]
-        ranked += difflib.get_close_matches(key, keys, n=limit * 3, cutoff=0.6)
+        entries += [self._by_name[k] for k in keys if len(key) >= 3 and (k.startswith(key) or key in k)]
+        if not by_words:
+            entries += [self._by_name[k] for k in difflib.get_close_matches(key, keys, n=limit * 3, cutoff=0.6)]
         found: list[Candidate] = []
         seen: set[str] = set()
-        for k in ranked:
-            entry = self._by_name[k]
+        for entry in entries:
             ids = [entry.id] if isinstance(entry, Vaccine) else list(entry.candidates)
             for vid in ids:
                 if vid not in seen:
@@ -191,7 +305,8 @@ class Catalog:
         for v in self.vaccines:
             if live is not None and v.live != live:
                 continue
-            if key and not any(key in normalize(n) for n in (v.id, v.name, *v.aliases, *v.cvx)):
+            codes = (*v.cvx, *(p.cvx for p in v.products if p.cvx))
+            if key and not any(key in normalize(n) for n in (v.id, *v.names, *codes)):
                 continue
             result.append(v)
         return result

@@ -12,12 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from .advisories import PlanWarning
+from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, propose, ready_on, single_dose
+from .series import (
+    MINIMUM,
+    RECOMMENDED,
+    LeadTime,
+    Proposal,
+    Series,
+    complete_on,
+    propose,
+    ready_on,
+    single_dose,
+)
 from .spacing import LiveEvent, LiveVirusConflicts
 from .therapy import Rule, TherapyProfile
 from .windows import AVOID, PRE_START, Timing, Window, plan_timing
@@ -65,6 +75,11 @@ class VaccineRules:
     rules: dict[str, Rule]
     single_dose_rule: str = "plan.single-dose"
     basis_rule: str = "plan.interval-basis"
+    # Vaccine id -> the rule asking for an antibody check after a series given in B-cell depletion.
+    serology: dict[str, str] = field(default_factory=dict)
+    live_whole_rule: str = "plan.live-series-whole"
+    depletion_rule: str = "plan.protection-in-depletion"
+    yellow_fever_rule: str = "cdc.yellow-fever-mmr-spacing"
 
     def series_for(self, vaccine: Vaccine) -> Series:
         return self.series.get(vaccine.id) or single_dose(vaccine.id, self.single_dose_rule)
@@ -82,6 +97,24 @@ class VaccinePlan:
     series: Series
     ready_on: date | None
     meets_needed_by: bool | None
+    # "protection" (protective dose plus lead time) or "series_complete" (a dose fell in B-cell depletion).
+    ready_on_means: str | None = None
+    serology_advised: bool = False
+    lead: LeadTime | None = None
+
+    @property
+    def protective_dose(self) -> int:
+        """The dose from which protection counts."""
+        return (self.lead.after_dose if self.lead else None) or self.series.length
+
+    @property
+    def lead_days(self) -> int:
+        return self.lead.days if self.lead else 0
+
+    @property
+    def given_counted(self) -> int:
+        """Doses given that still count (none when a maximum interval restarted the course)."""
+        return len(self.proposal.counted(self.request.given))
 
 
 @dataclass(frozen=True)
@@ -246,15 +279,38 @@ def _space_from_history(
     return replace(timing, status=windows[0].kind, windows=windows, reason=reason, rules=tuple(rules))
 
 
-def _better(
-    first: Proposal, second: Proposal, first_ready: date | None, second_ready: date | None, needed_by: date | None
-) -> bool:
-    """Whether the minimum-interval proposal is worth taking over the recommended one."""
-    if second.complete and not first.complete:
-        return True
-    if needed_by is not None and second_ready is not None and second_ready <= needed_by:
-        return first_ready is None or first_ready > needed_by
-    return False
+PROTECTION = "protection"
+SERIES_COMPLETE = "series_complete"
+
+
+def _depleted_on(schedule: DoseSchedule, day: date) -> bool:
+    """Whether a dose on `day` falls in B-cell depletion: on or after the first therapy dose, and before a
+    confirmed repletion (therapy active, or stopped without confirmed repletion)."""
+    if day < schedule.first_dose:
+        return False
+    return schedule.b_cell_repletion_on is None or day < schedule.b_cell_repletion_on
+
+
+def _choice_key(
+    proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series: Series, req: VaccineRequest, first_dose: date
+) -> tuple[bool, int, int, bool, bool]:
+    """How good a proposal is, compared field by field (rule plan.interval-basis): every dose placed; more
+    doses before the first therapy dose (they respond better before depletion); more doses placed;
+    needed_by met; the recommended interval."""
+    days = proposal.dose_days(given)
+    ready = ready_on(proposal, given, lead, series)
+    meets = req.needed_by is not None and ready is not None and ready <= req.needed_by
+    return (
+        proposal.complete,
+        sum(1 for day in days.values() if day < first_dose),
+        len(days),
+        meets,
+        proposal.basis == RECOMMENDED,
+    )
+
+
+def _has_shorter_minimum(series: Series) -> bool:
+    return any(i.recommended is not None and i.recommended != i.minimum for d in series.doses for i in d.intervals)
 
 
 def _unbounded_proposal(
@@ -263,6 +319,95 @@ def _unbounded_proposal(
     """The series as if no therapy start were in the way: to say which start date would let it come first."""
     open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
     return propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
+
+
+def _choose_proposal(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    timing: Timing,
+    req: VaccineRequest,
+    schedule: DoseSchedule,
+    rules: VaccineRules,
+    fixed: list[LiveEvent],
+    as_of: date,
+) -> Proposal:
+    """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
+    lead = rules.lead_time_for(vaccine)
+    proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
+    if not _has_shorter_minimum(series):
+        return proposal
+    fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
+    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
+    return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
+
+
+@dataclass(frozen=True)
+class _Protection:
+    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*)."""
+
+    ready_on: date | None
+    means: str | None
+    # A dose that protection rests on falls in B-cell depletion: ready_on is the day the series is complete.
+    depleted: bool
+    # Guidance asks for an antibody check after this series in an immunocompromised person.
+    serology: bool
+    meets: bool | None
+
+
+def _protection(
+    schedule: DoseSchedule,
+    proposal: Proposal,
+    given: tuple[date, ...],
+    lead: LeadTime,
+    series: Series,
+    has_serology_rule: bool,
+    needed_by: date | None,
+) -> _Protection:
+    protective = lead.after_dose or series.length
+    depleted = any(_depleted_on(schedule, day) for n, day in proposal.dose_days(given).items() if n <= protective)
+    # The check is asked for after a series given while immunocompromised: the doses protection rests on (a
+    # dose after the protective one, such as Encepur's dose 3, does not change it).
+    serology = has_serology_rule and depleted
+    if depleted:
+        ready = complete_on(proposal, given, series)
+        means = SERIES_COMPLETE if ready is not None else None
+    else:
+        ready = ready_on(proposal, given, lead, series)
+        means = PROTECTION if ready is not None else None
+    # With an antibody check advised, the schedule alone cannot show protection: neither true nor false.
+    meets = None if needed_by is None or serology else (ready is not None and ready <= needed_by)
+    return _Protection(ready, means, depleted, serology, meets)
+
+
+def _protection_notes(p: _Protection, needed_by: date | None, protective: int, length: int) -> list[str]:
+    """The reason's sentences about protection: 'complete by' in depletion, never 'protection expected'."""
+    notes: list[str] = []
+    if p.depleted and p.ready_on is not None:
+        notes.append(
+            f"The series is complete by {p.ready_on}; doses given during B-cell depletion may give a weaker or no "
+            "response, so no protection date is stated."
+        )
+    if p.serology:
+        notes.append(
+            "An antibody check after the series is advised for a person in B-cell depletion, so the schedule "
+            "alone does not show protection (meets_needed_by is null)."
+        )
+        return notes
+    if needed_by is None:
+        if not p.depleted and p.ready_on is not None and protective < length:
+            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on}.")
+        return notes
+    what = "Series complete" if p.depleted else "Protection expected"
+    if p.meets:
+        notes.append(f"{what} by {p.ready_on}, before {needed_by}.")
+    elif p.ready_on is not None:
+        notes.append(f"{what} only on {p.ready_on}, after {needed_by}.")
+    elif p.depleted:
+        notes.append(f"This plan cannot complete the series by {needed_by}.")
+    else:
+        notes.append(f"This plan cannot protect by {needed_by}.")
+    return notes
 
 
 def _plan_one(
@@ -284,37 +429,85 @@ def _plan_one(
         vaccine, plan_timing(profile, schedule, vaccine.live, as_of, until), history, rules.conflicts
     )
     fixed = history + proposed_live
-    if timing.status == AVOID:
-        proposal = Proposal((), tuple(d.number for d in series.doses[len(given) :]), RECOMMENDED, (series.rule_id,))
-    else:
-        proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
-        ready = ready_on(proposal, given, lead)
-        if not proposal.complete or (req.needed_by is not None and (ready is None or ready > req.needed_by)):
-            fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
-            if _better(proposal, fallback, ready, ready_on(fallback, given, lead), req.needed_by):
-                proposal = fallback
-    ready = ready_on(proposal, given, lead)
-    meets = None if req.needed_by is None else (ready is not None and ready <= req.needed_by)
-
     notes: list[str] = []
+    extra_rules: list[str] = []
+    remaining_doses = tuple(d.number for d in series.doses[len(given) :])
+    if timing.status == AVOID:
+        proposal = Proposal((), remaining_doses, RECOMMENDED, (series.rule_id,))
+    else:
+        proposal = _choose_proposal(vaccine, series, given, timing, req, schedule, rules, fixed, as_of)
+    if vaccine.live and proposal.doses:
+        apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
+        if apart is not None:
+            proposal, partner = apart
+            notes.append(
+                f"Planned at least {_YF_SPACING_DAYS} days from {partner} rather than on the same day, as CDC "
+                "advises where possible."
+            )
+            extra_rules.append(rules.yellow_fever_rule)
+    if proposal.restarted:
+        notes.append(
+            "The dose(s) given no longer count: more than the maximum interval has passed (or would pass) "
+            "before the next dose, and the label restarts the course, so a new course is proposed."
+        )
+
     delay_start_to = timing.delay_start_to
     series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
-        # What moving the first therapy dose would achieve. The contract's delay_start_to is about the next
-        # dose only (null while it has a window); the whole series is named in the reason.
+        # What moving the first therapy dose would achieve for the whole series.
         trial = _unbounded_proposal(vaccine, series, given, as_of, rules, fixed)
         margin = timedelta(days=profile.live_pre_start_days)
-        if trial.doses and timing.status == AVOID:
-            delay_start_to = trial.doses[0].day + margin
-            if delay_start_to != timing.delay_start_to:
-                notes.append(
-                    f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
-                    "or later for it to be given first."
-                )
-        if trial.complete and len(trial.doses) > 1:
+        if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
-    remaining = series.length - len(given)
-    if remaining == 0:
+        if timing.status == AVOID and trial.doses:
+            # The contract's delay_start_to: the first-dose date that lets the whole series come first.
+            delay_start_to = (series_start or trial.doses[0].day + margin) if trial.complete else None
+            series_start = None
+    live_cut = (
+        vaccine.live
+        and timing.status != AVOID
+        and (
+            not proposal.complete
+            or (req.needed_by is not None and proposal.doses and proposal.doses[-1].day > req.needed_by)
+        )
+    )
+    if live_cut:
+        # A live series is given whole or not at all (rule plan.live-series-whole).
+        if not proposal.complete:
+            why = (
+                f"Live vaccine: the remaining {len(remaining_doses)} dose(s) of the {series.length}-dose series "
+                "cannot all be given in the permitted window, and a live series is given whole or not at all: "
+                "nothing is proposed."
+            )
+        else:
+            why = (
+                f"Live vaccine: the series could only be completed on {proposal.doses[-1].day}, after needed_by "
+                f"{req.needed_by}, and a live series is given whole before it is needed or not at all: nothing is "
+                "proposed."
+            )
+        if series_start is not None:
+            delay_start_to = series_start
+            why += (
+                f" Moving the first {profile.name} dose to {series_start} or later would let the whole series "
+                "be given before treatment."
+            )
+            series_start = None
+        proposal = Proposal((), remaining_doses, proposal.basis, proposal.rules, proposal.restarted)
+        timing = replace(timing, status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
+        extra_rules.append(rules.live_whole_rule)
+    elif timing.status == AVOID and delay_start_to is not None and delay_start_to != timing.delay_start_to:
+        notes.append(
+            f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
+            "or later for it to be given first."
+        )
+
+    counted = proposal.counted(given)
+    serology_rule = rules.serology.get(vaccine.id)
+    protection = _protection(schedule, proposal, given, lead, series, serology_rule is not None, req.needed_by)
+    ready, depleted, serology = protection.ready_on, protection.depleted, protection.serology
+
+    remaining = series.length - len(counted)
+    if remaining == 0 and not proposal.doses:
         notes.append(f"The {series.length}-dose series is complete.")
     elif proposal.doses:
         listed = ", ".join(f"dose {p.dose} on {p.day}" for p in proposal.doses)
@@ -327,17 +520,15 @@ def _plan_one(
             f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
             "be given before treatment."
         )
-    if req.needed_by is not None:
-        if meets:
-            notes.append(f"Protection expected by {ready}, before {req.needed_by}.")
-        elif ready is not None:
-            notes.append(f"Protection is expected only on {ready}, after {req.needed_by}.")
-        else:
-            notes.append(f"This plan cannot protect by {req.needed_by}.")
-    extra_rules = [r for r in proposal.rules if r not in timing.rules]
+    notes += _protection_notes(protection, req.needed_by, lead.after_dose or series.length, series.length)
+    if depleted:
+        extra_rules.append(rules.depletion_rule)
+    if serology and serology_rule is not None:
+        extra_rules.append(serology_rule)
+    extra_rules = [r for r in proposal.rules if r not in timing.rules] + extra_rules
     if (proposal.doses or remaining == 0) and series.length > 1:
         extra_rules.append(rules.basis_rule)
-    if ready is not None:
+    if ready is not None and not depleted:
         extra_rules.append(lead.rule_id)
     timing = replace(
         timing,
@@ -345,7 +536,87 @@ def _plan_one(
         delay_start_to=delay_start_to,
         rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])),
     )
-    return VaccinePlan(req, match, timing, proposal, series, ready, meets)
+    return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
+
+
+# Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.
+_YF_PARTNER_ANTIGENS = frozenset({"Measles", "Mumps", "Rubella", "Varicella"})
+_YF_SPACING_DAYS = 30
+
+
+def _yellow_fever_partners(vaccine: Vaccine, fixed: list[LiveEvent]) -> list[LiveEvent]:
+    """The live vaccines in `fixed` that CDC advises keeping 30 days from this one (yellow fever and MMR,
+    MMRV or varicella, either way round)."""
+    if "Yellow Fever" in vaccine.antigens:
+        return [e for e in fixed if _YF_PARTNER_ANTIGENS & set(e.vaccine.antigens)]
+    if _YF_PARTNER_ANTIGENS & set(vaccine.antigens):
+        return [e for e in fixed if "Yellow Fever" in e.vaccine.antigens]
+    return []
+
+
+def _apart_from_yellow_fever(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    timing: Timing,
+    proposal: Proposal,
+    fixed: list[LiveEvent],
+    rules: VaccineRules,
+    req: VaccineRequest,
+    as_of: date,
+) -> tuple[Proposal, str] | None:
+    """The series moved 30 days from yellow fever (or from MMR/varicella, for yellow fever) when the plan put
+    them closer, if it still completes in the windows, as early before the start and by needed_by; else None
+    (the plan keeps the same day, and the plan's warnings say so)."""
+    partners = _yellow_fever_partners(vaccine, fixed)
+    close = [e for e in partners for p in proposal.doses if abs((p.day - e.day).days) < _YF_SPACING_DAYS]
+    if not close:
+        return None
+    windows = timing.windows
+    for event in partners:
+        margin = timedelta(days=_YF_SPACING_DAYS - 1)
+        windows = _subtract(windows, event.day - margin, event.day + margin)
+    apart = propose(vaccine, series, given, windows, as_of, proposal.basis, rules.conflicts, fixed)
+    if not apart.complete:
+        return None
+    if req.needed_by is not None:
+        before = ready_on(proposal, given, rules.lead_time_for(vaccine), series)
+        after = ready_on(apart, given, rules.lead_time_for(vaccine), series)
+        if before is not None and before <= req.needed_by and (after is None or after > req.needed_by):
+            return None
+    return apart, close[0].vaccine.name
+
+
+def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], rules: VaccineRules) -> list[PlanWarning]:
+    """Yellow fever vaccine and an MMR, MMRV or varicella vaccine on the same day or under 30 days apart,
+    given or proposed (rule cdc.yellow-fever-mmr-spacing)."""
+    events: list[tuple[Vaccine, date, bool]] = [(e.vaccine, e.day, False) for e in history]
+    for vp in plans:
+        events += [(vp.match.vaccine, day, False) for day in vp.request.given]
+        events += [(vp.match.vaccine, p.day, True) for p in vp.proposal.doses]
+    yellow = [(v, d, prop) for v, d, prop in events if "Yellow Fever" in v.antigens]
+    partners = [(v, d, prop) for v, d, prop in events if _YF_PARTNER_ANTIGENS & set(v.antigens)]
+    warnings: list[PlanWarning] = []
+    seen: set[tuple[str, date, str, date]] = set()
+    for yf, yf_day, yf_proposed in yellow:
+        for other, day, proposed in partners:
+            gap = abs((day - yf_day).days)
+            if gap >= _YF_SPACING_DAYS or (yf.id, yf_day, other.id, day) in seen:
+                continue
+            seen.add((yf.id, yf_day, other.id, day))
+            when = f"on the same day ({day})" if gap == 0 else f"{gap} days apart ({yf_day} and {day})"
+            how = "proposed" if (yf_proposed or proposed) else "given"
+            warnings.append(
+                PlanWarning(
+                    YELLOW_FEVER_WITH_MMR_VARICELLA,
+                    f"{yf.name} and {other.name} {how} {when}: CDC advises giving yellow fever vaccine and MMR at "
+                    "least 30 days apart where possible, because same-day co-administration lowered the responses "
+                    "to yellow fever, mumps and rubella. If they cannot be separated, consider checking the yellow "
+                    "fever antibody response before travel.",
+                    (rules.yellow_fever_rule,),
+                )
+            )
+    return warnings
 
 
 def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rules: VaccineRules) -> Plan:
@@ -396,7 +667,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         therapies.versions[profile.id],
         schedule,
         tuple(plans),
-        schedule.warnings + review.warnings,
+        schedule.warnings + review.warnings + tuple(yellow_fever_warnings(plans, checked.history, rules)),
         review.earliest_start,
     )
 

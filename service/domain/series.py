@@ -5,6 +5,11 @@ dose it is measured from, (b) lies inside one of the vaccine's permitted windows
 vaccine, conflicts with no live vaccine given or already proposed. We aim for CDSi's recommended interval
 (the licensed schedule) and fall back to its minimum only when that finishes the series where the
 recommended one cannot, or meets a `needed_by` date the recommended one misses.
+
+An interval may have a maximum (Dukoral: the label restarts the course when dose 2 comes more than 6 weeks
+after dose 1). A proposed dose is never placed beyond it: when the next dose cannot fit, the course begins
+later; when the maximum has already run out after a dose given, the course starts again (`restarted`) and
+the doses given no longer count.
 """
 
 from __future__ import annotations
@@ -21,11 +26,17 @@ RECOMMENDED = "recommended"
 MINIMUM = "minimum"
 
 
+# How many times a course may begin later to keep within a maximum interval before giving up (each try
+# moves at least one day, and jumps over days outside the windows).
+_MAX_SHIFTS = 400
+
+
 @dataclass(frozen=True)
 class SeriesInterval:
     from_dose: int
     minimum: Interval
     recommended: Interval | None
+    maximum: Interval | None = None
 
     def aimed(self, basis: str) -> Interval:
         return self.recommended if basis == RECOMMENDED and self.recommended is not None else self.minimum
@@ -50,8 +61,11 @@ class Series:
 
 @dataclass(frozen=True)
 class LeadTime:
+    """When protection counts: `days` after dose `after_dose` (None: the last dose of the series)."""
+
     days: int
     rule_id: str
+    after_dose: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,10 +81,22 @@ class Proposal:
     unplaced: tuple[int, ...]
     basis: str
     rules: tuple[str, ...]
+    # The doses given no longer count: a maximum interval ran out after them, so the course starts again.
+    restarted: bool = False
 
     @property
     def complete(self) -> bool:
         return not self.unplaced
+
+    def counted(self, given: tuple[date, ...]) -> tuple[date, ...]:
+        """The doses given that still count in the series."""
+        return () if self.restarted else given
+
+    def dose_days(self, given: tuple[date, ...]) -> dict[int, date]:
+        """Every dose of the series with a day: the counted doses given, then the proposed ones."""
+        days = {i + 1: day for i, day in enumerate(sorted(self.counted(given)))}
+        days.update((p.dose, p.day) for p in self.doses)
+        return days
 
 
 def single_dose(vaccine_id: str, rule_id: str) -> Series:
@@ -101,6 +127,48 @@ def _place(
     return None, rules
 
 
+def _attempt(
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    windows: tuple[Window, ...],
+    start: date,
+    basis: str,
+    conflicts: LiveVirusConflicts,
+    fixed: list[LiveEvent],
+) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
+    """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
+    overrun (None when every maximum holds)."""
+    dates: dict[int, date] = {i + 1: day for i, day in enumerate(sorted(given))}
+    placed: list[ProposedDose] = []
+    unplaced: list[int] = []
+    rules: set[str] = {series.rule_id}
+    for dose in series.doses[len(given) :]:
+        if unplaced:
+            unplaced.append(dose.number)  # a dose cannot come before the one it is measured from
+            continue
+        earliest = start
+        latest: tuple[date, int] | None = None
+        for interval in dose.intervals:
+            earliest = max(earliest, interval.aimed(basis).after(dates[interval.from_dose]))
+            if interval.maximum is not None:
+                limit = interval.maximum.after(dates[interval.from_dose])
+                if latest is None or limit < latest[0]:
+                    latest = (limit, interval.from_dose)
+        if latest is not None and earliest > latest[0]:
+            return placed, unplaced, rules, latest[1]
+        day, met = _place(vaccine, windows, earliest, conflicts, fixed)
+        rules |= met
+        if day is None:
+            unplaced.append(dose.number)
+            continue
+        if latest is not None and day > latest[0]:
+            return placed, unplaced, rules, latest[1]
+        dates[dose.number] = day
+        placed.append(ProposedDose(dose.number, day))
+    return placed, unplaced, rules, None
+
+
 def propose(
     vaccine: Vaccine,
     series: Series,
@@ -111,31 +179,30 @@ def propose(
     conflicts: LiveVirusConflicts,
     fixed: list[LiveEvent],
 ) -> Proposal:
-    """Dated doses for the rest of the series, on the given interval basis."""
-    dates: dict[int, date] = {i + 1: day for i, day in enumerate(sorted(given))}
-    placed: list[ProposedDose] = []
-    unplaced: list[int] = []
-    rules: set[str] = {series.rule_id}
-    for dose in series.doses[len(given) :]:
-        if unplaced:
-            unplaced.append(dose.number)  # a dose cannot come before the one it is measured from
-            continue
-        earliest = as_of
-        for interval in dose.intervals:
-            earliest = max(earliest, interval.aimed(basis).after(dates[interval.from_dose]))
-        day, met = _place(vaccine, windows, earliest, conflicts, fixed)
-        rules |= met
-        if day is None:
-            unplaced.append(dose.number)
-            continue
-        dates[dose.number] = day
-        placed.append(ProposedDose(dose.number, day))
-    return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)))
+    """Dated doses for the rest of the series, on the given interval basis, within any maximum interval."""
+    given = tuple(sorted(given))
+    start, restarted = as_of, False
+    for _ in range(_MAX_SHIFTS):
+        placed, unplaced, rules, overrun = _attempt(vaccine, series, given, windows, start, basis, conflicts, fixed)
+        if overrun is None:
+            return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted)
+        if overrun <= len(given):
+            # The maximum after a dose already given has run out (or no permitted day is left inside it).
+            given, start, restarted = (), as_of, True
+        else:
+            # A proposed dose left no permitted day for the next one inside the maximum: begin later.
+            start = placed[0].day + timedelta(days=1)
+    remaining = tuple(d.number for d in series.doses[len(given) :])
+    return Proposal((), remaining, basis, (series.rule_id,), restarted)
 
 
-def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime) -> date | None:
-    """When protection is expected: the last dose plus the lead time; None while doses are unplaced."""
-    if not proposal.complete:
-        return None
-    last = proposal.doses[-1].day if proposal.doses else (max(given) if given else None)
-    return None if last is None else last + timedelta(days=lead.days)
+def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series: Series) -> date | None:
+    """When protection is expected: the protective dose (the last unless the lead time names one) plus the
+    lead time; None while that dose has no day."""
+    day = proposal.dose_days(given).get(lead.after_dose or series.length)
+    return None if day is None else day + timedelta(days=lead.days)
+
+
+def complete_on(proposal: Proposal, given: tuple[date, ...], series: Series) -> date | None:
+    """The day of the last dose of the series; None while any dose has no day."""
+    return proposal.dose_days(given).get(series.length) if proposal.complete else None

@@ -294,11 +294,11 @@ def _concept(system: str, code: str, display: str | None = None) -> CodeableConc
 
 
 def _vaccine_code(vaccine: dict[str, Any]) -> CodeableConcept:
+    # The product named (Spikevax) says more than the entry's name (COVID-19 vaccine, mRNA ...).
+    text = f"{vaccine['product']} ({vaccine['name']})" if vaccine.get("product") else vaccine["name"]
     if vaccine.get("cvx"):
-        return CodeableConcept(
-            coding=[Coding(system=CVX, code=vaccine["cvx"], display=vaccine["name"])], text=vaccine["name"]
-        )
-    return CodeableConcept(text=vaccine["name"])  # a catalog entry without a CVX code (e.g. Qdenga)
+        return CodeableConcept(coding=[Coding(system=CVX, code=vaccine["cvx"], display=text)], text=text)
+    return CodeableConcept(text=text)  # a catalog entry without a CVX code (e.g. Qdenga)
 
 
 def _criterion(code: tuple[str, str], day: str) -> ImmunizationRecommendationRecommendationDateCriterion:
