@@ -13,20 +13,44 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.domain.errors import FieldError, InvalidInput
-from service.interop.cards import PREFETCH, SERVICES, CardMaker, Order, resources_in, vaccine_orders
+from service.interop.cards import (
+    PREFETCH,
+    SERVICES,
+    CardMaker,
+    Order,
+    Orders,
+    Prefetched,
+    order_ref,
+    read_prefetch,
+    vaccine_orders,
+)
 from service.interop.coding import InteropError
-from service.interop.therapy import immunizations_from, locate, therapy_from
+from service.interop.medication import (
+    MedicationRecord,
+    TherapyCodes,
+    identify,
+    immunizations_from,
+    locate,
+    medication_concept,
+    sort_medications,
+    split_history,
+    therapy_codes,
+    therapy_from,
+)
+from service.security import bearer_token
 
+from .cds_auth import CdsAuth, JwtRefused
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
 from .ops import document_route
+from .parsing import BodyError, read_json_body
 from .problems import problem
 
 bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
 log = logging.getLogger("service.cds_hooks")
 DEFAULT_HORIZON, MAX_HORIZON = 365, 1095
+JWT_SCHEME = "cdsHooksJwt"
 
 
 @bp.get("")
@@ -35,17 +59,28 @@ def discovery() -> Response:
 
 
 def _body() -> dict[str, Any] | Response:
-    if request.mimetype != "application/json":
-        return problem(415, "Send the request body as application/json.")
     try:
-        body = json.loads(request.get_data())
-    except RequestEntityTooLarge:
-        return problem(413, "The request body is over the 64 KiB limit.")
-    except ValueError:
-        return problem(400, "The request body is not valid JSON.")
+        body = read_json_body(request)
+    except BodyError as bad:
+        return problem(bad.status, bad.detail)
     if not isinstance(body, dict):
         return problem(400, "The request body must be a JSON object.", type_slug="invalid-input")
     return body
+
+
+def _authorized(service_id: str) -> Response | None:
+    """None when the call may proceed; a 401 problem naming why not (the JWT check is off without auth)."""
+    auth: CdsAuth = current_app.extensions["cds_auth"]
+    if not auth.enabled:
+        return None
+    try:
+        auth.verify(bearer_token(request.headers.get("Authorization")), service_id)
+    except JwtRefused as refused:
+        log.info(f"cds call refused for {service_id}: {refused}")
+        return problem(
+            401, str(refused), headers={"WWW-Authenticate": 'Bearer realm="cds-hooks", error="invalid_token"'}
+        )
+    return None
 
 
 def _invalid(errors: list[tuple[str, str]]) -> Response:
@@ -62,6 +97,9 @@ def call_service(service_id: str) -> Response:
     service = SERVICES.get(service_id)
     if service is None:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
     body = _body()
     if isinstance(body, Response):
         return body
@@ -74,7 +112,7 @@ def call_service(service_id: str) -> Response:
     if not isinstance(context, dict):
         errors.append(("context", "required: an object"))
         context = {}
-    if not isinstance(context.get("patientId"), str):
+    if not isinstance(context.get("patientId"), str) or not context.get("patientId"):
         errors.append(("context.patientId", "required: the FHIR id of the patient"))
     if not isinstance(context.get("draftOrders"), dict):
         errors.append(("context.draftOrders", "required: a Bundle of the draft orders"))
@@ -102,82 +140,187 @@ def call_service(service_id: str) -> Response:
             "listed at GET /cds-services (null when there is no data).",
             type_slug=None,
         )
+    patient_id = context["patientId"]
+    planner = current_app.extensions["planner"]
     try:
+        drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
         orders = vaccine_orders(
-            resources_in(context["draftOrders"], "context.draftOrders"),
-            selections if service["hook"] == "order-select" else None,
+            drafts.items, selections if service["hook"] == "order-select" else None, planner.ruleset.catalog
         )
-        medications = resources_in(
-            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations"
-        ) + resources_in(prefetch["medicationRequests"], "prefetch.medicationRequests")
-        immunization_items = resources_in(prefetch["immunizations"], "prefetch.immunizations")
+        administrations = read_prefetch(
+            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations", patient_id
+        )
+        requests = read_prefetch(prefetch["medicationRequests"], "prefetch.medicationRequests", patient_id)
+        immunizations = read_prefetch(prefetch["immunizations"], "prefetch.immunizations", patient_id)
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
-    maker = CardMaker(body["hookInstance"], _rules(current_app.extensions["planner"]), "")
-    try:
-        therapy = therapy_from(medications, strict=False) if orders else None
-    except InteropError as bad:
-        # Valid FHIR that does not describe a usable ofatumumab history: say so rather than fail the hook.
-        return _cards(
-            [
+    if not orders.vaccines and not orders.unidentified and not drafts.blind:
+        return _cards([])  # no vaccine among the orders: nothing to check
+    record = sort_medications(administrations.items + requests.items)
+    codes = therapy_codes()
+    maker = CardMaker(
+        body["hookInstance"], _rules(planner), "", current_app.extensions["canonical"], _profile_of(record, codes)
+    )
+    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations))
+
+
+def _profile_of(record: MedicationRecord, codes: tuple[TherapyCodes, ...]) -> TherapyCodes:
+    """The profile whose drug the record shows (the first profile when it shows none, for wording only)."""
+    for item in record.therapy:
+        found = identify(medication_concept(item), codes)
+        if found.therapy is not None:
+            return found.therapy
+    return (record.profiles or list(codes))[0]
+
+
+def _check(
+    maker: CardMaker,
+    orders: Orders,
+    drafts: Prefetched,
+    record: MedicationRecord,
+    medication_prefetch: list[Prefetched],
+    immunizations: Prefetched,
+) -> list[dict[str, Any]]:
+    """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
+    drug = maker.codes.drug
+    any_live = any(o.live for o in orders.vaccines)
+    # Blind spots about the therapy itself: medication searches not (fully) seen, and drafts not fully seen.
+    med_blind = [b for p in medication_prefetch for b in p.blind] + drafts.blind
+    unidentified_meds = [
+        f"{item.where}: medication not identified ({found.why})" for item, found in record.unidentified
+    ]
+    not_covered = [f"{item.where}: {found.why}" for item, found in record.not_covered]
+    # An order whose vaccine cannot be identified matters once the therapy is (or may be) on the record.
+    cards = (
+        [
+            maker.unplanned_card(f"{order_ref(item)}: vaccine not identified", [why], f"order|{item.where}")
+            for item, why in orders.unidentified
+        ]
+        if record.therapy or record.not_covered or med_blind
+        else []
+    )
+
+    if not record.therapy:
+        if not_covered:
+            return cards + [
                 maker.unplanned_card(
-                    "the ofatumumab record could not be read",
-                    [f"{i.expression}: {i.message}" for i in bad.issues],
-                    "therapy",
+                    f"the record shows a form of {drug} this planner does not cover",
+                    not_covered + med_blind,
+                    "not-covered",
+                    live=any_live or bool(orders.unidentified),
                 )
             ]
-        )
-    if not orders or therapy is None:
-        # Nothing to check: no vaccine among the orders, or no ofatumumab on the patient's record.
-        return _cards([])
+        if med_blind:
+            return cards + [
+                maker.unplanned_card(
+                    f"could not see the whole medication record to rule out {drug}",
+                    med_blind + unidentified_meds,
+                    "medications-not-seen",
+                    live=False,
+                )
+            ]
+        if unidentified_meds and any_live:
+            return [
+                maker.unplanned_card(
+                    f"live vaccine ordered; medications not identified, {drug} not ruled out",
+                    unidentified_meds,
+                    "medications-unidentified",
+                    live=False,
+                )
+            ]
+        return []  # the record, fully seen, shows no therapy this planner covers: nothing to say
 
+    if not orders.vaccines:
+        return cards
+    blind = med_blind + unidentified_meds + not_covered + immunizations.blind
+    try:
+        therapy = therapy_from(record.therapy, strict=False)
+    except InteropError as bad:
+        return cards + [
+            maker.unplanned_card(
+                f"the {drug} record could not be read",
+                [f"{i.expression}: {i.message}" for i in bad.issues] + blind,
+                "therapy",
+                live=any_live,
+            )
+        ]
+    assert therapy is not None  # record.therapy is not empty
     planner = current_app.extensions["planner"]
     as_of: date = planner.today()
-    furthest = max((o.on for o in orders if o.on is not None), default=as_of)
+    furthest = max((o.on for o in orders.vaccines if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
+    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False)
+    kept = [(e, i) for e, i in zip(imm_items, imm_used, strict=True) if e["date"] <= as_of.isoformat()]
+    blind += [
+        f"{i.where}: dated after today; left out"
+        for e, i in zip(imm_items, imm_used, strict=True)
+        if e["date"] > as_of.isoformat()
+    ]
+    blind += [f"{item.where}: immunization not read ({why})" for item, why in imm_skipped]
+    history = split_history(
+        [e for e, _ in kept],
+        [i for _, i in kept],
+        planner.ruleset.catalog,
+        {o.vaccine_id for o in orders.vaccines if o.vaccine_id},
+        strict=False,
+    )
+    blind += [
+        f"{item.where}: immunization not identified ({why}); spacing and series may be incomplete"
+        for item, why in history.unreadable
+    ]
     plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
-    immunizations, _ = immunizations_from(immunization_items, strict=False)
-    if immunizations:
-        plan_body["immunizations"] = immunizations
-    return _cards(_plan_cards(maker, orders, plan_body, therapy.origin, as_of, horizon))
+    if history.others:
+        plan_body["immunizations"] = history.others
+    return cards + _plan_cards(
+        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
+    )
 
 
 def _plan_cards(
-    maker: CardMaker, orders: list[Order], plan_body: dict[str, Any], origin: dict[str, str], as_of: date, horizon: int
+    maker: CardMaker,
+    orders: list[Order],
+    plan_body: dict[str, Any],
+    origin: dict[str, str],
+    as_of: date,
+    horizon: int,
+    given_for: Any,
+    blind: list[str],
 ) -> list[dict[str, Any]]:
-    """Plan every ordered vaccine at once; an order the planner cannot read gets its own warning card."""
+    """Plan every ordered vaccine at once; an order the planner cannot read gets its own card."""
     cards: list[dict[str, Any]] = []
     todo = list(orders)
     while todo:
+        vaccines = [{**o.vaccine, "given": given_for(o.vaccine_id)} for o in todo]
         try:
-            plan = current_app.extensions["planner"].plan_json(
-                {**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]}
-            )
+            plan = current_app.extensions["planner"].plan_json({**plan_body, "vaccines": vaccines})
         except InvalidInput as bad:
             record = [e for e in bad.errors if not e.field.startswith("vaccines[")]
             if record:
                 # The therapy record itself cannot be planned from: no order can be checked.
                 return [
                     maker.unplanned_card(
-                        "the ofatumumab record could not be read",
-                        [f"{locate(origin, e.field)}: {e.message}" for e in record],
+                        f"the {maker.codes.drug} record could not be read",
+                        [f"{locate(origin, e.field)}: {e.message}" for e in record] + blind,
                         "therapy",
+                        live=any(o.live for o in todo),
                     )
                 ]
             failed = {i for i in range(len(todo)) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")}
             for i in sorted(failed):
                 cards.append(
                     maker.unplanned_card(
-                        f"CVX {todo[i].cvx} ({todo[i].ref})",
-                        [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")],
+                        f"{todo[i].label} ({todo[i].ref})",
+                        [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")] + blind,
                         todo[i].ref,
+                        live=todo[i].live,
                     )
                 )
             todo = [o for i, o in enumerate(todo) if i not in failed]
             continue
         maker.ruleset_version = plan["ruleset"]["version"]
         cards += [
-            maker.plan_card(order, item, as_of, horizon) for order, item in zip(todo, plan["vaccines"], strict=True)
+            maker.plan_card(order, item, as_of, horizon, blind)
+            for order, item in zip(todo, plan["vaccines"], strict=True)
         ]
         break
     return cards
@@ -206,6 +349,9 @@ def _cards(cards: list[dict[str, Any]]) -> Response:
 def feedback(service_id: str) -> Response:
     if service_id not in SERVICES:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
     body = _body()
     if isinstance(body, Response):
         return body
@@ -236,6 +382,7 @@ def feedback(service_id: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["cds_auth"] = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
     app.register_blueprint(bp)
     document_routes(app.extensions["problem_api"], app)
 
@@ -275,6 +422,22 @@ def document_routes(api: Any, app: Flask) -> None:
     def problem_ref(name: str) -> Any:
         return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
 
+    api.spec.components.security_scheme(
+        JWT_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "The JWT the CDS Hooks 2.0 specification describes, signed by the EHR: verified against the keys "
+                "in PLANNER_CDS_JWKS (never fetched), `iss` on the PLANNER_CDS_ISSUERS allow-list, `aud` = "
+                "PLANNER_PUBLIC_BASE_URL + /cds-services/<id>, `exp` at most 5 minutes ahead, `jti` never seen "
+                "before. Required when PLANNER_API_KEYS or PLANNER_CDS_ISSUERS is set; otherwise not checked."
+            ),
+        },
+    )
+    secured = {"security": [{JWT_SCHEME: []}]}
+
     document_route(
         api,
         app,
@@ -298,6 +461,9 @@ def document_routes(api: Any, app: Flask) -> None:
                 "tags": ["cds-hooks"],
                 "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
                 "description": (
+                    "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
+                    "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
+                    "patient) is named on a card, never passed over; see docs/interoperability.md. "
                     "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
                     "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
                     "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
@@ -306,10 +472,12 @@ def document_routes(api: Any, app: Flask) -> None:
                     "not query FHIR servers itself."
                 ),
                 "parameters": [service_id],
+                **secured,
                 "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
                 "responses": {
                     "200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
                     "400": problem_ref("BAD_REQUEST"),
+                    "401": problem_ref("UNAUTHORIZED"),
                     "404": problem_ref("NOT_FOUND"),
                     "412": problem_ref("PRECONDITION_FAILED"),
                     "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
@@ -327,10 +495,12 @@ def document_routes(api: Any, app: Flask) -> None:
                 "tags": ["cds-hooks"],
                 "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
                 "parameters": [service_id],
+                **secured,
                 "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
                 "responses": {
                     "200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
                     "400": problem_ref("BAD_REQUEST"),
+                    "401": problem_ref("UNAUTHORIZED"),
                     "404": problem_ref("NOT_FOUND"),
                     "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
                 },

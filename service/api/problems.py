@@ -93,7 +93,14 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
+    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>.
+
+    On a FHIR route the same error is an OperationOutcome (the renderer service.api.fhir registers), so every
+    route maps its errors in this one place, whichever code raised them.
+    """
+    fhir_error = current_app.extensions.get("fhir_error")
+    if fhir_error is not None and request and request.path.startswith("/fhir/"):
+        return fhir_error(status, detail, errors, headers)  # type: ignore[no-any-return]
     body = problem_body(status, detail, type_slug=type_slug, errors=errors)
     resp = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
