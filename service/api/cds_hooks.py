@@ -24,6 +24,7 @@ from service.interop.cards import (
     Prefetched,
     order_ref,
     read_prefetch,
+    short_ref,
     vaccine_orders,
 )
 from service.interop.coding import InteropError
@@ -193,7 +194,9 @@ def _check(
     # An order whose vaccine cannot be identified matters once the therapy is (or may be) on the record.
     cards = (
         [
-            maker.unplanned_card(f"{order_ref(item)}: vaccine not identified", [why], f"order|{item.where}")
+            maker.unplanned_card(
+                f"{short_ref(item)}: vaccine not identified", [f"{order_ref(item)}: {why}"], f"order|{item.where}"
+            )
             for item, why in orders.unidentified
         ]
         if record.therapy or record.not_covered or med_blind

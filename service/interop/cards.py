@@ -302,6 +302,11 @@ def _catalog_entry(catalog: Catalog, cvx: str | None, name: str | None) -> Any:
         return None
 
 
+def short_ref(item: Located) -> str:
+    """Type/id, short enough for a card summary (the full URL is in the detail and the extension)."""
+    return f"{item.type}/{item.resource.id}" if item.resource.id else item.where
+
+
 def order_ref(item: Located) -> str:
     res = item.resource
     return item.full_url or (f"{item.type}/{res.id}" if res.id else item.where)
