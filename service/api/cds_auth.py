@@ -50,8 +50,14 @@ def load_jwks(raw: str) -> dict[str, list[PyJWK]]:
         text = Path(text).read_text(encoding="utf-8")
     doc = json.loads(text)
     if "keys" in doc:
-        return {"*": list(PyJWKSet.from_dict(doc).keys)}
-    return {issuer: list(PyJWKSet.from_dict(jwks).keys) for issuer, jwks in doc.items()}
+        return {"*": _keys(doc)}
+    return {issuer: _keys(jwks) for issuer, jwks in doc.items()}
+
+
+def _keys(jwks: dict[str, Any]) -> list[PyJWK]:
+    if not jwks.get("keys"):
+        return []  # an issuer listed with no key yet: its calls are refused, not an error at start-up
+    return list(PyJWKSet.from_dict(jwks).keys)
 
 
 @dataclass
