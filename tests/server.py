@@ -67,15 +67,15 @@ def gunicorn(
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{server.log()}")
             try:
-                if requests.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not up yet, or a worker still importing on a loaded machine: the deadline bounds the wait
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not become ready:\n{server.log()}")
             time.sleep(0.1)
