@@ -439,7 +439,7 @@ def document_routes(api: Any, app: Flask) -> None:
             ),
         },
     )
-    secured = {"security": [{JWT_SCHEME: []}]}
+    secured: dict[str, Any] = {"security": [{JWT_SCHEME: []}]}
 
     document_route(
         api,
