@@ -51,6 +51,8 @@ def call(client, body: dict[str, Any]) -> list[dict[str, Any]]:
     for card in cards:
         assert 0 < len(card["summary"]) < 140 and card["indicator"] in {"info", "warning", "critical"}
         assert card["source"]["label"] and card["detail"]
+        assert all(v not in (None, "", [], {}) for v in card.values())
+        assert all(v not in (None, "", [], {}) for v in card["extension"]["vaccine-timing-planner"].values())
     return cards
 
 
@@ -225,7 +227,7 @@ def test_a_live_order_inside_its_window_on_an_incomplete_record_is_critical_and_
         assert [c["indicator"] for c in cards] == ["warning"] and names in cards[0]["detail"]
         return
     assert [c["indicator"] for c in cards] == ["critical"]
-    assert cards[0]["summary"].startswith("Measles, mumps and rubella vaccine (MMR): record incomplete")
+    assert cards[0]["summary"].startswith("Record incomplete: Measles, mumps and rubella vaccine (MMR): ")
     assert names in cards[0]["detail"] and "The record is incomplete" in cards[0]["detail"]
     assert any(names in seen for seen in cards[0]["extension"]["vaccine-timing-planner"]["notSeen"])
 

@@ -158,10 +158,9 @@ def call_service(service_id: str) -> Response:
     if not orders.vaccines and not orders.unidentified and not drafts.blind:
         return _cards([])  # no vaccine among the orders: nothing to check
     record = sort_medications(administrations.items + requests.items)
-    codes = therapy_codes()
-    maker = CardMaker(
-        body["hookInstance"], _rules(planner), "", current_app.extensions["canonical"], _profile_of(record, codes)
-    )
+    profile = _profile_of(record, therapy_codes())
+    version = planner.ruleset.therapies.versions.get(profile.profile_id, "")
+    maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
     return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations))
 
 
@@ -385,6 +384,7 @@ def feedback(service_id: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    therapy_codes()  # every profile's interop data is read and checked now, not on the first call
     app.extensions["cds_auth"] = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
     app.register_blueprint(bp)
     document_routes(app.extensions["problem_api"], app)

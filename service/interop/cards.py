@@ -403,7 +403,7 @@ class CardMaker:
             if RANK[floor] > RANK[indicator]:
                 indicator = floor
                 overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
-            summary = f"{name}: record incomplete, check by hand. " + summary.split(": ", 1)[1]
+            summary = f"Record incomplete: {summary}"
         listed = (
             "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows)
             or f"- none in the {horizon_days} days from {as_of.isoformat()}"
@@ -457,7 +457,9 @@ class CardMaker:
             "indicator": indicator,
             "detail": "**Not checked**, because:\n" + "\n".join(f"- {m}" for m in messages),
             "source": {"label": self.label},
-            "extension": {EXTENSION_KEY: {"notSeen": messages, "rulesetVersion": self.ruleset_version}},
+            "extension": {
+                EXTENSION_KEY: {"notSeen": messages, **({"rulesetVersion": v} if (v := self.ruleset_version) else {})}
+            },
         }
 
 
