@@ -27,6 +27,8 @@ from tests.interop_builders import (
     service_request,
 )
 
+# The RxNorm and NDC codes below are stand-ins, not claims about what they name: the service cannot verify
+# RxNorm codes here, so it reads an RxNorm or NDC coding by its display and reports a code-only one.
 SIGN = "/cds-services/vaccine-timing-order-sign"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"

@@ -397,7 +397,7 @@ FEEDBACK_EXAMPLE = {
             "outcome": "overridden",
             "overrideReason": {
                 "reason": {
-                    "system": "https://vaccine-timing-planner.example/fhir/CodeSystem/override-reason",
+                    "system": "https://vaccine-timing-planner.invalid/fhir/CodeSystem/override-reason",
                     "code": "therapy-stopped",
                     "display": "Ofatumumab has been stopped; the record is not up to date",
                 }
