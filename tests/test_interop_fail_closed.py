@@ -321,13 +321,46 @@ def test_an_unidentified_order_for_a_patient_without_the_therapy_gets_no_card(cl
     assert call(client, body) == []
 
 
-def test_a_draft_order_for_another_patient_is_left_out_and_said(client):
-    body = ON_THERAPY.cds()
+@pytest.mark.parametrize("facts", [ON_THERAPY, Facts(vaccines=("187",))], ids=["on-therapy", "no-therapy"])
+def test_a_draft_order_for_another_patient_is_left_out_and_said_on_its_own_card(client, facts):
+    body = facts.cds()
     other = {**service_request("order-x", "03", "2026-11-24"), "subject": {"reference": "Patient/other"}}
     body["context"]["draftOrders"]["entry"].append({"resource": other})
     cards = call(client, body)
-    assert [c["indicator"] for c in cards] == ["warning"]
-    assert "another patient" in cards[0]["detail"]
+    assert cards[0]["summary"] == "Vaccine timing not checked: draft orders of another patient were left out"
+    assert cards[0]["indicator"] == "warning" and "Patient/other" in cards[0]["detail"]
+    # The patient's own Shingrix order is checked as if the other order had not been sent.
+    plain = call(client, facts.cds())
+    assert [c["summary"] for c in cards[1:]] == [c["summary"] for c in plain]
+
+
+KESIMPTA_ORDER = {
+    "resourceType": "MedicationRequest",
+    "id": "kesimpta-start",
+    "status": "draft",
+    "intent": "order",
+    "subject": PATIENT,
+    "medicationCodeableConcept": KESIMPTA,
+}
+
+
+@pytest.mark.parametrize(
+    ("cvx", "expected"),
+    [
+        ("03", ("critical", "CVX 03: live vaccine ordered with ofatumumab; give it 28+ days before dose 1")),
+        ("187", ("warning", "CVX 187: non-live vaccine ordered with ofatumumab; give it 14+ days before dose 1")),
+    ],
+    ids=["live", "non-live"],
+)
+def test_a_vaccine_ordered_together_with_the_therapy_itself_gets_the_lead_time_card(client, cvx, expected, profile):
+    body = not_on_record(cvx)
+    body["context"]["draftOrders"]["entry"].append({"resource": KESIMPTA_ORDER})
+    cards = call(client, body)
+    assert summary(cards) == [expected]
+    role = "live_pre_start" if cvx == "03" else "non_live_pre_start"
+    assert profile.rules[role].citation in cards[0]["detail"]
+    # Without the therapy order, the same call is silent: nothing shows the therapy.
+    assert call(client, not_on_record(cvx)) == []
 
 
 # ---- the FHIR operation says the same in an OperationOutcome ----------------------------------------------

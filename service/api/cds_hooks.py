@@ -184,8 +184,14 @@ def _check(
     """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
     drug = maker.codes.drug
     any_live = any(o.live for o in orders.vaccines)
-    # Blind spots about the therapy itself: medication searches not (fully) seen, and drafts not fully seen.
-    med_blind = [b for p in medication_prefetch for b in p.blind] + drafts.blind
+    # Blind spots about the therapy itself: medication searches not (fully) seen.
+    med_blind = [b for p in medication_prefetch for b in p.blind]
+    # Draft orders of another patient: left out, and said on their own card whatever the record shows.
+    left_out = (
+        [maker.unplanned_card("draft orders of another patient were left out", drafts.blind, "drafts")]
+        if drafts.blind
+        else []
+    )
     unidentified_meds = [
         f"{item.where}: medication not identified ({found.why})" for item, found in record.unidentified
     ]
@@ -198,31 +204,41 @@ def _check(
             )
             for item, why in orders.unidentified
         ]
-        if record.therapy or record.not_covered or med_blind
+        if record.therapy or record.not_covered or med_blind or orders.therapy
         else []
     )
 
     if not record.therapy:
         if not_covered:
-            return cards + [
-                maker.unplanned_card(
-                    f"the record shows a form of {drug} this planner does not cover",
-                    not_covered + med_blind,
-                    "not-covered",
-                    live=any_live or bool(orders.unidentified),
-                )
-            ]
+            return (
+                left_out
+                + cards
+                + [
+                    maker.unplanned_card(
+                        f"the record shows a form of {drug} this planner does not cover",
+                        not_covered + med_blind,
+                        "not-covered",
+                        live=any_live or bool(orders.unidentified),
+                    )
+                ]
+            )
         if med_blind:
-            return cards + [
-                maker.unplanned_card(
-                    f"could not see the whole medication record to rule out {drug}",
-                    med_blind + unidentified_meds,
-                    "medications-not-seen",
-                    live=False,
-                )
-            ]
+            return (
+                left_out
+                + cards
+                + [
+                    maker.unplanned_card(
+                        f"could not see the whole medication record to rule out {drug}",
+                        med_blind + unidentified_meds,
+                        "medications-not-seen",
+                        live=False,
+                    )
+                ]
+            )
+        if orders.therapy and orders.vaccines:
+            return left_out + _starting_cards(maker, orders)
         if unidentified_meds and any_live:
-            return [
+            return left_out + [
                 maker.unplanned_card(
                     f"live vaccine ordered; medications not identified, {drug} not ruled out",
                     unidentified_meds,
@@ -230,8 +246,9 @@ def _check(
                     live=False,
                 )
             ]
-        return []  # the record, fully seen, shows no therapy this planner covers: nothing to say
+        return left_out  # the record, fully seen, shows no therapy this planner covers: nothing to say
 
+    cards = left_out + cards
     if not orders.vaccines:
         return cards
     blind = med_blind + unidentified_meds + not_covered + immunizations.blind
@@ -276,6 +293,19 @@ def _check(
     return cards + _plan_cards(
         maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
     )
+
+
+def _starting_cards(maker: CardMaker, orders: Orders) -> list[dict[str, Any]]:
+    """Vaccines ordered together with the therapy, for a patient whose record does not show it yet."""
+    profile = current_app.extensions["planner"].ruleset.therapies.find(maker.codes.drug)
+    out = []
+    for order in orders.vaccines:
+        if order.live:
+            days, rule = profile.live_pre_start_days, profile.rule_id("live_pre_start")
+        else:
+            days, rule = profile.non_live_pre_start_days, profile.rule_id("non_live_pre_start")
+        out.append(maker.starting_card(order, orders.therapy[0], days, rule))
+    return out
 
 
 def _plan_cards(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -235,6 +235,7 @@ class Orders:
 
     vaccines: list[Order]
     unidentified: list[tuple[Located, str]]
+    therapy: list[Located] = field(default_factory=list)  # draft orders of the therapy itself (a start)
 
 
 def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog: Catalog) -> Orders:
@@ -245,7 +246,7 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog
     a name that says vaccine but is not in the catalog, or codes only (NDC, RxNorm, ...) with no CVX code and
     no name. No NDC-to-CVX or RxNorm-to-CVX map could be verified here, so none is guessed.
     """
-    out = Orders([], [])
+    out = Orders([], [], [])
     for item in entries:
         if item.type == "MedicationRequest":
             concept = medication_concept(item)
@@ -276,7 +277,8 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog
             )
             continue
         if item.type == "MedicationRequest" and identify(concept).kind == THERAPY:
-            continue  # an order for the therapy itself
+            out.therapy.append(item)  # the therapy itself, being ordered: vaccines ordered with it need a lead time
+            continue
         texts = texts_of(concept)
         named = next((v for v in (_catalog_entry(catalog, None, t) for t in texts) if v is not None), None)
         if named is not None:
@@ -441,6 +443,44 @@ class CardMaker:
             card["overrideReasons"] = [self._coding(code, display) for code, display in overrides]
         card["extension"] = {EXTENSION_KEY: data}
         return card
+
+    def starting_card(self, order: Order, therapy_order: Located, days: int, rule_id: str) -> dict[str, Any]:
+        """A vaccine ordered together with the therapy itself: the label's lead time before the first dose.
+
+        Nothing on record shows the therapy yet, so there is no schedule to plan against; the card says how far
+        ahead of the first dose the vaccine must be (critical for a live vaccine, whose lead time is a must).
+        """
+        live = bool(order.live)
+        indicator = self.indicator("live_no_window" if live else "outside_window")
+        kind = "live" if live else "non-live"
+        summary = f"{order.label}: {kind} vaccine ordered with {self.codes.drug}; give it {days}+ days before dose 1"
+        detail = "\n\n".join(
+            part
+            for part in (
+                f"{order_ref(therapy_order)} orders {self.codes.drug} at the same time as this {kind} vaccine "
+                f"({order.ref}). The vaccine should be given at least {days} days before the first dose "
+                + (
+                    "(the label: live vaccines are not recommended from the first dose on)."
+                    if live
+                    else "whenever possible."
+                )
+                + " Nothing on the record shows the therapy yet, so no dates are planned: plan them with the start date.",
+                self._citations([rule_id]),
+            )
+            if part
+        )
+        overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
+        return {
+            "uuid": self._uuid("starting", order.ref, indicator),
+            "summary": _fit(summary),
+            "indicator": indicator,
+            "detail": detail,
+            "source": self._source([rule_id]),
+            "overrideReasons": [self._coding(c, d) for c, d in overrides],
+            "extension": {
+                EXTENSION_KEY: {"order": order.ref, "therapyOrder": order_ref(therapy_order), "rules": [rule_id]}
+            },
+        }
 
     def unplanned_card(
         self, subject: str, messages: list[str], key: str, *, live: bool | None = None
