@@ -417,3 +417,34 @@ def test_a_vaccine_coded_only_by_ndc_is_a_422_naming_it(client):
     assert r.status_code == 422
     issue = OperationOutcome.model_validate(r.get_json()).issue[0]
     assert issue.code == "not-supported" and "0006-4681-00" in issue.diagnostics
+
+
+def test_a_medication_search_bundle_skips_other_drugs_and_names_what_it_cannot_identify(client):
+    facts = Facts(vaccines=("187",), doses=MAINTENANCE)
+    entries = [*facts.medication_resources(), administration("m1", "2026-11-01", METFORMIN)]
+    entries.append(administration("x1", "2026-11-20", {"coding": [{"system": RXNORM, "code": "2467297"}]}))
+    bad_imm = {
+        **immunization("i1", "03", "2026-10-01"),
+        "vaccineCode": {"coding": [{"system": NDC, "code": "0006-4681-00"}]},
+    }
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "assessmentDate", "valueDate": "2026-11-24"},
+            {"name": "medication", "resource": bundle(entries)},
+            {"name": "immunization", "resource": bundle([bad_imm])},
+            {"name": "vaccine", "valueCodeableConcept": {"coding": [{"system": CVX, "code": "187"}]}},
+        ],
+    }
+    r = fhir(client, body)
+    assert r.status_code == 200, r.get_json()
+    out = Parameters.model_validate(r.get_json())
+    outcome = next(p.resource for p in out.parameter if p.name == "outcome")
+    assert [(i.code, i.expression[0]) for i in outcome.issue] == [
+        ("incomplete", "Parameters.parameter[1].resource.entry[5].resource"),
+        ("incomplete", "Parameters.parameter[2].resource.entry[0].resource"),
+    ]
+    assert "rxnorm|2467297" in outcome.issue[0].diagnostics and "0006-4681-00" in outcome.issue[1].diagnostics
+    # Metformin is another drug, not a gap: it is neither cited nor reported.
+    cited = {s.reference for s in out.parameter[0].resource.recommendation[0].supportingPatientInformation}
+    assert cited == {f"https://ehr.example/fhir/MedicationAdministration/dose-{i}" for i in range(1, 5)}

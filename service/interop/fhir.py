@@ -55,7 +55,16 @@ from .coding import (
     cvx_codes,
     describe_concept,
 )
-from .medication import History, Located, immunizations_from, locate, split_history, therapy_from, vaccine_id_of
+from .medication import (
+    History,
+    Located,
+    immunizations_from,
+    locate,
+    sort_medications,
+    split_history,
+    therapy_from,
+    vaccine_id_of,
+)
 
 FHIR_JSON = "application/fhir+json"
 EARLIEST = ("30981-5", "Earliest date to give")
@@ -151,13 +160,36 @@ def _value_elements(part: ParametersParameter) -> list[str]:
     return [k for k in data if k.startswith("value") or k in ("resource", "part")]
 
 
-def _expand(resource: Any, where: str, not_seen: list[Issue]) -> list[Located]:
-    """A part's resource, or the entries of a Bundle it holds; what the Bundle did not carry goes to not_seen."""
+def _expand(resource: Any, where: str, not_seen: list[Issue]) -> tuple[list[Located], bool]:
+    """A part's resource, or the entries of a Bundle it holds (and True: a search result, read leniently);
+    what the Bundle did not carry goes to not_seen."""
     if resource.get_resource_type() not in ("Bundle", "OperationOutcome"):
-        return [Located(resource, where)]
+        return [Located(resource, where)], False
     seen = read_prefetch(resource.model_dump(mode="json", exclude_none=True), where, None)
     not_seen += [Issue("incomplete", text, where) for text in seen.blind]
-    return seen.items
+    return seen.items, True
+
+
+def _searched_medications(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+    """The therapy's resources among a medication search's entries. A search holds the patient's other drugs
+    too, so those are skipped (as on CDS Hooks); what cannot be identified, or is a form of the drug the
+    profile does not cover, is said in the outcome rather than skipped in silence."""
+    record = sort_medications(items)
+    not_seen += [
+        Issue(
+            "incomplete", f"medication not identified ({found.why}): if it is the therapy, the plan is wrong", i.where
+        )
+        for i, found in record.unidentified
+    ]
+    not_seen += [Issue("not-supported", found.why, i.where) for i, found in record.not_covered]
+    return record.therapy
+
+
+def _searched_immunizations(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+    """The readable Immunizations among a search's entries; the others are said in the outcome."""
+    _, used, skipped = immunizations_from(items, strict=False)
+    not_seen += [Issue("incomplete", f"immunization not read: {why}", i.where) for i, why in skipped]
+    return used
 
 
 def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
@@ -211,9 +243,11 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
             elif name == "neededBy":
                 needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
             elif name == "medication":
-                medications += _expand(value, f"{where}.resource", not_seen)
+                items, searched = _expand(value, f"{where}.resource", not_seen)
+                medications += _searched_medications(items, not_seen) if searched else items
             elif name == "immunization":
-                immunization_parts += _expand(value, f"{where}.resource", not_seen)
+                items, searched = _expand(value, f"{where}.resource", not_seen)
+                immunization_parts += _searched_immunizations(items, not_seen) if searched else items
             elif name == "vaccine":
                 origin[f"vaccines[{len(vaccines)}]"] = f"{where}.valueCodeableConcept"
                 vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
