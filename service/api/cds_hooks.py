@@ -237,11 +237,15 @@ def _check(
             )
         if orders.therapy and orders.vaccines:
             return left_out + _starting_cards(maker, orders)
-        if unidentified_meds and any_live:
+        if unidentified_meds and (any_live or orders.unidentified):
+            # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
+            # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
+            unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
+            subject = "live vaccine ordered" if any_live else "vaccine not identified"
             return left_out + [
                 maker.unplanned_card(
-                    f"live vaccine ordered; medications not identified, {drug} not ruled out",
-                    unidentified_meds,
+                    f"{subject}; medications not identified, {drug} not ruled out",
+                    unidentified_meds + unknown,
                     "medications-unidentified",
                     live=False,
                 )
