@@ -62,6 +62,7 @@ from .medication import (
     locate,
     sort_medications,
     split_history,
+    therapy_codes,
     therapy_from,
     vaccine_id_of,
 )
@@ -499,9 +500,11 @@ def operation_definition(canonical: Canonical) -> OperationDefinition:
                 "Resource",
                 "Required: MedicationAdministration (a completed one is a dose "
                 "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                "= stop date; repeat.period 4 wk/28 d or 1 mo = cadence), or a searchset Bundle of them. Recognised "
-                "by ATC L04AG12, NDC 0078-1007, or text/display naming ofatumumab or Kesimpta (no RxNorm code "
-                "could be verified: an RxNorm coding needs its display).",
+                "= stop date; repeat.period = cadence: "
+                + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
+                + "), or a searchset Bundle of them. Recognised by "
+                + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
+                + " (an RxNorm coding without a listed code is read by its display).",
             ),
             param(
                 "immunization",
