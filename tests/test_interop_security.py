@@ -145,8 +145,9 @@ def test_feedback_needs_the_jwt_too(ehr):
     body = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}]}
     path = SIGN + "/feedback"
     assert ehr.post(path, json=body).status_code == 401
-    good = token(aud=BASE + path.removesuffix("/feedback"))
-    assert ehr.post(path, json=body, headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    for audience in (BASE + SIGN, BASE + path):  # the service's endpoint, or the feedback URL called
+        good = token(aud=audience)
+        assert ehr.post(path, json=body, headers={"Authorization": f"Bearer {good}"}).status_code == 200
 
 
 def test_discovery_stays_open_since_it_holds_no_patient_data(ehr):

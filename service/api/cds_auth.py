@@ -96,7 +96,7 @@ class CdsAuth:
     def _keys_for(self, issuer: str) -> list[PyJWK]:
         return self.keys.get(issuer, []) + self.keys.get("*", [])
 
-    def verify(self, token: str | None, service_id: str, now: float | None = None) -> dict[str, Any]:
+    def verify(self, token: str | None, service_id: str, now: float | None = None, *, path: str = "") -> dict[str, Any]:
         """The token's claims, or JwtRefused saying why not."""
         if token is None:
             raise JwtRefused(
@@ -120,7 +120,10 @@ class CdsAuth:
         candidates = [k for k in self._keys_for(issuer) if header.get("kid") in (None, k.key_id)]
         if not candidates:
             raise JwtRefused("No trusted key of this issuer matches the JWT's key id (kid).")
+        # The service's endpoint URL; the URL actually called (a feedback post) and the bare base are accepted too.
         audience = [f"{self.base_url}/cds-services/{service_id}", self.base_url]
+        if path:
+            audience.append(self.base_url + path)
         claims: dict[str, Any] | None = None
         for key in candidates:
             try:

@@ -75,7 +75,7 @@ def _authorized(service_id: str) -> Response | None:
     if not auth.enabled:
         return None
     try:
-        auth.verify(bearer_token(request.headers.get("Authorization")), service_id)
+        auth.verify(bearer_token(request.headers.get("Authorization")), service_id, path=request.path)
     except JwtRefused as refused:
         log.info(f"cds call refused for {service_id}: {refused}")
         return problem(

@@ -60,7 +60,9 @@ class TherapyCodes:
 
     def recognised_as(self) -> str:
         """The codes it is recognised by, for an error message."""
-        parts = [f"ATC {c}" for c in sorted(self.atc)] + [f"NDC {lab.lstrip('0').zfill(4)}-{prod}" for lab, prod in sorted(self.ndc_products)]
+        parts = [f"ATC {c}" for c in sorted(self.atc)] + [
+            f"NDC {lab.lstrip('0').zfill(4)}-{prod}" for lab, prod in sorted(self.ndc_products)
+        ]
         parts += [f"RxNorm {c}" for c in sorted(self.rxnorm)]
         return ", ".join(parts) + f", or a text or display naming {self.names.pattern.replace('|', ' or ')}"
 
