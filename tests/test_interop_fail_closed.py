@@ -131,6 +131,14 @@ def test_what_the_medication_prefetch_did_not_show_is_a_card_and_a_fully_seen_re
         assert names in cards[0]["detail"] and cards[0]["summary"].startswith("Vaccine timing not checked")
 
 
+def test_an_information_note_in_a_searchset_is_not_a_gap(client):
+    body = ON_THERAPY.cds()
+    plain = call(client, copy.deepcopy(body))
+    note = {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]}
+    body["prefetch"]["medicationAdministrations"]["entry"].append({"resource": note, "search": {"mode": "outcome"}})
+    assert summary(call(client, body)) == summary(plain)
+
+
 def test_an_order_for_a_patient_on_arzerra_is_critical_when_live_since_the_planner_does_not_cover_it(client):
     arzerra = {"coding": [{"system": ATC, "code": "L01FA02", "display": "ofatumumab"}], "text": "Arzerra 1000 mg"}
     cards = call(client, not_on_record("03", bundle([administration("a1", "2026-11-10", arzerra)])))

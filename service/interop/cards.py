@@ -165,16 +165,23 @@ def _outcome_text(resource: Any) -> str:
     return f"{issue.severity}: {str(text)[:120]}"
 
 
+def _informational(outcome: Any) -> bool:
+    return all(issue.severity == "information" for issue in outcome.issue or [])
+
+
 def read_prefetch(raw: Any, where: str, patient_id: str | None) -> Prefetched:
     """A prefetch value (or draftOrders) as the patient's resources, naming everything that was not seen.
 
     Blind spots: an OperationOutcome in place of the data (the EHR could not run the search), a searchset with
-    a `next` link (one page of several) or fewer entries than its `total`, an OperationOutcome entry of
-    severity error or fatal, and resources of another patient than context.patientId (left out).
+    a `next` link (one page of several) or fewer entries than its `total`, an OperationOutcome entry with an
+    issue above `information` (a warning such as "some results were withheld" counts), and resources of
+    another patient than context.patientId (left out).
     """
     blind: list[str] = []
     items: list[Located] = []
     for item in resources_in(raw, where):
+        if item.type == "OperationOutcome" and item.where != where and _informational(item.resource):
+            continue  # a searchset's note (information only), not a gap
         if item.type == "OperationOutcome":
             blind.append(
                 f"{where}: the EHR answered with an OperationOutcome instead of the records ({_outcome_text(item.resource)})"
