@@ -140,9 +140,10 @@ API_KEY_SCHEME_DOC = {
     "scheme": "bearer",
     "description": (
         "An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
-        "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
-        "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
-        "need no key."
+        "/v1 route and on POST /fhir/$vaccine-timing when the deployment sets PLANNER_API_KEYS (production "
+        "deployments should); a missing or wrong key is a 401 problem (an OperationOutcome on FHIR). Health, "
+        "readiness, metrics, the documentation and the FHIR conformance resources need no key; CDS Hooks "
+        "calls carry the EHR's JWT instead (cdsHooksJwt)."
     ),
 }
 
