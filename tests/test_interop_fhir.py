@@ -297,3 +297,24 @@ def test_wrong_media_type_and_method_and_path_are_outcomes_too(client):
     assert outcome(r, 405) and "POST" in r.headers["Allow"]
     outcome(client.get("/fhir/Patient/1"), 404)
     assert client.get("/v1/nothing").content_type == "application/problem+json"
+
+
+def test_supporting_information_cites_only_the_medication_resources_the_plan_was_read_from(client):
+    """Four administrations fix the first dose; a request whose start they overrule (and that gives no
+    cadence) produced nothing in the plan, so it is not cited. Add a cadence to it and it is."""
+    facts = Facts(vaccines=("187",), doses=MAINTENANCE.doses)
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": PATIENT,
+        "medicationCodeableConcept": {"text": "Kesimpta"},
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-10-20"}}}}],
+    }
+    body = with_parts(facts, {"name": "medication", "resource": request})
+    cited = {s.reference for s in recommendation(post(client, body)).recommendation[0].supportingPatientInformation}
+    assert cited == {f"MedicationAdministration/dose-{i}" for i in range(1, 5)}
+    request["dosageInstruction"][0]["timing"]["repeat"] |= {"period": 1, "periodUnit": "mo"}
+    cited = {s.reference for s in recommendation(post(client, body)).recommendation[0].supportingPatientInformation}
+    assert cited == {f"MedicationAdministration/dose-{i}" for i in range(1, 5)} | {"MedicationRequest/rx"}
