@@ -456,3 +456,17 @@ def test_a_medication_search_bundle_skips_other_drugs_and_names_what_it_cannot_i
     # Metformin is another drug, not a gap: it is neither cited nor reported.
     cited = {s.reference for s in out.parameter[0].resource.recommendation[0].supportingPatientInformation}
     assert cited == {f"https://ehr.example/fhir/MedicationAdministration/dose-{i}" for i in range(1, 5)}
+
+
+def test_more_doses_on_record_than_the_series_has_is_a_card_naming_them_not_a_guess(client):
+    """Three Shingrix doses on record for a two-dose series: the planner refuses the history, and the card says
+    so instead of choosing which two to believe."""
+    facts = Facts(
+        vaccines=("187",),
+        doses=MAINTENANCE,
+        history=(("187", "2026-03-02"), ("187", "2026-05-04"), ("187", "2026-07-06")),
+    )
+    cards = call(client, facts.cds())
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert cards[0]["summary"].startswith("Vaccine timing not checked: CVX 187")
+    assert "3 doses given, but the" in cards[0]["detail"]
