@@ -6,6 +6,7 @@ Keys are generated in the test; nothing is fetched.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -16,6 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fhir.resources.R4B.operationdefinition import OperationDefinition
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from service.app import create_app
@@ -84,6 +87,18 @@ def test_a_jwt_signed_by_a_trusted_ehr_key_is_accepted(ehr, signer):
     key, kid, alg = signer
     r = hook(ehr, token(key, kid, alg))
     assert r.status_code == 200 and r.get_json()["cards"][0]["indicator"] == "critical"
+
+
+@pytest.mark.parametrize("signer", [(RSA_KEY, "RS384"), (EC_KEY, "ES384")], ids=["RS384", "ES384"])
+def test_a_jwt_without_a_kid_is_checked_against_every_key_of_its_issuer(ehr, signer):
+    key, alg = signer
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "iat": now, "jti": uuid.uuid4().hex}
+    assert hook(ehr, jwt.encode(claims, key, algorithm=alg)).status_code == 200
+    assert (
+        hook(ehr, jwt.encode({**claims, "jti": "x" + claims["jti"]}, STRANGER_KEY, algorithm="RS384")).status_code
+        == 401
+    )
 
 
 def test_the_audience_may_be_the_service_base_url_as_some_ehrs_send_it(ehr):
@@ -280,3 +295,32 @@ def test_an_empty_body_on_an_ehr_route_is_a_400_naming_it(client):
     fhir = client.post("/fhir/$vaccine-timing", data=b"", content_type="application/fhir+json")
     assert (cds.status_code, fhir.status_code) == (400, 400)
     assert "empty" in cds.get_json()["detail"] and "empty" in fhir.get_json()["issue"][0]["diagnostics"]
+
+
+def _forged(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"sig") -> str:
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return ".".join((part(json.dumps(header).encode()), part(json.dumps(payload).encode()), part(signature)))
+
+
+FORGED = [
+    ({"alg": "none", "kid": "rsa-1"}, "asymmetric"),
+    ({"alg": "ES384", "kid": "rsa-1"}, "key id"),  # an RSA key's kid under an EC algorithm
+    ({"alg": "RS384", "kid": "ec-1"}, "key id"),
+    ({"alg": "RS384", "kid": "rsa-1", "jku": "https://attacker.example/jwks"}, "signature"),
+]
+
+
+@pytest.mark.parametrize(("header", "why"), FORGED, ids=["alg-none", "ec-alg-rsa-kid", "rsa-alg-ec-kid", "jku-ignored"])
+def test_forged_headers_are_refused_with_a_401_not_a_500(ehr, header, why):
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "iat": now, "jti": uuid.uuid4().hex}
+    r = hook(ehr, _forged(header, payload))
+    assert r.status_code == 401 and why in r.get_json()["detail"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=200))
+def test_any_bearer_string_that_is_not_a_valid_jwt_is_a_401(secured, junk):
+    assert hook(secured.test_client(), junk).status_code == 401

@@ -117,7 +117,10 @@ class CdsAuth:
             raise JwtRefused("The JWT's issuer (iss) is not one this service trusts.")
         if header.get("alg") not in ALGORITHMS:
             raise JwtRefused("The JWT must be signed with an asymmetric algorithm (RS, ES or PS 256-512).")
-        candidates = [k for k in self._keys_for(issuer) if header.get("kid") in (None, k.key_id)]
+        family = "RSA" if header["alg"][:2] in ("RS", "PS") else "EC"
+        candidates = [
+            k for k in self._keys_for(issuer) if header.get("kid") in (None, k.key_id) and k.key_type == family
+        ]
         if not candidates:
             raise JwtRefused("No trusted key of this issuer matches the JWT's key id (kid).")
         # The service's endpoint URL; the URL actually called (a feedback post) and the bare base are accepted too.
@@ -137,8 +140,8 @@ class CdsAuth:
                     options={"require": ["iss", "aud", "exp", "iat", "jti"]},
                 )
                 break
-            except jwt.InvalidSignatureError:
-                continue
+            except (jwt.InvalidSignatureError, jwt.InvalidKeyError, jwt.InvalidAlgorithmError, TypeError, ValueError):
+                continue  # not this key (without a kid, every key of the issuer's family is tried)
             except jwt.ExpiredSignatureError:
                 raise JwtRefused("The JWT has expired (exp).") from None
             except jwt.InvalidAudienceError:

@@ -52,6 +52,7 @@ bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
 log = logging.getLogger("service.cds_hooks")
 DEFAULT_HORIZON, MAX_HORIZON = 365, 1095
 JWT_SCHEME = "cdsHooksJwt"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cds-hooks", error="invalid_token"'}
 
 
 @bp.get("")
@@ -78,9 +79,10 @@ def _authorized(service_id: str) -> Response | None:
         auth.verify(bearer_token(request.headers.get("Authorization")), service_id, path=request.path)
     except JwtRefused as refused:
         log.info(f"cds call refused for {service_id}: {refused}")
-        return problem(
-            401, str(refused), headers={"WWW-Authenticate": 'Bearer realm="cds-hooks", error="invalid_token"'}
-        )
+        return problem(401, str(refused), headers=CHALLENGE)
+    except Exception:  # a token the checks did not foresee is refused: never let through, never a 500
+        log.exception(f"cds call refused for {service_id}: the JWT could not be checked")
+        return problem(401, "The JWT could not be verified.", headers=CHALLENGE)
     return None
 
 
