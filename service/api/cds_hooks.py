@@ -27,7 +27,7 @@ from service.interop.cards import (
     short_ref,
     vaccine_orders,
 )
-from service.interop.coding import InteropError
+from service.interop.coding import UNCONFIGURED_BASE, InteropError
 from service.interop.medication import (
     MedicationRecord,
     TherapyCodes,
@@ -421,7 +421,14 @@ def feedback(service_id: str) -> Response:
 
 def init_app(app: Flask) -> None:
     therapy_codes()  # every profile's interop data is read and checked now, not on the first call
-    app.extensions["cds_auth"] = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
+    auth = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
+    app.extensions["cds_auth"] = auth
+    if auth.enabled and (not auth.issuers or not auth.keys or auth.base_url == UNCONFIGURED_BASE):
+        # Calls will be refused (fail closed); say why once, at start-up, where the operator looks.
+        log.warning(
+            "CDS Hooks JWT checks are on but PLANNER_CDS_ISSUERS, PLANNER_CDS_JWKS or PLANNER_PUBLIC_BASE_URL "
+            "is not set: every CDS Hooks call will be refused"
+        )
     app.register_blueprint(bp)
     document_routes(app.extensions["problem_api"], app)
 
