@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 
 from service.data.loader import load_ruleset
+from service.interop.coding import UNCONFIGURED_BASE, Canonical
 from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
@@ -46,6 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ruleset=load_ruleset(), today=(lambda: today) if isinstance(today, date) else utc_today
     )
 
+    # The service's public URL: FHIR canonical URLs and the audience of CDS Hooks JWTs.
+    app.extensions["canonical"] = Canonical(str(settings["PUBLIC_BASE_URL"]).strip().rstrip("/") or UNCONFIGURED_BASE)
     observability.init_app(app)  # first, so every response (even an early 401 or 415) carries a request id
     security.init_app(app)
     api = ProblemApi(app)

@@ -1,13 +1,17 @@
 """API keys, security headers and CORS: what an operations team checks before putting the service in front
 of its integration engine.
 
-- API keys are optional. With PLANNER_API_KEYS set, every /v1 route needs `Authorization: Bearer <key>`;
-  the token is compared with every configured key in constant time. Health, readiness, metrics, the API
-  document, /docs and the problem-type pages stay open (probes and scrapers carry no keys).
+- API keys are optional. With PLANNER_API_KEYS set, every /v1 route and every FHIR route that takes patient
+  data (POST /fhir/$vaccine-timing) needs `Authorization: Bearer <key>`; the token is compared with every
+  configured key in constant time. CDS Hooks calls are authorized by the EHR's JWT instead
+  (service/api/cds_auth.py). Health, readiness, metrics, the API document, /docs, the problem-type pages and
+  the conformance resources (GET /fhir/metadata, the OperationDefinition, CDS Hooks discovery) stay open:
+  they hold no patient data, and probes, scrapers and EHR configuration tools carry no keys.
 - Every response says nosniff, may not be framed, and carries a Content-Security-Policy: the JSON routes
   allow nothing at all; /docs allows only its own scripts, its own styles (Swagger UI sets inline styles)
   and its own or data: images, so the page works with no internet and loads nothing from elsewhere.
-- CORS is off unless PLANNER_CORS_ORIGINS names origins; then only /v1 routes answer those origins.
+- CORS is off unless PLANNER_CORS_ORIGINS names origins; then /v1, /fhir and /cds-services answer those
+  origins (browser-based CDS clients such as the public CDS Hooks sandbox call from a page), preflight included.
 - Plans are health data: every answer to a POST is marked `Cache-Control: no-store` for every cache on the way.
 """
 
@@ -41,6 +45,23 @@ def _digest(value: str) -> bytes:
 
 def is_api_path(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
+
+
+# FHIR conformance resources: public by design (an EHR reads them to configure itself), no patient data.
+PUBLIC_FHIR = ("/fhir/metadata", "/fhir/OperationDefinition/")
+
+
+def needs_api_key(path: str) -> bool:
+    """The routes that take patient data and are authorized by API key (CDS Hooks uses its JWT)."""
+    if is_api_path(path):
+        return True
+    return path.startswith("/fhir/") and not any(
+        path == p or (p.endswith("/") and path.startswith(p)) for p in PUBLIC_FHIR
+    )
+
+
+def is_cors_path(path: str) -> bool:
+    return is_api_path(path) or any(path == p or path.startswith(p + "/") for p in ("/fhir", "/cds-services"))
 
 
 class ApiKeys:
@@ -77,7 +98,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def require_api_key() -> Any:
-        if not keys.enabled or request.method == "OPTIONS" or not is_api_path(request.path):
+        if not keys.enabled or request.method == "OPTIONS" or not needs_api_key(request.path):
             return None
         token = bearer_token(request.headers.get("Authorization"))
         if token is not None and keys.allows(token):
@@ -103,7 +124,7 @@ def init_app(app: Flask) -> None:
         if request.method == "POST":  # every POST answer is computed from someone's treatment history
             headers["Cache-Control"] = "no-store"
         origin = request.headers.get("Origin")
-        if origins and origin and is_api_path(path) and (any_origin or origin in origins):
+        if origins and origin and is_cors_path(path) and (any_origin or origin in origins):
             headers["Access-Control-Allow-Origin"] = "*" if any_origin else origin
             headers["Access-Control-Expose-Headers"] = "X-Request-ID"
             if not any_origin:

@@ -25,6 +25,24 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "Comma-separated origins allowed to call the API from a browser (or *); empty = CORS off.",
     ),
+    "PUBLIC_BASE_URL": (
+        "",
+        str,
+        "The URL clients reach this service at (https://host[:port], no trailing slash): the FHIR canonical URLs "
+        "and the audience (aud) a CDS Hooks JWT must name. Unset: https://vaccine-timing-planner.invalid.",
+    ),
+    "CDS_ISSUERS": (
+        "",
+        str,
+        "Comma-separated CDS Hooks JWT issuers (iss) to trust; setting it (or API_KEYS) makes every CDS Hooks "
+        "call need a valid JWT.",
+    ),
+    "CDS_JWKS": (
+        "",
+        str,
+        "The EHRs' public keys for CDS Hooks JWTs, as a JWKS or {issuer: JWKS}, inline JSON or a file path; "
+        "never fetched.",
+    ),
     "BIND": ("0.0.0.0:8000", str, "Address gunicorn listens on."),
     "WORKERS": (None, _optional_int, "gunicorn worker processes; default: usable CPUs (cgroup quota aware) + 1."),
     "THREADS": (1, int, "Threads per worker; 1 = sync workers, more = gthread workers with keep-alive."),

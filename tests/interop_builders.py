@@ -21,6 +21,8 @@ class Facts:
     stopped_on: str | None = None
     as_of: str = "2026-11-24"
     extra: dict[str, Any] = field(default_factory=dict)
+    # Vaccines already given, (CVX, date): a dose of a requested vaccine (same CVX here) continues its series.
+    history: tuple[tuple[str, str], ...] = ()
 
     def rest(self) -> dict[str, Any]:
         treatment: dict[str, Any] = {"drug": "ofatumumab", "doses": list(self.doses)}
@@ -28,7 +30,15 @@ class Facts:
             treatment["start_date"] = self.start_date
         if self.stopped_on:
             treatment["stopped_on"] = self.stopped_on
-        return {"as_of": self.as_of, "treatment": treatment, "vaccines": [{"cvx": c} for c in self.vaccines]}
+        vaccines = [{"cvx": c, "given": sorted(d for h, d in self.history if h == c)} for c in self.vaccines]
+        body = {"as_of": self.as_of, "treatment": treatment, "vaccines": vaccines}
+        others = [{"cvx": h, "date": d} for h, d in self.history if h not in self.vaccines]
+        if others:
+            body["immunizations"] = others
+        return body
+
+    def immunization_resources(self) -> list[dict[str, Any]]:
+        return [immunization(f"imm-{i + 1}", cvx, day) for i, (cvx, day) in enumerate(self.history)]
 
     def medication_resources(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [administration(f"dose-{i + 1}", day) for i, day in enumerate(self.doses)]
@@ -51,6 +61,7 @@ class Facts:
         parts: list[dict[str, Any]] = [{"name": "assessmentDate", "valueDate": self.as_of}]
         parts += [{"name": "medication", "resource": r} for r in self.medication_resources()]
         parts += [vaccine_part(c) for c in self.vaccines]
+        parts += [{"name": "immunization", "resource": r} for r in self.immunization_resources()]
         return {"resourceType": "Parameters", "parameter": parts}
 
     def cds(self, hook_instance: str = "3e0a3a1e-0000-4575-ab82-028d55fe2719") -> dict[str, Any]:
@@ -65,7 +76,7 @@ class Facts:
             "prefetch": {
                 "medicationAdministrations": bundle(admins) if admins else None,
                 "medicationRequests": bundle(requests) if requests else None,
-                "immunizations": None,
+                "immunizations": bundle(self.immunization_resources()) if self.history else None,
             },
         }
 
@@ -78,6 +89,18 @@ def administration(id_: str, day: str, concept: dict[str, Any] | None = None, **
         "medicationCodeableConcept": concept or KESIMPTA,
         "subject": PATIENT,
         "effectiveDateTime": day,
+        **extra,
+    }
+
+
+def immunization(id_: str, cvx: str, day: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Immunization",
+        "id": id_,
+        "status": "completed",
+        "patient": PATIENT,
+        "vaccineCode": {"coding": [{"system": CVX, "code": cvx}]},
+        "occurrenceDateTime": day,
         **extra,
     }
 

@@ -115,20 +115,26 @@ def test_an_order_the_planner_cannot_read_gets_its_own_warning_and_the_others_ar
         check_card(card)
 
 
-def test_a_therapy_record_the_planner_refuses_is_one_warning_naming_the_resource(client):
-    body = MAINTENANCE.cds()
+# A record that cannot be planned from: a warning, critical when a live vaccine (yellow fever) is ordered.
+UNREADABLE_ORDERS = [(("37", "187"), "critical"), (("187",), "warning")]
+
+
+@pytest.mark.parametrize(("vaccines", "indicator"), UNREADABLE_ORDERS, ids=["live-ordered", "non-live-only"])
+def test_a_therapy_record_the_planner_refuses_is_one_card_naming_the_resource(client, vaccines, indicator):
+    body = Facts(vaccines=vaccines, doses=MAINTENANCE.doses).cds()
     entries = body["prefetch"]["medicationAdministrations"]["entry"]
     entries.append({"resource": {**entries[0]["resource"], "id": "again", "effectiveDateTime": "2026-11-17"}})
     cards = cards_of(client.post(SIGN, json=body))
-    assert len(cards) == 1 and cards[0]["indicator"] == "warning"
+    assert len(cards) == 1 and cards[0]["indicator"] == indicator
     assert "prefetch.medicationAdministrations.entry[" in cards[0]["detail"]
 
 
-def test_an_ofatumumab_administration_that_cannot_be_read_is_a_warning_not_a_failed_hook(client):
-    body = MAINTENANCE.cds()
+@pytest.mark.parametrize(("vaccines", "indicator"), UNREADABLE_ORDERS, ids=["live-ordered", "non-live-only"])
+def test_an_ofatumumab_administration_that_cannot_be_read_is_a_card_not_a_failed_hook(client, vaccines, indicator):
+    body = Facts(vaccines=vaccines, doses=MAINTENANCE.doses).cds()
     body["prefetch"]["medicationAdministrations"]["entry"][0]["resource"]["status"] = "unknown"
     cards = cards_of(client.post(SIGN, json=body))
-    assert [c["indicator"] for c in cards] == ["warning"]
+    assert [c["indicator"] for c in cards] == [indicator]
     assert "prefetch.medicationAdministrations.entry[0].resource.status" in cards[0]["detail"]
 
 

@@ -11,13 +11,15 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 
 from service.api.examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
-from service.interop.coding import OPERATION_URL, drug_of, ndc_product
+from service.interop.coding import OPERATION_PATH, UNCONFIGURED_BASE, Canonical, ndc_product
 from service.interop.fhir import recommendations_for
+from service.interop.medication import UNIDENTIFIED, identify
 from tests.interop_builders import ATC, CVX, PATIENT, Facts, administration, vaccine_part
 
 OP = "/fhir/$vaccine-timing"
 MAINTENANCE = Facts(vaccines=("37", "187"), doses=("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"))
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+OPERATION_URL = UNCONFIGURED_BASE + OPERATION_PATH
 
 
 def post(client, body, **kwargs):
@@ -120,7 +122,7 @@ def test_kesimpta_is_recognised_by_ndc_or_by_name(client, concept):
 
 def test_recogniser_edges():
     assert ndc_product("0078-1007") == ("00078", "1007") and ndc_product("0078100768") is None
-    assert drug_of(None) is None
+    assert identify(None).kind == UNIDENTIFIED
 
 
 def test_a_monthly_repeat_in_the_request_is_the_monthly_cadence(client):
@@ -145,7 +147,9 @@ def test_a_monthly_repeat_in_the_request_is_the_monthly_cadence(client):
     ).get_json()
     rec = recommendation(post(client, body))
     starts = [str(c.value) for e in rec.recommendation for c in e.dateCriterion if c.code.coding[0].code == "30981-5"]
-    assert starts == [w["start"] for w in rest["vaccines"][0]["windows"]]
+    windows = rest["vaccines"][0]["windows"]
+    holding = [next(w for w in windows if w["start"] <= p["date"] <= w["end"]) for p in rest["vaccines"][0]["proposed"]]
+    assert starts == [w["start"] for w in holding] and starts[0] == "2026-12-14"
 
 
 def test_proposed_doses_become_recommendations_with_a_due_date_and_dose_number():
@@ -157,7 +161,7 @@ def test_proposed_doses_become_recommendations_with_a_due_date_and_dose_number()
         "windows": [{"kind": "post_therapy", "start": "2026-11-24", "end": "2027-11-24"}],
         "proposed": [{"dose": 1, "date": "2026-11-24"}, {"dose": 2, "date": "2027-01-19"}],
     }
-    entries = recommendations_for(item, [], [])
+    entries = recommendations_for(item, [], [], Canonical())
     assert [e.doseNumberPositiveInt for e in entries] == [1, 2]
     assert [[str(c.value) for c in e.dateCriterion if c.code.coding[0].code == "30980-7"] for e in entries] == [
         ["2026-11-24"],
@@ -294,3 +298,24 @@ def test_wrong_media_type_and_method_and_path_are_outcomes_too(client):
     assert outcome(r, 405) and "POST" in r.headers["Allow"]
     outcome(client.get("/fhir/Patient/1"), 404)
     assert client.get("/v1/nothing").content_type == "application/problem+json"
+
+
+def test_supporting_information_cites_only_the_medication_resources_the_plan_was_read_from(client):
+    """Four administrations fix the first dose; a request whose start they overrule (and that gives no
+    cadence) produced nothing in the plan, so it is not cited. Add a cadence to it and it is."""
+    facts = Facts(vaccines=("187",), doses=MAINTENANCE.doses)
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": PATIENT,
+        "medicationCodeableConcept": {"text": "Kesimpta"},
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-10-20"}}}}],
+    }
+    body = with_parts(facts, {"name": "medication", "resource": request})
+    cited = {s.reference for s in recommendation(post(client, body)).recommendation[0].supportingPatientInformation}
+    assert cited == {f"MedicationAdministration/dose-{i}" for i in range(1, 5)}
+    request["dosageInstruction"][0]["timing"]["repeat"] |= {"period": 1, "periodUnit": "mo"}
+    cited = {s.reference for s in recommendation(post(client, body)).recommendation[0].supportingPatientInformation}
+    assert cited == {f"MedicationAdministration/dose-{i}" for i in range(1, 5)} | {"MedicationRequest/rx"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from icalendar import Calendar
 from openapi_spec_validator import validate
 
 from service.api.ops import spec_dict, spec_yaml
-from service.interop.calendar import DOSE_CATEGORY, WINDOW_CATEGORY
+from service.interop.calendar import APPOINTMENT_CATEGORY, DOSE_CATEGORY, WINDOW_CATEGORY, event_uid
 from tests.interop_builders import Facts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,30 +24,66 @@ def events(ics: bytes, category: str):
 
 
 @pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
-def test_one_all_day_event_per_window_with_exclusive_end_and_specified_uid(client, body):
+def test_one_all_day_event_per_window_with_exclusive_end_and_a_uid_naming_vaccine_kind_and_rank(client, body):
     plan = client.post("/v1/plans", json=body).get_json()
     r = client.post("/v1/plans.ics", json=body)
     assert r.status_code == 200 and r.mimetype == "text/calendar"
     cal, windows = events(r.data, WINDOW_CATEGORY)
     assert str(cal["version"]) == "2.0" and str(cal["prodid"])
+    # RFC 5546: METHOD:PUBLISH needs an ORGANIZER; a plan has none, so the file carries no METHOD at all.
+    assert "method" not in cal and "METHOD" not in r.data.decode()
     expected = [(v, w) for v in plan["vaccines"] for w in v["windows"]]
     assert len(windows) == len(expected)
-    version = plan["ruleset"]["version"]
     for event, (item, window) in zip(windows, expected, strict=True):
         assert event["dtstart"].params["VALUE"] == "DATE" and event["dtend"].params["VALUE"] == "DATE"
         assert event.decoded("dtstart") == date.fromisoformat(window["start"])
         assert event.decoded("dtend") == date.fromisoformat(window["end"]) + timedelta(days=1)
-        digest = hashlib.sha256(
-            "|".join((version, item["vaccine"]["id"], window["kind"], window["start"], window["end"])).encode()
-        ).hexdigest()[:32]
-        assert str(event["uid"]) == f"{digest}@vaccine-timing-planner"
+        rank = [w for w in item["windows"] if w["kind"] == window["kind"]].index(window) + 1
+        assert str(event["uid"]) == event_uid(item["vaccine"]["id"], window["kind"], "window", str(rank))
         assert event.decoded("dtstamp") == datetime(2026, 11, 24, tzinfo=UTC)
+        assert event.decoded("sequence") == (date(2026, 11, 24) - date(2000, 1, 1)).days
         summary = str(event["summary"])
         assert item["vaccine"]["name"] in summary and window["kind"].replace("_", "-") in summary
     _, doses = events(r.data, DOSE_CATEGORY)
     assert [e.decoded("dtstart").isoformat() for e in doses] == plan["treatment"]["projected_doses"]
     uids = [str(e["uid"]) for e in cal.walk("VEVENT")]
     assert len(uids) == len(set(uids))
+
+
+@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
+def test_every_proposed_dose_is_an_appointment_event_named_by_vaccine_and_dose_number(client, body):
+    plan = client.post("/v1/plans", json=body).get_json()
+    _, appointments = events(client.post("/v1/plans.ics", json=body).data, APPOINTMENT_CATEGORY)
+    expected = [(v, p) for v in plan["vaccines"] for p in v["proposed"]]
+    assert expected and len(appointments) == len(expected)
+    for event, (item, dose) in zip(appointments, expected, strict=True):
+        assert event.decoded("dtstart") == date.fromisoformat(dose["date"])
+        assert event.decoded("dtend") == date.fromisoformat(dose["date"]) + timedelta(days=1)
+        assert str(event["uid"]) == event_uid(item["vaccine"]["id"], "dose", str(dose["dose"]))
+        assert f"dose {dose['dose']}" in str(event["summary"]) and str(event["transp"]) == "OPAQUE"
+
+
+def test_a_changed_plan_reimported_later_updates_the_same_events_with_a_higher_sequence(client):
+    """Shingrix planned on 2026-11-24, then again on 2026-12-10 after dose 1 was given: dose 2 keeps its UID,
+    moves, and carries a higher SEQUENCE, so a calendar app replaces the old event rather than adding one."""
+    before = client.post("/v1/plans.ics", json={**MAINTENANCE, "vaccines": [{"cvx": "187"}]}).data
+    later = {
+        **MAINTENANCE,
+        "as_of": "2026-12-10",
+        "treatment": {**MAINTENANCE["treatment"], "doses": [*MAINTENANCE["treatment"]["doses"], "2026-12-08"]},
+        "vaccines": [{"cvx": "187", "given": ["2026-12-03"]}],
+    }
+    after = client.post("/v1/plans.ics", json=later).data
+    _, old = events(before, APPOINTMENT_CATEGORY)
+    _, new = events(after, APPOINTMENT_CATEGORY)
+    old_by_uid = {str(e["uid"]): e for e in old}
+    dose_2 = event_uid("zoster-recombinant", "dose", "2")
+    assert dose_2 in old_by_uid and [str(e["uid"]) for e in new] == [dose_2]
+    assert new[0].decoded("dtstart") != old_by_uid[dose_2].decoded("dtstart")
+    assert new[0].decoded("sequence") > old_by_uid[dose_2].decoded("sequence")
+    _, old_windows = events(before, WINDOW_CATEGORY)
+    _, new_windows = events(after, WINDOW_CATEGORY)
+    assert str(new_windows[0]["uid"]) == str(old_windows[0]["uid"])  # the first mid-cycle window, moved
 
 
 def test_identical_requests_give_identical_calendars(client):

@@ -44,6 +44,40 @@ SCENARIOS = {
         ("overdue", ["mid_cycle", "mid_cycle"]),
         ["warning", "warning"],
     ),
+    # Prior doses on record: Shingrix dose 1 on 2026-09-01 continues the series (dose 2 is proposed, not dose
+    # 1 again); the hepatitis B doses on record are another vaccine's and only travel along.
+    "maintenance with Shingrix dose 1 on record: dose 2 is what is proposed": (
+        Facts(vaccines=("187",), doses=MAINTENANCE, history=(("187", "2026-09-01"), ("43", "2026-06-01"))),
+        ("maintenance", ["mid_cycle"]),
+        ["warning"],
+    ),
+    # Planned start on 2027-01-05, MMR dose 1 given on 2026-10-27: dose 2 (at least 28 days later, CDSi) fits
+    # before the live pre-start limit of 2026-12-08, so the series is completed before the first dose.
+    "planned start with MMR dose 1 on record: dose 2 before the first dose": (
+        Facts(vaccines=("03",), start_date="2027-01-05", history=(("03", "2026-10-27"),)),
+        ("not_started", ["pre_start"]),
+        ["info"],
+    ),
+    # Both Shingrix doses on record: the series is complete.
+    "stopped therapy with the Shingrix series complete": (
+        Facts(
+            vaccines=("187",),
+            doses=("2026-06-02", "2026-06-09", "2026-06-16", "2026-06-30", "2026-07-28", "2026-08-25"),
+            stopped_on="2026-09-01",
+            history=(("187", "2026-03-02"), ("187", "2026-05-04")),
+        ),
+        ("stopped", ["post_therapy"]),
+        ["warning"],
+    ),
+}
+# Worked by hand for the rows with doses on record. Shingrix: dose 1 on 2026-09-01 + 8 weeks (CDSi recommended
+# interval) = 2026-10-27, before the first mid-cycle slot after the 2026-11-17 dose (+14 days = 2026-12-01).
+# MMR: dose 1 on 2026-10-27 + 28 days = 2026-11-24 (as_of), inside the pre-start window that ends 28 days
+# before the 2027-01-05 start (2026-12-08).
+PROPOSED = {
+    "maintenance with Shingrix dose 1 on record: dose 2 is what is proposed": [[{"dose": 2, "date": "2026-12-01"}]],
+    "planned start with MMR dose 1 on record: dose 2 before the first dose": [[{"dose": 2, "date": "2026-11-24"}]],
+    "stopped therapy with the Shingrix series complete": [[]],
 }
 
 
@@ -53,6 +87,18 @@ def scenario(request, client):
     rest = client.post("/v1/plans", json=facts.rest())
     assert rest.status_code == 200, rest.get_json()
     return facts, statuses, indicators, rest.get_json()
+
+
+@pytest.mark.parametrize("name", list(PROPOSED), ids=list(PROPOSED))
+def test_doses_on_record_continue_the_series_on_every_channel(name, client):
+    facts, _, _ = SCENARIOS[name]
+    plan = client.post("/v1/plans", json=facts.rest()).get_json()
+    assert [v["proposed"] for v in plan["vaccines"]] == PROPOSED[name]
+    fhir = Parameters.model_validate(client.post("/fhir/$vaccine-timing", json=facts.fhir()).get_json())
+    numbers = [e.doseNumberPositiveInt for e in fhir.parameter[0].resource.recommendation]
+    assert numbers == [d["dose"] for doses in PROPOSED[name] for d in doses] or (
+        numbers == [None] and not PROPOSED[name][0]
+    )
 
 
 def test_rest_gives_the_statuses_the_table_expects(scenario):
@@ -74,24 +120,39 @@ def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client)
     for item in plan["vaccines"]:
         mine = [e for e in entries if e.vaccineCode[0].coding[0].code == item["vaccine"]["cvx"]]
         assert all(e.description == item["reason"] for e in mine)
+        statuses = [e.forecastStatus.coding[0].code for e in mine]
+        series = item["series"]
+        if series["given"] >= series["doses"]:
+            assert statuses == ["complete"] and not mine[0].dateCriterion
+            continue
         if item["status"] == "avoid":
-            assert [e.forecastStatus.coding[0].code for e in mine] == ["contraindicated"]
+            assert statuses == ["contraindicated"]
             assert mine[0].contraindicatedVaccineCode[0].coding[0].code == item["vaccine"]["cvx"]
             assert not mine[0].dateCriterion
             continue
-        assert {e.forecastStatus.coding[0].code for e in mine} == {"due"}
-        # One entry per window, or one per proposed dose inside it (with its date as LOINC 30980-7).
-        criteria = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in mine]
-        spans = list(dict.fromkeys((c[EARLIEST], c[LATEST]) for c in criteria))
-        assert spans == [(w["start"], w["end"]) for w in item["windows"]]
-        kinds = {
-            (c[EARLIEST], c[LATEST]): e.forecastReason[0].coding[0].code for c, e in zip(criteria, mine, strict=True)
-        }
-        assert kinds == {(w["start"], w["end"]): w["kind"] for w in item["windows"]}
-        due = [
-            {"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, mine, strict=True) if DUE in c
-        ]
-        assert due == item["proposed"]
+        # One entry per dose to give, numbered from the doses on record on.
+        assert set(statuses) == {"due"}
+        assert [e.doseNumberPositiveInt for e in mine] == list(range(series["given"] + 1, series["doses"] + 1))
+        dated = [e for e in mine if e.dateCriterion]
+        criteria = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in dated]
+        assert [
+            {"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, dated, strict=True)
+        ] == item["proposed"]
+        for c, e in zip(criteria, dated, strict=True):
+            # Earliest/latest = the window that holds the proposed date; the later windows in the extension.
+            window = next(w for w in item["windows"] if w["start"] <= c[DUE] <= w["end"])
+            assert (c[EARLIEST], c[LATEST]) == (window["start"], window["end"])
+            assert e.forecastReason[0].coding[0].code == window["kind"]
+            later = [{x.url: str(x.valueCode or x.valueDate) for x in ext.extension} for ext in e.extension or []]
+            assert later == [
+                {"kind": w["kind"], "start": w["start"], "end": w["end"]}
+                for w in item["windows"]
+                if w["start"] > window["end"]
+            ]
+        # Supporting immunizations: only this vaccine's own doses on record (no live-live spacing here).
+        cited = {s.reference for e in mine for s in e.supportingImmunization or []}
+        own = {f"Immunization/imm-{i + 1}" for i, (cvx, _) in enumerate(facts.history) if cvx == item["vaccine"]["cvx"]}
+        assert cited == own
     supporting = {s.reference for s in entries[0].supportingPatientInformation}
     assert supporting == {f"{r['resourceType']}/{r['id']}" for r in facts.medication_resources()}
 
@@ -107,7 +168,9 @@ def test_cds_cards_agree_with_rest_and_have_the_expected_urgency(scenario, clien
         assert (data["status"], data.get("windows", [])) == (item["status"], item["windows"])
         assert data["vaccine"]["cvx"] == item["vaccine"]["cvx"]
         assert item["reason"] in card["detail"]
-        if card["indicator"] == "warning" and item["windows"]:
+        if item["series"]["given"] >= item["series"]["doses"]:
+            assert "series is complete" in card["summary"]
+        elif card["indicator"] == "warning" and item["windows"]:
             # A vaccine ordered outside its windows: the summary names the next window's dates.
             nxt = next(w for w in item["windows"] if w["start"] > facts.as_of)
             assert nxt["start"] in card["summary"] and nxt["end"] in card["summary"]

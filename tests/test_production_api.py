@@ -210,8 +210,11 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
         for method, operation in operations.items():
             if method == "parameters":
                 continue
-            if path.startswith("/v1/"):
+            if path.startswith("/v1/") or (path, method) == ("/fhir/$vaccine-timing", "post"):
                 assert operation["security"] == [{"apiKey": []}] and "401" in operation["responses"], path
+            elif path.startswith("/cds-services/") and method == "post":
+                # CDS Hooks calls carry the EHR's JWT instead (service/api/cds_auth.py).
+                assert operation["security"] == [{"cdsHooksJwt": []}] and "401" in operation["responses"], path
             else:
                 assert "security" not in operation, path
 

@@ -74,7 +74,7 @@ class VaccineById(MethodView):
 
 
 @blp.route("/therapies")
-class Therapies(MethodView):
+class TherapyList(MethodView):
     @blp.doc(summary="Supported therapies with their schedule and vaccine rules")
     @blp.response(200, TherapyListSchema)
     @requires_api_key(blp)

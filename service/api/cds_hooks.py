@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.domain.errors import FieldError, InvalidInput
 from service.domain.schedule import PARTIAL_HISTORY
@@ -24,19 +23,39 @@ from service.interop.cards import (
     SERVICES,
     CardMaker,
     Order,
-    resources_in,
+    Orders,
+    Prefetched,
+    order_ref,
+    read_prefetch,
+    short_ref,
     vaccine_orders,
 )
-from service.interop.coding import InteropError
-from service.interop.therapy import immunizations_from, locate, therapy_from
+from service.interop.coding import UNCONFIGURED_BASE, InteropError
+from service.interop.medication import (
+    MedicationRecord,
+    TherapyCodes,
+    identify,
+    immunizations_from,
+    locate,
+    medication_concept,
+    sort_medications,
+    split_history,
+    therapy_codes,
+    therapy_from,
+)
+from service.security import bearer_token
 
+from .cds_auth import CdsAuth, JwtRefused
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
 from .ops import document_route
+from .parsing import BodyError, read_json_body
 from .problems import problem
 
 bp = Blueprint("cds_hooks", __name__, url_prefix="/cds-services")
 log = logging.getLogger("service.cds_hooks")
 DEFAULT_HORIZON, MAX_HORIZON = 365, 1095
+JWT_SCHEME = "cdsHooksJwt"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cds-hooks", error="invalid_token"'}
 
 
 @bp.get("")
@@ -45,17 +64,29 @@ def discovery() -> Response:
 
 
 def _body() -> dict[str, Any] | Response:
-    if request.mimetype != "application/json":
-        return problem(415, "Send the request body as application/json.")
     try:
-        body = json.loads(request.get_data())
-    except RequestEntityTooLarge:
-        return problem(413, "The request body is over the 64 KiB limit.")
-    except ValueError:
-        return problem(400, "The request body is not valid JSON.")
+        body = read_json_body(request)
+    except BodyError as bad:
+        return problem(bad.status, bad.detail)
     if not isinstance(body, dict):
         return problem(400, "The request body must be a JSON object.", type_slug="invalid-input")
     return body
+
+
+def _authorized(service_id: str) -> Response | None:
+    """None when the call may proceed; a 401 problem naming why not (the JWT check is off without auth)."""
+    auth: CdsAuth = current_app.extensions["cds_auth"]
+    if not auth.enabled:
+        return None
+    try:
+        auth.verify(bearer_token(request.headers.get("Authorization")), service_id, path=request.path)
+    except JwtRefused as refused:
+        log.info(f"cds call refused for {service_id}: {refused}")
+        return problem(401, str(refused), headers=CHALLENGE)
+    except Exception:  # a token the checks did not foresee is refused: never let through, never a 500
+        log.exception(f"cds call refused for {service_id}: the JWT could not be checked")
+        return problem(401, "The JWT could not be verified.", headers=CHALLENGE)
+    return None
 
 
 def _invalid(errors: list[tuple[str, str]]) -> Response:
@@ -72,6 +103,9 @@ def call_service(service_id: str) -> Response:
     service = SERVICES.get(service_id)
     if service is None:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
     body = _body()
     if isinstance(body, Response):
         return body
@@ -84,7 +118,7 @@ def call_service(service_id: str) -> Response:
     if not isinstance(context, dict):
         errors.append(("context", "required: an object"))
         context = {}
-    if not isinstance(context.get("patientId"), str):
+    if not isinstance(context.get("patientId"), str) or not context.get("patientId"):
         errors.append(("context.patientId", "required: the FHIR id of the patient"))
     if not isinstance(context.get("draftOrders"), dict):
         errors.append(("context.draftOrders", "required: a Bundle of the draft orders"))
@@ -112,84 +146,224 @@ def call_service(service_id: str) -> Response:
             "listed at GET /cds-services (null when there is no data).",
             type_slug=None,
         )
+    patient_id = context["patientId"]
+    planner = current_app.extensions["planner"]
     try:
+        drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
         orders = vaccine_orders(
-            resources_in(context["draftOrders"], "context.draftOrders"),
-            selections if service["hook"] == "order-select" else None,
+            drafts.items, selections if service["hook"] == "order-select" else None, planner.ruleset.catalog
         )
-        medications = resources_in(
-            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations"
-        ) + resources_in(prefetch["medicationRequests"], "prefetch.medicationRequests")
-        immunization_items = resources_in(prefetch["immunizations"], "prefetch.immunizations")
+        administrations = read_prefetch(
+            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations", patient_id
+        )
+        requests = read_prefetch(prefetch["medicationRequests"], "prefetch.medicationRequests", patient_id)
+        immunizations = read_prefetch(prefetch["immunizations"], "prefetch.immunizations", patient_id)
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
-    maker = CardMaker(body["hookInstance"], _rules(current_app.extensions["planner"]), "")
-    try:
-        therapy = therapy_from(medications, strict=False) if orders else None
-    except InteropError as bad:
-        # Valid FHIR that does not describe a usable ofatumumab history: say so rather than fail the hook.
-        return _cards(
-            [
+    if not orders.vaccines and not orders.unidentified and not drafts.blind:
+        return _cards([])  # no vaccine among the orders: nothing to check
+    record = sort_medications(administrations.items + requests.items)
+    profile = _profile_of(record, therapy_codes())
+    version = planner.ruleset.therapies.versions.get(profile.profile_id, "")
+    maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
+    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations))
+
+
+def _profile_of(record: MedicationRecord, codes: tuple[TherapyCodes, ...]) -> TherapyCodes:
+    """The profile whose drug the record shows (the first profile when it shows none, for wording only)."""
+    for item in record.therapy:
+        found = identify(medication_concept(item), codes)
+        if found.therapy is not None:
+            return found.therapy
+    return (record.profiles or list(codes))[0]
+
+
+def _check(
+    maker: CardMaker,
+    orders: Orders,
+    drafts: Prefetched,
+    record: MedicationRecord,
+    medication_prefetch: list[Prefetched],
+    immunizations: Prefetched,
+) -> list[dict[str, Any]]:
+    """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
+    drug = maker.codes.drug
+    any_live = any(o.live for o in orders.vaccines)
+    # Blind spots about the therapy itself: medication searches not (fully) seen.
+    med_blind = [b for p in medication_prefetch for b in p.blind]
+    # Draft orders of another patient: left out, and said on their own card whatever the record shows.
+    left_out = (
+        [maker.unplanned_card("draft orders of another patient were left out", drafts.blind, "drafts")]
+        if drafts.blind
+        else []
+    )
+    unidentified_meds = [
+        f"{item.where}: medication not identified ({found.why})" for item, found in record.unidentified
+    ]
+    not_covered = [f"{item.where}: {found.why}" for item, found in record.not_covered]
+    # An order whose vaccine cannot be identified matters once the therapy is (or may be) on the record.
+    cards = (
+        [
+            maker.unplanned_card(
+                f"{short_ref(item)}: vaccine not identified", [f"{order_ref(item)}: {why}"], f"order|{item.where}"
+            )
+            for item, why in orders.unidentified
+        ]
+        if record.therapy or record.not_covered or med_blind or orders.therapy
+        else []
+    )
+
+    if not record.therapy:
+        if not_covered:
+            return (
+                left_out
+                + cards
+                + [
+                    maker.unplanned_card(
+                        f"the record shows a form of {drug} this planner does not cover",
+                        not_covered + med_blind,
+                        "not-covered",
+                        live=any_live or bool(orders.unidentified),
+                    )
+                ]
+            )
+        if med_blind:
+            return (
+                left_out
+                + cards
+                + [
+                    maker.unplanned_card(
+                        f"could not see the whole medication record to rule out {drug}",
+                        med_blind + unidentified_meds,
+                        "medications-not-seen",
+                        live=False,
+                    )
+                ]
+            )
+        if orders.therapy and orders.vaccines:
+            return left_out + _starting_cards(maker, orders)
+        if unidentified_meds and (any_live or orders.unidentified):
+            # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
+            # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
+            unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
+            subject = "live vaccine ordered" if any_live else "vaccine not identified"
+            return left_out + [
                 maker.unplanned_card(
-                    "the ofatumumab record could not be read",
-                    [f"{i.expression}: {i.message}" for i in bad.issues],
-                    "therapy",
+                    f"{subject}; medications not identified, {drug} not ruled out",
+                    unidentified_meds + unknown,
+                    "medications-unidentified",
+                    live=False,
                 )
             ]
-        )
-    if not orders or therapy is None:
-        # Nothing to check: no vaccine among the orders, or no ofatumumab on the patient's record.
-        return _cards([])
+        return left_out  # the record, fully seen, shows no therapy this planner covers: nothing to say
 
+    cards = left_out + cards
+    if not orders.vaccines:
+        return cards
+    blind = med_blind + unidentified_meds + not_covered + immunizations.blind
+    try:
+        therapy = therapy_from(record.therapy, strict=False)
+    except InteropError as bad:
+        return cards + [
+            maker.unplanned_card(
+                f"the {drug} record could not be read",
+                [f"{i.expression}: {i.message}" for i in bad.issues] + blind,
+                "therapy",
+                live=any_live,
+            )
+        ]
+    assert therapy is not None  # record.therapy is not empty
     planner = current_app.extensions["planner"]
     as_of: date = planner.today()
-    furthest = max((o.on for o in orders if o.on is not None), default=as_of)
+    furthest = max((o.on for o in orders.vaccines if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
+    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False)
+    kept = [(e, i) for e, i in zip(imm_items, imm_used, strict=True) if e["date"] <= as_of.isoformat()]
+    blind += [
+        f"{i.where}: dated after today; left out"
+        for e, i in zip(imm_items, imm_used, strict=True)
+        if e["date"] > as_of.isoformat()
+    ]
+    blind += [f"{item.where}: immunization not read ({why})" for item, why in imm_skipped]
+    history = split_history(
+        [e for e, _ in kept],
+        [i for _, i in kept],
+        planner.ruleset.catalog,
+        {o.vaccine_id for o in orders.vaccines if o.vaccine_id},
+        strict=False,
+    )
+    blind += [
+        f"{item.where}: immunization not identified ({why}); spacing and series may be incomplete"
+        for item, why in history.unreadable
+    ]
     plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
-    immunizations, _ = immunizations_from(immunization_items, strict=False)
-    if immunizations:
-        plan_body["immunizations"] = immunizations
-    return _cards(_plan_cards(maker, orders, plan_body, therapy.origin, as_of, horizon))
+    if history.others:
+        plan_body["immunizations"] = history.others
+    return cards + _plan_cards(
+        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
+    )
+
+
+def _starting_cards(maker: CardMaker, orders: Orders) -> list[dict[str, Any]]:
+    """Vaccines ordered together with the therapy, for a patient whose record does not show it yet."""
+    profile = current_app.extensions["planner"].ruleset.therapies.find(maker.codes.drug)
+    out = []
+    for order in orders.vaccines:
+        if order.live:
+            days, rule = profile.live_pre_start_days, profile.rule_id("live_pre_start")
+        else:
+            days, rule = profile.non_live_pre_start_days, profile.rule_id("non_live_pre_start")
+        out.append(maker.starting_card(order, orders.therapy[0], days, rule))
+    return out
 
 
 def _plan_cards(
-    maker: CardMaker, orders: list[Order], plan_body: dict[str, Any], origin: dict[str, str], as_of: date, horizon: int
+    maker: CardMaker,
+    orders: list[Order],
+    plan_body: dict[str, Any],
+    origin: dict[str, str],
+    as_of: date,
+    horizon: int,
+    given_for: Any,
+    blind: list[str],
 ) -> list[dict[str, Any]]:
-    """Plan every ordered vaccine at once; an order the planner cannot read gets its own warning card."""
+    """Plan every ordered vaccine at once; an order the planner cannot read gets its own card."""
     cards: list[dict[str, Any]] = []
     todo = list(orders)
     while todo:
+        vaccines = [{**o.vaccine, "given": given_for(o.vaccine_id)} for o in todo]
         try:
-            plan = current_app.extensions["planner"].plan_json(
-                {**plan_body, "vaccines": [{"cvx": o.cvx} for o in todo]}
-            )
+            plan = current_app.extensions["planner"].plan_json({**plan_body, "vaccines": vaccines})
         except InvalidInput as bad:
             record = [e for e in bad.errors if not e.field.startswith("vaccines[")]
             if record and all(e.code == PARTIAL_HISTORY for e in record) and "start_date" not in plan_body["treatment"]:
-                return _partial_history_cards(maker, todo, plan_body, origin, record, as_of, horizon)
+                return _partial_history_cards(maker, todo, plan_body, origin, record, as_of, horizon, given_for, blind)
             if record:
                 # The therapy record itself cannot be planned from: no order can be checked.
                 return [
                     maker.unplanned_card(
-                        "the ofatumumab record could not be read",
-                        [f"{locate(origin, e.field)}: {e.message}" for e in record],
+                        f"the {maker.codes.drug} record could not be read",
+                        [f"{locate(origin, e.field)}: {e.message}" for e in record] + blind,
                         "therapy",
+                        live=any(o.live for o in todo),
                     )
                 ]
             failed = {i for i in range(len(todo)) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")}
             for i in sorted(failed):
                 cards.append(
                     maker.unplanned_card(
-                        f"CVX {todo[i].cvx} ({todo[i].ref})",
-                        [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")],
+                        f"{todo[i].label} ({todo[i].ref})",
+                        [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")] + blind,
                         todo[i].ref,
+                        live=todo[i].live,
                     )
                 )
             todo = [o for i, o in enumerate(todo) if i not in failed]
             continue
         maker.ruleset_version = plan["ruleset"]["version"]
         cards += [
-            maker.plan_card(order, item, as_of, horizon) for order, item in zip(todo, plan["vaccines"], strict=True)
+            maker.plan_card(order, item, as_of, horizon, blind)
+            for order, item in zip(todo, plan["vaccines"], strict=True)
         ]
         cards += [
             maker.warning_card(w, plan["treatment"]["earliest_start"])
@@ -208,6 +382,8 @@ def _partial_history_cards(
     record: list[FieldError],
     as_of: date,
     horizon: int,
+    given_for: Any,
+    blind: list[str],
 ) -> list[dict[str, Any]]:
     """Cards when the recorded administrations cannot say whether the therapy is new or established.
 
@@ -217,18 +393,24 @@ def _partial_history_cards(
     """
     doses = plan_body["treatment"]["doses"]
     complete = {**plan_body, "treatment": {**plan_body["treatment"], "start_date": min(doses)}}
-    planned = _plan_cards(maker, orders, complete, origin, as_of, horizon)
+    planned = _plan_cards(maker, orders, complete, origin, as_of, horizon, given_for, blind)
+
     # Live order cards, and the cards of orders the planner could not read (those do not depend on the reading).
-    kept = [c for c in planned if "extension" not in c or c["extension"][EXTENSION_KEY].get("vaccine", {}).get("live")]
-    live = [c for c in kept if "extension" in c]
-    messages = [f"{locate(origin, e.field)}: {e.message}" for e in record]
+    def is_plan_card(card: dict[str, Any]) -> bool:
+        return "vaccine" in card.get("extension", {}).get(EXTENSION_KEY, {})
+
+    kept = [c for c in planned if not is_plan_card(c) or c["extension"][EXTENSION_KEY]["vaccine"].get("live")]
+    live = [c for c in kept if is_plan_card(c)]
+    messages = [f"{locate(origin, e.field)}: {e.message}" for e in record] + blind
     if len(live) < len(orders):  # some orders are non-live (or could not be read)
         messages.append(
             "Live vaccine orders are checked all the same (avoided under either reading); non-live orders are not: "
             "their mid-cycle slots depend on when the therapy started."
         )
     return [
-        maker.unplanned_card("the ofatumumab record does not say when the therapy started", messages, "therapy")
+        maker.unplanned_card(
+            f"the {maker.codes.drug} record does not say when the therapy started", messages, "therapy"
+        )
     ] + kept
 
 
@@ -255,6 +437,9 @@ def _cards(cards: list[dict[str, Any]]) -> Response:
 def feedback(service_id: str) -> Response:
     if service_id not in SERVICES:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
     body = _body()
     if isinstance(body, Response):
         return body
@@ -285,6 +470,15 @@ def feedback(service_id: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    therapy_codes()  # every profile's interop data is read and checked now, not on the first call
+    auth = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
+    app.extensions["cds_auth"] = auth
+    if auth.enabled and (not auth.issuers or not auth.keys or auth.base_url == UNCONFIGURED_BASE):
+        # Calls will be refused (fail closed); say why once, at start-up, where the operator looks.
+        log.warning(
+            "CDS Hooks JWT checks are on but PLANNER_CDS_ISSUERS, PLANNER_CDS_JWKS or PLANNER_PUBLIC_BASE_URL "
+            "is not set: every CDS Hooks call will be refused"
+        )
     app.register_blueprint(bp)
     document_routes(app.extensions["problem_api"], app)
 
@@ -296,7 +490,7 @@ FEEDBACK_EXAMPLE = {
             "outcome": "overridden",
             "overrideReason": {
                 "reason": {
-                    "system": "https://vaccine-timing-planner.example/fhir/CodeSystem/override-reason",
+                    "system": "https://vaccine-timing-planner.invalid/fhir/CodeSystem/override-reason",
                     "code": "therapy-stopped",
                     "display": "Ofatumumab has been stopped; the record is not up to date",
                 }
@@ -324,6 +518,22 @@ def document_routes(api: Any, app: Flask) -> None:
     def problem_ref(name: str) -> Any:
         return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
 
+    api.spec.components.security_scheme(
+        JWT_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "The JWT the CDS Hooks 2.0 specification describes, signed by the EHR: verified against the keys "
+                "in PLANNER_CDS_JWKS (never fetched), `iss` on the PLANNER_CDS_ISSUERS allow-list, `aud` = "
+                "PLANNER_PUBLIC_BASE_URL + /cds-services/<id>, `exp` at most 5 minutes ahead, `jti` never seen "
+                "before. Required when PLANNER_API_KEYS or PLANNER_CDS_ISSUERS is set; otherwise not checked."
+            ),
+        },
+    )
+    secured: dict[str, Any] = {"security": [{JWT_SCHEME: []}]}
+
     document_route(
         api,
         app,
@@ -347,6 +557,9 @@ def document_routes(api: Any, app: Flask) -> None:
                 "tags": ["cds-hooks"],
                 "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
                 "description": (
+                    "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
+                    "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
+                    "patient) is named on a card, never passed over; see docs/interoperability.md. "
                     "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
                     "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
                     "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
@@ -355,10 +568,12 @@ def document_routes(api: Any, app: Flask) -> None:
                     "not query FHIR servers itself."
                 ),
                 "parameters": [service_id],
+                **secured,
                 "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
                 "responses": {
                     "200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
                     "400": problem_ref("BAD_REQUEST"),
+                    "401": problem_ref("UNAUTHORIZED"),
                     "404": problem_ref("NOT_FOUND"),
                     "412": problem_ref("PRECONDITION_FAILED"),
                     "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
@@ -376,10 +591,12 @@ def document_routes(api: Any, app: Flask) -> None:
                 "tags": ["cds-hooks"],
                 "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
                 "parameters": [service_id],
+                **secured,
                 "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
                 "responses": {
                     "200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
                     "400": problem_ref("BAD_REQUEST"),
+                    "401": problem_ref("UNAUTHORIZED"),
                     "404": problem_ref("NOT_FOUND"),
                     "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
                 },

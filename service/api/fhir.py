@@ -1,16 +1,17 @@
 """FHIR R4 routes: GET /fhir/metadata, GET /fhir/OperationDefinition/vaccine-timing, POST /fhir/$vaccine-timing.
 
 Thin: the request is translated to a REST plan request (service.interop.fhir), answered by the shared planning path (service.planning), and
-translated back. Every error on these routes is an OperationOutcome with a 4xx status.
+translated back. Every error on these routes is an OperationOutcome: service.api.problems.problem() renders
+any error on a /fhir/ path with `fhir_error` below (401, 404, 405, 413, 415, 500 included), so there is one
+error mapping for every route.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import InvalidInput
 from service.interop.coding import InteropError, Issue
@@ -26,6 +27,8 @@ from service.interop.fhir import (
 
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
+from .parsing import BodyError, read_json_body
+from .problems import API_KEY_SCHEME
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
@@ -35,43 +38,63 @@ def fhir_response(resource: Any, status: int = 200) -> Response:
     return current_app.response_class(resource.model_dump_json(), status=status, mimetype=FHIR_JSON)
 
 
-def outcome(status: int, issues: list[Issue]) -> Response:
-    return fhir_response(operation_outcome(issues), status)
+def outcome(status: int, issues: list[Issue], headers: dict[str, str] | None = None) -> Response:
+    response = fhir_response(operation_outcome(issues), status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# The FHIR issue type of each HTTP error status (http://hl7.org/fhir/issue-type).
+ISSUE_TYPES = {400: "invalid", 401: "login", 404: "not-supported", 405: "not-supported", 413: "too-costly"}
+
+
+def fhir_error(
+    status: int, detail: str, errors: list[dict[str, Any]] | None, headers: dict[str, str] | None
+) -> Response:
+    """Any error on a FHIR route, as an OperationOutcome (registered for service.api.problems.problem)."""
+    issues = [
+        Issue(
+            ISSUE_TYPES.get(status, "not-supported" if status == 415 else "exception" if status >= 500 else "invalid"),
+            detail,
+            "Parameters",
+        )
+    ]
+    issues += [Issue("invalid", str(e.get("message", "")), str(e.get("field", "Parameters"))) for e in errors or []]
+    return outcome(status, issues, headers)
 
 
 @bp.get("/metadata")
 def metadata() -> Response:
-    return fhir_response(capability_statement(current_app.config["API_VERSION"]))
+    return fhir_response(capability_statement(current_app.config["API_VERSION"], current_app.extensions["canonical"]))
 
 
 @bp.get("/OperationDefinition/vaccine-timing")
 def definition() -> Response:
-    return fhir_response(operation_definition())
+    return fhir_response(operation_definition(current_app.extensions["canonical"]))
 
 
 @bp.post("/$vaccine-timing")
 def vaccine_timing() -> Response:
-    if request.mimetype not in ACCEPTED_MEDIA:
-        return outcome(415, [Issue("not-supported", "send the Parameters as application/fhir+json", "Parameters")])
     try:
-        raw = json.loads(request.get_data())
-    except RequestEntityTooLarge:
-        return outcome(413, [Issue("too-costly", "the body is over the 64 KiB limit", "Parameters")])
-    except ValueError:
-        return outcome(400, [Issue("invalid", "the body is not valid JSON", "Parameters")])
+        raw = read_json_body(request, ACCEPTED_MEDIA)
+    except BodyError as bad:
+        return fhir_error(bad.status, bad.detail, None, None)
+    planner = current_app.extensions["planner"]
     try:
-        fhir_request = request_from(parse_parameters(raw))
+        fhir_request = request_from(parse_parameters(raw), planner.ruleset.catalog)
     except InteropError as bad:
         return outcome(bad.status, bad.issues)
     try:
-        plan = current_app.extensions["planner"].plan_json(fhir_request.body)
+        plan = planner.plan_json(fhir_request.body)
     except InvalidInput as bad:
         return outcome(422, fhir_request.issues_for(bad.errors))
-    return fhir_response(recommendation_parameters(plan, fhir_request))
+    return fhir_response(recommendation_parameters(plan, fhir_request, current_app.extensions["canonical"]))
 
 
 def init_app(app: Flask) -> None:
     """Register the routes, and answer unknown paths and methods under /fhir/ with an OperationOutcome too."""
+    app.extensions["fhir_error"] = fhir_error
     app.register_blueprint(bp)
     for status in (404, 405):
         app.register_error_handler(status, _not_routed)
@@ -103,8 +126,9 @@ OUTCOME_EXAMPLES = {
             "invalid", "Value error, Date value string does not match spec regex.", "Parameters.parameter[0].valueDate"
         )
     ],
-    413: [Issue("too-costly", "the body is over the 64 KiB limit", "Parameters")],
-    415: [Issue("not-supported", "send the Parameters as application/fhir+json", "Parameters")],
+    401: [Issue("login", "This route needs an API key: send 'Authorization: Bearer <key>'.", "Parameters")],
+    413: [Issue("too-costly", "The request body is over the 64 KiB limit.", "Parameters")],
+    415: [Issue("not-supported", "Send the request body as application/fhir+json or application/json.", "Parameters")],
     422: [
         Issue(
             "not-supported",
@@ -145,7 +169,11 @@ def document_routes(api: Any, app: Flask) -> None:
                 "responses": {
                     "200": {
                         "description": "CapabilityStatement",
-                        **fhir_content(capability_statement(app.config["API_VERSION"]).model_dump(mode="json")),
+                        **fhir_content(
+                            capability_statement(app.config["API_VERSION"], app.extensions["canonical"]).model_dump(
+                                mode="json"
+                            )
+                        ),
                     }
                 },
             }
@@ -162,7 +190,7 @@ def document_routes(api: Any, app: Flask) -> None:
                 "responses": {
                     "200": {
                         "description": "OperationDefinition",
-                        **fhir_content(operation_definition().model_dump(mode="json")),
+                        **fhir_content(operation_definition(app.extensions["canonical"]).model_dump(mode="json")),
                     }
                 },
             }
@@ -177,13 +205,18 @@ def document_routes(api: Any, app: Flask) -> None:
                 "tags": ["fhir"],
                 "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
                 "description": (
-                    "Input: a Parameters with assessmentDate, medication (MedicationAdministration / MedicationRequest of "
-                    "ofatumumab), immunization, vaccine (CVX) and horizonDays parts. Output: a Parameters whose "
-                    "'recommendation' part is an ImmunizationRecommendation with the same dates and statuses POST /v1/plans "
-                    "answers: one recommendation per permitted window (forecastStatus due, LOINC 30981-5 = first day, "
-                    "59777-3 = last day), or one contraindicated recommendation when there is none. "
+                    "Input: a Parameters with assessmentDate, medication (required: MedicationAdministration / "
+                    "MedicationRequest of ofatumumab, or a searchset Bundle of them), immunization, vaccine (CVX) and "
+                    "horizonDays parts. Output: a Parameters whose 'recommendation' part is an "
+                    "ImmunizationRecommendation with the same dates and statuses POST /v1/plans answers: one "
+                    "recommendation per dose to give (doseNumber; LOINC 30981-5 / 59777-3 = first / last day of its "
+                    "window, 30980-7 = the proposed date; later windows in the later-window extension), or one "
+                    "contraindicated recommendation when there is no window. Immunizations of a requested vaccine "
+                    "continue its series. What could not be seen (a Bundle page not sent, a failed search) is an "
+                    "'outcome' OperationOutcome part. With PLANNER_API_KEYS set, the API key is required. "
                     "See docs/interoperability.md for the full mapping."
                 ),
+                "security": [{API_KEY_SCHEME: []}],
                 "requestBody": {"required": True, **fhir_content(FHIR_REQUEST_EXAMPLE)},
                 "responses": {
                     "200": {
@@ -191,6 +224,7 @@ def document_routes(api: Any, app: Flask) -> None:
                         **fhir_content(FHIR_RESPONSE_EXAMPLE),
                     },
                     "400": outcome_response(400, "the body is not JSON or not a valid FHIR Parameters"),
+                    "401": outcome_response(401, "API keys are configured and the key is missing or wrong"),
                     "413": outcome_response(413, "the body is over 64 KiB"),
                     "415": outcome_response(415, "the body is not application/fhir+json or application/json"),
                     "422": outcome_response(

@@ -43,9 +43,11 @@ class PlanCalendar(MethodView):
     @blp.doc(
         summary="Plan vaccine timing, as an iCalendar file",
         description=(
-            "The same request as POST /v1/plans. The answer is a VCALENDAR with one all-day VEVENT per permitted "
-            "window (DTSTART = first day, DTEND = last day + 1, exclusive) and one per projected therapy dose. UIDs "
-            "are stable for identical requests; DTSTAMP is as_of at 00:00 UTC."
+            "The same request as POST /v1/plans. The answer is a VCALENDAR (RFC 5545, no METHOD: a file to import) "
+            "with one all-day VEVENT per proposed vaccine dose, per permitted window (DTSTART = first day, DTEND = "
+            "last day + 1, exclusive) and per projected therapy dose. UIDs name the vaccine and dose number (or the "
+            "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "
+            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision."
         ),
     )
     @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)

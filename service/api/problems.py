@@ -93,7 +93,14 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>."""
+    """A problem+json response. `type` is a relative URI documented at GET /problems/<slug>.
+
+    On a FHIR route the same error is an OperationOutcome (the renderer service.api.fhir registers), so every
+    route maps its errors in this one place, whichever code raised them.
+    """
+    fhir_error = current_app.extensions.get("fhir_error")
+    if fhir_error is not None and request and request.path.startswith("/fhir/"):
+        return fhir_error(status, detail, errors, headers)  # type: ignore[no-any-return]
     body = problem_body(status, detail, type_slug=type_slug, errors=errors)
     resp = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
@@ -133,9 +140,10 @@ API_KEY_SCHEME_DOC = {
     "scheme": "bearer",
     "description": (
         "An API key issued by the operator, sent as `Authorization: Bearer <key>`. Required on every "
-        "/v1 route when the deployment sets PLANNER_API_KEYS (production deployments should); a "
-        "missing or wrong key is a 401 problem. Health, readiness, metrics and the documentation "
-        "need no key."
+        "/v1 route and on POST /fhir/$vaccine-timing when the deployment sets PLANNER_API_KEYS (production "
+        "deployments should); a missing or wrong key is a 401 problem (an OperationOutcome on FHIR). Health, "
+        "readiness, metrics, the documentation and the FHIR conformance resources need no key; CDS Hooks "
+        "calls carry the EHR's JWT instead (cdsHooksJwt)."
     ),
 }
 

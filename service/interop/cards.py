@@ -3,20 +3,28 @@
 The services read the patient's ofatumumab history from prefetched searches, plan the ordered vaccines through
 the REST planner, and turn each vaccine's windows into one card. A card's `extension` repeats the plan's
 status and windows as data, so a client (or a test) can check the dates without parsing text.
+
+Fail closed: whatever the service could not see (a prefetch the EHR answered with an OperationOutcome, one
+page of a paginated search, a medication or order it cannot identify, records of another patient) is a
+"blind spot". Blind spots never pass silently: they are named on a card, and a card that rests on an
+incomplete record is never quieter than a warning (critical for a live vaccine), see docs/interoperability.md.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from .coding import OVERRIDE_REASON_SYSTEM, RULE_SYSTEM, InteropError, Issue, calendar_date, cvx_codes
-from .therapy import Located, medication_concept
+from service.domain.catalog import Catalog, LookupFailed
+
+from .coding import Canonical, InteropError, Issue, calendar_date, cvx_codes, describe_concept, texts_of
+from .medication import THERAPY, Located, TherapyCodes, identify, medication_concept
 
 EXTENSION_KEY = "vaccine-timing-planner"
 PREFETCH = {
@@ -65,16 +73,28 @@ CARD_WARNINGS = ("live-vaccine-before-start", "live-vaccine-during-therapy")
 
 @dataclass(frozen=True)
 class Order:
-    """A draft vaccine order: the resource, its single CVX code and the date it is for (None: not stated)."""
+    """A draft vaccine order: the resource, the vaccine it names (one CVX code, or a catalog name when it has
+    no CVX code) and the date it is for (None: not stated)."""
 
     item: Located
-    cvx: str
+    cvx: str | None
     on: date | None
+    name: str | None = None
+    live: bool | None = None
+    vaccine_id: str | None = None
+
+    @property
+    def vaccine(self) -> dict[str, str]:
+        """The REST `vaccines[]` item that names this order's vaccine."""
+        return {"cvx": self.cvx} if self.cvx is not None else {"name": self.name or ""}
+
+    @property
+    def label(self) -> str:
+        return f"CVX {self.cvx}" if self.cvx is not None else repr(self.name)
 
     @property
     def ref(self) -> str:
-        res = self.item.resource
-        return self.item.full_url or (f"{self.item.type}/{res.id}" if res.id else self.item.where)
+        return order_ref(self.item)
 
 
 def parse_resource(raw: Any, where: str) -> Any:
@@ -120,6 +140,77 @@ def resources_in(raw: Any, where: str) -> list[Located]:
     ]
 
 
+@dataclass
+class Prefetched:
+    """What one prefetch key (or draftOrders) holds for the patient, and what could not be seen in it."""
+
+    items: list[Located]
+    blind: list[str]
+
+
+def _reference_patient(res: Any) -> str | None:
+    ref = getattr(res, "subject", None) or getattr(res, "patient", None)
+    return ref.reference if ref is not None and ref.reference else None
+
+
+def _is_patient(reference: str, patient_id: str) -> bool:
+    # "Patient/123", or an absolute URL ending in it; an id alone is not a FHIR reference but some EHRs send it.
+    own = f"Patient/{patient_id}"
+    return reference in (own, patient_id) or reference.endswith("/" + own)
+
+
+def _outcome_text(resource: Any) -> str:
+    issue = (resource.issue or [None])[0]
+    if issue is None:
+        return "no issue given"
+    text = issue.diagnostics or (issue.details.text if issue.details is not None else None) or issue.code
+    return f"{issue.severity}: {str(text)[:120]}"
+
+
+def _informational(outcome: Any) -> bool:
+    return all(issue.severity == "information" for issue in outcome.issue or [])
+
+
+def read_prefetch(raw: Any, where: str, patient_id: str | None) -> Prefetched:
+    """A prefetch value (or draftOrders) as the patient's resources, naming everything that was not seen.
+
+    Blind spots: an OperationOutcome in place of the data (the EHR could not run the search), a searchset with
+    a `next` link (one page of several) or fewer entries than its `total`, an OperationOutcome entry with an
+    issue above `information` (a warning such as "some results were withheld" counts), and resources of
+    another patient than context.patientId (left out).
+    """
+    blind: list[str] = []
+    items: list[Located] = []
+    for item in resources_in(raw, where):
+        if item.type == "OperationOutcome" and item.where != where and _informational(item.resource):
+            continue  # a searchset's note (information only), not a gap
+        if item.type == "OperationOutcome":
+            blind.append(
+                f"{where}: the EHR answered with an OperationOutcome instead of the records ({_outcome_text(item.resource)})"
+            )
+            continue
+        reference = _reference_patient(item.resource)
+        if patient_id is not None and reference is not None and not _is_patient(reference, patient_id):
+            blind.append(
+                f"{item.where}: a record of another patient ({reference[:60]}) than context.patientId; left out"
+            )
+            continue
+        items.append(item)
+    if raw is not None and isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
+        links = [link for link in raw.get("link") or [] if isinstance(link, dict)]
+        if any(link.get("relation") == "next" for link in links):
+            blind.append(f"{where}: one page of a paginated search (Bundle.link 'next'); later pages were not sent")
+        total = raw.get("total")
+        matches = [
+            e
+            for e in raw.get("entry") or []
+            if isinstance(e, dict) and (e.get("search") or {}).get("mode", "match") == "match"
+        ]
+        if isinstance(total, int) and total > len(matches):
+            blind.append(f"{where}: the search found {total} records but only {len(matches)} were sent")
+    return Prefetched(items, blind)
+
+
 def order_date(item: Located) -> date | None:
     """The date a draft order is for: ServiceRequest.occurrence[x], or a MedicationRequest's timing."""
     res = item.resource
@@ -142,9 +233,29 @@ def order_date(item: Located) -> date | None:
     return None
 
 
-def vaccine_orders(entries: list[Located], selections: list[str] | None) -> list[Order]:
-    """The draft orders coded with exactly one CVX code (other orders are not this service's business)."""
-    out = []
+# Words that say an order is for a vaccine even when its name is not in the catalog.
+VACCINE_WORDS = re.compile(r"vaccin|immuni[sz]|toxoid|\bvax", re.IGNORECASE)
+VOID_ORDER = {"entered-in-error", "revoked", "completed", "cancelled"}
+
+
+@dataclass
+class Orders:
+    """The draft orders for vaccines, and those whose vaccine could not be identified (each gets a card)."""
+
+    vaccines: list[Order]
+    unidentified: list[tuple[Located, str]]
+    therapy: list[Located] = field(default_factory=list)  # draft orders of the therapy itself (a start)
+
+
+def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog: Catalog) -> Orders:
+    """Sort the draft orders: vaccines (by CVX, or by a name the catalog knows), unidentified orders, and the
+    rest (other drugs and services, not this service's business).
+
+    An order is unidentified when it could be a vaccine and the service cannot tell which: several CVX codes,
+    a name that says vaccine but is not in the catalog, or codes only (NDC, RxNorm, ...) with no CVX code and
+    no name. No NDC-to-CVX or RxNorm-to-CVX map could be verified here, so none is guessed.
+    """
+    out = Orders([], [], [])
     for item in entries:
         if item.type == "MedicationRequest":
             concept = medication_concept(item)
@@ -152,44 +263,99 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None) -> list
             concept = item.resource.code
         else:
             continue
+        if item.resource.status in VOID_ORDER:
+            continue
+        ref = order_ref(item)
+        if selections is not None and ref not in selections and f"{item.type}/{item.resource.id}" not in selections:
+            continue
         codes = cvx_codes(concept)
-        if len(codes) != 1:
+        if len(codes) > 1:
+            out.unidentified.append((item, f"several CVX codes ({', '.join(codes)}) in one order"))
             continue
-        order = Order(item, codes[0], order_date(item))
-        if (
-            selections is not None
-            and order.ref not in selections
-            and f"{item.type}/{item.resource.id}" not in selections
-        ):
+        if len(codes) == 1:
+            vaccine = _catalog_entry(catalog, codes[0], None)
+            out.vaccines.append(
+                Order(
+                    item,
+                    codes[0],
+                    order_date(item),
+                    None,
+                    vaccine.live if vaccine else None,
+                    vaccine.id if vaccine else None,
+                )
+            )
             continue
-        out.append(order)
+        if item.type == "MedicationRequest" and identify(concept).kind == THERAPY:
+            out.therapy.append(item)  # the therapy itself, being ordered: vaccines ordered with it need a lead time
+            continue
+        texts = texts_of(concept)
+        named = next((v for v in (_catalog_entry(catalog, None, t) for t in texts) if v is not None), None)
+        if named is not None:
+            out.vaccines.append(Order(item, None, order_date(item), named.name, named.live, named.id))
+        elif any(VACCINE_WORDS.search(t) for t in texts):
+            out.unidentified.append(
+                (item, f"{describe_concept(concept)}: no CVX code, and the name is not in the vaccine catalog")
+            )
+        elif not texts:
+            out.unidentified.append(
+                (
+                    item,
+                    f"{describe_concept(concept)}: no CVX code and no name, so the service cannot tell whether it is a vaccine",
+                )
+            )
     return out
+
+
+def _catalog_entry(catalog: Catalog, cvx: str | None, name: str | None) -> Any:
+    try:
+        return (catalog.by_cvx(cvx, "cvx") if cvx is not None else catalog.by_name(name or "", "name")).vaccine
+    except LookupFailed:
+        return None
+
+
+def short_ref(item: Located) -> str:
+    """Type/id, short enough for a card summary (the full URL is in the detail and the extension)."""
+    return f"{item.type}/{item.resource.id}" if item.resource.id else item.where
+
+
+def order_ref(item: Located) -> str:
+    res = item.resource
+    return item.full_url or (f"{item.type}/{res.id}" if res.id else item.where)
 
 
 def _fit(text: str) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
-def _coding(code: str, display: str) -> dict[str, str]:
-    return {"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display}
-
-
 class CardMaker:
-    """Cards for one hook call: a stable uuid per card, rule citations from the therapy profile."""
+    """Cards for one hook call: a stable uuid per card, rule citations, indicators from the therapy profile."""
 
-    def __init__(self, hook_instance: str, rules: dict[str, Any], ruleset_version: str):
+    def __init__(
+        self,
+        hook_instance: str,
+        rules: dict[str, Any],
+        ruleset_version: str,
+        canonical: Canonical,
+        codes: TherapyCodes,
+    ):
         self.hook_instance = hook_instance
         self.rules = rules
         self.ruleset_version = ruleset_version
+        self.canonical = canonical
+        self.codes = codes
+        self.label = f"Vaccine timing planner ({codes.drug} rules)"
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.hook_instance, *parts))))
 
+    def _coding(self, code: str, display: str) -> dict[str, str]:
+        return {"system": self.canonical.override_reason, "code": code, "display": display}
+
     def _source(self, rule_ids: list[str]) -> dict[str, Any]:
-        source: dict[str, Any] = {"label": "Vaccine timing planner (ofatumumab rules)"}
+        source: dict[str, Any] = {"label": self.label}
         rule = self.rules.get(rule_ids[0]) if rule_ids else None
         if rule is not None:
-            source["topic"] = {"system": RULE_SYSTEM, "code": rule.id, "display": rule.summary}
+            source["topic"] = {"system": self.canonical.rule, "code": rule.id, "display": rule.summary}
         return source
 
     def _citations(self, rule_ids: list[str]) -> str:
@@ -202,31 +368,53 @@ class CardMaker:
                 )
         return f"**Rules applied** (ruleset {self.ruleset_version}):\n" + "\n".join(lines) if lines else ""
 
-    def plan_card(self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
-        """The card for one ordered vaccine, from its REST plan entry."""
+    def indicator(self, situation: str) -> str:
+        return self.codes.indicators[situation]
+
+    def plan_card(
+        self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int, blind: list[str]
+    ) -> dict[str, Any]:
+        """The card for one ordered vaccine, from its REST plan entry.
+
+        `blind` names what the service could not see in the record: the card then says so first, and is at
+        least a warning (critical for a live vaccine), whatever the plan from the visible record says.
+        """
         on = max(order.on or as_of, as_of).isoformat()
         name = item["vaccine"]["name"]
+        live = bool(item["vaccine"]["live"])
         windows = item["windows"]
         current = next((w for w in windows if w["start"] <= on <= w["end"]), None)
         later = next((w for w in windows if w["start"] > on), None)
         overrides: list[tuple[str, str]] = []
-        if current is not None:
-            indicator = "info"
+        series = item.get("series") or {}
+        if series.get("doses") and series.get("given", 0) >= series["doses"]:
+            # Every dose of the series is on record: a further dose is not in the plan (a booster is the
+            # clinician's call), so the order is worth a second look whatever the window.
+            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
+            summary = f"{name}: the {series['doses']}-dose series is complete on record; no further dose is planned"
+        elif current is not None:
+            indicator = self.indicator("inside_window")
             summary = (
                 f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
                 f"{current['end']})"
             )
         elif later is not None:
-            indicator, overrides = "warning", WARNING_OVERRIDES
+            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
             summary = (
                 f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}"
             )
-        elif item["vaccine"]["live"]:
-            indicator, overrides = "critical", CRITICAL_OVERRIDES
-            summary = f"{name}: live vaccine, not recommended on {on} with ofatumumab"
+        elif live:
+            indicator, overrides = self.indicator("live_no_window"), CRITICAL_OVERRIDES
+            summary = f"{name}: live vaccine, not recommended on {on} with {self.codes.drug}"
         else:
-            indicator, overrides = "warning", WARNING_OVERRIDES
+            indicator, overrides = self.indicator("non_live_no_window"), WARNING_OVERRIDES
             summary = f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}"
+        if blind:
+            floor = self.indicator("record_incomplete_live" if live else "record_incomplete")
+            if RANK[floor] > RANK[indicator]:
+                indicator = floor
+                overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
+            summary = f"Record incomplete: {summary}"
         listed = (
             "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows)
             or f"- none in the {horizon_days} days from {as_of.isoformat()}"
@@ -234,6 +422,7 @@ class CardMaker:
         detail = "\n\n".join(
             part
             for part in (
+                _blind_text(blind),
                 item["reason"],
                 f"**Permitted windows** (both ends inclusive):\n{listed}",
                 self._citations(item["rules"]),
@@ -250,15 +439,17 @@ class CardMaker:
         }
         if windows:
             data["windows"] = windows
+        if blind:
+            data["notSeen"] = blind
         card: dict[str, Any] = {
-            "uuid": self._uuid(order.ref, order.cvx, indicator),
+            "uuid": self._uuid(order.ref, order.label, indicator),
             "summary": _fit(summary),
             "indicator": indicator,
             "detail": detail,
             "source": self._source(item["rules"]),
         }
         if overrides:
-            card["overrideReasons"] = [_coding(code, display) for code, display in overrides]
+            card["overrideReasons"] = [self._coding(code, display) for code, display in overrides]
         card["extension"] = {EXTENSION_KEY: data}
         return card
 
@@ -279,12 +470,71 @@ class CardMaker:
             "extension": {EXTENSION_KEY: {"warning": warning["code"], "rules": warning["rules"]}},
         }
 
-    def unplanned_card(self, subject: str, messages: list[str], key: str) -> dict[str, Any]:
-        """A warning that a vaccine (or the whole therapy record) could not be checked, and why."""
+    def starting_card(self, order: Order, therapy_order: Located, days: int, rule_id: str) -> dict[str, Any]:
+        """A vaccine ordered together with the therapy itself: the label's lead time before the first dose.
+
+        Nothing on record shows the therapy yet, so there is no schedule to plan against; the card says how far
+        ahead of the first dose the vaccine must be (critical for a live vaccine, whose lead time is a must).
+        """
+        live = bool(order.live)
+        indicator = self.indicator("live_no_window" if live else "outside_window")
+        kind = "live" if live else "non-live"
+        summary = f"{order.label}: {kind} vaccine ordered with {self.codes.drug}; give it {days}+ days before dose 1"
+        detail = "\n\n".join(
+            part
+            for part in (
+                f"{order_ref(therapy_order)} orders {self.codes.drug} at the same time as this {kind} vaccine "
+                f"({order.ref}). The vaccine should be given at least {days} days before the first dose "
+                + (
+                    "(the label: live vaccines are not recommended from the first dose on)."
+                    if live
+                    else "whenever possible."
+                )
+                + " Nothing on the record shows the therapy yet, so no dates are planned: plan them with the start date.",
+                self._citations([rule_id]),
+            )
+            if part
+        )
+        overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
         return {
-            "uuid": self._uuid("unplanned", key),
-            "summary": _fit(f"Vaccine timing not checked: {subject}"),
-            "indicator": "warning",
-            "detail": "\n".join(f"- {m}" for m in messages),
-            "source": {"label": "Vaccine timing planner (ofatumumab rules)"},
+            "uuid": self._uuid("starting", order.ref, indicator),
+            "summary": _fit(summary),
+            "indicator": indicator,
+            "detail": detail,
+            "source": self._source([rule_id]),
+            "overrideReasons": [self._coding(c, d) for c, d in overrides],
+            "extension": {
+                EXTENSION_KEY: {"order": order.ref, "therapyOrder": order_ref(therapy_order), "rules": [rule_id]}
+            },
         }
+
+    def unplanned_card(
+        self, subject: str, messages: list[str], key: str, *, live: bool | None = None
+    ) -> dict[str, Any]:
+        """A card saying a vaccine (or the whole record) could not be checked, and why.
+
+        A warning; critical when a live vaccine is among what could not be checked (`live`), since the
+        worst case then is a live vaccine during B-cell depletion.
+        """
+        indicator = self.indicator("not_checked_live" if live else "not_checked")
+        return {
+            "uuid": self._uuid("unplanned", key, indicator),
+            "summary": _fit(f"Vaccine timing not checked: {subject}"),
+            "indicator": indicator,
+            "detail": "**Not checked**, because:\n" + "\n".join(f"- {m}" for m in messages),
+            "source": {"label": self.label},
+            "extension": {
+                EXTENSION_KEY: {"notSeen": messages, **({"rulesetVersion": v} if (v := self.ruleset_version) else {})}
+            },
+        }
+
+
+RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _blind_text(blind: list[str]) -> str:
+    if not blind:
+        return ""
+    return "**The record is incomplete**: this check used only what the EHR sent, and could not see:\n" + "\n".join(
+        f"- {b}" for b in blind
+    )

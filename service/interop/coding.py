@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,25 +13,16 @@ NDC = "http://hl7.org/fhir/sid/ndc"
 LOINC = "http://loinc.org"
 RECOMMENDATION_STATUS = "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status"
 
-# This service's own code systems and canonical URLs. The host is a placeholder (RFC 2606 reserves
-# .example): replace it when the project publishes its definitions under a domain of its own.
-CANONICAL_BASE = "https://vaccine-timing-planner.example/fhir"
-WINDOW_KIND_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/window-kind"
-OVERRIDE_REASON_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/override-reason"
-RULE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/rule"
-OPERATION_URL = f"{CANONICAL_BASE}/OperationDefinition/vaccine-timing"
-
-# Kesimpta (ofatumumab 20 mg/0.4 mL, subcutaneous). ATC L04AG12 is the MS (Kesimpta) code; L01FA02 is
-# ofatumumab as an oncology drug (Arzerra, intravenous), a different regimen this profile does not cover.
-KESIMPTA_ATC = "L04AG12"
-ARZERRA_ATC = "L01FA02"
-# openFDA NDC directory: product NDC 0078-1007 (KESIMPTA, Novartis; packages 0078-1007-68 and -98).
-# Held as (labeler padded to 5 digits, product padded to 4).
-KESIMPTA_NDC_PRODUCTS = {("00078", "1007")}
-# No RxNorm RxCUI for ofatumumab or Kesimpta could be confirmed from a primary source, so none is listed:
-# an RxNorm coding is recognised by its display text naming the drug, like any other coding.
-_NAMES = re.compile(r"ofatumumab|kesimpta", re.IGNORECASE)
-_ONCOLOGY_NAMES = re.compile(r"arzerra", re.IGNORECASE)
+# This service's own code systems and canonical URLs live under the operator's public base URL
+# (PLANNER_PUBLIC_BASE_URL, see service/interop/fhir.py `Canonical`); only the path is fixed here.
+WINDOW_KIND_PATH = "/fhir/CodeSystem/window-kind"
+OVERRIDE_REASON_PATH = "/fhir/CodeSystem/override-reason"
+RULE_PATH = "/fhir/CodeSystem/rule"
+OPERATION_PATH = "/fhir/OperationDefinition/vaccine-timing"
+WINDOW_EXTENSION_PATH = "/fhir/StructureDefinition/later-window"
+# Used when no public base URL is configured (development and tests); RFC 2606 reserves .invalid, so
+# nothing can ever resolve it, and the docs tell operators to set the real one.
+UNCONFIGURED_BASE = "https://vaccine-timing-planner.invalid"
 
 
 @dataclass(frozen=True)
@@ -81,27 +71,6 @@ def ndc_product(code: str) -> tuple[str, str] | None:
     return None  # a bare 10-digit NDC is ambiguous (4-4-2, 5-3-2 or 5-4-1): not guessed
 
 
-def drug_of(concept: Any) -> str | None:
-    """'ofatumumab' when a CodeableConcept names Kesimpta (ofatumumab for MS), 'oncology' for Arzerra, else None."""
-    if concept is None:
-        return None
-    codings = list(concept.coding or [])
-    for c in codings:
-        if c.system == ATC and (c.code or "").upper() == ARZERRA_ATC:
-            return "oncology"
-    texts = [concept.text or ""] + [c.display or "" for c in codings]
-    if any(_ONCOLOGY_NAMES.search(t) for t in texts):
-        return "oncology"
-    for c in codings:
-        if c.system == ATC and (c.code or "").upper() == KESIMPTA_ATC:
-            return "ofatumumab"
-        if c.system == NDC and c.code and ndc_product(c.code) in KESIMPTA_NDC_PRODUCTS:
-            return "ofatumumab"
-    if any(_NAMES.search(t) for t in texts):
-        return "ofatumumab"
-    return None
-
-
 def describe_concept(concept: Any) -> str:
     """A short, safe description of a CodeableConcept for an error message."""
     if concept is None:
@@ -118,3 +87,42 @@ def cvx_codes(concept: Any) -> list[str]:
         if c.system == CVX and c.code and c.code.strip() not in out:
             out.append(c.code.strip())
     return out
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """This deployment's canonical URLs: code systems, the OperationDefinition and extensions.
+
+    `base` is PLANNER_PUBLIC_BASE_URL (the URL clients reach this service at, no trailing slash). It is also
+    the CDS Hooks JWT audience (service/api/cds_auth.py), so one setting names the service everywhere.
+    """
+
+    base: str = UNCONFIGURED_BASE
+
+    @property
+    def operation(self) -> str:
+        return self.base + OPERATION_PATH
+
+    @property
+    def window_kind(self) -> str:
+        return self.base + WINDOW_KIND_PATH
+
+    @property
+    def override_reason(self) -> str:
+        return self.base + OVERRIDE_REASON_PATH
+
+    @property
+    def rule(self) -> str:
+        return self.base + RULE_PATH
+
+    @property
+    def later_window(self) -> str:
+        return self.base + WINDOW_EXTENSION_PATH
+
+
+def texts_of(concept: Any) -> list[str]:
+    """The human-readable names a CodeableConcept carries: its text and every coding's display."""
+    if concept is None:
+        return []
+    out = [concept.text or ""] + [c.display or "" for c in concept.coding or []]
+    return [t.strip() for t in out if t and t.strip()]

@@ -11,10 +11,15 @@ The mapping, in brief (docs/interoperability.md has the full table):
 - `medication` MedicationAdministration (completed) -> `treatment.doses`; MedicationRequest
   `...timing.repeat.boundsPeriod.start` -> `treatment.start_date` (only when no dose is given), `.end` of a
   stopped request -> `treatment.stopped_on`, `.repeat.period` -> `treatment.cadence`;
-- `immunization` (completed, CVX) -> `immunizations`, once the REST request accepts that field.
-Back: one ImmunizationRecommendation; each window is a `recommendation` (forecastStatus `due`, LOINC
-30981-5 = window start, 59777-3 = window end); a vaccine without a window is one `contraindicated`
-recommendation; `description` is the REST `reason` verbatim.
+- `immunization` (completed, CVX): a dose of a requested vaccine (same catalog entry) -> that vaccine's
+  `given`; any other -> `immunizations` (live-live spacing);
+- a `medication` or `immunization` part may hold a searchset Bundle: its entries are read, and what the
+  Bundle says was not sent (a `next` page, fewer entries than `total`, an OperationOutcome) is reported.
+Back: one ImmunizationRecommendation with one `recommendation` per dose to give (doseNumber, LOINC 30981-5 /
+59777-3 = first / last day of the window that holds it, 30980-7 = the proposed date), the later permitted
+windows in the `later-window` extension; a vaccine without a window is one `contraindicated` recommendation,
+a finished series one `complete`; `description` is the REST `reason` verbatim. What the service could not see
+is an `outcome` part (OperationOutcome, severity warning, code incomplete).
 """
 
 from __future__ import annotations
@@ -36,21 +41,32 @@ from fhir.resources.R4B.parameters import Parameters, ParametersParameter
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
+from service.domain.catalog import Catalog
 from service.domain.errors import FieldError
 
+from .cards import read_prefetch
 from .coding import (
     CVX,
     LOINC,
-    OPERATION_URL,
     RECOMMENDATION_STATUS,
-    WINDOW_KIND_SYSTEM,
+    Canonical,
     InteropError,
     Issue,
     calendar_date,
     cvx_codes,
     describe_concept,
 )
-from .therapy import Located, immunizations_from, locate, therapy_from
+from .medication import (
+    History,
+    Located,
+    immunizations_from,
+    locate,
+    sort_medications,
+    split_history,
+    therapy_codes,
+    therapy_from,
+    vaccine_id_of,
+)
 
 FHIR_JSON = "application/fhir+json"
 EARLIEST = ("30981-5", "Earliest date to give")
@@ -85,16 +101,16 @@ class FhirRequest:
         body: dict[str, Any],
         origin: dict[str, str],
         medications: list[Located],
-        immunizations: list[Located],
+        history: History,
         patient: str | None,
-        notes: list[str],
+        not_seen: list[Issue],
     ):
         self.body = body
         self.origin = origin
         self.medications = medications
-        self.immunizations = immunizations
+        self.history = history
         self.patient = patient
-        self.notes = notes
+        self.not_seen = not_seen
 
     def expression(self, rest_field: str) -> str:
         """The Parameters element a REST field came from."""
@@ -150,8 +166,41 @@ def _value_elements(part: ParametersParameter) -> list[str]:
     return [k for k in data if k.startswith("value") or k in ("resource", "part")]
 
 
-def request_from(params: Parameters) -> FhirRequest:
+def _expand(resource: Any, where: str, not_seen: list[Issue]) -> tuple[list[Located], bool]:
+    """A part's resource, or the entries of a Bundle it holds (and True: a search result, read leniently);
+    what the Bundle did not carry goes to not_seen."""
+    if resource.get_resource_type() not in ("Bundle", "OperationOutcome"):
+        return [Located(resource, where)], False
+    seen = read_prefetch(resource.model_dump(mode="json", exclude_none=True), where, None)
+    not_seen += [Issue("incomplete", text, where) for text in seen.blind]
+    return seen.items, True
+
+
+def _searched_medications(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+    """The therapy's resources among a medication search's entries. A search holds the patient's other drugs
+    too, so those are skipped (as on CDS Hooks); what cannot be identified, or is a form of the drug the
+    profile does not cover, is said in the outcome rather than skipped in silence."""
+    record = sort_medications(items)
+    not_seen += [
+        Issue(
+            "incomplete", f"medication not identified ({found.why}): if it is the therapy, the plan is wrong", i.where
+        )
+        for i, found in record.unidentified
+    ]
+    not_seen += [Issue("not-supported", found.why, i.where) for i, found in record.not_covered]
+    return record.therapy
+
+
+def _searched_immunizations(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+    """The readable Immunizations among a search's entries; the others are said in the outcome."""
+    _, used, skipped = immunizations_from(items, strict=False)
+    not_seen += [Issue("incomplete", f"immunization not read: {why}", i.where) for i, why in skipped]
+    return used
+
+
+def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
     """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
+    not_seen: list[Issue] = []
     issues: list[Issue] = []
     seen: dict[str, int] = {}
     medications: list[Located] = []
@@ -203,9 +252,11 @@ def request_from(params: Parameters) -> FhirRequest:
             elif name == "neededBy":
                 needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
             elif name == "medication":
-                medications.append(Located(value, f"{where}.resource"))
+                items, searched = _expand(value, f"{where}.resource", not_seen)
+                medications += _searched_medications(items, not_seen) if searched else items
             elif name == "immunization":
-                immunization_parts.append(Located(value, f"{where}.resource"))
+                items, searched = _expand(value, f"{where}.resource", not_seen)
+                immunization_parts += _searched_immunizations(items, not_seen) if searched else items
             elif name == "vaccine":
                 origin[f"vaccines[{len(vaccines)}]"] = f"{where}.valueCodeableConcept"
                 vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
@@ -228,11 +279,12 @@ def request_from(params: Parameters) -> FhirRequest:
     except InteropError as bad:
         issues += bad.issues
     try:
-        immunizations, imms_used = immunizations_from(immunization_parts, strict=True)
+        immunizations, imms_used, _ = immunizations_from(immunization_parts, strict=True)
     except InteropError as bad:
         issues += bad.issues
     if issues:
-        raise InteropError(issues)
+        # What could not be seen explains an error too (a failed search is often why the therapy is missing).
+        raise InteropError(issues + [Issue("incomplete", i.message, i.expression) for i in not_seen])
     assert therapy is not None  # therapy_from(strict=True) raises rather than return None
 
     patients = set(therapy.patients)
@@ -247,7 +299,6 @@ def request_from(params: Parameters) -> FhirRequest:
                 )
             ]
         )
-    notes: list[str] = []
     body["treatment"] = {**therapy.treatment, **treatment_extra}
     origin.update(therapy.origin)
     if needed_by is not None:
@@ -255,12 +306,22 @@ def request_from(params: Parameters) -> FhirRequest:
             item["needed_by"] = needed_by[0].isoformat()
         for i in range(len(vaccines)):
             origin[f"vaccines[{i}].needed_by"] = needed_by[1]
+    ids = [vaccine_id_of(catalog, item) for item in vaccines]
+    history = split_history(immunizations, imms_used, catalog, {i for i in ids if i}, strict=True)
+    for i, (item, vaccine_id) in enumerate(zip(vaccines, ids, strict=True)):
+        if history.given_for(vaccine_id):
+            item["given"] = history.given_for(vaccine_id)
+            origin[f"vaccines[{i}].given"] = history.given[vaccine_id or ""][0].where
     body["vaccines"] = vaccines
-    if immunizations:
-        body["immunizations"] = immunizations
-        for i, used in enumerate(imms_used):
+    if history.others:
+        body["immunizations"] = history.others
+        for i, used in enumerate(history.other_items):
             origin[f"immunizations[{i}]"] = used.where
-    return FhirRequest(body, origin, therapy.used, imms_used, next(iter(patients), None), notes)
+    # Cite the medication resources a treatment field was read from (doses, start, stop, cadence), not every
+    # ofatumumab resource sent: a request whose start the doses overrule produced nothing in this plan.
+    read_from = [v for k, v in therapy.origin.items() if k not in ("treatment", "treatment.drug")]
+    used = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
+    return FhirRequest(body, origin, used or therapy.used[:1], history, next(iter(patients), None), not_seen)
 
 
 def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:
@@ -305,57 +366,96 @@ def _criterion(code: tuple[str, str], day: str) -> ImmunizationRecommendationRec
     return ImmunizationRecommendationRecommendationDateCriterion(code=_concept(LOINC, *code), value=day)
 
 
-def recommendations_for(
-    item: dict[str, Any], supporting: list[Reference], immunizations: list[Reference]
-) -> list[ImmunizationRecommendationRecommendation]:
-    """The `recommendation` entries for one vaccine of a REST plan.
+def _later_window(canonical: Canonical, window: dict[str, str]) -> dict[str, Any]:
+    return {
+        "url": canonical.later_window,
+        "extension": [
+            {"url": "kind", "valueCode": window["kind"]},
+            {"url": "start", "valueDate": window["start"]},
+            {"url": "end", "valueDate": window["end"]},
+        ],
+    }
 
-    One per window, in date order (the first window is the first entry). A vaccine with no window is one
-    `contraindicated` entry. When the REST answer proposes dated doses (`proposed`), each proposed dose
-    becomes its own entry on the window that holds it, with doseNumberPositiveInt and LOINC 30980-7 (date
-    vaccine due) = the proposed date.
+
+def recommendations_for(
+    item: dict[str, Any], supporting: list[Reference], immunizations: list[Reference], canonical: Canonical
+) -> list[ImmunizationRecommendationRecommendation]:
+    """The `recommendation` entries for one vaccine of a REST plan: one per dose to give.
+
+    A proposed dose: doseNumber, LOINC 30981-5 / 59777-3 = the first / last day of the window that holds it,
+    30980-7 = the proposed date, and the permitted windows after that one in `later-window` extensions. A
+    remaining dose with no permitted day in the horizon: forecastStatus due with no date (the description says
+    why). No window at all: one `contraindicated` entry. A series already complete: one `complete` entry.
     """
     common: dict[str, Any] = {"vaccineCode": [_vaccine_code(item["vaccine"])], "description": item["reason"]}
     if supporting:
         common["supportingPatientInformation"] = supporting
     if immunizations:
         common["supportingImmunization"] = immunizations
-    if not item["windows"]:
+    series = item.get("series") or {}
+    total, given = series.get("doses"), series.get("given", 0)
+    if total:
+        common["seriesDosesPositiveInt"] = total
+    windows = item["windows"]
+    if total and given >= total:
+        return [
+            ImmunizationRecommendationRecommendation(
+                **common, forecastStatus=_concept(RECOMMENDATION_STATUS, "complete", "Complete")
+            )
+        ]
+    if not windows:
         return [
             ImmunizationRecommendationRecommendation(
                 **common,
                 forecastStatus=_concept(RECOMMENDATION_STATUS, "contraindicated", "Contraindicated"),
-                forecastReason=[_concept(WINDOW_KIND_SYSTEM, "avoid", WINDOW_LABELS["avoid"])],
+                forecastReason=[_concept(canonical.window_kind, "avoid", WINDOW_LABELS["avoid"])],
                 contraindicatedVaccineCode=[_vaccine_code(item["vaccine"])],
             )
         ]
-    proposed = list(item.get("proposed") or [])
+    due = _concept(RECOMMENDATION_STATUS, "due", "Due")
     out = []
-    for window in item["windows"]:
-        base = {
-            **common,
-            "forecastStatus": _concept(RECOMMENDATION_STATUS, "due", "Due"),
-            "forecastReason": [_concept(WINDOW_KIND_SYSTEM, window["kind"], WINDOW_LABELS.get(window["kind"]))],
-        }
-        criteria = [_criterion(EARLIEST, window["start"]), _criterion(LATEST, window["end"])]
-        inside = [p for p in proposed if window["start"] <= p["date"] <= window["end"]]
-        if not inside:
-            out.append(ImmunizationRecommendationRecommendation(**base, dateCriterion=criteria))
-        for dose in inside:
-            proposed.remove(dose)
-            out.append(
-                ImmunizationRecommendationRecommendation(
-                    **base, doseNumberPositiveInt=dose["dose"], dateCriterion=[*criteria, _criterion(DUE, dose["date"])]
-                )
+    proposed = list(item.get("proposed") or [])
+    for dose in proposed:
+        window = next(w for w in windows if w["start"] <= dose["date"] <= w["end"])
+        later = [_later_window(canonical, w) for w in windows if w["start"] > window["end"]]
+        out.append(
+            ImmunizationRecommendationRecommendation(
+                **common,
+                forecastStatus=due,
+                forecastReason=[_concept(canonical.window_kind, window["kind"], WINDOW_LABELS.get(window["kind"]))],
+                doseNumberPositiveInt=dose["dose"],
+                dateCriterion=[
+                    _criterion(EARLIEST, window["start"]),
+                    _criterion(LATEST, window["end"]),
+                    _criterion(DUE, dose["date"]),
+                ],
+                **({"extension": later} if later else {}),
             )
+        )
+    placed = {dose["dose"] for dose in proposed}
+    remaining = [n for n in range(given + 1, (total or given + 1) + 1) if n not in placed]
+    for number in remaining:
+        # No permitted day in the horizon for this dose: due, but no date can be given (the reason says why).
+        out.append(
+            ImmunizationRecommendationRecommendation(
+                **common,
+                forecastStatus=due,
+                doseNumberPositiveInt=number,
+                extension=[_later_window(canonical, w) for w in windows],
+            )
+        )
     return out
 
 
-def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Parameters:
-    """The operation's output: the ImmunizationRecommendation, the ruleset version and any warnings."""
+def recommendation_parameters(plan: dict[str, Any], request: FhirRequest, canonical: Canonical) -> Parameters:
+    """The operation's output: the ImmunizationRecommendation, the ruleset version, warnings, and an
+    `outcome` OperationOutcome naming what the service could not see (only when something was not seen)."""
     supporting = [Reference(**m.reference()) for m in request.medications]
-    immunizations = [Reference(**i.reference()) for i in request.immunizations]
-    entries = [rec for item in plan["vaccines"] for rec in recommendations_for(item, supporting, immunizations)]
+    entries = []
+    for item in plan["vaccines"]:
+        own = request.history.supporting(item["vaccine"]["id"], bool(item["vaccine"]["live"]))
+        imms = [Reference(**i.reference()) for i in own]
+        entries += recommendations_for(item, supporting, imms, canonical)
     patient = Reference(reference=request.patient) if request.patient else Reference(display="not identified")
     recommendation = ImmunizationRecommendation(patient=patient, date=plan["as_of"], recommendation=entries)
     parts = [
@@ -363,15 +463,16 @@ def recommendation_parameters(plan: dict[str, Any], request: FhirRequest) -> Par
         ParametersParameter(name="rulesetVersion", valueString=plan["ruleset"]["version"]),
     ]
     # A plan warning keeps its stable code in front of its message, so an EHR can match on it.
-    notes = [f"{w['code']}: {w['message']}" for w in plan["warnings"]] + list(request.notes)
-    parts += [ParametersParameter(name="warning", valueString=note) for note in notes]
+    parts += [ParametersParameter(name="warning", valueString=f"{w['code']}: {w['message']}") for w in plan["warnings"]]
+    if request.not_seen:
+        parts.append(ParametersParameter(name="outcome", resource=operation_outcome(request.not_seen, "warning")))
     return Parameters(parameter=parts)
 
 
-def operation_outcome(issues: list[Issue]) -> OperationOutcome:
+def operation_outcome(issues: list[Issue], severity: str = "error") -> OperationOutcome:
     return OperationOutcome(
         issue=[
-            OperationOutcomeIssue(severity="error", code=i.code, diagnostics=i.message, expression=[i.expression])
+            OperationOutcomeIssue(severity=severity, code=i.code, diagnostics=i.message, expression=[i.expression])
             for i in issues
         ]
     )
@@ -380,13 +481,13 @@ def operation_outcome(issues: list[Issue]) -> OperationOutcome:
 # ---- conformance ---------------------------------------------------------------------------------------
 
 
-def operation_definition() -> OperationDefinition:
+def operation_definition(canonical: Canonical) -> OperationDefinition:
     def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
         return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
 
     return OperationDefinition(
         id="vaccine-timing",
-        url=OPERATION_URL,
+        url=canonical.operation,
         name="VaccineTiming",
         title="Vaccine timing around ofatumumab",
         status="active",
@@ -406,13 +507,16 @@ def operation_definition() -> OperationDefinition:
             param(
                 "medication",
                 "in",
-                0,
+                1,
                 "*",
                 "Resource",
-                "MedicationAdministration (a completed one is a dose "
+                "Required: MedicationAdministration (a completed one is a dose "
                 "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                "= stop date; repeat.period 4 wk/28 d or 1 mo = cadence). Recognised by ATC L04AG12, NDC "
-                "0078-1007, or text/display naming ofatumumab or Kesimpta.",
+                "= stop date; repeat.period = cadence: "
+                + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
+                + "), or a searchset Bundle of them. Recognised by "
+                + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
+                + " (an RxNorm coding without a listed code is read by its display).",
             ),
             param(
                 "immunization",
@@ -420,7 +524,8 @@ def operation_definition() -> OperationDefinition:
                 0,
                 "*",
                 "Resource",
-                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime).",
+                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
+                "Bundle of them. A dose of a requested vaccine continues its series.",
             ),
             param(
                 "vaccine",
@@ -464,17 +569,27 @@ def operation_definition() -> OperationDefinition:
                 1,
                 "1",
                 "ImmunizationRecommendation",
-                "One recommendation per "
-                "permitted window (forecastStatus due, LOINC 30981-5/59777-3 = first/last day), or one "
-                "contraindicated recommendation when there is none; description = the plan's reason.",
+                "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
+                "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
+                "extension), one contraindicated recommendation when there is no window, one complete when the "
+                "series is done; description = the plan's reason.",
             ),
             param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
             param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
+            param(
+                "outcome",
+                "out",
+                0,
+                "1",
+                "OperationOutcome",
+                "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
+                "search that failed. Present only then; the plan rests on an incomplete record.",
+            ),
         ],
     )
 
 
-def capability_statement(software_version: str) -> CapabilityStatement:
+def capability_statement(software_version: str, canonical: Canonical) -> CapabilityStatement:
     return CapabilityStatement(
         status="active",
         date=CONFORMANCE_DATE,
@@ -487,7 +602,7 @@ def capability_statement(software_version: str) -> CapabilityStatement:
             {
                 "mode": "server",
                 "documentation": "System-level operation only; no resources are stored.",
-                "operation": [{"name": "vaccine-timing", "definition": OPERATION_URL}],
+                "operation": [{"name": "vaccine-timing", "definition": canonical.operation}],
             }
         ],
     )
