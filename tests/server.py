@@ -72,9 +72,9 @@ def gunicorn(
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{server.log()}")
             try:
-                if requests.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not become ready:\n{server.log()}")

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 SPARE_DOSES = 2
 SPARE_IMMUNIZATIONS = 2
 SPARE_VACCINES = 2
-MIN_DOSE_INPUTS = 3
+MIN_DOSE_INPUTS = 4  # the starter sequence: weeks 0, 1, 2 and 4
 MIN_IMMUNIZATION_ROWS = 2
 MIN_VACCINE_INPUTS = 4
 # Bounds that keep a hand-made form post small; the planner checks the contract's own limits after these.

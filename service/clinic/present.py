@@ -71,11 +71,15 @@ def readiness(item: dict[str, Any]) -> tuple[str, str]:
     return "no-departure", "No departure date given"
 
 
-def windows_shown(item: dict[str, Any], needed_by: str) -> int:
-    """How many windows to list before folding the rest away (the printed plan must fit one page): those that
-    open by the departure date or hold a proposed dose, and at least one."""
-    last = max([needed_by, *(p["date"] for p in item["proposed"])])
-    return max(1, sum(1 for w in item["windows"] if w["start"] <= last))
+def key_windows(item: dict[str, Any], needed_by: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The windows worth printing (the first, those holding a proposed dose, those opening by the departure
+    date) and the rest, folded away on screen and left off the printed plan so that it fits one page."""
+    doses = [p["date"] for p in item["proposed"]]
+    key, other = [], []
+    for i, w in enumerate(item["windows"]):
+        holds = any(w["start"] <= d <= w["end"] for d in doses)
+        (key if i == 0 or holds or (needed_by and w["start"] <= needed_by) else other).append(w)
+    return key, other
 
 
 def yellow_fever_avoided(plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,7 +95,7 @@ WIDTH = 760
 LABEL_WIDTH = 200
 RIGHT_PAD = 16
 TOP = 34
-ROW = 26
+ROW = 22
 MIN_DAYS = 56
 
 
@@ -158,7 +162,7 @@ def timeline(plan: dict[str, Any], needed_by: str | None) -> Timeline:
     d = start
     while d <= end:
         ticks.append(Mark(x(d), d.strftime("%d %b").lstrip("0"), d.isoformat()))
-        d += timedelta(days=14 if span > 120 else 7)
+        d += timedelta(days=28 if span > 120 else 14 if span > 60 else 7)
     t = plan["treatment"]
     dose_days = [date.fromisoformat(s) for s in (*t.get("doses_given", []), *t["projected_doses"])]
     doses = [

@@ -19,7 +19,7 @@ from service.planning import Planner, load_request
 
 from .form import ClinicForm, form_key, plan_body, read_form
 from .letter import LETTER_SOURCES, letter_context
-from .present import long_date, readiness, timeline, verdict, windows_shown, yellow_fever_avoided
+from .present import key_windows, long_date, readiness, timeline, verdict, yellow_fever_avoided
 
 blp = Blueprint(
     "clinic",
@@ -124,7 +124,7 @@ def render_page(
                 "item": item,
                 "verdict": verdict(item, plan["as_of"], plan["horizon_end"]),
                 "readiness": readiness(item),
-                "windows_shown": windows_shown(item, form.needed_by),
+                "windows": key_windows(item, form.needed_by),
             }
             for item in plan["vaccines"]
         ]

@@ -8,6 +8,28 @@
       printPlan.hidden = false;
       printPlan.addEventListener("click", function () { window.print(); });
     }
+    // "Add another" buttons: without JavaScript, the page answers with spare inputs after each submit.
+    document.querySelectorAll("button.add-row").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var group = document.getElementById(button.dataset.addTo);
+        var fields = group.querySelectorAll(":scope > .field");
+        var copy = fields[fields.length - 1].cloneNode(true);
+        var index = fields.length;
+        copy.classList.remove("has-error");
+        copy.querySelectorAll(".field-error, .candidates, .hint").forEach(function (el) { el.remove(); });
+        var input = copy.querySelector("input");
+        var label = copy.querySelector("label");
+        input.id = button.dataset.addTo + "-" + index;
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+        label.htmlFor = input.id;
+        label.textContent = button.dataset.label + " " + (index + 1);
+        group.insertBefore(copy, button);
+        input.focus();
+      });
+    });
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
     var inputs = document.getElementById("letter-inputs");
