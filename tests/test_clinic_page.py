@@ -338,3 +338,9 @@ def test_an_empty_form_is_refused_with_the_vaccines_field_named(client):
     assert page.status_code == 422
     assert 'href="#vaccines">Vaccines wanted:' in page.get_data(as_text=True)
     assert ClinicForm().vaccine_inputs() == ["", "", "", ""]
+
+
+@pytest.mark.parametrize("path", ["/clinic/plan", "/clinic/letter"], ids=["plan", "letter"])
+def test_reloading_an_answer_page_by_get_goes_back_to_an_empty_form(client, path):
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["Location"] == "/"

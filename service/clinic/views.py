@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
 from service.api.ics import calendar_response
 from service.domain.errors import FieldError, InvalidInput
@@ -141,6 +141,13 @@ def plan_form(form: ClinicForm) -> dict[str, Any]:
 @blp.get("/")
 def page() -> tuple[str, int]:
     return render_page(ClinicForm(as_of=planner().today().isoformat(), drug=drugs()[0][0]))
+
+
+@blp.get(PLAN_PATH)
+@blp.get(LETTER_PATH)
+def back_to_the_form() -> Response:
+    # A reload or a bookmark of an answer page: the answer was never kept, so start again (no 405 JSON).
+    return redirect("/", code=303)
 
 
 @blp.post(PLAN_PATH)
