@@ -315,6 +315,7 @@ def test_every_verdict_and_date_on_the_page_equals_the_api_answer_for_the_same_i
     assert_page_equals_api(browser, answer.json(), iso(today, case.needed_by))
     picked = {r.get_attribute("data-vaccine-id") for r in browser.find_elements(by().CSS_SELECTOR, "li.vaccine-result")}
     assert set(case.picks.values()) <= picked
+    assert pdf_page_count(browser) == 1  # the printed patient plan: one A4 page for each of these trips
 
 
 def test_the_ghana_plan_prints_on_one_page_and_its_yellow_fever_letter_is_filled_in_the_browser(browser, server):
