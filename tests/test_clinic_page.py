@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from service.clinic.form import ClinicForm, form_key, plan_body, read_form
-from service.clinic.present import key_windows, long_date, verdict
+from service.clinic.present import key_windows, long_date, row_label, verdict
 from service.security import CLINIC_CSP
 from tests.conftest import TODAY
 
@@ -344,3 +344,63 @@ def test_an_empty_form_is_refused_with_the_vaccines_field_named(client):
 def test_reloading_an_answer_page_by_get_goes_back_to_an_empty_form(client, path):
     response = client.get(path)
     assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("typed", "catalog_name", "label"),
+    [
+        ("rabies", "Rabies vaccine, intramuscular (Imovax, RabAvert)", "rabies"),
+        (
+            "Typhoid Vi vaccine, injectable (polysaccharide or conjugate)",
+            "Typhoid Vi vaccine, injectable (polysaccharide or conjugate)",
+            "Typhoid Vi vaccine, injectable",
+        ),
+        (
+            "Typhoid vaccine, parenteral whole-cell inactivated (historic)",
+            "Typhoid vaccine, parenteral whole-cell inactivated (historic)",
+            "Typhoid vaccine, parenteral…",
+        ),
+    ],
+    ids=["short-typed-name", "catalog-name-without-brackets", "cut-at-a-word"],
+)
+def test_timeline_rows_are_labelled_with_a_name_that_fits(typed, catalog_name, label):
+    assert row_label({"request": {"name": typed}, "vaccine": {"name": catalog_name}}) == label
+
+
+LETTER_CASES = [
+    (
+        {"doses": ["2026-01-06", "2026-01-13", "2026-01-20", "2026-02-03"], "stopped_on": "2026-03-01"},
+        "was treated with ofatumumab",
+        "a été traitée par ofatumumab",
+    ),
+    (
+        {"start_date": "2026-12-10"},
+        "is to start ofatumumab",
+        "doit commencer un traitement par ofatumumab",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("treatment", "english", "french"), LETTER_CASES, ids=["stopped-not-replete", "start-too-close"]
+)
+def test_the_letter_states_the_reason_that_fits_the_therapy_phase_in_both_languages(client, treatment, english, french):
+    fields = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "vaccines": ["yellow fever"],
+        "needed_by": "2026-12-20",
+        **treatment,
+    }
+    letter = post(client, "/clinic/letter", fields)
+    words = " ".join(re.sub(r"<[^>]+>", " ", letter.get_data(as_text=True)).split())
+    assert letter.status_code == 200
+    assert english in words and french in words
+
+
+def test_what_a_nurse_types_comes_back_escaped_never_as_markup(client):
+    hostile = '"><script>alert(1)</script>'
+    page = post(client, "/clinic/plan", {"drug": "ofatumumab", "start_date": "2027-01-05", "vaccines": [hostile]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -92,7 +92,7 @@ def yellow_fever_avoided(plan: dict[str, Any]) -> dict[str, Any] | None:
 
 # The timeline: an SVG drawn here, so it prints and needs no script.
 WIDTH = 760
-LABEL_WIDTH = 200
+LABEL_WIDTH = 215
 RIGHT_PAD = 16
 TOP = 34
 ROW = 22
@@ -135,6 +135,21 @@ class Timeline:
     today: Mark
     departure: Mark | None
     label_width: int
+
+
+LABEL_CHARS = 34
+
+
+def row_label(item: dict[str, Any]) -> str:
+    """A timeline row's label: the name the nurse typed when it is short, else the catalog name without its
+    brackets, cut at a word with an ellipsis to fit the label column."""
+    typed = item["request"].get("name") or ""
+    if typed and len(typed) <= LABEL_CHARS:
+        return str(typed)
+    name = str(item["vaccine"]["name"]).split(" (")[0]
+    if len(name) <= LABEL_CHARS:
+        return name
+    return name[: LABEL_CHARS - 1].rsplit(" ", 1)[0].rstrip(",") + "…"
 
 
 def timeline(plan: dict[str, Any], needed_by: str | None) -> Timeline:
@@ -181,8 +196,7 @@ def timeline(plan: dict[str, Any], needed_by: str | None) -> Timeline:
             for p in item["proposed"]
             if date.fromisoformat(p["date"]) <= end
         ]
-        label = item["request"].get("name") or item["vaccine"]["name"]
-        rows.append(Row(TOP + ROW * (i + 1), label[:30], bars, dots, item["status"] == "avoid"))
+        rows.append(Row(TOP + ROW * (i + 1), row_label(item), bars, dots, item["status"] == "avoid"))
     height = int(TOP + ROW * (len(rows) + 1) + 8)
     return Timeline(
         width=WIDTH,
