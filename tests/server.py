@@ -67,14 +67,15 @@ def gunicorn(
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        deadline = time.monotonic() + 30
+        # Generous: on a loaded machine a worker may accept the connection and answer seconds later.
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{server.log()}")
             try:
-                if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
+                if requests.get(f"{server.url}/readyz", timeout=10).status_code == 200:
                     break
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not become ready:\n{server.log()}")
