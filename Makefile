@@ -5,8 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+AXE    := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint typecheck openapi lock bench clean
+.PHONY: run test lint typecheck openapi lock bench clean browser-deps screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
@@ -19,8 +20,27 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
-test: $(STAMP)
+test: $(STAMP) browser-deps $(AXE)
 	$(BIN)/python -m pytest
+
+# The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
+# inject axe-core from npm. Installed when missing: the Debian packages as root (as on CI), axe-core with
+# npm ci. Without root the browser tests are skipped with the reason, except on CI, where they fail.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	else echo "chromium/chromium-driver missing and not root: the browser tests will be skipped" \
+	  "(sudo apt-get install -y chromium chromium-driver)"; fi
+
+$(AXE): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm; fi
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $(AXE); \
+	else echo "npm missing and not root: the accessibility checks will be skipped"; fi
+
+# Screenshots of the clinic page and the yellow fever letter in docs/ (the Ghana case, as_of 2026-11-24).
+screenshots: $(STAMP) browser-deps $(AXE)
+	$(BIN)/python -m scripts.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts
@@ -50,4 +70,4 @@ bench: $(STAMP)
 	  --benchmark-columns=min,median,mean,rounds --benchmark-sort=name tests/test_bench_planner.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results

@@ -15,7 +15,7 @@ from service.interop.coding import UNCONFIGURED_BASE, Canonical
 from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
-from . import observability, security
+from . import clinic, observability, security
 from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
 from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, problem, register_error_handlers
 
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blp in (plans.blp, batch.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
+    app.register_blueprint(clinic.blp)  # the travel clinic page (issue 12): GET / and form posts to /clinic/
     api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
     fhir.init_app(app)
     cds_hooks.init_app(app)

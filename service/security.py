@@ -10,6 +10,7 @@ of its integration engine.
 - Every response says nosniff, may not be framed, and carries a Content-Security-Policy: the JSON routes
   allow nothing at all; /docs allows only its own scripts, its own styles (Swagger UI sets inline styles)
   and its own or data: images, so the page works with no internet and loads nothing from elsewhere.
+- The clinic page (/ and /clinic/...) may load only its own stylesheet and script and post only to itself.
 - CORS is off unless PLANNER_CORS_ORIGINS names origins; then /v1, /fhir and /cds-services answer those
   origins (browser-based CDS clients such as the public CDS Hooks sandbox call from a page), preflight included.
 - Plans are health data: every answer to a POST is marked `Cache-Control: no-store` for every cache on the way.
@@ -30,6 +31,12 @@ DOCS_CSP = (
     "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The clinic page (/ and /clinic/...): its own stylesheet and script only (no inline script or style), and its
+# forms post back to itself.
+CLINIC_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID"
 CORS_MAX_AGE = "600"
 
@@ -41,6 +48,10 @@ def split_list(raw: str) -> list[str]:
 def _digest(value: str) -> bytes:
     # Hashing first makes every comparison the same length, so timing reveals nothing about a key's length.
     return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+def is_clinic_path(path: str) -> bool:
+    return path == "/" or path.startswith("/clinic/")
 
 
 def is_api_path(path: str) -> bool:
@@ -120,7 +131,12 @@ def init_app(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "no-referrer"
         path = request.path
-        headers["Content-Security-Policy"] = DOCS_CSP if path == "/docs" or path.startswith("/docs/") else API_CSP
+        if path == "/docs" or path.startswith("/docs/"):
+            headers["Content-Security-Policy"] = DOCS_CSP
+        elif is_clinic_path(path):
+            headers["Content-Security-Policy"] = CLINIC_CSP
+        else:
+            headers["Content-Security-Policy"] = API_CSP
         if request.method == "POST":  # every POST answer is computed from someone's treatment history
             headers["Cache-Control"] = "no-store"
         origin = request.headers.get("Origin")

@@ -1,0 +1,6 @@
+"""The travel clinic page (issue 12): a form, the plan in plain words, a printable plan, an .ics file and the
+yellow fever contraindication letter. See service/clinic/views.py."""
+
+from .views import blp
+
+__all__ = ["blp"]

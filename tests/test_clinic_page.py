@@ -1,0 +1,406 @@
+"""The clinic page without a browser: the form's mapping to the plan request, error placement, the verdict in
+words, the headers, the calendar and the letter. Every answer on the page must be the API's answer to the body
+the form stands for (the browser tests check the same through Chromium)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from service.clinic.form import ClinicForm, form_key, plan_body, read_form
+from service.clinic.present import key_windows, long_date, row_label, verdict
+from service.security import CLINIC_CSP
+from tests.conftest import TODAY
+
+
+def post(client, path: str, fields: dict) -> object:
+    return client.post(
+        path, data=MultiDict([(k, v) for k, vs in fields.items() for v in ([vs] if isinstance(vs, str) else vs)])
+    )
+
+
+def statuses(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'data-vaccine-id="([^"]+)" data-status="([^"]+)"', html)
+
+
+def proposed_dates(html: str) -> list[str]:
+    return re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})" data-proposed>', html)
+
+
+@pytest.mark.parametrize(
+    ("api_field", "key"),
+    [
+        ("as_of", "as_of"),
+        ("treatment.drug", "drug"),
+        ("treatment", "drug"),
+        ("treatment.start_date", "start_date"),
+        ("treatment.doses", "doses"),
+        ("treatment.doses[2]", "doses-2"),
+        ("treatment.stopped_on", "stopped_on"),
+        ("treatment.b_cell_repletion_on", "b_cell_repletion_on"),
+        ("vaccines", "vaccines"),
+        ("vaccines[3].name", "vaccines-3"),
+        ("vaccines[0].needed_by", "needed_by"),
+        ("immunizations[1].date", "immunizations-1-date"),
+        ("immunizations[0].name", "immunizations-0-name"),
+        ("horizon_days", "form"),
+        ("(body)", "form"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_each_api_error_field_lands_on_the_form_input_that_holds_it(api_field, key):
+    assert form_key(api_field) == key
+
+
+def test_the_form_becomes_the_api_body_with_blank_inputs_left_out_and_one_departure_for_every_vaccine():
+    form = read_form(
+        MultiDict(
+            [
+                ("as_of", "2026-11-24"),
+                ("drug", "ofatumumab"),
+                ("cadence", "monthly"),
+                ("start_date", "2024-03-01"),
+                ("doses", ""),
+                ("doses", "2026-11-14"),
+                ("stopped_on", ""),
+                ("immunizations[0].name", "MMR"),
+                ("immunizations[0].date", "2026-10-01"),
+                ("immunizations[1].name", ""),
+                ("immunizations[1].date", ""),
+                ("vaccines", "yellow fever"),
+                ("vaccines", " "),
+                ("vaccines", "Shingrix"),
+                ("needed_by", "2027-01-12"),
+                ("return_on", "2027-01-26"),
+            ]
+        )
+    )
+    assert plan_body(form) == {
+        "treatment": {"drug": "ofatumumab", "cadence": "monthly", "start_date": "2024-03-01", "doses": ["2026-11-14"]},
+        "as_of": "2026-11-24",
+        "immunizations": [{"name": "MMR", "date": "2026-10-01"}],
+        "vaccines": [
+            {"name": "yellow fever", "needed_by": "2027-01-12"},
+            {"name": "Shingrix", "needed_by": "2027-01-12"},
+        ],
+    }
+    assert form.return_on == "2027-01-26"  # printed on the letter, never part of the plan
+
+
+def test_picking_a_candidate_replaces_that_vaccine_name_only():
+    form = read_form(MultiDict([("vaccines", "typhoid"), ("vaccines", "rabies"), ("pick", "0|Typhoid Vi vaccine")]))
+    assert form.vaccines == ["Typhoid Vi vaccine", "rabies"]
+    unchanged = read_form(MultiDict([("vaccines", "typhoid"), ("pick", "7|Typhoid Vi vaccine")]))
+    assert unchanged.vaccines == ["typhoid"]
+
+
+def test_the_empty_page_defaults_as_of_to_the_planner_today_links_the_docs_and_is_never_stored(client):
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CLINIC_CSP
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f'id="as_of" name="as_of" value="{TODAY.isoformat()}"' in html
+    assert 'href="/docs"' in html
+    assert '<option value="Shingrix">' in html  # the catalog's names suggested as the nurse types
+    # Every input and select has a label.
+    ids = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', html)
+    assert ids and all(f'<label for="{i}">' in html for i in ids)
+
+
+def test_a_form_post_is_planned_exactly_as_post_v1_plans_plans_the_same_body(client, app):
+    fields = {
+        "as_of": "2026-11-24",
+        "drug": "Kesimpta",
+        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+        "vaccines": ["Shingrix", "yellow fever"],
+        "needed_by": "2027-01-12",
+    }
+    page = post(client, "/clinic/plan", fields)
+    body = plan_body(
+        read_form(MultiDict([(k, v) for k, vs in fields.items() for v in ([vs] if isinstance(vs, str) else vs)]))
+    )
+    api = client.post("/v1/plans", json=body).get_json()
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert statuses(html) == [(v["vaccine"]["id"], v["status"]) for v in api["vaccines"]]
+    assert proposed_dates(html) == [p["date"] for v in api["vaccines"] for p in v["proposed"]]
+    assert 'id="open-letter"' in html  # yellow fever must be avoided on maintenance
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    last_dose_days_ago=st.integers(min_value=0, max_value=27),
+    departure_in=st.integers(min_value=1, max_value=120),
+    vaccines=st.lists(
+        st.sampled_from(["MMR", "Shingrix", "yellow fever", "Havrix", "rabies", "Ixiaro"]), min_size=1, max_size=4
+    ),
+)
+def test_for_any_maintenance_history_the_page_shows_the_api_statuses_and_appointments(
+    client, last_dose_days_ago, departure_in, vaccines
+):
+    last = TODAY - timedelta(days=last_dose_days_ago)
+    doses = [last - timedelta(days=d) for d in (84, 56, 28, 0)]
+    fields = {
+        "as_of": TODAY.isoformat(),
+        "drug": "ofatumumab",
+        "start_date": doses[0].isoformat(),
+        "doses": [d.isoformat() for d in doses],
+        "vaccines": vaccines,
+        "needed_by": (TODAY + timedelta(days=departure_in)).isoformat(),
+    }
+    body = plan_body(
+        read_form(MultiDict([(k, v) for k, vs in fields.items() for v in ([vs] if isinstance(vs, str) else vs)]))
+    )
+    api = client.post("/v1/plans", json=body)
+    page = post(client, "/clinic/plan", fields)
+    assert page.status_code == api.status_code
+    if api.status_code == 200:
+        html = page.get_data(as_text=True)
+        answer = api.get_json()
+        assert statuses(html) == [(v["vaccine"]["id"], v["status"]) for v in answer["vaccines"]]
+        assert proposed_dates(html) == [p["date"] for v in answer["vaccines"] for p in v["proposed"]]
+
+
+def test_input_the_api_refuses_is_refused_on_the_page_at_the_field_that_holds_it(client):
+    fields = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2026-11-01", "2026-12-01"],
+        "vaccines": ["typhoid"],
+    }
+    page = post(client, "/clinic/plan", fields)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert re.search(r'id="doses-1" name="doses" value="2026-12-01"[^>]*aria-invalid="true"', html)
+    assert re.search(r'id="vaccines-0" name="vaccines" value="typhoid"[^>]*aria-invalid="true"', html)
+    # The candidates the planner offered, one button each, which re-plan with the chosen product.
+    assert 'data-candidate-id="typhoid-vi"' in html and 'name="pick" value="0|' in html
+
+
+def test_the_calendar_download_is_byte_for_byte_the_api_calendar_for_the_same_body(client):
+    fields = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2026-11-17"],
+        "start_date": "2026-11-17",
+        "vaccines": ["Shingrix"],
+    }
+    page = post(client, "/clinic/plan.ics", fields)
+    body = plan_body(
+        read_form(MultiDict([(k, v) for k, vs in fields.items() for v in ([vs] if isinstance(vs, str) else vs)]))
+    )
+    api = client.post("/v1/plans.ics", json=body)
+    assert page.status_code == 200 and page.mimetype == "text/calendar"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.get_data() == api.get_data()
+
+
+def test_the_letter_is_offered_only_when_the_plan_says_to_avoid_yellow_fever(client):
+    before_start = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "start_date": "2027-03-01",
+        "vaccines": ["yellow fever"],
+    }
+    refused = post(client, "/clinic/letter", before_start)
+    assert refused.status_code == 422 and "no contraindication letter" in refused.get_data(as_text=True)
+    on_therapy = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+        "vaccines": ["yellow fever"],
+        "needed_by": "2027-01-12",
+        "return_on": "2027-01-30",
+    }
+    letter = post(client, "/clinic/letter", on_therapy)
+    html = letter.get_data(as_text=True)
+    assert letter.status_code == 200 and letter.headers["Cache-Control"] == "no-store"
+    words = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Vaccination against yellow fever is contraindicated on medical grounds." in words
+    assert "La vaccination contre la fièvre jaune est contre-indiquée pour raison médicale." in words
+    assert "data-trip-from>2027-01-12<" in html and "data-trip-to>2027-01-30<" in html
+    assert "International Health" in html and "Yellow Book" in html  # the wording's sources are cited
+    # The traveller's details are typed in the browser: inputs with no name, outside any form.
+    assert re.findall(r'<input [^>]*data-fills="(\w+)"', html) == ["name", "birth", "passport"]
+    assert not re.search(r'<input [^>]*name="[^"]*"[^>]*data-fills', html) and "<form" not in html
+
+
+AS_OF = "2026-11-24"
+END = "2027-11-24"
+
+
+def item(status: str, live: bool, proposed=(), windows=(), delay=None, recheck=None) -> dict:
+    return {
+        "status": status,
+        "vaccine": {"live": live},
+        "proposed": [{"dose": i + 1, "date": d} for i, d in enumerate(proposed)],
+        "windows": [{"kind": k, "start": s, "end": e} for k, s, e in windows],
+        "delay_start_to": delay,
+        "b_cell_recheck_on": recheck,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "headline", "dates"),
+    [
+        (
+            item("pre_start", True, ["2026-11-24"], [("pre_start", "2026-11-24", "2026-12-01")]),
+            "give_today",
+            "Give today",
+            [("", "2026-11-24"), ("complete by", "2026-12-01")],
+        ),
+        (
+            item(
+                "mid_cycle",
+                False,
+                ["2026-12-01", "2026-12-29"],
+                [("mid_cycle", "2026-12-01", "2026-12-08"), ("mid_cycle", "2026-12-29", "2027-01-05")],
+            ),
+            "book",
+            "Book on",
+            [("", "2026-12-01"), ("then dose 2 on", "2026-12-29"), ("complete by", "2027-01-05")],
+        ),
+        (
+            item("post_therapy", False, ["2026-11-24"], [("post_therapy", "2026-11-24", END)]),
+            "give_today",
+            "Give today",
+            [("", "2026-11-24")],
+        ),
+        (
+            item("avoid", True, recheck="2027-05-01"),
+            "avoid",
+            "Avoid during therapy — until B-cell repletion is confirmed",
+            [("re-check B cells from", "2027-05-01")],
+        ),
+        (
+            item("avoid", True, delay="2026-12-22"),
+            "avoid",
+            "Avoid during therapy — until B-cell repletion is confirmed",
+            [("or move the first therapy dose to on or after", "2026-12-22")],
+        ),
+        (item("avoid", False), "none", "No permitted day in the plan's horizon: see the reason", []),
+    ],
+    ids=[
+        "live-today-before-start",
+        "series-mid-cycle",
+        "open-ended-window-has-no-deadline",
+        "live-stopped-recheck",
+        "live-start-too-close",
+        "non-live-no-window",
+    ],
+)
+def test_the_verdict_in_words_names_only_the_answer_dates(answer, kind, headline, dates):
+    v = verdict(answer, AS_OF, END)
+    assert (v.kind, v.headline, v.dates) == (kind, headline, dates)
+
+
+def test_the_printed_plan_keeps_the_windows_that_hold_a_dose_or_open_before_departure():
+    answer = item(
+        "mid_cycle",
+        False,
+        ["2026-12-01", "2027-06-15"],
+        [
+            ("mid_cycle", "2026-12-01", "2026-12-08"),
+            ("mid_cycle", "2026-12-29", "2027-01-05"),
+            ("mid_cycle", "2027-01-26", "2027-02-02"),
+            ("mid_cycle", "2027-06-15", "2027-06-22"),
+        ],
+    )
+    key, other = key_windows(answer, "2027-01-12")
+    assert [w["start"] for w in key] == ["2026-12-01", "2026-12-29", "2027-06-15"]
+    assert [w["start"] for w in other] == ["2027-01-26"]
+
+
+@pytest.mark.parametrize(
+    ("iso", "words"),
+    [("2026-11-24", "Tue 24 Nov 2026"), ("2027-01-05", "Tue 5 Jan 2027")],
+    ids=["two-digit-day", "one-digit-day"],
+)
+def test_dates_read_with_their_weekday(iso, words):
+    assert long_date(iso) == words
+
+
+def test_the_page_clock_is_the_planner_clock_not_the_server_clock():
+    from service.app import create_app
+
+    pinned = create_app({"TODAY": date(2030, 1, 2), "LOG_LEVEL": "WARNING"})
+    assert 'name="as_of" value="2030-01-02"' in pinned.test_client().get("/").get_data(as_text=True)
+
+
+def test_an_empty_form_is_refused_with_the_vaccines_field_named(client):
+    page = post(client, "/clinic/plan", {"drug": "ofatumumab", "start_date": "2027-01-05"})
+    assert page.status_code == 422
+    assert 'href="#vaccines">Vaccines wanted:' in page.get_data(as_text=True)
+    assert ClinicForm().vaccine_inputs() == ["", "", "", ""]
+
+
+@pytest.mark.parametrize("path", ["/clinic/plan", "/clinic/letter"], ids=["plan", "letter"])
+def test_reloading_an_answer_page_by_get_goes_back_to_an_empty_form(client, path):
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("typed", "catalog_name", "label"),
+    [
+        ("rabies", "Rabies vaccine, intramuscular (Imovax, RabAvert)", "rabies"),
+        (
+            "Typhoid Vi vaccine, injectable (polysaccharide or conjugate)",
+            "Typhoid Vi vaccine, injectable (polysaccharide or conjugate)",
+            "Typhoid Vi vaccine, injectable",
+        ),
+        (
+            "Typhoid vaccine, parenteral whole-cell inactivated (historic)",
+            "Typhoid vaccine, parenteral whole-cell inactivated (historic)",
+            "Typhoid vaccine, parenteral…",
+        ),
+    ],
+    ids=["short-typed-name", "catalog-name-without-brackets", "cut-at-a-word"],
+)
+def test_timeline_rows_are_labelled_with_a_name_that_fits(typed, catalog_name, label):
+    assert row_label({"request": {"name": typed}, "vaccine": {"name": catalog_name}}) == label
+
+
+LETTER_CASES = [
+    (
+        {"doses": ["2026-01-06", "2026-01-13", "2026-01-20", "2026-02-03"], "stopped_on": "2026-03-01"},
+        "was treated with ofatumumab",
+        "a été traitée par ofatumumab",
+    ),
+    (
+        {"start_date": "2026-12-10"},
+        "is to start ofatumumab",
+        "doit commencer un traitement par ofatumumab",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("treatment", "english", "french"), LETTER_CASES, ids=["stopped-not-replete", "start-too-close"]
+)
+def test_the_letter_states_the_reason_that_fits_the_therapy_phase_in_both_languages(client, treatment, english, french):
+    fields = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "vaccines": ["yellow fever"],
+        "needed_by": "2026-12-20",
+        **treatment,
+    }
+    letter = post(client, "/clinic/letter", fields)
+    words = " ".join(re.sub(r"<[^>]+>", " ", letter.get_data(as_text=True)).split())
+    assert letter.status_code == 200
+    assert english in words and french in words
+
+
+def test_what_a_nurse_types_comes_back_escaped_never_as_markup(client):
+    hostile = '"><script>alert(1)</script>'
+    page = post(client, "/clinic/plan", {"drug": "ofatumumab", "start_date": "2027-01-05", "vaccines": [hostile]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
