@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.oracles import LIVE_CVX_CODES, LIVE_VIRUS_CONFLICT_CODES, ORAL_LIVE_CODES
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "service" / "data"
 CATALOG_FILE = DATA_DIR / "vaccines.json"
 CDSI_DIR = DATA_DIR / "cdsi"
@@ -24,39 +26,6 @@ LIVE_CONFLICTS_FILE = CDSI_DIR / "live-virus-conflicts.csv"
 ROUTES = {"injection", "intranasal", "oral", "intradermal", "percutaneous"}
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-# REFERENCES.md section 4 "Live or non-live, by CVX code": the 25 liveVirusConflicts codes ...
-LIVE_VIRUS_CONFLICT_CODES = {
-    "03",
-    "04",
-    "05",
-    "06",
-    "07",
-    "19",
-    "21",
-    "37",
-    "38",
-    "56",
-    "75",
-    "94",
-    "105",
-    "111",
-    "121",
-    "125",
-    "149",
-    "151",
-    "169",
-    "183",
-    "184",
-    "204",
-    "317",
-    "333",
-    "503",
-}
-# ... plus the oral live vaccines (25 Ty21a, 174 Vaxchora, 02/178/179/182 OPV, 74/116/119/122 rotavirus,
-# 54/55/143 adenovirus) ...
-ORAL_LIVE_CODES = {"25", "174", "02", "178", "179", "182", "74", "116", "119", "122", "54", "55", "143"}
-# ... and 80 (VEE, live). Qdenga is live too but has no CVX code (checked separately).
-EXPECTED_LIVE_CODES = LIVE_VIRUS_CONFLICT_CODES | ORAL_LIVE_CODES | {"80"}
 
 # REFERENCES.md section 4: codes the CDSi map lacks that must still be classifiable.
 CODES_NOT_IN_CDSI_MAP = {"19", "125", "54", "55", "143", "80"}
@@ -334,7 +303,7 @@ def test_cdsi_antigens_of_each_code_are_listed_on_its_entry(catalog, cvx_map):
 
 
 def test_live_set_is_exactly_the_references_section_4_list(catalog):
-    assert live_codes(catalog) == EXPECTED_LIVE_CODES
+    assert live_codes(catalog) == LIVE_CVX_CODES
 
 
 def test_qdenga_is_live(entries):

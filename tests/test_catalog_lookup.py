@@ -11,54 +11,13 @@ from pathlib import Path
 import pytest
 
 from service.domain.catalog import LookupFailed, normalize
+from tests.oracles import LIVE_CVX_CODES
 
 CDSI = Path(__file__).resolve().parents[1] / "service" / "data" / "cdsi"
 with (CDSI / "cvx-antigen-map.csv").open(encoding="utf-8") as _f:
     CVX_MAP = list(csv.DictReader(_f))
 LIVE_VIRUS_CONFLICT_CODES = {row["cvx"] for row in CVX_MAP if row["inLiveVirusConflicts"] == "Y"}
 
-# REFERENCES.md section 4: live codes (liveVirusConflicts plus the oral live vaccines and VEE).
-LIVE = {
-    "03",
-    "04",
-    "05",
-    "06",
-    "07",
-    "19",
-    "21",
-    "37",
-    "38",
-    "56",
-    "75",
-    "94",
-    "105",
-    "111",
-    "121",
-    "125",
-    "149",
-    "151",
-    "169",
-    "183",
-    "184",
-    "204",
-    "317",
-    "333",
-    "503",
-    "25",
-    "174",
-    "02",
-    "178",
-    "179",
-    "182",
-    "74",
-    "116",
-    "119",
-    "122",
-    "54",
-    "55",
-    "143",
-    "80",
-}
 UNSPECIFIED = {"88", "26", "91", "188", "330", "89"}
 
 
@@ -75,7 +34,7 @@ def test_all_218_cdsi_codes_are_classified(catalog):
             outcomes["unspecified"] += 1
             continue
         assert match.cvx == code
-        assert match.vaccine.live == (code in LIVE), (code, row["shortDescription"])
+        assert match.vaccine.live == (code in LIVE_CVX_CODES), (code, row["shortDescription"])
         outcomes["live" if match.vaccine.live else "non-live"] += 1
     assert sum(outcomes.values()) == 218 and all(outcomes.values())
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from service.domain.catalog import Vaccine
 
+from .blueprint import Blueprint
 from .problems import requires_api_key
 from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.interop.calendar import plan_calendar
 
+from .blueprint import Blueprint
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .problems import requires_api_key
 from .schemas import PlanRequestSchema, PlanResponseSchema

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.planning import REQUEST_SCHEMA, encode
 
+from .blueprint import Blueprint
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .ics import CALENDAR_CONTENT, calendar_response, wants_calendar
 from .problems import requires_api_key
