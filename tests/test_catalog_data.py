@@ -334,7 +334,7 @@ def test_oral_live_codes_have_route_oral(catalog):
         assert entry is not None and entry["live"] is True and entry["route"] == "oral", code
 
 
-@pytest.mark.parametrize("code", sorted(MISLEADING_NON_LIVE))
+@pytest.mark.parametrize("code", sorted(MISLEADING_NON_LIVE), ids=str)
 def test_products_with_misleading_names_are_non_live(catalog, code):
     entry = entry_of(code, catalog)
     assert entry is not None, MISLEADING_NON_LIVE[code]
@@ -373,21 +373,21 @@ def test_normalized_names_aliases_and_ids_never_collide_across_entries(name_inde
     assert "" not in name_index
 
 
-@pytest.mark.parametrize("name", MUST_RESOLVE)
+@pytest.mark.parametrize("name", MUST_RESOLVE, ids=str)
 def test_name_resolves_to_exactly_one_specific_entry(name_index, name):
     owners = name_index.get(normalize(name), set())
     assert len(owners) == 1, (name, owners)
     assert next(iter(owners)).startswith("entry:"), (name, owners)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_BRANDS))
+@pytest.mark.parametrize("name", sorted(EXPECTED_BRANDS), ids=str)
 def test_brand_resolves_to_the_expected_entry_and_live_status(name_index, entries, name):
     expected_id, expected_live = EXPECTED_BRANDS[name]
     assert name_index.get(normalize(name)) == {f"entry:{expected_id}"}
     assert entries[expected_id]["live"] is expected_live
 
 
-@pytest.mark.parametrize("name", AMBIGUOUS_GENERIC_NAMES)
+@pytest.mark.parametrize("name", AMBIGUOUS_GENERIC_NAMES, ids=str)
 def test_generic_name_spanning_live_and_non_live_is_an_unspecified_item(name_index, name):
     owners = name_index.get(normalize(name), set())
     assert len(owners) == 1 and next(iter(owners)).startswith("unspecified:"), (name, owners)
@@ -441,6 +441,7 @@ def test_ids_are_unique_and_slug_shaped(catalog):
         "opv",
         "rotavirus",
     ],
+    ids=str,
 )
 def test_agreed_ids_exist(entries, required_id):
     assert required_id in entries
@@ -484,6 +485,7 @@ def test_agreed_ids_exist(entries, required_id):
         ("ppsv23", "33"),
         ("vee", "80"),
     ],
+    ids=str,
 )
 def test_agreed_codes_sit_in_the_agreed_entry(entries, entry_id, code):
     assert code in entries[entry_id]["cvx"]

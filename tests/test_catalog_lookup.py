@@ -39,14 +39,14 @@ def test_all_218_cdsi_codes_are_classified(catalog):
     assert sum(outcomes.values()) == 218 and all(outcomes.values())
 
 
-@pytest.mark.parametrize("code", sorted(UNSPECIFIED))
+@pytest.mark.parametrize("code", sorted(UNSPECIFIED), ids=str)
 def test_unspecified_formulations_answer_with_candidates(catalog, code):
     with pytest.raises(LookupFailed) as failed:
         catalog.by_cvx(code, "vaccines[0].cvx")
     assert failed.value.error.code == "ambiguous_vaccine"
 
 
-@pytest.mark.parametrize("code", ["19", "125", "54", "55", "143", "80"])
+@pytest.mark.parametrize("code", ["19", "125", "54", "55", "143", "80"], ids=str)
 def test_codes_outside_the_cdsi_map_are_live(catalog, code):
     assert catalog.by_cvx(code, "f").vaccine.live is True
 
@@ -106,6 +106,7 @@ def test_live_virus_conflict_codes_are_live_and_not_oral(catalog):
         ("Nuvaxovid", "covid-19-protein", False),
         ("BCG", "bcg", True),
     ],
+    ids=str,
 )
 def test_names_people_type_resolve_to_one_entry(catalog, name, vaccine_id, live):
     match = catalog.by_name(name, "vaccines[0].name")
