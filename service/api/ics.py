@@ -12,11 +12,12 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from service.interop.calendar import plan_calendar
+from service.planning import REQUEST_SCHEMA
 
-from .blueprint import Blueprint
+from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .problems import requires_api_key
-from .schemas import PlanRequestSchema, PlanResponseSchema
+from .schemas import PlanResponseSchema
 
 TEXT_CALENDAR = "text/calendar"
 CALENDAR_EXAMPLE = plan_calendar(PLAN_RESPONSE_EXAMPLE).decode("utf-8")
@@ -48,7 +49,7 @@ class PlanCalendar(MethodView):
             "are stable for identical requests; DTSTAMP is as_of at 00:00 UTC."
         ),
     )
-    @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
+    @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, {"type": "string"}, content_type=TEXT_CALENDAR, example=CALENDAR_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
