@@ -36,6 +36,11 @@ from service.domain.schedule import Treatment, check_treatment
 REQUEST_SCHEMA = PlanRequestSchema()
 
 
+class ShapeInvalid(InvalidInput):
+    """InvalidInput for a request that does not match the contract's request schema (with whatever the
+    rules found in its valid parts): the answer says so, as a request the rules alone refuse does not."""
+
+
 @dataclass(frozen=True)
 class Planner:
     """The loaded rules and the clock that supplies the default as_of: all a front end needs to plan."""
@@ -70,7 +75,7 @@ class Planner:
             errors = [FieldError(e["field"], e["message"], code=e["code"]) for e in flatten_messages(err.messages)]
             if isinstance(raw, dict) and isinstance(err.valid_data, dict) and isinstance(err.messages, dict):
                 errors += self.errors_in_valid_parts(raw, err.valid_data, err.messages)
-            raise InvalidInput(sorted(errors, key=lambda e: field_order(e.field))) from None
+            raise ShapeInvalid(sorted(errors, key=lambda e: field_order(e.field))) from None
 
     def errors_in_valid_parts(
         self, raw: dict[str, Any], valid: dict[str, Any], shape: dict[str, Any]

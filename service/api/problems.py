@@ -16,11 +16,12 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.domain.errors import FieldError, InvalidInput
-from service.planning import flatten_messages
+from service.planning import ShapeInvalid, flatten_messages
 
 from .schemas import ProblemSchema
 
 PROBLEM_JSON = "application/problem+json"
+SHAPE_DETAIL = "The request does not match the contract; see errors."
 log = logging.getLogger("service.errors")
 
 # Problem types this service defines; each is documented at GET /problems/<slug>.
@@ -106,7 +107,7 @@ def invalid_input_body(error: InvalidInput, instance: str | None = None) -> dict
     unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
     return problem_body(
         422,
-        "The request cannot be planned as it stands; see errors.",
+        SHAPE_DETAIL if isinstance(error, ShapeInvalid) else "The request cannot be planned as it stands; see errors.",
         type_slug="unknown-vaccine" if unknown else "invalid-input",
         errors=field_errors_to_json(error.errors),
         instance=instance,
@@ -177,7 +178,7 @@ class ProblemApi(Api):
             errors: list[dict[str, Any]] = []
             for location, location_errors in messages.items() if isinstance(messages, dict) else [("", messages)]:
                 errors += flatten_messages(location_errors if location in _LOCATIONS else {location: location_errors})
-            return problem(422, "The request does not match the contract; see errors.", errors=errors)
+            return problem(422, SHAPE_DETAIL, errors=errors)
         if status == 413:
             limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
             return problem(413, f"The request body is over the {size_text(limit)} limit for this route.")
