@@ -5,8 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# Node tools that check openapi.yaml as an integrator would (Redocly, Spectral, openapi-typescript, tsc),
+# pinned in package.json / package-lock.json. Node 20+ and npm are the only other needs.
+NODE_BIN   := node_modules/.bin
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck openapi lock bench clean
+.PHONY: run test lint typecheck openapi lock bench clean node
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
@@ -16,13 +20,22 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
+# --ignore-scripts: none of the tools needs an install script (one dependency's would only send telemetry).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 run: $(STAMP)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint openapi.yaml
+	$(NODE_BIN)/spectral lint --fail-severity=warn openapi.yaml
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/ruff format --check service tests scripts
 	$(BIN)/mypy
@@ -50,4 +63,4 @@ bench: $(STAMP)
 	  --benchmark-columns=min,median,mean,rounds --benchmark-sort=name tests/test_bench_planner.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results

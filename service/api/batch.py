@@ -51,6 +51,7 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
 @blp.route("/plans/batch")
 class PlansBatch(MethodView):
     @blp.doc(
+        operationId="createPlanBatch",
         summary="Plan many requests in one call",
         description=(
             f"For nightly runs: 1 to {BATCH_MAX_ITEMS} plan requests, each exactly the body of POST /v1/plans. "

@@ -16,6 +16,7 @@ from service.domain.errors import InvalidInput
 from service.interop.coding import InteropError, Issue
 from service.interop.fhir import (
     FHIR_JSON,
+    INPUTS,
     capability_statement,
     operation_definition,
     operation_outcome,
@@ -24,6 +25,7 @@ from service.interop.fhir import (
     request_from,
 )
 
+from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
 
@@ -103,6 +105,7 @@ OUTCOME_EXAMPLES = {
             "invalid", "Value error, Date value string does not match spec regex.", "Parameters.parameter[0].valueDate"
         )
     ],
+    401: [Issue("security", "this operation needs an API key: Authorization: Bearer <key>", "Parameters")],
     413: [Issue("too-costly", "the body is over the 64 KiB limit", "Parameters")],
     415: [Issue("not-supported", "send the Parameters as application/fhir+json", "Parameters")],
     422: [
@@ -118,21 +121,83 @@ OUTCOME_EXAMPLES = {
 def document_routes(api: Any, app: Flask) -> None:
     """Describe the FHIR routes in openapi.yaml: media types, example bodies, and the OperationOutcome errors."""
     api.spec.tag({"name": "fhir", "description": "FHIR R4 (application/fhir+json): the $vaccine-timing operation."})
-    resource = {
-        "type": "object",
-        "description": "A FHIR R4 resource (validated with the fhir.resources R4B models).",
-        "properties": {"resourceType": {"type": "string"}},
-        "required": ["resourceType"],
-    }
-    api.spec.components.schema("FhirResource", resource)
-    ref = {"$ref": "#/components/schemas/FhirResource"}
+    hl7_schemas.register(api)
+    ref = hl7_schemas.ref
+    api.spec.components.schema(
+        "FhirVaccineTimingParameters",
+        {
+            "type": "object",
+            "description": (
+                "The input of $vaccine-timing: a FHIR R4 Parameters resource. Parts by name: assessmentDate "
+                "(valueDate, at most once), medication (resource: a MedicationAdministration or MedicationRequest "
+                "of ofatumumab; at least one, or the plan has no history), immunization (resource: an Immunization "
+                "already given), vaccine (valueCodeableConcept with a CVX coding; at least one), neededBy "
+                "(valueDate, at most once), horizonDays (valueInteger or valuePositiveInt, 60 to 1095, at most "
+                "once), bCellRepletionDate (valueDate, at most once). Each part carries exactly the value its name "
+                "takes. What only the rules can judge (no vaccine, an unknown code system) is a 422."
+            ),
+            "properties": {
+                "resourceType": {"type": "string", "enum": ["Parameters"]},
+                "id": {"type": "string", "pattern": hl7_schemas.FHIR_STRING},
+                "parameter": {"type": "array", "minItems": 1, "items": ref("FhirVaccineTimingPart")},
+            },
+            "required": ["resourceType", "parameter"],
+            "additionalProperties": False,
+        },
+    )
+    api.spec.components.schema(
+        "FhirVaccineTimingPart",
+        {
+            "type": "object",
+            "description": "One input part of $vaccine-timing (see FhirVaccineTimingParameters for which value a name takes).",
+            "properties": {
+                "name": {"type": "string", "enum": list(INPUTS)},
+                "valueDate": {"type": "string", "pattern": hl7_schemas.FHIR_DATE, "example": "2026-11-24"},
+                "valueInteger": {"type": "integer", "minimum": -2147483648, "maximum": 2147483647},
+                "valuePositiveInt": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                "valueCodeableConcept": ref("FhirCodeableConcept"),
+                "resource": hl7_schemas.resource_of(
+                    "MedicationAdministration",
+                    "MedicationRequest",
+                    "Immunization",
+                    description="A medication (ofatumumab) or immunization resource, as FHIR R4 defines it.",
+                ),
+            },
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+    )
+    api.spec.components.schema(
+        "FhirParametersResult",
+        {
+            "type": "object",
+            "description": (
+                "The output of $vaccine-timing: a FHIR R4 Parameters whose 'recommendation' part holds the "
+                "ImmunizationRecommendation (see docs/interoperability.md for every part)."
+            ),
+            "properties": {
+                "resourceType": {"type": "string", "enum": ["Parameters"]},
+                "parameter": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "resource": ref("FhirResource")},
+                        "required": ["name"],
+                        "additionalProperties": True,
+                    },
+                },
+            },
+            "required": ["resourceType", "parameter"],
+            "additionalProperties": True,
+        },
+    )
 
-    def fhir_content(example: Any) -> dict[str, Any]:
-        return {"content": {FHIR_JSON: {"schema": ref, "example": example}}}
+    def fhir_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+        return {"content": {FHIR_JSON: {"schema": schema, "example": example}}}
 
     def outcome_response(status: int, description: str) -> dict[str, Any]:
         example = operation_outcome(OUTCOME_EXAMPLES[status]).model_dump(mode="json")
-        return {"description": f"OperationOutcome: {description}", **fhir_content(example)}
+        return {"description": f"OperationOutcome: {description}", **fhir_content(ref("FhirOperationOutcome"), example)}
 
     document_route(
         api,
@@ -141,11 +206,19 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "get": {
                 "tags": ["fhir"],
+                "operationId": "getFhirCapabilityStatement",
                 "summary": "FHIR CapabilityStatement naming the $vaccine-timing operation",
+                "description": "What this FHIR endpoint supports; public, as FHIR servers publish it.",
+                "security": [],
                 "responses": {
                     "200": {
                         "description": "CapabilityStatement",
-                        **fhir_content(capability_statement(app.config["API_VERSION"]).model_dump(mode="json")),
+                        **fhir_content(
+                            hl7_schemas.resource_of(
+                                "CapabilityStatement", description="A FHIR R4 CapabilityStatement."
+                            ),
+                            capability_statement(app.config["API_VERSION"]).model_dump(mode="json"),
+                        ),
                     }
                 },
             }
@@ -158,11 +231,19 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "get": {
                 "tags": ["fhir"],
+                "operationId": "getFhirOperationDefinition",
                 "summary": "The OperationDefinition of $vaccine-timing",
+                "description": "Its input and output parameters, with their types and cardinalities.",
+                "security": [],
                 "responses": {
                     "200": {
                         "description": "OperationDefinition",
-                        **fhir_content(operation_definition().model_dump(mode="json")),
+                        **fhir_content(
+                            hl7_schemas.resource_of(
+                                "OperationDefinition", description="A FHIR R4 OperationDefinition."
+                            ),
+                            operation_definition().model_dump(mode="json"),
+                        ),
                     }
                 },
             }
@@ -175,6 +256,7 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "post": {
                 "tags": ["fhir"],
+                "operationId": "fhirVaccineTiming",
                 "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
                 "description": (
                     "Input: a Parameters with assessmentDate, medication (MedicationAdministration / MedicationRequest of "
@@ -184,13 +266,18 @@ def document_routes(api: Any, app: Flask) -> None:
                     "59777-3 = last day), or one contraindicated recommendation when there is none. "
                     "See docs/interoperability.md for the full mapping."
                 ),
-                "requestBody": {"required": True, **fhir_content(FHIR_REQUEST_EXAMPLE)},
+                "security": [{"apiKey": []}],
+                "requestBody": {
+                    "required": True,
+                    **fhir_content(ref("FhirVaccineTimingParameters"), FHIR_REQUEST_EXAMPLE),
+                },
                 "responses": {
                     "200": {
                         "description": "Parameters holding the ImmunizationRecommendation",
-                        **fhir_content(FHIR_RESPONSE_EXAMPLE),
+                        **fhir_content(ref("FhirParametersResult"), FHIR_RESPONSE_EXAMPLE),
                     },
                     "400": outcome_response(400, "the body is not JSON or not a valid FHIR Parameters"),
+                    "401": outcome_response(401, "no API key, or not a valid one (when the deployment sets keys)"),
                     "413": outcome_response(413, "the body is over 64 KiB"),
                     "415": outcome_response(415, "the body is not application/fhir+json or application/json"),
                     "422": outcome_response(

@@ -42,6 +42,7 @@ def calendar_response(plan: dict[str, Any]) -> Response:
 @blp.route("/plans.ics")
 class PlanCalendar(MethodView):
     @blp.doc(
+        operationId="createPlanCalendar",
         summary="Plan vaccine timing, as an iCalendar file",
         description=(
             "The same request as POST /v1/plans. The answer is a VCALENDAR with one all-day VEVENT per permitted "

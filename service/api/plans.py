@@ -21,6 +21,7 @@ blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine t
 @blp.route("/plans")
 class Plans(MethodView):
     @blp.doc(
+        operationId="createPlan",
         summary="Plan vaccine timing",
         description=(
             "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "

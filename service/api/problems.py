@@ -141,6 +141,19 @@ API_KEY_SCHEME_DOC = {
 }
 
 
+CDS_HOOKS_JWT_SCHEME = "cdsHooksJwt"
+CDS_HOOKS_JWT_SCHEME_DOC = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": (
+        "CDS Hooks 2.0 client authentication: the CDS client signs a JWT (iss, aud = the service URL, exp, iat, "
+        "jti) and sends it as `Authorization: Bearer <jwt>` on every service and feedback call. Discovery needs "
+        "none."
+    ),
+}
+
+
 def field_errors_to_json(errors: list[FieldError]) -> list[dict[str, Any]]:
     out = []
     for e in errors:

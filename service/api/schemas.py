@@ -7,12 +7,18 @@ sense is the domain's business.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ITEMS
+
+S = TypeVar("S", bound=type[Schema])
+# Maintenance cadences a request may name; openapi.yaml states them once, as the component Cadence.
+CADENCES = ("every_4_weeks", "monthly")
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -83,6 +89,22 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def response(*optional: str) -> Callable[[S], S]:
+    """Class decorator for a response schema: every field not named in `optional` is always in the answer (null
+    when it is declared allow_none=True), so the document lists it as `required` and generated clients type it
+    as present. A new response field is declared as usual in a decorated class; only a field an answer may
+    leave out is named here."""
+
+    def mark(cls: S) -> S:
+        unknown = set(optional) - set(cls._declared_fields)
+        assert not unknown, f"{cls.__name__}: no fields {sorted(unknown)}"
+        for name, field in cls._declared_fields.items():
+            field.required = name not in optional
+        return cls
+
+    return mark
+
+
 def _doc(description: str, example: Any = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"description": description}
     if example is not None:
@@ -115,7 +137,7 @@ class TreatmentSchema(Schema):
     cadence = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(["every_4_weeks", "monthly"]),
+        validate=validate.OneOf(CADENCES),
         metadata=_doc(
             "Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).", "every_4_weeks"
         ),
@@ -201,11 +223,13 @@ class PlanRequestSchema(Schema):
 # ---- response ---------------------------------------------------------------------------------------
 
 
+@response()
 class RulesetSchema(Schema):
     id = fields.String(metadata=_doc("Therapy profile id.", "ofatumumab"))
     version = fields.String(metadata=_doc("Profile version + catalog version + digest of the data files, for audit."))
 
 
+@response()
 class TreatmentOutSchema(Schema):
     drug = fields.String(metadata=_doc("Canonical therapy name.", "ofatumumab"))
     phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
@@ -220,17 +244,20 @@ class TreatmentOutSchema(Schema):
     stopped_on = IsoDate(allow_none=True)
 
 
+@response()
 class WindowSchema(Schema):
     kind = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy"]))
     start = IsoDate(metadata=_doc("First permitted day (inclusive)."))
     end = IsoDate(metadata=_doc("Last permitted day (inclusive)."))
 
 
+@response("name", "cvx")
 class VaccineRefSchema(Schema):
     name = fields.String()
     cvx = fields.String()
 
 
+@response()
 class VaccineOutSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -239,11 +266,13 @@ class VaccineOutSchema(Schema):
     route = fields.String()
 
 
+@response()
 class ProposedDoseSchema(Schema):
     dose = fields.Integer(metadata=_doc("Dose number in the series (1-based).", 2))
     date = IsoDate(metadata=_doc("Proposed date, inside a permitted window."))
 
 
+@response()
 class SeriesOutSchema(Schema):
     doses = fields.Integer(metadata=_doc("Doses in the series planned here."))
     given = fields.Integer(metadata=_doc("Doses already given (vaccines[].given)."))
@@ -253,6 +282,7 @@ class SeriesOutSchema(Schema):
     )
 
 
+@response()
 class VaccinePlanSchema(Schema):
     request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
     vaccine = fields.Nested(VaccineOutSchema)
@@ -290,6 +320,7 @@ class VaccinePlanSchema(Schema):
     )
 
 
+@response()
 class PlanWarningSchema(Schema):
     code = fields.String(
         metadata=_doc(
@@ -302,6 +333,7 @@ class PlanWarningSchema(Schema):
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))
 
 
+@response()
 class PlanResponseSchema(Schema):
     as_of = IsoDate()
     horizon_end = IsoDate(metadata=_doc("as_of + horizon_days: windows are clipped to [as_of, horizon_end]."))
@@ -332,6 +364,7 @@ class BatchRequestSchema(Schema):
     )
 
 
+@response("plan", "problem")
 class BatchResultSchema(Schema):
     index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
     status = fields.Integer(
@@ -353,12 +386,14 @@ class BatchResultSchema(Schema):
     )
 
 
+@response()
 class BatchSummarySchema(Schema):
     total = fields.Integer(required=True, metadata=_doc("Number of requests.", 2))
     planned = fields.Integer(required=True, metadata=_doc("Requests answered with a plan (status 200).", 1))
     failed = fields.Integer(required=True, metadata=_doc("Requests answered with a problem.", 1))
 
 
+@response()
 class BatchResponseSchema(Schema):
     results = fields.List(
         fields.Nested(BatchResultSchema), required=True, metadata=_doc("One result per request, in request order.")
@@ -369,6 +404,7 @@ class BatchResponseSchema(Schema):
 # ---- catalog ----------------------------------------------------------------------------------------
 
 
+@response()
 class CatalogEntrySchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -381,6 +417,7 @@ class CatalogEntrySchema(Schema):
     note = fields.String()
 
 
+@response()
 class UnspecifiedSchema(Schema):
     cvx = fields.String(allow_none=True)
     name = fields.String()
@@ -389,6 +426,7 @@ class UnspecifiedSchema(Schema):
     note = fields.String()
 
 
+@response()
 class CatalogSchema(Schema):
     catalog_version = fields.String()
     count = fields.Integer()
@@ -409,6 +447,7 @@ class CatalogQuerySchema(Schema):
     )
 
 
+@response("role", "group")
 class RuleSchema(Schema):
     id = fields.String()
     role = fields.String(metadata=_doc("In a therapy profile: the part the rule plays in the planner."))
@@ -419,6 +458,7 @@ class RuleSchema(Schema):
     citation = fields.String()
 
 
+@response()
 class TherapySchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -429,10 +469,12 @@ class TherapySchema(Schema):
     rules = fields.List(fields.Nested(RuleSchema))
 
 
+@response()
 class TherapyListSchema(Schema):
     therapies = fields.List(fields.Nested(TherapySchema))
 
 
+@response()
 class RuleListSchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String(), metadata=_doc("Ruleset version per therapy."))
     rules = fields.List(fields.Nested(RuleSchema), metadata=_doc("Every rule a response can cite."))
@@ -441,10 +483,12 @@ class RuleListSchema(Schema):
 # ---- operations and errors ----------------------------------------------------------------------------
 
 
+@response()
 class HealthSchema(Schema):
     status = fields.String()
 
 
+@response()
 class ReadySchema(Schema):
     status = fields.String()
     ruleset = fields.Dict(keys=fields.String(), values=fields.String())
@@ -452,6 +496,7 @@ class ReadySchema(Schema):
     vaccines = fields.Integer()
 
 
+@response()
 class CandidateSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -459,17 +504,24 @@ class CandidateSchema(Schema):
     live = fields.Boolean(allow_none=True)
 
 
+@response("candidates")
 class FieldErrorSchema(Schema):
     field = fields.String(metadata=_doc("Path of the offending field, e.g. vaccines[1].name.", "vaccines[1].name"))
     message = fields.String()
     code = fields.String(
-        metadata=_doc("invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy.")
+        metadata=_doc(
+            "Stable code a client may branch on (new codes may be added): "
+            + "; ".join(f"{code}: {meaning}" for code, meaning in ERROR_CODES.items())
+            + ".",
+            "unknown_vaccine",
+        )
     )
     candidates = fields.List(
         fields.Nested(CandidateSchema), metadata=_doc("What an unknown or ambiguous name could mean.")
     )
 
 
+@response("errors")
 class ProblemSchema(Schema):
     type = fields.String(metadata=_doc("URI of the problem type (GET it for a description), or about:blank."))
     title = fields.String()
