@@ -211,8 +211,15 @@ def test_feedback_is_accepted_and_only_counts_are_logged(client):
         {"feedback": []},
         {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "t"}]},
         {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]},
+        {"feedback": [{"card": "0", "outcome": {}, "outcomeTimestamp": "", "acceptedSuggestions": []}]},
     ],
-    ids=["no feedback key", "empty feedback", "unknown outcome", "accepted without accepted suggestions"],
+    ids=[
+        "no feedback key",
+        "empty feedback",
+        "unknown outcome",
+        "accepted without accepted suggestions",
+        "outcome an object (was a 500, found by the contract fuzzing)",
+    ],
 )
 def test_malformed_feedback_is_400(client, body):
     assert client.post(f"{SIGN}/feedback", json=body).status_code == 400

@@ -222,7 +222,7 @@ def feedback(service_id: str) -> Response:
             continue
         if not isinstance(item.get("card"), str) or not item["card"]:
             errors.append((f"feedback[{i}].card", "required: the card's uuid"))
-        if item.get("outcome") not in counts:
+        if not isinstance(item.get("outcome"), str) or item["outcome"] not in counts:  # (an object was a 500)
             errors.append((f"feedback[{i}].outcome", "must be 'accepted' or 'overridden'"))
         if not isinstance(item.get("outcomeTimestamp"), str):
             errors.append((f"feedback[{i}].outcomeTimestamp", "required: when the user acted, ISO 8601 in UTC"))
@@ -333,31 +333,38 @@ def document_routes(api: Any, app: Flask) -> None:
             "required": ["cards"],
             "additionalProperties": True,
         },
+        **{
+            f"CdsFeedback{outcome.capitalize()}": {
+                "type": "object",
+                "description": f"Feedback on one card the user {outcome} (CDS Hooks 2.0).",
+                "properties": {
+                    "card": {**text, "description": "The card's uuid."},
+                    "outcome": {"type": "string", "enum": [outcome]},
+                    "outcomeTimestamp": {"type": "string", "description": "When the user acted (ISO 8601, UTC)."},
+                    **(
+                        {
+                            "acceptedSuggestions": {
+                                "type": "array",
+                                "items": {"description": "A suggestion the user accepted (not read or kept)."},
+                            }
+                        }
+                        if outcome == "accepted"
+                        else {"overrideReason": {"description": "Why the card was overridden (not read or kept)."}}
+                    ),
+                },
+                "required": ["card", "outcome", "outcomeTimestamp"]
+                + (["acceptedSuggestions"] if outcome == "accepted" else []),
+                "additionalProperties": True,
+            }
+            for outcome in ("accepted", "overridden")
+        },
         "CdsFeedback": {
             "type": "object",
             "properties": {
                 "feedback": {
                     "type": "array",
                     "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "card": text,
-                            "outcome": {"type": "string", "enum": ["accepted", "overridden"]},
-                            "outcomeTimestamp": {
-                                "type": "string",
-                                "description": "When the user acted (ISO 8601, UTC).",
-                            },
-                            "acceptedSuggestions": {
-                                "type": "array",
-                                "items": {"type": "object"},
-                                "description": "Required when outcome is accepted.",
-                            },
-                            "overrideReason": {"type": "object"},
-                        },
-                        "required": ["card", "outcome", "outcomeTimestamp"],
-                        "additionalProperties": True,
-                    },
+                    "items": {"oneOf": [ref("CdsFeedbackAccepted"), ref("CdsFeedbackOverridden")]},
                 }
             },
             "required": ["feedback"],

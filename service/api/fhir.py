@@ -134,11 +134,11 @@ def document_routes(api: Any, app: Flask) -> None:
                 "already given), vaccine (valueCodeableConcept with a CVX coding; at least one), neededBy "
                 "(valueDate, at most once), horizonDays (valueInteger or valuePositiveInt, 60 to 1095, at most "
                 "once), bCellRepletionDate (valueDate, at most once). Each part carries exactly the value its name "
-                "takes. What only the rules can judge (no vaccine, an unknown code system) is a 422."
+                "takes. What only the rules can judge (no vaccine, an unknown code system) is a 422. Only the "
+                "elements the operation reads are listed (FHIR's id, meta and extension are not)."
             ),
             "properties": {
                 "resourceType": {"type": "string", "enum": ["Parameters"]},
-                "id": {"type": "string", "pattern": hl7_schemas.FHIR_STRING},
                 "parameter": {"type": "array", "minItems": 1, "items": ref("FhirVaccineTimingPart")},
             },
             "required": ["resourceType", "parameter"],
@@ -164,6 +164,9 @@ def document_routes(api: Any, app: Flask) -> None:
                 ),
             },
             "required": ["name"],
+            # A name and exactly one value (FHIR's inv-1), said in a way generated clients keep typed.
+            "minProperties": 2,
+            "maxProperties": 2,
             "additionalProperties": False,
         },
     )

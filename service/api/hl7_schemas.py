@@ -13,6 +13,18 @@ FHIR_DATE = r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2
 FHIR_CODE = r"^[^\s]+( [^\s]+)*$"
 FHIR_STRING = r"^[ \r\n\t\S]+$"
 FHIR_URI = r"^\S*$"
+FHIR_ID = r"^[A-Za-z0-9\-\.]{1,64}$"
+BUNDLE_TYPES = [
+    "document",
+    "message",
+    "transaction",
+    "transaction-response",
+    "batch",
+    "batch-response",
+    "history",
+    "searchset",
+    "collection",
+]
 
 
 def ref(name: str) -> dict[str, str]:
@@ -35,23 +47,32 @@ def bundle() -> dict[str, Any]:
     an allOf of a non-nullable component in OpenAPI 3.0)."""
     return {
         "type": "object",
-        "description": "A FHIR R4 Bundle (searchset or collection) of the resources a hook needs.",
+        "description": (
+            "A FHIR R4 Bundle (searchset or collection) of the resources a hook needs. Only the elements read "
+            "are listed (FHIR's id, meta, total and link are not)."
+        ),
         "properties": {
             "resourceType": {"type": "string", "enum": ["Bundle"]},
-            "id": {"type": "string", "pattern": FHIR_STRING},
-            "type": {"type": "string", "pattern": FHIR_CODE, "example": "searchset"},
-            "total": {"type": "integer", "minimum": 0},
+            "type": {"type": "string", "enum": BUNDLE_TYPES, "example": "searchset"},
             "entry": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"fullUrl": {"type": "string", "pattern": FHIR_URI}, "resource": ref("FhirResource")},
+                    "properties": {
+                        "fullUrl": {"type": "string", "description": "The resource's absolute URL (not read)."},
+                        "resource": {
+                            "description": (
+                                "A FHIR R4 resource (an object named by its resourceType). An entry the hook does "
+                                "not need (another resource type, or not a resource) is skipped."
+                            ),
+                        },
+                    },
                     "additionalProperties": True,
                 },
             },
         },
-        "required": ["resourceType"],
-        "additionalProperties": True,
+        "required": ["resourceType", "type"],
+        "additionalProperties": False,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,13 @@ def refine_schemas(api: Any) -> None:
     spec = api.spec
     components = spec.components.schemas
     spec.components.schemas.pop("PaginationMetadata", None)  # flask-smorest's, for pagination this API has not
-    for name in ("VaccineRequest", "Immunization", "VaccineRef"):  # exactly one of name or cvx
-        components[name]["oneOf"] = [{"required": ["name"]}, {"required": ["cvx"]}]
+    # Exactly one of name or cvx: two named shapes, so that a generated client types a vaccine as one or the
+    # other (a oneOf of bare `required` lists came out as `Any`).
+    for name, what, description in (
+        ("VaccineRequest", "Vaccine", "A vaccine to plan."),
+        ("Immunization", "Immunization", "A vaccine already given."),
+    ):
+        split_name_or_cvx(spec, name, what, description)
     spec.components.schema(
         "Cadence",
         {
@@ -167,6 +173,14 @@ def refine_schemas(api: Any) -> None:
         if isinstance(node, dict):
             if node.get("type") == "string" and node.get("format") == "date":
                 node["pattern"] = REQUEST_DATE_PATTERN
+            if "default" in node:
+                # A request field with a default is optional, and a generator must type it so: openapi-typescript
+                # makes a field with a `default` required (right for answers, wrong for requests). So the default
+                # is said in words.
+                default = node.pop("default")
+                text = node.get("description", "")
+                if "default" not in text.lower():
+                    node["description"] = f"{text} Default: {json.dumps(default)}.".strip()
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
                 name = ref.rsplit("/", 1)[1]
@@ -182,6 +196,35 @@ def refine_schemas(api: Any) -> None:
     for root in REQUEST_ROOTS:
         walk({"$ref": f"#/components/schemas/{root}"})
     document_request_id(api)
+
+
+def split_name_or_cvx(spec: Any, name: str, what: str, description: str) -> None:
+    """Replace the component `name` (a NameOrCvxSchema) by <what>ByName and <what>ByCvx, each forbidding the
+    other key, and every use of it by a oneOf of the two."""
+    components = spec.components.schemas
+    base = components.pop(name)
+    for key, other, variant in (("name", "cvx", "ByName"), ("cvx", "name", "ByCvx")):
+        components[what + variant] = {
+            "type": "object",
+            "description": f"{description} Named by its {key} (exactly one of name or cvx).",
+            "properties": {k: v for k, v in base["properties"].items() if k != other},
+            "required": [key, *[r for r in base.get("required", []) if r not in (key, other)]],
+            "additionalProperties": False,
+        }
+    one_of = {"oneOf": [{"$ref": f"#/components/schemas/{what}ByName"}, {"$ref": f"#/components/schemas/{what}ByCvx"}]}
+
+    def replace(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and value.get("$ref") == f"#/components/schemas/{name}":
+                    node[key] = dict(one_of)
+                else:
+                    replace(value)
+        elif isinstance(node, list):
+            for value in node:
+                replace(value)
+
+    replace(components)
 
 
 def document_request_id(api: Any) -> None:

@@ -158,7 +158,8 @@ class TreatmentSchema(Schema):
 
 
 class NameOrCvxSchema(Schema):
-    """A vaccine named by exactly one of a name or a CVX code."""
+    """A vaccine named by exactly one of a name or a CVX code. (openapi.yaml states each subclass as two
+    shapes, <Name>ByName and <Name>ByCvx: see ops.split_name_or_cvx.)"""
 
     name = fields.String(
         validate=validate.Length(min=1, max=100),
@@ -253,8 +254,8 @@ class WindowSchema(Schema):
 
 @response("name", "cvx")
 class VaccineRefSchema(Schema):
-    name = fields.String()
-    cvx = fields.String()
+    name = fields.String(metadata=_doc("The name requested (present when the request named the vaccine)."))
+    cvx = fields.String(metadata=_doc("The CVX code requested (present when the request gave a code)."))
 
 
 @response()
