@@ -72,10 +72,10 @@ def gunicorn(
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{server.log()}")
             try:
-                if requests.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a worker still booting on a loaded machine: ask again
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not become ready:\n{server.log()}")
             time.sleep(0.1)
