@@ -460,13 +460,50 @@ class RuleSchema(Schema):
 
 
 @response()
+class CadenceOutSchema(Schema):
+    days = fields.Integer(metadata=_doc("Days between maintenance doses (0 when counted in months)."))
+    months = fields.Integer(metadata=_doc("Calendar months between maintenance doses (0 when counted in days)."))
+    description = fields.String()
+
+
+@response()
+class TherapyScheduleSchema(Schema):
+    text = fields.String(metadata=_doc("The labelled dosing schedule in words."))
+    starter_gaps_days = fields.List(fields.Integer(), metadata=_doc("Days between the starter doses, in order."))
+    default_cadence = fields.String(metadata=_doc("The maintenance cadence used when a request names none."))
+    cadences = fields.Dict(
+        keys=fields.String(), values=fields.Nested(CadenceOutSchema), metadata=_doc("The cadences, by name.")
+    )
+
+
+@response()
+class MidCycleSchema(Schema):
+    after_min = fields.Integer(metadata=_doc("Earliest day of the slot after a dose D: D + after_min."))
+    after_max = fields.Integer(metadata=_doc("Latest day of the slot after D: D + after_max."))
+    before_min = fields.Integer(metadata=_doc("Latest day before the next dose N: N - before_min."))
+    before_max = fields.Integer(metadata=_doc("Earliest day before N: N - before_max."))
+
+
+@response()
+class VaccineTimingSchema(Schema):
+    live_pre_start_days = fields.Integer(metadata=_doc("A live vaccine at least this many days before the first dose."))
+    non_live_pre_start_days = fields.Integer(
+        metadata=_doc("A non-live vaccine at least this many days before the first dose.")
+    )
+    mid_cycle = fields.Nested(MidCycleSchema, metadata=_doc("The non-live slot between two doses."))
+    post_therapy_after_last_dose_days = fields.Integer()
+    b_cell_recheck_days = fields.Integer()
+    b_cell_consensus_days = fields.Integer()
+
+
+@response()
 class TherapySchema(Schema):
     id = fields.String()
     name = fields.String()
     brand_names = fields.List(fields.String())
     ruleset_version = fields.String()
-    schedule = fields.Dict(metadata=_doc("Starter gaps, cadences and their descriptions."))
-    vaccine_timing = fields.Dict(metadata=_doc("Day counts the windows use."))
+    schedule = fields.Nested(TherapyScheduleSchema, metadata=_doc("Starter gaps, cadences and their descriptions."))
+    vaccine_timing = fields.Nested(VaccineTimingSchema, metadata=_doc("Day counts the windows use."))
     rules = fields.List(fields.Nested(RuleSchema))
 
 
