@@ -127,3 +127,44 @@ def test_the_yaml_document_is_written_once_per_app():
     second = fresh.test_client().get("/openapi.yaml")
     assert first.get_data(as_text=True) == second.get_data(as_text=True) == cached
     assert fresh.extensions["openapi_yaml"] is cached
+
+
+# The only answer fields that may be absent (see schemas.response): everything else is always present.
+OPTIONAL_ANSWER_FIELDS = {
+    "VaccineRef": {"name", "cvx"},  # the one the request used
+    "BatchResult": {"plan", "problem"},  # by status
+    "Problem": {"errors"},
+    "FieldError": {"candidates"},
+    "Rule": {"role", "group"},  # role in a therapy profile, group in GET /v1/rules
+}
+
+
+def test_every_answer_field_is_required_unless_it_may_really_be_absent():
+    """A new response schema must be decorated with schemas.response(), naming any field it may leave out."""
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    schemas = spec["components"]["schemas"]
+    seen: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] not in seen:
+                seen.add(ref.rsplit("/", 1)[1])
+                walk(schemas[ref.rsplit("/", 1)[1]])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path, item in spec["paths"].items():
+        if path.startswith("/v1/") or path in ("/healthz", "/readyz"):
+            for operation in item.values():
+                if "responses" in operation:
+                    walk(operation["responses"])
+    walk({"$ref": "#/components/responses/NOT_FOUND"})
+    assert {"PlanResponse", "TreatmentOut", "VaccinePlan", "Problem", "Therapy", "Catalog"} <= seen
+    for name in sorted(seen):
+        properties = set(schemas[name].get("properties", {}))
+        missing = properties - set(schemas[name].get("required", [])) - OPTIONAL_ANSWER_FIELDS.get(name, set())
+        assert not missing, f"{name}: {sorted(missing)} not required (decorate with schemas.response())"
