@@ -5,9 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
-AXE    := node_modules/axe-core/axe.min.js
+# Node tools that check openapi.yaml as an integrator would (Redocly, Spectral, openapi-typescript, tsc),
+# pinned in package.json / package-lock.json. Node 20+ and npm are the only other needs.
+NODE_BIN   := node_modules/.bin
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck openapi lock bench clean browser-deps screenshots
+.PHONY: run test lint typecheck openapi lock bench clean node browser-deps screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
@@ -17,32 +20,35 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
+# --ignore-scripts: none of the tools needs an install script (one dependency's would only send telemetry).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 run: $(STAMP)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
-test: $(STAMP) browser-deps $(AXE)
+test: $(STAMP) $(NODE_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 # The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
-# inject axe-core from npm. Installed when missing: the Debian packages as root (as on CI), axe-core with
-# npm ci. Without root the browser tests are skipped with the reason, except on CI, where they fail.
+# inject axe-core from npm (package.json). The Debian packages are installed when missing, as root (as on CI).
+# Without root the browser tests are skipped with the reason, except on CI, where they fail.
 browser-deps:
 	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	else echo "chromium/chromium-driver missing and not root: the browser tests will be skipped" \
 	  "(sudo apt-get install -y chromium chromium-driver)"; fi
 
-$(AXE): package.json package-lock.json
-	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm; fi
-	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $(AXE); \
-	else echo "npm missing and not root: the accessibility checks will be skipped"; fi
-
 # Screenshots of the clinic page and the yellow fever letter in docs/ (the Ghana case, as_of 2026-11-24).
-screenshots: $(STAMP) browser-deps $(AXE)
+screenshots: $(STAMP) $(NODE_STAMP) browser-deps
 	$(BIN)/python -m scripts.screenshots
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint openapi.yaml
+	$(NODE_BIN)/spectral lint --fail-severity=warn openapi.yaml
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/ruff format --check service tests scripts
 	$(BIN)/mypy

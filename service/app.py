@@ -17,7 +17,15 @@ from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
 from . import clinic, observability, security
 from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
-from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, problem, register_error_handlers
+from .api.problems import (
+    API_KEY_SCHEME,
+    API_KEY_SCHEME_DOC,
+    CDS_HOOKS_JWT_SCHEME,
+    CDS_HOOKS_JWT_SCHEME_DOC,
+    ProblemApi,
+    problem,
+    register_error_handlers,
+)
 
 API_VERSION = "1.0.0"
 
@@ -54,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = ProblemApi(app)
     app.extensions["problem_api"] = api
     api.spec.components.security_scheme(API_KEY_SCHEME, API_KEY_SCHEME_DOC)
+    api.spec.components.security_scheme(CDS_HOOKS_JWT_SCHEME, CDS_HOOKS_JWT_SCHEME_DOC)
     for blp in (plans.blp, batch.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
@@ -100,7 +109,9 @@ def _spec_options() -> dict[str, Any]:
                 "`Authorization: Bearer <key>`. This is decision support for clinicians and pharmacists, not a "
                 "substitute for clinical judgement."
             ),
-            "license": {"name": "Proprietary"},
+            # The operator of a deployment answers for it; the project's own pages say who that is and the terms.
+            "contact": {"name": "Vaccine timing planner team", "url": "/docs"},
+            "license": {"name": "Proprietary", "url": "/docs"},
         },
         "servers": [{"url": "/", "description": "This server"}],
     }

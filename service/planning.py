@@ -19,12 +19,26 @@ from marshmallow import ValidationError
 from service.api.schemas import PlanRequestSchema
 from service.data.loader import Ruleset
 from service.domain.errors import FieldError, InvalidInput
-from service.domain.planner import Immunization, Plan, PlanRequest, VaccineRequest, make_plan
-from service.domain.schedule import Treatment
+from service.domain.planner import (
+    Immunization,
+    Plan,
+    PlanRequest,
+    VaccineRequest,
+    field_order,
+    immunization_errors,
+    make_plan,
+    vaccine_errors,
+)
+from service.domain.schedule import Treatment, check_treatment
 
 # Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
 # loading a typical request. Loading keeps no state on the instance.
 REQUEST_SCHEMA = PlanRequestSchema()
+
+
+class ShapeInvalid(InvalidInput):
+    """InvalidInput for a request that does not match the contract's request schema (with whatever the
+    rules found in its valid parts): the answer says so, as a request the rules alone refuse does not."""
 
 
 @dataclass(frozen=True)
@@ -48,23 +62,82 @@ class Planner:
 
         A bad request raises InvalidInput naming each field, exactly as POST /v1/plans would answer it.
         """
-        return json_ready(self.answer(load_request(raw)))  # type: ignore[no-any-return]  # orjson is typed Any
+        return json_ready(self.answer(self.load(raw)))  # type: ignore[no-any-return]  # orjson is typed Any
+
+    def load(self, raw: Any) -> dict[str, Any]:
+        """A raw JSON value checked as a plan request: the loaded body, or InvalidInput listing every problem at
+        once. When the shape is wrong somewhere, the rules still check every part whose shape is right (an
+        unknown vaccine is reported beside a malformed date), so a client fixes its request in one round trip.
+        The planner itself (make_plan) then checks a shape-valid body as a whole."""
+        try:
+            return REQUEST_SCHEMA.load(raw)  # type: ignore[no-any-return]  # marshmallow types load() as Any
+        except ValidationError as err:
+            errors = [FieldError(e["field"], e["message"], code=e["code"]) for e in flatten_messages(err.messages)]
+            if isinstance(raw, dict) and isinstance(err.valid_data, dict) and isinstance(err.messages, dict):
+                errors += self.errors_in_valid_parts(raw, err.valid_data, err.messages)
+            raise ShapeInvalid(sorted(errors, key=lambda e: field_order(e.field))) from None
+
+    def errors_in_valid_parts(
+        self, raw: dict[str, Any], valid: dict[str, Any], shape: dict[str, Any]
+    ) -> list[FieldError]:
+        """The rules' errors about the parts of a request whose shape is valid (`valid`, marshmallow's
+        valid_data), next to the shape errors (`shape`, its messages). A check runs only when every field it
+        reads is shape-valid: an invalid as_of compares no date, an invalid given list is not counted, an
+        invalid treatment field keeps the history from being checked. So no error is a side effect of
+        another: each one would still be there once the shape errors are fixed."""
+        ruleset = self.ruleset
+        errors: list[FieldError] = []
+        as_of: date | None = (valid["as_of"] or self.today()) if "as_of" in valid else None
+        treatment = valid.get("treatment")
+        if isinstance(treatment, dict) and "drug" in treatment:
+            try:
+                profile = ruleset.therapies.find(treatment["drug"])
+            except InvalidInput as bad:
+                errors += bad.errors
+            else:
+                if as_of is not None and "treatment" not in shape:
+                    try:
+                        check_treatment(profile, to_treatment(treatment), as_of)
+                    except InvalidInput as bad:
+                        errors += bad.errors
+        for index, item, problems in _valid_items(raw, valid, shape, "vaccines"):
+            needed_by = item.get("needed_by") if "needed_by" not in problems else None
+            request = VaccineRequest(
+                name=item.get("name"), cvx=item.get("cvx"), given=tuple(item.get("given", ())), needed_by=needed_by
+            )
+            given_known = "given" in item and "given" not in problems
+            errors += vaccine_errors(index, request, as_of, ruleset.catalog, ruleset.vaccine_rules, given_known)[1]
+        for index, item, problems in _valid_items(raw, valid, shape, "immunizations"):
+            day = item.get("date") if "date" not in problems else None
+            given = Immunization(day=day, name=item.get("name"), cvx=item.get("cvx")) if day is not None else None
+            errors += immunization_errors(index, given, item.get("name"), item.get("cvx"), as_of, ruleset.catalog)[1]
+        return errors
 
 
-def load_request(raw: Any) -> dict[str, Any]:
-    """A raw JSON value checked against the contract's request schema, or InvalidInput naming each field."""
-    try:
-        return REQUEST_SCHEMA.load(raw)  # type: ignore[no-any-return]  # marshmallow types load() as Any
-    except ValidationError as err:
-        raise InvalidInput(
-            [FieldError(e["field"], e["message"], code=e["code"]) for e in flatten_messages(err.messages)]
-        ) from None
+def _valid_items(
+    raw: dict[str, Any], valid: dict[str, Any], shape: dict[str, Any], key: str
+) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """The items of the list `key` that name a vaccine by exactly one of name or cvx, with their index and
+    their own shape errors. Items are trusted to keep their index only when marshmallow kept every item."""
+    items, loaded = raw.get(key), valid.get(key)
+    if not isinstance(items, list) or not isinstance(loaded, list) or len(items) != len(loaded):
+        return []
+    problems = shape.get(key, {})
+    if not isinstance(problems, dict):
+        return []  # the list itself is wrong (too long, say): its items are not looked at
+    out = []
+    for index, item in enumerate(loaded):
+        own = problems.get(index, {})
+        if not isinstance(item, dict) or not isinstance(own, dict) or "_schema" in own:
+            continue
+        if ("name" in item) != ("cvx" in item) and "name" not in own and "cvx" not in own:
+            out.append((index, item, own))
+    return out
 
 
-def to_request(body: dict[str, Any], today: date) -> PlanRequest:
-    """A loaded request body in the planner's terms; `today` stands in for a missing as_of."""
-    t = body["treatment"]
-    treatment = Treatment(
+def to_treatment(t: dict[str, Any]) -> Treatment:
+    """A loaded `treatment` object in the planner's terms."""
+    return Treatment(
         drug=t["drug"],
         doses=tuple(t["doses"]),
         start_date=t["start_date"],
@@ -72,6 +145,11 @@ def to_request(body: dict[str, Any], today: date) -> PlanRequest:
         stopped_on=t["stopped_on"],
         b_cell_repletion_on=t["b_cell_repletion_on"],
     )
+
+
+def to_request(body: dict[str, Any], today: date) -> PlanRequest:
+    """A loaded request body in the planner's terms; `today` stands in for a missing as_of."""
+    treatment = to_treatment(body["treatment"])
     vaccines = tuple(
         VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]), needed_by=v["needed_by"])
         for v in body["vaccines"]

@@ -112,6 +112,7 @@ def test_unknown_vaccine_is_a_422_with_close_candidates(client):
         ({"name": "typhoid"}, "vaccines[0].name"),
         ({"cvx": "188"}, "vaccines[0].cvx"),
     ],
+    ids=["flu", "cvx 88 influenza", "typhoid", "cvx 188 zoster"],
 )
 def test_unspecified_formulation_is_never_guessed(client, request_item, field):
     body = assert_problem(plan(client, vaccines=[request_item]), 422, field)
@@ -166,6 +167,35 @@ def test_every_bad_vaccine_is_reported_at_once(client):
         ({"as_of": "24/11/2026"}, "as_of"),
         ({"as_of": "0001-01-01"}, "as_of"),
         ({"extra": 1}, "extra"),
+    ],
+    ids=[
+        "unsupported therapy",
+        "no drug",
+        "no start nor doses",
+        "month 13",
+        "compact date",
+        "date with time",
+        "dose after as_of",
+        "repeated dose",
+        "dose not a date",
+        "start after first dose",
+        "stopped before last dose",
+        "unknown cadence",
+        "unknown treatment field",
+        "no vaccines",
+        "51 vaccines",
+        "both name and cvx",
+        "neither name nor cvx",
+        "cvx as number",
+        "cvx not digits",
+        "horizon 59",
+        "horizon 1096",
+        "horizon as string",
+        "horizon with fraction",
+        "horizon boolean",
+        "as_of not ISO",
+        "as_of year 1",
+        "unknown top-level field",
     ],
 )
 def test_wrong_input_is_a_422_naming_the_field(client, overrides, field):

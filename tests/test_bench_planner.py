@@ -1,11 +1,13 @@
 """In-process benchmarks of the planner (pytest-benchmark): the typical and the largest allowed request,
-and how the cost grows with doses of history, vaccines and the horizon, one at a time from the typical.
+and a check that the cost grows no faster than claimed with doses of history, vaccines and the horizon.
 
-`make test` runs each once, as a smoke test (--benchmark-disable in pyproject.toml), so they cannot rot;
+`make test` runs each benchmark once, as a smoke test (--benchmark-disable in pyproject.toml), so they cannot rot;
 `make bench` times them (--benchmark-enable) and writes bench-results/planner.json.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -30,7 +32,7 @@ def planner(app):
         yield domain
 
 
-@pytest.mark.parametrize("size", ["typical", "largest"])
+@pytest.mark.parametrize("size", ["typical", "largest"], ids=str)
 def test_make_plan(benchmark, planner, size):
     """The rules alone (service.domain.planner.make_plan), input already validated."""
     benchmark.group = "make_plan"
@@ -39,7 +41,7 @@ def test_make_plan(benchmark, planner, size):
     assert len(plan.vaccines) == len(raw["vaccines"])
 
 
-@pytest.mark.parametrize("size", ["typical", "largest"])
+@pytest.mark.parametrize("size", ["typical", "largest"], ids=str)
 def test_plan_json(benchmark, app, size):
     """What an HTTP request costs minus HTTP: validation, rules and the JSON-ready answer (Planner.plan_json)."""
     benchmark.group = "plan_json"
@@ -48,19 +50,35 @@ def test_plan_json(benchmark, app, size):
     assert len(answer["vaccines"]) == len(raw["vaccines"])
 
 
-@pytest.mark.parametrize("doses", [0, 15, 100, 400])
-def test_cost_grows_with_doses(benchmark, planner, doses):
-    benchmark.group = "growth: doses (5 vaccines, 365 days)"
-    benchmark(planner(plan_request(doses, 5, 365)))
+def best_seconds_per_call(*calls, batch=10, repeats=9):
+    """Per call, the fastest of `repeats` timed batches of each call. The calls are timed in turn, round after
+    round, so a burst of load on the machine falls on all of them alike, and the minimum is the round the
+    load disturbed least: the ratio of two such figures is steady on a busy machine."""
+    best = [float("inf")] * len(calls)
+    for _ in range(repeats):
+        for i, call in enumerate(calls):
+            started = time.perf_counter()
+            for _ in range(batch):
+                call()
+            best[i] = min(best[i], (time.perf_counter() - started) / batch)
+    return best
 
 
-@pytest.mark.parametrize("vaccines", [1, 5, 20, 50])
-def test_cost_grows_with_vaccines(benchmark, planner, vaccines):
-    benchmark.group = "growth: vaccines (15 doses, 365 days)"
-    benchmark(planner(plan_request(15, vaccines, 365)))
+# Each dimension from the typical request: the sizes compared, and the most the larger may cost relative to
+# the smaller. Measured on main (2 cores, under load): 400 doses cost 1.3x 15 doses (flat: pairs before
+# as_of are skipped); 50 vaccines 7.5x 5 (each vaccine's series is proposed); 1095 days 1.9x 60. The bounds
+# (5x for doses; 30x and 55x, three times linear) are generous for a loaded machine, yet far below what quadratic growth
+# would cost (100x for ten times the vaccines, 333x for the horizon).
+GROWTH = [
+    ("doses of history", lambda n: plan_request(n, 5, 365), 15, 400, 5.0),
+    ("vaccines", lambda n: plan_request(15, n, 365), 5, 50, 3 * 50 / 5),
+    ("horizon days", lambda n: plan_request(15, 5, n), 60, 1095, 3 * 1095 / 60),
+]
 
 
-@pytest.mark.parametrize("horizon", [60, 365, 1095])
-def test_cost_grows_with_horizon(benchmark, planner, horizon):
-    benchmark.group = "growth: horizon days (15 doses, 5 vaccines)"
-    benchmark(planner(plan_request(15, 5, horizon)))
+@pytest.mark.parametrize(("dimension", "request_of", "small", "large", "bound"), GROWTH, ids=[g[0] for g in GROWTH])
+def test_planning_cost_grows_no_faster_than_claimed(planner, dimension, request_of, small, large, bound):
+    """Flat in the dose history, at most linear in vaccines and in the horizon (one dimension at a time)."""
+    small_cost, large_cost = best_seconds_per_call(planner(request_of(small)), planner(request_of(large)))
+    ratio = large_cost / small_cost
+    assert ratio < bound, f"{dimension}: {large} cost {ratio:.1f}x {small} (bound {bound:.0f}x)"

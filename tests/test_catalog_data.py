@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.oracles import LIVE_CVX_CODES, LIVE_VIRUS_CONFLICT_CODES, ORAL_LIVE_CODES
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "service" / "data"
 CATALOG_FILE = DATA_DIR / "vaccines.json"
 CDSI_DIR = DATA_DIR / "cdsi"
@@ -24,39 +26,6 @@ LIVE_CONFLICTS_FILE = CDSI_DIR / "live-virus-conflicts.csv"
 ROUTES = {"injection", "intranasal", "oral", "intradermal", "percutaneous"}
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-# REFERENCES.md section 4 "Live or non-live, by CVX code": the 25 liveVirusConflicts codes ...
-LIVE_VIRUS_CONFLICT_CODES = {
-    "03",
-    "04",
-    "05",
-    "06",
-    "07",
-    "19",
-    "21",
-    "37",
-    "38",
-    "56",
-    "75",
-    "94",
-    "105",
-    "111",
-    "121",
-    "125",
-    "149",
-    "151",
-    "169",
-    "183",
-    "184",
-    "204",
-    "317",
-    "333",
-    "503",
-}
-# ... plus the oral live vaccines (25 Ty21a, 174 Vaxchora, 02/178/179/182 OPV, 74/116/119/122 rotavirus,
-# 54/55/143 adenovirus) ...
-ORAL_LIVE_CODES = {"25", "174", "02", "178", "179", "182", "74", "116", "119", "122", "54", "55", "143"}
-# ... and 80 (VEE, live). Qdenga is live too but has no CVX code (checked separately).
-EXPECTED_LIVE_CODES = LIVE_VIRUS_CONFLICT_CODES | ORAL_LIVE_CODES | {"80"}
 
 # REFERENCES.md section 4: codes the CDSi map lacks that must still be classifiable.
 CODES_NOT_IN_CDSI_MAP = {"19", "125", "54", "55", "143", "80"}
@@ -342,7 +311,7 @@ def test_cdsi_antigens_of_each_code_are_listed_on_its_entry(catalog, cvx_map):
 
 
 def test_live_set_is_exactly_the_references_section_4_list(catalog):
-    assert live_codes(catalog) == EXPECTED_LIVE_CODES
+    assert live_codes(catalog) == LIVE_CVX_CODES
 
 
 def test_qdenga_is_live(entries):
@@ -373,7 +342,7 @@ def test_oral_live_codes_have_route_oral(catalog):
         assert entry is not None and entry["live"] is True and entry["route"] == "oral", code
 
 
-@pytest.mark.parametrize("code", sorted(MISLEADING_NON_LIVE))
+@pytest.mark.parametrize("code", sorted(MISLEADING_NON_LIVE), ids=str)
 def test_products_with_misleading_names_are_non_live(catalog, code):
     entry = entry_of(code, catalog)
     assert entry is not None, MISLEADING_NON_LIVE[code]
@@ -412,21 +381,21 @@ def test_normalized_names_aliases_and_ids_never_collide_across_entries(name_inde
     assert "" not in name_index
 
 
-@pytest.mark.parametrize("name", MUST_RESOLVE)
+@pytest.mark.parametrize("name", MUST_RESOLVE, ids=str)
 def test_name_resolves_to_exactly_one_specific_entry(name_index, name):
     owners = name_index.get(normalize(name), set())
     assert len(owners) == 1, (name, owners)
     assert next(iter(owners)).startswith("entry:"), (name, owners)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_BRANDS))
+@pytest.mark.parametrize("name", sorted(EXPECTED_BRANDS), ids=str)
 def test_brand_resolves_to_the_expected_entry_and_live_status(name_index, entries, name):
     expected_id, expected_live = EXPECTED_BRANDS[name]
     assert name_index.get(normalize(name)) == {f"entry:{expected_id}"}
     assert entries[expected_id]["live"] is expected_live
 
 
-@pytest.mark.parametrize("name", AMBIGUOUS_GENERIC_NAMES)
+@pytest.mark.parametrize("name", AMBIGUOUS_GENERIC_NAMES, ids=str)
 def test_generic_name_spanning_live_and_non_live_is_an_unspecified_item(name_index, name):
     owners = name_index.get(normalize(name), set())
     assert len(owners) == 1 and next(iter(owners)).startswith("unspecified:"), (name, owners)
@@ -480,6 +449,7 @@ def test_ids_are_unique_and_slug_shaped(catalog):
         "opv",
         "rotavirus",
     ],
+    ids=str,
 )
 def test_agreed_ids_exist(entries, required_id):
     assert required_id in entries
@@ -523,6 +493,7 @@ def test_agreed_ids_exist(entries, required_id):
         ("ppsv23", "33"),
         ("vee", "80"),
     ],
+    ids=str,
 )
 def test_agreed_codes_sit_in_the_agreed_entry(entries, entry_id, code):
     assert code in entries[entry_id]["cvx"]

@@ -11,54 +11,13 @@ from pathlib import Path
 import pytest
 
 from service.domain.catalog import LookupFailed, normalize
+from tests.oracles import LIVE_CVX_CODES
 
 CDSI = Path(__file__).resolve().parents[1] / "service" / "data" / "cdsi"
 with (CDSI / "cvx-antigen-map.csv").open(encoding="utf-8") as _f:
     CVX_MAP = list(csv.DictReader(_f))
 LIVE_VIRUS_CONFLICT_CODES = {row["cvx"] for row in CVX_MAP if row["inLiveVirusConflicts"] == "Y"}
 
-# REFERENCES.md section 4: live codes (liveVirusConflicts plus the oral live vaccines and VEE).
-LIVE = {
-    "03",
-    "04",
-    "05",
-    "06",
-    "07",
-    "19",
-    "21",
-    "37",
-    "38",
-    "56",
-    "75",
-    "94",
-    "105",
-    "111",
-    "121",
-    "125",
-    "149",
-    "151",
-    "169",
-    "183",
-    "184",
-    "204",
-    "317",
-    "333",
-    "503",
-    "25",
-    "174",
-    "02",
-    "178",
-    "179",
-    "182",
-    "74",
-    "116",
-    "119",
-    "122",
-    "54",
-    "55",
-    "143",
-    "80",
-}
 UNSPECIFIED = {"88", "26", "91", "188", "330", "89"}
 
 
@@ -75,19 +34,19 @@ def test_all_218_cdsi_codes_are_classified(catalog):
             outcomes["unspecified"] += 1
             continue
         assert match.cvx == code
-        assert match.vaccine.live == (code in LIVE), (code, row["shortDescription"])
+        assert match.vaccine.live == (code in LIVE_CVX_CODES), (code, row["shortDescription"])
         outcomes["live" if match.vaccine.live else "non-live"] += 1
     assert sum(outcomes.values()) == 218 and all(outcomes.values())
 
 
-@pytest.mark.parametrize("code", sorted(UNSPECIFIED))
+@pytest.mark.parametrize("code", sorted(UNSPECIFIED), ids=str)
 def test_unspecified_formulations_answer_with_candidates(catalog, code):
     with pytest.raises(LookupFailed) as failed:
         catalog.by_cvx(code, "vaccines[0].cvx")
     assert failed.value.error.code == "ambiguous_vaccine"
 
 
-@pytest.mark.parametrize("code", ["19", "125", "54", "55", "143", "80"])
+@pytest.mark.parametrize("code", ["19", "125", "54", "55", "143", "80"], ids=str)
 def test_codes_outside_the_cdsi_map_are_live(catalog, code):
     assert catalog.by_cvx(code, "f").vaccine.live is True
 
@@ -147,6 +106,7 @@ def test_live_virus_conflict_codes_are_live_and_not_oral(catalog):
         ("Nuvaxovid", "covid-19-protein", False),
         ("BCG", "bcg", True),
     ],
+    ids=str,
 )
 def test_names_people_type_resolve_to_one_entry(catalog, name, vaccine_id, live):
     match = catalog.by_name(name, "vaccines[0].name")

@@ -138,7 +138,7 @@ def test_an_ofatumumab_administration_that_cannot_be_read_is_a_card_not_a_failed
     assert "prefetch.medicationAdministrations.entry[0].resource.status" in cards[0]["detail"]
 
 
-@pytest.mark.parametrize("fhir_server", [None, "https://ehr.example/fhir"])
+@pytest.mark.parametrize("fhir_server", [None, "https://ehr.example/fhir"], ids=["no fhirServer", "with a fhirServer"])
 def test_missing_prefetch_is_412(client, fhir_server):
     body = MAINTENANCE.cds()
     del body["prefetch"]["immunizations"]
@@ -217,6 +217,14 @@ def test_feedback_is_accepted_and_only_counts_are_logged(client):
         {"feedback": []},
         {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "t"}]},
         {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "t"}]},
+        {"feedback": [{"card": "0", "outcome": {}, "outcomeTimestamp": "", "acceptedSuggestions": []}]},
+    ],
+    ids=[
+        "no feedback key",
+        "empty feedback",
+        "unknown outcome",
+        "accepted without accepted suggestions",
+        "outcome an object (was a 500, found by the contract fuzzing)",
     ],
 )
 def test_malformed_feedback_is_400(client, body):

@@ -119,8 +119,10 @@ def test_openapi_file_equals_the_served_document_and_describes_every_interop_rou
         "/fhir/metadata",
         "/fhir/$vaccine-timing",
         "/cds-services",
-        "/cds-services/{service_id}",
-        "/cds-services/{service_id}/feedback",
+        "/cds-services/vaccine-timing-order-sign",
+        "/cds-services/vaccine-timing-order-sign/feedback",
+        "/cds-services/vaccine-timing-order-select",
+        "/cds-services/vaccine-timing-order-select/feedback",
         "/v1/plans.ics",
     } <= set(paths)
     assert set(paths["/v1/plans"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/calendar"}

@@ -86,6 +86,14 @@ def test_batch_item_problem_carries_the_batch_request_id(client):
         ({}, "requests"),
         ({"requests": [typical_request()], "extra": 1}, "extra"),
     ],
+    ids=[
+        "no requests",
+        "501 requests",
+        "item not an object",
+        "requests not a list",
+        "no requests key",
+        "unknown field",
+    ],
 )
 def test_batch_envelope_errors_fail_the_whole_batch(client, envelope, field):
     r = client.post("/v1/plans/batch", json=envelope)
@@ -150,6 +158,7 @@ def keyed():
         ("get", "/v1/therapies"),
         ("get", "/v1/nowhere"),
     ],
+    ids=str,
 )
 def test_every_v1_route_needs_a_key_when_keys_are_set(keyed, method, path):
     r = getattr(keyed, method)(path, json={})
@@ -160,7 +169,7 @@ def test_every_v1_route_needs_a_key_when_keys_are_set(keyed, method, path):
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("key", ["k-first", "k-second"])
+@pytest.mark.parametrize("key", ["k-first", "k-second"], ids=str)
 def test_any_configured_key_opens_the_api(keyed, key):
     r = keyed.post("/v1/plans", json=typical_request(), headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200
@@ -168,7 +177,9 @@ def test_any_configured_key_opens_the_api(keyed, key):
 
 
 @pytest.mark.parametrize(
-    "header", ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more", "Bearer k-firs"]
+    "header",
+    ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more", "Bearer k-firs"],
+    ids=["no scheme", "basic scheme", "bearer without key", "bearer with blanks", "key with suffix", "key prefix"],
 )
 def test_malformed_or_partial_credentials_are_refused(keyed, header):
     assert keyed.get("/v1/therapies", headers={"Authorization": header}).status_code == 401
@@ -186,6 +197,7 @@ def test_malformed_or_partial_credentials_are_refused(keyed, header):
         "/problems/unauthorized",
         "/docs/static/docs.js",
     ],
+    ids=str,
 )
 def test_health_metrics_and_docs_stay_open_with_keys_set(keyed, path):
     with keyed.get(path) as r:
@@ -210,13 +222,13 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
         for method, operation in operations.items():
             if method == "parameters":
                 continue
-            if path.startswith("/v1/") or (path, method) == ("/fhir/$vaccine-timing", "post"):
+            if path.startswith("/v1/") or path == "/fhir/$vaccine-timing":
                 assert operation["security"] == [{"apiKey": []}] and "401" in operation["responses"], path
-            elif path.startswith("/cds-services/") and method == "post":
-                # CDS Hooks calls carry the EHR's JWT instead (service/api/cds_auth.py).
+            elif path.startswith("/cds-services/"):
+                # CDS Hooks clients authenticate with a signed JWT (CDS Hooks 2.0), not with an API key.
                 assert operation["security"] == [{"cdsHooksJwt": []}] and "401" in operation["responses"], path
             else:
-                assert "security" not in operation, path
+                assert operation["security"] == [], path  # stated as open, so no generator assumes a key
 
 
 # ---- security headers, CORS, debug ----------------------------------------------------------------
@@ -436,6 +448,17 @@ STOPPED = {
         {**STOPPED, "treatment": {**STOPPED["treatment"], "b_cell_repletion_on": None}},
         json.loads((ROOT / "service/api/examples/plan-request.json").read_text()),
     ],
+    ids=[
+        "typical",
+        "largest",
+        "not started 1 vaccine 60 days",
+        "starter 5 vaccines",
+        "starter 20 vaccines 730 days",
+        "100 doses 50 vaccines 1095 days",
+        "stopped with repletion",
+        "stopped without repletion",
+        "README example",
+    ],
 )
 def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
     from service.api.schemas import PlanResponseSchema
@@ -463,8 +486,18 @@ def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
         (b"", 422),  # no body: every required field is missing
         (b"{", 400),
     ],
+    ids=[
+        "1000 levels",
+        "20000 levels",
+        "5000-digit integer",
+        "NaN",
+        "1e400",
+        "byte order mark",
+        "empty body",
+        "truncated",
+    ],
 )
-@pytest.mark.parametrize("path", ["/v1/plans", "/v1/plans/batch"])
+@pytest.mark.parametrize("path", ["/v1/plans", "/v1/plans/batch"], ids=str)
 def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
     r = client.post(path, data=body, content_type="application/json")
     assert r.status_code == status and r.mimetype == "application/problem+json"

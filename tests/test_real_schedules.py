@@ -213,7 +213,7 @@ def test_yellow_fever_certificate_is_valid_10_days_after_the_dose(client):
     assert late["meets_needed_by"] is False
 
 
-@pytest.mark.parametrize("name, ready", [("Typhim Vi", "2026-12-08"), ("Vaxchora", "2026-12-04")])
+@pytest.mark.parametrize("name, ready", [("Typhim Vi", "2026-12-08"), ("Vaxchora", "2026-12-04")], ids=str)
 def test_typhoid_and_cholera_lead_times(client, name, ready):
     (result,) = plan(client, [{"name": name, "needed_by": "2027-01-01"}])
     assert result["ready_on"] == ready and result["meets_needed_by"] is True
@@ -293,6 +293,22 @@ def test_after_confirmed_repletion_live_vaccines_get_a_post_therapy_window(clien
             "treatment.b_cell_repletion_on",
         ),
     ],
+    ids=[
+        "given after as_of",
+        "given twice on one day",
+        "more doses than the Shingrix series",
+        "more doses than MMR's",
+        "more doses than Prevnar 20's",
+        "needed_by before as_of",
+        "immunization unknown cvx",
+        "immunization unknown name",
+        "immunization unspecified cvx",
+        "immunization after as_of",
+        "immunization without date",
+        "immunization with name and cvx",
+        "repletion without stop",
+        "repletion before stop",
+    ],
 )
 def test_bad_schedule_input_is_a_422_naming_the_field(client, extra, field):
     body = {"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": "MMR"}], **extra}
@@ -314,19 +330,29 @@ def test_bad_schedule_input_is_a_422_naming_the_field(client, extra, field):
         ("1 year", "2028-02-29", "2029-02-28"),
         ("2 days", "2026-12-31", "2027-01-02"),
     ],
+    ids=[
+        "4 weeks from 31 Jan",
+        "6 months from 31 Aug",
+        "6 months into a leap February",
+        "5 months minus 4 days",
+        "1 year from 29 Feb",
+        "2 days over new year",
+    ],
 )
 def test_cdsi_intervals_add_calendar_units_before_days(text, start, expected):
     assert Interval.parse(text).after(date.fromisoformat(start)) == date.fromisoformat(expected)
 
 
-@pytest.mark.parametrize("bad", ["", "4", "weeks", "4 fortnights", "4 weeks 2 days", "- 4 days x"])
+@pytest.mark.parametrize("bad", ["", "4", "weeks", "4 fortnights", "4 weeks 2 days", "- 4 days x"], ids=repr)
 def test_malformed_intervals_are_rejected(bad):
     with pytest.raises(ValueError):
         Interval.parse(bad)
 
 
 @pytest.mark.parametrize(
-    "earlier, later, end", [("03", "21", 28), ("03", "37", 30), ("19", "03", 30), ("111", "03", 28)]
+    "earlier, later, end",
+    [("03", "21", 28), ("03", "37", 30), ("19", "03", 30), ("111", "03", 28)],
+    ids=["MMR then varicella", "MMR then yellow fever", "BCG then MMR", "LAIV then MMR"],
 )
 def test_cdsi_conflict_end_intervals(ruleset, catalog, earlier, later, end):
     a = catalog.by_cvx(earlier, "f").vaccine

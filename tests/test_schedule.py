@@ -53,6 +53,7 @@ def test_planned_start_projects_starter_then_every_28_days(profile):
         # dose given on as_of itself counts as given: the next one is 7 days later
         (["2026-11-24"], "2026-11-24", "starter", "2026-12-01"),
     ],
+    ids=["after dose 1", "after dose 2", "after dose 3", "after dose 4 maintenance", "dose given on as_of"],
 )
 def test_each_starter_gap_and_the_first_maintenance_gap(profile, doses, as_of, phase, next_dose):
     # start_date = the earliest dose: the list is the complete history of a new start
@@ -90,6 +91,7 @@ def test_missed_starter_dose_restarts_at_the_starter_interval(profile):
         ("2026-11-24", False, "2026-11-24"),  # due today is not overdue
         ("2026-11-25", True, "2026-11-25"),  # one day late: overdue, due now
     ],
+    ids=["day before due", "due today", "one day late"],
 )
 def test_overdue_edge_around_the_due_day(profile, as_of, overdue, next_dose):
     s = schedule(profile, as_of, doses=["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29", "2026-10-27"])
@@ -180,6 +182,19 @@ def test_stopped_therapy_has_no_next_dose(profile):
             "treatment.b_cell_repletion_on",
         ),
         ({"doses": ["2026-11-01"], "cadence": "weekly"}, "treatment.cadence"),
+    ],
+    ids=[
+        "dose after as_of",
+        "repeated dose",
+        "start after first dose",
+        "no start nor doses",
+        "stopped before last dose",
+        "stopped after as_of",
+        "stopped before planned start",
+        "repletion without stop",
+        "repletion before stop",
+        "repletion after as_of",
+        "unknown cadence",
     ],
 )
 def test_impossible_histories_are_rejected_naming_the_field(profile, treatment, field):

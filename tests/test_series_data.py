@@ -163,7 +163,7 @@ def test_required_series_present():
     assert not missing, f"missing series: {missing}"
 
 
-@pytest.mark.parametrize("sid", sorted(doc()["series"]))
+@pytest.mark.parametrize("sid", sorted(doc()["series"]), ids=str)
 def test_series_entry_shape(sid):
     entry = doc()["series"][sid]
     assert entry["aim"] in ("minimum", "recommended")
@@ -251,7 +251,7 @@ def test_only_used_antigen_files_are_copied():
     assert present <= referenced, f"copied but not used: {sorted(present - referenced)}"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in ANTIGEN_DIR.glob("*.xml")))
+@pytest.mark.parametrize("name", sorted(p.name for p in ANTIGEN_DIR.glob("*.xml")), ids=str)
 def test_antigen_file_parses(name):
     root = xml_root(name)
     assert root.tag == "antigenSupportingData"

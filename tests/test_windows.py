@@ -40,6 +40,7 @@ def spans(t):
         (28, "pre_start", "2026-11-24", None),  # exactly 28 days: as_of is the only day
         (29, "pre_start", "2026-11-25", None),
     ],
+    ids=["27 days avoid", "28 days as_of only", "29 days two days"],
 )
 def test_live_vaccine_pre_start_edge_at_27_28_29_days(profile, days_to_start, status, window_end, delay_to):
     start = (AS_OF + days(days_to_start)).isoformat()
@@ -68,6 +69,7 @@ def test_live_vaccine_gets_only_the_pre_start_window_never_one_during_therapy(pr
         (14, ("pre_start", "2026-11-24", "2026-11-24")),
         (15, ("pre_start", "2026-11-24", "2026-11-25")),
     ],
+    ids=["13 days too late", "14 days as_of only", "15 days two days"],
 )
 def test_non_live_vaccine_pre_start_edge_at_13_14_15_days(profile, days_to_start, first_window):
     start = AS_OF + days(days_to_start)
@@ -104,6 +106,7 @@ def test_non_live_vaccine_before_start_then_mid_cycle_slots(profile):
         (31, (17, 21)),  # a 31-day month
         (35, (21, 21)),
     ],
+    ids=lambda value: f"gap {value}" if isinstance(value, int) else None,
 )
 def test_mid_cycle_slot_is_max_d14_n14_to_min_d21_n7(profile, gap, slot):
     dose = d("2027-03-02")
@@ -125,6 +128,7 @@ def test_starter_phase_has_no_slot_until_after_the_first_maintenance_dose(profil
         ("2026-12-08", ("mid_cycle", "2026-12-08", "2026-12-08")),  # last day of the slot
         ("2026-12-09", ("mid_cycle", "2026-12-29", "2027-01-05")),  # after it: the next cycle's slot
     ],
+    ids=["before the slot", "inside the slot", "last day of the slot", "after the slot"],
 )
 def test_as_of_inside_a_slot_clips_its_start(profile, as_of, first):
     # maintenance: last dose 11-17, next 12-15 -> slot 12-01..12-08; next 01-12 -> slot 12-29..01-05
@@ -182,6 +186,7 @@ def test_windows_are_clipped_to_the_horizon(profile):
         ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],  # maintenance
         ["2026-09-01", "2026-09-08", "2026-09-15", "2026-09-29"],  # overdue
     ],
+    ids=["starter dose today", "starter", "maintenance", "overdue"],
 )
 def test_live_vaccine_is_avoided_during_treatment(profile, doses):
     t = timing(profile, True, doses=doses, start_date=doses[0])
@@ -242,6 +247,7 @@ def test_live_after_repletion_never_starts_on_the_stop_day(profile):
         ("2028-03-14", "2028-02-15", "2028-02-29"),  # 14 days before 14 March is 29 February
         ("2027-03-28", "2027-02-28", "2027-03-14"),  # the same start a year earlier: 28 February
     ],
+    ids=["leap year 28 days", "leap year 14 days", "common year"],
 )
 def test_pre_start_ends_over_29_february(profile, start, live_end, non_live_end):
     as_of = d(start.replace("-03-", "-01-"))

@@ -1,8 +1,1 @@
-"""The HTTP shell. Every flask-smorest blueprint reads JSON bodies with the strict parser (parsing.py):
-set here, before any blueprint module declares its routes."""
-
-import flask_smorest
-
-from .parsing import StrictJsonParser
-
-flask_smorest.Blueprint.ARGUMENTS_PARSER = StrictJsonParser()
+"""The HTTP shell: flask-smorest blueprints (blueprint.Blueprint), marshmallow schemas, problem+json."""

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Response, current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.domain.errors import InvalidInput
 from service.planning import encode
 from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS
 
+from .blueprint import Blueprint
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
 from .schemas import BatchRequestSchema, BatchResponseSchema
@@ -51,6 +51,7 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
 @blp.route("/plans/batch")
 class PlansBatch(MethodView):
     @blp.doc(
+        operationId="createPlanBatch",
         summary="Plan many requests in one call",
         description=(
             f"For nightly runs: 1 to {BATCH_MAX_ITEMS} plan requests, each exactly the body of POST /v1/plans. "

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from service.domain.catalog import Vaccine
 
+from .blueprint import Blueprint
 from .problems import requires_api_key
 from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 
@@ -34,7 +35,15 @@ def entry_json(v: Vaccine) -> dict[str, Any]:
 
 @blp.route("/vaccines")
 class Vaccines(MethodView):
-    @blp.doc(summary="List the vaccine catalog")
+    @blp.doc(
+        operationId="listVaccines",
+        summary="List the vaccine catalog",
+        description=(
+            "Every catalog entry with its CVX codes, live status, route, antigens and the names it answers to, "
+            "filtered by `live` and by text (`q`); and the unspecified codes and names that the planner refuses "
+            "with candidates, because they do not say whether the product is live."
+        ),
+    )
     @blp.arguments(CatalogQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CatalogSchema)
     @requires_api_key(blp)
@@ -62,7 +71,11 @@ class Vaccines(MethodView):
 
 @blp.route("/vaccines/<string:vaccine_id>")
 class VaccineById(MethodView):
-    @blp.doc(summary="One catalog entry")
+    @blp.doc(
+        operationId="getVaccine",
+        summary="One catalog entry",
+        description="The catalog entry with this id (the `id` of an entry of GET /v1/vaccines), or 404.",
+    )
     @blp.response(200, CatalogEntrySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @requires_api_key(blp)
@@ -75,7 +88,14 @@ class VaccineById(MethodView):
 
 @blp.route("/therapies")
 class TherapyList(MethodView):
-    @blp.doc(summary="Supported therapies with their schedule and vaccine rules")
+    @blp.doc(
+        operationId="listTherapies",
+        summary="Supported therapies with their schedule and vaccine rules",
+        description=(
+            "Each therapy profile: names, ruleset version, dosing schedule and cadences, the day counts the "
+            "vaccine windows use, and the rules behind them with their sources."
+        ),
+    )
     @blp.response(200, TherapyListSchema)
     @requires_api_key(blp)
     def get(self) -> dict[str, Any]:
@@ -115,7 +135,14 @@ class TherapyList(MethodView):
 
 @blp.route("/rules")
 class Rules(MethodView):
-    @blp.doc(summary="Every rule a plan can cite, with its evidence level, source and citation")
+    @blp.doc(
+        operationId="listRules",
+        summary="Every rule a plan can cite, with its evidence level, source and citation",
+        description=(
+            "The rules of every therapy profile and the vaccine rules that apply whatever the therapy; the ids in "
+            "a plan's `rules` lists are all here."
+        ),
+    )
     @blp.response(200, RuleListSchema)
     @requires_api_key(blp)
     def get(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.routing import Map, Rule
 
 from service.domain.errors import FieldError, InvalidInput
 from service.domain.schedule import PARTIAL_HISTORY
@@ -45,6 +46,7 @@ from service.interop.medication import (
 )
 from service.security import bearer_token
 
+from . import hl7_schemas
 from .cds_auth import CdsAuth, JwtRefused
 from .examples import CDS_REQUEST_EXAMPLE, CDS_RESPONSE_EXAMPLE
 from .ops import document_route
@@ -454,7 +456,7 @@ def feedback(service_id: str) -> Response:
             continue
         if not isinstance(item.get("card"), str) or not item["card"]:
             errors.append((f"feedback[{i}].card", "required: the card's uuid"))
-        if item.get("outcome") not in counts:
+        if not isinstance(item.get("outcome"), str) or item["outcome"] not in counts:  # (an object was a 500)
             errors.append((f"feedback[{i}].outcome", "must be 'accepted' or 'overridden'"))
         if not isinstance(item.get("outcomeTimestamp"), str):
             errors.append((f"feedback[{i}].outcomeTimestamp", "required: when the user acted, ISO 8601 in UTC"))
@@ -502,37 +504,168 @@ FEEDBACK_EXAMPLE = {
 
 
 def document_routes(api: Any, app: Flask) -> None:
-    """Describe the CDS Hooks routes in openapi.yaml, with example bodies."""
+    """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
+    its request can name its hook (a call whose hook is not the service's is refused)."""
     api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
-    obj = {"type": "object"}
-    service_id = {
-        "name": "service_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": list(SERVICES)},
+    hl7_schemas.register(api)
+    ref = hl7_schemas.ref
+    text = {"type": "string", "minLength": 1}
+    bundle_or_null = {**hl7_schemas.bundle(), "nullable": True}
+    schemas = {
+        "CdsService": {
+            "type": "object",
+            "properties": {
+                "hook": {"type": "string", "enum": sorted({s["hook"] for s in SERVICES.values()})},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "id": {"type": "string", "enum": list(SERVICES)},
+                "prefetch": {
+                    "type": "object",
+                    "description": "Prefetch templates, by key: every key must be sent (null when there is no data).",
+                    "properties": {key: {"type": "string"} for key in PREFETCH},
+                    "required": list(PREFETCH),
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["hook", "description", "id", "prefetch"],
+            "additionalProperties": False,
+        },
+        "CdsDiscovery": {
+            "type": "object",
+            "properties": {"services": {"type": "array", "items": ref("CdsService")}},
+            "required": ["services"],
+            "additionalProperties": False,
+        },
+        "CdsPrefetch": {
+            "type": "object",
+            "description": (
+                "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
+                "when the client has no data. All are required, as this service never queries a FHIR server."
+            ),
+            "properties": {key: bundle_or_null for key in PREFETCH},
+            "required": list(PREFETCH),
+            "additionalProperties": True,
+        },
+        "CdsCard": {
+            "type": "object",
+            "description": "A CDS Hooks 2.0 card.",
+            "properties": {
+                "uuid": {"type": "string"},
+                "summary": {"type": "string", "maxLength": 140},
+                "detail": {"type": "string", "description": "Markdown: the reason, the rules and their sources."},
+                "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
+                "source": {
+                    "type": "object",
+                    "properties": {"label": {"type": "string"}, "url": {"type": "string"}, "topic": ref("FhirCoding")},
+                    "required": ["label"],
+                    "additionalProperties": True,
+                },
+                "overrideReasons": {"type": "array", "items": ref("FhirCoding")},
+                "extension": {
+                    "type": "object",
+                    "description": "Under `vaccine-timing-planner`: the order, its date, the plan's status and rules.",
+                    "additionalProperties": True,
+                },
+            },
+            "required": ["uuid", "summary", "indicator", "source"],
+            "additionalProperties": True,
+        },
+        "CdsCards": {
+            "type": "object",
+            "properties": {"cards": {"type": "array", "items": ref("CdsCard")}},
+            "required": ["cards"],
+            "additionalProperties": True,
+        },
+        **{
+            f"CdsFeedback{outcome.capitalize()}": {
+                "type": "object",
+                "description": f"Feedback on one card the user {outcome} (CDS Hooks 2.0).",
+                "properties": {
+                    "card": {**text, "description": "The card's uuid."},
+                    "outcome": {"type": "string", "enum": [outcome]},
+                    "outcomeTimestamp": {"type": "string", "description": "When the user acted (ISO 8601, UTC)."},
+                    **(
+                        {
+                            "acceptedSuggestions": {
+                                "type": "array",
+                                "items": {"description": "A suggestion the user accepted (not read or kept)."},
+                            }
+                        }
+                        if outcome == "accepted"
+                        else {"overrideReason": {"description": "Why the card was overridden (not read or kept)."}}
+                    ),
+                },
+                "required": ["card", "outcome", "outcomeTimestamp"]
+                + (["acceptedSuggestions"] if outcome == "accepted" else []),
+                "additionalProperties": True,
+            }
+            for outcome in ("accepted", "overridden")
+        },
+        "CdsFeedback": {
+            "type": "object",
+            "properties": {
+                "feedback": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"oneOf": [ref("CdsFeedbackAccepted"), ref("CdsFeedbackOverridden")]},
+                }
+            },
+            "required": ["feedback"],
+            "additionalProperties": True,
+        },
+        "CdsFeedbackCounts": {
+            "type": "object",
+            "properties": {"accepted": {"type": "integer"}, "overridden": {"type": "integer"}},
+            "required": ["accepted", "overridden"],
+            "additionalProperties": False,
+        },
     }
+    for name, schema in schemas.items():
+        api.spec.components.schema(name, schema)
 
-    def json_content(example: Any) -> dict[str, Any]:
-        return {"content": {"application/json": {"schema": obj, "example": example}}}
+    def request_schema(hook: str) -> dict[str, Any]:
+        context: dict[str, Any] = {
+            "userId": text,
+            "patientId": {**text, "description": "The FHIR id of the patient."},
+            "encounterId": text,
+            "draftOrders": {
+                "allOf": [ref("FhirBundle")],
+                "description": "The draft orders (MedicationRequest, ServiceRequest).",
+            },
+        }
+        required = ["patientId", "draftOrders"]
+        if hook == "order-select":
+            context["selections"] = {
+                "type": "array",
+                "items": text,
+                "description": "References of the selected orders.",
+            }
+            required.append("selections")
+        return {
+            "type": "object",
+            "description": f"A CDS Hooks 2.0 {hook} request.",
+            "properties": {
+                "hook": {"type": "string", "enum": [hook]},
+                "hookInstance": {**text, "description": "A UUID for this hook call."},
+                "fhirServer": {"type": "string"},
+                "fhirAuthorization": {"type": "object", "nullable": True},
+                "context": {
+                    "type": "object",
+                    "properties": context,
+                    "required": required,
+                    "additionalProperties": True,
+                },
+                "prefetch": ref("CdsPrefetch"),
+            },
+            "required": ["hook", "hookInstance", "context", "prefetch"],
+            "additionalProperties": True,
+        }
+
+    def json_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": schema, "example": example}}}
 
     def problem_ref(name: str) -> Any:
         return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
-
-    api.spec.components.security_scheme(
-        JWT_SCHEME,
-        {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": (
-                "The JWT the CDS Hooks 2.0 specification describes, signed by the EHR: verified against the keys "
-                "in PLANNER_CDS_JWKS (never fetched), `iss` on the PLANNER_CDS_ISSUERS allow-list, `aud` = "
-                "PLANNER_PUBLIC_BASE_URL + /cds-services/<id>, `exp` at most 5 minutes ahead, `jti` never seen "
-                "before. Required when PLANNER_API_KEYS or PLANNER_CDS_ISSUERS is set; otherwise not checked."
-            ),
-        },
-    )
-    secured: dict[str, Any] = {"security": [{JWT_SCHEME: []}]}
 
     document_route(
         api,
@@ -541,65 +674,85 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "get": {
                 "tags": ["cds-hooks"],
+                "operationId": "listCdsServices",
                 "summary": "CDS Hooks discovery: the services, their hooks and prefetch templates",
+                "description": "What a CDS client reads once to know which services to call, with what prefetch.",
+                "security": [],
                 "responses": {
-                    "200": {"description": "The services", **json_content({"services": list(SERVICES.values())})}
+                    "200": {
+                        "description": "The services",
+                        **json_content(ref("CdsDiscovery"), {"services": list(SERVICES.values())}),
+                    }
                 },
             }
         },
     )
-    document_route(
-        api,
-        app,
-        "/cds-services/<service_id>",
-        {
-            "post": {
-                "tags": ["cds-hooks"],
-                "summary": "Call a CDS service (order-sign or order-select): cards for vaccine orders",
-                "description": (
-                    "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
-                    "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
-                    "patient) is named on a card, never passed over; see docs/interoperability.md. "
-                    "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the next "
-                    "permitted window for a vaccine ordered outside one (or when none is in the horizon), an info card when "
-                    "the date fits. Each card carries the rules and their sources in `detail`, and the plan's status and "
-                    "windows as data under `extension.vaccine-timing-planner`. Every prefetch key listed at discovery must "
-                    "be present (null when the client has no data): without them the answer is 412, as this service does "
-                    "not query FHIR servers itself."
-                ),
-                "parameters": [service_id],
-                **secured,
-                "requestBody": {"required": True, **json_content(CDS_REQUEST_EXAMPLE)},
-                "responses": {
-                    "200": {"description": "Cards", **json_content(CDS_RESPONSE_EXAMPLE)},
-                    "400": problem_ref("BAD_REQUEST"),
-                    "401": problem_ref("UNAUTHORIZED"),
-                    "404": problem_ref("NOT_FOUND"),
-                    "412": problem_ref("PRECONDITION_FAILED"),
-                    "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
-                    "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
-                },
-            }
-        },
-    )
-    document_route(
-        api,
-        app,
-        "/cds-services/<service_id>/feedback",
-        {
-            "post": {
-                "tags": ["cds-hooks"],
-                "summary": "Feedback on cards: accepted or overridden (only the counts are logged)",
-                "parameters": [service_id],
-                **secured,
-                "requestBody": {"required": True, **json_content(FEEDBACK_EXAMPLE)},
-                "responses": {
-                    "200": {"description": "The outcomes counted", **json_content({"accepted": 0, "overridden": 1})},
-                    "400": problem_ref("BAD_REQUEST"),
-                    "401": problem_ref("UNAUTHORIZED"),
-                    "404": problem_ref("NOT_FOUND"),
-                    "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
-                },
-            }
-        },
-    )
+    for service_id, service in SERVICES.items():
+        hook = service["hook"]
+        method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
+        example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
+        if hook == "order-select":
+            orders = CDS_REQUEST_EXAMPLE["context"]["draftOrders"]["entry"]
+            selections = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in orders[:1]]
+            example["context"] = {**CDS_REQUEST_EXAMPLE["context"], "selections": selections}
+        api.spec.path(
+            rule=_concrete_rule(f"/cds-services/{service_id}"),
+            operations={
+                "post": {
+                    "tags": ["cds-hooks"],
+                    "operationId": f"callCds{method}Service",
+                    "summary": f"Call the {hook} service: cards for vaccine orders",
+                    "description": (
+                        "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
+                        "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
+                        "patient) is named on a card, never passed over; see docs/interoperability.md. "
+                        "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the "
+                        "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
+                        "card when the date fits. Each card carries the rules and their sources in `detail`, and the "
+                        "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
+                        "listed at discovery must be present (null when the client has no data): without them the answer "
+                        "is 412, as this service does not query FHIR servers itself."
+                        + (" Only the selected draft orders are checked." if hook == "order-select" else "")
+                    ),
+                    "security": [{JWT_SCHEME: []}],
+                    "requestBody": {"required": True, **json_content(request_schema(hook), example)},
+                    "responses": {
+                        "200": {"description": "Cards", **json_content(ref("CdsCards"), CDS_RESPONSE_EXAMPLE)},
+                        "400": problem_ref("BAD_REQUEST"),
+                        "401": problem_ref("UNAUTHORIZED"),
+                        "412": problem_ref("PRECONDITION_FAILED"),
+                        "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
+                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+                    },
+                }
+            },
+        )
+        api.spec.path(
+            rule=_concrete_rule(f"/cds-services/{service_id}/feedback"),
+            operations={
+                "post": {
+                    "tags": ["cds-hooks"],
+                    "operationId": f"sendCds{method}Feedback",
+                    "summary": f"Feedback on the {hook} service's cards: accepted or overridden",
+                    "description": "Only the counts of accepted and overridden cards are kept (logged), nothing else.",
+                    "security": [{JWT_SCHEME: []}],
+                    "requestBody": {"required": True, **json_content(ref("CdsFeedback"), FEEDBACK_EXAMPLE)},
+                    "responses": {
+                        "200": {
+                            "description": "The outcomes counted",
+                            **json_content(ref("CdsFeedbackCounts"), {"accepted": 0, "overridden": 1}),
+                        },
+                        "400": problem_ref("BAD_REQUEST"),
+                        "401": problem_ref("UNAUTHORIZED"),
+                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+                    },
+                }
+            },
+        )
+
+
+def _concrete_rule(path: str) -> Rule:
+    """A URL rule for one value of /cds-services/<service_id>: each service is documented as its own path."""
+    rule = Rule(path)
+    Map([rule])  # binds the rule, as apispec's Flask plugin reads it
+    return rule

@@ -17,6 +17,7 @@ from service.domain.errors import InvalidInput
 from service.interop.coding import InteropError, Issue
 from service.interop.fhir import (
     FHIR_JSON,
+    INPUTS,
     capability_statement,
     operation_definition,
     operation_outcome,
@@ -25,6 +26,7 @@ from service.interop.fhir import (
     request_from,
 )
 
+from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
 from .parsing import BodyError, read_json_body
@@ -142,21 +144,86 @@ OUTCOME_EXAMPLES = {
 def document_routes(api: Any, app: Flask) -> None:
     """Describe the FHIR routes in openapi.yaml: media types, example bodies, and the OperationOutcome errors."""
     api.spec.tag({"name": "fhir", "description": "FHIR R4 (application/fhir+json): the $vaccine-timing operation."})
-    resource = {
-        "type": "object",
-        "description": "A FHIR R4 resource (validated with the fhir.resources R4B models).",
-        "properties": {"resourceType": {"type": "string"}},
-        "required": ["resourceType"],
-    }
-    api.spec.components.schema("FhirResource", resource)
-    ref = {"$ref": "#/components/schemas/FhirResource"}
+    hl7_schemas.register(api)
+    ref = hl7_schemas.ref
+    api.spec.components.schema(
+        "FhirVaccineTimingParameters",
+        {
+            "type": "object",
+            "description": (
+                "The input of $vaccine-timing: a FHIR R4 Parameters resource. Parts by name: assessmentDate "
+                "(valueDate, at most once), medication (resource: a MedicationAdministration or MedicationRequest "
+                "of ofatumumab; at least one, or the plan has no history), immunization (resource: an Immunization "
+                "already given), vaccine (valueCodeableConcept with a CVX coding; at least one), neededBy "
+                "(valueDate, at most once), horizonDays (valueInteger or valuePositiveInt, 60 to 1095, at most "
+                "once), bCellRepletionDate (valueDate, at most once). Each part carries exactly the value its name "
+                "takes. What only the rules can judge (no vaccine, an unknown code system) is a 422. Only the "
+                "elements the operation reads are listed (FHIR's id, meta and extension are not)."
+            ),
+            "properties": {
+                "resourceType": {"type": "string", "enum": ["Parameters"]},
+                "parameter": {"type": "array", "minItems": 1, "items": ref("FhirVaccineTimingPart")},
+            },
+            "required": ["resourceType", "parameter"],
+            "additionalProperties": False,
+        },
+    )
+    api.spec.components.schema(
+        "FhirVaccineTimingPart",
+        {
+            "type": "object",
+            "description": "One input part of $vaccine-timing (see FhirVaccineTimingParameters for which value a name takes).",
+            "properties": {
+                "name": {"type": "string", "enum": list(INPUTS)},
+                "valueDate": {"type": "string", "pattern": hl7_schemas.FHIR_DATE, "example": "2026-11-24"},
+                "valueInteger": {"type": "integer", "minimum": -2147483648, "maximum": 2147483647},
+                "valuePositiveInt": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                "valueCodeableConcept": ref("FhirCodeableConcept"),
+                "resource": hl7_schemas.resource_of(
+                    "MedicationAdministration",
+                    "MedicationRequest",
+                    "Immunization",
+                    description="A medication (ofatumumab) or immunization resource, as FHIR R4 defines it.",
+                ),
+            },
+            "required": ["name"],
+            # A name and exactly one value (FHIR's inv-1), said in a way generated clients keep typed.
+            "minProperties": 2,
+            "maxProperties": 2,
+            "additionalProperties": False,
+        },
+    )
+    api.spec.components.schema(
+        "FhirParametersResult",
+        {
+            "type": "object",
+            "description": (
+                "The output of $vaccine-timing: a FHIR R4 Parameters whose 'recommendation' part holds the "
+                "ImmunizationRecommendation (see docs/interoperability.md for every part)."
+            ),
+            "properties": {
+                "resourceType": {"type": "string", "enum": ["Parameters"]},
+                "parameter": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "resource": ref("FhirResource")},
+                        "required": ["name"],
+                        "additionalProperties": True,
+                    },
+                },
+            },
+            "required": ["resourceType", "parameter"],
+            "additionalProperties": True,
+        },
+    )
 
-    def fhir_content(example: Any) -> dict[str, Any]:
-        return {"content": {FHIR_JSON: {"schema": ref, "example": example}}}
+    def fhir_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+        return {"content": {FHIR_JSON: {"schema": schema, "example": example}}}
 
     def outcome_response(status: int, description: str) -> dict[str, Any]:
         example = operation_outcome(OUTCOME_EXAMPLES[status]).model_dump(mode="json")
-        return {"description": f"OperationOutcome: {description}", **fhir_content(example)}
+        return {"description": f"OperationOutcome: {description}", **fhir_content(ref("FhirOperationOutcome"), example)}
 
     document_route(
         api,
@@ -165,14 +232,20 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "get": {
                 "tags": ["fhir"],
+                "operationId": "getFhirCapabilityStatement",
                 "summary": "FHIR CapabilityStatement naming the $vaccine-timing operation",
+                "description": "What this FHIR endpoint supports; public, as FHIR servers publish it.",
+                "security": [],
                 "responses": {
                     "200": {
                         "description": "CapabilityStatement",
                         **fhir_content(
+                            hl7_schemas.resource_of(
+                                "CapabilityStatement", description="A FHIR R4 CapabilityStatement."
+                            ),
                             capability_statement(app.config["API_VERSION"], app.extensions["canonical"]).model_dump(
                                 mode="json"
-                            )
+                            ),
                         ),
                     }
                 },
@@ -186,11 +259,19 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "get": {
                 "tags": ["fhir"],
+                "operationId": "getFhirOperationDefinition",
                 "summary": "The OperationDefinition of $vaccine-timing",
+                "description": "Its input and output parameters, with their types and cardinalities.",
+                "security": [],
                 "responses": {
                     "200": {
                         "description": "OperationDefinition",
-                        **fhir_content(operation_definition(app.extensions["canonical"]).model_dump(mode="json")),
+                        **fhir_content(
+                            hl7_schemas.resource_of(
+                                "OperationDefinition", description="A FHIR R4 OperationDefinition."
+                            ),
+                            operation_definition(app.extensions["canonical"]).model_dump(mode="json"),
+                        ),
                     }
                 },
             }
@@ -203,6 +284,7 @@ def document_routes(api: Any, app: Flask) -> None:
         {
             "post": {
                 "tags": ["fhir"],
+                "operationId": "fhirVaccineTiming",
                 "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
                 "description": (
                     "Input: a Parameters with assessmentDate, medication (required: MedicationAdministration / "
@@ -217,11 +299,14 @@ def document_routes(api: Any, app: Flask) -> None:
                     "See docs/interoperability.md for the full mapping."
                 ),
                 "security": [{API_KEY_SCHEME: []}],
-                "requestBody": {"required": True, **fhir_content(FHIR_REQUEST_EXAMPLE)},
+                "requestBody": {
+                    "required": True,
+                    **fhir_content(ref("FhirVaccineTimingParameters"), FHIR_REQUEST_EXAMPLE),
+                },
                 "responses": {
                     "200": {
                         "description": "Parameters holding the ImmunizationRecommendation",
-                        **fhir_content(FHIR_RESPONSE_EXAMPLE),
+                        **fhir_content(ref("FhirParametersResult"), FHIR_RESPONSE_EXAMPLE),
                     },
                     "400": outcome_response(400, "the body is not JSON or not a valid FHIR Parameters"),
                     "401": outcome_response(401, "API keys are configured and the key is missing or wrong"),

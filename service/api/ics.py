@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.interop.calendar import plan_calendar
+from service.planning import REQUEST_SCHEMA
 
+from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .problems import requires_api_key
-from .schemas import PlanRequestSchema, PlanResponseSchema
+from .schemas import PlanResponseSchema
 
 TEXT_CALENDAR = "text/calendar"
 CALENDAR_EXAMPLE = plan_calendar(PLAN_RESPONSE_EXAMPLE).decode("utf-8")
@@ -41,6 +42,7 @@ def calendar_response(plan: dict[str, Any]) -> Response:
 @blp.route("/plans.ics")
 class PlanCalendar(MethodView):
     @blp.doc(
+        operationId="createPlanCalendar",
         summary="Plan vaccine timing, as an iCalendar file",
         description=(
             "The same request as POST /v1/plans. The answer is a VCALENDAR (RFC 5545, no METHOD: a file to import) "
@@ -50,7 +52,7 @@ class PlanCalendar(MethodView):
             "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision."
         ),
     )
-    @blp.arguments(PlanRequestSchema, example=PLAN_REQUEST_EXAMPLE)
+    @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, {"type": "string"}, content_type=TEXT_CALENDAR, example=CALENDAR_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.planning import REQUEST_SCHEMA, encode
 
+from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .ics import CALENDAR_CONTENT, calendar_response, wants_calendar
 from .problems import requires_api_key
@@ -21,13 +21,14 @@ blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine t
 @blp.route("/plans")
 class Plans(MethodView):
     @blp.doc(
+        operationId="createPlan",
         summary="Plan vaccine timing",
         description=(
             "Classifies each vaccine as live or non-live and returns its permitted windows around the therapy's "
             "doses: pre_start, mid_cycle, post_therapy, or avoid. Everything is relative to as_of."
         ),
     )
-    @blp.arguments(REQUEST_SCHEMA, example=PLAN_REQUEST_EXAMPLE)
+    @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)
     @blp.response(200, PlanResponseSchema, example=PLAN_RESPONSE_EXAMPLE)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")

@@ -16,11 +16,12 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.domain.errors import FieldError, InvalidInput
-from service.planning import flatten_messages
+from service.planning import ShapeInvalid, flatten_messages
 
 from .schemas import ProblemSchema
 
 PROBLEM_JSON = "application/problem+json"
+SHAPE_DETAIL = "The request does not match the contract; see errors."
 log = logging.getLogger("service.errors")
 
 # Problem types this service defines; each is documented at GET /problems/<slug>.
@@ -113,7 +114,7 @@ def invalid_input_body(error: InvalidInput, instance: str | None = None) -> dict
     unknown = any(e.code in ("unknown_vaccine", "ambiguous_vaccine") for e in error.errors)
     return problem_body(
         422,
-        "The request cannot be planned as it stands; see errors.",
+        SHAPE_DETAIL if isinstance(error, ShapeInvalid) else "The request cannot be planned as it stands; see errors.",
         type_slug="unknown-vaccine" if unknown else "invalid-input",
         errors=field_errors_to_json(error.errors),
         instance=instance,
@@ -144,6 +145,21 @@ API_KEY_SCHEME_DOC = {
         "deployments should); a missing or wrong key is a 401 problem (an OperationOutcome on FHIR). Health, "
         "readiness, metrics, the documentation and the FHIR conformance resources need no key; CDS Hooks "
         "calls carry the EHR's JWT instead (cdsHooksJwt)."
+    ),
+}
+
+
+CDS_HOOKS_JWT_SCHEME = "cdsHooksJwt"
+CDS_HOOKS_JWT_SCHEME_DOC = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": (
+        "The JWT the CDS Hooks 2.0 specification describes, signed by the EHR and sent as `Authorization: Bearer "
+        "<jwt>` on every service and feedback call: verified against the keys in PLANNER_CDS_JWKS (never fetched), "
+        "`iss` on the PLANNER_CDS_ISSUERS allow-list, `aud` = PLANNER_PUBLIC_BASE_URL + /cds-services/<id>, `exp` "
+        "at most 5 minutes ahead, `jti` never seen before. Required when PLANNER_API_KEYS or PLANNER_CDS_ISSUERS "
+        "is set; otherwise not checked. Discovery needs none."
     ),
 }
 
@@ -185,7 +201,7 @@ class ProblemApi(Api):
             errors: list[dict[str, Any]] = []
             for location, location_errors in messages.items() if isinstance(messages, dict) else [("", messages)]:
                 errors += flatten_messages(location_errors if location in _LOCATIONS else {location: location_errors})
-            return problem(422, "The request does not match the contract; see errors.", errors=errors)
+            return problem(422, SHAPE_DETAIL, errors=errors)
         if status == 413:
             limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
             return problem(413, f"The request body is over the {size_text(limit)} limit for this route.")

@@ -7,12 +7,18 @@ sense is the domain's business.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ITEMS
+
+S = TypeVar("S", bound=type[Schema])
+# Maintenance cadences a request may name; openapi.yaml states them once, as the component Cadence.
+CADENCES = ("every_4_weeks", "monthly")
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -83,6 +89,22 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def response(*optional: str) -> Callable[[S], S]:
+    """Class decorator for a response schema: every field not named in `optional` is always in the answer (null
+    when it is declared allow_none=True), so the document lists it as `required` and generated clients type it
+    as present. A new response field is declared as usual in a decorated class; only a field an answer may
+    leave out is named here."""
+
+    def mark(cls: S) -> S:
+        unknown = set(optional) - set(cls._declared_fields)
+        assert not unknown, f"{cls.__name__}: no fields {sorted(unknown)}"
+        for name, field in cls._declared_fields.items():
+            field.required = name not in optional
+        return cls
+
+    return mark
+
+
 def _doc(description: str, example: Any = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"description": description}
     if example is not None:
@@ -122,7 +144,7 @@ class TreatmentSchema(Schema):
     cadence = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(["every_4_weeks", "monthly"]),
+        validate=validate.OneOf(CADENCES),
         metadata=_doc(
             "Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).", "every_4_weeks"
         ),
@@ -148,7 +170,8 @@ class TreatmentSchema(Schema):
 
 
 class NameOrCvxSchema(Schema):
-    """A vaccine named by exactly one of a name or a CVX code."""
+    """A vaccine named by exactly one of a name or a CVX code. (openapi.yaml states each subclass as two
+    shapes, <Name>ByName and <Name>ByCvx: see ops.split_name_or_cvx.)"""
 
     name = fields.String(
         validate=validate.Length(min=1, max=100),
@@ -218,11 +241,13 @@ class PlanRequestSchema(Schema):
 # ---- response ---------------------------------------------------------------------------------------
 
 
+@response()
 class RulesetSchema(Schema):
     id = fields.String(metadata=_doc("Therapy profile id.", "ofatumumab"))
     version = fields.String(metadata=_doc("Profile version + catalog version + digest of the data files, for audit."))
 
 
+@response()
 class TreatmentOutSchema(Schema):
     drug = fields.String(metadata=_doc("Canonical therapy name.", "ofatumumab"))
     phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
@@ -245,17 +270,20 @@ class TreatmentOutSchema(Schema):
     )
 
 
+@response()
 class WindowSchema(Schema):
     kind = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy"]))
     start = IsoDate(metadata=_doc("First permitted day (inclusive)."))
     end = IsoDate(metadata=_doc("Last permitted day (inclusive)."))
 
 
+@response("name", "cvx")
 class VaccineRefSchema(Schema):
-    name = fields.String()
-    cvx = fields.String()
+    name = fields.String(metadata=_doc("The name requested (present when the request named the vaccine)."))
+    cvx = fields.String(metadata=_doc("The CVX code requested (present when the request gave a code)."))
 
 
+@response()
 class VaccineOutSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -274,11 +302,13 @@ class VaccineOutSchema(Schema):
     route = fields.String()
 
 
+@response()
 class ProposedDoseSchema(Schema):
     dose = fields.Integer(metadata=_doc("Dose number in the series (1-based).", 2))
     date = IsoDate(metadata=_doc("Proposed date, inside a permitted window."))
 
 
+@response()
 class SeriesOutSchema(Schema):
     doses = fields.Integer(metadata=_doc("Doses in the series planned here."))
     given = fields.Integer(
@@ -299,6 +329,7 @@ class SeriesOutSchema(Schema):
     )
 
 
+@response()
 class VaccinePlanSchema(Schema):
     request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
     vaccine = fields.Nested(VaccineOutSchema)
@@ -355,6 +386,7 @@ class VaccinePlanSchema(Schema):
     )
 
 
+@response()
 class PlanWarningSchema(Schema):
     code = fields.String(
         metadata=_doc(
@@ -367,6 +399,7 @@ class PlanWarningSchema(Schema):
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))
 
 
+@response()
 class PlanResponseSchema(Schema):
     as_of = IsoDate()
     horizon_end = IsoDate(metadata=_doc("as_of + horizon_days: windows are clipped to [as_of, horizon_end]."))
@@ -397,6 +430,7 @@ class BatchRequestSchema(Schema):
     )
 
 
+@response("plan", "problem")
 class BatchResultSchema(Schema):
     index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
     status = fields.Integer(
@@ -418,12 +452,14 @@ class BatchResultSchema(Schema):
     )
 
 
+@response()
 class BatchSummarySchema(Schema):
     total = fields.Integer(required=True, metadata=_doc("Number of requests.", 2))
     planned = fields.Integer(required=True, metadata=_doc("Requests answered with a plan (status 200).", 1))
     failed = fields.Integer(required=True, metadata=_doc("Requests answered with a problem.", 1))
 
 
+@response()
 class BatchResponseSchema(Schema):
     results = fields.List(
         fields.Nested(BatchResultSchema), required=True, metadata=_doc("One result per request, in request order.")
@@ -434,6 +470,7 @@ class BatchResponseSchema(Schema):
 # ---- catalog ----------------------------------------------------------------------------------------
 
 
+@response()
 class ProductSchema(Schema):
     name = fields.String(metadata=_doc("The brand (Spikevax).", "Spikevax"))
     cvx = fields.String(
@@ -445,6 +482,7 @@ class ProductSchema(Schema):
     names = fields.List(fields.String(), metadata=_doc("Names that report this product."))
 
 
+@response()
 class CatalogEntrySchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -461,6 +499,7 @@ class CatalogEntrySchema(Schema):
     note = fields.String()
 
 
+@response()
 class UnspecifiedSchema(Schema):
     cvx = fields.String(allow_none=True)
     name = fields.String()
@@ -469,6 +508,7 @@ class UnspecifiedSchema(Schema):
     note = fields.String()
 
 
+@response()
 class CatalogSchema(Schema):
     catalog_version = fields.String()
     count = fields.Integer()
@@ -489,6 +529,7 @@ class CatalogQuerySchema(Schema):
     )
 
 
+@response("role", "group")
 class RuleSchema(Schema):
     id = fields.String()
     role = fields.String(metadata=_doc("In a therapy profile: the part the rule plays in the planner."))
@@ -499,20 +540,60 @@ class RuleSchema(Schema):
     citation = fields.String()
 
 
+@response()
+class CadenceOutSchema(Schema):
+    days = fields.Integer(metadata=_doc("Days between maintenance doses (0 when counted in months)."))
+    months = fields.Integer(metadata=_doc("Calendar months between maintenance doses (0 when counted in days)."))
+    description = fields.String()
+
+
+@response()
+class TherapyScheduleSchema(Schema):
+    text = fields.String(metadata=_doc("The labelled dosing schedule in words."))
+    starter_gaps_days = fields.List(fields.Integer(), metadata=_doc("Days between the starter doses, in order."))
+    default_cadence = fields.String(metadata=_doc("The maintenance cadence used when a request names none."))
+    cadences = fields.Dict(
+        keys=fields.String(), values=fields.Nested(CadenceOutSchema), metadata=_doc("The cadences, by name.")
+    )
+
+
+@response()
+class MidCycleSchema(Schema):
+    after_min = fields.Integer(metadata=_doc("Earliest day of the slot after a dose D: D + after_min."))
+    after_max = fields.Integer(metadata=_doc("Latest day of the slot after D: D + after_max."))
+    before_min = fields.Integer(metadata=_doc("Latest day before the next dose N: N - before_min."))
+    before_max = fields.Integer(metadata=_doc("Earliest day before N: N - before_max."))
+
+
+@response()
+class VaccineTimingSchema(Schema):
+    live_pre_start_days = fields.Integer(metadata=_doc("A live vaccine at least this many days before the first dose."))
+    non_live_pre_start_days = fields.Integer(
+        metadata=_doc("A non-live vaccine at least this many days before the first dose.")
+    )
+    mid_cycle = fields.Nested(MidCycleSchema, metadata=_doc("The non-live slot between two doses."))
+    post_therapy_after_last_dose_days = fields.Integer()
+    b_cell_recheck_days = fields.Integer()
+    b_cell_consensus_days = fields.Integer()
+
+
+@response()
 class TherapySchema(Schema):
     id = fields.String()
     name = fields.String()
     brand_names = fields.List(fields.String())
     ruleset_version = fields.String()
-    schedule = fields.Dict(metadata=_doc("Starter gaps, cadences and their descriptions."))
-    vaccine_timing = fields.Dict(metadata=_doc("Day counts the windows use."))
+    schedule = fields.Nested(TherapyScheduleSchema, metadata=_doc("Starter gaps, cadences and their descriptions."))
+    vaccine_timing = fields.Nested(VaccineTimingSchema, metadata=_doc("Day counts the windows use."))
     rules = fields.List(fields.Nested(RuleSchema))
 
 
+@response()
 class TherapyListSchema(Schema):
     therapies = fields.List(fields.Nested(TherapySchema))
 
 
+@response()
 class RuleListSchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String(), metadata=_doc("Ruleset version per therapy."))
     rules = fields.List(fields.Nested(RuleSchema), metadata=_doc("Every rule a response can cite."))
@@ -521,10 +602,12 @@ class RuleListSchema(Schema):
 # ---- operations and errors ----------------------------------------------------------------------------
 
 
+@response()
 class HealthSchema(Schema):
     status = fields.String()
 
 
+@response()
 class ReadySchema(Schema):
     status = fields.String()
     ruleset = fields.Dict(keys=fields.String(), values=fields.String())
@@ -532,6 +615,7 @@ class ReadySchema(Schema):
     vaccines = fields.Integer()
 
 
+@response()
 class CandidateSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -539,13 +623,16 @@ class CandidateSchema(Schema):
     live = fields.Boolean(allow_none=True)
 
 
+@response("candidates")
 class FieldErrorSchema(Schema):
     field = fields.String(metadata=_doc("Path of the offending field, e.g. vaccines[1].name.", "vaccines[1].name"))
     message = fields.String()
     code = fields.String(
         metadata=_doc(
-            "invalid, required, unknown_field, unknown_vaccine, ambiguous_vaccine, unknown_therapy, partial_history "
-            "(treatment.start_date needed to read the doses), implausible_repletion."
+            "Stable code a client may branch on (new codes may be added): "
+            + "; ".join(f"{code}: {meaning}" for code, meaning in ERROR_CODES.items())
+            + ".",
+            "unknown_vaccine",
         )
     )
     candidates = fields.List(
@@ -553,6 +640,7 @@ class FieldErrorSchema(Schema):
     )
 
 
+@response("errors")
 class ProblemSchema(Schema):
     type = fields.String(metadata=_doc("URI of the problem type (GET it for a description), or about:blank."))
     title = fields.String()

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from service.api.ics import calendar_response
 from service.domain.errors import FieldError, InvalidInput
-from service.planning import Planner, load_request
+from service.planning import Planner
 
 from .form import ClinicForm, form_key, plan_body, read_form
 from .letter import LETTER_SOURCES, letter_context
@@ -165,7 +165,7 @@ def plan_calendar() -> Response | tuple[str, int]:
     form = read_form(request.form)
     try:
         # The same path as POST /v1/plans.ics: the loaded request, answered, written as a calendar.
-        return calendar_response(planner().answer(load_request(plan_body(form))))
+        return calendar_response(planner().answer(planner().load(plan_body(form))))
     except InvalidInput as error:
         return render_page(form, errors=error.errors, status=422)
 

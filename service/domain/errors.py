@@ -7,6 +7,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Every FieldError.code a response can carry, with what it means: the API documents this list (FieldError in
+# openapi.yaml), and a test holds it equal to the codes the code base writes. A new code goes here first.
+ERROR_CODES: dict[str, str] = {
+    "invalid": "the value is malformed, out of range or contradicts another field",
+    "required": "a required field is missing",
+    "unknown_field": "the field is not part of the contract",
+    "unknown_therapy": "the drug is not a supported therapy (candidates: the supported ones)",
+    "unknown_vaccine": "no catalog entry has this name or CVX code",
+    "ambiguous_vaccine": "the name or code does not say which product (live or not): candidates lists them",
+    "too_many_doses": "more doses given than the vaccine's series planned here has",
+    "partial_history": (
+        "treatment.doses cannot be read as a new start and no start_date says they are the recent part of an "
+        "established therapy: send treatment.start_date"
+    ),
+    "implausible_repletion": (
+        "treatment.b_cell_repletion_on is less than one dosing interval (28 days) after the last dose: it cannot "
+        "be a recovery after discontinuation"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Candidate:

@@ -187,45 +187,66 @@ def _check_dates(days: tuple[date, ...], as_of: date, prefix: str) -> list[Field
     return errors
 
 
-def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) -> _Checked:
-    out = _Checked()
-    for i, req in enumerate(request.vaccines):
-        prefix = f"vaccines[{i}]"
-        try:
-            match = _lookup(catalog, req.name, req.cvx, prefix)
-        except LookupFailed as failed:
-            out.errors.append(failed.error)
-            continue
-        out.matches.append(match)
-        out.errors += _check_dates(req.given, request.as_of, f"{prefix}.given")
+def vaccine_errors(
+    index: int, req: VaccineRequest, as_of: date | None, catalog: Catalog, rules: VaccineRules, given_known: bool = True
+) -> tuple[Match | None, list[FieldError]]:
+    """The catalog match of vaccines[index] and what is wrong with it. `as_of` None: unknown (itself invalid),
+    so no date is compared with it; `given_known` False: the given list was invalid, so it is not checked."""
+    prefix = f"vaccines[{index}]"
+    try:
+        match = _lookup(catalog, req.name, req.cvx, prefix)
+    except LookupFailed as failed:
+        return None, [failed.error]
+    errors: list[FieldError] = []
+    if given_known:
+        if as_of is not None:
+            errors += _check_dates(req.given, as_of, f"{prefix}.given")
         length = rules.series_for(match.vaccine).length
         if len(req.given) > length:
-            out.errors.append(
+            errors.append(
                 FieldError(
                     f"{prefix}.given",
                     f"{len(req.given)} doses given, but the {match.vaccine.name} series planned here has {length}",
                     code="too_many_doses",
                 )
             )
-        if req.needed_by is not None and req.needed_by < request.as_of:
-            out.errors.append(FieldError(f"{prefix}.needed_by", f"{req.needed_by} is before as_of {request.as_of}"))
+    if req.needed_by is not None and as_of is not None and req.needed_by < as_of:
+        errors.append(FieldError(f"{prefix}.needed_by", f"{req.needed_by} is before as_of {as_of}"))
+    return match, errors
+
+
+def immunization_errors(
+    index: int, imm: Immunization | None, name: str | None, cvx: str | None, as_of: date | None, catalog: Catalog
+) -> tuple[Vaccine | None, list[FieldError]]:
+    """immunizations[index]: the catalog vaccine it names (None when it names none), and what is wrong with it.
+    `imm` None: its date is unknown (itself invalid), so only the name or code is looked up."""
+    prefix = f"immunizations[{index}]"
+    errors: list[FieldError] = []
+    if imm is not None and as_of is not None and imm.day > as_of:
+        errors.append(
+            FieldError(f"{prefix}.date", f"{imm.day} is after as_of {as_of}: only vaccines already given belong here")
+        )
+    try:
+        vaccine = _lookup(catalog, name, cvx, prefix).vaccine
+    except LookupFailed as failed:
+        return None, [*errors, failed.error]
+    return vaccine, errors
+
+
+def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) -> _Checked:
+    out = _Checked()
+    for i, req in enumerate(request.vaccines):
+        match, errors = vaccine_errors(i, req, request.as_of, catalog, rules)
+        out.errors += errors
+        if match is not None:
+            out.matches.append(match)
     for i, imm in enumerate(request.immunizations):
-        prefix = f"immunizations[{i}]"
-        if imm.day > request.as_of:
-            out.errors.append(
-                FieldError(
-                    f"{prefix}.date",
-                    f"{imm.day} is after as_of {request.as_of}: only vaccines already given belong here",
-                )
-            )
-        try:
-            vaccine = _lookup(catalog, imm.name, imm.cvx, prefix).vaccine
-        except LookupFailed as failed:
-            out.errors.append(failed.error)
-            continue
-        out.recorded.append(VaccineGiven(vaccine, imm.day))
-        if vaccine.live:
-            out.history.append(LiveEvent(vaccine, imm.day))
+        vaccine, errors = immunization_errors(i, imm, imm.name, imm.cvx, request.as_of, catalog)
+        out.errors += errors
+        if vaccine is not None:
+            out.recorded.append(VaccineGiven(vaccine, imm.day))
+            if vaccine.live:
+                out.history.append(LiveEvent(vaccine, imm.day))
     return out
 
 
@@ -637,7 +658,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         except InvalidInput as bad:
             errors += bad.errors
     if errors or profile is None or schedule is None:
-        raise InvalidInput(sorted(errors, key=lambda e: _field_order(e.field)))
+        raise InvalidInput(sorted(errors, key=lambda e: field_order(e.field)))
 
     # Doses of a live vaccine already given in its own series count for the spacing of the others.
     own_given = [
@@ -672,9 +693,11 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     )
 
 
-def _field_order(name: str) -> int:
-    # Errors in the order of the request's fields; a stable sort keeps each group's own order.
+def field_order(name: str) -> tuple[int, int]:
+    """Sort key putting errors in the order of the request's fields, list items by index (vaccines[2] before
+    vaccines[10]); a stable sort keeps each item's own order."""
     for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days")):
         if name.startswith(prefix):
-            return rank
-    return 9
+            index = name[len(prefix) + 1 : name.find("]")] if name[len(prefix) : len(prefix) + 1] == "[" else ""
+            return rank, int(index) if index.isdigit() else -1
+    return 9, -1

@@ -64,10 +64,6 @@ class DoseSchedule:
     derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
-    def active(self) -> bool:
-        return self.phase in (STARTER, MAINTENANCE)
-
-    @property
     def doses(self) -> tuple[date, ...]:
         """Every dose day known or projected, in order."""
         return self.given + self.upcoming
