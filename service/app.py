@@ -15,6 +15,7 @@ from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
 from . import observability, security
+from .serving import BufferedBody
 from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
 from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, problem, register_error_handlers
 
@@ -60,6 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ops.document_plain_routes(api, app)
     ops.refine_schemas(api)
     register_error_handlers(app)
+    # Outermost: the body is in memory before any of the application runs (see service/serving.py).
+    app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
+        app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES
+    )
 
     @app.before_request
     def batch_body_limit() -> None:

@@ -48,7 +48,7 @@ class JsonLogger(Logger):
 
     def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(msg, str) and msg.startswith(INVALID_REQUEST) and multiprocess_mode():
-            create_metrics().rejected.inc()
+            create_metrics().count_rejected()
         super().warning(msg, *args, **kwargs)
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:

@@ -16,15 +16,16 @@ from tests.server import ROOT, free_port, gunicorn
 
 pytestmark = pytest.mark.e2e
 MARKER = "1999-02-03-Vivotif"
+E2E_KEY = "e2e-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with gunicorn(tmp_path_factory.mktemp("prod"), workers=2, env={"PLANNER_API_KEYS": "e2e-key"}) as s:
+    with gunicorn(tmp_path_factory.mktemp("prod"), workers=2, env={"PLANNER_API_KEYS": E2E_KEY}) as s:
         yield s
 
 
-def auth(key: str = "e2e-key") -> dict[str, str]:
+def auth(key: str = E2E_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -8,7 +8,10 @@ bad request (or, should it happen, a fault while planning one) never fails the o
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
+
+import orjson
 
 from flask import Response, current_app, g
 from flask.views import MethodView
@@ -16,7 +19,8 @@ from flask_smorest import Blueprint
 
 from service.domain.errors import InvalidInput
 from service.planning import encode
-from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS
+from service.serving import pause
+from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_BODY_BYTES
 
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
@@ -28,8 +32,17 @@ log = logging.getLogger("service.errors")
 
 
 def answer_item(index: int, raw: Any) -> dict[str, Any]:
-    """One batch result: {"index", "status": 200, "plan"} or {"index", "status": 422|500, "problem"}."""
+    """One batch result: {"index", "status": 200, "plan"} or {"index", "status": 413|422|500, "problem"}."""
     instance = f"{BATCH_PATH}#/requests/{index}"
+    if len(orjson.dumps(raw)) > MAX_BODY_BYTES:
+        # Over what POST /v1/plans accepts, so answered as it would be, before validation can expand it.
+        return {
+            "index": index,
+            "status": 413,
+            "problem": problem_body(
+                413, f"This request is over the {size_text(MAX_BODY_BYTES)} limit of POST /v1/plans.", instance=instance
+            ),
+        }
     try:
         return {"index": index, "status": 200, "plan": current_app.extensions["planner"].plan_json(raw)}
     except InvalidInput as error:
@@ -48,6 +61,20 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
         }
 
 
+def not_planned_item(index: int) -> dict[str, Any]:
+    """The result of an item the batch had no time left for: a 503 problem, never a guess or a silence."""
+    return {
+        "index": index,
+        "status": 503,
+        "problem": problem_body(
+            503,
+            f"Not planned: the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget before this request. "
+            "Send it again (the requests from this index on), in a later batch.",
+            instance=f"{BATCH_PATH}#/requests/{index}",
+        ),
+    }
+
+
 @blp.route("/plans/batch")
 class PlansBatch(MethodView):
     @blp.doc(
@@ -58,7 +85,8 @@ class PlansBatch(MethodView):
             "`status` 200 and the `plan`, or the status and the `problem` document POST /v1/plans would have "
             "answered for that request alone. Requests are validated and planned independently; one bad request "
             f"never fails the others. The body limit of this route is {size_text(BATCH_MAX_BODY_BYTES)} "
-            "(64 KiB elsewhere)."
+            f"(64 KiB elsewhere, and for each request in it). A batch plans for at most {BATCH_TIME_BUDGET_SECONDS} s: "
+            "requests it had no time left for are answered 503, in `summary.not_planned`, to be sent again."
         ),
     )
     @blp.arguments(BatchRequestSchema(), example=BATCH_REQUEST_EXAMPLE)
@@ -69,19 +97,23 @@ class PlansBatch(MethodView):
     @requires_api_key(blp)
     def post(self, body: dict[str, Any]) -> Response:
         chunks: list[bytes] = [b'{"results":[']
-        counts = {200: 0, 422: 0, 500: 0}
+        counts = {200: 0, 413: 0, 422: 0, 500: 0, 503: 0}
         metrics = current_app.extensions["metrics"]
+        deadline = time.monotonic() + BATCH_TIME_BUDGET_SECONDS
         for index, raw in enumerate(body["requests"]):
-            result = answer_item(index, raw)
+            result = answer_item(index, raw) if time.monotonic() < deadline else not_planned_item(index)
             counts[result["status"]] += 1
-            metrics.batch_items.labels(str(result["status"])).inc()
+            metrics.count_batch_item(result["status"])
             # Encoded item by item, so a large batch never holds every plan as Python objects at once.
             if index:
                 chunks.append(b",")
             chunks.append(encode(result))
+            pause()  # planning is CPU work: let this worker's other requests (a /healthz probe) run in between
         total = len(body["requests"])
         g.batch_items = total
-        summary = {"total": total, "planned": counts[200], "failed": counts[422] + counts[500]}
+        if counts[503]:
+            log.warning("batch time budget used up", extra={"items": counts[503]})
+        summary = {"total": total, "planned": counts[200], "failed": total - counts[200], "not_planned": counts[503]}
         chunks += [b'],"summary":', encode(summary), b"}"]
         # The pieces are the response body as they are: no joined copy of a body that can reach tens of MiB
         # (Werkzeug sets Content-Length from them). A Response, so that flask-smorest does not serialize

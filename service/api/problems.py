@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.domain.errors import FieldError, InvalidInput
 from service.planning import flatten_messages
+from service.settings import MAX_ERRORS_LISTED
 
 from .schemas import ProblemSchema
 
@@ -81,7 +82,9 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = errors[:MAX_ERRORS_LISTED]
+        if len(errors) > MAX_ERRORS_LISTED:
+            body["errors_omitted"] = len(errors) - MAX_ERRORS_LISTED
     return body
 
 

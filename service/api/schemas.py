@@ -10,9 +10,9 @@ import re
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from service.settings import BATCH_MAX_ITEMS
+from service.settings import BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -321,6 +321,17 @@ class PlanResponseSchema(Schema):
 
 
 class BatchRequestSchema(Schema):
+    @pre_load
+    def count_before_expanding(self, data: Any, **kwargs: Any) -> Any:
+        # The item limit is checked on the raw list, before marshmallow validates (and, for a list of
+        # non-objects, writes an error for) every item: a 4 MiB list of numbers is one error, not a million.
+        items = data.get("requests") if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > BATCH_MAX_ITEMS:
+            raise ValidationError(
+                f"Longer than maximum length {BATCH_MAX_ITEMS} ({len(items)} requests).", field_name="requests"
+            )
+        return data
+
     requests = fields.List(
         fields.Dict(metadata=_doc("A plan request exactly as the body of POST /v1/plans (see PlanRequest).")),
         required=True,
@@ -336,10 +347,12 @@ class BatchResultSchema(Schema):
     index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
     status = fields.Integer(
         required=True,
-        validate=validate.OneOf([200, 422, 500]),
+        validate=validate.OneOf([200, 413, 422, 500, 503]),
         metadata=_doc(
             "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
-            "fault) with `problem`.",
+            "fault) with `problem`; 413 when this request alone is over POST /v1/plans' 64 KiB limit; 503 when "
+            f"it was not planned because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget "
+            "(send it again, in a later batch).",
             200,
         ),
     )
@@ -356,7 +369,17 @@ class BatchResultSchema(Schema):
 class BatchSummarySchema(Schema):
     total = fields.Integer(required=True, metadata=_doc("Number of requests.", 2))
     planned = fields.Integer(required=True, metadata=_doc("Requests answered with a plan (status 200).", 1))
-    failed = fields.Integer(required=True, metadata=_doc("Requests answered with a problem.", 1))
+    failed = fields.Integer(
+        required=True, metadata=_doc("Requests answered with a problem (every status but 200, 503 included).", 1)
+    )
+    not_planned = fields.Integer(
+        required=True,
+        metadata=_doc(
+            f"Requests left unplanned (status 503) because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s "
+            "time budget; send them again.",
+            0,
+        ),
+    )
 
 
 class BatchResponseSchema(Schema):
@@ -477,4 +500,14 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String(allow_none=True)
     request_id = fields.String()
-    errors = fields.List(fields.Nested(FieldErrorSchema))
+    errors = fields.List(
+        fields.Nested(FieldErrorSchema),
+        metadata=_doc(f"Each field error, the first {MAX_ERRORS_LISTED} at most (see `errors_omitted`)."),
+    )
+    errors_omitted = fields.Integer(
+        metadata=_doc(
+            f"How many further errors were found but not listed (present only when there were more than "
+            f"{MAX_ERRORS_LISTED}): an answer stays small however wrong the request.",
+            3,
+        )
+    )

@@ -1,0 +1,118 @@
+"""What keeps slow clients and long batches from starving everyone else under gunicorn's gevent workers.
+
+Production runs gevent workers (deploy/gunicorn.conf.py): every connection is a greenlet, so a client that
+sends its request slowly waits on its own socket while the worker answers others. Two things complete it:
+
+- `BufferedBody`: the whole request body is read before the application runs, within a deadline
+  (PLANNER_BODY_TIMEOUT). A client that trickles its body is answered 408 and closed when the deadline
+  passes, instead of holding a connection slot for ever. (gunicorn itself drops a client whose headers
+  take longer than its keep-alive timeout, 5 s.) This is what a buffering proxy would do in front.
+- `pause()`: planning is CPU work, and a greenlet that never waits keeps the others (a /healthz probe among
+  them) waiting. Long loops (the batch) call it between items, so other requests get the CPU in between.
+
+Under the sync worker or the Flask test client neither needs gevent: the body is read without a deadline
+and `pause()` does nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("service.access")
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _gevent_patched() -> bool:
+    """Whether this process runs under gevent's monkey patches (a gunicorn gevent worker)."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a runtime dependency; kept for a bare Flask run
+        return False
+    return bool(monkey.is_module_patched("socket"))
+
+
+def pause() -> None:
+    """Let other greenlets run (a no-op outside gevent): called between the items of a long computation."""
+    if _gevent_patched():
+        import gevent
+
+        gevent.sleep(0)
+
+
+class BodyTimeout(Exception):
+    """The client did not send its body within the deadline."""
+
+
+class BufferedBody:
+    """WSGI middleware: read the request body in full, within `seconds`, before the application sees it.
+
+    Only bodies within `max_bytes` (the largest any route accepts) are read; a larger declared length goes
+    on unread, and the application answers it 413 without reading it. A body sent in chunks is read up to
+    `max_bytes` + 1 bytes, enough for the application to see that it is too large.
+    """
+
+    def __init__(self, app: WsgiApp, *, seconds: float, max_bytes: int):
+        self.app = app
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        length_header = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if length_header.isdigit():
+            length = int(length_header)
+            if 0 < length <= self.max_bytes:
+                try:
+                    body = self._read(environ["wsgi.input"], length)
+                except BodyTimeout:
+                    return self._timed_out(environ, start_response)
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+        elif chunked:
+            try:
+                body = self._read(environ["wsgi.input"], self.max_bytes + 1)
+            except BodyTimeout:
+                return self._timed_out(environ, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input_terminated"] = True
+        return self.app(environ, start_response)
+
+    def _read(self, stream: Any, length: int) -> bytes:
+        """Up to `length` bytes (fewer if the client ends early; the application then sees a short body)."""
+        if not _gevent_patched():
+            return bytes(stream.read(length))
+        import gevent
+
+        chunks: list[bytes] = []
+        remaining = length
+        with gevent.Timeout(self.seconds, BodyTimeout):
+            while remaining > 0:
+                chunk = stream.read(min(remaining, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _timed_out(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # Answered here, before the application: no request id exists yet, and the connection is closed.
+        log.warning("request body timeout", extra={"method": environ.get("REQUEST_METHOD"), "status": 408})
+        body = orjson.dumps(
+            {
+                "type": "about:blank",
+                "title": "Request Timeout",
+                "status": 408,
+                "detail": f"The request body did not arrive within {self.seconds:g} s.",
+            }
+        )
+        start_response(
+            "408 Request Timeout",
+            [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+        )
+        return [body]
