@@ -15,9 +15,9 @@ from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
 from . import observability, security
-from .serving import BufferedBody
 from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
 from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, problem, register_error_handlers
+from .serving import BufferedBody
 
 API_VERSION = "1.0.0"
 

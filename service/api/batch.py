@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import orjson
-
 from flask import Response, current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
