@@ -76,6 +76,16 @@ def on_starting(server):
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()
+    # The data is checked once here, before any worker starts: wrong data stops gunicorn with one line
+    # naming the file and the field, and exit status 4 (each worker's create_app checks again, from the
+    # copy this process forks to it).
+    from service.data.loader import DataError, load_ruleset
+
+    try:
+        load_ruleset(_settings["DATA_DIR"])
+    except DataError as error:
+        server.log.error("Data check failed, not starting: %s", str(error))
+        sys.exit(4)
 
 
 def child_exit(server, worker):

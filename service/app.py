@@ -5,12 +5,13 @@ Nothing is built at import time; every app reads its settings and data when it i
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
 
-from service.data.loader import load_ruleset
+from service.data.loader import DataError, load_ruleset
 from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
@@ -20,6 +21,7 @@ from .api.problems import API_KEY_SCHEME, API_KEY_SCHEME_DOC, ProblemApi, proble
 from .serving import BufferedBody
 
 API_VERSION = "1.0.0"
+log = logging.getLogger("service.startup")
 
 
 def utc_today() -> date:
@@ -43,8 +45,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     today = settings.get("TODAY")
+    observability.configure_logging(settings["LOG_LEVEL"])
+    try:
+        ruleset = load_ruleset(settings["DATA_DIR"])  # checked: wrong data stops the start (DataError)
+    except DataError as error:
+        log.critical("data check failed, not starting", extra={"data_error": str(error)})
+        raise
     app.extensions["planner"] = Planner(
-        ruleset=load_ruleset(), today=(lambda: today) if isinstance(today, date) else utc_today
+        ruleset=ruleset, today=(lambda: today) if isinstance(today, date) else utc_today
     )
 
     observability.init_app(app)  # first, so every response (even an early 401 or 415) carries a request id

@@ -35,6 +35,7 @@ SAFE_TEMPLATES = frozenset(
         "Shutting down: %s",
         "Unhandled signal: %s",
         "Ignoring unknown signal: %s",
+        "Data check failed, not starting: %s",
     }
 )
 INVALID_REQUEST = "Invalid request from ip="

@@ -30,6 +30,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "Comma-separated origins allowed to call the API from a browser (or *); empty = CORS off.",
     ),
+    "DATA_DIR": (
+        None,
+        str,
+        "A data directory laid out like service/data (default: the packaged data). It is checked like the "
+        "packaged data before anything is served: a wrong file stops the start.",
+    ),
     "BIND": ("0.0.0.0:8000", str, "Address gunicorn listens on."),
     "WORKERS": (
         None,

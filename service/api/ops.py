@@ -45,6 +45,7 @@ class Ready(MethodView):
             "ruleset": dict(ruleset.therapies.versions),
             "catalog_version": ruleset.catalog.version,
             "vaccines": len(ruleset.catalog.vaccines),
+            "data_digest": ruleset.data_digest,
         }
 
 

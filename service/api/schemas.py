@@ -473,6 +473,12 @@ class ReadySchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String())
     catalog_version = fields.String()
     vaccines = fields.Integer()
+    data_digest = fields.String(
+        metadata=_doc(
+            "SHA-256 of every data file that can change an answer, as checked at start-up (its first 12 digits "
+            "are in every ruleset version). Two instances with the same digest serve the same data."
+        )
+    )
 
 
 class CandidateSchema(Schema):
