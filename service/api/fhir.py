@@ -7,7 +7,7 @@ translated back. Every error on these routes is an OperationOutcome with a 4xx s
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -26,6 +26,9 @@ from service.interop.fhir import (
 
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
+
+if TYPE_CHECKING:
+    from .problems import ProblemApi
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
@@ -94,7 +97,8 @@ def _not_routed(error: HTTPException) -> Response:
         if allow:
             response.headers["Allow"] = ", ".join(sorted(allow))
         return response
-    return current_app.extensions["problem_api"].handle_http_exception(error)
+    api: ProblemApi = current_app.extensions["problem_api"]
+    return api.handle_http_exception(error)
 
 
 OUTCOME_EXAMPLES = {

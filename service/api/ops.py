@@ -51,7 +51,8 @@ class Ready(MethodView):
 
 def spec_dict() -> dict[str, Any]:
     """The OpenAPI document as the running code describes it (the file at the repo root must equal it)."""
-    return current_app.extensions["problem_api"].spec.to_dict()
+    spec: dict[str, Any] = current_app.extensions["problem_api"].spec.to_dict()
+    return spec
 
 
 def spec_yaml() -> str:

@@ -169,7 +169,7 @@ class ProblemApi(Api):
             prepare_response(response, self.spec, PROBLEM_JSON if status >= 400 else "application/json")
             self.spec.components.response(status.name, response, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         messages = data.get("messages")
@@ -207,8 +207,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
+        api: ProblemApi = current_app.extensions["problem_api"]
         if isinstance(error, HTTPException):
-            return current_app.extensions["problem_api"].handle_http_exception(error)
+            return api.handle_http_exception(error)
         # The traceback goes to the log with the request id; the client gets nothing internal.
         log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
-        return current_app.extensions["problem_api"].handle_http_exception(InternalServerError())
+        return api.handle_http_exception(InternalServerError())

@@ -39,7 +39,7 @@ class IsoDate(fields.Date):
         return day
 
 
-class IsoDateList(fields.List):
+class IsoDateList(fields.List):  # type: ignore[type-arg]  # of dates; marshmallow's List[T] is not ours to bind
     """A list of IsoDate, parsed in one loop: a dose history is the longest part of most requests, and
     marshmallow's per-element field machinery cost more than the dates themselves. Errors keep List's shape
     ({index: [message]}), so they still name `treatment.doses[3]`."""
@@ -47,11 +47,11 @@ class IsoDateList(fields.List):
     def __init__(self, **kwargs: Any):
         super().__init__(IsoDate(), **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[date]:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any | None]:
         if not isinstance(value, list):
             raise self.make_error("invalid")
-        days: list[date] = []
-        errors: dict[int, list[str]] = {}
+        days: list[Any | None] = []
+        errors: dict[int | str, list[str] | dict[Any, Any] | str] = {}
         messages = IsoDate.default_error_messages
         for i, text in enumerate(value):
             day = None
@@ -61,9 +61,9 @@ class IsoDateList(fields.List):
                 except ValueError:
                     day = None
             if day is None:
-                errors[i] = [messages["invalid"]]
+                errors[i] = [str(messages["invalid"])]
             elif not MIN_DATE <= day <= MAX_DATE:
-                errors[i] = [messages["range"]]
+                errors[i] = [str(messages["range"])]
             else:
                 days.append(day)
         if errors:
