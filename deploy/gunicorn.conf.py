@@ -73,6 +73,10 @@ logger_class = "service.gunicorn_logging.JsonLogger"
 
 
 def on_starting(server):
+    # The master's own lines from the service (metrics archiving) in the same JSON as everything else.
+    from service.observability import configure_logging
+
+    configure_logging(_settings["LOG_LEVEL"])
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()
@@ -86,6 +90,19 @@ def on_starting(server):
     except DataError as error:
         server.log.error("Data check failed, not starting: %s", str(error))
         sys.exit(4)
+
+
+def post_worker_init(worker):
+    # On SIGTERM a worker finishes its requests in flight, then would still hold each kept-alive connection
+    # open for up to `keepalive` seconds before exiting (a batch client's connection added 5 s to a stop).
+    # Keep-alive is turned off from the signal on, so each connection closes after its last answer.
+    import signal
+
+    def stop(sig, frame):
+        worker.cfg.set("keepalive", 0)
+        worker.handle_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def child_exit(server, worker):

@@ -165,10 +165,7 @@ class Metrics:
         then reports the shared files it can read plus nothing of its own). Logged once, never raised."""
         if self.degraded:
             return
-        log.error(
-            "metrics directory unusable; this worker counts in memory from now on",
-            extra={"error_type": type(error).__name__},
-        )
+        _log_degraded(error)
         self.degraded = True
         values.ValueClass = values.MutexValue  # every metric made from now on in this process is in memory
         self.family = _build(CollectorRegistry())
@@ -199,6 +196,13 @@ class Metrics:
 _shared: Metrics | None = None
 
 
+def _log_degraded(error: BaseException) -> None:
+    log.error(
+        "metrics directory unusable; this worker counts in memory from now on",
+        extra={"error_type": type(error).__name__},
+    )
+
+
 def create_metrics() -> Metrics:
     """The metrics an app records to. In multiprocess mode one set per process (samples live in files, and
     two objects with one name would overwrite each other's); otherwise a fresh registry per app. A metrics
@@ -210,9 +214,10 @@ def create_metrics() -> Metrics:
             try:
                 _shared = Metrics(_build(None))
             except (OSError, ValueError, RuntimeError) as error:
-                metrics = Metrics(_build(CollectorRegistry()))  # placeholder: degrade() replaces it
-                metrics.degrade(error)
-                _shared = metrics
+                values.ValueClass = values.MutexValue  # before building anything else: in memory only
+                _shared = Metrics(_build(CollectorRegistry()))
+                _shared.degraded = True
+                _log_degraded(error)
         return _shared
     if _shared is not None and _shared.degraded:
         return _shared

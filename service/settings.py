@@ -75,6 +75,9 @@ BATCH_MAX_ITEMS = 500
 # A batch plans items until this much time has passed, then answers the rest 503 (send again): a batch's
 # worst case stays below the 30 s graceful timeout and the 60 s worker timeout, on a loaded machine too.
 BATCH_TIME_BUDGET_SECONDS = 20
+# ... and until its answer holds this many bytes: the answer is what a batch keeps in memory (500 of the
+# costliest requests would answer 83 MiB), so this bounds a worker's peak whatever the machine's speed.
+BATCH_MAX_ANSWER_BYTES = 48 * 1024 * 1024
 # A problem document lists at most this many field errors, then says how many it left out: a 64 KiB
 # request of nothing but mistakes answered 3.1 MB of errors, and a batch of them 172 MiB.
 MAX_ERRORS_LISTED = 20

@@ -19,7 +19,13 @@ from flask_smorest import Blueprint
 from service.domain.errors import InvalidInput
 from service.planning import encode
 from service.serving import pause
-from service.settings import BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_BODY_BYTES
+from service.settings import (
+    BATCH_MAX_ANSWER_BYTES,
+    BATCH_MAX_BODY_BYTES,
+    BATCH_MAX_ITEMS,
+    BATCH_TIME_BUDGET_SECONDS,
+    MAX_BODY_BYTES,
+)
 
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
@@ -60,18 +66,22 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
         }
 
 
-def not_planned_item(index: int) -> dict[str, Any]:
-    """The result of an item the batch had no time left for: a 503 problem, never a guess or a silence."""
+def not_planned_item(index: int, why: str) -> dict[str, Any]:
+    """The result of an item the batch had no room left for: a 503 problem, never a guess or a silence."""
     return {
         "index": index,
         "status": 503,
         "problem": problem_body(
             503,
-            f"Not planned: the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget before this request. "
-            "Send it again (the requests from this index on), in a later batch.",
+            f"Not planned: {why} before this request. Send it again (the requests from this index on), in a "
+            "later batch.",
             instance=f"{BATCH_PATH}#/requests/{index}",
         ),
     }
+
+
+TIME_SPENT = f"the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget"
+ANSWER_FULL = f"the batch's answer reached its {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB limit"
 
 
 @blp.route("/plans/batch")
@@ -84,8 +94,9 @@ class PlansBatch(MethodView):
             "`status` 200 and the `plan`, or the status and the `problem` document POST /v1/plans would have "
             "answered for that request alone. Requests are validated and planned independently; one bad request "
             f"never fails the others. The body limit of this route is {size_text(BATCH_MAX_BODY_BYTES)} "
-            f"(64 KiB elsewhere, and for each request in it). A batch plans for at most {BATCH_TIME_BUDGET_SECONDS} s: "
-            "requests it had no time left for are answered 503, in `summary.not_planned`, to be sent again."
+            f"(64 KiB elsewhere, and for each request in it). A batch plans for at most {BATCH_TIME_BUDGET_SECONDS} s "
+            f"and until its answer holds {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB: requests it had no room "
+            "left for are answered 503, counted in `summary.not_planned`, to be sent again."
         ),
     )
     @blp.arguments(BatchRequestSchema(), example=BATCH_REQUEST_EXAMPLE)
@@ -99,19 +110,26 @@ class PlansBatch(MethodView):
         counts = {200: 0, 413: 0, 422: 0, 500: 0, 503: 0}
         metrics = current_app.extensions["metrics"]
         deadline = time.monotonic() + BATCH_TIME_BUDGET_SECONDS
+        answer_bytes = 0
         for index, raw in enumerate(body["requests"]):
-            result = answer_item(index, raw) if time.monotonic() < deadline else not_planned_item(index)
+            if answer_bytes >= BATCH_MAX_ANSWER_BYTES:
+                result = not_planned_item(index, ANSWER_FULL)
+            elif time.monotonic() >= deadline:
+                result = not_planned_item(index, TIME_SPENT)
+            else:
+                result = answer_item(index, raw)
             counts[result["status"]] += 1
             metrics.count_batch_item(result["status"])
             # Encoded item by item, so a large batch never holds every plan as Python objects at once.
             if index:
                 chunks.append(b",")
-            chunks.append(encode(result))
+            chunks.append(encoded := encode(result))
+            answer_bytes += len(encoded)
             pause()  # planning is CPU work: let this worker's other requests (a /healthz probe) run in between
         total = len(body["requests"])
         g.batch_items = total
         if counts[503]:
-            log.warning("batch time budget used up", extra={"items": counts[503]})
+            log.warning("batch budget used up, items not planned", extra={"items": counts[503]})
         summary = {"total": total, "planned": counts[200], "failed": total - counts[200], "not_planned": counts[503]}
         chunks += [b'],"summary":', encode(summary), b"}"]
         # The pieces are the response body as they are: no joined copy of a body that can reach tens of MiB

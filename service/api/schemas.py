@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from service.settings import BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
+from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -351,7 +351,8 @@ class BatchResultSchema(Schema):
         metadata=_doc(
             "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
             "fault) with `problem`; 413 when this request alone is over POST /v1/plans' 64 KiB limit; 503 when "
-            f"it was not planned because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget "
+            f"it was not planned because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget or its "
+            f"answer reached {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB "
             "(send it again, in a later batch).",
             200,
         ),
@@ -376,7 +377,7 @@ class BatchSummarySchema(Schema):
         required=True,
         metadata=_doc(
             f"Requests left unplanned (status 503) because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s "
-            "time budget; send them again.",
+            f"time budget or its answer reached {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB; send them again.",
             0,
         ),
     )
