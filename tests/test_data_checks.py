@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -166,7 +167,11 @@ def test_gunicorn_refuses_to_start_on_wrong_data_with_one_line_naming_file_and_f
         [str(GUNICORN), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{free_port()}"]
         + ["service.app:create_app()"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PLANNER_DATA_DIR": str(data), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PLANNER_", "PROMETHEUS_"))},
+            "PLANNER_DATA_DIR": str(data),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m"),
+        },
         capture_output=True,
         text=True,
         timeout=120,
