@@ -71,7 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     # Outermost: the body is in memory before any of the application runs (see service/serving.py).
     app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
-        app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES
+        app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
     )
 
     @app.before_request

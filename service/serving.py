@@ -7,6 +7,10 @@ sends its request slowly waits on its own socket while the worker answers others
   (PLANNER_BODY_TIMEOUT). A client that trickles its body is answered 408 and closed when the deadline
   passes, instead of holding a connection slot for ever. (gunicorn itself drops a client whose headers
   take longer than its keep-alive timeout, 5 s.) This is what a buffering proxy would do in front.
+- One large request (a body over `small_bytes`, the 64 KiB every route but the batch allows) at a time
+  per worker: a worker yields between batch items and so keeps accepting connections, and two batches in
+  one worker would double its memory and split its time budget. A second one is answered 503 with
+  Retry-After while the first runs (it may land on an idle worker when retried).
 - `pause()`: planning is CPU work, and a greenlet that never waits keeps the others (a /healthz probe among
   them) waiting. Long loops (the batch) call it between items, so other requests get the CPU in between.
 
@@ -22,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from werkzeug.wsgi import ClosingIterator
 
 log = logging.getLogger("service.access")
 StartResponse = Callable[..., Any]
@@ -59,16 +64,20 @@ class BufferedBody:
     `max_bytes` + 1 bytes, enough for the application to see that it is too large.
     """
 
-    def __init__(self, app: WsgiApp, *, seconds: float, max_bytes: int):
+    def __init__(self, app: WsgiApp, *, seconds: float, max_bytes: int, small_bytes: int):
         self.app = app
         self.seconds = seconds
         self.max_bytes = max_bytes
+        self.small_bytes = small_bytes
+        self.large_in_flight = 0  # greenlets of one worker share this; they switch only where they wait
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         length_header = environ.get("CONTENT_LENGTH") or ""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length_header.isdigit():
             length = int(length_header)
+            if self.small_bytes < length <= self.max_bytes:
+                return self._large(environ, start_response, length)
             if 0 < length <= self.max_bytes:
                 try:
                     body = self._read(environ["wsgi.input"], length)
@@ -84,6 +93,27 @@ class BufferedBody:
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True
         return self.app(environ, start_response)
+
+    def _large(self, environ: dict[str, Any], start_response: StartResponse, length: int) -> Iterable[bytes]:
+        """A body over small_bytes: read and answered only if no other large one is in flight here."""
+        if self.large_in_flight and _gevent_patched():
+            return self._busy(environ, start_response)
+        self.large_in_flight += 1
+        try:
+            body = self._read(environ["wsgi.input"], length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            answer = self.app(environ, start_response)
+        except BodyTimeout:
+            self.large_in_flight -= 1
+            return self._timed_out(environ, start_response)
+        except BaseException:
+            self.large_in_flight -= 1
+            raise
+        return ClosingIterator(answer, [self._large_done])
+
+    def _large_done(self) -> None:
+        self.large_in_flight -= 1
 
     def _read(self, stream: Any, length: int) -> bytes:
         """Up to `length` bytes (fewer if the client ends early; the application then sees a short body)."""
@@ -105,16 +135,25 @@ class BufferedBody:
     def _timed_out(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # Answered here, before the application: no request id exists yet, and the connection is closed.
         log.warning("request body timeout", extra={"method": environ.get("REQUEST_METHOD"), "status": 408})
-        body = orjson.dumps(
-            {
-                "type": "about:blank",
-                "title": "Request Timeout",
-                "status": 408,
-                "detail": f"The request body did not arrive within {self.seconds:g} s.",
-            }
+        detail = f"The request body did not arrive within {self.seconds:g} s."
+        return _answer(start_response, 408, "Request Timeout", detail, [("Connection", "close")])
+
+    def _busy(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        log.warning("large request refused while another runs", extra={"method": environ.get("REQUEST_METHOD")})
+        detail = (
+            "This worker is answering another large request (a batch); send this one again in a few seconds, "
+            "or send batches one after the other."
         )
-        start_response(
-            "408 Request Timeout",
-            [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))), ("Connection", "close")],
-        )
-        return [body]
+        return _answer(start_response, 503, "Service Unavailable", detail, [("Retry-After", "5")])
+
+
+def _answer(
+    start_response: StartResponse, status: int, title: str, detail: str, headers: list[tuple[str, str]]
+) -> Iterable[bytes]:
+    """A problem+json answer given before the application runs."""
+    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    start_response(
+        f"{status} {title}",
+        [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))), *headers],
+    )
+    return [body]

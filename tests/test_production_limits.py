@@ -192,7 +192,8 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
     """500 of the costliest valid request (a 3.6 MiB batch): answered within the batch's time budget (plus
     one item), every item planned or answered 503 to be sent again, the worker's peak memory well under
     the pod's 512 MiB, and /healthz answered throughout from the same single worker, well within the
-    liveness probe's 5 s (each item yields to other requests: service.serving.pause)."""
+    liveness probe's 5 s (each item yields to other requests: service.serving.pause). A second large batch
+    sent meanwhile to the same worker is answered 503 with Retry-After at once, not interleaved with it."""
     body = compact({"requests": [heaviest_request()] * 500})
     with gunicorn(tmp_path, workers=1) as server:
         (worker,) = wait_for(lambda: worker_pids(server.process.pid), 30, "the worker")
@@ -200,6 +201,8 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(post_batch, server, body)
             probes = []
+            time.sleep(1.0)  # the first batch is being planned
+            second, second_seconds = post_batch(server, compact({"requests": [typical_request()] * 500}), 30)
             while not future.done():
                 started = time.monotonic()
                 assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
@@ -211,7 +214,8 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
         print(
             f"\nheaviest valid batch ({len(body) / MiB:.1f} MiB, 500 items): {seconds:.1f} s, answer "
             f"{len(r.content) / MiB:.0f} MiB, {summary}; worker peak {before:.0f} -> {peak:.0f} MiB; "
-            f"/healthz meanwhile: {len(probes)} probes, max {max(probes) * 1000:.0f} ms"
+            f"/healthz meanwhile: {len(probes)} probes, max {max(probes) * 1000:.0f} ms; a second batch "
+            f"meanwhile: {second.status_code} in {second_seconds * 1000:.0f} ms"
         )
     assert r.status_code == 200 and summary["total"] == 500
     assert summary["planned"] + summary["not_planned"] == 500 and summary["planned"] > 0
@@ -219,6 +223,7 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
     assert len(r.content) < BATCH_MAX_ANSWER_BYTES + 1 * MiB  # the last plan, and the 503s after it
     assert peak < 300  # the pod limit is 512 MiB
     assert len(probes) >= 3 and max(probes) < 2.5  # the liveness probe waits 5 s
+    assert second.status_code == 503 and second.headers["Retry-After"] == "5" and second_seconds < 2.5
 
 
 def test_sigterm_during_the_heaviest_batch_answers_it_within_the_graceful_timeout(tmp_path):
