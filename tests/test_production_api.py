@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.workloads import largest_request, plan_request, typical_request
+from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
 from service.observability import json_handler
-from service.settings import SETTINGS, SettingsError, load_settings
+from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,36 @@ def log_lines():
 
 
 # ---- batch ------------------------------------------------------------------------------------------
+
+
+def test_error_lists_are_capped_at_20_with_a_count_of_what_was_left_out(client):
+    compact = json.dumps(invalid_request(), separators=(",", ":"))  # 60 KiB of mistakes, under the 64 KiB limit
+    r = client.post("/v1/plans", data=compact, content_type="application/json")
+    problem = r.get_json()
+    assert r.status_code == 422 and len(problem["errors"]) == MAX_ERRORS_LISTED
+    assert problem["errors_omitted"] > 6000 and len(r.data) < 4096
+    small = client.post("/v1/plans", json=MISSING_TREATMENT).get_json()
+    assert len(small["errors"]) < MAX_ERRORS_LISTED and "errors_omitted" not in small  # only when some are left out
+
+
+def test_a_batch_item_is_held_to_the_single_routes_64_kib_and_its_errors_to_the_cap(client):
+    oversized = invalid_request(70 * 1024)
+    r = client.post("/v1/plans/batch", json={"requests": [typical_request(), oversized, invalid_request()]})
+    results = r.get_json()["results"]
+    assert [x["status"] for x in results] == [200, 413, 422]
+    assert results[1]["problem"]["type"] == "/problems/body-too-large"
+    assert results[1]["problem"]["instance"] == "/v1/plans/batch#/requests/1" and "errors" not in results[1]["problem"]
+    assert len(results[2]["problem"]["errors"]) == MAX_ERRORS_LISTED and results[2]["problem"]["errors_omitted"] > 0
+
+
+def test_a_batch_over_500_items_is_one_error_before_any_item_is_looked_at(client):
+    r = client.post("/v1/plans/batch", json={"requests": [1] * 100_000})
+    problem = r.get_json()
+    assert r.status_code == 422 and [e["field"] for e in problem["errors"]] == ["requests"]
+    assert "100000 requests" in problem["errors"][0]["message"] and len(r.data) < 1024
+    r = client.post("/v1/plans/batch", json={"requests": [1] * 500})  # at the limit: each item is checked
+    assert r.status_code == 422 and len(r.get_json()["errors"]) == MAX_ERRORS_LISTED
+    assert r.get_json()["errors_omitted"] == 500 - MAX_ERRORS_LISTED
 
 
 def test_batch_answers_each_item_as_the_single_route_would(client):
