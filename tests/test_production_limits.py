@@ -184,7 +184,9 @@ def test_invalid_input_is_answered_small_whatever_its_size(tmp_path):
             f"({len(numbers) / MiB:.1f} MiB) -> {len(r2.content)} B in {seconds2:.2f} s; worker peak "
             f"{before:.0f} -> {peak:.0f} MiB"
         )
-    assert len(r.content) < 2 * MiB and seconds < BATCH_TIME_BUDGET_SECONDS
+    # The budget covers invalid items too; parsing and sending come on top, and all stays under the 30 s
+    # graceful timeout, on a loaded machine as well.
+    assert len(r.content) < 2 * MiB and seconds < BATCH_TIME_BUDGET_SECONDS + 8
     assert peak < 256
 
 
@@ -219,7 +221,7 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
         )
     assert r.status_code == 200 and summary["total"] == 500
     assert summary["planned"] + summary["not_planned"] == 500 and summary["planned"] > 0
-    assert seconds < BATCH_TIME_BUDGET_SECONDS + 5  # the budget, one item, and sending the answer
+    assert seconds < BATCH_TIME_BUDGET_SECONDS + 8  # the budget, parsing, one item, sending: < the 30 s graceful
     assert len(r.content) < BATCH_MAX_ANSWER_BYTES + 1 * MiB  # the last plan, and the 503s after it
     assert peak < 300  # the pod limit is 512 MiB
     assert len(probes) >= 3 and max(probes) < 2.5  # the liveness probe waits 5 s
