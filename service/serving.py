@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -86,21 +87,36 @@ class BufferedBody:
                 environ["wsgi.input"] = io.BytesIO(body)
                 environ["CONTENT_LENGTH"] = str(len(body))
         elif chunked:
+            # No declared length: read as much as a small body may be; past that it is a large one.
+            started = time.monotonic()
             try:
-                body = self._read(environ["wsgi.input"], self.max_bytes + 1)
+                body = self._read(environ["wsgi.input"], self.small_bytes + 1)
             except BodyTimeout:
                 return self._timed_out(environ, start_response)
+            # From here it is a body of known length (Werkzeug then applies each route's limit: 413).
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            if len(body) > self.small_bytes:
+                left = self.seconds - (time.monotonic() - started)
+                return self._large(environ, start_response, self.max_bytes + 1 - len(body), body, left)
             environ["wsgi.input"] = io.BytesIO(body)
-            environ["wsgi.input_terminated"] = True
         return self.app(environ, start_response)
 
-    def _large(self, environ: dict[str, Any], start_response: StartResponse, length: int) -> Iterable[bytes]:
-        """A body over small_bytes: read and answered only if no other large one is in flight here."""
+    def _large(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        length: int,
+        head: bytes = b"",
+        seconds: float | None = None,
+    ) -> Iterable[bytes]:
+        """A body over small_bytes (`head`: what was read of it already): read and answered only if no other
+        large one is in flight in this worker."""
         if self.large_in_flight and _gevent_patched():
             return self._busy(environ, start_response)
         self.large_in_flight += 1
         try:
-            body = self._read(environ["wsgi.input"], length)
+            body = head + self._read(environ["wsgi.input"], length, seconds)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
             answer = self.app(environ, start_response)
@@ -115,7 +131,7 @@ class BufferedBody:
     def _large_done(self) -> None:
         self.large_in_flight -= 1
 
-    def _read(self, stream: Any, length: int) -> bytes:
+    def _read(self, stream: Any, length: int, seconds: float | None = None) -> bytes:
         """Up to `length` bytes (fewer if the client ends early; the application then sees a short body)."""
         if not _gevent_patched():
             return bytes(stream.read(length))
@@ -123,7 +139,7 @@ class BufferedBody:
 
         chunks: list[bytes] = []
         remaining = length
-        with gevent.Timeout(self.seconds, BodyTimeout):
+        with gevent.Timeout(max(seconds if seconds is not None else self.seconds, 0.001), BodyTimeout):
             while remaining > 0:
                 chunk = stream.read(min(remaining, 65536))
                 if not chunk:
