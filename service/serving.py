@@ -62,7 +62,8 @@ class BufferedBody:
 
     Only bodies within `max_bytes` (the largest any route accepts) are read; a larger declared length goes
     on unread, and the application answers it 413 without reading it. A body sent in chunks is read up to
-    `max_bytes` + 1 bytes, enough for the application to see that it is too large.
+    `max_bytes` + 1 bytes and then given its length, so that the route's own limit answers 413 when it is
+    too large; past `small_bytes` it counts as a large request.
     """
 
     def __init__(self, app: WsgiApp, *, seconds: float, max_bytes: int, small_bytes: int):
