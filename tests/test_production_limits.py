@@ -25,7 +25,7 @@ import requests
 
 from scripts.workloads import heaviest_request, invalid_request, typical_request
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
-from tests.server import Server, gunicorn
+from tests.server import GUNICORN, ROOT, Server, free_port, gunicorn
 from tests.test_faults import wait_for, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
@@ -353,3 +353,24 @@ def test_workers_are_recycled_and_their_metrics_archived(tmp_path):
     assert not first & now and booted >= 4
     assert live <= now  # only the running workers have files of their own
     assert (metrics_dir / "counter_archive.db").exists()
+
+
+# ---- authentication settings that fail closed ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", ["", ",", "short-key"], ids=["empty", "comma-only", "short"])
+def test_gunicorn_refuses_to_start_when_api_keys_are_set_but_unusable(tmp_path, keys):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLANNER_", "PROMETHEUS_"))}
+    env |= {"PLANNER_API_KEYS": keys, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")}
+    result = subprocess.run(
+        [str(GUNICORN), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{free_port()}"]
+        + ["service.app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SettingsError: PLANNER_API_KEYS" in result.stderr
+    assert "Booting worker" not in result.stderr  # nothing was served with keys silently off
