@@ -41,15 +41,23 @@ def usable_cpus() -> int:
 
 
 bind = _settings["BIND"]
-# Planning is CPU work with no I/O waits: one process per usable CPU, plus one so that a core never idles
-# while a worker reads a slow request. Threads do not add throughput under the GIL; with THREADS > 1 the
-# gthread worker adds keep-alive connections instead.
+# Planning is CPU work: one process per usable CPU, plus one so that a core never idles while a worker
+# waits. Each worker is a gevent worker: every connection is a greenlet, so a client that sends its
+# request slowly waits on its own socket while the worker answers the others (a sync worker is held by
+# it until the timeout; three slow clients took the whole service down). The body is read in full within
+# PLANNER_BODY_TIMEOUT before the application runs (service/serving.py), and headers must arrive within
+# `keepalive` seconds, so slow clients are bounded in time as well as in number (worker_connections).
+# docs/production.md ("Slow clients") has the measurements and why not a proxy.
 workers = _settings["WORKERS"] or usable_cpus() + 1
-threads = _settings["THREADS"]
-worker_class = "gthread" if threads > 1 else "sync"
+worker_class = "gevent"
+worker_connections = _settings["WORKER_CONNECTIONS"]
 timeout = _settings["TIMEOUT"]
 graceful_timeout = _settings["GRACEFUL_TIMEOUT"]
 keepalive = 5
+# Recycle workers: whatever a long-lived process accumulates (fragmented heap after a large batch) is
+# given back. The jitter keeps the workers from restarting all at once.
+max_requests = _settings["MAX_REQUESTS"]
+max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
 # The heartbeat file on tmpfs: a read-only root filesystem leaves /dev/shm (or the /tmp volume) writable.
 worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 # No control socket: nothing to write under $HOME, nothing to reach the master by but signals.
@@ -65,15 +73,44 @@ logger_class = "service.gunicorn_logging.JsonLogger"
 
 
 def on_starting(server):
+    # The master's own lines from the service (metrics archiving) in the same JSON as everything else.
+    from service.observability import configure_logging
+
+    configure_logging(_settings["LOG_LEVEL"])
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()
+    # The data is checked once here, before any worker starts: wrong data stops gunicorn with one line
+    # naming the file and the field, and exit status 4 (each worker's create_app checks again, from the
+    # copy this process forks to it).
+    from service.data.loader import DataError, load_ruleset
+
+    try:
+        load_ruleset(_settings["DATA_DIR"])
+    except DataError as error:
+        server.log.error("Data check failed, not starting: %s", str(error))
+        sys.exit(4)
+
+
+def post_worker_init(worker):
+    # On SIGTERM a worker finishes its requests in flight, then would still hold each kept-alive connection
+    # open for up to `keepalive` seconds before exiting (a batch client's connection added 5 s to a stop).
+    # Keep-alive is turned off from the signal on, so each connection closes after its last answer.
+    import signal
+
+    def stop(sig, frame):
+        worker.cfg.set("keepalive", 0)
+        worker.handle_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
+    # The exited worker's samples go into the archive files and its own files are removed: /metrics keeps
+    # its counts, and worker churn (max_requests) does not fill the metrics volume.
+    from service.metrics import archive_dead
 
-    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIR))
+    archive_dead(worker.pid, METRICS_DIR)
 
 
 def on_exit(server):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -80,3 +81,41 @@ def typical_request() -> dict[str, Any]:
 
 def largest_request() -> dict[str, Any]:
     return plan_request(400, 50, 1095)
+
+
+def heaviest_request() -> dict[str, Any]:
+    """The costliest request found (issue 11), valid: a planned start, 200 recent live immunizations and 50
+    vaccines (every live one first), over three years. Live-virus spacing makes it about 6 times the cost
+    of largest_request() in-process."""
+    catalog = load_ruleset().catalog
+    live = [v for v in catalog.vaccines if v.live and v.cvx]
+    non_live = [v for v in catalog.vaccines if not v.live and v.cvx]
+    immunizations = [
+        {"cvx": live[i % len(live)].cvx[0], "date": (AS_OF - timedelta(days=i % 35)).isoformat()} for i in range(200)
+    ]
+    return {
+        "as_of": AS_OF.isoformat(),
+        "treatment": {"drug": "ofatumumab", "start_date": (AS_OF + timedelta(days=200)).isoformat()},
+        "immunizations": immunizations,
+        "vaccines": [{"cvx": v.cvx[0]} for v in (live + non_live)[:50]],
+        "horizon_days": 1095,
+    }
+
+
+def invalid_request(target_bytes: int = 60 * 1024) -> dict[str, Any]:
+    """A request that is nothing but mistakes, close to `target_bytes` of compact JSON: every dose date and
+    every vaccine wrong, and the rest unknown fields (an error each). It used to answer about 50 times its
+    size in errors."""
+    body: dict[str, Any] = {
+        "treatment": {"drug": 12, "doses": ["2026-13-45"] * 400},
+        "vaccines": [{"name": 7}] * 50,
+        "horizon_days": "x",
+    }
+    size = len(json.dumps(body, separators=(",", ":")))
+    index = 0
+    while size < target_bytes - 16:
+        key = f"u{index}"
+        body[key] = 0
+        size += len(key) + 5  # "key":0,
+        index += 1
+    return body

@@ -5,12 +5,13 @@ Nothing is built at import time; every app reads its settings and data when it i
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, request
 
-from service.data.loader import load_ruleset
+from service.data.loader import DataError, load_ruleset
 from service.interop.coding import UNCONFIGURED_BASE, Canonical
 from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
@@ -26,8 +27,10 @@ from .api.problems import (
     problem,
     register_error_handlers,
 )
+from .serving import BufferedBody
 
 API_VERSION = "1.0.0"
+log = logging.getLogger("service.startup")
 
 
 def utc_today() -> date:
@@ -51,8 +54,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     today = settings.get("TODAY")
+    observability.configure_logging(settings["LOG_LEVEL"])
+    try:
+        ruleset = load_ruleset(settings["DATA_DIR"])  # checked: wrong data stops the start (DataError)
+    except DataError as error:
+        log.critical("data check failed, not starting", extra={"data_error": str(error)})
+        raise
     app.extensions["planner"] = Planner(
-        ruleset=load_ruleset(), today=(lambda: today) if isinstance(today, date) else utc_today
+        ruleset=ruleset, today=(lambda: today) if isinstance(today, date) else utc_today
     )
 
     # The service's public URL: FHIR canonical URLs and the audience of CDS Hooks JWTs.
@@ -73,6 +82,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ops.document_plain_routes(api, app)
     ops.refine_schemas(api)
     register_error_handlers(app)
+    # Outermost: the body is in memory before any of the application runs (see service/serving.py).
+    app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
+        app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
+    )
 
     @app.before_request
     def batch_body_limit() -> None:

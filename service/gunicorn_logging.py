@@ -35,6 +35,7 @@ SAFE_TEMPLATES = frozenset(
         "Shutting down: %s",
         "Unhandled signal: %s",
         "Ignoring unknown signal: %s",
+        "Data check failed, not starting: %s",
     }
 )
 INVALID_REQUEST = "Invalid request from ip="
@@ -48,7 +49,7 @@ class JsonLogger(Logger):
 
     def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(msg, str) and msg.startswith(INVALID_REQUEST) and multiprocess_mode():
-            create_metrics().rejected.inc()
+            create_metrics().count_rejected()
         super().warning(msg, *args, **kwargs)
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:

@@ -64,7 +64,19 @@ def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; only whitelisted attributes, never the message arguments' objects."""
 
-    FIELDS = ("request_id", "method", "route", "status", "duration_ms", "items", "item", "error_type", "frames")
+    # data_error: which data file and field failed the start-up checks (no patient data: it names files).
+    FIELDS = (
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "items",
+        "item",
+        "error_type",
+        "frames",
+        "data_error",
+    )
 
     def __init__(self, safe_templates: frozenset[str] = frozenset()):
         super().__init__()

@@ -24,6 +24,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from service.settings import api_keys
+
 from .api.problems import problem
 
 DOCS_CSP = (
@@ -78,8 +80,8 @@ def is_cors_path(path: str) -> bool:
 class ApiKeys:
     """The configured keys, kept as digests; `allows` compares against all of them, always."""
 
-    def __init__(self, raw: str):
-        self._digests = [_digest(key) for key in split_list(raw)]
+    def __init__(self, raw: str | None):
+        self._digests = [_digest(key) for key in api_keys(raw)]
 
     @property
     def enabled(self) -> bool:

@@ -19,7 +19,12 @@ def _optional_int(raw: str) -> int | None:
 # PLANNER_<NAME>; the server settings (BIND to GRACEFUL_TIMEOUT) are read by deploy/gunicorn.conf.py.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "LOG_LEVEL": ("INFO", str, "Python log level of the service's JSON logs (and of gunicorn's own lines)."),
-    "API_KEYS": ("", str, "Comma-separated API keys; when set, every /v1 route needs 'Authorization: Bearer <key>'."),
+    "API_KEYS": (
+        None,
+        str,
+        "Comma-separated API keys, each at least 16 characters; when set, every /v1 route needs "
+        "'Authorization: Bearer <key>'. Unset = no keys; set but empty, blank or with a short key = no start.",
+    ),
     "CORS_ORIGINS": (
         "",
         str,
@@ -43,9 +48,18 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "The EHRs' public keys for CDS Hooks JWTs, as a JWKS or {issuer: JWKS}, inline JSON or a file path; "
         "never fetched.",
     ),
+    "DATA_DIR": (
+        None,
+        str,
+        "A data directory laid out like service/data (default: the packaged data). It is checked like the "
+        "packaged data before anything is served: a wrong file stops the start.",
+    ),
     "BIND": ("0.0.0.0:8000", str, "Address gunicorn listens on."),
-    "WORKERS": (None, _optional_int, "gunicorn worker processes; default: usable CPUs (cgroup quota aware) + 1."),
-    "THREADS": (1, int, "Threads per worker; 1 = sync workers, more = gthread workers with keep-alive."),
+    "WORKERS": (
+        None,
+        _optional_int,
+        "gunicorn (gevent) worker processes; default: usable CPUs (cgroup quota aware) + 1.",
+    ),
     "TIMEOUT": (
         60,
         int,
@@ -53,6 +67,22 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "batch of the largest requests takes well under this; see docs/production.md).",
     ),
     "GRACEFUL_TIMEOUT": (30, int, "Seconds a stopping worker gets to finish its in-flight request after SIGTERM."),
+    "MAX_REQUESTS": (
+        2000,
+        int,
+        "Requests a worker answers before gunicorn replaces it (plus a random jitter of up to a tenth); 0 = never.",
+    ),
+    "BODY_TIMEOUT": (
+        30,
+        int,
+        "Seconds a client has to send its whole request body; slower is answered 408 (a trickled body cannot "
+        "hold a connection for ever).",
+    ),
+    "WORKER_CONNECTIONS": (
+        100,
+        int,
+        "Connections one gevent worker holds at once (slow clients wait there without blocking anyone).",
+    ),
 }
 
 # The contract's body limit (413 above it); not configurable, clients rely on it.
@@ -60,6 +90,41 @@ MAX_BODY_BYTES = 64 * 1024
 # POST /v1/plans/batch carries up to 500 plan requests: its own limit, stated in the API document.
 BATCH_MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_MAX_ITEMS = 500
+# A batch plans items until this much time has passed, then answers the rest 503 (send again): a batch's
+# worst case stays below the 30 s graceful timeout and the 60 s worker timeout, on a loaded machine too.
+BATCH_TIME_BUDGET_SECONDS = 20
+# ... and until its answer holds this many bytes: the answer is what a batch keeps in memory (500 of the
+# costliest requests would answer 83 MiB), so this bounds a worker's peak whatever the machine's speed.
+BATCH_MAX_ANSWER_BYTES = 48 * 1024 * 1024
+# A problem document lists at most this many field errors, then says how many it left out: a 64 KiB
+# request of nothing but mistakes answered 3.1 MB of errors, and a batch of them 172 MiB.
+MAX_ERRORS_LISTED = 20
+# An API key shorter than this is refused at start-up: a 16-character random key is 95+ bits.
+API_KEY_MIN_LENGTH = 16
+
+
+class SettingsError(ValueError):
+    """A setting that would make the service run other than the operator meant: it refuses to start."""
+
+
+def api_keys(raw: str | None) -> tuple[str, ...]:
+    """The configured API keys; () when the setting is absent (keys off). Fails closed: a setting that is
+    present but empty, blank, only commas, with an empty entry or with a key under API_KEY_MIN_LENGTH
+    characters is an error, never "no keys" (a Secret mounted empty must not open the API)."""
+    if raw is None:
+        return ()
+    entries = [entry.strip() for entry in raw.split(",")]
+    if not any(entries):
+        raise SettingsError("PLANNER_API_KEYS is set but holds no key; unset it to run without keys, or set keys.")
+    if "" in entries:
+        raise SettingsError("PLANNER_API_KEYS has an empty entry (a doubled, leading or trailing comma).")
+    short = [index for index, key in enumerate(entries) if len(key) < API_KEY_MIN_LENGTH]
+    if short:
+        raise SettingsError(
+            f"PLANNER_API_KEYS: key number(s) {', '.join(str(i + 1) for i in short)} are shorter than "
+            f"{API_KEY_MIN_LENGTH} characters."
+        )
+    return tuple(entries)
 
 
 def _env_value(name: str, default: Any, parse: Any, environ: Mapping[str, str]) -> Any:
@@ -74,4 +139,5 @@ def load_settings(
     environ = os.environ if environ is None else environ
     values = {name: _env_value(name, default, parse, environ) for name, (default, parse, _) in SETTINGS.items()}
     values.update(overrides or {})
+    api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
     return values

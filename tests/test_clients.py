@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = ROOT / "tests" / "clients"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 DOCUMENT = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
-KEY = "client-key"
+KEY = "client-key-0123456789"  # keys are at least 16 characters (PLANNER_API_KEYS)
 
 pytestmark = pytest.mark.clients
 

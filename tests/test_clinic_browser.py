@@ -124,6 +124,9 @@ def submit(driver, button) -> None:
 
     button.click()
     WebDriverWait(driver, 60).until(expected_conditions.staleness_of(button))
+    # The old page is gone; wait for the new one to finish loading too (a script run mid-load can meet a node
+    # of the document being replaced: "Node with given id does not belong to the document").
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def type_name(element, name: str) -> None:

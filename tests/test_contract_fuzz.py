@@ -28,7 +28,7 @@ from service.interop.cards import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20261124
 MAX_EXAMPLES = 100
-API_KEY = "fuzz-key"
+API_KEY = "fuzz-key-0123456789"
 
 app = create_app({"TODAY": date(2026, 11, 24), "LOG_LEVEL": "CRITICAL", "API_KEYS": API_KEY})
 schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=SchemathesisConfig(seed=SEED))

@@ -29,8 +29,9 @@ def gunicorn_settings(**env: str) -> dict:
     """deploy/gunicorn.conf.py evaluated in a fresh interpreter with `env` (it sets PROMETHEUS_MULTIPROC_DIR)."""
     code = (
         "import json, os, runpy; ns = runpy.run_path('deploy/gunicorn.conf.py'); "
-        "print(json.dumps({k: ns[k] for k in ('bind', 'workers', 'threads', 'worker_class', 'timeout', "
-        "'graceful_timeout', 'accesslog', 'logger_class', 'control_socket_disable')} | "
+        "print(json.dumps({k: ns[k] for k in ('bind', 'workers', 'worker_class', 'worker_connections', "
+        "'timeout', 'graceful_timeout', 'max_requests', 'max_requests_jitter', 'accesslog', 'logger_class', "
+        "'control_socket_disable')} | "
         "{'metrics_dir': os.environ['PROMETHEUS_MULTIPROC_DIR'], 'cpus': ns['usable_cpus']()}))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
@@ -48,8 +49,9 @@ def gunicorn_settings(**env: str) -> dict:
 
 def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
     s = gunicorn_settings(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "m"))
-    assert s["workers"] == s["cpus"] + 1 and s["threads"] == 1 and s["worker_class"] == "sync"
+    assert s["workers"] == s["cpus"] + 1 and s["worker_class"] == "gevent" and s["worker_connections"] == 100
     assert (s["bind"], s["timeout"], s["graceful_timeout"]) == ("0.0.0.0:8000", 60, 30)
+    assert (s["max_requests"], s["max_requests_jitter"]) == (2000, 200)  # workers recycled, not all at once
     assert s["accesslog"] is None and s["logger_class"] == "service.gunicorn_logging.JsonLogger"
     assert s["control_socket_disable"] is True
     assert (tmp_path / "m").is_dir()
@@ -58,12 +60,14 @@ def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
 def test_gunicorn_settings_come_from_the_environment():
     s = gunicorn_settings(
         PLANNER_WORKERS="7",
-        PLANNER_THREADS="4",
+        PLANNER_WORKER_CONNECTIONS="50",
+        PLANNER_MAX_REQUESTS="0",
         PLANNER_TIMEOUT="90",
         PLANNER_GRACEFUL_TIMEOUT="15",
         PLANNER_BIND="127.0.0.1:9000",
     )
-    assert (s["workers"], s["threads"], s["worker_class"]) == (7, 4, "gthread")
+    assert (s["workers"], s["worker_connections"], s["worker_class"]) == (7, 50, "gevent")
+    assert (s["max_requests"], s["max_requests_jitter"]) == (0, 0)  # 0 turns recycling off
     assert (s["timeout"], s["graceful_timeout"], s["bind"]) == (90, 15, "127.0.0.1:9000")
     assert Path(s["metrics_dir"]).name.startswith("planner-metrics-")  # made when none is given
 

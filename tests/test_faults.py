@@ -194,7 +194,8 @@ def test_sigterm_drains_in_flight_requests_under_load(tmp_path):
 
 def test_sigkill_to_one_worker_is_survived(tmp_path):
     """SIGKILL to one worker under steady load: the master starts a new one, and the only requests that
-    fail are the one the dead worker had in flight (a sync worker handles one at a time)."""
+    fail are those the dead worker had in flight (a gevent worker may hold several: at most one per client
+    thread)."""
     with gunicorn(tmp_path, workers=2) as server:
         before = wait_for(
             lambda: (pids := worker_pids(server.process.pid)) and len(pids) == 2 and pids, 10, "two workers"
@@ -225,7 +226,7 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
         assert "was sent SIGKILL" in server.log()
     assert victim not in after and len(after - before) == 1
     assert counts["bad"] == 0 and counts["refused"] == 0
-    assert failed <= 1, [o for o in load.outcomes if o.kind != "ok"]
+    assert failed <= load.threads, [o for o in load.outcomes if o.kind != "ok"]
     # The dead worker's samples are kept: the count covers every answered plan (and at most the lost one).
     assert counts["ok"] <= counted <= counts["ok"] + failed
 

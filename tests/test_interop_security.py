@@ -183,7 +183,7 @@ def test_auth_on_but_not_configured_refuses_every_call_rather_than_let_it_throug
 def test_issuers_alone_turn_jwt_checks_on_and_keys_can_be_bound_to_one_issuer(tmp_path):
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps({ISSUER: JWKS, "https://other-ehr.example": {"keys": []}}), encoding="utf-8")
-    client = secured_app(API_KEYS="", CDS_JWKS=str(path)).test_client()
+    client = secured_app(API_KEYS=None, CDS_JWKS=str(path)).test_client()
     assert hook(client, None).status_code == 401
     assert hook(client, token()).status_code == 200
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.workloads import largest_request, plan_request, typical_request
+from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
 from service.observability import json_handler
-from service.settings import SETTINGS, load_settings
+from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +49,36 @@ def log_lines():
 # ---- batch ------------------------------------------------------------------------------------------
 
 
+def test_error_lists_are_capped_at_20_with_a_count_of_what_was_left_out(client):
+    compact = json.dumps(invalid_request(), separators=(",", ":"))  # 60 KiB of mistakes, under the 64 KiB limit
+    r = client.post("/v1/plans", data=compact, content_type="application/json")
+    problem = r.get_json()
+    assert r.status_code == 422 and len(problem["errors"]) == MAX_ERRORS_LISTED
+    assert problem["errors_omitted"] > 6000 and len(r.data) < 4096
+    small = client.post("/v1/plans", json=MISSING_TREATMENT).get_json()
+    assert len(small["errors"]) < MAX_ERRORS_LISTED and "errors_omitted" not in small  # only when some are left out
+
+
+def test_a_batch_item_is_held_to_the_single_routes_64_kib_and_its_errors_to_the_cap(client):
+    oversized = invalid_request(70 * 1024)
+    r = client.post("/v1/plans/batch", json={"requests": [typical_request(), oversized, invalid_request()]})
+    results = r.get_json()["results"]
+    assert [x["status"] for x in results] == [200, 413, 422]
+    assert results[1]["problem"]["type"] == "/problems/body-too-large"
+    assert results[1]["problem"]["instance"] == "/v1/plans/batch#/requests/1" and "errors" not in results[1]["problem"]
+    assert len(results[2]["problem"]["errors"]) == MAX_ERRORS_LISTED and results[2]["problem"]["errors_omitted"] > 0
+
+
+def test_a_batch_over_500_items_is_one_error_before_any_item_is_looked_at(client):
+    r = client.post("/v1/plans/batch", json={"requests": [1] * 100_000})
+    problem = r.get_json()
+    assert r.status_code == 422 and [e["field"] for e in problem["errors"]] == ["requests"]
+    assert "100000 requests" in problem["errors"][0]["message"] and len(r.data) < 1024
+    r = client.post("/v1/plans/batch", json={"requests": [1] * 500})  # at the limit: each item is checked
+    assert r.status_code == 422 and len(r.get_json()["errors"]) == MAX_ERRORS_LISTED
+    assert r.get_json()["errors_omitted"] == 500 - MAX_ERRORS_LISTED
+
+
 def test_batch_answers_each_item_as_the_single_route_would(client):
     items = [typical_request(), UNKNOWN_VACCINE, MISSING_TREATMENT, plan_request(0, 1, 60)]
     r = client.post("/v1/plans/batch", json={"requests": items})
@@ -56,7 +86,7 @@ def test_batch_answers_each_item_as_the_single_route_would(client):
     body = r.get_json()
     assert [x["index"] for x in body["results"]] == [0, 1, 2, 3]
     assert [x["status"] for x in body["results"]] == [200, 422, 422, 200]
-    assert body["summary"] == {"total": 4, "planned": 2, "failed": 2}
+    assert body["summary"] == {"total": 4, "planned": 2, "failed": 2, "not_planned": 0}
     for index, item in enumerate(items):
         single = client.post("/v1/plans", json=item).get_json()
         result = body["results"][index]
@@ -105,7 +135,7 @@ def test_batch_of_500_typical_requests_plans_them_all(client):
     r = client.post("/v1/plans/batch", json={"requests": [typical_request()] * 500})
     assert r.status_code == 200
     body = r.get_json()
-    assert body["summary"] == {"total": 500, "planned": 500, "failed": 0}
+    assert body["summary"] == {"total": 500, "planned": 500, "failed": 0, "not_planned": 0}
     assert body["results"][499]["plan"] == body["results"][0]["plan"]
 
 
@@ -143,9 +173,12 @@ def test_batch_item_fault_is_that_items_500_and_the_others_still_plan(client, mo
 # ---- API keys ---------------------------------------------------------------------------------------
 
 
+KEY_FIRST, KEY_SECOND = "k-first-0123456789", "k-second-0123456789"  # 16 characters at least
+
+
 @pytest.fixture()
 def keyed():
-    return make_client(API_KEYS="k-first, k-second")
+    return make_client(API_KEYS=f"{KEY_FIRST}, {KEY_SECOND}")
 
 
 @pytest.mark.parametrize(
@@ -169,7 +202,7 @@ def test_every_v1_route_needs_a_key_when_keys_are_set(keyed, method, path):
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("key", ["k-first", "k-second"], ids=str)
+@pytest.mark.parametrize("key", [KEY_FIRST, KEY_SECOND], ids=["first key", "second key"])
 def test_any_configured_key_opens_the_api(keyed, key):
     r = keyed.post("/v1/plans", json=typical_request(), headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200
@@ -178,7 +211,7 @@ def test_any_configured_key_opens_the_api(keyed, key):
 
 @pytest.mark.parametrize(
     "header",
-    ["k-first", "Basic k-first", "Bearer", "Bearer  ", "Bearer k-first-and-more", "Bearer k-firs"],
+    [KEY_FIRST, f"Basic {KEY_FIRST}", "Bearer", "Bearer  ", f"Bearer {KEY_FIRST}-and-more", f"Bearer {KEY_FIRST[:-1]}"],
     ids=["no scheme", "basic scheme", "bearer without key", "bearer with blanks", "key with suffix", "key prefix"],
 )
 def test_malformed_or_partial_credentials_are_refused(keyed, header):
@@ -281,8 +314,8 @@ def test_cors_is_off_unless_origins_are_configured(client):
 
 
 def test_cors_answers_configured_origins_only():
-    c = make_client(CORS_ORIGINS="https://pharmacy.example, https://clinic.example", API_KEYS="k1")
-    r = c.get("/v1/therapies", headers={"Origin": "https://clinic.example", "Authorization": "Bearer k1"})
+    c = make_client(CORS_ORIGINS="https://pharmacy.example, https://clinic.example", API_KEYS=KEY_FIRST)
+    r = c.get("/v1/therapies", headers={"Origin": "https://clinic.example", "Authorization": f"Bearer {KEY_FIRST}"})
     assert r.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
     assert "Origin" in r.headers.get_all("Vary") and r.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
     preflight = c.options(
@@ -296,7 +329,7 @@ def test_cors_answers_configured_origins_only():
     assert preflight.status_code == 200  # a preflight carries no key and must not need one
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
-    r = c.get("/v1/therapies", headers={"Origin": "https://evil.example", "Authorization": "Bearer k1"})
+    r = c.get("/v1/therapies", headers={"Origin": "https://evil.example", "Authorization": f"Bearer {KEY_FIRST}"})
     assert "Access-Control-Allow-Origin" not in r.headers
     assert "Access-Control-Allow-Origin" not in c.get("/healthz", headers={"Origin": "https://clinic.example"}).headers
 
@@ -415,9 +448,33 @@ def test_every_planner_environment_variable_used_is_in_the_settings_table():
 
 
 def test_settings_come_from_the_environment():
-    values = load_settings(environ={"PLANNER_WORKERS": "3", "PLANNER_THREADS": "4", "PLANNER_API_KEYS": "a,b"})
-    assert (values["WORKERS"], values["THREADS"], values["API_KEYS"]) == (3, 4, "a,b")
+    keys = f"{KEY_FIRST},{KEY_SECOND}"
+    values = load_settings(environ={"PLANNER_WORKERS": "3", "PLANNER_MAX_REQUESTS": "40", "PLANNER_API_KEYS": keys})
+    assert (values["WORKERS"], values["MAX_REQUESTS"], values["API_KEYS"]) == (3, 40, keys)
     assert load_settings(environ={})["WORKERS"] is None
+    assert load_settings(environ={})["API_KEYS"] is None  # unset: no keys (the open development setup)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("", "holds no key"),
+        ("   ", "holds no key"),
+        (",", "holds no key"),
+        (" , ,", "holds no key"),
+        (f"{KEY_FIRST},", "empty entry"),
+        (f"{KEY_FIRST},,{KEY_SECOND}", "empty entry"),
+        ("e2e-key", "key number(s) 1 are shorter than 16"),
+        (f"{KEY_FIRST},short-key", "key number(s) 2 are shorter than 16"),
+    ],
+    ids=["empty", "blank", "comma-only", "commas-and-blanks", "trailing-comma", "doubled-comma", "short", "one-short"],
+)
+def test_api_key_settings_that_would_turn_keys_off_or_weaken_them_refuse_to_start(raw, says):
+    with pytest.raises(SettingsError, match="PLANNER_API_KEYS") as refused:
+        load_settings(environ={"PLANNER_API_KEYS": raw})
+    assert says in str(refused.value)
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        create_app({"API_KEYS": raw})  # the same check on settings passed to the factory
 
 
 # ---- the fast response path -------------------------------------------------------------------------

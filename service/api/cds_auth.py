@@ -90,7 +90,7 @@ class CdsAuth:
     @classmethod
     def from_settings(cls, settings: dict[str, Any], base_url: str) -> CdsAuth:
         issuers = frozenset(i.strip() for i in str(settings.get("CDS_ISSUERS", "")).split(",") if i.strip())
-        enabled = bool(issuers) or bool(str(settings.get("API_KEYS", "")).strip())
+        enabled = bool(issuers) or bool(str(settings.get("API_KEYS") or "").strip())  # unset is None
         return cls(enabled, issuers, load_jwks(str(settings.get("CDS_JWKS", ""))), base_url)
 
     def _keys_for(self, issuer: str) -> list[PyJWK]:

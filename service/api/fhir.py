@@ -8,7 +8,7 @@ error mapping for every route.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
@@ -31,6 +31,9 @@ from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
 from .ops import document_route
 from .parsing import BodyError, read_json_body
 from .problems import API_KEY_SCHEME
+
+if TYPE_CHECKING:
+    from .problems import ProblemApi
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
@@ -119,7 +122,8 @@ def _not_routed(error: HTTPException) -> Response:
         if allow:
             response.headers["Allow"] = ", ".join(sorted(allow))
         return response
-    return current_app.extensions["problem_api"].handle_http_exception(error)
+    api: ProblemApi = current_app.extensions["problem_api"]
+    return api.handle_http_exception(error)
 
 
 OUTCOME_EXAMPLES = {

@@ -57,12 +57,14 @@ class Ready(MethodView):
             "ruleset": dict(ruleset.therapies.versions),
             "catalog_version": ruleset.catalog.version,
             "vaccines": len(ruleset.catalog.vaccines),
+            "data_digest": ruleset.data_digest,
         }
 
 
 def spec_dict() -> dict[str, Any]:
     """The OpenAPI document as the running code describes it (the file at the repo root must equal it)."""
-    return current_app.extensions["problem_api"].spec.to_dict()
+    spec: dict[str, Any] = current_app.extensions["problem_api"].spec.to_dict()
+    return spec
 
 
 class _NoAliasDumper(yaml.SafeDumper):

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.domain.errors import FieldError, InvalidInput
 from service.planning import ShapeInvalid, flatten_messages
+from service.settings import MAX_ERRORS_LISTED
 
 from .schemas import ProblemSchema
 
@@ -82,7 +83,9 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = errors[:MAX_ERRORS_LISTED]
+        if len(errors) > MAX_ERRORS_LISTED:
+            body["errors_omitted"] = len(errors) - MAX_ERRORS_LISTED
     return body
 
 
@@ -190,7 +193,7 @@ class ProblemApi(Api):
             prepare_response(response, self.spec, PROBLEM_JSON if status >= 400 else "application/json")
             self.spec.components.response(status.name, response, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         messages = data.get("messages")
@@ -228,8 +231,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
+        api: ProblemApi = current_app.extensions["problem_api"]
         if isinstance(error, HTTPException):
-            return current_app.extensions["problem_api"].handle_http_exception(error)
+            return api.handle_http_exception(error)
         # The traceback goes to the log with the request id; the client gets nothing internal.
         log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
-        return current_app.extensions["problem_api"].handle_http_exception(InternalServerError())
+        return api.handle_http_exception(InternalServerError())

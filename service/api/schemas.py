@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from service.domain.errors import ERROR_CODES
-from service.settings import BATCH_MAX_ITEMS
+from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
 S = TypeVar("S", bound=type[Schema])
 # Maintenance cadences a request may name; openapi.yaml states them once, as the component Cadence.
@@ -45,7 +45,7 @@ class IsoDate(fields.Date):
         return day
 
 
-class IsoDateList(fields.List):
+class IsoDateList(fields.List):  # type: ignore[type-arg]  # of dates; marshmallow's List[T] is not ours to bind
     """A list of IsoDate, parsed in one loop: a dose history is the longest part of most requests, and
     marshmallow's per-element field machinery cost more than the dates themselves. Errors keep List's shape
     ({index: [message]}), so they still name `treatment.doses[3]`."""
@@ -53,11 +53,11 @@ class IsoDateList(fields.List):
     def __init__(self, **kwargs: Any):
         super().__init__(IsoDate(), **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[date]:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any | None]:
         if not isinstance(value, list):
             raise self.make_error("invalid")
-        days: list[date] = []
-        errors: dict[int, list[str]] = {}
+        days: list[Any | None] = []
+        errors: dict[int | str, list[str] | dict[Any, Any] | str] = {}
         messages = IsoDate.default_error_messages
         for i, text in enumerate(value):
             day = None
@@ -67,9 +67,9 @@ class IsoDateList(fields.List):
                 except ValueError:
                     day = None
             if day is None:
-                errors[i] = [messages["invalid"]]
+                errors[i] = [str(messages["invalid"])]
             elif not MIN_DATE <= day <= MAX_DATE:
-                errors[i] = [messages["range"]]
+                errors[i] = [str(messages["range"])]
             else:
                 days.append(day)
         if errors:
@@ -419,6 +419,17 @@ class PlanResponseSchema(Schema):
 
 
 class BatchRequestSchema(Schema):
+    @pre_load
+    def count_before_expanding(self, data: Any, **kwargs: Any) -> Any:
+        # The item limit is checked on the raw list, before marshmallow validates (and, for a list of
+        # non-objects, writes an error for) every item: a 4 MiB list of numbers is one error, not a million.
+        items = data.get("requests") if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > BATCH_MAX_ITEMS:
+            raise ValidationError(
+                f"Longer than maximum length {BATCH_MAX_ITEMS} ({len(items)} requests).", field_name="requests"
+            )
+        return data
+
     requests = fields.List(
         fields.Dict(metadata=_doc("A plan request exactly as the body of POST /v1/plans (see PlanRequest).")),
         required=True,
@@ -435,10 +446,13 @@ class BatchResultSchema(Schema):
     index = fields.Integer(required=True, metadata=_doc("Position of the request in `requests`, from 0.", 0))
     status = fields.Integer(
         required=True,
-        validate=validate.OneOf([200, 422, 500]),
+        validate=validate.OneOf([200, 413, 422, 500, 503]),
         metadata=_doc(
             "What POST /v1/plans would have answered for this request: 200 with `plan`, or 422 (500 for a service "
-            "fault) with `problem`.",
+            "fault) with `problem`; 413 when this request alone is over POST /v1/plans' 64 KiB limit; 503 when "
+            f"it was not planned because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s time budget or its "
+            f"answer reached {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB "
+            "(send it again, in a later batch).",
             200,
         ),
     )
@@ -456,7 +470,17 @@ class BatchResultSchema(Schema):
 class BatchSummarySchema(Schema):
     total = fields.Integer(required=True, metadata=_doc("Number of requests.", 2))
     planned = fields.Integer(required=True, metadata=_doc("Requests answered with a plan (status 200).", 1))
-    failed = fields.Integer(required=True, metadata=_doc("Requests answered with a problem.", 1))
+    failed = fields.Integer(
+        required=True, metadata=_doc("Requests answered with a problem (every status but 200, 503 included).", 1)
+    )
+    not_planned = fields.Integer(
+        required=True,
+        metadata=_doc(
+            f"Requests left unplanned (status 503) because the batch used up its {BATCH_TIME_BUDGET_SECONDS} s "
+            f"time budget or its answer reached {BATCH_MAX_ANSWER_BYTES // (1024 * 1024)} MiB; send them again.",
+            0,
+        ),
+    )
 
 
 @response()
@@ -613,6 +637,12 @@ class ReadySchema(Schema):
     ruleset = fields.Dict(keys=fields.String(), values=fields.String())
     catalog_version = fields.String()
     vaccines = fields.Integer()
+    data_digest = fields.String(
+        metadata=_doc(
+            "SHA-256 of every data file that can change an answer, as checked at start-up (its first 12 digits "
+            "are in every ruleset version). Two instances with the same digest serve the same data."
+        )
+    )
 
 
 @response()
@@ -640,7 +670,7 @@ class FieldErrorSchema(Schema):
     )
 
 
-@response("errors")
+@response("errors", "errors_omitted")
 class ProblemSchema(Schema):
     type = fields.String(metadata=_doc("URI of the problem type (GET it for a description), or about:blank."))
     title = fields.String()
@@ -648,4 +678,14 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String(allow_none=True)
     request_id = fields.String()
-    errors = fields.List(fields.Nested(FieldErrorSchema))
+    errors = fields.List(
+        fields.Nested(FieldErrorSchema),
+        metadata=_doc(f"Each field error, the first {MAX_ERRORS_LISTED} at most (see `errors_omitted`)."),
+    )
+    errors_omitted = fields.Integer(
+        metadata=_doc(
+            f"How many further errors were found but not listed (present only when there were more than "
+            f"{MAX_ERRORS_LISTED}): an answer stays small however wrong the request.",
+            3,
+        )
+    )

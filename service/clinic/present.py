@@ -75,7 +75,8 @@ def key_windows(item: dict[str, Any], needed_by: str) -> tuple[list[dict[str, An
     """The windows worth printing (the first, those holding a proposed dose, those opening by the departure
     date) and the rest, folded away on screen and left off the printed plan so that it fits one page."""
     doses = [p["date"] for p in item["proposed"]]
-    key, other = [], []
+    key: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
     for i, w in enumerate(item["windows"]):
         holds = any(w["start"] <= d <= w["end"] for d in doses)
         (key if i == 0 or holds or (needed_by and w["start"] <= needed_by) else other).append(w)
@@ -86,7 +87,8 @@ def yellow_fever_avoided(plan: dict[str, Any]) -> dict[str, Any] | None:
     """The yellow fever answer when the plan says to avoid it (the case for a contraindication letter)."""
     for item in plan["vaccines"]:
         if item["vaccine"]["id"] == YELLOW_FEVER and item["status"] == "avoid":
-            return item
+            found: dict[str, Any] = item
+            return found
     return None
 
 

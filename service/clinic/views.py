@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from werkzeug.wrappers.response import Response as BaseResponse
 
 from service.api.ics import calendar_response
 from service.domain.errors import FieldError, InvalidInput
@@ -85,7 +86,7 @@ def catalog_names() -> list[str]:
             names.add(v.name)
             names.update(a for a in v.aliases if len(a) > 2)
         cached = current_app.extensions["clinic_catalog_names"] = sorted(names, key=str.casefold)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def drugs() -> list[tuple[str, str]]:
@@ -145,7 +146,7 @@ def page() -> tuple[str, int]:
 
 @blp.get(PLAN_PATH)
 @blp.get(LETTER_PATH)
-def back_to_the_form() -> Response:
+def back_to_the_form() -> BaseResponse:
     # A reload or a bookmark of an answer page: the answer was never kept, so start again (no 405 JSON).
     return redirect("/", code=303)
 

@@ -1,7 +1,17 @@
-"""Load the versioned data files shipped in this package into domain objects.
+"""Load the versioned data files shipped in this package into domain objects, after checking them.
 
 The ruleset version reported in every response is the profile's own version plus a digest of every data
 file that can change an answer, so that an audit can tell exactly which data produced a plan.
+
+Nothing is served from data that is wrong. Every file is checked before the service starts, and a
+failure stops it (create_app raises DataError; a gunicorn worker then fails to boot and gunicorn exits
+non-zero) with a message naming the file and the field:
+- each JSON file against its JSON Schema in service/data/schemas/ (types: `"live": "false"` is refused,
+  not read as true; required fields: a therapy profile needs every rule role the planner asks for);
+- then the cross-checks a reviewer would make: every CVX code in CDSi's live-virus conflict table is a
+  live vaccine in the catalog (yellow fever marked non-live is refused); every code CDSi's CVX map marks
+  as in that table is in it (an emptied table is refused); every alias, name and code resolves to one
+  product; every rule the planner cites exists; every source a series or lead time names is defined.
 """
 
 from __future__ import annotations
@@ -10,24 +20,46 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from referencing import Registry, Resource
+
 from service.domain.catalog import Catalog, Product, Unspecified, Vaccine
 from service.domain.intervals import Interval
 from service.domain.planner import Therapies, VaccineRules
 from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
-from service.domain.spacing import LiveVirusConflicts
+from service.domain.spacing import ACIP_RULE, CDSI_RULE, LiveVirusConflicts
 from service.domain.therapy import Cadence, MidCycleSlot, Rule, TherapyProfile
 
 DATA_DIR = Path(__file__).resolve().parent
-THERAPY_DIR = DATA_DIR / "therapies"
-CATALOG_FILE = DATA_DIR / "vaccines.json"
-SERIES_FILE = DATA_DIR / "series.json"
-RULES_FILE = DATA_DIR / "rules.json"
-CONFLICTS_FILE = DATA_DIR / "cdsi" / "live-virus-conflicts.csv"
+SCHEMA_DIR = DATA_DIR / "schemas"
+# Paths inside a data directory (the packaged one, or a copy given to load_ruleset).
+THERAPIES = "therapies"
+CATALOG = "vaccines.json"
+SERIES = "series.json"
+RULES = "rules.json"
+CONFLICTS = "cdsi/live-virus-conflicts.csv"
+CVX_MAP = "cdsi/cvx-antigen-map.csv"
+THERAPY_DIR = DATA_DIR / THERAPIES
+CATALOG_FILE = DATA_DIR / CATALOG
+SERIES_FILE = DATA_DIR / SERIES
+RULES_FILE = DATA_DIR / RULES
+CONFLICTS_FILE = DATA_DIR / CONFLICTS
+CONFLICTS_COLUMNS = ("previous_cvx", "current_cvx", "conflictBeginInterval", "conflictEndInterval")
+
+
+class DataError(ValueError):
+    """A data file that is wrong: the service refuses to start on it. Says which file and which field."""
+
+    def __init__(self, path: Path | str, field: str, message: str):
+        self.path, self.field = str(path), field
+        super().__init__(f"{path}: {field}: {message}" if field else f"{path}: {message}")
 
 
 @dataclass(frozen=True)
@@ -37,8 +69,9 @@ class Ruleset:
     therapies: Therapies
     catalog: Catalog
     vaccine_rules: VaccineRules
-    digest: str
+    digest: str  # the first 12 hex digits of data_digest, inside every ruleset version
     catalog_raw: dict[str, Any]
+    data_digest: str = ""  # SHA-256 over every data file that can change an answer (GET /readyz reports it)
 
     def all_rules(self) -> list[tuple[str, Rule]]:
         """Every rule a response can cite, with the group it belongs to (a therapy id or "vaccines")."""
@@ -47,9 +80,48 @@ class Ruleset:
         return out
 
 
-def _read(path: Path) -> tuple[Any, bytes]:
-    raw = path.read_bytes()
-    return json.loads(raw), raw
+def _read(path: Path, data_dir: Path) -> tuple[Any, bytes]:
+    try:
+        raw = path.read_bytes()
+        return json.loads(raw), raw
+    except (OSError, ValueError) as error:
+        raise DataError(_shown(path, data_dir), "", f"cannot be read as JSON ({error})") from None
+
+
+def _shown(path: Path, data_dir: Path) -> str:
+    """A data file's name as an operator finds it: service/data/... for the packaged data, else the path."""
+    try:
+        return f"service/data/{path.relative_to(data_dir)}" if data_dir == DATA_DIR else str(path)
+    except ValueError:
+        return str(path)
+
+
+@lru_cache(maxsize=1)
+def _schemas() -> dict[str, Draft202012Validator]:
+    resources = {}
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        resources[path.name] = json.loads(path.read_text(encoding="utf-8"))
+    registry: Registry = Registry().with_resources(
+        (name, Resource.from_contents(doc)) for name, doc in resources.items()
+    )
+    return {name: Draft202012Validator(doc, registry=registry) for name, doc in resources.items()}
+
+
+def _field(error: SchemaError) -> str:
+    """A JSON Schema error's location as a field path: vaccines[12].live."""
+    out = ""
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(the document)"
+
+
+def check_schema(doc: Any, schema: str, shown: str) -> None:
+    """Raise DataError naming the file and the field of the first violation (in document order)."""
+    errors = sorted(_schemas()[schema].iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        error = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DataError(shown, _field(error), f"{error.message}{more}")
 
 
 def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
@@ -243,25 +315,144 @@ def vaccine_rules_from(
     )
 
 
-@lru_cache(maxsize=1)
-def load_ruleset() -> Ruleset:
-    """Read and check every data file once per process."""
+def _conflict_codes(rows: Iterable[dict[str, str]]) -> set[str]:
+    return {code for row in rows for code in (row["previous_cvx"], row["current_cvx"])}
+
+
+def cross_check(
+    data_dir: Path,
+    catalog_doc: dict[str, Any],
+    catalog: Catalog,
+    conflict_rows: list[dict[str, str]],
+    cvx_map_rows: list[dict[str, str]],
+    series_doc: dict[str, Any],
+    vaccine_rules: VaccineRules,
+    profiles: list[TherapyProfile],
+) -> None:
+    """What a schema cannot say: facts that must agree across files (see the module docstring)."""
+    catalog_file, conflicts_file = _shown(data_dir / CATALOG, data_dir), _shown(data_dir / CONFLICTS, data_dir)
+    if not conflict_rows:
+        raise DataError(conflicts_file, "", "holds no live-virus conflict rule (CDSi lists 625)")
+    in_table = _conflict_codes(conflict_rows)
+    marked = {row["cvx"] for row in cvx_map_rows if row.get("inLiveVirusConflicts", "").strip()}
+    missing = sorted(marked - in_table)
+    if missing:
+        raise DataError(
+            conflicts_file,
+            "previous_cvx/current_cvx",
+            f"CVX {', '.join(missing)} are live-virus conflict codes in CDSi's CVX map "
+            f"({_shown(data_dir / CVX_MAP, data_dir)}) but have no rule here",
+        )
+    # A code CDSi lists as live must be live in the catalog: the worst answer is a live vaccine proposed
+    # during B-cell depletion because the catalog calls it non-live.
+    for index, entry in enumerate(catalog_doc["vaccines"]):
+        live_codes = sorted((in_table | marked) & set(entry["cvx"]))
+        if live_codes and entry["live"] is not True:
+            raise DataError(
+                catalog_file,
+                f"vaccines[{index}].live",
+                f"{entry['id']!r} is marked non-live, but CVX {', '.join(live_codes)} is a live vaccine in "
+                "CDSi's live-virus conflict table",
+            )
+    catalog_codes = {code for entry in catalog.vaccines for code in entry.cvx}
+    unknown_codes = sorted(in_table - catalog_codes)
+    if unknown_codes:
+        raise DataError(
+            conflicts_file, "previous_cvx/current_cvx", f"CVX {', '.join(unknown_codes)} are not catalog vaccines"
+        )
+    sources = set(catalog_doc["sources"])
+    for group in ("vaccines", "unspecified"):
+        for index, entry in enumerate(catalog_doc[group]):
+            unknown = [part.strip() for part in entry["source"].split(";") if part.strip() not in sources]
+            if unknown:
+                raise DataError(catalog_file, f"{group}[{index}].source", f"names undefined sources {unknown}")
+    series_file = _shown(data_dir / SERIES, data_dir)
+    series_sources = set(series_doc["sources"])
+    for vid, doc in series_doc["series"].items():
+        numbers = [d["dose"] for d in doc["doses"]]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise DataError(series_file, f"series.{vid}.doses", f"doses must be numbered 1, 2, ... (got {numbers})")
+        for d in doc["doses"]:
+            for i in d.get("intervals", ()):
+                if not 1 <= i["from_dose"] < d["dose"]:
+                    raise DataError(series_file, f"series.{vid}.doses[{d['dose'] - 1}]", "from_dose must be earlier")
+                if i["source"] not in series_sources:
+                    raise DataError(series_file, f"series.{vid}.doses", f"undefined source {i['source']!r}")
+    for key, doc in series_doc["lead_times"].items():
+        if doc["source"] not in series_sources:
+            raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
+    # Every rule the planner cites exists, and a rule id means one rule.
+    rules_file = _shown(data_dir / RULES, data_dir)
+    cited = (CDSI_RULE, ACIP_RULE, vaccine_rules.single_dose_rule, vaccine_rules.basis_rule)
+    for rule_id in cited:
+        if rule_id not in vaccine_rules.rules:
+            raise DataError(rules_file, f"rules.{rule_id}", "the planner cites this rule but it is not defined")
+    seen = set(vaccine_rules.rules)
+    for profile in profiles:
+        for role, rule in profile.rules.items():
+            if rule.id in seen:
+                raise DataError(
+                    _shown(data_dir / THERAPIES / f"{profile.id}.json", data_dir),
+                    f"rules.{role}.id",
+                    f"rule id {rule.id!r} is defined twice",
+                )
+            seen.add(rule.id)
+
+
+def _csv_rows(path: Path, data_dir: Path, columns: tuple[str, ...]) -> tuple[list[dict[str, str]], bytes]:
+    try:
+        raw = path.read_bytes()
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    except (OSError, ValueError) as error:
+        raise DataError(_shown(path, data_dir), "", f"cannot be read as CSV ({error})") from None
+    header = set(rows[0]) if rows else set(raw.decode("utf-8").splitlines()[0].split(",") if raw.strip() else ())
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise DataError(_shown(path, data_dir), absent[0], "column missing")
+    return rows, raw
+
+
+def load_ruleset(data_dir: Path | str | None = None) -> Ruleset:
+    """Read and check every data file; the packaged data by default (read once per process)."""
+    return _load(Path(data_dir).resolve() if data_dir is not None else DATA_DIR)
+
+
+@lru_cache(maxsize=4)
+def _load(data_dir: Path) -> Ruleset:
     digest = hashlib.sha256()
-    catalog_doc, raw = _read(CATALOG_FILE)
-    digest.update(raw)
-    catalog = catalog_from_dict(catalog_doc)
-    profiles = []
-    for path in sorted(THERAPY_DIR.glob("*.json")):
-        doc, raw = _read(path)
+
+    def read_checked(path: Path, schema: str) -> dict[str, Any]:
+        doc, raw = _read(path, data_dir)
+        check_schema(doc, schema, _shown(path, data_dir))
         digest.update(raw)
-        profiles.append(profile_from_dict(doc))
-    series_doc, raw = _read(SERIES_FILE)
+        return doc  # type: ignore[no-any-return]
+
+    def built(path: Path, build: Any, *args: Any) -> Any:
+        try:
+            return build(*args)
+        except (ValueError, KeyError) as error:
+            raise DataError(_shown(path, data_dir), "", str(error)) from None
+
+    catalog_path = data_dir / CATALOG
+    catalog_doc = read_checked(catalog_path, "vaccines.schema.json")
+    catalog = built(catalog_path, catalog_from_dict, catalog_doc)
+    profiles = []
+    therapy_paths = sorted((data_dir / THERAPIES).glob("*.json"))
+    if not therapy_paths:
+        raise DataError(_shown(data_dir / THERAPIES, data_dir), "", "holds no therapy profile")
+    for path in therapy_paths:
+        doc = read_checked(path, "therapy.schema.json")
+        profiles.append(built(path, profile_from_dict, doc))
+    series_path, rules_path = data_dir / SERIES, data_dir / RULES
+    series_doc = read_checked(series_path, "series.schema.json")
+    rules_doc = read_checked(rules_path, "rules.schema.json")
+    conflict_rows, raw = _csv_rows(data_dir / CONFLICTS, data_dir, CONFLICTS_COLUMNS)
     digest.update(raw)
-    rules_doc, raw = _read(RULES_FILE)
-    digest.update(raw)
-    raw = CONFLICTS_FILE.read_bytes()
-    digest.update(raw)
-    vaccine_rules = vaccine_rules_from(series_doc, rules_doc, conflicts_from_csv(raw.decode("utf-8")), catalog)
-    short = digest.hexdigest()[:12]
+    cvx_map_rows, _ = _csv_rows(data_dir / CVX_MAP, data_dir, ("cvx", "inLiveVirusConflicts"))
+    conflicts = built(data_dir / CONFLICTS, conflicts_from_csv, raw.decode("utf-8"))
+    vaccine_rules = built(series_path, vaccine_rules_from, series_doc, rules_doc, conflicts, catalog)
+    cross_check(data_dir, catalog_doc, catalog, conflict_rows, cvx_map_rows, series_doc, vaccine_rules, profiles)
+    full = digest.hexdigest()
+    short = full[:12]
     versions = {p.id: f"{p.version}+catalog.{catalog.version}.data.{short}" for p in profiles}
-    return Ruleset(Therapies(profiles, versions), catalog, vaccine_rules, short, catalog_doc)
+    return Ruleset(Therapies(profiles, versions), catalog, vaccine_rules, short, catalog_doc, full)

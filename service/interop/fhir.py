@@ -320,8 +320,8 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
     # Cite the medication resources a treatment field was read from (doses, start, stop, cadence), not every
     # ofatumumab resource sent: a request whose start the doses overrule produced nothing in this plan.
     read_from = [v for k, v in therapy.origin.items() if k not in ("treatment", "treatment.drug")]
-    used = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
-    return FhirRequest(body, origin, used or therapy.used[:1], history, next(iter(patients), None), not_seen)
+    cited = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
+    return FhirRequest(body, origin, cited or therapy.used[:1], history, next(iter(patients), None), not_seen)
 
 
 def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def problems(problem: Problem) -> list[str]:
         lines.append(f"{e.field} [{e.code}] {e.message}")
         candidates = e.candidates if not isinstance(e.candidates, Unset) else []
         lines += [f"  maybe {c.id} {c.name} cvx {', '.join(c.cvx)} live {c.live}" for c in candidates]
+    if not isinstance(problem.errors_omitted, Unset):
+        lines.append(f"and {problem.errors_omitted} more errors not listed")
     return lines
 
 

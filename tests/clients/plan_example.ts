@@ -57,6 +57,7 @@ export function problems(problem: PlanProblem): string[] {
       lines.push(`  maybe ${c.id} ${c.name} cvx ${c.cvx.join(", ")} live ${c.live ?? "unknown"}`);
     }
   }
+  if (problem.errors_omitted !== undefined) lines.push(`and ${problem.errors_omitted} more errors not listed`);
   return lines;
 }
 

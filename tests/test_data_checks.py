@@ -1,0 +1,183 @@
+"""Wrong data is refused at start-up, never served: each defect is planted in a copy of service/data and
+must stop load_ruleset, create_app and gunicorn with a message naming the file and the field.
+
+The defects are the ones found by probing the service (issue 11): each of them used to start, report ready
+and answer; with yellow fever marked non-live it was proposed mid-cycle during ofatumumab.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.app import create_app
+from service.data.loader import DATA_DIR, DataError, load_ruleset
+from tests.conftest import TODAY
+from tests.server import GUNICORN, ROOT, free_port
+
+SCHEMAS = DATA_DIR / "schemas"
+
+
+def data_copy(tmp_path: Path) -> Path:
+    """A copy of the packaged data (without the CDSi XML sources, which the service does not read)."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("antigen", "__pycache__", "*.py"))
+    return target
+
+
+def edit_json(path: Path, change: Callable[[Any], None]) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    change(doc)
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
+def vaccine(doc: dict[str, Any], vaccine_id: str) -> dict[str, Any]:
+    return next(v for v in doc["vaccines"] if v["id"] == vaccine_id)
+
+
+def yellow_fever_non_live(data: Path) -> None:
+    edit_json(data / "vaccines.json", lambda d: vaccine(d, "yellow-fever").update(live=False))
+
+
+def live_as_a_string(data: Path) -> None:
+    edit_json(data / "vaccines.json", lambda d: vaccine(d, "mmr").update(live="false"))
+
+
+def conflict_table_emptied(data: Path) -> None:
+    path = data / "cdsi" / "live-virus-conflicts.csv"
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+
+
+def conflict_table_without_yellow_fever(data: Path) -> None:
+    path = data / "cdsi" / "live-virus-conflicts.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(r for r in rows if "37" not in (r["previous_cvx"], r["current_cvx"]))
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def missed_dose_rule_removed(data: Path) -> None:
+    edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"].pop("missed_dose"))
+
+
+def alias_on_two_products(data: Path) -> None:
+    edit_json(
+        data / "vaccines.json", lambda d: vaccine(d, "zoster-recombinant").setdefault("aliases", []).append("MMR")
+    )
+
+
+def cited_rule_removed(data: Path) -> None:
+    edit_json(data / "rules.json", lambda d: d["rules"].pop("cdsi.live-virus-conflict"))
+
+
+def unknown_candidate(data: Path) -> None:
+    edit_json(data / "vaccines.json", lambda d: d["unspecified"][0]["candidates"].append("no-such-vaccine"))
+
+
+def undefined_series_source(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["lead_times"]["default"].update(source="nowhere"))
+
+
+def evidence_misspelt(data: Path) -> None:
+    edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
+
+
+# (defect, file named, field named, words in the message)
+DEFECTS = [
+    (yellow_fever_non_live, "vaccines.json", "vaccines[13].live", "live vaccine in CDSi's live-virus conflict table"),
+    (live_as_a_string, "vaccines.json", "vaccines[0].live", "'false' is not of type 'boolean'"),
+    (conflict_table_emptied, "cdsi/live-virus-conflicts.csv", "", "holds no live-virus conflict rule"),
+    (conflict_table_without_yellow_fever, "cdsi/live-virus-conflicts.csv", "previous_cvx/current_cvx", "CVX 37"),
+    (missed_dose_rule_removed, "therapies/ofatumumab.json", "rules", "'missed_dose' is a required property"),
+    (alias_on_two_products, "vaccines.json", "", "claimed by both"),
+    (cited_rule_removed, "rules.json", "rules.cdsi.live-virus-conflict", "the planner cites this rule"),
+    (unknown_candidate, "vaccines.json", "", "unknown candidates"),
+    (undefined_series_source, "series.json", "", "nowhere"),
+    (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
+]
+DEFECT_IDS = [d[0].__name__.replace("_", "-") for d in DEFECTS]
+
+
+@pytest.mark.parametrize(("defect", "file", "field", "says"), DEFECTS, ids=DEFECT_IDS)
+def test_each_data_defect_is_refused_at_load_naming_the_file_and_the_field(tmp_path, defect, file, field, says):
+    data = data_copy(tmp_path)
+    defect(data)
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(data / file)
+    if field:
+        assert refused.value.field == field
+    assert says in str(refused.value)
+
+
+@pytest.mark.parametrize(("defect", "file", "field", "says"), DEFECTS[:5], ids=DEFECT_IDS[:5])
+def test_create_app_raises_on_wrong_data(tmp_path, defect, file, field, says):
+    data = data_copy(tmp_path)
+    defect(data)
+    with pytest.raises(DataError, match="live|required"):
+        create_app({"TODAY": TODAY, "DATA_DIR": str(data), "LOG_LEVEL": "CRITICAL"})
+
+
+def test_an_untouched_copy_of_the_data_loads_with_the_packaged_digest(tmp_path):
+    packaged = load_ruleset()
+    copied = load_ruleset(data_copy(tmp_path))
+    assert copied.data_digest == packaged.data_digest and copied.therapies.versions == packaged.therapies.versions
+
+
+def test_readyz_reports_the_sha256_of_the_data_files_it_serves(client):
+    digest = hashlib.sha256()
+    files = [
+        DATA_DIR / "vaccines.json",
+        *sorted((DATA_DIR / "therapies").glob("*.json")),
+        DATA_DIR / "series.json",
+        DATA_DIR / "rules.json",
+        DATA_DIR / "cdsi" / "live-virus-conflicts.csv",
+    ]
+    for path in files:
+        digest.update(path.read_bytes())
+    body = client.get("/readyz").get_json()
+    assert body["data_digest"] == digest.hexdigest()
+    assert body["ruleset"]["ofatumumab"].endswith(f".data.{digest.hexdigest()[:12]}")
+
+
+def test_the_therapy_schema_requires_every_rule_role_the_planner_asks_for():
+    asked = set()
+    for path in (ROOT / "service").rglob("*.py"):
+        asked |= set(__import__("re").findall(r'rule_id\("([a-z_]+)"\)', path.read_text(encoding="utf-8")))
+    required = set(json.loads((SCHEMAS / "therapy.schema.json").read_text())["properties"]["rules"]["required"])
+    assert asked and asked <= required, asked - required
+
+
+def test_gunicorn_refuses_to_start_on_wrong_data_with_one_line_naming_file_and_field(tmp_path):
+    data = data_copy(tmp_path)
+    yellow_fever_non_live(data)
+    result = subprocess.run(
+        [str(GUNICORN), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{free_port()}"]
+        + ["service.app:create_app()"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PLANNER_", "PROMETHEUS_"))},
+            "PLANNER_DATA_DIR": str(data),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    refused = [line["event"] for line in lines if line["event"].startswith("Data check failed")]
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert len(refused) == 1 and f"{data}/vaccines.json: vaccines[13].live:" in refused[0]
+    assert not any("Booting worker" in line["event"] for line in lines)  # no worker ever served it
