@@ -58,6 +58,7 @@ lint: $(STAMP) $(NODE_STAMP)
 openapi: $(STAMP)
 	$(BIN)/python -m scripts.write_openapi --examples
 	$(BIN)/python -m scripts.write_openapi openapi.yaml
+	$(BIN)/python -m scripts.readme_example --write
 
 lock:
 	rm -rf /tmp/planner-lock && $(PYTHON) -m venv /tmp/planner-lock
