@@ -91,7 +91,7 @@ class Load:
 
     def _one(self) -> Outcome:
         request_id = uuid.uuid4().hex
-        conn = http.client.HTTPConnection(*self.address, timeout=20)
+        conn = http.client.HTTPConnection(*self.address, timeout=60)
         try:
             try:
                 conn.connect()
@@ -108,6 +108,10 @@ class Load:
                 payload = response.read()
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as error:
                 return Outcome(request_id, "reset", type(error).__name__)
+            except TimeoutError:
+                # No answer within the client's patience (a loaded machine): the server may still answer and
+                # count it, so it is recorded, not lost with the thread.
+                return Outcome(request_id, "timeout")
             if response.status == 200 and len(json.loads(payload)["vaccines"]) == self.vaccines:
                 return Outcome(request_id, "ok")
             return Outcome(request_id, "bad", f"{response.status} {payload[:200]!r}")
@@ -227,8 +231,9 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
     assert victim not in after and len(after - before) == 1
     assert counts["bad"] == 0 and counts["refused"] == 0
     assert failed <= load.threads, [o for o in load.outcomes if o.kind != "ok"]
-    # The dead worker's samples are kept: the count covers every answered plan (and at most the lost one).
-    assert counts["ok"] <= counted <= counts["ok"] + failed
+    # The dead worker's samples are kept: the count covers every answered plan (and at most the lost ones, and
+    # any the server answered after a client stopped waiting).
+    assert counts["ok"] <= counted <= counts["ok"] + failed + counts["timeout"]
 
 
 # ---- abuse: a thousand malformed or oversized requests in a row -------------------------------------------
