@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields
-from marshmallow.utils import missing
+from marshmallow import RAISE, Schema, ValidationError, fields, missing
 
 # A loaded body, or None for "not plainly valid: ask marshmallow".
 Loader = Callable[[Any], dict[str, Any] | None]
@@ -51,7 +50,7 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
     """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid."""
     if not _supported(schema):
         return None
-    steps: list[tuple[str, fields.Field, Callable[[Any], Any] | None]] = []
+    steps: list[tuple[str, fields.Field[Any], Callable[[Any], Any] | None]] = []
     for name, field in schema.load_fields.items():
         special: Callable[[Any], Any] | None = None
         if isinstance(field, fields.Nested) and isinstance(field.schema, Schema) and not field.many:
@@ -105,7 +104,7 @@ def _nested(field: fields.Nested, inner: Callable[[Any], dict[str, Any]]) -> Cal
     return load
 
 
-def _list_of_nested(field: fields.List, inner: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
+def _list_of_nested(field: fields.List[Any], inner: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
     def load(value: Any) -> Any:
         if type(value) is not list:
             raise _Refused
