@@ -665,16 +665,30 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         [LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
         for req, m in zip(request.vaccines, checked.matches, strict=True)
     ]
+    # Every vaccine's own given live doses in request order, and where each vaccine's run starts and ends: the
+    # others' doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
+    all_given = [e for events in own_given for e in events]
+    bounds = [0]
+    for events in own_given:
+        bounds.append(bounds[-1] + len(events))
     plans: list[VaccinePlan] = []
     proposed_live: list[LiveEvent] = []
+    # A live vaccine proposed on a day already proposed for it (the same vaccine asked for twice, or a
+    # combination and its part) is one event for spacing: a repeat of an event adds no conflict, no rule and
+    # no yellow fever partner that the first did not, and kept repeats made each later vaccine scan them all
+    # (50 live vaccines before a planned start grew quadratically).
+    proposed_seen: set[tuple[str, date]] = set()
     for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
-        others_given = [e for j, events in enumerate(own_given) if j != i for e in events]
+        others_given = all_given[: bounds[i]] + all_given[bounds[i + 1] :]
         vp = _plan_one(
             profile, schedule, req, match, checked.history + others_given, proposed_live, rules, request.as_of, until
         )
         plans.append(vp)
         if match.vaccine.live:
-            proposed_live += [LiveEvent(match.vaccine, p.day) for p in vp.proposal.doses]
+            for p in vp.proposal.doses:
+                if (match.vaccine.id, p.day) not in proposed_seen:
+                    proposed_seen.add((match.vaccine.id, p.day))
+                    proposed_live.append(LiveEvent(match.vaccine, p.day))
     given = checked.recorded + [
         VaccineGiven(m.vaccine, day)
         for req, m in zip(request.vaccines, checked.matches, strict=True)
