@@ -1,9 +1,8 @@
 """POST /v1/plans/batch: up to 500 plan requests in one call, for a pharmacy's nightly run.
 
-Each request is answered on its own through the Planner (service.planning: load, then answer), the path
-POST /v1/plans takes, so an item's result is exactly what the single call would have answered: a plan, or
-the same problem document. One bad request (or, should it happen, a fault while planning one) never fails
-the others.
+Each request is answered on its own through Planner.plan_json (service.planning), the path POST /v1/plans takes, so an item's
+result is exactly what the single call would have answered: a plan, or the same problem document. One
+bad request (or, should it happen, a fault while planning one) never fails the others.
 """
 
 from __future__ import annotations
@@ -50,10 +49,7 @@ def answer_item(index: int, raw: Any) -> dict[str, Any]:
             ),
         }
     try:
-        planner = current_app.extensions["planner"]
-        # plan_json's answer, before its JSON round trip: the item is encoded once, below, and orjson writes
-        # a date exactly as the round trip would have (YYYY-MM-DD), so the bytes are the same.
-        return {"index": index, "status": 200, "plan": planner.answer(planner.load(raw))}
+        return {"index": index, "status": 200, "plan": current_app.extensions["planner"].plan_json(raw)}
     except InvalidInput as error:
         return {"index": index, "status": 422, "problem": invalid_input_body(error, instance)}
     except Exception:
