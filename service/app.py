@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, g, request
 
 from service.data.loader import DataError, load_ruleset
 from service.interop.coding import UNCONFIGURED_BASE, Canonical
@@ -66,8 +66,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # The service's public URL: FHIR canonical URLs and the audience of CDS Hooks JWTs.
     app.extensions["canonical"] = Canonical(str(settings["PUBLIC_BASE_URL"]).strip().rstrip("/") or UNCONFIGURED_BASE)
-    observability.init_app(app)  # first, so every response (even an early 401 or 415) carries a request id
-    security.init_app(app)
+    # One before_request and one after_request for the whole shell (each hook Flask calls costs a lookup of
+    # the proxied request and its own call): request id and timer first, so every response (even an early
+    # 401 or 415) carries a request id; then the key, the batch's body limit and the JSON media type.
+    start, finish = observability.init_app(app)
+    require_api_key, security_headers = security.init_app(app)
+
+    @app.before_request
+    def shell_before() -> Any:
+        req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        start(req, ctx)
+        refused = require_api_key(req)
+        if refused is not None:
+            return refused
+        path = req.path
+        # Only the batch route may carry more than the contract's 64 KiB; set before anything reads the body.
+        if path == batch.BATCH_PATH:
+            req.max_content_length = BATCH_MAX_BODY_BYTES
+        # Checked before the body is read, so a form post is a 415, not a "missing field" 422. Only on a
+        # route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
+        if (
+            req.routing_exception is None
+            and req.method in ("POST", "PUT", "PATCH")
+            and path.startswith("/v1/")
+            and req.mimetype != "application/json"
+        ):
+            return problem(415, "Send the request body as application/json.")
+        return None
+
+    @app.after_request
+    def shell_after(response: Response) -> Response:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        security_headers(req, response)
+        return finish(req, g._get_current_object(), response)
+
     api = ProblemApi(app)
     app.extensions["problem_api"] = api
     api.spec.components.security_scheme(API_KEY_SCHEME, API_KEY_SCHEME_DOC)
@@ -86,26 +118,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
         app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
     )
-
-    @app.before_request
-    def batch_body_limit() -> None:
-        # Only the batch route may carry more than the contract's 64 KiB; set before anything reads the body.
-        if request.path == batch.BATCH_PATH:
-            request.max_content_length = BATCH_MAX_BODY_BYTES
-
-    @app.before_request
-    def require_json_body() -> Any:
-        # Checked before webargs reads the body, so a form post is a 415, not a "missing field" 422. Only on
-        # a route that exists and takes the method: a PUT to a GET route is a 405 (found by contract fuzzing).
-        if request.routing_exception is not None:
-            return None
-        if (
-            request.method in ("POST", "PUT", "PATCH")
-            and request.path.startswith("/v1/")
-            and request.mimetype != "application/json"
-        ):
-            return problem(415, "Send the request body as application/json.")
-        return None
 
     return app
 

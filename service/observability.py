@@ -15,9 +15,10 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Request, Response, g, has_request_context
 
 from .metrics import METHODS, UNMATCHED, create_metrics
 
@@ -130,34 +131,64 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
-def init_app(app: Flask) -> None:
+def _default_json_logging() -> bool:
+    """Whether the access log goes only to the service's own JSON handlers (configure_logging): then a record
+    can be handed to them directly, without the logging module's caller lookup (a walk up the stack for a
+    file name and line number the JSON line never shows)."""
+    if log.handlers or not log.propagate or log.disabled or log.filters:
+        return False
+    parent = log.parent
+    return (
+        parent is not None
+        and parent.name == "service"
+        and not parent.propagate
+        and bool(parent.handlers)
+        and all(isinstance(h.formatter, JsonFormatter) for h in parent.handlers)
+    )
+
+
+def write_access_line(fields: dict[str, Any]) -> None:
+    """The access line: `log.info("request", extra=fields)`, the same record and the same JSON line, made
+    directly when the default JSON logging is in place (tests/test_observability_fast.py holds the two equal)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    if _default_json_logging():
+        log.handle(log.makeRecord(log.name, logging.INFO, "(unknown file)", 0, "request", (), None, extra=fields))
+    else:
+        log.info("request", extra=fields)
+
+
+def init_app(app: Flask) -> tuple[Callable[[Request, Any], None], Callable[[Request, Any, Response], Response]]:
+    """Logging and metrics set up; returns the two request hooks (start, finish) for the app's one
+    before_request and one after_request (service/app.py), which read Flask's proxied objects once."""
     configure_logging(app.config["PLANNER"]["LOG_LEVEL"])
     metrics = app.extensions["metrics"] = create_metrics()
 
-    @app.before_request
-    def start_timer() -> None:
-        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-        g.started = time.perf_counter()
+    def start(req: Request, ctx: Any) -> None:
+        ctx.request_id = request_id_from(req.headers.get(REQUEST_ID_HEADER))
+        ctx.started = time.perf_counter()
 
-    @app.after_request
-    def finish(response: Response) -> Response:
-        request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
+    def finish(req: Request, ctx: Any, response: Response) -> Response:
+        request_id = getattr(ctx, "request_id", None) or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        started = getattr(g, "started", None)
+        started = getattr(ctx, "started", None)
         seconds = time.perf_counter() - started if started else 0.0
-        route = route_label(request.url_rule.rule) if request.url_rule is not None else UNMATCHED
-        method = request.method if request.method in METHODS else "other"
-        log.info(
-            "request",
-            extra={
+        rule = req.url_rule
+        route = route_label(rule.rule) if rule is not None else UNMATCHED
+        method = req.method
+        status = response.status_code
+        write_access_line(
+            {
                 "request_id": request_id,
-                "method": method,
+                "method": method if method in METHODS else "other",
                 "route": route,
-                "status": response.status_code,
+                "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "items": getattr(g, "batch_items", None),
-            },
+                "items": getattr(ctx, "batch_items", None),
+            }
         )
-        metrics.observe(request.method, route, response.status_code, seconds)
-        request.environ[ACCESS_LOGGED] = True
+        metrics.observe(method, route, status, seconds)
+        req.environ[ACCESS_LOGGED] = True
         return response
+
+    return start, finish

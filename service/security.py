@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response
 
 from service.settings import api_keys
 
@@ -103,14 +104,22 @@ def bearer_token(header: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def init_app(app: Flask) -> None:
+# The headers every response carries, by kind of page, added in one step (Headers.extend) after the view.
+_COMMON = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
+_DOCS_HEADERS = (*_COMMON, ("Content-Security-Policy", DOCS_CSP))
+_CLINIC_HEADERS = (*_COMMON, ("Content-Security-Policy", CLINIC_CSP))
+_API_HEADERS = (*_COMMON, ("Content-Security-Policy", API_CSP))
+
+
+def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, Response], None]]:
+    """The API-key check (before the view) and the security and CORS headers (after it), for the app's one
+    before_request and one after_request (service/app.py)."""
     settings = app.config["PLANNER"]
     keys = ApiKeys(settings["API_KEYS"])
     origins = split_list(settings["CORS_ORIGINS"])
     any_origin = "*" in origins
 
-    @app.before_request
-    def require_api_key() -> Any:
+    def require_api_key(request: Request) -> Any:
         if not keys.enabled or request.method == "OPTIONS" or not needs_api_key(request.path):
             return None
         token = bearer_token(request.headers.get("Authorization"))
@@ -126,29 +135,30 @@ def init_app(app: Flask) -> None:
         )
         return problem(401, detail, headers={"WWW-Authenticate": challenge})
 
-    @app.after_request
-    def security_headers(response: Response) -> Response:
+    def security_headers(request: Request, response: Response) -> None:
         headers = response.headers
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
         path = request.path
+        # None of these is set by a view, so they are added at once rather than looked up and replaced.
         if path == "/docs" or path.startswith("/docs/"):
-            headers["Content-Security-Policy"] = DOCS_CSP
+            headers.extend(_DOCS_HEADERS)
         elif is_clinic_path(path):
-            headers["Content-Security-Policy"] = CLINIC_CSP
+            headers.extend(_CLINIC_HEADERS)
         else:
-            headers["Content-Security-Policy"] = API_CSP
-        if request.method == "POST":  # every POST answer is computed from someone's treatment history
+            headers.extend(_API_HEADERS)
+        method = request.method
+        if method == "POST":  # every POST answer is computed from someone's treatment history
             headers["Cache-Control"] = "no-store"
+        if not origins:
+            return
         origin = request.headers.get("Origin")
-        if origins and origin and is_cors_path(path) and (any_origin or origin in origins):
+        if origin and is_cors_path(path) and (any_origin or origin in origins):
             headers["Access-Control-Allow-Origin"] = "*" if any_origin else origin
             headers["Access-Control-Expose-Headers"] = "X-Request-ID"
             if not any_origin:
                 headers.add("Vary", "Origin")
-            if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
                 headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
                 headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
                 headers["Access-Control-Max-Age"] = CORS_MAX_AGE
-        return response
+
+    return require_api_key, security_headers

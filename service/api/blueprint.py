@@ -34,8 +34,7 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(func: Any) -> Any:
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                raw = self.ARGUMENTS_PARSER.load_json(flask.request, schema)
-                return func(*args, load({} if raw is core.missing else raw), **kwargs)
+                return func(*args, self.read_json(schema, load), **kwargs)
 
             wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))  # type: ignore[attr-defined]
             docs = wrapper._apidoc.setdefault("arguments", {})  # type: ignore[attr-defined]
@@ -44,6 +43,28 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+    def read_json(self, schema: Schema, load: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """The request's JSON body read as `json_body` reads it, then `load(raw JSON)`: for a view that reads its
+        body itself (see `documented`)."""
+        raw = self.ARGUMENTS_PARSER.load_json(flask.request, schema)
+        return load({} if raw is core.missing else raw)
+
+    def documented(self, *decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """flask-smorest's decorators (doc, json_body, response, alt_response...) for the API document only:
+        the view is registered as it is, with their combined documentation, and none of their wrappers runs
+        per request. For a view that reads its body itself (`read_json`) and returns a Response (the
+        response wrappers pass a Response through unchanged, so skipping them changes no answer). Listed in
+        the order they would be stacked, top first."""
+
+        def decorate(func: Any) -> Any:
+            wrapped = func
+            for decorator in reversed(decorators):
+                wrapped = decorator(wrapped)
+            func._apidoc = wrapped._apidoc
+            return func
+
+        return decorate
 
 
 def load_plan_request(raw: Any) -> dict[str, Any]:

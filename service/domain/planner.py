@@ -81,11 +81,29 @@ class VaccineRules:
     depletion_rule: str = "plan.protection-in-depletion"
     yellow_fever_rule: str = "cdc.yellow-fever-mmr-spacing"
 
+    # What each vaccine's rules come to, worked out once per ruleset (nothing in it depends on a request):
+    # vaccine id -> (series, lead time, whether a minimum interval is shorter than the recommended one).
+    _facts: dict[str, tuple[Series, LeadTime, bool]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def _facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
+        facts = self._facts.get(vaccine.id)
+        if facts is None:
+            series = self.series.get(vaccine.id) or single_dose(vaccine.id, self.single_dose_rule)
+            lead = self.lead_times.get(vaccine.id, self.default_lead_time)
+            facts = self._facts[vaccine.id] = (series, lead, _has_shorter_minimum(series))
+        return facts
+
     def series_for(self, vaccine: Vaccine) -> Series:
-        return self.series.get(vaccine.id) or single_dose(vaccine.id, self.single_dose_rule)
+        return self._facts_for(vaccine)[0]
 
     def lead_time_for(self, vaccine: Vaccine) -> LeadTime:
-        return self.lead_times.get(vaccine.id, self.default_lead_time)
+        return self._facts_for(vaccine)[1]
+
+    def has_shorter_minimum(self, vaccine: Vaccine) -> bool:
+        """Whether the series has a minimum interval shorter than the recommended one (two proposals to weigh)."""
+        return self._facts_for(vaccine)[2]
 
 
 @dataclass(frozen=True)
@@ -356,7 +374,7 @@ def _choose_proposal(
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
     lead = rules.lead_time_for(vaccine)
     proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
-    if not _has_shorter_minimum(series):
+    if not rules.has_shorter_minimum(vaccine):
         return proposal
     fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
     key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
@@ -441,14 +459,18 @@ def _plan_one(
     rules: VaccineRules,
     as_of: date,
     until: date,
+    timings: dict[bool, Timing],
 ) -> VaccinePlan:
     vaccine = match.vaccine
     series = rules.series_for(vaccine)
     lead = rules.lead_time_for(vaccine)
     given = tuple(sorted(req.given))
-    timing = _space_from_history(
-        vaccine, plan_timing(profile, schedule, vaccine.live, as_of, until), history, rules.conflicts
-    )
+    # The windows depend only on the therapy, the schedule, the horizon and whether the vaccine is live: each
+    # kind is worked out once per plan (`timings`), and each vaccine starts from it (Timing is immutable).
+    base = timings.get(vaccine.live)
+    if base is None:
+        base = timings[vaccine.live] = plan_timing(profile, schedule, vaccine.live, as_of, until)
+    timing = _space_from_history(vaccine, base, history, rules.conflicts)
     fixed = history + proposed_live
     notes: list[str] = []
     extra_rules: list[str] = []
@@ -665,16 +687,40 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         [LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
         for req, m in zip(request.vaccines, checked.matches, strict=True)
     ]
+    # Every vaccine's own given live doses in request order, and where each vaccine's run starts and ends: the
+    # others' doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
+    all_given = [e for events in own_given for e in events]
+    bounds = [0]
+    for events in own_given:
+        bounds.append(bounds[-1] + len(events))
     plans: list[VaccinePlan] = []
     proposed_live: list[LiveEvent] = []
+    # A live vaccine proposed on a day already proposed for it (the same vaccine asked for twice, or a
+    # combination and its part) is one event for spacing: a repeat of an event adds no conflict, no rule and
+    # no yellow fever partner that the first did not, and kept repeats made each later vaccine scan them all
+    # (50 live vaccines before a planned start grew quadratically).
+    proposed_seen: set[tuple[str, date]] = set()
+    timings: dict[bool, Timing] = {}
     for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
-        others_given = [e for j, events in enumerate(own_given) if j != i for e in events]
+        others_given = all_given[: bounds[i]] + all_given[bounds[i + 1] :]
         vp = _plan_one(
-            profile, schedule, req, match, checked.history + others_given, proposed_live, rules, request.as_of, until
+            profile,
+            schedule,
+            req,
+            match,
+            checked.history + others_given,
+            proposed_live,
+            rules,
+            request.as_of,
+            until,
+            timings,
         )
         plans.append(vp)
         if match.vaccine.live:
-            proposed_live += [LiveEvent(match.vaccine, p.day) for p in vp.proposal.doses]
+            for p in vp.proposal.doses:
+                if (match.vaccine.id, p.day) not in proposed_seen:
+                    proposed_seen.add((match.vaccine.id, p.day))
+                    proposed_live.append(LiveEvent(match.vaccine, p.day))
     given = checked.recorded + [
         VaccineGiven(m.vaccine, day)
         for req, m in zip(request.vaccines, checked.matches, strict=True)

@@ -42,6 +42,9 @@ class LiveVirusConflicts:
         # between() depends only on the two catalog entries, and spacing asks it for every pair of events
         # again and again: remember each answer (the catalog is finite and immutable).
         self._pairs: dict[tuple[str, str], Conflict | None] = {}
+        self._conflicts: dict[Conflict, Conflict] = {}
+        # For next_free_day: vaccine id -> other vaccine id -> (conflict after it, conflict before it).
+        self._partners: dict[str, dict[str, tuple[Conflict | None, Conflict | None]]] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -58,9 +61,13 @@ class LiveVirusConflicts:
             return None
         found = [self._rules[(a, b)] for a in earlier.cvx for b in later.cvx if (a, b) in self._rules]
         if found:
-            return Conflict(min(f[0] for f in found), max(f[1] for f in found), CDSI_RULE)
+            return self._interned(Conflict(min(f[0] for f in found), max(f[1] for f in found), CDSI_RULE))
         # Live, injectable/intranasal/percutaneous, but absent from the table (e.g. Qdenga): ACIP's 4 weeks.
-        return Conflict(1, ACIP_DAYS, ACIP_RULE)
+        return self._interned(Conflict(1, ACIP_DAYS, ACIP_RULE))
+
+    def _interned(self, conflict: Conflict) -> Conflict:
+        """One object per distinct conflict, so next_free_day can tell equal conflicts apart by identity."""
+        return self._conflicts.setdefault(conflict, conflict)
 
     def conflict(self, a: LiveEvent, b: LiveEvent) -> Conflict | None:
         """The conflict between two live events, or None when they may stand as they are."""
@@ -80,19 +87,35 @@ class LiveVirusConflicts:
         the day an event's conflict ends (E + the end interval with E first), so only those are tried. The
         latest of them is always free, so the search ends.
         """
-        # (event, conflict when the vaccine comes after it, conflict when it comes before it)
-        relevant = [(e, self.between(e.vaccine, vaccine), self.between(vaccine, e.vaccine)) for e in fixed]
-        relevant = [r for r in relevant if r[1] is not None or r[2] is not None]
+        # Per day of an event: the conflicts when the vaccine comes after it and before it. Events alike on
+        # the same day (the same vaccine twice, two vaccines under the same rule) block the same days under the
+        # same rule, so each (day, after, before) is kept once: the candidates below are checked against the
+        # distinct ones, not against every event again.
+        partners = self._partners.get(vaccine.id)
+        if partners is None:
+            partners = self._partners[vaccine.id] = {}
+        # Keyed by the conflicts' identities: they are interned (_between), so equal ones are the same object.
+        distinct: dict[tuple[date, int, int], tuple[date, Conflict | None, Conflict | None]] = {}
+        for event in fixed:
+            pair = partners.get(event.vaccine.id)
+            if pair is None:
+                pair = partners[event.vaccine.id] = (
+                    self.between(event.vaccine, vaccine),
+                    self.between(vaccine, event.vaccine),
+                )
+            if pair[0] is not None or pair[1] is not None:
+                distinct[(event.day, id(pair[0]), id(pair[1]))] = (event.day, pair[0], pair[1])
+        relevant = list(distinct.values())
         candidates = {day}
-        for event, after, _ in relevant:
-            candidates.add(event.day)
+        for event_day, after, _ in relevant:
+            candidates.add(event_day)
             if after is not None:
-                candidates.add(event.day + timedelta(days=after.end_days))
+                candidates.add(event_day + timedelta(days=after.end_days))
         rules: set[str] = set()
         for candidate in sorted(c for c in candidates if c >= day):
             hits = []
-            for event, after, before in relevant:
-                gap = (candidate - event.day).days
+            for event_day, after, before in relevant:
+                gap = (candidate - event_day).days
                 rule = after if gap > 0 else before if gap < 0 else None
                 if rule is not None and rule.begin_days <= abs(gap) < rule.end_days:
                     hits.append(rule.rule)

@@ -1,0 +1,84 @@
+"""The per-part profile of one typical POST /v1/plans in-process, and the live-vaccine corner, for
+docs/production.md ("Issue 14"): best of several rounds each, through Flask's test client (no server).
+
+    python -m scripts.profile_request [label]
+
+Runs on older trees too (copied in, like scripts/bench.py), which is how the "before" column was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from scripts.bench_minimal_app import create_app as minimal_app
+from scripts.workloads import AS_OF, typical_request
+from service import planning
+from service.app import create_app
+from service.data.loader import load_ruleset
+from service.domain.planner import make_plan
+
+
+def best_microseconds(call: Callable[[], Any], calls: int = 200, rounds: int = 15) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best * 1e6
+
+
+def live_request(count: int) -> dict[str, Any]:
+    """scripts.workloads.live_request, repeated here for trees that predate it."""
+    live = [v for v in load_ruleset().catalog.vaccines if v.live and v.cvx]
+    return {
+        "as_of": AS_OF.isoformat(),
+        "treatment": {"drug": "ofatumumab", "start_date": (AS_OF + timedelta(days=200)).isoformat()},
+        "vaccines": [{"cvx": live[i % len(live)].cvx[0]} for i in range(count)],
+        "horizon_days": 1095,
+    }
+
+
+def main() -> None:
+    label = sys.argv[1] if len(sys.argv) > 1 else ""
+    app = create_app()
+    logging.getLogger("service").setLevel("WARNING")  # no access lines on the terminal
+    planner = app.extensions["planner"]
+    raw = typical_request()
+    body = json.dumps(raw)
+    client, minimal = app.test_client(), minimal_app().test_client()
+    rows: dict[str, float] = {}
+    with app.test_request_context():
+        request = planning.to_request(planner.load(raw), planner.today())
+        ruleset = planner.ruleset
+
+        def plan() -> Any:
+            return make_plan(request, ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules)
+
+        answer = planning.present(plan())
+        rows["load (Planner.load)"] = best_microseconds(lambda: planner.load(raw))
+        rows["marshmallow load alone"] = best_microseconds(lambda: planning.REQUEST_SCHEMA.load(raw))
+        rows["make_plan"] = best_microseconds(plan)
+        rows["present"] = best_microseconds(lambda: planning.present(plan()), calls=50) - rows["make_plan"]
+        rows["encode"] = best_microseconds(lambda: planning.encode(answer))
+        for count in (5, 10, 25, 50):
+            live = live_request(count)
+            rows[f"{count} live vaccines (plan_json)"] = best_microseconds(
+                lambda live=live: planner.plan_json(live), 5, 25
+            )
+    post = {"data": body, "content_type": "application/json"}
+    rows["whole request (test client)"] = best_microseconds(lambda: client.post("/v1/plans", **post), 100)
+    rows["GET /healthz (test client)"] = best_microseconds(lambda: client.get("/healthz"), 100)
+    rows["minimal app request (test client)"] = best_microseconds(lambda: minimal.post("/v1/plans", **post), 100)
+    for name, micros in rows.items():
+        print(f"{label:<8}{name:<36}{micros:10.0f} µs")
+
+
+if __name__ == "__main__":
+    main()

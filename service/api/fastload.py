@@ -1,0 +1,131 @@
+"""A fast path for loading request bodies that are plainly valid, compiled from the marshmallow schema itself.
+
+marshmallow stays the contract, the document and the error path: this module holds no rule of its own. It
+walks a Schema's fields once, at start-up, and builds a loader that calls each field's own `deserialize`
+(its type, its `validate=` validators, its load_default) and the schema's own `@validates_schema` hooks,
+without marshmallow's per-load machinery (error stores, per-field closures, nested schema loads). It never
+reports an error: on the first problem of any kind it refuses (returns None) and the caller loads the body
+with marshmallow, which finds and words every error. So a valid body is loaded the same either way, and an
+invalid one is answered by marshmallow alone (tests/test_fastload.py holds the two equal on generated bodies,
+valid and invalid).
+
+A schema the compiler does not fully understand (data_key, attribute, pre/post_load hooks, field-level
+@validates, an `unknown` policy other than RAISE, field-level pre/post_load) gets no fast path: `compile_loader`
+returns None for it and every body goes through marshmallow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, missing
+
+# A loaded body, or None for "not plainly valid: ask marshmallow".
+Loader = Callable[[Any], dict[str, Any] | None]
+
+
+class _Refused(Exception):
+    """Raised inside a compiled loader: the body is not plainly valid."""
+
+
+def _supported(schema: Schema) -> bool:
+    hooks = schema._hooks  # marshmallow's resolved decorator hooks, by tag
+    unsupported = ("pre_load", "post_load", "validates")
+    if any(hooks.get(tag) for tag in unsupported):
+        return False
+    if any(hook_many for _, hook_many, _ in hooks.get("validates_schema", [])):
+        return False
+    if schema.unknown != RAISE or schema.partial or schema.many:
+        return False
+    for field in schema.load_fields.values():
+        if field.data_key is not None or field.attribute is not None:
+            return False
+        if getattr(field, "pre_load", None) or getattr(field, "post_load", None):
+            return False
+    return True
+
+
+def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
+    """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid."""
+    if not _supported(schema):
+        return None
+    steps: list[tuple[str, fields.Field[Any], Callable[[Any], Any] | None]] = []
+    for name, field in schema.load_fields.items():
+        special: Callable[[Any], Any] | None = None
+        if isinstance(field, fields.Nested) and isinstance(field.schema, Schema) and not field.many:
+            inner = _compile(field.schema)
+            if inner is None:
+                return None
+            special = _nested(field, inner)
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested) and not field.inner.many:
+            inner = _compile(field.inner.schema)
+            if inner is None:
+                return None
+            special = _list_of_nested(field, inner)
+        steps.append((name, field, special))
+    known = frozenset(name for name, _, _ in steps)
+    # The schema's own @validates_schema methods, as marshmallow calls them (after every field loaded).
+    validators = [
+        getattr(schema, attr)
+        for attr, _, kwargs in schema._hooks.get("validates_schema", [])
+        if not kwargs.get("pass_original", False)
+    ]
+    if len(validators) != len(schema._hooks.get("validates_schema", [])):
+        return None
+
+    def load(raw: Any) -> dict[str, Any]:
+        if type(raw) is not dict or not known.issuperset(raw):
+            raise _Refused  # not an object, or an unknown field
+        out: dict[str, Any] = {}
+        for name, field, special in steps:
+            value = raw.get(name, missing)
+            if special is not None and value is not missing:
+                out[name] = special(value)
+                continue
+            loaded = field.deserialize(value, name, raw)
+            if loaded is not missing:
+                out[name] = loaded
+        for validator in validators:
+            validator(out, partial=None, many=False, unknown=RAISE)
+        return out
+
+    return load
+
+
+def _nested(field: fields.Nested, inner: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
+    def load(value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Refused
+        out = inner(value)
+        field._validate(out)
+        return out
+
+    return load
+
+
+def _list_of_nested(field: fields.List[Any], inner: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
+    def load(value: Any) -> Any:
+        if type(value) is not list:
+            raise _Refused
+        out = [inner(item) for item in value]
+        field._validate(out)
+        return out
+
+    return load
+
+
+def compile_loader(schema: Schema) -> Loader | None:
+    """A loader giving `schema.load(raw)` for a plainly valid body and None for anything else; None when the
+    schema is beyond what the compiler understands (then marshmallow loads every body)."""
+    compiled = _compile(schema)
+    if compiled is None:
+        return None
+
+    def load(raw: Any) -> dict[str, Any] | None:
+        try:
+            return compiled(raw)
+        except (_Refused, ValidationError):
+            return None
+
+    return load

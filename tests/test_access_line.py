@@ -1,0 +1,71 @@
+"""The access line written without the logging module's caller lookup is the line `log.info` wrote."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+import pytest
+
+from service import observability
+from service.observability import json_handler, write_access_line
+
+FIELDS = {
+    "request_id": "req-7",
+    "method": "POST",
+    "route": "/v1/plans",
+    "status": 200,
+    "duration_ms": 1.234,
+    "items": None,
+}
+
+
+@pytest.fixture()
+def service_logger_with_only_json(monkeypatch):
+    """The service logger as configure_logging leaves it: its JSON handler alone (captured), INFO. (pytest's
+    own capture handlers are set aside by only_json_handler(), inside the test: pytest adds them after the
+    fixtures ran.)"""
+    stream = io.StringIO()
+    logger = logging.getLogger("service")
+    monkeypatch.setattr(logger, "handlers", logger.handlers)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    monkeypatch.setattr(logger, "propagate", False)
+    logger.manager._clear_cache()
+    # Both ways stamp the same instant, so whole lines can be compared.
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.25)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_790_000_000_250_000_000)
+
+    def only_json_handler() -> io.StringIO:
+        monkeypatch.setattr(logger, "handlers", [json_handler(stream)])
+        return stream
+
+    yield only_json_handler
+    logger.manager._clear_cache()
+
+
+def test_the_direct_access_line_is_the_line_log_info_writes(service_logger_with_only_json):
+    stream = service_logger_with_only_json()
+    assert observability._default_json_logging()
+    write_access_line(dict(FIELDS))
+    observability.log.info("request", extra=dict(FIELDS))
+    direct, through_logging = stream.getvalue().splitlines()
+    assert direct == through_logging
+    assert json.loads(direct)["event"] == "request" and json.loads(direct)["request_id"] == "req-7"
+
+
+def test_another_handler_on_the_way_gets_the_line_through_the_logging_module(service_logger_with_only_json):
+    """With a handler that is not the service's JSON one (a developer's, a test's), nothing is bypassed."""
+    stream = service_logger_with_only_json()
+    other = io.StringIO()
+    handler = logging.StreamHandler(other)
+    handler.setFormatter(logging.Formatter("%(filename)s %(message)s"))
+    logging.getLogger("service").addHandler(handler)
+    try:
+        assert not observability._default_json_logging()
+        write_access_line(dict(FIELDS))
+    finally:
+        logging.getLogger("service").removeHandler(handler)
+    assert other.getvalue().strip() == "observability.py request"  # the caller lookup ran
+    assert json.loads(stream.getvalue())["request_id"] == "req-7"
