@@ -249,16 +249,9 @@ def test_tbe_without_a_product_asks_which_because_schedules_differ(catalog):
 # ---- hand-worked plans for each finding ----------------------------------------------------------------------
 
 
-def test_brand_codes_reach_the_answer_and_fhir(client):
-    body = plan(client, [{"name": "Spikevax"}, {"name": "MenQuadfi"}, {"name": "Typbar-TCV"}, {"name": "Rabipur"}])
-    assert [(v["vaccine"]["cvx"], v["vaccine"]["product"]) for v in body["vaccines"]] == [
-        ("312", "Spikevax"),
-        ("203", "MenQuadfi"),
-        ("190", "Typbar-TCV"),
-        ("176", "RabAvert"),
-    ]
-    # FHIR: a vaccine named by text only documents the named product's own code
-    parameters = {
+def fhir_planned_start(start: str, vaccine: dict) -> dict:
+    """FHIR Parameters for a Kesimpta order starting on `start` (assessed on 2026-11-24) and one vaccine."""
+    return {
         "resourceType": "Parameters",
         "parameter": [
             {"name": "assessmentDate", "valueDate": "2026-11-24"},
@@ -270,12 +263,24 @@ def test_brand_codes_reach_the_answer_and_fhir(client):
                     "intent": "order",
                     "subject": {"reference": "Patient/example"},
                     "medicationCodeableConcept": {"text": "Kesimpta"},
-                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2027-01-19"}}}}],
+                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": start}}}}],
                 },
             },
-            {"name": "vaccine", "valueCodeableConcept": {"text": "mResvia"}},
+            {"name": "vaccine", "valueCodeableConcept": vaccine},
         ],
     }
+
+
+def test_brand_codes_reach_the_answer_and_fhir(client):
+    body = plan(client, [{"name": "Spikevax"}, {"name": "MenQuadfi"}, {"name": "Typbar-TCV"}, {"name": "Rabipur"}])
+    assert [(v["vaccine"]["cvx"], v["vaccine"]["product"]) for v in body["vaccines"]] == [
+        ("312", "Spikevax"),
+        ("203", "MenQuadfi"),
+        ("190", "Typbar-TCV"),
+        ("176", "RabAvert"),
+    ]
+    # FHIR: a vaccine named by text only documents the named product's own code
+    parameters = fhir_planned_start("2027-01-19", {"text": "mResvia"})
     r = client.post("/fhir/$vaccine-timing", json=parameters, content_type="application/fhir+json")
     assert r.status_code == 200, r.get_json()
     recommendations = r.get_json()["parameter"][0]["resource"]["recommendation"]
@@ -463,27 +468,7 @@ def test_the_catalog_lists_each_product_with_its_own_code(client):
 
 def test_fhir_never_says_due_for_half_an_oral_typhoid_course(client):
     # start 12-25: live window ends 11-27, only 2 of the 4 capsules fit (see the REST case above)
-    parameters = {
-        "resourceType": "Parameters",
-        "parameter": [
-            {"name": "assessmentDate", "valueDate": "2026-11-24"},
-            {
-                "name": "medication",
-                "resource": {
-                    "resourceType": "MedicationRequest",
-                    "status": "active",
-                    "intent": "order",
-                    "subject": {"reference": "Patient/example"},
-                    "medicationCodeableConcept": {"text": "Kesimpta"},
-                    "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-12-25"}}}}],
-                },
-            },
-            {
-                "name": "vaccine",
-                "valueCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "25"}]},
-            },
-        ],
-    }
+    parameters = fhir_planned_start("2026-12-25", {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "25"}]})
     r = client.post("/fhir/$vaccine-timing", json=parameters, content_type="application/fhir+json")
     assert r.status_code == 200, r.get_json()
     [recommendation] = r.get_json()["parameter"][0]["resource"]["recommendation"]
