@@ -3,7 +3,7 @@ docs/production.md ("Issue 14"): best of several rounds each, through Flask's te
 
     python -m scripts.profile_request [label]
 
-Runs on older trees too (copied in, like scripts/bench.py), which is how the "before" column was measured.
+The "before" column was measured by copying this script (with scripts.workloads.live_request) into the older tree.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from scripts.bench_minimal_app import create_app as minimal_app
-from scripts.workloads import AS_OF, typical_request
+from scripts.workloads import live_request, typical_request
 from service import planning
 from service.app import create_app
-from service.data.loader import load_ruleset
 from service.domain.planner import make_plan
 
 
@@ -32,17 +30,6 @@ def best_microseconds(call: Callable[[], Any], calls: int = 200, rounds: int = 1
             call()
         best = min(best, (time.perf_counter() - started) / calls)
     return best * 1e6
-
-
-def live_request(count: int) -> dict[str, Any]:
-    """scripts.workloads.live_request, repeated here for trees that predate it."""
-    live = [v for v in load_ruleset().catalog.vaccines if v.live and v.cvx]
-    return {
-        "as_of": AS_OF.isoformat(),
-        "treatment": {"drug": "ofatumumab", "start_date": (AS_OF + timedelta(days=200)).isoformat()},
-        "vaccines": [{"cvx": live[i % len(live)].cvx[0]} for i in range(count)],
-        "horizon_days": 1095,
-    }
 
 
 def main() -> None:
