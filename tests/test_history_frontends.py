@@ -71,10 +71,12 @@ def test_the_calendar_carries_the_plan_warnings_in_each_window(client):
         assert "Warning live-vaccine-before-start:" not in description  # 20 Nov + 28 = 18 Dec, before 5 Jan
     body["treatment"]["start_date"] = "2026-12-10"
     cal = Calendar.from_ical(client.post("/v1/plans.ics", json=body).data)
-    windows = [e for e in cal.walk("VEVENT") if "VACCINE-WINDOW" in str(e.get("categories").to_ical())]
-    assert windows and all(
+    events = [e for e in cal.walk("VEVENT") if {"VACCINE-WINDOW", "VACCINE-DOSE"} & set(e.get("categories").cats)]
+    kinds = {str(c) for e in events for c in e.get("categories").cats}
+    assert kinds == {"VACCINE-WINDOW", "VACCINE-DOSE"}, kinds  # windows and the proposed appointments alike
+    assert all(
         "Warning live-vaccine-before-start:" in str(e.get("description")) and "2026-12-18" in str(e.get("description"))
-        for e in windows
+        for e in events
     )
 
 

@@ -69,7 +69,8 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Vaccine timing around {drug}")
     seen: set[str] = set()
-    # The plan's warnings (a live vaccine too close to the start, an assumed history...) travel with every window:
+    # The plan's warnings (a live vaccine too close to the start, an assumed history...) travel with every window
+    # and every proposed appointment:
     # a calendar is often all a patient or a front desk sees of the plan.
     warnings = "".join(f"\nWarning {w['code']}: {w['message']}" for w in plan["warnings"])
     for item in plan["vaccines"]:
@@ -86,7 +87,7 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
                 dose["date"],
                 dose["date"],
                 f"{vaccine['name']}: dose {dose['dose']} (proposed)",
-                f"Proposed date for dose {dose['dose']}, inside a permitted window.\n{item['reason']}\n{rules}",
+                f"Proposed date for dose {dose['dose']}, inside a permitted window.\n{item['reason']}\n{rules}{warnings}",
             )
             event.add("categories", [APPOINTMENT_CATEGORY])
             event.add("transp", "OPAQUE")
