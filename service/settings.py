@@ -68,7 +68,10 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     ),
     "GRACEFUL_TIMEOUT": (30, int, "Seconds a stopping worker gets to finish its in-flight request after SIGTERM."),
     "MAX_REQUESTS": (
-        2000,
+        # A new worker costs about a second of CPU (imports and data checks): at 2,000 a worker under full
+        # load (500-2,000 requests/s) was replaced every 1-4 s, spending a third or more of its CPU on
+        # restarts. 100,000 is a restart every minute or two at full load, about 1% (docs/production.md).
+        100000,
         int,
         "Requests a worker answers before gunicorn replaces it (plus a random jitter of up to a tenth); 0 = never.",
     ),

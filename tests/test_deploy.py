@@ -51,7 +51,7 @@ def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
     s = gunicorn_settings(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "m"))
     assert s["workers"] == s["cpus"] + 1 and s["worker_class"] == "gevent" and s["worker_connections"] == 100
     assert (s["bind"], s["timeout"], s["graceful_timeout"]) == ("0.0.0.0:8000", 60, 30)
-    assert (s["max_requests"], s["max_requests_jitter"]) == (2000, 200)  # workers recycled, not all at once
+    assert (s["max_requests"], s["max_requests_jitter"]) == (100000, 10000)  # workers recycled, not all at once
     assert s["accesslog"] is None and s["logger_class"] == "service.gunicorn_logging.JsonLogger"
     assert s["control_socket_disable"] is True
     assert (tmp_path / "m").is_dir()
