@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_BIN   := node_modules/.bin
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck openapi lock bench clean node browser-deps screenshots
+.PHONY: run test lint typecheck openapi lock bench clean node browser-deps screenshots native native-clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
@@ -27,10 +27,24 @@ $(NODE_STAMP): package.json package-lock.json
 
 node: $(NODE_STAMP)
 
-run: $(STAMP)
+# The rules core compiled to C extensions with mypyc (scripts/build_native.py), rebuilt whenever one of its
+# sources changes; service/native.py refuses a compiled module that no longer matches its source. Without a
+# C compiler it says so and the pure Python runs (same answers, about half the speed).
+NATIVE_STAMP   := service/domain/_native.json
+DOMAIN_SOURCES := $(filter-out service/domain/__init__.py service/domain/errors.py,$(wildcard service/domain/*.py))
+
+$(NATIVE_STAMP): $(STAMP) $(DOMAIN_SOURCES) scripts/build_native.py service/native.py
+	$(BIN)/python -m scripts.build_native
+
+native: $(NATIVE_STAMP)
+
+native-clean: $(STAMP)
+	$(BIN)/python -m scripts.build_native --clean
+
+run: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
-test: $(STAMP) $(NODE_STAMP) browser-deps
+test: $(STAMP) $(NATIVE_STAMP) $(NODE_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 # The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
@@ -70,11 +84,12 @@ lock:
 # Throughput and latency over HTTP (the service against a minimal Flask app, both under gunicorn, loaded
 # with wrk on loopback; installs wrk when missing and root), then the planner in-process (pytest-benchmark).
 # Results in bench-results/. See docs/production.md for the figures and how to read them.
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE_STAMP)
 	mkdir -p bench-results
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m pytest -q -m bench --benchmark-enable --benchmark-json=bench-results/planner.json \
 	  --benchmark-columns=min,median,mean,rounds --benchmark-sort=name tests/test_bench_planner.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results build
+	rm -f service/domain/*.so service/domain/_native.json planner_domain__mypyc*.so

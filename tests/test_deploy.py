@@ -111,6 +111,8 @@ def test_dockerfile_runs_pinned_requirements_as_non_root_with_a_healthcheck():
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     for source in ("service/", "deploy/gunicorn.conf.py", "deploy/healthcheck.py", "deploy/requirements-runtime.txt"):
         assert f"!{source}" in ignore
+    # a rules core compiled on the developer's machine (make native) never reaches the image
+    assert "**/*.so" in ignore and "service/domain/_native.json" in ignore
 
 
 def test_runtime_requirements_are_the_closure_of_requirements_runtime_in_at_the_locked_versions():
