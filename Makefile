@@ -78,7 +78,7 @@ lock:
 	rm -rf /tmp/planner-lock && $(PYTHON) -m venv /tmp/planner-lock
 	/tmp/planner-lock/bin/pip install --quiet -r requirements.in
 	{ echo "# Pinned: every package the service, its tests and its tools use (pip freeze of requirements.in)."; \
-	  echo "# Regenerate: make lock"; /tmp/planner-lock/bin/pip freeze; } > requirements.txt
+	  echo "# Regenerate: make lock"; /tmp/planner-lock/bin/pip freeze --all --exclude pip; } > requirements.txt
 	cd $(CURDIR) && /tmp/planner-lock/bin/python -m scripts.runtime_requirements
 
 # Throughput and latency over HTTP (the service against a minimal Flask app, both under gunicorn, loaded
