@@ -153,14 +153,14 @@ def test_batch_has_a_4_mib_body_limit_and_every_other_route_keeps_64_kib(client)
 def test_batch_item_fault_is_that_items_500_and_the_others_still_plan(client, monkeypatch, log_lines):
     from service.planning import Planner
 
-    real = Planner.plan_json
+    real = Planner.answer  # every front end's last step before its own encoding, the batch's included
 
-    def flaky(self, raw):
-        if raw.get("horizon_days") == 61:
+    def flaky(self, body):
+        if body.get("horizon_days") == 61:
             raise RuntimeError("secret 2027-01-05 MMR")
-        return real(self, raw)
+        return real(self, body)
 
-    monkeypatch.setattr(Planner, "plan_json", flaky)
+    monkeypatch.setattr(Planner, "answer", flaky)
     r = client.post("/v1/plans/batch", json={"requests": [typical_request(), plan_request(0, 1, 61)]})
     results = r.get_json()["results"]
     assert r.status_code == 200 and [x["status"] for x in results] == [200, 500]
