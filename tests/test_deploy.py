@@ -132,6 +132,41 @@ def test_dockerfile_runs_pinned_requirements_as_non_root_with_a_healthcheck():
     assert "**/*.so" in ignore and "service/domain/_native.json" in ignore
 
 
+def test_the_image_compiles_the_rules_core_in_a_stage_of_its_own_with_the_locked_tools():
+    text = (DEPLOY / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
+    assert any(line.startswith("FROM ${PYTHON_IMAGE} AS native") for line in lines)
+    assert "/opt/build/bin/python -m scripts.build_native && test -s service/domain/_native.json" in text
+    assert "COPY --from=native /src/service/ service/" in lines
+    assert "COPY --from=native /src/planner_domain__mypyc*.so ./" in lines
+    # the runtime stage gets no compiler: gcc is installed in the native stage only
+    runtime = text.split("# ---- runtime:", 1)[1]
+    assert "gcc" not in runtime and "requirements-native" not in runtime
+    # what the native stage copies is let through by .dockerignore
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for source in (
+        "deploy/requirements-native.txt",
+        "pyproject.toml",
+        "scripts/__init__.py",
+        "scripts/build_native.py",
+    ):
+        assert f"!{source}" in ignore
+    # its tools are the versions `make native` uses (requirements.txt), each pinned
+    locked = {
+        name.lower().replace("_", "-"): version
+        for name, _, version in (
+            line.partition("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line
+        )
+    }
+    pins = [line for line in (DEPLOY / "requirements-native.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert {"mypy", "setuptools", "python-dateutil", "types-python-dateutil"} <= {
+        pin.partition("==")[0].lower() for pin in pins
+    }
+    for pin in pins:
+        name, _, version = pin.partition("==")
+        assert locked.get(name.lower().replace("_", "-")) == version, pin
+
+
 def test_runtime_requirements_are_the_closure_of_requirements_runtime_in_at_the_locked_versions():
     result = subprocess.run(
         [sys.executable, "-m", "scripts.runtime_requirements", "--check"],
