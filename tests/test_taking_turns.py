@@ -77,4 +77,5 @@ def test_a_pipelining_client_cannot_keep_a_worker_from_answering_another_connect
         wait_for(lambda: f"busy-{PIPELINED - 1:03d}" in access_ids(), timeout=30, what="the last access line")
         order = [i for i in access_ids() if i == "probe" or i.startswith("busy-")]
         position = order.index("probe")
+        print(f"probe answered after {position} of {PIPELINED} pipelined requests")
         assert position <= LATEST_FAIR_POSITION, f"the probe was answered after {position} pipelined requests"
