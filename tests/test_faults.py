@@ -162,6 +162,29 @@ def finish_partial(sock: socket.socket, body: bytes) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(payload)
 
 
+def held_by_a_worker(master: int, client: socket.socket) -> bool:
+    """Whether a worker has accepted this client connection: the server end of it (in /proc/net/tcp, the
+    socket whose remote port is the client's port) is an open file of one of the master's workers. Until
+    then it waits in the kernel's accept queue, owned by no process."""
+    try:
+        client_port = client.getsockname()[1]
+    except OSError:
+        return False  # closed already: it was never going to be held
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == client_port:  # rem_address ends with the client's port
+            inodes.add(fields[9])
+    for pid in worker_pids(master):
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def test_sigterm_drains_in_flight_requests_under_load(tmp_path):
     """SIGTERM to the master under steady load: the requests the workers have started (two of them mid-
     upload when the signal lands) all complete with a correct 200; no request the service accepted fails,
@@ -170,13 +193,14 @@ def test_sigterm_drains_in_flight_requests_under_load(tmp_path):
         with Load(server.url) as load:
             wait_for(lambda: load.counts()["ok"] >= 100, 20, "steady load")
             uploads = [partial_request(server.url, TYPICAL) for _ in range(2)]
-            time.sleep(0.5)  # both accepted by a worker, each now blocked reading the rest of its body
+            # both accepted by a worker, each now waiting for the rest of its body
+            wait_for(lambda: all(held_by_a_worker(server.process.pid, s) for s in uploads), 30, "uploads accepted")
             ok_before = load.counts()["ok"]
             server.process.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # the workers have the signal while those two requests are in flight
+            # the master has handled the signal (and passed it to the workers) while those two are in flight
+            wait_for(lambda: "Handling signal: term" in server.log(), 30, "the master handling SIGTERM")
             finished = [finish_partial(sock, TYPICAL) for sock in uploads]
             exit_code = server.process.wait(timeout=30)
-            time.sleep(0.2)
         counts = load.counts()
         logged = logged_request_ids(server)
         reset_but_handled = [o for o in load.outcomes if o.kind == "reset" and o.request_id in logged]

@@ -26,7 +26,7 @@ import requests
 from scripts.workloads import heaviest_request, invalid_request, typical_request
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 from tests.server import GUNICORN, ROOT, Server, free_port, gunicorn
-from tests.test_faults import wait_for, worker_pids
+from tests.test_faults import held_by_a_worker, wait_for, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 MiB = 1024 * 1024
@@ -65,6 +65,7 @@ class SlowClient:
     answer: bytes = b""
     closed_after: float | None = None
     thread: threading.Thread = field(init=False)
+    sock: socket.socket | None = None  # once connected
 
     def __post_init__(self) -> None:
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -78,6 +79,7 @@ class SlowClient:
         fast, slow = (b"", head + body) if self.part == "headers" else (head, body)
         started = time.monotonic()
         with socket.create_connection(address(self.server), timeout=self.limit) as sock:
+            self.sock = sock
             sock.sendall(fast)
             sock.settimeout(self.interval)
             for byte in slow:
@@ -104,7 +106,12 @@ def test_slow_clients_cannot_starve_plans_or_liveness(tmp_path):
         slow = [SlowClient(server, "headers") for _ in range(6)] + [SlowClient(server, "body") for _ in range(6)]
         for client in slow:
             client.thread.start()
-        time.sleep(0.5)  # every slow connection is open and has sent its first bytes
+        # every slow connection is open and held by a worker (in a greenlet), not waiting to be accepted
+        wait_for(
+            lambda: all(c.sock is not None and held_by_a_worker(server.process.pid, c.sock) for c in slow),
+            30,
+            "the slow connections accepted",
+        )
         latencies: dict[str, list[float]] = {"/v1/plans": [], "/healthz": []}
         with requests.Session() as session:
             for i in range(60):
