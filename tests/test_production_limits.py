@@ -147,6 +147,15 @@ def test_slow_clients_cannot_starve_plans_or_liveness(tmp_path):
 # ---- bounded batches ----------------------------------------------------------------------------------
 
 
+def batch_items_planned(server: Server) -> float:
+    """How many batch items the service has answered so far, from /metrics (counted item by item, as the batch
+    runs: a worker planning a batch still answers /metrics between its items)."""
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("planner_batch_items_total{")
+    )
+
+
 def post_batch(server: Server, body: bytes, timeout: float = 120) -> tuple[requests.Response, float]:
     started = time.monotonic()
     r = requests.post(
@@ -210,7 +219,7 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(post_batch, server, body)
             probes = []
-            time.sleep(1.0)  # the first batch is being planned
+            wait_for(lambda: batch_items_planned(server) > 0, 60, "the first batch being planned")
             second, second_seconds = post_batch(server, compact({"requests": [typical_request()] * 500}), 30)
             while not future.done():
                 started = time.monotonic()
@@ -236,13 +245,14 @@ def test_heaviest_valid_batch_is_bounded_and_liveness_answers_meanwhile(tmp_path
 
 
 def test_sigterm_during_the_heaviest_batch_answers_it_within_the_graceful_timeout(tmp_path):
-    """SIGTERM to the master a second into the heaviest batch: the batch is answered in full (every item
+    """SIGTERM to the master once the heaviest batch is being planned: the batch is answered in full (every item
     planned or 503), the master exits 0 before the graceful timeout, and no worker is cut off."""
     body = compact({"requests": [heaviest_request()] * 500})
     with gunicorn(tmp_path, workers=1, env={"PLANNER_GRACEFUL_TIMEOUT": "30"}) as server:
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(post_batch, server, body)
-            time.sleep(1.0)  # a second into the batch (checked below: its answer is logged after the signal)
+            # the batch is being planned (checked below too: its answer is logged after the signal)
+            wait_for(lambda: batch_items_planned(server) > 0, 60, "the batch being planned")
             signalled = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
             r, _ = future.result()
@@ -251,7 +261,7 @@ def test_sigterm_during_the_heaviest_batch_answers_it_within_the_graceful_timeou
             stopped = time.monotonic() - signalled
         summary = r.json()["summary"]
         print(
-            f"\nSIGTERM 1 s into the heaviest batch: answered {answered:.1f} s after the signal with {summary}; "
+            f"\nSIGTERM during the heaviest batch: answered {answered:.1f} s after the signal with {summary}; "
             f"master exit code {exit_code} after {stopped:.1f} s (graceful timeout 30 s)"
         )
         log = server.log()
