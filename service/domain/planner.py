@@ -23,7 +23,6 @@ from .series import (
     LeadTime,
     Proposal,
     Series,
-    complete_on,
     propose,
     ready_on,
     single_dose,
@@ -337,15 +336,18 @@ def _choice_key(
     doses before the first therapy dose (they respond better before depletion); more doses placed;
     needed_by met; the recommended interval."""
     days = proposal.dose_days(given)
-    ready = ready_on(proposal, given, lead, series)
-    meets = req.needed_by is not None and ready is not None and ready <= req.needed_by
-    return (
-        proposal.complete,
-        sum(1 for day in days.values() if day < first_dose),
-        len(days),
-        meets,
-        proposal.basis == RECOMMENDED,
+    before_first = 0
+    for day in days.values():
+        if day < first_dose:
+            before_first += 1
+    # ready_on, from the days already worked out: the protective dose plus the lead time.
+    protective_day = days.get(lead.after_dose or series.length)
+    meets = (
+        req.needed_by is not None
+        and protective_day is not None
+        and protective_day + timedelta(days=lead.days) <= req.needed_by
     )
+    return (proposal.complete, before_first, len(days), meets, proposal.basis == RECOMMENDED)
 
 
 def _has_shorter_minimum(series: Series) -> bool:
@@ -404,15 +406,24 @@ def _protection(
     needed_by: date | None,
 ) -> _Protection:
     protective = lead.after_dose or series.length
-    depleted = any(_depleted_on(schedule, day) for n, day in proposal.dose_days(given).items() if n <= protective)
+    # Every dose with a day, worked out once: depletion, completion and protection all read it.
+    days = proposal.dose_days(given)
+    depleted = False
+    for number, day in days.items():
+        if number <= protective and _depleted_on(schedule, day):
+            depleted = True
+            break
     # The check is asked for after a series given while immunocompromised: the doses protection rests on (a
     # dose after the protective one, such as Encepur's dose 3, does not change it).
     serology = has_serology_rule and depleted
     if depleted:
-        ready = complete_on(proposal, given, series)
+        # The day of the last dose, once every dose has one.
+        ready = days.get(series.length) if proposal.complete else None
         means = SERIES_COMPLETE if ready is not None else None
     else:
-        ready = ready_on(proposal, given, lead, series)
+        # series.ready_on: the protective dose plus the lead time.
+        protective_day = days.get(protective)
+        ready = None if protective_day is None else protective_day + timedelta(days=lead.days)
         means = PROTECTION if ready is not None else None
     # With an antibody check advised, the schedule alone cannot show protection: neither true nor false.
     meets = None if needed_by is None or serology else (ready is not None and ready <= needed_by)
@@ -573,11 +584,15 @@ def _plan_one(
         extra_rules.append(rules.basis_rule)
     if ready is not None and not depleted:
         extra_rules.append(lead.rule_id)
-    timing = replace(
-        timing,
-        reason=" ".join([timing.reason, *notes]),
-        delay_start_to=delay_start_to,
-        rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])),
+    # Timing(...) rather than dataclasses.replace: this runs for every vaccine, and replace() is generic.
+    timing = Timing(
+        timing.status,
+        timing.windows,
+        " ".join([timing.reason, *notes]),
+        tuple(dict.fromkeys([*timing.rules, *extra_rules])),
+        delay_start_to,
+        timing.b_cell_recheck_on,
+        timing.notes,
     )
     return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
 

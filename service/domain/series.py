@@ -94,8 +94,9 @@ class Proposal:
 
     def dose_days(self, given: tuple[date, ...]) -> dict[int, date]:
         """Every dose of the series with a day: the counted doses given, then the proposed ones."""
-        days = {i + 1: day for i, day in enumerate(sorted(self.counted(given)))}
-        days.update((p.dose, p.day) for p in self.doses)
+        days = {} if self.restarted else dict(enumerate(sorted(given), 1))
+        for proposed in self.doses:
+            days[proposed.dose] = proposed.day
         return days
 
 
@@ -201,8 +202,3 @@ def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series
     lead time; None while that dose has no day."""
     day = proposal.dose_days(given).get(lead.after_dose or series.length)
     return None if day is None else day + timedelta(days=lead.days)
-
-
-def complete_on(proposal: Proposal, given: tuple[date, ...], series: Series) -> date | None:
-    """The day of the last dose of the series; None while any dose has no day."""
-    return proposal.dose_days(given).get(series.length) if proposal.complete else None
