@@ -86,6 +86,10 @@ class VaccineRules:
         default_factory=dict, init=False, compare=False, repr=False
     )
 
+    def facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
+        """series_for, lead_time_for and has_shorter_minimum in one look-up (the planner needs all three)."""
+        return self._facts_for(vaccine)
+
     def _facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
         facts = self._facts.get(vaccine.id)
         if facts is None:
@@ -372,15 +376,36 @@ def _choose_proposal(
     rules: VaccineRules,
     fixed: list[LiveEvent],
     as_of: date,
+    lead: LeadTime,
+    shorter_minimum: bool,
 ) -> Proposal:
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
-    lead = rules.lead_time_for(vaccine)
     proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
-    if not rules.has_shorter_minimum(vaccine):
+    if not shorter_minimum:
+        return proposal
+    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
+    if key[:4] == _best_key_at_minimum(series, given, req, schedule.first_dose, as_of):
+        # The minimum intervals cannot do better on any count, and the recommended ones win the tie.
         return proposal
     fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
-    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
     return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
+
+
+def _best_key_at_minimum(
+    series: Series, given: tuple[date, ...], req: VaccineRequest, first_dose: date, as_of: date
+) -> tuple[bool, int, int, bool]:
+    """The most the first four counts of _choice_key can be for any proposal: every dose placed; as many doses
+    before the first therapy dose as can be (all of them, but when the therapy has begun, proposed doses come
+    on or after as_of and so after the first dose, and only doses given before it count); every dose with a
+    day; needed_by met when there is one. A recommended proposal that reaches it needs no fallback."""
+    if first_dose <= as_of:
+        before_first = 0
+        for day in given:
+            if day < first_dose:
+                before_first += 1
+    else:
+        before_first = series.length
+    return (True, before_first, series.length, req.needed_by is not None)
 
 
 @dataclass(frozen=True)
@@ -473,8 +498,7 @@ def _plan_one(
     timings: dict[bool, Timing],
 ) -> VaccinePlan:
     vaccine = match.vaccine
-    series = rules.series_for(vaccine)
-    lead = rules.lead_time_for(vaccine)
+    series, lead, shorter_minimum = rules.facts_for(vaccine)
     given = tuple(sorted(req.given))
     # The windows depend only on the therapy, the schedule, the horizon and whether the vaccine is live: each
     # kind is worked out once per plan (`timings`), and each vaccine starts from it (Timing is immutable).
@@ -489,7 +513,9 @@ def _plan_one(
     if timing.status == AVOID:
         proposal = Proposal((), remaining_doses, RECOMMENDED, (series.rule_id,))
     else:
-        proposal = _choose_proposal(vaccine, series, given, timing, req, schedule, rules, fixed, as_of)
+        proposal = _choose_proposal(
+            vaccine, series, given, timing, req, schedule, rules, fixed, as_of, lead, shorter_minimum
+        )
     if vaccine.live and proposal.doses:
         apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
         if apart is not None:

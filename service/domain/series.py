@@ -107,7 +107,7 @@ def single_dose(vaccine_id: str, rule_id: str) -> Series:
 def _first_day_in_windows(windows: tuple[Window, ...], earliest: date) -> date | None:
     for window in windows:
         if window.end >= earliest:
-            return max(window.start, earliest)
+            return window.start if window.start > earliest else earliest
     return None
 
 
@@ -140,7 +140,7 @@ def _attempt(
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
-    dates: dict[int, date] = {i + 1: day for i, day in enumerate(sorted(given))}
+    dates: dict[int, date] = dict(enumerate(sorted(given), 1))
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
@@ -151,15 +151,20 @@ def _attempt(
         earliest = start
         latest: tuple[date, int] | None = None
         for interval in dose.intervals:
-            earliest = max(earliest, interval.aimed(basis).after(dates[interval.from_dose]))
+            aimed = interval.aimed(basis).after(dates[interval.from_dose])
+            if aimed > earliest:
+                earliest = aimed
             if interval.maximum is not None:
                 limit = interval.maximum.after(dates[interval.from_dose])
                 if latest is None or limit < latest[0]:
                     latest = (limit, interval.from_dose)
         if latest is not None and earliest > latest[0]:
             return placed, unplaced, rules, latest[1]
-        day, met = _place(vaccine, windows, earliest, conflicts, fixed)
-        rules |= met
+        if vaccine.live:
+            day, met = _place(vaccine, windows, earliest, conflicts, fixed)
+            rules |= met
+        else:
+            day = _first_day_in_windows(windows, earliest)  # no live spacing to honour: what _place would give
         if day is None:
             unplaced.append(dose.number)
             continue
