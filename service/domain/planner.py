@@ -498,25 +498,27 @@ def _plan_one(
     timings: dict[bool, Timing],
 ) -> VaccinePlan:
     vaccine = match.vaccine
+    live = vaccine.live
     series, lead, shorter_minimum = rules.facts_for(vaccine)
+    length = series.length
     given = tuple(sorted(req.given))
     # The windows depend only on the therapy, the schedule, the horizon and whether the vaccine is live: each
     # kind is worked out once per plan (`timings`), and each vaccine starts from it (Timing is immutable).
-    base = timings.get(vaccine.live)
+    base = timings.get(live)
     if base is None:
-        base = timings[vaccine.live] = plan_timing(profile, schedule, vaccine.live, as_of, until)
+        base = timings[live] = plan_timing(profile, schedule, live, as_of, until)
     timing = _space_from_history(vaccine, base, history, rules.conflicts)
-    fixed = history + proposed_live
+    # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
+    fixed = history + proposed_live if live else []
     notes: list[str] = []
     extra_rules: list[str] = []
-    remaining_doses = tuple(d.number for d in series.doses[len(given) :])
     if timing.status == AVOID:
-        proposal = Proposal((), remaining_doses, RECOMMENDED, (series.rule_id,))
+        proposal = Proposal((), _remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     else:
         proposal = _choose_proposal(
             vaccine, series, given, timing, req, schedule, rules, fixed, as_of, lead, shorter_minimum
         )
-    if vaccine.live and proposal.doses:
+    if live and proposal.doses:
         apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
         if apart is not None:
             proposal, partner = apart
@@ -533,7 +535,7 @@ def _plan_one(
 
     delay_start_to = timing.delay_start_to
     series_start: date | None = None
-    if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
+    if live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
         trial = _unbounded_proposal(vaccine, series, given, as_of, rules, fixed)
         margin = timedelta(days=profile.live_pre_start_days)
@@ -544,7 +546,7 @@ def _plan_one(
             delay_start_to = (series_start or trial.doses[0].day + margin) if trial.complete else None
             series_start = None
     live_cut = (
-        vaccine.live
+        live
         and timing.status != AVOID
         and (
             not proposal.complete
@@ -555,7 +557,7 @@ def _plan_one(
         # A live series is given whole or not at all (rule plan.live-series-whole).
         if not proposal.complete:
             why = (
-                f"Live vaccine: the remaining {len(remaining_doses)} dose(s) of the {series.length}-dose series "
+                f"Live vaccine: the remaining {length - len(given)} dose(s) of the {length}-dose series "
                 "cannot all be given in the permitted window, and a live series is given whole or not at all: "
                 "nothing is proposed."
             )
@@ -572,7 +574,7 @@ def _plan_one(
                 "be given before treatment."
             )
             series_start = None
-        proposal = Proposal((), remaining_doses, proposal.basis, proposal.rules, proposal.restarted)
+        proposal = Proposal((), _remaining_doses(series, given), proposal.basis, proposal.rules, proposal.restarted)
         timing = replace(timing, status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
         extra_rules.append(rules.live_whole_rule)
     elif timing.status == AVOID and delay_start_to is not None and delay_start_to != timing.delay_start_to:
@@ -581,18 +583,17 @@ def _plan_one(
             "or later for it to be given first."
         )
 
-    counted = proposal.counted(given)
     serology_rule = rules.serology.get(vaccine.id)
     protection = _protection(schedule, proposal, given, lead, series, serology_rule is not None, req.needed_by)
     ready, depleted, serology = protection.ready_on, protection.depleted, protection.serology
 
-    remaining = series.length - len(counted)
+    remaining = length - len(proposal.counted(given))
     if remaining == 0 and not proposal.doses:
-        notes.append(f"The {series.length}-dose series is complete.")
+        notes.append(f"The {length}-dose series is complete.")
     elif proposal.doses:
-        listed = ", ".join(f"dose {p.dose} on {p.day}" for p in proposal.doses)
+        listed = ", ".join([f"dose {p.dose} on {p.day}" for p in proposal.doses])
         basis = "minimum" if proposal.basis == MINIMUM else "recommended"
-        notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if series.length > 1 else "."))
+        notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if length > 1 else "."))
     if proposal.unplaced and timing.status != AVOID:
         notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
     if series_start is not None:
@@ -600,13 +601,13 @@ def _plan_one(
             f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
             "be given before treatment."
         )
-    notes += _protection_notes(protection, req.needed_by, lead.after_dose or series.length, series.length)
+    notes += _protection_notes(protection, req.needed_by, lead.after_dose or length, length)
     if depleted:
         extra_rules.append(rules.depletion_rule)
     if serology and serology_rule is not None:
         extra_rules.append(serology_rule)
     extra_rules = [r for r in proposal.rules if r not in timing.rules] + extra_rules
-    if (proposal.doses or remaining == 0) and series.length > 1:
+    if (proposal.doses or remaining == 0) and length > 1:
         extra_rules.append(rules.basis_rule)
     if ready is not None and not depleted:
         extra_rules.append(lead.rule_id)
@@ -621,6 +622,11 @@ def _plan_one(
         timing.notes,
     )
     return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
+
+
+def _remaining_doses(series: Series, given: tuple[date, ...]) -> tuple[int, ...]:
+    """The numbers of the doses not yet given."""
+    return tuple(d.number for d in series.doses[len(given) :])
 
 
 # Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.

@@ -283,6 +283,13 @@ def labelled_doses(
         number += 1
     if anchor is None:
         anchor, steps = day, 0
+    if not cadence.months:
+        # Days add up exactly, so each dose is the one before plus the interval (what after() gives, without
+        # working out every dose from the anchor again).
+        day, interval = cadence.after(anchor, steps), timedelta(days=cadence.days)
+        while True:
+            yield day
+            day += interval
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
