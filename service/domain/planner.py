@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
@@ -220,7 +221,7 @@ def vaccine_errors(
         return None, [failed.error]
     errors: list[FieldError] = []
     if given_known:
-        if as_of is not None:
+        if as_of is not None and req.given:
             errors += _check_dates(req.given, as_of, f"{prefix}.given")
         length = rules.series_for(match.vaccine).length
         if len(req.given) > length:
@@ -408,9 +409,9 @@ def _best_key_at_minimum(
     return (True, before_first, series.length, req.needed_by is not None)
 
 
-@dataclass(frozen=True)
-class _Protection:
-    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*)."""
+class _Protection(NamedTuple):
+    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*).
+    A NamedTuple: one is made per vaccine and read at once, never shared (a frozen dataclass costs more to make)."""
 
     ready_on: date | None
     means: str | None
@@ -638,8 +639,8 @@ def _yellow_fever_partners(vaccine: Vaccine, fixed: list[LiveEvent]) -> list[Liv
     """The live vaccines in `fixed` that CDC advises keeping 30 days from this one (yellow fever and MMR,
     MMRV or varicella, either way round)."""
     if "Yellow Fever" in vaccine.antigens:
-        return [e for e in fixed if _YF_PARTNER_ANTIGENS & set(e.vaccine.antigens)]
-    if _YF_PARTNER_ANTIGENS & set(vaccine.antigens):
+        return [e for e in fixed if not _YF_PARTNER_ANTIGENS.isdisjoint(e.vaccine.antigens)]
+    if not _YF_PARTNER_ANTIGENS.isdisjoint(vaccine.antigens):
         return [e for e in fixed if "Yellow Fever" in e.vaccine.antigens]
     return []
 
@@ -685,7 +686,7 @@ def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], ru
         events += [(vp.match.vaccine, day, False) for day in vp.request.given]
         events += [(vp.match.vaccine, p.day, True) for p in vp.proposal.doses]
     yellow = [(v, d, prop) for v, d, prop in events if "Yellow Fever" in v.antigens]
-    partners = [(v, d, prop) for v, d, prop in events if _YF_PARTNER_ANTIGENS & set(v.antigens)]
+    partners = [(v, d, prop) for v, d, prop in events if not _YF_PARTNER_ANTIGENS.isdisjoint(v.antigens)]
     warnings: list[PlanWarning] = []
     seen: set[tuple[str, date, str, date]] = set()
     for yf, yf_day, yf_proposed in yellow:
@@ -749,13 +750,14 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     proposed_seen: set[tuple[str, date]] = set()
     timings: dict[bool, Timing] = {}
     for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
-        others_given = all_given[: bounds[i]] + all_given[bounds[i + 1] :]
+        # Only a live vaccine is spaced from the live vaccines given (_space_from_history, series._place).
+        history = checked.history + all_given[: bounds[i]] + all_given[bounds[i + 1] :] if match.vaccine.live else []
         vp = _plan_one(
             profile,
             schedule,
             req,
             match,
-            checked.history + others_given,
+            history,
             proposed_live,
             rules,
             request.as_of,

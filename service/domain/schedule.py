@@ -77,7 +77,10 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
     """Reject a history that cannot be true or that would force a guess."""
     errors: list[FieldError] = []
     seen: dict[date, int] = {}
-    for i, dose in enumerate(treatment.doses):
+    doses = treatment.doses
+    # Each dose is checked one by one only when one of them is after as_of or repeats (to name it).
+    checked_doses = doses if doses and (max(doses) > as_of or len(set(doses)) < len(doses)) else ()
+    for i, dose in enumerate(checked_doses):
         if dose > as_of:
             errors.append(
                 FieldError(
@@ -254,6 +257,15 @@ def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: d
         k = _intervals_between(cadence, planned, maintenance[0])
         if k is not None:
             anchor, steps = planned, k
+    if not cadence.months:
+        # Days add up exactly: a dose is on the calendar when it is a whole number of intervals after the anchor
+        # (what comparing with after() tells, without a date for every dose).
+        for day in maintenance[1:]:
+            if (day - anchor).days == cadence.days * (steps + 1):
+                steps += 1
+            else:
+                anchor, steps = day, 0
+        return anchor, steps
     for day in maintenance[1:]:
         if cadence.after(anchor, steps + 1) == day:
             steps += 1
@@ -369,7 +381,8 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         # Starter until the first maintenance dose is given: the gap after the last starter dose has no slot.
         phase = STARTER if last_number <= profile.starter_doses else MAINTENANCE
         if last_number > len(profile.starter_gaps):
-            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > len(profile.starter_gaps)]
+            starters = len(profile.starter_gaps)
+            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > starters]
             planned = first + timedelta(days=profile.starter_offsets()[-1]) if partial else None
             anchor, steps = maintenance_anchor(cadence, maintenance, planned)
             due = cadence.after(anchor, steps + 1)
