@@ -683,8 +683,11 @@ def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], ru
     given or proposed (rule cdc.yellow-fever-mmr-spacing)."""
     events: list[tuple[Vaccine, date, bool]] = [(e.vaccine, e.day, False) for e in history]
     for vp in plans:
-        events += [(vp.match.vaccine, day, False) for day in vp.request.given]
-        events += [(vp.match.vaccine, p.day, True) for p in vp.proposal.doses]
+        vaccine = vp.match.vaccine
+        # Most plans have neither kind: their doses are not listed at all (the lists below would drop them).
+        if "Yellow Fever" in vaccine.antigens or not _YF_PARTNER_ANTIGENS.isdisjoint(vaccine.antigens):
+            events += [(vaccine, day, False) for day in vp.request.given]
+            events += [(vaccine, p.day, True) for p in vp.proposal.doses]
     yellow = [(v, d, prop) for v, d, prop in events if "Yellow Fever" in v.antigens]
     partners = [(v, d, prop) for v, d, prop in events if not _YF_PARTNER_ANTIGENS.isdisjoint(v.antigens)]
     warnings: list[PlanWarning] = []
