@@ -461,7 +461,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
     notes: list[str] = []
     if p.depleted and p.ready_on is not None:
         notes.append(
-            f"The series is complete by {p.ready_on}; doses given during B-cell depletion may give a weaker or no "
+            f"The series is complete by {p.ready_on.isoformat()}; doses given during B-cell depletion may give a weaker or no "
             "response, so no protection date is stated."
         )
     if p.serology:
@@ -472,7 +472,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
         return notes
     if needed_by is None:
         if not p.depleted and p.ready_on is not None and protective < length:
-            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on}.")
+            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on.isoformat()}.")
         return notes
     what = "Series complete" if p.depleted else "Protection expected"
     if p.meets:
@@ -592,7 +592,8 @@ def _plan_one(
     if remaining == 0 and not proposal.doses:
         notes.append(f"The {length}-dose series is complete.")
     elif proposal.doses:
-        listed = ", ".join([f"dose {p.dose} on {p.day}" for p in proposal.doses])
+        # isoformat() is what {p.day} prints, without going through format() and str() for every dose.
+        listed = ", ".join([f"dose {p.dose} on {p.day.isoformat()}" for p in proposal.doses])
         basis = "minimum" if proposal.basis == MINIMUM else "recommended"
         notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if length > 1 else "."))
     if proposal.unplaced and timing.status != AVOID:

@@ -14,7 +14,7 @@ the doses given no longer count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .catalog import Vaccine
@@ -53,10 +53,11 @@ class Series:
     vaccine_id: str
     doses: tuple[SeriesDose, ...]
     rule_id: str
+    # The number of doses, kept rather than counted: the planner reads it many times for every vaccine.
+    length: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def length(self) -> int:
-        return len(self.doses)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "length", len(self.doses))
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _attempt(
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
-    dates: dict[int, date] = dict(enumerate(sorted(given), 1))
+    dates: dict[int, date] = dict(enumerate(given, 1))  # propose() passes them in date order
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
