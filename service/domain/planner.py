@@ -508,7 +508,7 @@ def _plan_one(
     base = timings.get(live)
     if base is None:
         base = timings[live] = plan_timing(profile, schedule, live, as_of, until)
-    timing = _space_from_history(vaccine, base, history, rules.conflicts)
+    timing = _space_from_history(vaccine, base, history, rules.conflicts) if live else base
     # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
     fixed = history + proposed_live if live else []
     notes: list[str] = []

@@ -415,7 +415,7 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         upcoming = tuple(day for day in run if day > given[-1])
         next_dose = upcoming[0]
     else:
-        upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor, steps), until))
+        upcoming = _through_one_past(labelled_doses(profile, cadence, next_dose, number, anchor, steps), until)
     return DoseSchedule(
         phase,
         first,
@@ -478,6 +478,16 @@ def _take_until(days: Iterator[date], end: date) -> Iterator[date]:
         if day > end:
             return
         yield day
+
+
+def _through_one_past(days: Iterator[date], end: date) -> tuple[date, ...]:
+    """_take_one_past as a tuple, in one loop (the projection of every plan: no generator in between)."""
+    taken = []
+    for day in days:
+        taken.append(day)
+        if day > end:
+            break
+    return tuple(taken)
 
 
 def _take_one_past(days: Iterator[date], end: date) -> Iterator[date]:
