@@ -108,3 +108,24 @@ def test_a_written_out_init_stores_each_field_under_its_own_name_and_the_class_s
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(made, next(iter(values)), None)
     assert made == cls(**values) and hash(made) == hash(cls(**values))
+
+
+def test_a_name_or_code_as_the_catalog_writes_it_matches_what_the_full_look_up_gives(catalog):
+    """Catalog.as_written (the planner's first try) gives exactly by_name's or by_cvx's match, for every
+    spelling and code in the catalog, and None for text written otherwise."""
+    names = {n for v in catalog.vaccines for n in (v.id, *v.names)} | {u.name for u in catalog.unspecified}
+    codes = {c for v in catalog.vaccines for c in v.cvx} | {u.cvx for u in catalog.unspecified if u.cvx}
+    found = 0
+    for name in names:
+        written = catalog.as_written(name, None)
+        if written is not None:
+            found += 1
+            assert written == catalog.by_name(name, "name")
+    for code in codes:
+        written = catalog.as_written(None, code)
+        if written is not None:
+            found += 1
+            assert written == catalog.by_cvx(code, "cvx")
+    assert found > len(catalog.vaccines)
+    assert catalog.as_written("shingrix", None) is None and catalog.as_written(None, "3") is None
+    assert catalog.by_name("shingrix", "name") == catalog.as_written("Shingrix", None)

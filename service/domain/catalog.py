@@ -213,6 +213,11 @@ class Catalog:
     def get(self, vaccine_id: str) -> Vaccine | None:
         return self.by_id.get(vaccine_id)
 
+    def as_written(self, name: str | None, cvx: str | None) -> Match | None:
+        """The match of a CVX code (when one is given) or else a name, written exactly as the catalog writes it;
+        None for any other text (by_cvx or by_name then says what it means, or why it means nothing)."""
+        return self._cvx_matches.get(cvx) if cvx is not None else self._name_matches.get(name or "")
+
     def by_cvx(self, code: str, field: str) -> Match:
         match = self._cvx_matches.get(code)
         if match is not None:

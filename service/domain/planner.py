@@ -215,6 +215,9 @@ class _Checked:
 
 
 def _lookup(catalog: Catalog, name: str | None, cvx: str | None, prefix: str) -> Match:
+    match = catalog.as_written(name, cvx)
+    if match is not None:
+        return match  # the usual case, without naming the field a failed look-up would report
     if cvx is not None:
         return catalog.by_cvx(cvx, f"{prefix}.cvx")
     assert name is not None  # the HTTP schema guarantees exactly one of the two
@@ -761,16 +764,14 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         raise InvalidInput(sorted(errors, key=lambda e: field_order(e.field)))
 
     # Doses of a live vaccine already given in its own series count for the spacing of the others.
-    own_given = [
-        [LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
-        for req, m in zip(request.vaccines, checked.matches, strict=True)
-    ]
-    # Every vaccine's own given live doses in request order, and where each vaccine's run starts and ends: the
-    # others' doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
-    all_given = [e for events in own_given for e in events]
+    # Every vaccine's own given live doses in request order, and where each vaccine's run ends: the others'
+    # doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
+    all_given: list[LiveEvent] = []
     bounds = [0]
-    for events in own_given:
-        bounds.append(bounds[-1] + len(events))
+    for req, m in zip(request.vaccines, checked.matches, strict=True):
+        if m.vaccine.live and req.given:
+            all_given += [LiveEvent(m.vaccine, day) for day in req.given]
+        bounds.append(len(all_given))
     plans: list[VaccinePlan] = []
     proposed_live: list[LiveEvent] = []
     # A live vaccine proposed on a day already proposed for it (the same vaccine asked for twice, or a
