@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from .catalog import Vaccine
 from .intervals import Interval
-from .spacing import LiveEvent, LiveVirusConflicts
+from .spacing import LiveEvent, LiveSpacing, LiveVirusConflicts
 from .windows import Window
 
 RECOMMENDED = "recommended"
@@ -134,16 +134,13 @@ def _first_day_in_windows(windows: tuple[Window, ...], earliest: date) -> date |
     return None
 
 
-def _place(
-    vaccine: Vaccine, windows: tuple[Window, ...], earliest: date, conflicts: LiveVirusConflicts, fixed: list[LiveEvent]
-) -> tuple[date | None, set[str]]:
-    """The first permitted day on or after `earliest`, honouring live spacing; None if there is none."""
+def _place(windows: tuple[Window, ...], earliest: date, spacing: LiveSpacing) -> tuple[date | None, set[str]]:
+    """The first permitted day on or after `earliest` for a live vaccine, honouring live spacing; None if there
+    is none."""
     rules: set[str] = set()
     day = _first_day_in_windows(windows, earliest)
     while day is not None:
-        if not vaccine.live:
-            return day, rules
-        free, met = conflicts.next_free_day(vaccine, day, fixed)
+        free, met = spacing.next_free_day(day)
         rules |= met
         if free == day:
             return day, rules
@@ -152,14 +149,12 @@ def _place(
 
 
 def _attempt(
-    vaccine: Vaccine,
     series: Series,
     given: tuple[date, ...],
     windows: tuple[Window, ...],
     start: date,
     basis: str,
-    conflicts: LiveVirusConflicts,
-    fixed: list[LiveEvent],
+    spacing: LiveSpacing | None,
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
@@ -183,11 +178,11 @@ def _attempt(
                     latest = (limit, interval.from_dose)
         if latest is not None and earliest > latest[0]:
             return placed, unplaced, rules, latest[1]
-        if vaccine.live:
-            day, met = _place(vaccine, windows, earliest, conflicts, fixed)
+        if spacing is not None:
+            day, met = _place(windows, earliest, spacing)
             rules |= met
         else:
-            day = _first_day_in_windows(windows, earliest)  # no live spacing to honour: what _place would give
+            day = _first_day_in_windows(windows, earliest)  # not live: no spacing to honour
         if day is None:
             unplaced.append(dose.number)
             continue
@@ -211,8 +206,10 @@ def propose(
     """Dated doses for the rest of the series, on the given interval basis, within any maximum interval."""
     given = tuple(sorted(given))
     start, restarted = as_of, False
+    # A live vaccine's spacing from the fixed live events, found once for every dose and retry below.
+    spacing = conflicts.spacing(vaccine, fixed) if vaccine.live else None
     for _ in range(_MAX_SHIFTS):
-        placed, unplaced, rules, overrun = _attempt(vaccine, series, given, windows, start, basis, conflicts, fixed)
+        placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing)
         if overrun is None:
             return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted)
         if overrun <= len(given):
