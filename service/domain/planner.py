@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import NamedTuple
 
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
@@ -302,7 +303,12 @@ def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) 
 
 
 def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Window, ...]:
-    """Windows without the days [start, end]."""
+    """Windows without the days [start, end]: the same tuple when none of them has any of those days."""
+    for w in windows:
+        if not (end < w.start or start > w.end):
+            break
+    else:
+        return windows
     out: list[Window] = []
     for w in windows:
         if end < w.start or start > w.end:
@@ -315,6 +321,9 @@ def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Wind
     return tuple(out)
 
 
+_day = attrgetter("day")
+
+
 def _space_from_history(
     vaccine: Vaccine, timing: Timing, history: list[LiveEvent], conflicts: LiveVirusConflicts
 ) -> Timing:
@@ -322,14 +331,14 @@ def _space_from_history(
     if not vaccine.live or not timing.windows:
         return timing
     windows, rules, notes = timing.windows, list(timing.rules), []
-    for event in sorted(history, key=lambda e: e.day):
+    for event in sorted(history, key=_day):
         conflict = conflicts.between(event.vaccine, vaccine)
         if conflict is None:
             continue
         start = event.day + timedelta(days=conflict.begin_days)
         end = event.day + timedelta(days=conflict.end_days - 1)
         narrowed = _subtract(windows, start, end)
-        if narrowed != windows:
+        if narrowed is not windows:  # a new tuple only when the conflict took days away
             windows = narrowed
             if conflict.rule not in rules:
                 rules.append(conflict.rule)
@@ -711,7 +720,11 @@ def _apart_from_yellow_fever(
 def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], rules: VaccineRules) -> list[PlanWarning]:
     """Yellow fever vaccine and an MMR, MMRV or varicella vaccine on the same day or under 30 days apart,
     given or proposed (rule cdc.yellow-fever-mmr-spacing)."""
-    events: list[tuple[Vaccine, date, bool]] = [(e.vaccine, e.day, False) for e in history]
+    events: list[tuple[Vaccine, date, bool]] = [
+        (e.vaccine, e.day, False)
+        for e in history
+        if "Yellow Fever" in e.vaccine.antigens or not _YF_PARTNER_ANTIGENS.isdisjoint(e.vaccine.antigens)
+    ]
     for vp in plans:
         vaccine = vp.match.vaccine
         # Most plans have neither kind: their doses are not listed at all (the lists below would drop them).
