@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from datetime import date, timedelta
 
-import pytest
 from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.intervals import Interval, add_months
-from service.domain.planner import VaccinePlan
-from service.domain.series import Proposal, ProposedDose
 from service.domain.therapy import Cadence
-from service.domain.windows import MID_CYCLE, Timing, Window, clip, mid_cycle_slot, mid_cycle_windows
+from service.domain.windows import MID_CYCLE, clip, mid_cycle_slot, mid_cycle_windows
 
 days = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
 
@@ -82,32 +77,6 @@ def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them
     assert len(non_live) == 49
     for vaccine in non_live:
         assert [w for w in vaccine.timing.windows if w.kind == MID_CYCLE] == expected
-
-
-WRITTEN_OUT_INITS = [Window, Timing, ProposedDose, Proposal, VaccinePlan]
-
-
-@pytest.mark.parametrize("cls", WRITTEN_OUT_INITS, ids=lambda cls: cls.__name__)
-def test_a_written_out_init_takes_the_dataclass_fields_in_order_with_their_defaults(cls):
-    """The hot value classes write their __init__ out (windows.Window.__init__): it must take exactly the
-    dataclass's fields, in the same order, with the same defaults, as the generated one would."""
-    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    expected = [(f.name, f.default) for f in dataclasses.fields(cls)]
-    assert [
-        (p.name, p.default if p.default is not inspect.Parameter.empty else dataclasses.MISSING) for p in parameters
-    ] == expected
-    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
-
-
-@pytest.mark.parametrize("cls", WRITTEN_OUT_INITS, ids=lambda cls: cls.__name__)
-def test_a_written_out_init_stores_each_field_under_its_own_name_and_the_class_stays_frozen(cls):
-    values = {f.name: object() for f in dataclasses.fields(cls)}
-    made = cls(**values)
-    assert {name: getattr(made, name) for name in values} == values
-    assert [getattr(made, f.name) for f in dataclasses.fields(cls)] == list(values.values())
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(made, next(iter(values)), None)
-    assert made == cls(**values) and hash(made) == hash(cls(**values))
 
 
 def test_a_name_or_code_as_the_catalog_writes_it_matches_what_the_full_look_up_gives(catalog):

@@ -125,32 +125,6 @@ class VaccinePlan:
     serology_advised: bool = False
     lead: LeadTime | None = None
 
-    def __init__(
-        self,
-        request: VaccineRequest,
-        match: Match,
-        timing: Timing,
-        proposal: Proposal,
-        series: Series,
-        ready_on: date | None,
-        meets_needed_by: bool | None,
-        ready_on_means: str | None = None,
-        serology_advised: bool = False,
-        lead: LeadTime | None = None,
-    ) -> None:
-        # Written out (see windows.Window.__init__): one per vaccine of every plan.
-        fields = self.__dict__
-        fields["request"] = request
-        fields["match"] = match
-        fields["timing"] = timing
-        fields["proposal"] = proposal
-        fields["series"] = series
-        fields["ready_on"] = ready_on
-        fields["meets_needed_by"] = meets_needed_by
-        fields["ready_on_means"] = ready_on_means
-        fields["serology_advised"] = serology_advised
-        fields["lead"] = lead
-
     @property
     def protective_dose(self) -> int:
         """The dose from which protection counts."""

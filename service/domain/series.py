@@ -74,12 +74,6 @@ class ProposedDose:
     dose: int
     day: date
 
-    def __init__(self, dose: int, day: date) -> None:
-        # Written out (see windows.Window.__init__): one per dose proposed.
-        fields = self.__dict__
-        fields["dose"] = dose
-        fields["day"] = day
-
 
 @dataclass(frozen=True)
 class Proposal:
@@ -90,22 +84,6 @@ class Proposal:
     rules: tuple[str, ...]
     # The doses given no longer count: a maximum interval ran out after them, so the course starts again.
     restarted: bool = False
-
-    def __init__(
-        self,
-        doses: tuple[ProposedDose, ...],
-        unplaced: tuple[int, ...],
-        basis: str,
-        rules: tuple[str, ...],
-        restarted: bool = False,
-    ) -> None:
-        # Written out (see windows.Window.__init__): one per proposal weighed.
-        fields = self.__dict__
-        fields["doses"] = doses
-        fields["unplaced"] = unplaced
-        fields["basis"] = basis
-        fields["rules"] = rules
-        fields["restarted"] = restarted
 
     @property
     def complete(self) -> bool:

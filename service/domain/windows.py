@@ -28,16 +28,6 @@ class Window:
     start: date
     end: date
 
-    def __init__(self, kind: str, start: date, end: date) -> None:
-        # Written out, storing each field straight in the instance: the frozen dataclass's own __init__ goes
-        # through object.__setattr__ for every field, and that was a tenth of a plan's cost (a window for every
-        # slot in the horizon, a Timing, a Proposal and a VaccinePlan for every vaccine). The class stays frozen:
-        # only construction differs, and tests/test_hot_path.py holds each written-out __init__ to its fields.
-        fields = self.__dict__
-        fields["kind"] = kind
-        fields["start"] = start
-        fields["end"] = end
-
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 
@@ -53,26 +43,6 @@ class Timing:
     delay_start_to: date | None = None
     b_cell_recheck_on: date | None = None
     notes: tuple[str, ...] = field(default=())
-
-    def __init__(
-        self,
-        status: str,
-        windows: tuple[Window, ...],
-        reason: str,
-        rules: tuple[str, ...],
-        delay_start_to: date | None = None,
-        b_cell_recheck_on: date | None = None,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        # Written out (see Window.__init__): every vaccine of a plan gets its own Timing.
-        fields = self.__dict__
-        fields["status"] = status
-        fields["windows"] = windows
-        fields["reason"] = reason
-        fields["rules"] = rules
-        fields["delay_start_to"] = delay_start_to
-        fields["b_cell_recheck_on"] = b_cell_recheck_on
-        fields["notes"] = notes
 
 
 def clip(kind: str, start: date, end: date, lo: date, hi: date) -> Window | None:
