@@ -35,10 +35,6 @@ class LiveEvent:
     day: date
 
 
-# A pair of vaccines neither of which must wait for the other.
-_EXEMPT: tuple[Conflict | None, Conflict | None] = (None, None)
-
-
 class LiveSpacing:
     """The live events that constrain one live vaccine: (day, conflict when it comes after, when before)."""
 
@@ -83,12 +79,8 @@ class LiveVirusConflicts:
         # again and again: remember each answer (the catalog is finite and immutable).
         self._pairs: dict[tuple[str, str], Conflict | None] = {}
         self._conflicts: dict[Conflict, Conflict] = {}
-        # For spacing(): vaccine id -> other vaccine id -> (conflict after it, conflict before it), one object
-        # per distinct pair (the pair with neither is _EXEMPT).
+        # For spacing(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
         self._partners: dict[str, dict[str, tuple[Conflict | None, Conflict | None]]] = {}
-        self._pair_objects: dict[tuple[Conflict | None, Conflict | None], tuple[Conflict | None, Conflict | None]] = {
-            _EXEMPT: _EXEMPT
-        }
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -134,13 +126,16 @@ class LiveVirusConflicts:
         partners = self._partners.get(vaccine.id)
         if partners is None:
             partners = self._partners[vaccine.id] = {}
-        # Keyed by the pair's identity: pairs are interned (as the conflicts in them), so equal ones are one object.
-        distinct: dict[tuple[date, int], tuple[date, Conflict | None, Conflict | None]] = {}
+        # Keyed by the conflicts' identities: they are interned (_between), so equal ones are the same object.
+        # (Not by the pair's: compiled with mypyc, a tuple is a value that is boxed anew each time it is used.)
+        distinct: dict[tuple[date, int, int], tuple[date, Conflict | None, Conflict | None]] = {}
         for event in fixed:
             pair = partners.get(event.vaccine.id)
             if pair is None:
-                found = (self.between(event.vaccine, vaccine), self.between(vaccine, event.vaccine))
-                pair = partners[event.vaccine.id] = self._pair_objects.setdefault(found, found)
-            if pair is not _EXEMPT:
-                distinct[(event.day, id(pair))] = (event.day, pair[0], pair[1])
+                pair = partners[event.vaccine.id] = (
+                    self.between(event.vaccine, vaccine),
+                    self.between(vaccine, event.vaccine),
+                )
+            if pair[0] is not None or pair[1] is not None:
+                distinct[(event.day, id(pair[0]), id(pair[1]))] = (event.day, pair[0], pair[1])
         return LiveSpacing(list(distinct.values()))
