@@ -8,6 +8,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.domain.intervals import Interval, add_months
 from service.domain.therapy import Cadence
 from service.domain.windows import MID_CYCLE, clip, mid_cycle_slot, mid_cycle_windows
 
@@ -42,6 +43,26 @@ def test_day_cadences_add_days_as_relativedelta_did(day, step_days, steps):
     assert Cadence("every_n_days", days=step_days).after(day, steps) == day + relativedelta(days=step_days * steps)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(day=days, months=st.integers(-1200, 1200))
+def test_adding_calendar_months_gives_what_relativedelta_gives(day, months):
+    assert add_months(day, months) == day + relativedelta(months=months)
+
+
+@settings(max_examples=500, deadline=None)
+@given(day=days, years=st.integers(-5, 5), months=st.integers(-30, 30), extra_days=st.integers(-400, 400))
+def test_calendar_intervals_add_as_relativedelta_did(day, years, months, extra_days):
+    interval = Interval("any", years=years, months=months, days=extra_days)
+    expected = day + relativedelta(years=years, months=months) + timedelta(days=extra_days)
+    assert interval.after(day) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=days, step_months=st.integers(1, 12), steps=st.integers(0, 120))
+def test_month_cadences_add_months_as_relativedelta_did(day, step_months, steps):
+    assert Cadence("monthly", months=step_months).after(day, steps) == day + relativedelta(months=step_months * steps)
+
+
 def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them(ruleset):
     from scripts.workloads import largest_request
     from service.domain.planner import make_plan
@@ -56,3 +77,24 @@ def test_each_plan_computes_its_mid_cycle_slots_once_and_every_vaccine_gets_them
     assert len(non_live) == 49
     for vaccine in non_live:
         assert [w for w in vaccine.timing.windows if w.kind == MID_CYCLE] == expected
+
+
+def test_a_name_or_code_as_the_catalog_writes_it_matches_what_the_full_look_up_gives(catalog):
+    """Catalog.as_written (the planner's first try) gives exactly by_name's or by_cvx's match, for every
+    spelling and code in the catalog, and None for text written otherwise."""
+    names = {n for v in catalog.vaccines for n in (v.id, *v.names)} | {u.name for u in catalog.unspecified}
+    codes = {c for v in catalog.vaccines for c in v.cvx} | {u.cvx for u in catalog.unspecified if u.cvx}
+    found = 0
+    for name in names:
+        written = catalog.as_written(name, None)
+        if written is not None:
+            found += 1
+            assert written == catalog.by_name(name, "name")
+    for code in codes:
+        written = catalog.as_written(None, code)
+        if written is not None:
+            found += 1
+            assert written == catalog.by_cvx(code, "cvx")
+    assert found > len(catalog.vaccines)
+    assert catalog.as_written("shingrix", None) is None and catalog.as_written(None, "3") is None
+    assert catalog.by_name("shingrix", "name") == catalog.as_written("Shingrix", None)

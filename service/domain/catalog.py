@@ -177,6 +177,23 @@ class Catalog:
             reported = [vaccine.name_cvx, *(p.cvx for p in vaccine.products)]
             for code in {c for c in reported if c is not None}:
                 self._check_reported(vaccine, code)
+        # The match of every name and code as the catalog spells it, worked out once: requests mostly name a
+        # vaccine as the catalog does ("Shingrix", "03"), and by_name/by_cvx then skip normalizing the text.
+        # Each is what the full lookup gives for that exact text (other spellings take the full lookup).
+        self._name_matches: dict[str, Match] = {}
+        for entry in entries:
+            spellings = [entry.name, *entry.aliases]
+            if isinstance(entry, Vaccine):
+                spellings += [entry.id, *(n for p in entry.products for n in (p.name, *p.aliases))]
+            for spelling in spellings:
+                key = normalize(spelling)
+                found = self._by_name.get(key) if key else None
+                if isinstance(found, Vaccine):
+                    self._name_matches[spelling] = Match(found, *self._reported[key])
+        self._cvx_matches: dict[str, Match] = {}
+        for code, found in self._by_cvx.items():
+            if isinstance(found, Vaccine) and canonical_cvx(code) == code:
+                self._cvx_matches[code] = self._match_cvx(found, code)
 
     def _check_reported(self, vaccine: Vaccine, code: str) -> None:
         # A name may only report a code of its own entry, or an unspecified code that lists the entry among its
@@ -196,7 +213,15 @@ class Catalog:
     def get(self, vaccine_id: str) -> Vaccine | None:
         return self.by_id.get(vaccine_id)
 
+    def as_written(self, name: str | None, cvx: str | None) -> Match | None:
+        """The match of a CVX code (when one is given) or else a name, written exactly as the catalog writes it;
+        None for any other text (by_cvx or by_name then says what it means, or why it means nothing)."""
+        return self._cvx_matches.get(cvx) if cvx is not None else self._name_matches.get(name or "")
+
     def by_cvx(self, code: str, field: str) -> Match:
+        match = self._cvx_matches.get(code)
+        if match is not None:
+            return match
         cvx = canonical_cvx(code)
         if cvx is None:
             raise LookupFailed(FieldError(field, f'{code!r} is not a CVX code (CVX codes are numbers such as "03")'))
@@ -205,10 +230,17 @@ class Catalog:
             raise LookupFailed(FieldError(field, f"CVX {cvx} is not in the catalog", code="unknown_vaccine"))
         if isinstance(entry, Unspecified):
             raise LookupFailed(self._ambiguous(entry, field, f"CVX {cvx}"))
+        return self._match_cvx(entry, cvx)
+
+    @staticmethod
+    def _match_cvx(entry: Vaccine, cvx: str) -> Match:
         products = [p.name for p in entry.products if p.cvx == cvx]
         return Match(entry, cvx, products[0] if len(products) == 1 else None)
 
     def by_name(self, name: str, field: str) -> Match:
+        match = self._name_matches.get(name)
+        if match is not None:
+            return match
         key = normalize(name)
         entry = self._by_name.get(key) if key else None
         season = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from operator import attrgetter
+from typing import NamedTuple
 
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
@@ -23,7 +25,6 @@ from .series import (
     LeadTime,
     Proposal,
     Series,
-    complete_on,
     propose,
     ready_on,
     single_dose,
@@ -86,6 +87,10 @@ class VaccineRules:
     _facts: dict[str, tuple[Series, LeadTime, bool]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+
+    def facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
+        """series_for, lead_time_for and has_shorter_minimum in one look-up (the planner needs all three)."""
+        return self._facts_for(vaccine)
 
     def _facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
         facts = self._facts.get(vaccine.id)
@@ -185,6 +190,9 @@ class _Checked:
 
 
 def _lookup(catalog: Catalog, name: str | None, cvx: str | None, prefix: str) -> Match:
+    match = catalog.as_written(name, cvx)
+    if match is not None:
+        return match  # the usual case, without naming the field a failed look-up would report
     if cvx is not None:
         return catalog.by_cvx(cvx, f"{prefix}.cvx")
     assert name is not None  # the HTTP schema guarantees exactly one of the two
@@ -217,7 +225,7 @@ def vaccine_errors(
         return None, [failed.error]
     errors: list[FieldError] = []
     if given_known:
-        if as_of is not None:
+        if as_of is not None and req.given:
             errors += _check_dates(req.given, as_of, f"{prefix}.given")
         length = rules.series_for(match.vaccine).length
         if len(req.given) > length:
@@ -269,7 +277,12 @@ def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) 
 
 
 def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Window, ...]:
-    """Windows without the days [start, end]."""
+    """Windows without the days [start, end]: the same tuple when none of them has any of those days."""
+    for w in windows:
+        if not (end < w.start or start > w.end):
+            break
+    else:
+        return windows
     out: list[Window] = []
     for w in windows:
         if end < w.start or start > w.end:
@@ -282,6 +295,9 @@ def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Wind
     return tuple(out)
 
 
+_day = attrgetter("day")
+
+
 def _space_from_history(
     vaccine: Vaccine, timing: Timing, history: list[LiveEvent], conflicts: LiveVirusConflicts
 ) -> Timing:
@@ -289,14 +305,14 @@ def _space_from_history(
     if not vaccine.live or not timing.windows:
         return timing
     windows, rules, notes = timing.windows, list(timing.rules), []
-    for event in sorted(history, key=lambda e: e.day):
+    for event in sorted(history, key=_day):
         conflict = conflicts.between(event.vaccine, vaccine)
         if conflict is None:
             continue
         start = event.day + timedelta(days=conflict.begin_days)
         end = event.day + timedelta(days=conflict.end_days - 1)
         narrowed = _subtract(windows, start, end)
-        if narrowed != windows:
+        if narrowed is not windows:  # a new tuple only when the conflict took days away
             windows = narrowed
             if conflict.rule not in rules:
                 rules.append(conflict.rule)
@@ -337,15 +353,18 @@ def _choice_key(
     doses before the first therapy dose (they respond better before depletion); more doses placed;
     needed_by met; the recommended interval."""
     days = proposal.dose_days(given)
-    ready = ready_on(proposal, given, lead, series)
-    meets = req.needed_by is not None and ready is not None and ready <= req.needed_by
-    return (
-        proposal.complete,
-        sum(1 for day in days.values() if day < first_dose),
-        len(days),
-        meets,
-        proposal.basis == RECOMMENDED,
+    before_first = 0
+    for day in days.values():
+        if day < first_dose:
+            before_first += 1
+    # ready_on, from the days already worked out: the protective dose plus the lead time.
+    protective_day = days.get(lead.after_dose or series.length)
+    meets = (
+        req.needed_by is not None
+        and protective_day is not None
+        and protective_day + timedelta(days=lead.days) <= req.needed_by
     )
+    return (proposal.complete, before_first, len(days), meets, proposal.basis == RECOMMENDED)
 
 
 def _has_shorter_minimum(series: Series) -> bool:
@@ -370,20 +389,41 @@ def _choose_proposal(
     rules: VaccineRules,
     fixed: list[LiveEvent],
     as_of: date,
+    lead: LeadTime,
+    shorter_minimum: bool,
 ) -> Proposal:
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
-    lead = rules.lead_time_for(vaccine)
     proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
-    if not rules.has_shorter_minimum(vaccine):
+    if not shorter_minimum:
+        return proposal
+    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
+    if key[:4] == _best_key_at_minimum(series, given, req, schedule.first_dose, as_of):
+        # The minimum intervals cannot do better on any count, and the recommended ones win the tie.
         return proposal
     fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
-    key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
     return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
 
 
-@dataclass(frozen=True)
-class _Protection:
-    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*)."""
+def _best_key_at_minimum(
+    series: Series, given: tuple[date, ...], req: VaccineRequest, first_dose: date, as_of: date
+) -> tuple[bool, int, int, bool]:
+    """The most the first four counts of _choice_key can be for any proposal: every dose placed; as many doses
+    before the first therapy dose as can be (all of them, but when the therapy has begun, proposed doses come
+    on or after as_of and so after the first dose, and only doses given before it count); every dose with a
+    day; needed_by met when there is one. A recommended proposal that reaches it needs no fallback."""
+    if first_dose <= as_of:
+        before_first = 0
+        for day in given:
+            if day < first_dose:
+                before_first += 1
+    else:
+        before_first = series.length
+    return (True, before_first, series.length, req.needed_by is not None)
+
+
+class _Protection(NamedTuple):
+    """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*).
+    A NamedTuple: one is made per vaccine and read at once, never shared (a frozen dataclass costs more to make)."""
 
     ready_on: date | None
     means: str | None
@@ -404,15 +444,24 @@ def _protection(
     needed_by: date | None,
 ) -> _Protection:
     protective = lead.after_dose or series.length
-    depleted = any(_depleted_on(schedule, day) for n, day in proposal.dose_days(given).items() if n <= protective)
+    # Every dose with a day, worked out once: depletion, completion and protection all read it.
+    days = proposal.dose_days(given)
+    depleted = False
+    for number, day in days.items():
+        if number <= protective and _depleted_on(schedule, day):
+            depleted = True
+            break
     # The check is asked for after a series given while immunocompromised: the doses protection rests on (a
     # dose after the protective one, such as Encepur's dose 3, does not change it).
     serology = has_serology_rule and depleted
     if depleted:
-        ready = complete_on(proposal, given, series)
+        # The day of the last dose, once every dose has one.
+        ready = days.get(series.length) if proposal.complete else None
         means = SERIES_COMPLETE if ready is not None else None
     else:
-        ready = ready_on(proposal, given, lead, series)
+        # series.ready_on: the protective dose plus the lead time.
+        protective_day = days.get(protective)
+        ready = None if protective_day is None else protective_day + timedelta(days=lead.days)
         means = PROTECTION if ready is not None else None
     # With an antibody check advised, the schedule alone cannot show protection: neither true nor false.
     meets = None if needed_by is None or serology else (ready is not None and ready <= needed_by)
@@ -424,7 +473,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
     notes: list[str] = []
     if p.depleted and p.ready_on is not None:
         notes.append(
-            f"The series is complete by {p.ready_on}; doses given during B-cell depletion may give a weaker or no "
+            f"The series is complete by {p.ready_on.isoformat()}; doses given during B-cell depletion may give a weaker or no "
             "response, so no protection date is stated."
         )
     if p.serology:
@@ -435,7 +484,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
         return notes
     if needed_by is None:
         if not p.depleted and p.ready_on is not None and protective < length:
-            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on}.")
+            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on.isoformat()}.")
         return notes
     what = "Series complete" if p.depleted else "Protection expected"
     if p.meets:
@@ -462,24 +511,27 @@ def _plan_one(
     timings: dict[bool, Timing],
 ) -> VaccinePlan:
     vaccine = match.vaccine
-    series = rules.series_for(vaccine)
-    lead = rules.lead_time_for(vaccine)
+    live = vaccine.live
+    series, lead, shorter_minimum = rules.facts_for(vaccine)
+    length = series.length
     given = tuple(sorted(req.given))
     # The windows depend only on the therapy, the schedule, the horizon and whether the vaccine is live: each
     # kind is worked out once per plan (`timings`), and each vaccine starts from it (Timing is immutable).
-    base = timings.get(vaccine.live)
+    base = timings.get(live)
     if base is None:
-        base = timings[vaccine.live] = plan_timing(profile, schedule, vaccine.live, as_of, until)
-    timing = _space_from_history(vaccine, base, history, rules.conflicts)
-    fixed = history + proposed_live
+        base = timings[live] = plan_timing(profile, schedule, live, as_of, until)
+    timing = _space_from_history(vaccine, base, history, rules.conflicts) if live else base
+    # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
+    fixed = history + proposed_live if live else []
     notes: list[str] = []
     extra_rules: list[str] = []
-    remaining_doses = tuple(d.number for d in series.doses[len(given) :])
     if timing.status == AVOID:
-        proposal = Proposal((), remaining_doses, RECOMMENDED, (series.rule_id,))
+        proposal = Proposal((), _remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     else:
-        proposal = _choose_proposal(vaccine, series, given, timing, req, schedule, rules, fixed, as_of)
-    if vaccine.live and proposal.doses:
+        proposal = _choose_proposal(
+            vaccine, series, given, timing, req, schedule, rules, fixed, as_of, lead, shorter_minimum
+        )
+    if live and proposal.doses:
         apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
         if apart is not None:
             proposal, partner = apart
@@ -496,7 +548,7 @@ def _plan_one(
 
     delay_start_to = timing.delay_start_to
     series_start: date | None = None
-    if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
+    if live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
         trial = _unbounded_proposal(vaccine, series, given, as_of, rules, fixed)
         margin = timedelta(days=profile.live_pre_start_days)
@@ -507,7 +559,7 @@ def _plan_one(
             delay_start_to = (series_start or trial.doses[0].day + margin) if trial.complete else None
             series_start = None
     live_cut = (
-        vaccine.live
+        live
         and timing.status != AVOID
         and (
             not proposal.complete
@@ -518,7 +570,7 @@ def _plan_one(
         # A live series is given whole or not at all (rule plan.live-series-whole).
         if not proposal.complete:
             why = (
-                f"Live vaccine: the remaining {len(remaining_doses)} dose(s) of the {series.length}-dose series "
+                f"Live vaccine: the remaining {length - len(given)} dose(s) of the {length}-dose series "
                 "cannot all be given in the permitted window, and a live series is given whole or not at all: "
                 "nothing is proposed."
             )
@@ -535,7 +587,7 @@ def _plan_one(
                 "be given before treatment."
             )
             series_start = None
-        proposal = Proposal((), remaining_doses, proposal.basis, proposal.rules, proposal.restarted)
+        proposal = Proposal((), _remaining_doses(series, given), proposal.basis, proposal.rules, proposal.restarted)
         timing = replace(timing, status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
         extra_rules.append(rules.live_whole_rule)
     elif timing.status == AVOID and delay_start_to is not None and delay_start_to != timing.delay_start_to:
@@ -544,18 +596,18 @@ def _plan_one(
             "or later for it to be given first."
         )
 
-    counted = proposal.counted(given)
     serology_rule = rules.serology.get(vaccine.id)
     protection = _protection(schedule, proposal, given, lead, series, serology_rule is not None, req.needed_by)
     ready, depleted, serology = protection.ready_on, protection.depleted, protection.serology
 
-    remaining = series.length - len(counted)
+    remaining = length - len(proposal.counted(given))
     if remaining == 0 and not proposal.doses:
-        notes.append(f"The {series.length}-dose series is complete.")
+        notes.append(f"The {length}-dose series is complete.")
     elif proposal.doses:
-        listed = ", ".join(f"dose {p.dose} on {p.day}" for p in proposal.doses)
+        # isoformat() is what {p.day} prints, without going through format() and str() for every dose.
+        listed = ", ".join([f"dose {p.dose} on {p.day.isoformat()}" for p in proposal.doses])
         basis = "minimum" if proposal.basis == MINIMUM else "recommended"
-        notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if series.length > 1 else "."))
+        notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if length > 1 else "."))
     if proposal.unplaced and timing.status != AVOID:
         notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
     if series_start is not None:
@@ -563,23 +615,32 @@ def _plan_one(
             f"Moving the first {profile.name} dose to {series_start} or later would let the whole series "
             "be given before treatment."
         )
-    notes += _protection_notes(protection, req.needed_by, lead.after_dose or series.length, series.length)
+    notes += _protection_notes(protection, req.needed_by, lead.after_dose or length, length)
     if depleted:
         extra_rules.append(rules.depletion_rule)
     if serology and serology_rule is not None:
         extra_rules.append(serology_rule)
     extra_rules = [r for r in proposal.rules if r not in timing.rules] + extra_rules
-    if (proposal.doses or remaining == 0) and series.length > 1:
+    if (proposal.doses or remaining == 0) and length > 1:
         extra_rules.append(rules.basis_rule)
     if ready is not None and not depleted:
         extra_rules.append(lead.rule_id)
-    timing = replace(
-        timing,
-        reason=" ".join([timing.reason, *notes]),
-        delay_start_to=delay_start_to,
-        rules=tuple(dict.fromkeys([*timing.rules, *extra_rules])),
+    # Timing(...) rather than dataclasses.replace: this runs for every vaccine, and replace() is generic.
+    timing = Timing(
+        timing.status,
+        timing.windows,
+        " ".join([timing.reason, *notes]),
+        tuple(dict.fromkeys([*timing.rules, *extra_rules])),
+        delay_start_to,
+        timing.b_cell_recheck_on,
+        timing.notes,
     )
     return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
+
+
+def _remaining_doses(series: Series, given: tuple[date, ...]) -> tuple[int, ...]:
+    """The numbers of the doses not yet given."""
+    return tuple(d.number for d in series.doses[len(given) :])
 
 
 # Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.
@@ -591,8 +652,8 @@ def _yellow_fever_partners(vaccine: Vaccine, fixed: list[LiveEvent]) -> list[Liv
     """The live vaccines in `fixed` that CDC advises keeping 30 days from this one (yellow fever and MMR,
     MMRV or varicella, either way round)."""
     if "Yellow Fever" in vaccine.antigens:
-        return [e for e in fixed if _YF_PARTNER_ANTIGENS & set(e.vaccine.antigens)]
-    if _YF_PARTNER_ANTIGENS & set(vaccine.antigens):
+        return [e for e in fixed if not _YF_PARTNER_ANTIGENS.isdisjoint(e.vaccine.antigens)]
+    if not _YF_PARTNER_ANTIGENS.isdisjoint(vaccine.antigens):
         return [e for e in fixed if "Yellow Fever" in e.vaccine.antigens]
     return []
 
@@ -633,12 +694,19 @@ def _apart_from_yellow_fever(
 def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], rules: VaccineRules) -> list[PlanWarning]:
     """Yellow fever vaccine and an MMR, MMRV or varicella vaccine on the same day or under 30 days apart,
     given or proposed (rule cdc.yellow-fever-mmr-spacing)."""
-    events: list[tuple[Vaccine, date, bool]] = [(e.vaccine, e.day, False) for e in history]
+    events: list[tuple[Vaccine, date, bool]] = [
+        (e.vaccine, e.day, False)
+        for e in history
+        if "Yellow Fever" in e.vaccine.antigens or not _YF_PARTNER_ANTIGENS.isdisjoint(e.vaccine.antigens)
+    ]
     for vp in plans:
-        events += [(vp.match.vaccine, day, False) for day in vp.request.given]
-        events += [(vp.match.vaccine, p.day, True) for p in vp.proposal.doses]
+        vaccine = vp.match.vaccine
+        # Most plans have neither kind: their doses are not listed at all (the lists below would drop them).
+        if "Yellow Fever" in vaccine.antigens or not _YF_PARTNER_ANTIGENS.isdisjoint(vaccine.antigens):
+            events += [(vaccine, day, False) for day in vp.request.given]
+            events += [(vaccine, p.day, True) for p in vp.proposal.doses]
     yellow = [(v, d, prop) for v, d, prop in events if "Yellow Fever" in v.antigens]
-    partners = [(v, d, prop) for v, d, prop in events if _YF_PARTNER_ANTIGENS & set(v.antigens)]
+    partners = [(v, d, prop) for v, d, prop in events if not _YF_PARTNER_ANTIGENS.isdisjoint(v.antigens)]
     warnings: list[PlanWarning] = []
     seen: set[tuple[str, date, str, date]] = set()
     for yf, yf_day, yf_proposed in yellow:
@@ -683,16 +751,14 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         raise InvalidInput(sorted(errors, key=lambda e: field_order(e.field)))
 
     # Doses of a live vaccine already given in its own series count for the spacing of the others.
-    own_given = [
-        [LiveEvent(m.vaccine, day) for day in req.given] if m.vaccine.live else []
-        for req, m in zip(request.vaccines, checked.matches, strict=True)
-    ]
-    # Every vaccine's own given live doses in request order, and where each vaccine's run starts and ends: the
-    # others' doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
-    all_given = [e for events in own_given for e in events]
+    # Every vaccine's own given live doses in request order, and where each vaccine's run ends: the others'
+    # doses for vaccine i are the run before it and the run after it (two slices, not a rebuilt list).
+    all_given: list[LiveEvent] = []
     bounds = [0]
-    for events in own_given:
-        bounds.append(bounds[-1] + len(events))
+    for req, m in zip(request.vaccines, checked.matches, strict=True):
+        if m.vaccine.live and req.given:
+            all_given += [LiveEvent(m.vaccine, day) for day in req.given]
+        bounds.append(len(all_given))
     plans: list[VaccinePlan] = []
     proposed_live: list[LiveEvent] = []
     # A live vaccine proposed on a day already proposed for it (the same vaccine asked for twice, or a
@@ -702,13 +768,14 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     proposed_seen: set[tuple[str, date]] = set()
     timings: dict[bool, Timing] = {}
     for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
-        others_given = all_given[: bounds[i]] + all_given[bounds[i + 1] :]
+        # Only a live vaccine is spaced from the live vaccines given (_space_from_history, series._place).
+        history = checked.history + all_given[: bounds[i]] + all_given[bounds[i + 1] :] if match.vaccine.live else []
         vp = _plan_one(
             profile,
             schedule,
             req,
             match,
-            checked.history + others_given,
+            history,
             proposed_live,
             rules,
             request.as_of,

@@ -77,7 +77,10 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
     """Reject a history that cannot be true or that would force a guess."""
     errors: list[FieldError] = []
     seen: dict[date, int] = {}
-    for i, dose in enumerate(treatment.doses):
+    doses = treatment.doses
+    # Each dose is checked one by one only when one of them is after as_of or repeats (to name it).
+    checked_doses = doses if doses and (max(doses) > as_of or len(set(doses)) < len(doses)) else ()
+    for i, dose in enumerate(checked_doses):
         if dose > as_of:
             errors.append(
                 FieldError(
@@ -254,6 +257,15 @@ def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: d
         k = _intervals_between(cadence, planned, maintenance[0])
         if k is not None:
             anchor, steps = planned, k
+    if not cadence.months:
+        # Days add up exactly: a dose is on the calendar when it is a whole number of intervals after the anchor
+        # (what comparing with after() tells, without a date for every dose).
+        for day in maintenance[1:]:
+            if (day - anchor).days == cadence.days * (steps + 1):
+                steps += 1
+            else:
+                anchor, steps = day, 0
+        return anchor, steps
     for day in maintenance[1:]:
         if cadence.after(anchor, steps + 1) == day:
             steps += 1
@@ -283,6 +295,13 @@ def labelled_doses(
         number += 1
     if anchor is None:
         anchor, steps = day, 0
+    if not cadence.months:
+        # Days add up exactly, so each dose is the one before plus the interval (what after() gives, without
+        # working out every dose from the anchor again).
+        day, interval = cadence.after(anchor, steps), timedelta(days=cadence.days)
+        while True:
+            yield day
+            day += interval
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
@@ -362,7 +381,8 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         # Starter until the first maintenance dose is given: the gap after the last starter dose has no slot.
         phase = STARTER if last_number <= profile.starter_doses else MAINTENANCE
         if last_number > len(profile.starter_gaps):
-            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > len(profile.starter_gaps)]
+            starters = len(profile.starter_gaps)
+            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > starters]
             planned = first + timedelta(days=profile.starter_offsets()[-1]) if partial else None
             anchor, steps = maintenance_anchor(cadence, maintenance, planned)
             due = cadence.after(anchor, steps + 1)
@@ -395,7 +415,7 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         upcoming = tuple(day for day in run if day > given[-1])
         next_dose = upcoming[0]
     else:
-        upcoming = tuple(_take_one_past(labelled_doses(profile, cadence, next_dose, number, anchor, steps), until))
+        upcoming = _through_one_past(labelled_doses(profile, cadence, next_dose, number, anchor, steps), until)
     return DoseSchedule(
         phase,
         first,
@@ -458,6 +478,16 @@ def _take_until(days: Iterator[date], end: date) -> Iterator[date]:
         if day > end:
             return
         yield day
+
+
+def _through_one_past(days: Iterator[date], end: date) -> tuple[date, ...]:
+    """_take_one_past as a tuple, in one loop (the projection of every plan: no generator in between)."""
+    taken = []
+    for day in days:
+        taken.append(day)
+        if day > end:
+            break
+    return tuple(taken)
 
 
 def _take_one_past(days: Iterator[date], end: date) -> Iterator[date]:

@@ -14,12 +14,12 @@ the doses given no longer count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .catalog import Vaccine
 from .intervals import Interval
-from .spacing import LiveEvent, LiveVirusConflicts
+from .spacing import LiveEvent, LiveSpacing, LiveVirusConflicts
 from .windows import Window
 
 RECOMMENDED = "recommended"
@@ -53,10 +53,11 @@ class Series:
     vaccine_id: str
     doses: tuple[SeriesDose, ...]
     rule_id: str
+    # The number of doses, kept rather than counted: the planner reads it many times for every vaccine.
+    length: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def length(self) -> int:
-        return len(self.doses)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "length", len(self.doses))
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ class Proposal:
 
     def dose_days(self, given: tuple[date, ...]) -> dict[int, date]:
         """Every dose of the series with a day: the counted doses given, then the proposed ones."""
-        days = {i + 1: day for i, day in enumerate(sorted(self.counted(given)))}
-        days.update((p.dose, p.day) for p in self.doses)
+        days = {} if self.restarted else dict(enumerate(sorted(given), 1))
+        for proposed in self.doses:
+            days[proposed.dose] = proposed.day
         return days
 
 
@@ -106,20 +108,17 @@ def single_dose(vaccine_id: str, rule_id: str) -> Series:
 def _first_day_in_windows(windows: tuple[Window, ...], earliest: date) -> date | None:
     for window in windows:
         if window.end >= earliest:
-            return max(window.start, earliest)
+            return window.start if window.start > earliest else earliest
     return None
 
 
-def _place(
-    vaccine: Vaccine, windows: tuple[Window, ...], earliest: date, conflicts: LiveVirusConflicts, fixed: list[LiveEvent]
-) -> tuple[date | None, set[str]]:
-    """The first permitted day on or after `earliest`, honouring live spacing; None if there is none."""
+def _place(windows: tuple[Window, ...], earliest: date, spacing: LiveSpacing) -> tuple[date | None, set[str]]:
+    """The first permitted day on or after `earliest` for a live vaccine, honouring live spacing; None if there
+    is none."""
     rules: set[str] = set()
     day = _first_day_in_windows(windows, earliest)
     while day is not None:
-        if not vaccine.live:
-            return day, rules
-        free, met = conflicts.next_free_day(vaccine, day, fixed)
+        free, met = spacing.next_free_day(day)
         rules |= met
         if free == day:
             return day, rules
@@ -128,18 +127,16 @@ def _place(
 
 
 def _attempt(
-    vaccine: Vaccine,
     series: Series,
     given: tuple[date, ...],
     windows: tuple[Window, ...],
     start: date,
     basis: str,
-    conflicts: LiveVirusConflicts,
-    fixed: list[LiveEvent],
+    spacing: LiveSpacing | None,
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
-    dates: dict[int, date] = {i + 1: day for i, day in enumerate(sorted(given))}
+    dates: dict[int, date] = dict(enumerate(given, 1))  # propose() passes them in date order
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
@@ -150,15 +147,20 @@ def _attempt(
         earliest = start
         latest: tuple[date, int] | None = None
         for interval in dose.intervals:
-            earliest = max(earliest, interval.aimed(basis).after(dates[interval.from_dose]))
+            aimed = interval.aimed(basis).after(dates[interval.from_dose])
+            if aimed > earliest:
+                earliest = aimed
             if interval.maximum is not None:
                 limit = interval.maximum.after(dates[interval.from_dose])
                 if latest is None or limit < latest[0]:
                     latest = (limit, interval.from_dose)
         if latest is not None and earliest > latest[0]:
             return placed, unplaced, rules, latest[1]
-        day, met = _place(vaccine, windows, earliest, conflicts, fixed)
-        rules |= met
+        if spacing is not None:
+            day, met = _place(windows, earliest, spacing)
+            rules |= met
+        else:
+            day = _first_day_in_windows(windows, earliest)  # not live: no spacing to honour
         if day is None:
             unplaced.append(dose.number)
             continue
@@ -182,8 +184,10 @@ def propose(
     """Dated doses for the rest of the series, on the given interval basis, within any maximum interval."""
     given = tuple(sorted(given))
     start, restarted = as_of, False
+    # A live vaccine's spacing from the fixed live events, found once for every dose and retry below.
+    spacing = conflicts.spacing(vaccine, fixed) if vaccine.live else None
     for _ in range(_MAX_SHIFTS):
-        placed, unplaced, rules, overrun = _attempt(vaccine, series, given, windows, start, basis, conflicts, fixed)
+        placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing)
         if overrun is None:
             return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted)
         if overrun <= len(given):
@@ -201,8 +205,3 @@ def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series
     lead time; None while that dose has no day."""
     day = proposal.dose_days(given).get(lead.after_dose or series.length)
     return None if day is None else day + timedelta(days=lead.days)
-
-
-def complete_on(proposal: Proposal, given: tuple[date, ...], series: Series) -> date | None:
-    """The day of the last dose of the series; None while any dose has no day."""
-    return proposal.dose_days(given).get(series.length) if proposal.complete else None

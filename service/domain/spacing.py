@@ -9,6 +9,7 @@ adenovirus) are exempt (ACIP).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -34,6 +35,41 @@ class LiveEvent:
     day: date
 
 
+class LiveSpacing:
+    """The live events that constrain one live vaccine: (day, conflict when it comes after, when before)."""
+
+    def __init__(self, relevant: list[tuple[date, Conflict | None, Conflict | None]]) -> None:
+        self._relevant = relevant
+        # Where a free stretch may start besides the day asked for: an event's own day (the same day is allowed)
+        # or the day its conflict ends (E + the end interval with E first), in date order.
+        starts = {event_day for event_day, _, _ in relevant}
+        starts.update(
+            event_day + timedelta(days=after.end_days) for event_day, after, _ in relevant if after is not None
+        )
+        self._starts = sorted(starts)
+
+    def next_free_day(self, day: date) -> tuple[date, set[str]]:
+        """The first day on or after `day` on which the vaccine conflicts with none of the events, and the rules
+        met on the way.
+
+        A free stretch of days starts at `day` itself or at one of the starts, so only those are tried. The
+        latest of them is always free, so the search ends.
+        """
+        relevant = self._relevant
+        rules: set[str] = set()
+        for candidate in (day, *self._starts[bisect_right(self._starts, day) :]):
+            hits = []
+            for event_day, after, before in relevant:
+                gap = (candidate - event_day).days
+                rule = after if gap > 0 else before if gap < 0 else None
+                if rule is not None and rule.begin_days <= abs(gap) < rule.end_days:
+                    hits.append(rule.rule)
+            if not hits:
+                return candidate, rules
+            rules.update(hits)
+        raise AssertionError("unreachable: the latest candidate is always free")  # pragma: no cover
+
+
 class LiveVirusConflicts:
     """The CDSi table, indexed by (previous CVX, current CVX)."""
 
@@ -43,7 +79,7 @@ class LiveVirusConflicts:
         # again and again: remember each answer (the catalog is finite and immutable).
         self._pairs: dict[tuple[str, str], Conflict | None] = {}
         self._conflicts: dict[Conflict, Conflict] = {}
-        # For next_free_day: vaccine id -> other vaccine id -> (conflict after it, conflict before it).
+        # For spacing(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
         self._partners: dict[str, dict[str, tuple[Conflict | None, Conflict | None]]] = {}
 
     def __len__(self) -> int:
@@ -66,7 +102,7 @@ class LiveVirusConflicts:
         return self._interned(Conflict(1, ACIP_DAYS, ACIP_RULE))
 
     def _interned(self, conflict: Conflict) -> Conflict:
-        """One object per distinct conflict, so next_free_day can tell equal conflicts apart by identity."""
+        """One object per distinct conflict, so spacing() can tell equal conflicts apart by identity."""
         return self._conflicts.setdefault(conflict, conflict)
 
     def conflict(self, a: LiveEvent, b: LiveEvent) -> Conflict | None:
@@ -80,21 +116,18 @@ class LiveVirusConflicts:
         gap = (later.day - earlier.day).days
         return rule if rule.begin_days <= gap < rule.end_days else None
 
-    def next_free_day(self, vaccine: Vaccine, day: date, fixed: list[LiveEvent]) -> tuple[date, set[str]]:
-        """The first day on or after `day` on which `vaccine` conflicts with none of `fixed`, and the rules met.
-
-        A free stretch of days starts at `day` itself, on an event's own day (the same day is allowed) or on
-        the day an event's conflict ends (E + the end interval with E first), so only those are tried. The
-        latest of them is always free, so the search ends.
-        """
+    def spacing(self, vaccine: Vaccine, fixed: list[LiveEvent]) -> LiveSpacing:
+        """Where `vaccine` may go among the live events `fixed`: found once for a proposal, which then asks it
+        for a free day at every dose and every retry (the events do not change while it does)."""
         # Per day of an event: the conflicts when the vaccine comes after it and before it. Events alike on
         # the same day (the same vaccine twice, two vaccines under the same rule) block the same days under the
-        # same rule, so each (day, after, before) is kept once: the candidates below are checked against the
+        # same rule, so each (day, after, before) is kept once: the candidates are checked against the
         # distinct ones, not against every event again.
         partners = self._partners.get(vaccine.id)
         if partners is None:
             partners = self._partners[vaccine.id] = {}
         # Keyed by the conflicts' identities: they are interned (_between), so equal ones are the same object.
+        # (Not by the pair's: compiled with mypyc, a tuple is a value that is boxed anew each time it is used.)
         distinct: dict[tuple[date, int, int], tuple[date, Conflict | None, Conflict | None]] = {}
         for event in fixed:
             pair = partners.get(event.vaccine.id)
@@ -105,21 +138,4 @@ class LiveVirusConflicts:
                 )
             if pair[0] is not None or pair[1] is not None:
                 distinct[(event.day, id(pair[0]), id(pair[1]))] = (event.day, pair[0], pair[1])
-        relevant = list(distinct.values())
-        candidates = {day}
-        for event_day, after, _ in relevant:
-            candidates.add(event_day)
-            if after is not None:
-                candidates.add(event_day + timedelta(days=after.end_days))
-        rules: set[str] = set()
-        for candidate in sorted(c for c in candidates if c >= day):
-            hits = []
-            for event_day, after, before in relevant:
-                gap = (candidate - event_day).days
-                rule = after if gap > 0 else before if gap < 0 else None
-                if rule is not None and rule.begin_days <= abs(gap) < rule.end_days:
-                    hits.append(rule.rule)
-            if not hits:
-                return candidate, rules
-            rules.update(hits)
-        raise AssertionError("unreachable: the latest candidate is always free")  # pragma: no cover
+        return LiveSpacing(list(distinct.values()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from dateutil.relativedelta import relativedelta
+from .intervals import add_months
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Rule:
 class Cadence:
     """A maintenance interval: either a fixed number of days or calendar months.
 
-    Calendar months use relativedelta so that 31 January + 1 month is 28/29 February, never 3 March.
+    Calendar months keep the day of the month or clip it to the month's end (intervals.add_months), so that
+    31 January + 1 month is 28/29 February, never 3 March.
     """
 
     name: str
@@ -41,7 +42,7 @@ class Cadence:
     def after(self, day: date, steps: int = 1) -> date:
         """The date `steps` intervals after `day` (anchored on `day`, so month ends do not drift)."""
         if self.months:
-            return day + relativedelta(months=self.months * steps)
+            return add_months(day, self.months * steps)
         return day + timedelta(days=self.days * steps)
 
 

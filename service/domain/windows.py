@@ -7,6 +7,7 @@ rules that matter most are structural here: a live vaccine only ever gets a pre-
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -58,20 +59,35 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
 
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
-    windows = []
+    """The non-live slots between consecutive doses (in date order), clipped to [lo, hi].
+
+    The same arithmetic as mid_cycle_slot and clip, written out: this runs for every pair of doses in the
+    horizon of every plan, and the four day offsets are the same for all of them."""
+    slot = profile.mid_cycle
+    after_min, after_max = timedelta(days=slot.after_min), timedelta(days=slot.after_max)
+    before_min, before_max = timedelta(days=slot.before_min), timedelta(days=slot.before_max)
     # A slot ends `before_min` days before the next dose at the latest, so a pair whose next dose comes
-    # before lo + before_min cannot reach lo: skipping those keeps a long dose history cheap.
-    reaches_lo = lo + timedelta(days=profile.mid_cycle.before_min)
-    for dose, next_dose in zip(doses, doses[1:], strict=False):
+    # before lo + before_min cannot reach lo: the doses are in order, so those pairs are the leading ones, and
+    # a long dose history is skipped by bisection (flat in the number of doses).
+    first = max(bisect_left(doses, lo + before_min) - 1, 0)
+    windows = []
+    for i in range(first, len(doses) - 1):
+        dose, next_dose = doses[i], doses[i + 1]
         if dose > hi:
             break
-        if next_dose < reaches_lo:
-            continue
-        slot = mid_cycle_slot(profile.mid_cycle, dose, next_dose)
-        if slot is not None:
-            window = clip(MID_CYCLE, slot[0], slot[1], lo, hi)
-            if window is not None:
-                windows.append(window)
+        start, end = dose + after_min, dose + after_max
+        if next_dose - before_max > start:
+            start = next_dose - before_max
+        if next_dose - before_min < end:
+            end = next_dose - before_min
+        if start > end:
+            continue  # the gap is too short for a slot
+        if start < lo:
+            start = lo
+        if end > hi:
+            end = hi
+        if start <= end:
+            windows.append(Window(MID_CYCLE, start, end))
     return windows
 
 
