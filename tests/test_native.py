@@ -190,3 +190,35 @@ def test_the_compiled_core_answers_byte_for_byte_as_the_pure_python(tmp_path):
     assert planned >= len(bodies) // 2, f"only {planned} of {len(bodies)} planned: the comparison would be thin"
     differing = [i for i, (a, b) in enumerate(zip(compiled, pure, strict=True)) if a != b]
     assert not differing, f"{len(differing)} answers differ, first for {json.dumps(bodies[differing[0]])}"
+
+
+# ---- what the compiled core may import -------------------------------------------------------------------
+
+# The standard library, less what would reach outside a pure function of its arguments: the environment,
+# the file system, the clock, randomness, processes and threads, logging.
+NOT_PURE = frozenset({"os", "sys", "time", "random", "secrets", "socket", "subprocess", "threading", "pathlib",
+                      "io", "logging", "shutil", "tempfile", "uuid", "asyncio", "multiprocessing"})  # fmt: skip
+
+
+def test_the_rules_core_imports_only_the_pure_standard_library_and_reads_no_clock():
+    """service/domain is pure (craft.md): no Flask, marshmallow, environment or clock. It is also why the
+    image's compile stage needs mypyc alone (deploy/requirements-native.txt): nothing outside the standard
+    library is imported."""
+    import ast
+
+    for path in sorted((ROOT / "service" / "domain").glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                names = []
+            for name in names:
+                top = name.split(".")[0]
+                assert top == "__future__" or (top in sys.stdlib_module_names and top not in NOT_PURE), (
+                    f"{path.name} imports {name}"
+                )
+            if isinstance(node, ast.Attribute) and node.attr in {"today", "now", "utcnow"}:
+                raise AssertionError(f"{path.name}:{node.lineno} reads the clock ({node.attr})")
