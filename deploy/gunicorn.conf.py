@@ -112,6 +112,15 @@ def post_worker_init(worker):
     signal.signal(signal.SIGTERM, stop)
 
 
+def worker_exit(server, worker):
+    # Back to the collector before the interpreter shuts down: frozen objects are skipped by its last
+    # collection and torn down after the modules they need (each exit printed two "Exception ignored"
+    # tracebacks from logging's handler clean-up, outside the JSON log).
+    import gc
+
+    gc.unfreeze()
+
+
 # How long a greenlet steps aside after each answer (see post_request). Any positive value works the same: the
 # point is a timer, which is due only after the event loop has polled the sockets.
 TAKE_TURNS_SECONDS = 1e-6
