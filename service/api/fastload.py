@@ -46,11 +46,45 @@ def _supported(schema: Schema) -> bool:
     return True
 
 
+# Field.deserialize as marshmallow 4 writes it: a field class that overrides any of these gets its own
+# deserialize called, as is.
+_GENERIC = (
+    fields.Field.deserialize,
+    fields.Field._validate,
+    fields.Field._validate_missing,
+    fields.Field._validate_all,
+)
+
+
+def _field_step(field: fields.Field[Any], name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """`field.deserialize(value, name, raw)` for a plainly valid value, with the per-call work done once:
+    marshmallow 4 builds a new `And` of the field's validators on every call (`_validate_all` is a property),
+    and checks `required`, `missing` and `None` before the field's own `_deserialize`. Here the validators
+    are taken once, and a missing or None value, rare in a valid body, goes through `deserialize` itself. A
+    field class that overrides any of those methods is called through its own `deserialize`."""
+    kind = type(field)
+    own = (kind.deserialize, kind._validate, kind._validate_missing, kind._validate_all)
+    if any(mine is not generic for mine, generic in zip(own, _GENERIC, strict=True)):
+        return lambda value, raw: field.deserialize(value, name, raw)
+    read = field._deserialize
+    checks = tuple(field.validators)  # marshmallow's And calls each and fails only on a ValidationError
+
+    def step(value: Any, raw: dict[str, Any]) -> Any:
+        if value is missing or value is None:
+            return field.deserialize(value, name, raw)
+        out = read(value, name, raw)
+        for check in checks:
+            check(out)
+        return out
+
+    return step
+
+
 def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
     """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid."""
     if not _supported(schema):
         return None
-    steps: list[tuple[str, fields.Field[Any], Callable[[Any], Any] | None]] = []
+    steps: list[tuple[str, Callable[[Any, dict[str, Any]], Any], Callable[[Any], Any] | None]] = []
     for name, field in schema.load_fields.items():
         special: Callable[[Any], Any] | None = None
         if isinstance(field, fields.Nested) and isinstance(field.schema, Schema) and not field.many:
@@ -63,7 +97,7 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
             if inner is None:
                 return None
             special = _list_of_nested(field, inner)
-        steps.append((name, field, special))
+        steps.append((name, _field_step(field, name), special))
     known = frozenset(name for name, _, _ in steps)
     # The schema's own @validates_schema methods, as marshmallow calls them (after every field loaded).
     validators = [
@@ -78,12 +112,12 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
         if type(raw) is not dict or not known.issuperset(raw):
             raise _Refused  # not an object, or an unknown field
         out: dict[str, Any] = {}
-        for name, field, special in steps:
+        for name, step, special in steps:
             value = raw.get(name, missing)
             if special is not None and value is not missing:
                 out[name] = special(value)
                 continue
-            loaded = field.deserialize(value, name, raw)
+            loaded = step(value, raw)
             if loaded is not missing:
                 out[name] = loaded
         for validator in validators:
