@@ -103,6 +103,16 @@ def heaviest_request() -> dict[str, Any]:
     }
 
 
+def history_request(immunizations: int) -> dict[str, Any]:
+    """heaviest_request() scaled down: its first `immunizations` live immunizations and a quarter as many
+    vaccines, the live ones first. Each live vaccine is spaced from the whole history, so the two sizes
+    together would cost their product if the history were read once per vaccine (issue 14)."""
+    body = heaviest_request()
+    body["immunizations"] = body["immunizations"][:immunizations]
+    body["vaccines"] = body["vaccines"][: max(1, immunizations // 4)]
+    return body
+
+
 def live_request(count: int) -> dict[str, Any]:
     """`count` live vaccines (the catalog's live entries by CVX code, in catalog order, over again past the
     last) before a start planned 200 days ahead, over three years: each is placed around the ones before it
