@@ -1,9 +1,10 @@
 """A fast path for loading request bodies that are plainly valid, compiled from the marshmallow schema itself.
 
 marshmallow stays the contract, the document and the error path: this module holds no rule of its own. It
-walks a Schema's fields once, at start-up, and builds a loader that calls each field's own `deserialize`
-(its type, its `validate=` validators, its load_default) and the schema's own `@validates_schema` hooks,
-without marshmallow's per-load machinery (error stores, per-field closures, nested schema loads). It never
+walks a Schema's fields once, at start-up, and builds a loader that does what each field's `deserialize`
+does (its `required`, `allow_none` and `load_default`, its own `_deserialize`, its `validate=` validators;
+a field class that overrides any of that is called through its own `deserialize`) and calls the schema's
+own `@validates_schema` hooks, without marshmallow's per-load machinery (error stores, per-field closures, nested schema loads). It never
 reports an error: on the first problem of any kind it refuses (returns None) and the caller loads the body
 with marshmallow, which finds and words every error. So a valid body is loaded the same either way, and an
 invalid one is answered by marshmallow alone (tests/test_fastload.py holds the two equal on generated bodies,
@@ -60,18 +61,26 @@ def _field_step(field: fields.Field[Any], name: str) -> Callable[[Any, dict[str,
     """`field.deserialize(value, name, raw)` for a plainly valid value, with the per-call work done once:
     marshmallow 4 builds a new `And` of the field's validators on every call (`_validate_all` is a property),
     and checks `required`, `missing` and `None` before the field's own `_deserialize`. Here the validators
-    are taken once, and a missing or None value, rare in a valid body, goes through `deserialize` itself. A
-    field class that overrides any of those methods is called through its own `deserialize`."""
+    and those settings are read once. A field class that overrides any of those methods is called through its
+    own `deserialize`."""
     kind = type(field)
     own = (kind.deserialize, kind._validate, kind._validate_missing, kind._validate_all)
     if any(mine is not generic for mine, generic in zip(own, _GENERIC, strict=True)):
         return lambda value, raw: field.deserialize(value, name, raw)
     read = field._deserialize
     checks = tuple(field.validators)  # marshmallow's And calls each and fails only on a ValidationError
+    required, allow_none, default = field.required, field.allow_none, field.load_default
 
     def step(value: Any, raw: dict[str, Any]) -> Any:
-        if value is missing or value is None:
-            return field.deserialize(value, name, raw)
+        # Field.deserialize's own order: required, then null, then load_default for a missing value.
+        if value is missing:
+            if required:
+                raise _Refused
+            return default() if callable(default) else default
+        if value is None:
+            if allow_none:
+                return None
+            raise _Refused
         out = read(value, name, raw)
         for check in checks:
             check(out)
