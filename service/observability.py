@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -62,6 +63,12 @@ def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset
     return record.msg.split(": ", 1)[0]
 
 
+def timestamp(created: float) -> str:
+    """A record's time as the JSON lines write it (UTC, milliseconds), from its `created` seconds alone: the
+    access line written directly (write_access_line) and the formatter then write the same instant alike."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int((created - int(created)) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; only whitelisted attributes, never the message arguments' objects."""
 
@@ -85,7 +92,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "event": _event(record, self.safe_templates),
@@ -147,15 +154,53 @@ def _default_json_logging() -> bool:
     )
 
 
+def _plain_json_streams() -> list[logging.StreamHandler[Any]] | None:
+    """The handlers the access line goes to, when each is the service's own JSON handler (json_handler: a plain
+    StreamHandler, the JSON formatter, no filter but the request id's, INFO let through); else None."""
+    if not _default_json_logging() or log.parent is None:
+        return None
+    handlers = log.parent.handlers
+    for handler in handlers:
+        if (
+            type(handler) is not logging.StreamHandler
+            or handler.level > logging.INFO
+            or not all(isinstance(f, RequestIdFilter) for f in handler.filters)
+        ):
+            return None
+    return handlers  # type: ignore[return-value]  # each checked to be a StreamHandler just above
+
+
 def write_access_line(fields: dict[str, Any]) -> None:
-    """The access line: `log.info("request", extra=fields)`, the same record and the same JSON line, made
-    directly when the default JSON logging is in place (tests/test_observability_fast.py holds the two equal)."""
+    """The access line: `log.info("request", extra=fields)`, the same JSON line (tests/test_access_line.py
+    holds the two equal). With the default JSON logging in place it is written straight to the handlers'
+    streams, as their emit() would, without a LogRecord or the logging module's caller lookup."""
     if not log.isEnabledFor(logging.INFO):
         return
-    if _default_json_logging():
-        log.handle(log.makeRecord(log.name, logging.INFO, "(unknown file)", 0, "request", (), None, extra=fields))
-    else:
+    streams = _plain_json_streams() if fields.get("request_id") is not None else None
+    if streams is None:
         log.info("request", extra=fields)
+        return
+    out: dict[str, Any] = {
+        "ts": timestamp(time.time()),
+        "level": "INFO",
+        "logger": log.name,
+        "event": "request",
+        "pid": os.getpid(),
+    }
+    for name in JsonFormatter.FIELDS:
+        value = fields.get(name)
+        if value is not None:
+            out[name] = value
+    line = json.dumps(out)
+    for handler in streams:
+        handler.acquire()
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except (OSError, ValueError):  # a closed or broken stream: logging's own handling, as emit() does
+            handler.handleError(log.makeRecord(log.name, logging.INFO, "(unknown file)", 0, "request", (), None))
+        finally:
+            handler.release()
 
 
 def init_app(app: Flask) -> tuple[Callable[[Request, Any], None], Callable[[Request, Any, Response], Response]]:
