@@ -59,35 +59,23 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
 
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
-    """The non-live slots between consecutive doses (in date order), clipped to [lo, hi].
-
-    The same arithmetic as mid_cycle_slot and clip, written out: this runs for every pair of doses in the
-    horizon of every plan, and the four day offsets are the same for all of them."""
+    """The non-live slots between consecutive doses (in date order), clipped to [lo, hi]: mid_cycle_slot and
+    clip, the rule and its tests, for each pair of doses that can reach [lo, hi]."""
     slot = profile.mid_cycle
-    after_min, after_max = timedelta(days=slot.after_min), timedelta(days=slot.after_max)
-    before_min, before_max = timedelta(days=slot.before_min), timedelta(days=slot.before_max)
     # A slot ends `before_min` days before the next dose at the latest, so a pair whose next dose comes
     # before lo + before_min cannot reach lo: the doses are in order, so those pairs are the leading ones, and
     # a long dose history is skipped by bisection (flat in the number of doses).
-    first = max(bisect_left(doses, lo + before_min) - 1, 0)
+    first = max(bisect_left(doses, lo + timedelta(days=slot.before_min)) - 1, 0)
     windows = []
     for i in range(first, len(doses) - 1):
-        dose, next_dose = doses[i], doses[i + 1]
+        dose = doses[i]
         if dose > hi:
             break
-        start, end = dose + after_min, dose + after_max
-        if next_dose - before_max > start:
-            start = next_dose - before_max
-        if next_dose - before_min < end:
-            end = next_dose - before_min
-        if start > end:
-            continue  # the gap is too short for a slot
-        if start < lo:
-            start = lo
-        if end > hi:
-            end = hi
-        if start <= end:
-            windows.append(Window(MID_CYCLE, start, end))
+        found = mid_cycle_slot(slot, dose, doses[i + 1])
+        if found is not None:
+            window = clip(MID_CYCLE, found[0], found[1], lo, hi)
+            if window is not None:
+                windows.append(window)
     return windows
 
 
