@@ -257,15 +257,6 @@ def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: d
         k = _intervals_between(cadence, planned, maintenance[0])
         if k is not None:
             anchor, steps = planned, k
-    if not cadence.months:
-        # Days add up exactly: a dose is on the calendar when it is a whole number of intervals after the anchor
-        # (what comparing with after() tells, without a date for every dose).
-        for day in maintenance[1:]:
-            if (day - anchor).days == cadence.days * (steps + 1):
-                steps += 1
-            else:
-                anchor, steps = day, 0
-        return anchor, steps
     for day in maintenance[1:]:
         if cadence.after(anchor, steps + 1) == day:
             steps += 1
@@ -295,13 +286,6 @@ def labelled_doses(
         number += 1
     if anchor is None:
         anchor, steps = day, 0
-    if not cadence.months:
-        # Days add up exactly, so each dose is the one before plus the interval (what after() gives, without
-        # working out every dose from the anchor again).
-        day, interval = cadence.after(anchor, steps), timedelta(days=cadence.days)
-        while True:
-            yield day
-            day += interval
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
