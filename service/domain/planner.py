@@ -29,7 +29,7 @@ from .series import (
     ready_on,
     single_dose,
 )
-from .spacing import Conflict, LiveEvent, LiveVirusConflicts
+from .spacing import Conflict, Constraints, LiveEvent, LiveSpacing, LiveVirusConflicts
 from .therapy import Rule, TherapyProfile
 from .windows import AVOID, PRE_START, Timing, Window, plan_timing
 
@@ -351,6 +351,7 @@ class _HistorySpacing:
             kinds.setdefault(event.vaccine.id, event.vaccine)
         self.kinds = list(kinds.values())
         self.spaced: dict[tuple[Conflict | None, ...], Timing] = {}
+        self.constrained: dict[tuple[Conflict | None, ...], Constraints] = {}
 
     def space(self, vaccine: Vaccine, timing: Timing) -> Timing:
         """_space_from_history(vaccine, timing, history): `timing` must be the plan's live timing."""
@@ -360,6 +361,16 @@ class _HistorySpacing:
         if spaced is None:
             spaced = self.spaced[key] = _space_from_history(vaccine, timing, self.history, self.conflicts)
         return spaced
+
+    def constraints(self, vaccine: Vaccine) -> Constraints:
+        """LiveVirusConflicts.constraints(vaccine, history): what the history asks of the vaccine's spacing,
+        which depends on the vaccine only through its conflicts with each vaccine of the history, both ways."""
+        between = self.conflicts.between
+        key = tuple([c for kind in self.kinds for c in (between(kind, vaccine), between(vaccine, kind))])
+        found = self.constrained.get(key)
+        if found is None:
+            found = self.constrained[key] = self.conflicts.constraints(vaccine, self.history)
+        return found
 
 
 PROTECTION = "protection"
@@ -400,11 +411,11 @@ def _has_shorter_minimum(series: Series) -> bool:
 
 
 def _unbounded_proposal(
-    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, rules: VaccineRules, fixed: list[LiveEvent]
+    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, spacing: LiveSpacing | None
 ) -> Proposal:
     """The series as if no therapy start were in the way: to say which start date would let it come first."""
     open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
-    return propose(vaccine, series, given, open_window, as_of, MINIMUM, rules.conflicts, fixed)
+    return propose(series, given, open_window, as_of, MINIMUM, spacing)
 
 
 def _choose_proposal(
@@ -414,21 +425,20 @@ def _choose_proposal(
     timing: Timing,
     req: VaccineRequest,
     schedule: DoseSchedule,
-    rules: VaccineRules,
-    fixed: list[LiveEvent],
+    spacing: LiveSpacing | None,
     as_of: date,
     lead: LeadTime,
     shorter_minimum: bool,
 ) -> Proposal:
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
-    proposal = propose(vaccine, series, given, timing.windows, as_of, RECOMMENDED, rules.conflicts, fixed)
+    proposal = propose(series, given, timing.windows, as_of, RECOMMENDED, spacing)
     if not shorter_minimum:
         return proposal
     key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
     if key[:4] == _best_key_at_minimum(series, given, req, schedule.first_dose, as_of):
         # The minimum intervals cannot do better on any count, and the recommended ones win the tie.
         return proposal
-    fallback = propose(vaccine, series, given, timing.windows, as_of, MINIMUM, rules.conflicts, fixed)
+    fallback = propose(series, given, timing.windows, as_of, MINIMUM, spacing)
     return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
 
 
@@ -557,16 +567,24 @@ def _plan_one(
         timing = _space_from_history(vaccine, base, history, rules.conflicts)
     # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
     fixed = history + proposed_live if live else []
+    # Its spacing from them, found once for every proposal below (the events do not change meanwhile); from
+    # the plan's shared history, once per kind of conflict (_HistorySpacing).
+    spacing: LiveSpacing | None = None
+    if live:
+        if history_spacing is not None:
+            spacing = rules.conflicts.spacing(vaccine, proposed_live, history_spacing.constraints(vaccine))
+        else:
+            spacing = rules.conflicts.spacing(vaccine, fixed)
     notes: list[str] = []
     extra_rules: list[str] = []
     if timing.status == AVOID:
         proposal = Proposal((), _remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     else:
         proposal = _choose_proposal(
-            vaccine, series, given, timing, req, schedule, rules, fixed, as_of, lead, shorter_minimum
+            vaccine, series, given, timing, req, schedule, spacing, as_of, lead, shorter_minimum
         )
     if live and proposal.doses:
-        apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, rules, req, as_of)
+        apart = _apart_from_yellow_fever(vaccine, series, given, timing, proposal, fixed, spacing, rules, req, as_of)
         if apart is not None:
             proposal, partner = apart
             notes.append(
@@ -584,7 +602,7 @@ def _plan_one(
     series_start: date | None = None
     if live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
-        trial = _unbounded_proposal(vaccine, series, given, as_of, rules, fixed)
+        trial = _unbounded_proposal(vaccine, series, given, as_of, spacing)
         margin = timedelta(days=profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
@@ -699,6 +717,7 @@ def _apart_from_yellow_fever(
     timing: Timing,
     proposal: Proposal,
     fixed: list[LiveEvent],
+    spacing: LiveSpacing | None,
     rules: VaccineRules,
     req: VaccineRequest,
     as_of: date,
@@ -714,7 +733,7 @@ def _apart_from_yellow_fever(
     for event in partners:
         margin = timedelta(days=_YF_SPACING_DAYS - 1)
         windows = _subtract(windows, event.day - margin, event.day + margin)
-    apart = propose(vaccine, series, given, windows, as_of, proposal.basis, rules.conflicts, fixed)
+    apart = propose(series, given, windows, as_of, proposal.basis, spacing)
     if not apart.complete:
         return None
     if req.needed_by is not None:

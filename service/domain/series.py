@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from .catalog import Vaccine
 from .intervals import Interval
-from .spacing import LiveEvent, LiveSpacing, LiveVirusConflicts
+from .spacing import LiveSpacing
 from .windows import Window
 
 RECOMMENDED = "recommended"
@@ -172,20 +171,18 @@ def _attempt(
 
 
 def propose(
-    vaccine: Vaccine,
     series: Series,
     given: tuple[date, ...],
     windows: tuple[Window, ...],
     as_of: date,
     basis: str,
-    conflicts: LiveVirusConflicts,
-    fixed: list[LiveEvent],
+    spacing: LiveSpacing | None,
 ) -> Proposal:
-    """Dated doses for the rest of the series, on the given interval basis, within any maximum interval."""
+    """Dated doses for the rest of the series, on the given interval basis, within any maximum interval.
+    `spacing`: a live vaccine's spacing from the other live events (LiveVirusConflicts.spacing), None for a
+    vaccine that is not live."""
     given = tuple(sorted(given))
     start, restarted = as_of, False
-    # A live vaccine's spacing from the fixed live events, found once for every dose and retry below.
-    spacing = conflicts.spacing(vaccine, fixed) if vaccine.live else None
     for _ in range(_MAX_SHIFTS):
         placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing)
         if overrun is None:

@@ -35,6 +35,11 @@ class LiveEvent:
     day: date
 
 
+# The events that constrain one live vaccine, each distinct (day, conflict after, conflict before) once, keyed
+# by the day and the conflicts' identities (LiveVirusConflicts.constraints).
+Constraints = dict[tuple[date, int, int], tuple[date, "Conflict | None", "Conflict | None"]]
+
+
 class LiveSpacing:
     """The live events that constrain one live vaccine: (day, conflict when it comes after, when before)."""
 
@@ -116,9 +121,16 @@ class LiveVirusConflicts:
         gap = (later.day - earlier.day).days
         return rule if rule.begin_days <= gap < rule.end_days else None
 
-    def spacing(self, vaccine: Vaccine, fixed: list[LiveEvent]) -> LiveSpacing:
-        """Where `vaccine` may go among the live events `fixed`: found once for a proposal, which then asks it
-        for a free day at every dose and every retry (the events do not change while it does)."""
+    def spacing(self, vaccine: Vaccine, fixed: list[LiveEvent], known: Constraints | None = None) -> LiveSpacing:
+        """Where `vaccine` may go among the live events `fixed` (and those `known` already, from constraints()):
+        found once for a vaccine, whose proposals then ask it for a free day at every dose and every retry (the
+        events do not change while they do)."""
+        distinct = dict(known) if known else {}
+        distinct.update(self.constraints(vaccine, fixed))
+        return LiveSpacing(list(distinct.values()))
+
+    def constraints(self, vaccine: Vaccine, events: list[LiveEvent]) -> Constraints:
+        """The events that constrain `vaccine`, each distinct (day, conflict after, conflict before) once."""
         # Per day of an event: the conflicts when the vaccine comes after it and before it. Events alike on
         # the same day (the same vaccine twice, two vaccines under the same rule) block the same days under the
         # same rule, so each (day, after, before) is kept once: the candidates are checked against the
@@ -128,8 +140,8 @@ class LiveVirusConflicts:
             partners = self._partners[vaccine.id] = {}
         # Keyed by the conflicts' identities: they are interned (_between), so equal ones are the same object.
         # (Not by the pair's: compiled with mypyc, a tuple is a value that is boxed anew each time it is used.)
-        distinct: dict[tuple[date, int, int], tuple[date, Conflict | None, Conflict | None]] = {}
-        for event in fixed:
+        distinct: Constraints = {}
+        for event in events:
             pair = partners.get(event.vaccine.id)
             if pair is None:
                 pair = partners[event.vaccine.id] = (
@@ -138,4 +150,4 @@ class LiveVirusConflicts:
                 )
             if pair[0] is not None or pair[1] is not None:
                 distinct[(event.day, id(pair[0]), id(pair[1]))] = (event.day, pair[0], pair[1])
-        return LiveSpacing(list(distinct.values()))
+        return distinct
