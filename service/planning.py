@@ -68,8 +68,8 @@ class Planner:
         return json_ready(self.answer_raw(raw))  # type: ignore[no-any-return]  # orjson is typed Any
 
     def answer_raw(self, raw: Any) -> dict[str, Any]:
-        """plan_json's answer before its dates are written out, for a front end that encodes it with encode()
-        anyway (the batch): the same bytes, without a JSON round trip per plan."""
+        """plan_json's answer before its dates are written out, for a front end that writes it itself (the batch
+        with encode(), the clinic page's calendar): the same answer, without a JSON round trip per plan."""
         return self.answer(self.load(raw))
 
     def load(self, raw: Any) -> dict[str, Any]:

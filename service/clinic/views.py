@@ -166,7 +166,7 @@ def plan_calendar() -> Response | tuple[str, int]:
     form = read_form(request.form)
     try:
         # The same path as POST /v1/plans.ics: the loaded request, answered, written as a calendar.
-        return calendar_response(planner().answer(planner().load(plan_body(form))))
+        return calendar_response(planner().answer_raw(plan_body(form)))
     except InvalidInput as error:
         return render_page(form, errors=error.errors, status=422)
 
