@@ -117,13 +117,32 @@ def set_date(driver, element_id: str, value: str) -> None:
     driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(by().ID, element_id), value)
 
 
+def gone(element):
+    """A wait condition: `element` is no longer in the page. Chromedriver says so with a stale-element error,
+    or, when asked in the instant the old document is being replaced, with "Node with given id does not
+    belong to the document" (a plain WebDriverException, which selenium's staleness_of lets through)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return check
+
+
 def submit(driver, button) -> None:
     """Click a submit button and wait for the answer page (the clicked button goes stale when it arrives)."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     button.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 60).until(gone(button))
     # The old page is gone; wait for the new one to finish loading too (a script run mid-load can meet a node
     # of the document being replaced: "Node with given id does not belong to the document").
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
@@ -402,10 +421,10 @@ def test_a_keyboard_alone_reaches_every_field_and_submits_the_plan(browser, serv
     assert set(fields) <= set(reached)
     button = browser.switch_to.active_element
     button.send_keys(Keys.ENTER)
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
+    WebDriverWait(browser, 60).until(gone(button))
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
     result = browser.find_element(by().CSS_SELECTOR, 'li.vaccine-result[data-vaccine-id="zoster-recombinant"]')
     assert result.get_attribute("data-status") == "pre_start"
 
