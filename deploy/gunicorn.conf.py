@@ -92,6 +92,34 @@ def on_starting(server):
         sys.exit(4)
 
 
+# The signals with which the master stops a worker (gunicorn's own worker handlers for them: handle_exit and
+# handle_quit).
+_STOPPING = ("SIGTERM", "SIGINT", "SIGQUIT")
+
+
+def post_fork(server, worker):
+    # From fork until gunicorn installs the worker's signal handlers (init_signals, after gevent's patching) the
+    # child still runs the master's handler, which only puts the signal on the master's queue: in the child
+    # that is a copy nobody reads. A stop that began while a worker was being born was lost: the worker
+    # booted and served on, and the master waited the whole graceful timeout (30 s) before killing it (seen in
+    # CI, a stop just after a worker was recycled). Here the worker's own handlers take over, and a stop the
+    # master's handler already queued in this copy is obeyed: the worker leaves before loading anything.
+    import signal
+
+    stopping = [getattr(signal, name) for name in _STOPPING]
+
+    def stop(sig, frame):
+        worker.alive = False  # init_process goes on to load the app, then run() sees this and returns at once
+
+    for sig in stopping:  # first, so that nothing arriving from here on goes to the master's queue
+        signal.signal(sig, stop)
+    pending = []
+    while not server.SIG_QUEUE.empty():
+        pending.append(server.SIG_QUEUE.get_nowait())
+    if any(sig in pending for sig in stopping):
+        sys.exit(0)
+
+
 def post_worker_init(worker):
     # The application is loaded by now (ruleset, catalog, schemas, the API document: about 90,000 objects that
     # live as long as the worker). A full collection walked all of them: 110-120 ms during which every

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -24,7 +25,7 @@ import pytest
 import requests
 
 from scripts.workloads import largest_request, typical_request
-from tests.server import Server, gunicorn
+from tests.server import GUNICORN, ROOT, Server, free_port, gunicorn
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 TYPICAL = json.dumps(typical_request()).encode()
@@ -258,6 +259,72 @@ def test_sigkill_to_one_worker_is_survived(tmp_path):
     # The dead worker's samples are kept: the count covers every answered plan (and at most the lost ones, and
     # any the server answered after a client stopped waiting).
     assert counts["ok"] <= counted <= counts["ok"] + failed + counts["timeout"]
+
+
+# A gunicorn config that runs the project's, then stops the master while its first worker is being born:
+# "before" sends the stop before the project's post_fork runs (the child still has the master's handler),
+# "after" just after it (before gunicorn's init_signals). Each waits, bounded, until the stop has reached
+# the worker, so that the moment is certain rather than a race.
+STOP_WHILE_BORN = """
+import os, runpy, signal, time
+from pathlib import Path
+
+globals().update({{k: v for k, v in runpy.run_path({config!r}).items() if not k.startswith("__")}})
+_project_post_fork = post_fork
+
+
+def post_fork(server, worker):
+    first = Path({marker!r})
+    if first.exists():
+        return _project_post_fork(server, worker)
+    first.write_text(str(os.getpid()))
+    if {when!r} == "after":
+        _project_post_fork(server, worker)
+    os.kill(server.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (server.SIG_QUEUE.empty() if {when!r} == "before" else worker.alive):
+        time.sleep(0.01)
+    if {when!r} == "before":
+        _project_post_fork(server, worker)
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_stop_while_a_worker_is_being_born_is_not_lost(tmp_path, when):
+    """SIGTERM reaching a worker between its fork and gunicorn's worker signal set-up used to go to the
+    master's inherited handler and be lost: the worker booted, served, and the master waited the whole
+    graceful timeout before killing it (a CI failure: a stop just after a worker was recycled). With the
+    graceful timeout at 300 s, the master must be gone within 60, with status 0, and the worker must say
+    it exited."""
+    config = tmp_path / "stop_while_born.conf.py"
+    marker = tmp_path / "first-born"
+    config.write_text(
+        STOP_WHILE_BORN.format(config=str(ROOT / "deploy" / "gunicorn.conf.py"), marker=str(marker), when=when)
+    )
+    log_path = tmp_path / "gunicorn.log"
+    env = {**os.environ, "PLANNER_WORKERS": "2", "PLANNER_LOG_LEVEL": "INFO", "PLANNER_GRACEFUL_TIMEOUT": "300"}
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(GUNICORN), "--config", str(config), "--bind", f"127.0.0.1:{free_port()}", "service.app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        status = None
+    took = time.monotonic() - started
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    print(f"\nstop while the first worker is born ({when} post_fork): master gone after {took:.1f}s, status {status}")
+    assert status == 0, text[-3000:]
+    assert f"Worker exiting (pid: {marker.read_text()})" in text
+    assert "SIGKILL" not in text
 
 
 # ---- abuse: a thousand malformed or oversized requests in a row -------------------------------------------
