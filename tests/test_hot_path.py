@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.intervals import Interval, add_months
+from service.domain.intervals import _SHIFT_REACH, Interval, add_months, shift
 from service.domain.therapy import Cadence
 from service.domain.windows import MID_CYCLE, clip, mid_cycle_slot, mid_cycle_windows
 
@@ -35,6 +36,30 @@ def test_skipping_pairs_that_end_before_lo_changes_no_window(profile, doses, lo,
     doses = tuple(sorted(doses))
     hi = lo + timedelta(days=span)
     assert mid_cycle_windows(profile, doses, lo, hi) == mid_cycle_windows_without_the_skip(profile, doses, lo, hi)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    day=st.dates(),
+    moved=st.one_of(
+        st.integers(-_SHIFT_REACH - 2, _SHIFT_REACH + 2),  # the built offsets and both of their edges
+        st.integers(-4_000_000, 4_000_000),  # beyond them, back to timedelta, overflow included
+    ),
+)
+def test_shifting_a_day_gives_what_timedelta_gives(day, moved):
+    try:
+        expected = day + timedelta(days=moved)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            shift(day, moved)
+    else:
+        assert shift(day, moved) == expected
+
+
+def test_shifting_at_the_edges_of_the_built_offsets():
+    day = date(2024, 2, 29)
+    for moved in (-_SHIFT_REACH - 1, -_SHIFT_REACH, -1, 0, 1, _SHIFT_REACH, _SHIFT_REACH + 1):
+        assert shift(day, moved) == day + timedelta(days=moved)
 
 
 @settings(max_examples=300, deadline=None)

@@ -18,6 +18,7 @@ from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
+from .intervals import shift
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
 from .series import (
     MINIMUM,
@@ -289,9 +290,9 @@ def _subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Wind
             out.append(w)
             continue
         if w.start < start:
-            out.append(Window(w.kind, w.start, start - timedelta(days=1)))
+            out.append(Window(w.kind, w.start, shift(start, -1)))
         if end < w.end:
-            out.append(Window(w.kind, end + timedelta(days=1), w.end))
+            out.append(Window(w.kind, shift(end, 1), w.end))
     return tuple(out)
 
 
@@ -309,8 +310,8 @@ def _space_from_history(
         conflict = conflicts.between(event.vaccine, vaccine)
         if conflict is None:
             continue
-        start = event.day + timedelta(days=conflict.begin_days)
-        end = event.day + timedelta(days=conflict.end_days - 1)
+        start = shift(event.day, conflict.begin_days)
+        end = shift(event.day, conflict.end_days - 1)
         narrowed = _subtract(windows, start, end)
         if narrowed is not windows:  # a new tuple only when the conflict took days away
             windows = narrowed
@@ -318,7 +319,7 @@ def _space_from_history(
                 rules.append(conflict.rule)
             notes.append(
                 f"{event.vaccine.name} was given on {event.day}: another live vaccine must wait "
-                f"{conflict.end_days} days (or be given the same day), so not before {end + timedelta(days=1)}."
+                f"{conflict.end_days} days (or be given the same day), so not before {shift(end, 1)}."
             )
     if windows == timing.windows:
         return timing
@@ -399,9 +400,7 @@ def _choice_key(
     # ready_on, from the days already worked out: the protective dose plus the lead time.
     protective_day = days.get(lead.after_dose or series.length)
     meets = (
-        req.needed_by is not None
-        and protective_day is not None
-        and protective_day + timedelta(days=lead.days) <= req.needed_by
+        req.needed_by is not None and protective_day is not None and shift(protective_day, lead.days) <= req.needed_by
     )
     return (proposal.complete, before_first, len(days), meets, proposal.basis == RECOMMENDED)
 
@@ -414,7 +413,7 @@ def _unbounded_proposal(
     vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, spacing: LiveSpacing | None
 ) -> Proposal:
     """The series as if no therapy start were in the way: to say which start date would let it come first."""
-    open_window = (Window(PRE_START, as_of, as_of + timedelta(days=_START_SEARCH_DAYS)),)
+    open_window = (Window(PRE_START, as_of, shift(as_of, _START_SEARCH_DAYS)),)
     return propose(series, given, open_window, as_of, MINIMUM, spacing)
 
 
@@ -499,7 +498,7 @@ def _protection(
     else:
         # series.ready_on: the protective dose plus the lead time.
         protective_day = days.get(protective)
-        ready = None if protective_day is None else protective_day + timedelta(days=lead.days)
+        ready = None if protective_day is None else shift(protective_day, lead.days)
         means = PROTECTION if ready is not None else None
     # With an antibody check advised, the schedule alone cannot show protection: neither true nor false.
     meets = None if needed_by is None or serology else (ready is not None and ready <= needed_by)
@@ -793,7 +792,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
     errors += checked.errors
-    until = request.as_of + timedelta(days=request.horizon_days)
+    until = shift(request.as_of, request.horizon_days)
     schedule = None
     if profile is not None:
         try:

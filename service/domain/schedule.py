@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from .advisories import DOSE_MISSED, HISTORY_ASSUMED, REPLETION_BEFORE_MEDIAN, PlanWarning
 from .errors import FieldError, InvalidInput
+from .intervals import shift
 from .therapy import Cadence, TherapyProfile
 
 NOT_STARTED = "not_started"
@@ -152,8 +153,8 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
                 )
             )
         last = _last_dose(profile, treatment)
-        if last is not None and repletion < last + timedelta(days=profile.repletion_min_days_after_last_dose):
-            plausible = last + timedelta(days=profile.repletion_min_days_after_last_dose)
+        if last is not None and repletion < shift(last, profile.repletion_min_days_after_last_dose):
+            plausible = shift(last, profile.repletion_min_days_after_last_dose)
             errors.append(
                 FieldError(
                     "treatment.b_cell_repletion_on",
@@ -282,7 +283,7 @@ def labelled_doses(
     day = start
     while number <= len(profile.starter_gaps):
         yield day
-        day = day + timedelta(days=profile.starter_gaps[number - 1])
+        day = shift(day, profile.starter_gaps[number - 1])
         number += 1
     if anchor is None:
         anchor, steps = day, 0
@@ -367,7 +368,7 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         if last_number > len(profile.starter_gaps):
             starters = len(profile.starter_gaps)
             maintenance = [day for day, n in zip(given, numbers, strict=True) if n > starters]
-            planned = first + timedelta(days=profile.starter_offsets()[-1]) if partial else None
+            planned = shift(first, profile.starter_offsets()[-1]) if partial else None
             anchor, steps = maintenance_anchor(cadence, maintenance, planned)
             due = cadence.after(anchor, steps + 1)
             steps += 1

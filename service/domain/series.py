@@ -15,9 +15,9 @@ the doses given no longer count.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from .intervals import Interval
+from .intervals import Interval, shift
 from .spacing import LiveSpacing
 from .windows import Window
 
@@ -192,7 +192,7 @@ def propose(
             given, start, restarted = (), as_of, True
         else:
             # A proposed dose left no permitted day for the next one inside the maximum: begin later.
-            start = placed[0].day + timedelta(days=1)
+            start = shift(placed[0].day, 1)
     remaining = tuple(d.number for d in series.doses[len(given) :])
     return Proposal((), remaining, basis, (series.rule_id,), restarted)
 
@@ -201,4 +201,4 @@ def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series
     """When protection is expected: the protective dose (the last unless the lead time names one) plus the
     lead time; None while that dose has no day."""
     day = proposal.dose_days(given).get(lead.after_dose or series.length)
-    return None if day is None else day + timedelta(days=lead.days)
+    return None if day is None else shift(day, lead.days)

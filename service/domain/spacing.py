@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from .catalog import Vaccine
+from .intervals import shift
 
 CDSI_RULE = "cdsi.live-virus-conflict"
 ACIP_RULE = "acip.live-live-spacing"
@@ -48,9 +49,7 @@ class LiveSpacing:
         # Where a free stretch may start besides the day asked for: an event's own day (the same day is allowed)
         # or the day its conflict ends (E + the end interval with E first), in date order.
         starts = {event_day for event_day, _, _ in relevant}
-        starts.update(
-            event_day + timedelta(days=after.end_days) for event_day, after, _ in relevant if after is not None
-        )
+        starts.update(shift(event_day, after.end_days) for event_day, after, _ in relevant if after is not None)
         self._starts = sorted(starts)
 
     def next_free_day(self, day: date) -> tuple[date, set[str]]:

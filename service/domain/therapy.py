@@ -7,9 +7,9 @@ here knows about files. Adding another anti-CD20 therapy means adding a profile,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from .intervals import add_months
+from .intervals import add_months, shift
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Cadence:
         """The date `steps` intervals after `day` (anchored on `day`, so month ends do not drift)."""
         if self.months:
             return add_months(day, self.months * steps)
-        return day + timedelta(days=self.days * steps)
+        return shift(day, self.days * steps)
 
 
 @dataclass(frozen=True)

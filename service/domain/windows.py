@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
+from .intervals import shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule
 from .therapy import MidCycleSlot, TherapyProfile
 
@@ -53,8 +54,8 @@ def clip(kind: str, start: date, end: date, lo: date, hi: date) -> Window | None
 
 def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[date, date] | None:
     """The non-live slot between two consecutive doses, or None when the gap is too short for one."""
-    start = max(dose + timedelta(days=slot.after_min), next_dose - timedelta(days=slot.before_max))
-    end = min(dose + timedelta(days=slot.after_max), next_dose - timedelta(days=slot.before_min))
+    start = max(shift(dose, slot.after_min), shift(next_dose, -slot.before_max))
+    end = min(shift(dose, slot.after_max), shift(next_dose, -slot.before_min))
     return (start, end) if start <= end else None
 
 
@@ -65,7 +66,7 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
     # A slot ends `before_min` days before the next dose at the latest, so a pair whose next dose comes
     # before lo + before_min cannot reach lo: the doses are in order, so those pairs are the leading ones, and
     # a long dose history is skipped by bisection (flat in the number of doses).
-    first = max(bisect_left(doses, lo + timedelta(days=slot.before_min)) - 1, 0)
+    first = max(bisect_left(doses, shift(lo, slot.before_min)) - 1, 0)
     windows = []
     for i in range(first, len(doses) - 1):
         dose = doses[i]
@@ -93,8 +94,8 @@ def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date
     assert schedule.stopped_on is not None
     last_dose = schedule.given[-1] if schedule.given else schedule.stopped_on
     return max(
-        schedule.stopped_on + timedelta(days=1),
-        last_dose + timedelta(days=profile.post_therapy_after_last_dose_days),
+        shift(schedule.stopped_on, 1),
+        shift(last_dose, profile.post_therapy_after_last_dose_days),
     )
 
 
@@ -107,7 +108,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
     name = profile.name
     if schedule.phase == NOT_STARTED:
         first = schedule.first_dose
-        last_day = first - timedelta(days=profile.live_pre_start_days)
+        last_day = shift(first, -profile.live_pre_start_days)
         rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
         window = clip(PRE_START, as_of, last_day, as_of, until)
         if window is not None:
@@ -121,7 +122,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
                 ),
                 rules,
             )
-        delay_to = as_of + timedelta(days=profile.live_pre_start_days)
+        delay_to = shift(as_of, profile.live_pre_start_days)
         return Timing(
             AVOID,
             (),
@@ -150,8 +151,8 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             if window is None:
                 return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
             return Timing(POST_THERAPY, (window,), reason, rules)
-        recheck = schedule.stopped_on + timedelta(days=profile.b_cell_recheck_days)
-        consensus = schedule.stopped_on + timedelta(days=profile.b_cell_consensus_days)
+        recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
+        consensus = shift(schedule.stopped_on, profile.b_cell_consensus_days)
         when = f"from {_fmt(recheck)}" if recheck > as_of else f"now (that point, {_fmt(recheck)}, has passed)"
         return Timing(
             AVOID,
@@ -209,7 +210,7 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
 
     if schedule.phase == NOT_STARTED:
         first = schedule.first_dose
-        last_day = first - timedelta(days=profile.non_live_pre_start_days)
+        last_day = shift(first, -profile.non_live_pre_start_days)
         window = clip(PRE_START, as_of, last_day, as_of, until)
         rules.append(profile.rule_id("non_live_pre_start"))
         if window is not None:
