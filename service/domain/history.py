@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Final
 
 from .advisories import (
     LIVE_VACCINE_BEFORE_START,
@@ -21,6 +22,7 @@ from .advisories import (
 from .catalog import Vaccine
 from .schedule import NOT_STARTED, DoseSchedule
 from .therapy import TherapyProfile
+from .values import Value
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,14 @@ class VaccineGiven:
     day: date
 
 
-@dataclass(frozen=True)
-class HistoryReview:
+class HistoryReview(Value):
     """What the vaccine history means for the therapy: warnings, and the earliest start it allows."""
 
-    warnings: tuple[PlanWarning, ...]
-    earliest_start: date | None
+    _fields = ("warnings", "earliest_start")
+
+    def __init__(self, warnings: tuple[PlanWarning, ...], earliest_start: date | None) -> None:
+        self.warnings: Final = warnings
+        self.earliest_start: Final = earliest_start
 
 
 def _listed(events: list[VaccineGiven]) -> str:

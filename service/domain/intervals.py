@@ -15,9 +15,11 @@ from typing import Final
 # The day offsets the rules add (lead times, mid-cycle slots, pre-start margins, live spacing, the horizon) run from
 # a few days to a few years. `timedelta(days=n)` parses its keyword arguments on each call: building them took a
 # quarter of make_plan's instructions (callgrind, the typical request: 88 a plan at about 3,000 instructions
-# each). These are built once; `shift` falls back to timedelta beyond them.
+# each). These are built once, with whole multiples of them for `shift` to go further.
 _SHIFT_REACH: Final = 4000
 _SHIFTS: Final = tuple(timedelta(days=n) for n in range(-_SHIFT_REACH, _SHIFT_REACH + 1))
+_REACHES: Final = date.max.toordinal() // _SHIFT_REACH + 1  # whole reaches that span the calendar
+_REACH_SHIFTS: Final = tuple(timedelta(days=n * _SHIFT_REACH) for n in range(-_REACHES, _REACHES + 1))
 
 _TERM = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(day|week|month|year)s?\s*", re.IGNORECASE)
 
@@ -63,6 +65,13 @@ def shift(day: date, days: int) -> date:
     same OverflowError past year 9999."""
     if -_SHIFT_REACH <= days <= _SHIFT_REACH:
         return day + _SHIFTS[days + _SHIFT_REACH]
+    # Further (a maintenance anchor 400 doses back is 11,200 days away): whole reaches, then the rest.
+    reaches, rest = divmod(days, _SHIFT_REACH)
+    if -_REACHES <= reaches <= _REACHES:
+        try:
+            return day + _REACH_SHIFTS[reaches + _REACHES] + _SHIFTS[rest + _SHIFT_REACH]
+        except OverflowError:
+            pass  # the first step left the calendar: timedelta says whether the whole shift does
     return day + timedelta(days=days)
 
 

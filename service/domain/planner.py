@@ -9,10 +9,10 @@ the ones after it, so two live vaccines end up on the same day or properly space
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
@@ -32,38 +32,58 @@ from .series import (
 )
 from .spacing import Conflict, Constraints, LiveEvent, LiveSpacing, LiveVirusConflicts
 from .therapy import Rule, TherapyProfile
+from .values import Value
 from .windows import AVOID, PRE_START, Timing, Window, plan_timing
 
 # How far ahead the planner looks for a start date that would let a live series finish before therapy.
 _START_SEARCH_DAYS = 5 * 366
 
 
-@dataclass(frozen=True)
-class VaccineRequest:
+class VaccineRequest(Value):
     """One requested vaccine: exactly one of `name` or `cvx`, with its series so far and its deadline."""
 
-    name: str | None = None
-    cvx: str | None = None
-    given: tuple[date, ...] = ()
-    needed_by: date | None = None
+    _fields = ("name", "cvx", "given", "needed_by")
+
+    def __init__(
+        self,
+        name: str | None = None,
+        cvx: str | None = None,
+        given: tuple[date, ...] = (),
+        needed_by: date | None = None,
+    ) -> None:
+        self.name: Final = name
+        self.cvx: Final = cvx
+        self.given: Final = given
+        self.needed_by: Final = needed_by
 
 
-@dataclass(frozen=True)
-class Immunization:
+class Immunization(Value):
     """A vaccine already given, by CVX code or name, for live-live spacing."""
 
-    day: date
-    name: str | None = None
-    cvx: str | None = None
+    _fields = ("day", "name", "cvx")
+
+    def __init__(self, day: date, name: str | None = None, cvx: str | None = None) -> None:
+        self.day: Final = day
+        self.name: Final = name
+        self.cvx: Final = cvx
 
 
-@dataclass(frozen=True)
-class PlanRequest:
-    as_of: date
-    treatment: Treatment
-    vaccines: tuple[VaccineRequest, ...]
-    horizon_days: int
-    immunizations: tuple[Immunization, ...] = ()
+class PlanRequest(Value):
+    _fields = ("as_of", "treatment", "vaccines", "horizon_days", "immunizations")
+
+    def __init__(
+        self,
+        as_of: date,
+        treatment: Treatment,
+        vaccines: tuple[VaccineRequest, ...],
+        horizon_days: int,
+        immunizations: tuple[Immunization, ...] = (),
+    ) -> None:
+        self.as_of: Final = as_of
+        self.treatment: Final = treatment
+        self.vaccines: Final = vaccines
+        self.horizon_days: Final = horizon_days
+        self.immunizations: Final = immunizations
 
 
 @dataclass(frozen=True)
@@ -112,19 +132,44 @@ class VaccineRules:
         return self._facts_for(vaccine)[2]
 
 
-@dataclass(frozen=True)
-class VaccinePlan:
-    request: VaccineRequest
-    match: Match
-    timing: Timing
-    proposal: Proposal
-    series: Series
-    ready_on: date | None
-    meets_needed_by: bool | None
-    # "protection" (protective dose plus lead time) or "series_complete" (a dose fell in B-cell depletion).
-    ready_on_means: str | None = None
-    serology_advised: bool = False
-    lead: LeadTime | None = None
+class VaccinePlan(Value):
+    _fields = (
+        "request",
+        "match",
+        "timing",
+        "proposal",
+        "series",
+        "ready_on",
+        "meets_needed_by",
+        "ready_on_means",
+        "serology_advised",
+        "lead",
+    )
+
+    def __init__(
+        self,
+        request: VaccineRequest,
+        match: Match,
+        timing: Timing,
+        proposal: Proposal,
+        series: Series,
+        ready_on: date | None,
+        meets_needed_by: bool | None,
+        ready_on_means: str | None = None,
+        serology_advised: bool = False,
+        lead: LeadTime | None = None,
+    ) -> None:
+        self.request: Final = request
+        self.match: Final = match
+        self.timing: Final = timing
+        self.proposal: Final = proposal
+        self.series: Final = series
+        self.ready_on: Final = ready_on
+        self.meets_needed_by: Final = meets_needed_by
+        # "protection" (protective dose plus lead time) or "series_complete" (a dose fell in B-cell depletion).
+        self.ready_on_means: Final = ready_on_means
+        self.serology_advised: Final = serology_advised
+        self.lead: Final = lead
 
     @property
     def protective_dose(self) -> int:
@@ -141,17 +186,29 @@ class VaccinePlan:
         return len(self.proposal.counted(self.request.given))
 
 
-@dataclass(frozen=True)
-class Plan:
-    as_of: date
-    until: date
-    profile: TherapyProfile
-    ruleset_version: str
-    schedule: DoseSchedule
-    vaccines: tuple[VaccinePlan, ...]
-    warnings: tuple[PlanWarning, ...]
-    # For a therapy not yet started: the earliest first dose the live vaccines in the history allow.
-    earliest_start: date | None = None
+class Plan(Value):
+    _fields = ("as_of", "until", "profile", "ruleset_version", "schedule", "vaccines", "warnings", "earliest_start")
+
+    def __init__(
+        self,
+        as_of: date,
+        until: date,
+        profile: TherapyProfile,
+        ruleset_version: str,
+        schedule: DoseSchedule,
+        vaccines: tuple[VaccinePlan, ...],
+        warnings: tuple[PlanWarning, ...],
+        earliest_start: date | None = None,
+    ) -> None:
+        self.as_of: Final = as_of
+        self.until: Final = until
+        self.profile: Final = profile
+        self.ruleset_version: Final = ruleset_version
+        self.schedule: Final = schedule
+        self.vaccines: Final = vaccines
+        self.warnings: Final = warnings
+        # For a therapy not yet started: the earliest first dose the live vaccines in the history allow.
+        self.earliest_start: Final = earliest_start
 
 
 class Therapies:
@@ -179,15 +236,16 @@ class Therapies:
         return profile
 
 
-@dataclass
 class _Checked:
-    """What input checking yields: resolved vaccines and immunizations, or the errors found."""
+    """What input checking yields: resolved vaccines and immunizations, or the errors found (filled in by
+    _check_input)."""
 
-    matches: list[Match] = field(default_factory=list)
-    history: list[LiveEvent] = field(default_factory=list)
-    # Every immunization, live or not, for the checks against the first dose (service.domain.history).
-    recorded: list[VaccineGiven] = field(default_factory=list)
-    errors: list[FieldError] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.matches: list[Match] = []
+        self.history: list[LiveEvent] = []
+        # Every immunization, live or not, for the checks against the first dose (service.domain.history).
+        self.recorded: list[VaccineGiven] = []
+        self.errors: list[FieldError] = []
 
 
 def _lookup(catalog: Catalog, name: str | None, cvx: str | None, prefix: str) -> Match:
@@ -331,8 +389,8 @@ def _space_from_history(
             + " Without that conflict: "
             + timing.reason
         )
-        return replace(timing, status=AVOID, windows=(), reason=reason, rules=tuple(rules))
-    return replace(timing, status=windows[0].kind, windows=windows, reason=reason, rules=tuple(rules))
+        return timing.replaced(status=AVOID, windows=(), reason=reason, rules=tuple(rules))
+    return timing.replaced(status=windows[0].kind, windows=windows, reason=reason, rules=tuple(rules))
 
 
 class _HistorySpacing:
@@ -639,7 +697,7 @@ def _plan_one(
             )
             series_start = None
         proposal = Proposal((), _remaining_doses(series, given), proposal.basis, proposal.rules, proposal.restarted)
-        timing = replace(timing, status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
+        timing = timing.replaced(status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
         extra_rules.append(rules.live_whole_rule)
     elif timing.status == AVOID and delay_start_to is not None and delay_start_to != timing.delay_start_to:
         notes.append(
@@ -676,7 +734,6 @@ def _plan_one(
         extra_rules.append(rules.basis_rule)
     if ready is not None and not depleted:
         extra_rules.append(lead.rule_id)
-    # Timing(...) rather than dataclasses.replace: this runs for every vaccine, and replace() is generic.
     timing = Timing(
         timing.status,
         timing.windows,

@@ -6,14 +6,14 @@ Everything is computed relative to the assessment date `as_of` passed in; nothin
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from .advisories import DOSE_MISSED, HISTORY_ASSUMED, REPLETION_BEFORE_MEDIAN, PlanWarning
 from .errors import FieldError, InvalidInput
 from .intervals import shift
 from .therapy import Cadence, TherapyProfile
+from .values import Value
 
 NOT_STARTED = "not_started"
 STARTER = "starter"
@@ -25,44 +25,85 @@ PARTIAL_HISTORY = "partial_history"
 IMPLAUSIBLE_REPLETION = "implausible_repletion"
 
 
-@dataclass(frozen=True)
-class Treatment:
+class Treatment(Value):
     """The treatment history as the request states it (dates already parsed)."""
 
-    drug: str
-    doses: tuple[date, ...] = ()
-    start_date: date | None = None
-    cadence: str | None = None
-    stopped_on: date | None = None
-    b_cell_repletion_on: date | None = None
+    _fields = ("drug", "doses", "start_date", "cadence", "stopped_on", "b_cell_repletion_on")
+
+    def __init__(
+        self,
+        drug: str,
+        doses: tuple[date, ...] = (),
+        start_date: date | None = None,
+        cadence: str | None = None,
+        stopped_on: date | None = None,
+        b_cell_repletion_on: date | None = None,
+    ) -> None:
+        self.drug: Final = drug
+        self.doses: Final = doses
+        self.start_date: Final = start_date
+        self.cadence: Final = cadence
+        self.stopped_on: Final = stopped_on
+        self.b_cell_repletion_on: Final = b_cell_repletion_on
 
 
-@dataclass(frozen=True)
-class DoseSchedule:
+class DoseSchedule(Value):
     """Past and future doses of one person's therapy as seen on `as_of`.
 
     `upcoming` runs from `next_dose` to one dose past the horizon, so that the slot after the last dose
     inside the horizon can still be bounded by the dose that follows it.
     """
 
-    phase: str
-    first_dose: date
-    given: tuple[date, ...]
-    assumed: bool
-    next_dose: date | None
-    overdue: bool
-    upcoming: tuple[date, ...]
-    stopped_on: date | None
-    b_cell_repletion_on: date | None
-    cadence: Cadence
-    warnings: tuple[PlanWarning, ...]
-    rules: tuple[str, ...]
-    # True when start_date is earlier than the earliest listed dose: `given` is the recent part of a longer
-    # history and `first_dose` is the stated (possibly approximate) start.
-    partial: bool = False
-    # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
-    # (see windows.schedule_mid_cycle_windows); not part of the value.
-    derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _fields = (
+        "phase",
+        "first_dose",
+        "given",
+        "assumed",
+        "next_dose",
+        "overdue",
+        "upcoming",
+        "stopped_on",
+        "b_cell_repletion_on",
+        "cadence",
+        "warnings",
+        "rules",
+        "partial",
+    )
+
+    def __init__(
+        self,
+        phase: str,
+        first_dose: date,
+        given: tuple[date, ...],
+        assumed: bool,
+        next_dose: date | None,
+        overdue: bool,
+        upcoming: tuple[date, ...],
+        stopped_on: date | None,
+        b_cell_repletion_on: date | None,
+        cadence: Cadence,
+        warnings: tuple[PlanWarning, ...],
+        rules: tuple[str, ...],
+        partial: bool = False,
+    ) -> None:
+        self.phase: Final = phase
+        self.first_dose: Final = first_dose
+        self.given: Final = given
+        self.assumed: Final = assumed
+        self.next_dose: Final = next_dose
+        self.overdue: Final = overdue
+        self.upcoming: Final = upcoming
+        self.stopped_on: Final = stopped_on
+        self.b_cell_repletion_on: Final = b_cell_repletion_on
+        self.cadence: Final = cadence
+        self.warnings: Final = warnings
+        self.rules: Final = rules
+        # True when start_date is earlier than the earliest listed dose: `given` is the recent part of a longer
+        # history and `first_dose` is the stated (possibly approximate) start.
+        self.partial: Final = partial
+        # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
+        # (see windows.schedule_mid_cycle_windows); not part of the value (not in _fields).
+        self.derived: Final[dict[Any, Any]] = {}
 
     @property
     def doses(self) -> tuple[date, ...]:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from .intervals import Interval, shift
 from .spacing import LiveSpacing
+from .values import Value
 from .windows import Window
 
 RECOMMENDED = "recommended"
@@ -68,21 +70,32 @@ class LeadTime:
     after_dose: int | None = None
 
 
-@dataclass(frozen=True)
-class ProposedDose:
-    dose: int
-    day: date
+class ProposedDose(Value):
+    _fields = ("dose", "day")
+
+    def __init__(self, dose: int, day: date) -> None:
+        self.dose: Final = dose
+        self.day: Final = day
 
 
-@dataclass(frozen=True)
-class Proposal:
-    doses: tuple[ProposedDose, ...]
-    # Remaining doses that found no day inside the windows (beyond the horizon, or no window at all).
-    unplaced: tuple[int, ...]
-    basis: str
-    rules: tuple[str, ...]
-    # The doses given no longer count: a maximum interval ran out after them, so the course starts again.
-    restarted: bool = False
+class Proposal(Value):
+    _fields = ("doses", "unplaced", "basis", "rules", "restarted")
+
+    def __init__(
+        self,
+        doses: tuple[ProposedDose, ...],
+        unplaced: tuple[int, ...],
+        basis: str,
+        rules: tuple[str, ...],
+        restarted: bool = False,
+    ) -> None:
+        self.doses: Final = doses
+        # Remaining doses that found no day inside the windows (beyond the horizon, or no window at all).
+        self.unplaced: Final = unplaced
+        self.basis: Final = basis
+        self.rules: Final = rules
+        # The doses given no longer count: a maximum interval ran out after them, so the course starts again.
+        self.restarted: Final = restarted
 
     @property
     def complete(self) -> bool:

@@ -8,12 +8,13 @@ rules that matter most are structural here: a live vaccine only ever gets a pre-
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from .intervals import shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule
 from .therapy import MidCycleSlot, TherapyProfile
+from .values import Value
 
 PRE_START = "pre_start"
 MID_CYCLE = "mid_cycle"
@@ -21,29 +22,56 @@ POST_THERAPY = "post_therapy"
 AVOID = "avoid"
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Value):
     """A run of days, both ends inclusive, on which a vaccine may be given."""
 
-    kind: str
-    start: date
-    end: date
+    _fields = ("kind", "start", "end")
+
+    def __init__(self, kind: str, start: date, end: date) -> None:
+        self.kind: Final = kind
+        self.start: Final = start
+        self.end: Final = end
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(Value):
     """The answer for one vaccine: its windows and why."""
 
-    status: str
-    windows: tuple[Window, ...]
-    reason: str
-    rules: tuple[str, ...]
-    delay_start_to: date | None = None
-    b_cell_recheck_on: date | None = None
-    notes: tuple[str, ...] = field(default=())
+    _fields = ("status", "windows", "reason", "rules", "delay_start_to", "b_cell_recheck_on", "notes")
+
+    def __init__(
+        self,
+        status: str,
+        windows: tuple[Window, ...],
+        reason: str,
+        rules: tuple[str, ...],
+        delay_start_to: date | None = None,
+        b_cell_recheck_on: date | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.status: Final = status
+        self.windows: Final = windows
+        self.reason: Final = reason
+        self.rules: Final = rules
+        self.delay_start_to: Final = delay_start_to
+        self.b_cell_recheck_on: Final = b_cell_recheck_on
+        self.notes: Final = notes
+
+    def replaced(
+        self, *, status: str, windows: tuple[Window, ...], reason: str, rules: tuple[str, ...] | None = None
+    ) -> Timing:
+        """This timing with another status, windows and reason (and rules): what dataclasses.replace gave."""
+        return Timing(
+            status,
+            windows,
+            reason,
+            self.rules if rules is None else rules,
+            self.delay_start_to,
+            self.b_cell_recheck_on,
+            self.notes,
+        )
 
 
 def clip(kind: str, start: date, end: date, lo: date, hi: date) -> Window | None:
