@@ -99,6 +99,26 @@ def test_accept_text_calendar_on_plans_gives_the_same_calendar(client):
     assert both.mimetype == "application/json"
 
 
+@pytest.mark.parametrize("accept", ["", "*/*", "application/json"])
+def test_the_accept_headers_skipped_without_parsing_are_those_the_parse_answers_with_json(app, accept):
+    """wants_calendar() answers JSON for these without parsing them: parsed, they give JSON too."""
+    from service.api.ics import _PLAINLY_NOT_CALENDAR, wants_calendar
+
+    assert accept in _PLAINLY_NOT_CALENDAR
+    headers = {"Accept": accept} if accept else {}
+    with app.test_request_context(headers=headers) as context:
+        parsed = context.request.accept_mimetypes.best_match(["application/json", "text/calendar"])
+        assert parsed != "text/calendar" and not wants_calendar()
+
+
+@pytest.mark.parametrize("accept", ["text/calendar", "TEXT/CALENDAR", "text/*", "*/*;q=0.1, text/calendar"])
+def test_accept_headers_that_prefer_a_calendar_still_get_one(app, accept):
+    from service.api.ics import wants_calendar
+
+    with app.test_request_context(headers={"Accept": accept}):
+        assert wants_calendar()
+
+
 def test_errors_on_the_calendar_routes_stay_problem_json(client):
     bad = {**PLANNED, "vaccines": [{"name": "Shingrx"}]}
     for r in (
