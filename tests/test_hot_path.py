@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.intervals import _SHIFT_REACH, Interval, add_months, shift
+from service.domain.intervals import _SHIFT_REACH, Interval, add_months, iso_day, shift
 from service.domain.therapy import Cadence
 from service.domain.windows import MID_CYCLE, clip, mid_cycle_slot, mid_cycle_windows
 
@@ -54,6 +54,17 @@ def test_shifting_a_day_gives_what_timedelta_gives(day, moved):
             shift(day, moved)
     else:
         assert shift(day, moved) == expected
+
+
+@settings(max_examples=1000, deadline=None)
+@given(day=st.dates())
+def test_a_day_is_written_as_isoformat_writes_it(day):
+    assert iso_day(day) == day.isoformat() == str(day)
+
+
+def test_days_are_written_with_four_digit_years_and_two_digit_months_and_days():
+    for day in (date(1, 1, 1), date(999, 12, 31), date(2024, 2, 29), date(9999, 12, 31)):
+        assert iso_day(day) == day.isoformat()
 
 
 def test_shifting_at_the_edges_of_the_built_offsets():

@@ -21,6 +21,11 @@ _SHIFTS: Final = tuple(timedelta(days=n) for n in range(-_SHIFT_REACH, _SHIFT_RE
 _REACHES: Final = date.max.toordinal() // _SHIFT_REACH + 1  # whole reaches that span the calendar
 _REACH_SHIFTS: Final = tuple(timedelta(days=n * _SHIFT_REACH) for n in range(-_REACHES, _REACHES + 1))
 
+# Years, months and days as iso_day writes them: the years requests can carry (1900-2199), and a margin.
+_FIRST_YEAR: Final = 1800
+_YEARS: Final = tuple(str(year) for year in range(_FIRST_YEAR, 2400))
+_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(32))
+
 _TERM = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(day|week|month|year)s?\s*", re.IGNORECASE)
 
 
@@ -73,6 +78,18 @@ def shift(day: date, days: int) -> date:
         except OverflowError:
             pass  # the first step left the calendar: timedelta says whether the whole shift does
     return day + timedelta(days=days)
+
+
+def iso_day(day: date) -> str:
+    """`day.isoformat()`, YYYY-MM-DD: the dates written into reasons and notes. date.isoformat formats through
+    printf, whose code and the string formatting around it took a tenth of make_plan's instructions for the
+    ten or so dates of a typical plan; this joins ready-made digits."""
+    number = day.year
+    if _FIRST_YEAR <= number < _FIRST_YEAR + len(_YEARS):
+        year = _YEARS[number - _FIRST_YEAR]
+    else:
+        year = str(number).rjust(4, "0")
+    return f"{year}-{_TWO_DIGITS[day.month]}-{_TWO_DIGITS[day.day]}"
 
 
 def add_months(day: date, months: int) -> date:

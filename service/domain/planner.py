@@ -18,7 +18,7 @@ from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
-from .intervals import shift
+from .intervals import iso_day, shift
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
 from .series import (
     MINIMUM,
@@ -568,7 +568,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
     notes: list[str] = []
     if p.depleted and p.ready_on is not None:
         notes.append(
-            f"The series is complete by {p.ready_on.isoformat()}; doses given during B-cell depletion may give a weaker or no "
+            f"The series is complete by {iso_day(p.ready_on)}; doses given during B-cell depletion may give a weaker or no "
             "response, so no protection date is stated."
         )
     if p.serology:
@@ -579,17 +579,18 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
         return notes
     if needed_by is None:
         if not p.depleted and p.ready_on is not None and protective < length:
-            notes.append(f"Protection counts from dose {protective}: expected by {p.ready_on.isoformat()}.")
+            notes.append(f"Protection counts from dose {protective}: expected by {iso_day(p.ready_on)}.")
         return notes
     what = "Series complete" if p.depleted else "Protection expected"
-    if p.meets:
-        notes.append(f"{what} by {p.ready_on}, before {needed_by}.")
+    by = iso_day(needed_by)
+    if p.meets and p.ready_on is not None:
+        notes.append(f"{what} by {iso_day(p.ready_on)}, before {by}.")
     elif p.ready_on is not None:
-        notes.append(f"{what} only on {p.ready_on}, after {needed_by}.")
+        notes.append(f"{what} only on {iso_day(p.ready_on)}, after {by}.")
     elif p.depleted:
-        notes.append(f"This plan cannot complete the series by {needed_by}.")
+        notes.append(f"This plan cannot complete the series by {by}.")
     else:
-        notes.append(f"This plan cannot protect by {needed_by}.")
+        notes.append(f"This plan cannot protect by {by}.")
     return notes
 
 
@@ -713,8 +714,7 @@ def _plan_one(
     if remaining == 0 and not proposal.doses:
         notes.append(f"The {length}-dose series is complete.")
     elif proposal.doses:
-        # isoformat() is what {p.day} prints, without going through format() and str() for every dose.
-        listed = ", ".join([f"dose {p.dose} on {p.day.isoformat()}" for p in proposal.doses])
+        listed = ", ".join([f"dose {p.dose} on {iso_day(p.day)}" for p in proposal.doses])
         basis = "minimum" if proposal.basis == MINIMUM else "recommended"
         notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if length > 1 else "."))
     if proposal.unplaced and timing.status != AVOID:

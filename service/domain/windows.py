@@ -11,7 +11,7 @@ from bisect import bisect_left
 from datetime import date
 from typing import Final
 
-from .intervals import shift
+from .intervals import iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule
 from .therapy import MidCycleSlot, TherapyProfile
 from .values import Value
@@ -128,7 +128,7 @@ def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date
 
 
 def _fmt(day: date) -> str:
-    return day.isoformat()
+    return iso_day(day)
 
 
 def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, until: date) -> Timing:
