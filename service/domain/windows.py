@@ -127,10 +127,6 @@ def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date
     )
 
 
-def _fmt(day: date) -> str:
-    return iso_day(day)
-
-
 def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, until: date) -> Timing:
     """Windows for a live or live-attenuated vaccine."""
     name = profile.name
@@ -144,8 +140,8 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
                 PRE_START,
                 (window,),
                 (
-                    f"Live vaccine: give it on or before {_fmt(last_day)}, at least {profile.live_pre_start_days} days "
-                    f"before the first {name} dose on {_fmt(first)}. Live vaccines are not recommended during "
+                    f"Live vaccine: give it on or before {iso_day(last_day)}, at least {profile.live_pre_start_days} days "
+                    f"before the first {name} dose on {iso_day(first)}. Live vaccines are not recommended during "
                     f"{name} treatment, nor after it until B-cell repletion."
                 ),
                 rules,
@@ -155,9 +151,9 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             AVOID,
             (),
             (
-                f"Live vaccine: the first {name} dose on {_fmt(first)} is fewer than {profile.live_pre_start_days} days "
+                f"Live vaccine: the first {name} dose on {iso_day(first)} is fewer than {profile.live_pre_start_days} days "
                 f"away, and live vaccines are not recommended during treatment. Given today, it would need the "
-                f"first dose moved to {_fmt(delay_to)} or later."
+                f"first dose moved to {iso_day(delay_to)} or later."
             ),
             rules,
             delay_start_to=delay_to,
@@ -173,15 +169,15 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             window = clip(POST_THERAPY, start, until, as_of, until)
             rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))
             reason = (
-                f"Live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)} and B-cell repletion was "
-                f"confirmed on {_fmt(repletion)}, so live vaccines may be given from {_fmt(start)}."
+                f"Live vaccine: {name} was stopped on {iso_day(schedule.stopped_on)} and B-cell repletion was "
+                f"confirmed on {iso_day(repletion)}, so live vaccines may be given from {iso_day(start)}."
             )
             if window is None:
                 return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
             return Timing(POST_THERAPY, (window,), reason, rules)
         recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
         consensus = shift(schedule.stopped_on, profile.b_cell_consensus_days)
-        when = f"from {_fmt(recheck)}" if recheck > as_of else f"now (that point, {_fmt(recheck)}, has passed)"
+        when = f"from {iso_day(recheck)}" if recheck > as_of else f"now (that point, {iso_day(recheck)}, has passed)"
         return Timing(
             AVOID,
             (),
@@ -189,7 +185,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
                 f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
                 f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
                 f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
-                f"({_fmt(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."
+                f"({iso_day(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."
             ),
             (profile.rule_id("live_after_stop"),),
             b_cell_recheck_on=recheck,
@@ -222,14 +218,14 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
                 AVOID,
                 (),
                 f"Non-live vaccine: after {name} was stopped, the window opens on "
-                f"{_fmt(start)}, beyond the requested horizon.",
+                f"{iso_day(start)}, beyond the requested horizon.",
                 tuple(rules),
             )
         return Timing(
             POST_THERAPY,
             (window,),
             (
-                f"Non-live vaccine: {name} was stopped on {_fmt(schedule.stopped_on)}; give it from {_fmt(window.start)} "
+                f"Non-live vaccine: {name} was stopped on {iso_day(schedule.stopped_on)}; give it from {iso_day(window.start)} "
                 f"(at least {profile.post_therapy_after_last_dose_days} days after the last dose). The response may "
                 "be weaker until B cells recover."
             ),
@@ -244,12 +240,12 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
         if window is not None:
             windows.append(window)
             parts.append(
-                f"Best given on or before {_fmt(last_day)}, at least {profile.non_live_pre_start_days} "
-                f"days before the first {name} dose on {_fmt(first)}."
+                f"Best given on or before {iso_day(last_day)}, at least {profile.non_live_pre_start_days} "
+                f"days before the first {name} dose on {iso_day(first)}."
             )
         else:
             parts.append(
-                f"The first {name} dose on {_fmt(first)} is fewer than {profile.non_live_pre_start_days} "
+                f"The first {name} dose on {iso_day(first)} is fewer than {profile.non_live_pre_start_days} "
                 "days away, too late for the preferred pre-start timing."
             )
 
@@ -260,7 +256,7 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
         parts.append(
             f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
             f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
-            f"(first slot {_fmt(slots[0].start)} to {_fmt(slots[0].end)}). The response to non-live vaccines may "
+            f"(first slot {iso_day(slots[0].start)} to {iso_day(slots[0].end)}). The response to non-live vaccines may "
             f"be weaker during {name} treatment."
         )
     if not windows:
