@@ -21,17 +21,17 @@ from service.api.schemas import PlanRequestSchema
 from service.data.loader import Ruleset
 from service.domain.answer import present
 from service.domain.errors import FieldError, InvalidInput
+from service.domain.intake import to_request, to_treatment
 from service.domain.planner import (
     Immunization,
     Plan,
-    PlanRequest,
     VaccineRequest,
     field_order,
     immunization_errors,
     make_plan,
     vaccine_errors,
 )
-from service.domain.schedule import Treatment, check_treatment
+from service.domain.schedule import check_treatment
 
 # Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
 # loading a typical request. Loading keeps no state on the instance.
@@ -144,37 +144,6 @@ def _valid_items(
         if ("name" in item) != ("cvx" in item) and "name" not in own and "cvx" not in own:
             out.append((index, item, own))
     return out
-
-
-def to_treatment(t: dict[str, Any]) -> Treatment:
-    """A loaded `treatment` object in the planner's terms."""
-    return Treatment(
-        drug=t["drug"],
-        doses=tuple(t["doses"]),
-        start_date=t["start_date"],
-        cadence=t["cadence"],
-        stopped_on=t["stopped_on"],
-        b_cell_repletion_on=t["b_cell_repletion_on"],
-    )
-
-
-def to_request(body: dict[str, Any], today: date) -> PlanRequest:
-    """A loaded request body in the planner's terms; `today` stands in for a missing as_of."""
-    treatment = to_treatment(body["treatment"])
-    vaccines = tuple(
-        VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]), needed_by=v["needed_by"])
-        for v in body["vaccines"]
-    )
-    immunizations = tuple(
-        Immunization(day=i["date"], name=i.get("name"), cvx=i.get("cvx")) for i in body["immunizations"]
-    )
-    return PlanRequest(
-        as_of=body["as_of"] or today,
-        treatment=treatment,
-        vaccines=vaccines,
-        horizon_days=body["horizon_days"],
-        immunizations=immunizations,
-    )
 
 
 def json_ready(value: Any) -> Any:
