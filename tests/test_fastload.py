@@ -7,6 +7,8 @@ only what marshmallow refuses: then the answer is marshmallow's own errors (Plan
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, post_load
 
 from scripts.workloads import heaviest_request, largest_request, plan_request, typical_request
 from service.api.fastload import compile_loader
+from service.api.schemas import read_day
 from service.planning import FAST_LOAD, REQUEST_SCHEMA
 
 # Values near every rule of the schema: dates well and badly written, in and out of range; lengths at and past
@@ -169,3 +172,49 @@ def test_a_schema_beyond_the_compiler_gets_no_fast_path():
 
     assert compile_loader(WithHook()) is None
     assert compile_loader(WithDataKey()) is None
+
+
+_OLD_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _read_day_by_regex(value: Any) -> date | None:
+    """How IsoDate read a date before read_day: the regular expression, then fromisoformat."""
+    if not isinstance(value, str) or not _OLD_ISO_DATE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+# Strings near YYYY-MM-DD: ISO's other forms (week dates, compact, times), Unicode digits (which \d matches),
+# a trailing newline (which $ lets through), signs, spaces and out-of-calendar days.
+DATE_LIKE = st.one_of(
+    st.dates().map(date.isoformat),
+    st.dates().map(lambda d: d.strftime("%Y%m%d")),
+    st.dates().map(lambda d: "{}-W{:02d}-{}".format(*d.isocalendar())),
+    st.dates().map(lambda d: d.isoformat() + "\n"),
+    st.text(alphabet="0123456789-WT:+Z \n\u0663\uff10", max_size=12),
+    st.builds(
+        "{}-{}-{}".format,
+        st.text(alphabet="0123456789\u0663", min_size=3, max_size=5),
+        st.text(alphabet="0123456789\uff10", min_size=1, max_size=3),
+        st.text(alphabet="0123456789 ", min_size=1, max_size=3),
+    ),
+)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.one_of(DATE_LIKE, ANY_SCALAR))
+def test_read_day_takes_exactly_the_dates_the_regular_expression_and_fromisoformat_took(value):
+    assert read_day(value) == _read_day_by_regex(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-10-16\n", "2026-W42-5", "20261016", "\u0662\u0660\u0662\u0666-\u0661\u0660-\u0661\u0666", "2026-1\uff10-16",
+     "2026-02-29", "2024-02-29", "0000-01-01", "2026-10-16 ", " 2026-10-1", "2026-10-16T00"],
+)  # fmt: skip
+def test_read_day_on_the_near_misses(text):
+    assert read_day(text) == _read_day_by_regex(text)
+    assert (read_day(text) is not None) == (text == "2024-02-29")
