@@ -57,26 +57,40 @@ _GENERIC = (
 )
 
 
-def _field_step(field: fields.Field[Any], name: str) -> Callable[[Any, dict[str, Any]], Any]:
-    """`field.deserialize(value, name, raw)` for a plainly valid value, with the per-call work done once:
-    marshmallow 4 builds a new `And` of the field's validators on every call (`_validate_all` is a property),
-    and checks `required`, `missing` and `None` before the field's own `_deserialize`. Here the validators
-    and those settings are read once. A field class that overrides any of those methods is called through its
-    own `deserialize`."""
+def _generic(field: fields.Field[Any]) -> bool:
+    """Whether the field's class keeps marshmallow's own deserialize and checks (the fast path does their work)."""
     kind = type(field)
     own = (kind.deserialize, kind._validate, kind._validate_missing, kind._validate_all)
-    if any(mine is not generic for mine, generic in zip(own, _GENERIC, strict=True)):
+    return all(mine is generic for mine, generic in zip(own, _GENERIC, strict=True))
+
+
+# What a field left out of the body loads as, worked out once (`_if_absent`): marshmallow's `missing` (left out of
+# the result), its load_default (called when callable: a new list each time), or one of these two.
+_REFUSE = object()  # a required field: not plainly valid
+_ASK_FIELD = object()  # a field class with its own deserialize: it decides, as for any other value
+
+
+def _if_absent(field: fields.Field[Any]) -> Any:
+    # Field.deserialize's own order for a value left out: required first, then load_default.
+    if not _generic(field):
+        return _ASK_FIELD
+    return _REFUSE if field.required else field.load_default
+
+
+def _field_step(field: fields.Field[Any], name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """`field.deserialize(value, name, raw)` for a plainly valid value the body gives (a value left out is
+    `_if_absent`'s), with the per-call work done once: marshmallow 4 builds a new `And` of the field's validators
+    on every call (`_validate_all` is a property), and checks `None` before the field's own `_deserialize`. Here
+    the validators and that setting are read once. A field class that overrides any of those methods is called
+    through its own `deserialize`, for a value left out too."""
+    if not _generic(field):
         return lambda value, raw: field.deserialize(value, name, raw)
     read = field._deserialize
     checks = tuple(field.validators)  # marshmallow's And calls each and fails only on a ValidationError
-    required, allow_none, default = field.required, field.allow_none, field.load_default
+    allow_none = field.allow_none
 
     def step(value: Any, raw: dict[str, Any]) -> Any:
-        # Field.deserialize's own order: required, then null, then load_default for a missing value.
-        if value is missing:
-            if required:
-                raise _Refused
-            return default() if callable(default) else default
+        # Field.deserialize's own order for a given value: null first, then the field's own reading and checks.
         if value is None:
             if allow_none:
                 return None
@@ -93,7 +107,7 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
     """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid."""
     if not _supported(schema):
         return None
-    steps: list[tuple[str, Callable[[Any, dict[str, Any]], Any], Callable[[Any], Any] | None]] = []
+    steps: list[tuple[str, Callable[[Any, dict[str, Any]], Any], Callable[[Any], Any] | None, Any]] = []
     for name, field in schema.load_fields.items():
         special: Callable[[Any], Any] | None = None
         if isinstance(field, fields.Nested) and isinstance(field.schema, Schema) and not field.many:
@@ -106,8 +120,8 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
             if inner is None:
                 return None
             special = _list_of_nested(field, inner)
-        steps.append((name, _field_step(field, name), special))
-    known = frozenset(name for name, _, _ in steps)
+        steps.append((name, _field_step(field, name), special, _if_absent(field)))
+    known = frozenset(name for name, _, _, _ in steps)
     # The schema's own @validates_schema methods, as marshmallow calls them (after every field loaded).
     validators = [
         getattr(schema, attr)
@@ -121,8 +135,15 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
         if type(raw) is not dict or not known.issuperset(raw):
             raise _Refused  # not an object, or an unknown field
         out: dict[str, Any] = {}
-        for name, step, special in steps:
+        for name, step, special, if_absent in steps:
             value = raw.get(name, missing)
+            if value is missing and if_absent is not _ASK_FIELD:
+                # Most fields of most bodies are left out: refused or defaulted as worked out once, without a call.
+                if if_absent is _REFUSE:
+                    raise _Refused
+                if if_absent is not missing:
+                    out[name] = if_absent() if callable(if_absent) else if_absent
+                continue
             if special is not None and value is not missing:
                 out[name] = special(value)
                 continue
