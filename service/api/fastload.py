@@ -141,8 +141,9 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
                 # Most fields of most bodies are left out: refused or defaulted as worked out once, without a call.
                 if if_absent is _REFUSE:
                     raise _Refused
-                if if_absent is not missing:
-                    out[name] = if_absent() if callable(if_absent) else if_absent
+                value = if_absent() if callable(if_absent) else if_absent
+                if value is not missing:  # no load_default: left out of the result, as marshmallow does
+                    out[name] = value
                 continue
             if special is not None and value is not missing:
                 out[name] = special(value)
