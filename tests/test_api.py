@@ -338,6 +338,14 @@ def test_health_and_readiness(client, catalog):
     assert ready["ruleset"]["ofatumumab"].startswith("1.0.0+")
 
 
+def test_readiness_says_which_rules_core_runs(client):
+    # The compiled core is about twice as fast: an image that shipped without it must be visible to an operator.
+    import service.domain.planner
+
+    compiled = service.domain.planner.__file__.endswith(".so")
+    assert client.get("/readyz").get_json()["rules_core"] == ("compiled" if compiled else "pure_python")
+
+
 def test_docs_page_uses_only_local_assets(client):
     page = client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"

@@ -13,6 +13,8 @@ from flask import Response, current_app, render_template, send_from_directory
 from flask.views import MethodView
 from flask_smorest import abort
 
+from service import NATIVE
+
 from .blueprint import Blueprint
 from .problems import PROBLEM_TYPES
 from .schemas import CADENCES, HealthSchema, ReadySchema
@@ -58,6 +60,8 @@ class Ready(MethodView):
             "catalog_version": ruleset.catalog.version,
             "vaccines": len(ruleset.catalog.vaccines),
             "data_digest": ruleset.data_digest,
+            # Half the speed without it: an operator sees here which core this instance runs.
+            "rules_core": "compiled" if NATIVE else "pure_python",
         }
 
 

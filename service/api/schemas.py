@@ -18,6 +18,8 @@ from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME
 S = TypeVar("S", bound=type[Schema])
 # Maintenance cadences a request may name; openapi.yaml states them once, as the component Cadence.
 CADENCES = ("every_4_weeks", "monthly")
+# How the rules core may run (GET /readyz): compiled with mypyc, or its Python source.
+RULES_CORES = ("compiled", "pure_python")
 
 
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -648,6 +650,15 @@ class ReadySchema(Schema):
             "SHA-256 of every data file that can change an answer, as checked at start-up (its first 12 digits "
             "are in every ruleset version). Two instances with the same digest serve the same data."
         )
+    )
+    rules_core = fields.String(
+        validate=validate.OneOf(RULES_CORES),
+        metadata=_doc(
+            "How the rules core runs: compiled (the C extensions built by `make native`, checked at start-up against "
+            "their sources) or pure_python (the same rules and answers, about half the speed; an image built "
+            "without a C compiler).",
+            "compiled",
+        ),
     )
 
 
