@@ -8,6 +8,8 @@ import logging
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service import observability
 from service.observability import json_handler, write_access_line
@@ -69,3 +71,41 @@ def test_another_handler_on_the_way_gets_the_line_through_the_logging_module(ser
         logging.getLogger("service").removeHandler(handler)
     assert other.getvalue().strip() == "observability.py request"  # the caller lookup ran
     assert json.loads(stream.getvalue())["request_id"] == "req-7"
+
+
+# The access line's own JSON writer and the timestamp's cache against what they replaced, on generated values.
+KEYS = st.sampled_from(["ts", "level", "logger", "event", "pid", *observability.JsonFormatter.FIELDS])
+VALUES = st.one_of(
+    st.text(),  # quotes, backslashes, control characters, any Unicode: json's escaping must apply
+    st.text(alphabet=st.characters(categories=["Cc", "Cs", "Co", "Zl", "Zp"])),  # lone surrogates too
+    st.integers(),
+    st.floats(),  # NaN and the infinities included: json writes them its own way
+    st.booleans(),
+    st.none(),
+    st.lists(st.one_of(st.text(max_size=5), st.integers()), max_size=3),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.tuples(KEYS, VALUES), max_size=12, unique_by=lambda pair: pair[0]))
+def test_json_object_writes_what_json_dumps_writes(pairs):
+    assert observability.json_object(pairs) == json.dumps(dict(pairs))
+
+
+def _timestamp_by_strftime(created: float) -> str:
+    """How timestamp() wrote a time before it kept the last second's text."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int((created - int(created)) * 1000):03d}Z"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False), min_size=1, max_size=20))
+def test_timestamp_keeps_the_last_second_without_changing_any_time(times):
+    # Times in any order, repeats and neighbours in the same second among them, so the cache is hit and missed.
+    for created in [*times, *(t + 0.0005 for t in times), *times[::-1]]:
+        assert observability.timestamp(created) == _timestamp_by_strftime(created)
+
+
+@pytest.mark.parametrize("created", [0.0, 0.9995, 1.0, 1_790_000_000.25, 1_790_000_000.999, 1_709_251_199.5])
+def test_timestamp_at_second_edges(created):
+    assert observability.timestamp(created) == _timestamp_by_strftime(created)
+    assert observability.timestamp(created) == _timestamp_by_strftime(created)  # the second time from the cache
