@@ -10,7 +10,8 @@ warm up, then 100 times counted (callgrind_control switches counting on and off 
 process under valgrind. Instructions are not time: a part that misses the CPU's caches costs more per
 instruction, so `make bench` stays the measure of speed.
 
-Parts: the whole POST /v1/plans and GET /healthz through the WSGI app (no server), the minimal app's POST
+Parts: the whole POST /v1/plans and GET /healthz through the WSGI app (no server; "logged": the POST with its
+access line written, as production logs every request, the other parts without it), the minimal app's POST
 (the bench's yardstick), and the planning path's own steps in the order a request takes them.
 """
 
@@ -31,7 +32,7 @@ from werkzeug.test import EnvironBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM_UP, COUNTED = 50, 100
-PARTS = ("request", "healthz", "minimal", "load", "to_request", "make_plan", "present", "encode")
+PARTS = ("request", "logged", "healthz", "minimal", "load", "to_request", "make_plan", "present", "encode")
 
 
 def wsgi_call(app: Any, method: str, path: str, body: bytes) -> Callable[[], None]:
@@ -61,10 +62,10 @@ def part(name: str) -> Callable[[], Any]:
     if name == "minimal":
         return wsgi_call(minimal_app(), "POST", "/v1/plans", body)
     app = create_app()
-    if name in ("request", "healthz"):
-        return (
-            wsgi_call(app, "POST", "/v1/plans", body) if name == "request" else wsgi_call(app, "GET", "/healthz", b"")
-        )
+    if name in ("request", "logged"):
+        return wsgi_call(app, "POST", "/v1/plans", body)
+    if name == "healthz":
+        return wsgi_call(app, "GET", "/healthz", b"")
     planner = app.extensions["planner"]
     loaded = planner.load(raw)
     request = planning.to_request(loaded, planner.today())
@@ -85,7 +86,15 @@ def run_counted(name: str) -> None:
     import logging
 
     call = part(name)
-    logging.getLogger("service").setLevel("WARNING")  # no access lines in the count or on the terminal
+    service_log = logging.getLogger("service")
+    if name == "logged":
+        # As in production: every request writes its access line (here to /dev/null, not the terminal).
+        service_log.setLevel("INFO")
+        for handler in service_log.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(open(os.devnull, "w"))  # noqa: SIM115  (open for the child's whole life)
+    else:
+        service_log.setLevel("WARNING")  # the other parts: no access lines in the count or on the terminal
     for _ in range(WARM_UP):
         call()
     control = shutil.which("callgrind_control") or "callgrind_control"
