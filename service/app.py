@@ -70,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # the proxied request and its own call): request id and timer first, so every response (even an early
     # 401 or 415) carries a request id; then the key, the batch's body limit and the JSON media type.
     start, finish = observability.init_app(app)
-    require_api_key, security_headers = security.init_app(app)
+    require_api_key, cors_headers = security.init_app(app)
 
     @app.before_request
     def shell_before() -> Any:
@@ -97,7 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.after_request
     def shell_after(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        security_headers(req, response)
+        cors_headers(req, response)
         return finish(req, g._get_current_object(), response)
 
     api = ProblemApi(app)
@@ -114,10 +114,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ops.document_plain_routes(api, app)
     ops.refine_schemas(api)
     register_error_handlers(app)
-    # Outermost: the body is in memory before any of the application runs (see service/serving.py).
-    app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
+    # The body is in memory before any of the application runs (see service/serving.py).
+    body_first = BufferedBody(
         app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
     )
+    # Around everything: every answer, the body reader's 408 and 503 included, carries the security headers.
+    app.wsgi_app = security.SecurityHeaders(body_first)  # type: ignore[method-assign]
 
     return app
 

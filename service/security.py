@@ -104,16 +104,54 @@ def bearer_token(header: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-# The headers every response carries, by kind of page, added in one step (Headers.extend) after the view.
+# The headers every response carries, by kind of page; an answer to a POST also says no-store.
 _COMMON = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
 _DOCS_HEADERS = (*_COMMON, ("Content-Security-Policy", DOCS_CSP))
 _CLINIC_HEADERS = (*_COMMON, ("Content-Security-Policy", CLINIC_CSP))
 _API_HEADERS = (*_COMMON, ("Content-Security-Policy", API_CSP))
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+def security_headers(path: str, method: str) -> tuple[tuple[str, str], ...]:
+    """The security headers of an answer to `method path` (the path as Flask's request.path reads it)."""
+    if path == "/docs" or path.startswith("/docs/"):
+        headers = _DOCS_HEADERS
+    elif is_clinic_path(path):
+        headers = _CLINIC_HEADERS
+    else:
+        headers = _API_HEADERS
+    return (*headers, _NO_STORE) if method == "POST" else headers
+
+
+class SecurityHeaders:
+    """WSGI middleware, outermost: every answer the application gives (a view's, an error handler's, the body
+    reader's 408 and 503) leaves with its security headers, added to the header list in one step.
+
+    Added after the view through werkzeug's Headers, each header was checked and copied twice on its way out:
+    about 55,000 instructions a request, a third of the shell's own cost. A view sets none of these headers,
+    except that an answer to a POST is no-store whatever the view said (plans are health data): its own
+    Cache-Control is dropped. CORS headers depend on the request's Origin and stay in the app's
+    after_request (init_app)."""
+
+    def __init__(self, app: Callable[[dict[str, Any], Callable[..., Any]], Any]):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD", "GET")
+        # request.path's reading of PATH_INFO: one leading slash, whatever the client sent.
+        extra = security_headers("/" + environ.get("PATH_INFO", "").lstrip("/"), method)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if method == "POST":
+                headers = [h for h in headers if h[0].lower() != "cache-control"]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return self.app(environ, start)
 
 
 def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, Response], None]]:
-    """The API-key check (before the view) and the security and CORS headers (after it), for the app's one
-    before_request and one after_request (service/app.py)."""
+    """The API-key check (before the view) and the CORS headers (after it), for the app's one before_request
+    and one after_request (service/app.py). The security headers are SecurityHeaders', around the app."""
     settings = app.config["PLANNER"]
     keys = ApiKeys(settings["API_KEYS"])
     origins = split_list(settings["CORS_ORIGINS"])
@@ -135,21 +173,12 @@ def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, R
         )
         return problem(401, detail, headers={"WWW-Authenticate": challenge})
 
-    def security_headers(request: Request, response: Response) -> None:
-        headers = response.headers
-        path = request.path
-        # None of these is set by a view, so they are added at once rather than looked up and replaced.
-        if path == "/docs" or path.startswith("/docs/"):
-            headers.extend(_DOCS_HEADERS)
-        elif is_clinic_path(path):
-            headers.extend(_CLINIC_HEADERS)
-        else:
-            headers.extend(_API_HEADERS)
-        method = request.method
-        if method == "POST":  # every POST answer is computed from someone's treatment history
-            headers["Cache-Control"] = "no-store"
+    def cors_headers(request: Request, response: Response) -> None:
         if not origins:
             return
+        headers = response.headers
+        path = request.path
+        method = request.method
         origin = request.headers.get("Origin")
         if origin and is_cors_path(path) and (any_origin or origin in origins):
             headers["Access-Control-Allow-Origin"] = "*" if any_origin else origin
@@ -161,4 +190,4 @@ def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, R
                 headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
                 headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
-    return require_api_key, security_headers
+    return require_api_key, cors_headers

@@ -10,10 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
 from service.observability import json_handler
+from service.security import API_CSP, CLINIC_CSP, DOCS_CSP, SecurityHeaders
 from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
 
@@ -275,6 +277,36 @@ def test_security_headers_on_api_responses_and_errors(client):
         assert "Access-Control-Allow-Origin" not in r.headers
     assert client.post("/v1/plans", json=typical_request()).headers["Cache-Control"] == "no-store"
     assert client.post("/v1/plans/batch", json={"requests": [UNKNOWN_VACCINE]}).headers["Cache-Control"] == "no-store"
+
+
+def _answer_headers(app, method: str, path: str) -> list[tuple[str, str]]:
+    """The header list a WSGI app gives for `method path` (no server, no Flask test client)."""
+    captured: list[tuple[str, str]] = []
+
+    def start_response(status, headers, exc_info=None):
+        captured.extend(headers)
+
+    environ = EnvironBuilder(method=method).get_environ()
+    environ["PATH_INFO"] = path  # as a server gives it, "//clinic/plan" included
+    b"".join(app(environ, start_response))
+    return captured
+
+
+def test_security_headers_are_added_around_any_wsgi_answer_and_a_post_is_never_stored():
+    def view(environ, start_response):  # a view that asks for caching, on any method
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Cache-Control", "max-age=60")])
+        return [b"ok"]
+
+    wrapped = SecurityHeaders(view)
+    posted = _answer_headers(wrapped, "POST", "/v1/plans")
+    assert [v for k, v in posted if k.lower() == "cache-control"] == ["no-store"]  # its own is dropped
+    assert ("X-Content-Type-Options", "nosniff") in posted and ("Content-Type", "text/plain") in posted
+    got = _answer_headers(wrapped, "GET", "/docs/static/docs.js")
+    assert ("Cache-Control", "max-age=60") in got and dict(got)["Content-Security-Policy"] == DOCS_CSP
+    # The path as Flask's request.path reads it: one leading slash.
+    assert dict(_answer_headers(wrapped, "GET", "//clinic/plan"))["Content-Security-Policy"] == CLINIC_CSP
+    assert dict(_answer_headers(wrapped, "GET", "/"))["Content-Security-Policy"] == CLINIC_CSP
+    assert dict(_answer_headers(wrapped, "GET", "/fhir/metadata"))["Content-Security-Policy"] == API_CSP
 
 
 class _Assets(HTMLParser):

@@ -139,6 +139,8 @@ def test_slow_clients_cannot_starve_plans_or_liveness(tmp_path):
         )
     assert max(latencies["/v1/plans"]) < 1.0 and max(latencies["/healthz"]) < 1.0
     assert all(c.answer.startswith(b"HTTP/1.1 408") for c in bodies), [c.answer[:40] for c in bodies]
+    # Answered by the body reader, before the application: still with the security headers (SecurityHeaders).
+    assert all(b"\r\nX-Content-Type-Options: nosniff\r\n" in c.answer for c in bodies), [c.answer for c in bodies]
     assert all(c.closed_after is not None and c.closed_after < 3 + 10 for c in bodies)
     assert all(c.closed_after is not None and c.closed_after < 5 + 10 for c in headers)  # closed, no answer
     assert "request body timeout" in server.log()
