@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 PROBLEM = "application/problem+json"
@@ -249,7 +251,11 @@ def test_client_request_id_is_echoed_and_a_bad_one_replaced(client):
     r = client.post("/v1/plans", json={}, headers={"X-Request-ID": "pharmacy-42"})
     assert r.headers["X-Request-ID"] == "pharmacy-42" and r.get_json()["request_id"] == "pharmacy-42"
     r = client.get("/healthz", headers={"X-Request-ID": "bad id; with spaces"})
-    assert r.headers["X-Request-ID"] != "bad id; with spaces" and len(r.headers["X-Request-ID"]) == 32
+    assert r.headers["X-Request-ID"] != "bad id; with spaces" and re.fullmatch(
+        r"[0-9a-f]{32}", r.headers["X-Request-ID"]
+    )
+    # A new id for every request that brings none (128 random bits: no two alike in a thousand).
+    assert len({client.get("/healthz").headers["X-Request-ID"] for _ in range(1000)}) == 1000
 
 
 # ---- catalog -------------------------------------------------------------------------------------------
