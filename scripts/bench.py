@@ -10,8 +10,8 @@ from Debian's packages when it is missing and this runs as root; otherwise it sa
 Both apps run side by side (each warmed up for 3 s), and wrk loads them in short turns, `--rounds` each of
 `--duration` seconds, in alternating order (service then minimal, minimal then service, ...): the machine's
 speed drifts over tens of seconds, and turns a few seconds apart meet the same drift. Requests per second are
-averaged over the turns; the p99 is that of all the turns' requests together, from the tail of each turn's
-latency distribution (merged_p99), and the worst turn's is kept beside it in bench-results/http.json. The
+averaged over the turns; the p99 is that of all the turns' requests together, from each turn's latency
+percentiles (merged_p99), and the worst turn's is kept beside it in bench-results/http.json. The
 production settings apply to both apps as they are (recycling after 100,000 requests: no worker is replaced
 during a run).
 
@@ -110,9 +110,9 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 def merged_p99(runs: list[dict]) -> float:
     """The p99 latency (ms) of every request of several rounds together, from each round's distribution (its
-    percentiles, 0 to 100) and request count. Each slice of a round's distribution between two printed percentiles is counted
-    at its upper value, so the figure is never below the true p99 of all the requests, and never above their
-    99.025th percentile (tests/test_bench_http.py)."""
+    percentiles, 0 to 100) and request count. Each slice of a round's distribution between two printed
+    percentiles is counted at its upper value, so the figure is never below the true p99 of all the requests,
+    and never above their 99.025th percentile (tests/test_bench_http.py)."""
     total = sum(r["requests"] for r in runs)
     slices: list[tuple[float, float]] = []  # (latency ms, how many requests)
     for r in runs:
@@ -143,7 +143,8 @@ def load(
         # Imports, caches and the first fork-time page faults are not the steady state.
         subprocess.run([*command[:3], "-d3s", *command[4:]], check=True, capture_output=True, text=True)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return {**parse_wrk(out), "wrk": out}
+    # The percentile lines are read, not kept: bench-results/wrk-*.txt keeps wrk's own report.
+    return {**parse_wrk(out), "wrk": "".join(line for line in out.splitlines(True) if not line.startswith("TAIL "))}
 
 
 def combined(runs: list[dict]) -> dict:

@@ -71,8 +71,8 @@ def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset
     return record.msg.split(": ", 1)[0]
 
 
-# The last whole second timestamp() wrote, and its text: one access line or more a millisecond share it, and
-# strftime cost a quarter of the line. One tuple, replaced whole, so a reader never pairs a second with
+# The last whole second timestamp() wrote, and its text: every line of the same second shares it, and strftime
+# cost a quarter of the access line. One tuple, replaced whole, so a reader never pairs a second with
 # another second's text.
 _last_second: tuple[int, str] = (-1, "")
 
@@ -89,11 +89,11 @@ def timestamp(created: float) -> str:
 
 
 def json_object(pairs: Iterable[tuple[str, Any]]) -> str:
-    """`json.dumps(dict(pairs))` for an object whose keys need no escaping (ASCII names), as json.dumps writes
+    """`json.dumps(dict(pairs))` for distinct keys that need no escaping (ASCII names), as json.dumps writes
     it by default (", " and ": ", ensure_ascii): strings through json's own C string encoder, ints and finite
     floats by their repr as json does, anything else by json.dumps itself. A fraction of json.dumps's cost on
     the access line, which must equal the JsonFormatter's json.dumps (tests/test_access_line.py holds the two
-    equal on generated values). One loop, no call per value: this runs once a request."""
+    equal on generated values). One loop and no function of ours per value: this runs once a request."""
     parts = []
     for key, value in pairs:
         kind = type(value)
