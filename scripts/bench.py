@@ -126,22 +126,19 @@ def merged_p99(runs: list[dict]) -> float:
     return max(r["p99_ms"] for r in runs)  # no tail printed: the worst round's
 
 
-def load(
-    wrk: str, url: str, lua: Path, args: argparse.Namespace, path: str = "/v1/plans", warm_up: bool = False
-) -> dict[str, Any]:
-    command = [
-        wrk,
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{args.duration}s",
-        "--latency",
-        "-s",
-        str(lua),
-        f"{url}{path}",
-    ]
-    if warm_up:
-        # Imports, caches and the first fork-time page faults are not the steady state.
-        subprocess.run([*command[:3], "-d3s", *command[4:]], check=True, capture_output=True, text=True)
+def wrk_command(
+    wrk: str, url: str, lua: Path, args: argparse.Namespace, seconds: int, path: str = "/v1/plans"
+) -> list[str]:
+    return [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url + path]
+
+
+def warm_up(wrk: str, url: str, lua: Path, args: argparse.Namespace, path: str = "/v1/plans") -> None:
+    """3 s of load, not measured: imports, caches and the first fork-time page faults are not the steady state."""
+    subprocess.run(wrk_command(wrk, url, lua, args, 3, path), check=True, capture_output=True)
+
+
+def load(wrk: str, url: str, lua: Path, args: argparse.Namespace, path: str = "/v1/plans") -> dict[str, Any]:
+    command = wrk_command(wrk, url, lua, args, args.duration, path)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     # The percentile lines are read, not kept: bench-results/wrk-*.txt keeps wrk's own report.
     return {**parse_wrk(out), "wrk": "".join(line for line in out.splitlines(True) if not line.startswith("TAIL "))}
@@ -221,15 +218,12 @@ def main() -> None:
             )
             check.raise_for_status()
             print(f"warming up {name} ({server.url}) ...", flush=True)
-            subprocess.run(
-                [wrk, f"-t{args.threads}", f"-c{args.connections}", "-d3s", "-s", str(lua), f"{server.url}/v1/plans"],
-                check=True,
-                capture_output=True,
-            )
+            warm_up(wrk, server.url, lua, args)
         # The production shell alone (request id, keys, headers, access log, metrics) on a route that plans
         # nothing: the ceiling any planning route can approach, for reading the ratio.
         print(f"loading service GET /healthz for {args.duration}s ...", flush=True)
-        rounds["shell only"].append(load(wrk, servers["service"].url, get, args, path="/healthz", warm_up=True))
+        warm_up(wrk, servers["service"].url, get, args, path="/healthz")
+        rounds["shell only"].append(load(wrk, servers["service"].url, get, args, path="/healthz"))
         for turn in range(args.rounds):
             order = ("service", "minimal") if turn % 2 == 0 else ("minimal", "service")
             for name in order:
