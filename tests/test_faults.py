@@ -107,7 +107,14 @@ class Load:
                 )
                 response = conn.getresponse()
                 payload = response.read()
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as error:
+            except (
+                ConnectionResetError,
+                BrokenPipeError,
+                http.client.RemoteDisconnected,
+                # The worker died between its answer's headers and the end of its body (seen in CI: the plan was
+                # answered and counted, 0 of 176,841 bytes arrived): a request it had in flight, like the others.
+                http.client.IncompleteRead,
+            ) as error:
                 return Outcome(request_id, "reset", type(error).__name__)
             except TimeoutError:
                 # No answer within the client's patience (a loaded machine): the server may still answer and
