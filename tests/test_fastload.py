@@ -174,6 +174,31 @@ def test_a_schema_beyond_the_compiler_gets_no_fast_path():
     assert compile_loader(WithDataKey()) is None
 
 
+def test_a_nested_field_of_its_own_class_is_loaded_by_its_own_deserialize():
+    """The fast path walks into a Nested or a List of Nested only when the field keeps marshmallow's own
+    deserialize and checks; a class that overrides them is called as it is, so its answer is still marshmallow's."""
+
+    class Inner(Schema):
+        a = fields.Integer()
+
+    class Counted(fields.Nested):
+        def deserialize(self, value: Any, attr: Any = None, data: Any = None, **kwargs: Any) -> Any:
+            return {"n": len(value)} if isinstance(value, dict) else super().deserialize(value, attr, data, **kwargs)
+
+    class Outer(Schema):
+        inner = Counted(Inner, validate=lambda v: v != {"n": 0})
+        items = fields.List(fields.Nested(Inner), validate=lambda v: len(v) < 3)
+
+    loader = compile_loader(Outer())
+    assert loader is not None
+    for raw in ({"inner": {"a": 1}}, {"inner": {}}, {"items": [{"a": 1}, {"a": 2}]}, {"items": [{}, {}, {}]}):
+        try:
+            expected = Outer().load(raw)
+        except ValidationError:
+            expected = None
+        assert loader(raw) == expected, raw
+
+
 _OLD_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
