@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
-from typing import Final, NamedTuple
+from typing import Final
 
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
@@ -516,17 +516,23 @@ def _best_key_at_minimum(
     return (True, before_first, series.length, req.needed_by is not None)
 
 
-class _Protection(NamedTuple):
+class _Protection(Value):
     """What the plan can say about protection (rules lead-time.*, plan.protection-in-depletion, serology.*).
-    A NamedTuple: one is made per vaccine and read at once, never shared (a frozen dataclass costs more to make)."""
+    One is made per vaccine and read at once, never shared: a value class, whose __init__ the compiled core
+    runs natively (a NamedTuple is made through its interpreted __new__, 2,000 instructions each)."""
 
-    ready_on: date | None
-    means: str | None
-    # A dose that protection rests on falls in B-cell depletion: ready_on is the day the series is complete.
-    depleted: bool
-    # Guidance asks for an antibody check after this series in an immunocompromised person.
-    serology: bool
-    meets: bool | None
+    _fields = ("ready_on", "means", "depleted", "serology", "meets")
+
+    def __init__(
+        self, ready_on: date | None, means: str | None, depleted: bool, serology: bool, meets: bool | None
+    ) -> None:
+        self.ready_on: Final = ready_on
+        self.means: Final = means
+        # A dose that protection rests on falls in B-cell depletion: ready_on is the day the series is complete.
+        self.depleted: Final = depleted
+        # Guidance asks for an antibody check after this series in an immunocompromised person.
+        self.serology: Final = serology
+        self.meets: Final = meets
 
 
 def _protection(
