@@ -147,7 +147,7 @@ def served_total(app: str, requests: int) -> int:
     import time
 
     from scripts.workloads import typical_request
-    from tests.server import free_port
+    from tests.server import free_port, gunicorn_command
 
     body = json.dumps(typical_request()).encode()
     port = free_port()
@@ -159,12 +159,7 @@ def served_total(app: str, requests: int) -> int:
                 "valgrind",
                 "--tool=callgrind",
                 f"--callgrind-out-file={work}/callgrind.%p",
-                str(Path(sys.executable).with_name("gunicorn")),
-                "--config",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                app,
+                *gunicorn_command(port, app),
             ],
             cwd=ROOT,
             env=env,

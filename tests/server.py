@@ -62,6 +62,20 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def gunicorn_command(port: int, app: str, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """gunicorn serving `app` with the project's config file, bound to 127.0.0.1 only (also run under valgrind by
+    scripts/count_instructions.py)."""
+    return [
+        str(GUNICORN),
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        *extra_args,
+        app,
+    ]
+
+
 @contextlib.contextmanager
 def gunicorn(
     tmp_path: Path,
@@ -77,15 +91,7 @@ def gunicorn(
     full_env = {**os.environ, "PLANNER_WORKERS": str(workers), "PLANNER_LOG_LEVEL": "INFO", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "--config",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                *extra_args,
-                app,
-            ],
+            gunicorn_command(port, app, extra_args),
             cwd=ROOT,
             env=full_env,
             stdout=log,
