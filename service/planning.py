@@ -31,7 +31,7 @@ from service.domain.planner import (
     make_plan,
     vaccine_errors,
 )
-from service.domain.schedule import check_treatment
+from service.domain.kinds import check_history
 
 # Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
 # loading a typical request. Loading keeps no state on the instance.
@@ -108,7 +108,7 @@ class Planner:
             else:
                 if as_of is not None and "treatment" not in shape:
                     try:
-                        check_treatment(profile, to_treatment(treatment), as_of)
+                        check_history(profile, to_treatment(treatment), as_of)
                     except InvalidInput as bad:
                         errors += bad.errors
         for index, item, problems in _valid_items(raw, valid, shape, "vaccines"):

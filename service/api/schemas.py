@@ -175,6 +175,18 @@ class TreatmentSchema(Schema):
             None,
         ),
     )
+    lymphocytes_normal_on = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "Date a laboratory confirmed a normal lymphocyte count after the therapy: the live-vaccine gate of the "
+            "therapies whose label or guideline names it (fumarates, cladribine tablets, alemtuzumab; GET "
+            "/v1/therapies). For a continuous therapy it needs stopped_on and is not before it; for a course therapy "
+            "it is not before the last day listed. Not after as_of. A therapy that does not use this gate: 422 "
+            "(code gate_not_used) naming this field.",
+            None,
+        ),
+    )
 
 
 class NameOrCvxSchema(Schema):
@@ -258,7 +270,26 @@ class RulesetSchema(Schema):
 @response()
 class TreatmentOutSchema(Schema):
     drug = fields.String(metadata=_doc("Canonical therapy name.", "ofatumumab"))
-    phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
+    phase = fields.String(
+        validate=validate.OneOf(
+            [
+                "not_started",
+                "starter",
+                "maintenance",
+                "on_therapy",
+                "in_course",
+                "between_courses",
+                "after_courses",
+                "stopped",
+            ]
+        ),
+        metadata=_doc(
+            "Dosed therapies: not_started, starter, maintenance, stopped. Continuous therapies: not_started, "
+            "on_therapy, stopped. Course therapies: not_started, in_course (days of the current course still to "
+            "come), between_courses (a labelled course still to come), after_courses (the labelled courses given), "
+            "stopped."
+        ),
+    )
     start_date = IsoDate(metadata=_doc("First dose date (given or planned)."))
     cadence = fields.String(metadata=_doc("Maintenance cadence used."))
     doses_given = fields.List(
@@ -280,7 +311,13 @@ class TreatmentOutSchema(Schema):
 
 @response()
 class WindowSchema(Schema):
-    kind = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy"]))
+    kind = fields.String(
+        validate=validate.OneOf(["pre_start", "mid_cycle", "during_therapy", "post_therapy"]),
+        metadata=_doc(
+            "pre_start: before the first dose or course; mid_cycle: between two doses or courses; during_therapy: "
+            "at any time during a continuous therapy; post_therapy: after stopping (or after the last course)."
+        ),
+    )
     start = IsoDate(metadata=_doc("First permitted day (inclusive)."))
     end = IsoDate(metadata=_doc("Last permitted day (inclusive)."))
 
@@ -341,7 +378,7 @@ class SeriesOutSchema(Schema):
 class VaccinePlanSchema(Schema):
     request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
     vaccine = fields.Nested(VaccineOutSchema)
-    status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "post_therapy", "avoid"]))
+    status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "during_therapy", "post_therapy", "avoid"]))
     windows = fields.List(fields.Nested(WindowSchema))
     delay_start_to = IsoDate(
         allow_none=True,

@@ -30,8 +30,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from referencing import Registry, Resource
 
+from service.data.kind_profiles import ProfileError, kind_of, kind_profile_from_dict
 from service.domain.catalog import Catalog, Product, Unspecified, Vaccine
 from service.domain.intervals import Interval
+from service.domain.kinds import AnyProfile
 from service.domain.planner import Therapies, VaccineRules
 from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
 from service.domain.spacing import ACIP_RULE, CDSI_RULE, LiveVirusConflicts
@@ -327,7 +329,7 @@ def cross_check(
     cvx_map_rows: list[dict[str, str]],
     series_doc: dict[str, Any],
     vaccine_rules: VaccineRules,
-    profiles: list[TherapyProfile],
+    profiles: list[AnyProfile],
 ) -> None:
     """What a schema cannot say: facts that must agree across files (see the module docstring)."""
     catalog_file, conflicts_file = _shown(data_dir / CATALOG, data_dir), _shown(data_dir / CONFLICTS, data_dir)
@@ -412,6 +414,18 @@ def _csv_rows(path: Path, data_dir: Path, columns: tuple[str, ...]) -> tuple[lis
     return rows, raw
 
 
+def _therapy(path: Path, data_dir: Path, read_checked: Any, built: Any) -> AnyProfile:
+    """One therapy profile, checked against its kind's schema: `dosed` (the default) or continuous/course."""
+    doc, _ = _read(path, data_dir)
+    if kind_of(doc) == "dosed":
+        return built(path, profile_from_dict, read_checked(path, "therapy.schema.json"))  # type: ignore[no-any-return]
+    checked = read_checked(path, "therapy-kinds.schema.json")
+    try:
+        return kind_profile_from_dict(checked)
+    except ProfileError as error:
+        raise DataError(_shown(path, data_dir), error.field, str(error).split(": ", 1)[1]) from None
+
+
 def load_ruleset(data_dir: Path | str | None = None) -> Ruleset:
     """Read and check every data file; the packaged data by default (read once per process)."""
     return _load(Path(data_dir).resolve() if data_dir is not None else DATA_DIR)
@@ -441,8 +455,7 @@ def _load(data_dir: Path) -> Ruleset:
     if not therapy_paths:
         raise DataError(_shown(data_dir / THERAPIES, data_dir), "", "holds no therapy profile")
     for path in therapy_paths:
-        doc = read_checked(path, "therapy.schema.json")
-        profiles.append(built(path, profile_from_dict, doc))
+        profiles.append(_therapy(path, data_dir, read_checked, built))
     series_path, rules_path = data_dir / SERIES, data_dir / RULES
     series_doc = read_checked(series_path, "series.schema.json")
     rules_doc = read_checked(rules_path, "rules.schema.json")

@@ -17,9 +17,10 @@ from typing import Final
 from .advisories import YELLOW_FEVER_WITH_MMR_VARICELLA, PlanWarning
 from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
-from .history import VaccineGiven, review_history
+from .history import VaccineGiven
 from .intervals import iso_day, shift
-from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
+from .kinds import AnyProfile, review_for, schedule_for, timing_for
+from .schedule import NOT_STARTED, DoseSchedule, Treatment
 from .series import (
     MINIMUM,
     RECOMMENDED,
@@ -31,9 +32,9 @@ from .series import (
     single_dose,
 )
 from .spacing import Conflict, Constraints, LiveEvent, LiveSpacing, LiveVirusConflicts
-from .therapy import Rule, TherapyProfile
+from .therapy import Rule
 from .values import Value
-from .windows import AVOID, PRE_START, Timing, Window, plan_timing
+from .windows import AVOID, PRE_START, Timing, Window
 
 # How far ahead the planner looks for a start date that would let a live series finish before therapy.
 _START_SEARCH_DAYS = 5 * 366
@@ -193,7 +194,7 @@ class Plan(Value):
         self,
         as_of: date,
         until: date,
-        profile: TherapyProfile,
+        profile: AnyProfile,
         ruleset_version: str,
         schedule: DoseSchedule,
         vaccines: tuple[VaccinePlan, ...],
@@ -214,12 +215,12 @@ class Plan(Value):
 class Therapies:
     """The supported therapy profiles, found by generic or brand name."""
 
-    def __init__(self, profiles: list[TherapyProfile], ruleset_versions: dict[str, str]):
+    def __init__(self, profiles: list[AnyProfile], ruleset_versions: dict[str, str]):
         self.profiles = tuple(profiles)
         self.versions = dict(ruleset_versions)
         self._by_name = {normalize(n): p for p in profiles for n in (p.id, p.name, *p.names, *p.brand_names)}
 
-    def find(self, drug: str, field: str = "treatment.drug") -> TherapyProfile:
+    def find(self, drug: str, field: str = "treatment.drug") -> AnyProfile:
         profile = self._by_name.get(normalize(drug))
         if profile is None:
             supported = ", ".join(sorted({p.name for p in self.profiles}))
@@ -441,7 +442,7 @@ def _depleted_on(schedule: DoseSchedule, day: date) -> bool:
     confirmed repletion (therapy active, or stopped without confirmed repletion)."""
     if day < schedule.first_dose:
         return False
-    return schedule.b_cell_repletion_on is None or day < schedule.b_cell_repletion_on
+    return schedule.recovered_on is None or day < schedule.recovered_on
 
 
 def _choice_key(
@@ -601,7 +602,7 @@ def _protection_notes(p: _Protection, needed_by: date | None, protective: int, l
 
 
 def _plan_one(
-    profile: TherapyProfile,
+    profile: AnyProfile,
     schedule: DoseSchedule,
     req: VaccineRequest,
     match: Match,
@@ -622,7 +623,7 @@ def _plan_one(
     # kind is worked out once per plan (`timings`), and each vaccine starts from it (Timing is immutable).
     base = timings.get(live)
     if base is None:
-        base = timings[live] = plan_timing(profile, schedule, live, as_of, until)
+        base = timings[live] = timing_for(profile, schedule, live, as_of, until)
     if not live:
         timing = base
     elif history_spacing is not None:  # `history` is the plan's shared one: spaced once per kind of conflict
@@ -848,7 +849,7 @@ def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], ru
 def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rules: VaccineRules) -> Plan:
     """Plan every requested vaccine around the therapy, or raise InvalidInput listing all problems."""
     errors: list[FieldError] = []
-    profile: TherapyProfile | None = None
+    profile: AnyProfile | None = None
     try:
         profile = therapies.find(request.treatment.drug)
     except InvalidInput as bad:
@@ -859,7 +860,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     schedule = None
     if profile is not None:
         try:
-            schedule = build_schedule(profile, request.treatment, request.as_of, until)
+            schedule = schedule_for(profile, request.treatment, request.as_of, until)
         except InvalidInput as bad:
             errors += bad.errors
     if errors or profile is None or schedule is None:
@@ -912,7 +913,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         for req, m in zip(request.vaccines, checked.matches, strict=True)
         for day in req.given
     ]
-    review = review_history(profile, schedule, given, request.as_of)
+    review = review_for(profile, schedule, given, request.as_of)
     return Plan(
         request.as_of,
         until,

@@ -28,7 +28,7 @@ IMPLAUSIBLE_REPLETION = "implausible_repletion"
 class Treatment(Value):
     """The treatment history as the request states it (dates already parsed)."""
 
-    _fields = ("drug", "doses", "start_date", "cadence", "stopped_on", "b_cell_repletion_on")
+    _fields = ("drug", "doses", "start_date", "cadence", "stopped_on", "b_cell_repletion_on", "lymphocytes_normal_on")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Treatment(Value):
         cadence: str | None = None,
         stopped_on: date | None = None,
         b_cell_repletion_on: date | None = None,
+        lymphocytes_normal_on: date | None = None,
     ) -> None:
         self.drug: Final = drug
         self.doses: Final = doses
@@ -45,6 +46,9 @@ class Treatment(Value):
         self.cadence: Final = cadence
         self.stopped_on: Final = stopped_on
         self.b_cell_repletion_on: Final = b_cell_repletion_on
+        # A laboratory date of a normal lymphocyte count: the gate of the therapies whose label or guideline
+        # names it (service.domain.gates); a dosed anti-CD20 therapy does not use it.
+        self.lymphocytes_normal_on: Final = lymphocytes_normal_on
 
 
 class DoseSchedule(Value):
@@ -68,6 +72,8 @@ class DoseSchedule(Value):
         "warnings",
         "rules",
         "partial",
+        "lymphocytes_normal_on",
+        "recovered_on",
     )
 
     def __init__(
@@ -85,6 +91,8 @@ class DoseSchedule(Value):
         warnings: tuple[PlanWarning, ...],
         rules: tuple[str, ...],
         partial: bool = False,
+        lymphocytes_normal_on: date | None = None,
+        recovered_on: date | None = None,
     ) -> None:
         self.phase: Final = phase
         self.first_dose: Final = first_dose
@@ -101,6 +109,12 @@ class DoseSchedule(Value):
         # True when start_date is earlier than the earliest listed dose: `given` is the recent part of a longer
         # history and `first_dose` is the stated (possibly approximate) start.
         self.partial: Final = partial
+        # The laboratory gate of a continuous or course therapy (service.domain.gates), as the request gave it.
+        self.lymphocytes_normal_on: Final = lymphocytes_normal_on
+        # The first day the person counts as no longer immunosuppressed by the therapy (vaccine responses and live
+        # vaccines as before it): a confirmed B-cell repletion for a dosed therapy; for the other kinds, the day
+        # their gate opened (the start itself for a therapy without restriction). None: not yet.
+        self.recovered_on: Final = recovered_on if recovered_on is not None else b_cell_repletion_on
         # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
         # (see windows.schedule_mid_cycle_windows); not part of the value (not in _fields).
         self.derived: Final[dict[Any, Any]] = {}

@@ -19,6 +19,8 @@ from .values import Value
 PRE_START = "pre_start"
 MID_CYCLE = "mid_cycle"
 POST_THERAPY = "post_therapy"
+# Non-live vaccines at any time during a continuous therapy (service.domain.continuous).
+DURING_THERAPY = "during_therapy"
 AVOID = "avoid"
 
 

@@ -1,0 +1,216 @@
+"""What continuous and course therapies share: their profile's common part, the gates that reopen live
+vaccines after them, and the check of a vaccine history against them.
+
+A dosed anti-CD20 therapy reopens live vaccines on a confirmed B-cell repletion. The therapies here name other
+gates: a fixed interval after `stopped_on` (fingolimod 2 months), a laboratory date of a normal lymphocyte
+count (`lymphocytes_normal_on`: fumarates, cladribine, alemtuzumab), or both; glatiramer and the interferons
+name none. A request that sends a gate the therapy does not use is refused naming the field: a date the
+rules would silently ignore is a date the clinician believes was taken into account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from .advisories import (
+    LIVE_VACCINE_BEFORE_START,
+    LIVE_VACCINE_DURING_THERAPY,
+    NON_LIVE_VACCINE_NEAR_START,
+    PlanWarning,
+)
+from .errors import FieldError
+from .history import HistoryReview, VaccineGiven
+from .intervals import Interval, iso_day, shift
+from .schedule import NOT_STARTED, DoseSchedule, Treatment
+from .therapy import Cadence, Rule
+
+DOSED = "dosed"
+CONTINUOUS = "continuous"
+COURSE = "course"
+
+# Phases of the therapies here, beside schedule.NOT_STARTED and schedule.STOPPED.
+ON_THERAPY = "on_therapy"
+IN_COURSE = "in_course"
+BETWEEN_COURSES = "between_courses"
+AFTER_COURSES = "after_courses"
+
+# The request fields that can act as a gate after stopping.
+LYMPHOCYTES_FIELD = "treatment.lymphocytes_normal_on"
+B_CELL_FIELD = "treatment.b_cell_repletion_on"
+
+GATE_NOT_USED = "gate_not_used"
+
+
+@dataclass(frozen=True)
+class KindProfile:
+    """The part of a continuous or course therapy profile both kinds read.
+
+    `live_lead` None: the profile sets no live-vaccine restriction at all (glatiramer, the interferons: live
+    vaccines allowed before, during and after). `rules` are keyed by the role they play, as in a dosed profile.
+    """
+
+    id: str
+    version: str
+    name: str
+    brand_names: tuple[str, ...]
+    names: tuple[str, ...]
+    cadences: dict[str, Cadence]
+    default_cadence: str
+    live_lead: Interval | None
+    non_live_pre_start_days: int
+    lymphocytes_gate: bool
+    rules: dict[str, Rule]
+    schedule_text: str = ""
+    # How the profile words the lymphocyte gate ("lymphocytes back to normal (800/mm3 or more, ...)").
+    lymphocytes_text: str = ""
+
+    kind = ""
+
+    def rule_id(self, role: str) -> str:
+        return self.rules[role].id
+
+    @property
+    def live_restricted(self) -> bool:
+        return self.live_lead is not None
+
+    @property
+    def live_pre_start_days(self) -> int:
+        """The live lead time in days, months counted as 31 days: only for hints such as "moving the first dose
+        to ... would let the series be given first", which must never be too early; windows use live_lead."""
+        lead = self.live_lead
+        if lead is None:
+            return 0
+        return lead.days + 31 * (lead.months + 12 * lead.years)
+
+    def live_last_day_before(self, first: date) -> date:
+        """The last day a live vaccine may be given before a first dose (or course) on `first`."""
+        lead = self.live_lead
+        if lead is None:
+            return shift(first, -1)
+        back = Interval(lead.text, -lead.years, -lead.months, -lead.days)
+        return back.after(first)
+
+
+def gate_errors(profile: KindProfile, treatment: Treatment, as_of: date, after: date | None) -> list[FieldError]:
+    """The gate fields of `treatment` the profile does not use, and a used one that cannot be true.
+
+    `after`: the day a laboratory date must not precede (stopped_on, or the last course day), or None when
+    nothing that date could follow has happened yet."""
+    errors: list[FieldError] = []
+    if treatment.b_cell_repletion_on is not None:
+        errors.append(
+            FieldError(
+                B_CELL_FIELD,
+                f"{profile.name} does not use a B-cell repletion gate: {_gate_words(profile)}",
+                code=GATE_NOT_USED,
+            )
+        )
+    lymph = treatment.lymphocytes_normal_on
+    if lymph is None:
+        return errors
+    if not profile.lymphocytes_gate:
+        errors.append(
+            FieldError(
+                LYMPHOCYTES_FIELD,
+                f"{profile.name} does not use a lymphocyte-count gate: {_gate_words(profile)}",
+                code=GATE_NOT_USED,
+            )
+        )
+        return errors
+    if lymph > as_of:
+        errors.append(
+            FieldError(LYMPHOCYTES_FIELD, f"{lymph} is after as_of {as_of}: only a laboratory result already available counts")
+        )
+    if after is None:
+        errors.append(
+            FieldError(
+                LYMPHOCYTES_FIELD,
+                f"a normal lymphocyte count reopens live vaccines only after {profile.name}: "
+                + ("send treatment.stopped_on with it" if profile.kind == CONTINUOUS else "list the course days given"),
+            )
+        )
+    elif lymph < after:
+        errors.append(
+            FieldError(
+                LYMPHOCYTES_FIELD,
+                f"{lymph} is before {iso_day(after)}: the count must be taken after the therapy "
+                + ("was stopped" if profile.kind == CONTINUOUS else "course's last day"),
+            )
+        )
+    return errors
+
+
+def _gate_words(profile: KindProfile) -> str:
+    """How the profile's own gate reads, for an error naming a gate it does not use."""
+    if not profile.live_restricted:
+        return "it sets no live-vaccine restriction after stopping"
+    used = []
+    after_stop = getattr(profile, "after_stop", None)
+    if after_stop is not None:
+        used.append(f"{after_stop.text} after treatment.stopped_on")
+    if profile.lymphocytes_gate:
+        used.append(LYMPHOCYTES_FIELD)
+    return "its live-vaccine gate after stopping is " + (" and ".join(used) if used else "none this service can take")
+
+
+def review_gated_history(
+    profile: KindProfile, schedule: DoseSchedule, history: Iterable[VaccineGiven], as_of: date, live_open: date | None
+) -> HistoryReview:
+    """The vaccines given, checked against the start and the profile's gate (history.review_history's rules for
+    a dosed therapy, worded for this one). `live_open`: the first day live vaccines were allowed again after the
+    start, None while they are not."""
+    events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
+    first, name = schedule.first_dose, profile.name
+    planned = schedule.phase == NOT_STARTED
+    warnings: list[PlanWarning] = []
+    if profile.live_restricted:
+        last_live = profile.live_last_day_before(first)
+        before = [e for e in events if e.vaccine.live and last_live < e.day < first]
+        if before:
+            assert profile.live_lead is not None
+            warnings.append(
+                PlanWarning(
+                    LIVE_VACCINE_BEFORE_START,
+                    f"Live vaccine less than {profile.live_lead.text} before the {'planned ' if planned else ''}start "
+                    f"of {name} on {iso_day(first)}: {_listed(before)}. The rules ask for live vaccines at least "
+                    f"{profile.live_lead.text} before the start; review with the treating neurologist.",
+                    (profile.rule_id("live_pre_start"),),
+                )
+            )
+        during = [e for e in events if e.vaccine.live and e.day >= first and (live_open is None or e.day < live_open)]
+        if during:
+            warnings.append(
+                PlanWarning(
+                    LIVE_VACCINE_DURING_THERAPY,
+                    f"Live vaccine on or after the start of {name} ({iso_day(first)}) before live vaccines were allowed "
+                    f"again: {_listed(during)}. It needs clinical review (watch for infection by the vaccine strain), "
+                    "and the dose may not count: ACIP advises that vaccines given during immunosuppressive therapy "
+                    "may be considered unimmunized.",
+                    (profile.rule_id("live_during_therapy"),),
+                )
+            )
+    lead = profile.non_live_pre_start_days
+    near = [e for e in events if not e.vaccine.live and lead and shift(first, -lead) < e.day < first]
+    if near:
+        warnings.append(
+            PlanWarning(
+                NON_LIVE_VACCINE_NEAR_START,
+                f"Non-live vaccine less than {lead} days before the {'planned ' if planned else ''}start of {name} on "
+                f"{iso_day(first)}: {_listed(near)}. Its response may be reduced; the rules prefer non-live vaccines "
+                f"at least {lead} days before the start.",
+                (profile.rule_id("non_live_pre_start"),),
+            )
+        )
+    earliest = None
+    if planned and profile.live_lead is not None:
+        latest_live = max((e.day for e in events if e.vaccine.live), default=None)
+        if latest_live is not None:
+            opens = profile.live_lead.after(latest_live)
+            earliest = opens if opens > as_of else None
+    return HistoryReview(tuple(warnings), earliest)
+
+
+def _listed(events: list[VaccineGiven]) -> str:
+    return ", ".join(f"{e.vaccine.name} on {iso_day(e.day)}" for e in events)

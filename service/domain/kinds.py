@@ -1,0 +1,85 @@
+"""The one place the planner asks a therapy's kind what to do: `dosed` (injections or infusions on dates:
+service.domain.schedule and windows), `continuous` (taken every day from a start until a stop:
+service.domain.continuous) or `course` (treatment courses: service.domain.courses).
+
+Each kind answers the same four questions — is the history possible, what is the schedule on the assessment
+date, what are one vaccine's windows, what does the vaccine history mean — so the planner and every front end
+stay the same whatever the therapy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from .continuous import ContinuousProfile, build_continuous, check_continuous, continuous_timing
+from .courses import CourseProfile, build_courses, check_course, course_timing
+from .errors import FieldError, InvalidInput
+from .gates import GATE_NOT_USED, LYMPHOCYTES_FIELD, review_gated_history
+from .history import HistoryReview, VaccineGiven, review_history
+from .schedule import DoseSchedule, Treatment, build_schedule, check_treatment
+from .therapy import TherapyProfile
+from .windows import Timing, plan_timing
+
+AnyProfile = TherapyProfile | ContinuousProfile | CourseProfile
+
+
+def check_history(profile: AnyProfile, treatment: Treatment, as_of: date) -> None:
+    """Raise InvalidInput naming every field of `treatment` that cannot be true for this therapy."""
+    if isinstance(profile, ContinuousProfile):
+        check_continuous(profile, treatment, as_of)
+    elif isinstance(profile, CourseProfile):
+        check_course(profile, treatment, as_of)
+    else:
+        errors = _dosed_gate_errors(profile, treatment)
+        try:
+            check_treatment(profile, treatment, as_of)
+        except InvalidInput as bad:
+            errors = bad.errors + errors
+        if errors:
+            raise InvalidInput(errors)
+
+
+def schedule_for(profile: AnyProfile, treatment: Treatment, as_of: date, until: date) -> DoseSchedule:
+    """The therapy on `as_of` (raises InvalidInput as check_history does)."""
+    if isinstance(profile, ContinuousProfile):
+        return build_continuous(profile, treatment, as_of)
+    if isinstance(profile, CourseProfile):
+        return build_courses(profile, treatment, as_of)
+    errors = _dosed_gate_errors(profile, treatment)
+    if errors:
+        try:
+            check_treatment(profile, treatment, as_of)
+        except InvalidInput as bad:
+            errors = bad.errors + errors
+        raise InvalidInput(errors)
+    return build_schedule(profile, treatment, as_of, until)
+
+
+def timing_for(profile: AnyProfile, schedule: DoseSchedule, live: bool, as_of: date, until: date) -> Timing:
+    """One vaccine's windows over [as_of, until]."""
+    if isinstance(profile, ContinuousProfile):
+        return continuous_timing(profile, schedule, live, as_of, until)
+    if isinstance(profile, CourseProfile):
+        return course_timing(profile, schedule, live, as_of, until)
+    return plan_timing(profile, schedule, live, as_of, until)
+
+
+def review_for(profile: AnyProfile, schedule: DoseSchedule, given: Iterable[VaccineGiven], as_of: date) -> HistoryReview:
+    """What the vaccines given mean for the therapy (warnings, and the earliest start they allow)."""
+    if isinstance(profile, ContinuousProfile | CourseProfile):
+        return review_gated_history(profile, schedule, given, as_of, schedule.recovered_on)
+    return review_history(profile, schedule, given, as_of)
+
+
+def _dosed_gate_errors(profile: TherapyProfile, treatment: Treatment) -> list[FieldError]:
+    if treatment.lymphocytes_normal_on is None:
+        return []
+    return [
+        FieldError(
+            LYMPHOCYTES_FIELD,
+            f"{profile.name} does not use a lymphocyte-count gate: live vaccines reopen on a confirmed B-cell "
+            "repletion (treatment.b_cell_repletion_on)",
+            code=GATE_NOT_USED,
+        )
+    ]
