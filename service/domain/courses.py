@@ -237,8 +237,8 @@ def _rest_of_course(
     """The days still to come of the course whose days given are `days`, and the first day missed (None when
     none): a day not taken when due is taken on `as_of` and the week extended."""
     shape = profile.shape(index)
-    if shape is None:
-        return (), None
+    if shape is None or (as_of - days[-1]).days > profile.course_gap_days:
+        return (), None  # a course whose last day is that far back has ended, however many days it had
     weeks = group(days, profile.week_gap_days)
     out: list[date] = []
     missed: date | None = None
@@ -378,13 +378,13 @@ def _live(
         return Timing(
             AVOID,
             (),
-            f"Live vaccine: avoided after a {name} course until {need}.{when} Send treatment.lymphocytes_normal_on once "
+            f"Live vaccine: avoided after a course of {name} until {need}.{when} Send treatment.lymphocytes_normal_on once "
             "a laboratory confirms it.",
             gate_rules,
         )
     opens = max(lymph, floor)
     closes = profile.live_last_day_before(following.start) if following is not None else until
-    reason = f"Live vaccine: {profile.lymphocytes_text} confirmed on {iso_day(lymph)}; allowed from {iso_day(opens)}"
+    reason = f"Live vaccine: the gate after a course of {name} ({need}) is met on {iso_day(lymph)}; allowed from {iso_day(opens)}"
     if following is not None:
         reason += f" until {iso_day(closes)}, {profile.live_lead.text} before the next course on {iso_day(following.start)}"
     window = clip(MID_CYCLE if following is not None else POST_THERAPY, opens, closes, as_of, until)
