@@ -136,7 +136,7 @@ def test_every_bad_vaccine_is_reported_at_once(client):
 @pytest.mark.parametrize(
     "overrides, field",
     [
-        ({"treatment": {"drug": "natalizumab", "start_date": "2027-01-05"}}, "treatment.drug"),
+        ({"treatment": {"drug": "evobrutinib", "start_date": "2027-01-05"}}, "treatment.drug"),
         ({"treatment": {"start_date": "2027-01-05"}}, "treatment.drug"),
         ({"treatment": {"drug": "ofatumumab"}}, "treatment.start_date"),
         ({"treatment": {"drug": "ofatumumab", "start_date": "2027-13-01"}}, "treatment.start_date"),
@@ -291,8 +291,8 @@ def test_one_catalog_entry_and_a_404(client):
 
 def test_therapies_list_the_schedule_and_every_rule_with_its_source(client):
     body = client.get("/v1/therapies").get_json()
-    (ofa,) = body["therapies"]
-    assert ofa["id"] == "ofatumumab" and "Kesimpta" in ofa["brand_names"]
+    (ofa,) = [t for t in body["therapies"] if t["id"] == "ofatumumab"]
+    assert ofa["kind"] == "dosed" and "Kesimpta" in ofa["brand_names"]
     assert ofa["schedule"]["starter_gaps_days"] == [7, 7, 14]
     assert ofa["vaccine_timing"]["live_pre_start_days"] == 28
     rules = {r["id"]: r for r in ofa["rules"]}
@@ -305,7 +305,7 @@ def test_therapies_list_the_schedule_and_every_rule_with_its_source(client):
 
 def test_rule_ids_in_answers_all_exist_in_the_rule_listing(client):
     listed = {r["id"] for r in client.get("/v1/rules").get_json()["rules"]}
-    therapy_rules = {r["id"] for r in client.get("/v1/therapies").get_json()["therapies"][0]["rules"]}
+    therapy_rules = {r["id"] for t in client.get("/v1/therapies").get_json()["therapies"] for r in t["rules"]}
     assert therapy_rules <= listed
     cases = [
         {"start_date": "2027-01-05"},

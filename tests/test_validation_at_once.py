@@ -37,7 +37,7 @@ def errors_of(client, body, path="/v1/plans"):
         (
             {
                 "as_of": AS_OF,
-                "treatment": {"drug": "natalizumab", "start_date": "2027-01-05"},
+                "treatment": {"drug": "evobrutinib", "start_date": "2027-01-05"},
                 "vaccines": [{"name": "Shingrix", "given": ["2026-09-01", "2026-10-01", "2026-11-01"]}],
                 "extra": 1,
             },
@@ -143,7 +143,7 @@ VACCINES = [
 TREATMENTS = [
     (START, []),
     ({"drug": "Kesimpta", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}, []),
-    ({"drug": "natalizumab", "start_date": "2027-01-05"}, ["treatment.drug"]),
+    ({"drug": "evobrutinib", "start_date": "2027-01-05"}, ["treatment.drug"]),
     ({"drug": "ofatumumab", "doses": ["2026-11-01"], "start_date": "2026-11-02"}, ["treatment.start_date"]),
 ]
 # Shape errors in fields no rule reads, so the rules' verdict must stay exactly the same beside them.

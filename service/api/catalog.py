@@ -10,6 +10,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from service.domain.catalog import Vaccine
+from service.domain.gates import DOSED
+from service.domain.kinds import AnyProfile
+from service.domain.therapy import TherapyProfile
 
 from .blueprint import Blueprint
 from .problems import requires_api_key
@@ -102,34 +105,7 @@ class TherapyList(MethodView):
         therapies = current_app.extensions["planner"].ruleset.therapies
         out = []
         for p in therapies.profiles:
-            out.append(
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "brand_names": list(p.brand_names),
-                    "ruleset_version": therapies.versions[p.id],
-                    "schedule": {
-                        "text": p.schedule_text,
-                        "starter_gaps_days": list(p.starter_gaps),
-                        "starter_tolerance_days": p.starter_tolerance_days,
-                        "default_cadence": p.default_cadence,
-                        "cadences": {
-                            c.name: {"days": c.days, "months": c.months, "description": c.description}
-                            for c in p.cadences.values()
-                        },
-                    },
-                    "vaccine_timing": {
-                        "live_pre_start_days": p.live_pre_start_days,
-                        "non_live_pre_start_days": p.non_live_pre_start_days,
-                        "mid_cycle": asdict(p.mid_cycle),
-                        "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
-                        "b_cell_recheck_days": p.b_cell_recheck_days,
-                        "b_cell_consensus_days": p.b_cell_consensus_days,
-                        "repletion_min_days_after_last_dose": p.repletion_min_days_after_last_dose,
-                    },
-                    "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
-                }
-            )
+            out.append(_listing(p, therapies.versions[p.id]))
         return {"therapies": out}
 
 
@@ -151,3 +127,42 @@ class Rules(MethodView):
             "ruleset": dict(ruleset.therapies.versions),
             "rules": [{"group": group, **asdict(rule)} for group, rule in ruleset.all_rules()],
         }
+
+
+def _listing(p: AnyProfile, version: str) -> dict[str, Any]:
+    """One therapy as GET /v1/therapies lists it: what every kind has, then the figures its kind's windows use."""
+    schedule: dict[str, Any] = {
+        "text": p.schedule_text,
+        "default_cadence": p.default_cadence,
+        "cadences": {
+            c.name: {"days": c.days, "months": c.months, "description": c.description} for c in p.cadences.values()
+        },
+    }
+    if isinstance(p, TherapyProfile):
+        schedule["starter_gaps_days"] = list(p.starter_gaps)
+        schedule["starter_tolerance_days"] = p.starter_tolerance_days
+        timing: dict[str, Any] = {
+            "live_pre_start_days": p.live_pre_start_days,
+            "non_live_pre_start_days": p.non_live_pre_start_days,
+            "mid_cycle": asdict(p.mid_cycle),
+            "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
+            "b_cell_recheck_days": p.b_cell_recheck_days,
+            "b_cell_consensus_days": p.b_cell_consensus_days,
+            "repletion_min_days_after_last_dose": p.repletion_min_days_after_last_dose,
+            "gate_fields": ["treatment.b_cell_repletion_on"],
+        }
+        kind = DOSED
+    else:
+        timing = p.timing_facts()
+        kind = p.kind
+    return {
+        "id": p.id,
+        "name": p.name,
+        "kind": kind,
+        "brand_names": list(p.brand_names),
+        "names": list(p.names),
+        "ruleset_version": version,
+        "schedule": schedule,
+        "vaccine_timing": timing,
+        "rules": [{"role": role, **asdict(rule)} for role, rule in p.rules.items()],
+    }

@@ -378,7 +378,9 @@ class SeriesOutSchema(Schema):
 class VaccinePlanSchema(Schema):
     request = fields.Nested(VaccineRefSchema, metadata=_doc("The vaccine as requested."))
     vaccine = fields.Nested(VaccineOutSchema)
-    status = fields.String(validate=validate.OneOf(["pre_start", "mid_cycle", "during_therapy", "post_therapy", "avoid"]))
+    status = fields.String(
+        validate=validate.OneOf(["pre_start", "mid_cycle", "during_therapy", "post_therapy", "avoid"])
+    )
     windows = fields.List(fields.Nested(WindowSchema))
     delay_start_to = IsoDate(
         allow_none=True,
@@ -640,17 +642,57 @@ class VaccineTimingSchema(Schema):
     non_live_pre_start_days = fields.Integer(
         metadata=_doc("A non-live vaccine at least this many days before the first dose.")
     )
-    mid_cycle = fields.Nested(MidCycleSchema, metadata=_doc("The non-live slot between two doses."))
+    mid_cycle = fields.Nested(MidCycleSchema, metadata=_doc("Dosed therapies: the non-live slot between two doses."))
     post_therapy_after_last_dose_days = fields.Integer()
     b_cell_recheck_days = fields.Integer()
     b_cell_consensus_days = fields.Integer()
+    gate_fields = fields.List(
+        fields.String(),
+        metadata=_doc(
+            "The request fields that open live vaccines again after the therapy (treatment.b_cell_repletion_on, "
+            "treatment.stopped_on for a fixed interval, treatment.lymphocytes_normal_on); empty for a therapy "
+            "without live-vaccine restriction. Any other gate field: 422 gate_not_used."
+        ),
+    )
+    live_pre_start = fields.String(
+        allow_none=True,
+        metadata=_doc("Continuous and course therapies: the live-vaccine lead time ('1 month'); null: no restriction."),
+    )
+    lymphocytes_gate = fields.Boolean(metadata=_doc("Whether a normal lymphocyte count is needed after the therapy."))
+    after_stop = fields.String(
+        allow_none=True,
+        metadata=_doc("Continuous therapies: the fixed interval after stopped_on before live vaccines."),
+    )
+    pause_advice = fields.String(
+        allow_none=True,
+        metadata=_doc("The label's advice to pause the therapy around a vaccination: advice only, never a window."),
+    )
+    non_live_lead_days = fields.Integer(metadata=_doc("Course therapies: non-live vaccines this long before a course."))
+    non_live_after_course = fields.String(
+        allow_none=True, metadata=_doc("Course therapies: non-live vaccines from this long after a course's last day.")
+    )
+    live_after_course = fields.String(
+        allow_none=True, metadata=_doc("Course therapies: live vaccines at least this long after a course's last day.")
+    )
+    recheck_after = fields.String(
+        allow_none=True,
+        metadata=_doc("Course therapies: when a lymphocyte count is worth re-checking after the last day."),
+    )
 
 
 @response()
 class TherapySchema(Schema):
     id = fields.String()
     name = fields.String()
+    kind = fields.String(
+        validate=validate.OneOf(["dosed", "continuous", "course"]),
+        metadata=_doc(
+            "dosed: injections or infusions on dates; continuous: taken from start_date until stopped_on (doses may "
+            "be omitted); course: treatment courses, grouped from the days listed in doses."
+        ),
+    )
     brand_names = fields.List(fields.String())
+    names = fields.List(fields.String(), metadata=_doc("Other names the therapy is found by (treatment.drug)."))
     ruleset_version = fields.String()
     schedule = fields.Nested(TherapyScheduleSchema, metadata=_doc("Starter gaps, cadences and their descriptions."))
     vaccine_timing = fields.Nested(VaccineTimingSchema, metadata=_doc("Day counts the windows use."))

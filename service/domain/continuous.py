@@ -36,6 +36,13 @@ class ContinuousProfile(KindProfile):
 
     kind = CONTINUOUS
 
+    def timing_facts(self) -> dict[str, object]:
+        return {
+            **super().timing_facts(),
+            "after_stop": self.after_stop.text if self.after_stop is not None else None,
+            "pause_advice": self.pause_advice or None,
+        }
+
 
 def check_continuous(profile: ContinuousProfile, treatment: Treatment, as_of: date) -> None:
     """Reject a continuous-therapy history that cannot be true, or a gate the therapy does not use."""
@@ -54,18 +61,24 @@ def check_continuous(profile: ContinuousProfile, treatment: Treatment, as_of: da
             errors.append(FieldError(f"treatment.doses[{i}]", f"dose {day} is after as_of {as_of}"))
     if treatment.doses and treatment.start_date is not None and treatment.start_date > min(treatment.doses):
         errors.append(
-            FieldError("treatment.start_date", f"{treatment.start_date} is after the earliest dose {min(treatment.doses)}")
+            FieldError(
+                "treatment.start_date", f"{treatment.start_date} is after the earliest dose {min(treatment.doses)}"
+            )
         )
     if treatment.cadence is not None and treatment.cadence not in profile.cadences:
         errors.append(FieldError("treatment.cadence", f"must be one of {', '.join(sorted(profile.cadences))}"))
     stopped = treatment.stopped_on
     if stopped is not None:
         if stopped > as_of:
-            errors.append(FieldError("treatment.stopped_on", f"{stopped} is after as_of {as_of}: it must already have happened"))
+            errors.append(
+                FieldError("treatment.stopped_on", f"{stopped} is after as_of {as_of}: it must already have happened")
+            )
         if start is not None and stopped < start:
             errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the start {start}"))
         if treatment.doses and stopped < max(treatment.doses):
-            errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the last dose {max(treatment.doses)}"))
+            errors.append(
+                FieldError("treatment.stopped_on", f"{stopped} is before the last dose {max(treatment.doses)}")
+            )
     errors += gate_errors(profile, treatment, as_of, stopped)
     if errors:
         raise InvalidInput(errors)
@@ -127,7 +140,9 @@ def live_opens_on(profile: ContinuousProfile, stopped_on: date, lymphocytes_norm
     return opens
 
 
-def continuous_timing(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of: date, until: date) -> Timing:
+def continuous_timing(
+    profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of: date, until: date
+) -> Timing:
     """Windows for one vaccine over [as_of, until]."""
     if live and profile.live_restricted:
         return _live(profile, schedule, as_of, until, schedule.lymphocytes_normal_on)
@@ -166,7 +181,7 @@ def _live(profile: ContinuousProfile, schedule: DoseSchedule, as_of: date, until
         AVOID,
         (),
         f"Live vaccine: avoided during {name} treatment, and after stopping until {_gate_text(profile)} ({_gate_fields(profile)}).{pause}",
-        (profile.rule_id("live_during_therapy"),),
+        (profile.rule_id("live_during_therapy"),) + ((profile.rule_id("pause"),) if pause else ()),
     )
 
 
@@ -212,7 +227,9 @@ def _open(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of:
             windows.append(window)
         if lead:
             rules.append(profile.rule_id("non_live_pre_start"))
-            parts.append(f"Best given on or before {iso_day(last)}, at least {lead} days before {name} starts on {iso_day(first)}.")
+            parts.append(
+                f"Best given on or before {iso_day(last)}, at least {lead} days before {name} starts on {iso_day(first)}."
+            )
     if stopped is None or stopped >= as_of:
         end = stopped if stopped is not None else until
         window = clip(DURING_THERAPY, first, end, as_of, until)
@@ -220,6 +237,8 @@ def _open(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of:
             windows.append(window)
             rules.append(profile.rule_id("live_during_therapy" if live else "non_live_during_therapy"))
             parts.append(_during_text(profile, live))
+            if not live and profile.pause_non_live and profile.pause_advice:
+                rules.append(profile.rule_id("pause"))
     if stopped is not None:
         window = clip(POST_THERAPY, shift(stopped, 1), until, as_of, until)
         if window is not None:
@@ -227,7 +246,9 @@ def _open(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of:
         rules.append(profile.rule_id("live_after_stop" if live else "non_live_post_therapy"))
         parts.append(f"{name} was stopped on {iso_day(stopped)}: allowed after stopping.")
     if not windows:
-        return Timing(AVOID, (), f"{what}: no permitted day falls inside the requested horizon. " + " ".join(parts), tuple(rules))
+        return Timing(
+            AVOID, (), f"{what}: no permitted day falls inside the requested horizon. " + " ".join(parts), tuple(rules)
+        )
     return Timing(windows[0].kind, tuple(windows), f"{what}. " + " ".join(parts), tuple(dict.fromkeys(rules)))
 
 

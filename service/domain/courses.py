@@ -63,6 +63,18 @@ class CourseProfile(KindProfile):
 
     kind = COURSE
 
+    def timing_facts(self) -> dict[str, object]:
+        def text(span: Interval | None) -> str | None:
+            return span.text if span is not None else None
+
+        return {
+            **super().timing_facts(),
+            "non_live_lead_days": self.non_live_lead_days,
+            "non_live_after_course": text(self.non_live_after_course),
+            "live_after_course": text(self.live_after_course),
+            "recheck_after": text(self.recheck_after),
+        }
+
     def shape(self, index: int) -> CourseShape | None:
         """The shape of course `index` (0-based): a labelled one, else the extra course's, else None."""
         return self.courses[index] if index < len(self.courses) else self.extra_course
@@ -96,7 +108,9 @@ def check_course(profile: CourseProfile, treatment: Treatment, as_of: date) -> N
     for i, day in enumerate(treatment.doses):
         if day > as_of:
             errors.append(
-                FieldError(f"treatment.doses[{i}]", f"{day} is after as_of {as_of}: only days already given belong here")
+                FieldError(
+                    f"treatment.doses[{i}]", f"{day} is after as_of {as_of}: only days already given belong here"
+                )
             )
         if day in seen:
             errors.append(FieldError(f"treatment.doses[{i}]", f"{day} repeats treatment.doses[{seen[day]}]"))
@@ -104,7 +118,11 @@ def check_course(profile: CourseProfile, treatment: Treatment, as_of: date) -> N
     if not treatment.doses:
         if treatment.start_date is None:
             errors.append(
-                FieldError("treatment.start_date", "required when treatment.doses is empty (the planned first day)", code="required")
+                FieldError(
+                    "treatment.start_date",
+                    "required when treatment.doses is empty (the planned first day)",
+                    code="required",
+                )
             )
         elif treatment.start_date < as_of:
             errors.append(
@@ -117,7 +135,9 @@ def check_course(profile: CourseProfile, treatment: Treatment, as_of: date) -> N
             )
     elif treatment.start_date is not None and treatment.start_date > min(treatment.doses):
         errors.append(
-            FieldError("treatment.start_date", f"{treatment.start_date} is after the earliest day given {min(treatment.doses)}")
+            FieldError(
+                "treatment.start_date", f"{treatment.start_date} is after the earliest day given {min(treatment.doses)}"
+            )
         )
     if treatment.cadence is not None and treatment.cadence not in profile.cadences:
         errors.append(FieldError("treatment.cadence", f"must be one of {', '.join(sorted(profile.cadences))}"))
@@ -126,7 +146,9 @@ def check_course(profile: CourseProfile, treatment: Treatment, as_of: date) -> N
         if treatment.stopped_on > as_of:
             errors.append(FieldError("treatment.stopped_on", f"{treatment.stopped_on} is after as_of {as_of}"))
         if last is not None and treatment.stopped_on < last:
-            errors.append(FieldError("treatment.stopped_on", f"{treatment.stopped_on} is before the last day given {last}"))
+            errors.append(
+                FieldError("treatment.stopped_on", f"{treatment.stopped_on} is before the last day given {last}")
+            )
     errors += gate_errors(profile, treatment, as_of, last)
     if errors:
         raise InvalidInput(errors)
@@ -141,7 +163,9 @@ def build_courses(profile: CourseProfile, treatment: Treatment, as_of: date) -> 
     if not given:
         assert treatment.start_date is not None
         upcoming = _course_days(profile, 0, treatment.start_date) + _later_courses(profile, 0, treatment.start_date)
-        return DoseSchedule(NOT_STARTED, upcoming[0], (), False, upcoming[0], False, upcoming, None, None, cadence, (), tuple(rules))
+        return DoseSchedule(
+            NOT_STARTED, upcoming[0], (), False, upcoming[0], False, upcoming, None, None, cadence, (), tuple(rules)
+        )
     if treatment.stopped_on is not None:
         rules.append(profile.rule_id("stopped"))
         return DoseSchedule(
@@ -303,7 +327,9 @@ def course_timing(profile: CourseProfile, schedule: DoseSchedule, live: bool, as
     return _non_live(profile, schedule, courses, as_of, until)
 
 
-def _non_live(profile: CourseProfile, schedule: DoseSchedule, courses: list[Course], as_of: date, until: date) -> Timing:
+def _non_live(
+    profile: CourseProfile, schedule: DoseSchedule, courses: list[Course], as_of: date, until: date
+) -> Timing:
     name, lead = profile.name, profile.non_live_lead_days
     windows: list[Window] = []
     parts: list[str] = []
@@ -314,7 +340,9 @@ def _non_live(profile: CourseProfile, schedule: DoseSchedule, courses: list[Cour
         rules.append(profile.rule_id("non_live_pre_start"))
         if window is not None:
             windows.append(window)
-        parts.append(f"Before {name}: on or before {iso_day(last)}, at least {lead} days before the first course on {iso_day(courses[0].start)}.")
+        parts.append(
+            f"Before {name}: on or before {iso_day(last)}, at least {lead} days before the first course on {iso_day(courses[0].start)}."
+        )
     for i, course in enumerate(courses):
         after = profile.non_live_after_course
         opens = after.after(course.end) if after is not None else shift(course.end, 1)
@@ -325,7 +353,11 @@ def _non_live(profile: CourseProfile, schedule: DoseSchedule, courses: list[Cour
             windows.append(window)
     if len(courses) > 1 or schedule.phase != NOT_STARTED:
         rules.append(profile.rule_id("non_live_between_courses"))
-        gap = f"{profile.non_live_after_course.text} after a course's last day" if profile.non_live_after_course else "after a course's last day"
+        gap = (
+            f"{profile.non_live_after_course.text} after a course's last day"
+            if profile.non_live_after_course
+            else "after a course's last day"
+        )
         parts.append(
             f"Between courses: from {gap} until {lead} days before the next course; the response may be reduced while "
             "lymphocytes are low."
@@ -333,7 +365,12 @@ def _non_live(profile: CourseProfile, schedule: DoseSchedule, courses: list[Cour
         if schedule.phase in (AFTER_COURSES, STOPPED) and lead:
             parts.append(f"If a further course is planned, give vaccines at least {lead} days before it.")
     if not windows:
-        return Timing(AVOID, (), "Non-live vaccine: no permitted day falls inside the requested horizon. " + " ".join(parts), tuple(rules))
+        return Timing(
+            AVOID,
+            (),
+            "Non-live vaccine: no permitted day falls inside the requested horizon. " + " ".join(parts),
+            tuple(rules),
+        )
     return Timing(windows[0].kind, tuple(windows), "Non-live vaccine. " + " ".join(parts), tuple(dict.fromkeys(rules)))
 
 
@@ -374,7 +411,9 @@ def _live(
     if profile.live_after_course is not None:
         need += f", and {profile.live_after_course.text} after the course's last day ({iso_day(floor)})"
     if lymph is None or schedule.phase == IN_COURSE:
-        when = f" A count is worth re-checking from {iso_day(recheck)}." if recheck is not None and recheck > as_of else ""
+        when = (
+            f" A count is worth re-checking from {iso_day(recheck)}." if recheck is not None and recheck > as_of else ""
+        )
         return Timing(
             AVOID,
             (),
@@ -386,7 +425,9 @@ def _live(
     closes = profile.live_last_day_before(following.start) if following is not None else until
     reason = f"Live vaccine: the gate after a course of {name} ({need}) is met on {iso_day(lymph)}; allowed from {iso_day(opens)}"
     if following is not None:
-        reason += f" until {iso_day(closes)}, {profile.live_lead.text} before the next course on {iso_day(following.start)}"
+        reason += (
+            f" until {iso_day(closes)}, {profile.live_lead.text} before the next course on {iso_day(following.start)}"
+        )
     window = clip(MID_CYCLE if following is not None else POST_THERAPY, opens, closes, as_of, until)
     if window is None:
         return Timing(AVOID, (), reason + ": no such day falls inside the requested horizon.", gate_rules)

@@ -71,6 +71,23 @@ class KindProfile:
     def rule_id(self, role: str) -> str:
         return self.rules[role].id
 
+    def gate_fields(self) -> tuple[str, ...]:
+        """The request fields that open live vaccines again after this therapy (GET /v1/therapies)."""
+        if not self.live_restricted:
+            return ()
+        fields = ["treatment.stopped_on"] if getattr(self, "after_stop", None) is not None else []
+        return tuple(fields + ([LYMPHOCYTES_FIELD] if self.lymphocytes_gate else []))
+
+    def timing_facts(self) -> dict[str, object]:
+        """The figures the windows use, as data (GET /v1/therapies): the kind's own ones added by each kind."""
+        return {
+            "live_pre_start": self.live_lead.text if self.live_lead is not None else None,
+            "live_pre_start_days": self.live_pre_start_days,
+            "non_live_pre_start_days": self.non_live_pre_start_days,
+            "lymphocytes_gate": self.lymphocytes_gate,
+            "gate_fields": list(self.gate_fields()),
+        }
+
     @property
     def live_restricted(self) -> bool:
         return self.live_lead is not None
@@ -121,7 +138,9 @@ def gate_errors(profile: KindProfile, treatment: Treatment, as_of: date, after: 
         return errors
     if lymph > as_of:
         errors.append(
-            FieldError(LYMPHOCYTES_FIELD, f"{lymph} is after as_of {as_of}: only a laboratory result already available counts")
+            FieldError(
+                LYMPHOCYTES_FIELD, f"{lymph} is after as_of {as_of}: only a laboratory result already available counts"
+            )
         )
     if after is None:
         errors.append(

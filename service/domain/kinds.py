@@ -65,7 +65,9 @@ def timing_for(profile: AnyProfile, schedule: DoseSchedule, live: bool, as_of: d
     return plan_timing(profile, schedule, live, as_of, until)
 
 
-def review_for(profile: AnyProfile, schedule: DoseSchedule, given: Iterable[VaccineGiven], as_of: date) -> HistoryReview:
+def review_for(
+    profile: AnyProfile, schedule: DoseSchedule, given: Iterable[VaccineGiven], as_of: date
+) -> HistoryReview:
     """What the vaccines given mean for the therapy (warnings, and the earliest start they allow)."""
     if isinstance(profile, ContinuousProfile | CourseProfile):
         return review_gated_history(profile, schedule, given, as_of, schedule.recovered_on)
