@@ -22,6 +22,7 @@ from service.data.loader import Ruleset
 from service.domain.answer import present
 from service.domain.errors import FieldError, InvalidInput
 from service.domain.intake import to_request, to_treatment
+from service.domain.kinds import check_history
 from service.domain.planner import (
     Immunization,
     Plan,
@@ -31,7 +32,6 @@ from service.domain.planner import (
     make_plan,
     vaccine_errors,
 )
-from service.domain.kinds import check_history
 
 # Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
 # loading a typical request. Loading keeps no state on the instance.

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import FieldError, InvalidInput
+from .gates import CONTINUOUS, ON_THERAPY, KindProfile, gate_errors
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment
 from .windows import AVOID, DURING_THERAPY, POST_THERAPY, PRE_START, Timing, Window, clip
-from .gates import CONTINUOUS, ON_THERAPY, KindProfile, gate_errors
 
 
 @dataclass(frozen=True)
