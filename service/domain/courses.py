@@ -81,7 +81,8 @@ class CourseProfile(KindProfile):
 
 
 class Course:
-    """One course: its days given and projected, and the last day a dose of it could come (`end`)."""
+    """One course: its days (given, then projected), the last day a dose of it could come (`end`), and whether
+    none of its days has been given yet (`projected`)."""
 
     def __init__(self, days: tuple[date, ...], end: date, projected: bool) -> None:
         self.days = days
@@ -312,7 +313,7 @@ def courses_of(profile: CourseProfile, schedule: DoseSchedule) -> list[Course]:
     for run in group(schedule.upcoming, profile.course_gap_days) if schedule.upcoming else []:
         if out and not out[-1].projected and (run[0] - out[-1].end).days <= profile.course_gap_days:
             last = out.pop()
-            out.append(Course(last.days + run, run[-1], True))  # the rest of the course in progress
+            out.append(Course(last.days + run, run[-1], False))  # the rest of the course in progress
         else:
             out.append(Course(run, run[-1], True))
     schedule.derived[key] = tuple(out)

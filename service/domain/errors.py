@@ -21,6 +21,11 @@ ERROR_CODES: dict[str, str] = {
         "treatment.doses cannot be read as a new start and no start_date says they are the recent part of an "
         "established therapy: send treatment.start_date"
     ),
+    "gate_not_used": (
+        "the therapy does not use this gate after stopping (b_cell_repletion_on for a therapy that is not anti-CD20, "
+        "lymphocytes_normal_on for one whose gate is a fixed interval or B-cell repletion, either for glatiramer or "
+        "the interferons): GET /v1/therapies lists each therapy's gate_fields"
+    ),
     "implausible_repletion": (
         "treatment.b_cell_repletion_on is less than one dosing interval (28 days) after the last dose: it cannot "
         "be a recovery after discontinuation"
