@@ -65,5 +65,7 @@ def test_hand_worked_case(client, therapy, case):
         assert (got["status"], windows) == (expected["status"], expected["windows"]), got["reason"]
         if "reason_contains" in expected:
             assert expected["reason_contains"] in got["reason"]
-        assert got["rules"] and all(r.startswith((therapy + ".", "plan.", "lead-time.", "series.")) for r in got["rules"])
+        assert got["rules"] and all(
+            r.startswith((therapy + ".", "plan.", "lead-time.", "series.")) for r in got["rules"]
+        )
     assert [w["code"] for w in answer["warnings"]] == case["warnings"]
