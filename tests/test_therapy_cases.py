@@ -4,7 +4,6 @@ through POST /v1/plans: the phase, each vaccine's status and windows, the warnin
 A profile of these kinds without a case table fails here, so a new therapy is tested the day it is added."""
 
 import json
-from pathlib import Path
 
 import pytest
 
