@@ -1,0 +1,69 @@
+"""A continuous therapy (fingolimod, Gilenya) and a course therapy (alemtuzumab) through every front end: the
+REST answer and the FHIR operation come from the same profile and say the same."""
+
+from __future__ import annotations
+
+import json
+
+from tests.interop_builders import PATIENT
+
+CVX_YELLOW_FEVER = "37"
+CVX_INFLUENZA = "150"
+AS_OF = "2027-03-01"
+GILENYA = {"text": "Gilenya 0.5 mg capsule", "coding": [{"display": "fingolimod 0.5 mg"}]}
+
+
+def gilenya_order(start: str, stopped: str | None = None) -> dict:
+    bounds = {"start": start, **({"end": stopped} if stopped else {})}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "gilenya-order",
+        "status": "stopped" if stopped else "active",
+        "intent": "order",
+        "subject": PATIENT,
+        "medicationCodeableConcept": GILENYA,
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": bounds}}}],
+    }
+
+
+def rest(client, treatment, cvx):
+    body = {"as_of": AS_OF, "treatment": treatment, "vaccines": [{"cvx": c} for c in cvx]}
+    response = client.post("/v1/plans", json=body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_fingolimod_over_rest_names_its_own_gate_and_cites_its_rules(client):
+    answer = rest(
+        client, {"drug": "Gilenya", "start_date": "2026-01-01", "stopped_on": "2027-02-15"}, [CVX_YELLOW_FEVER]
+    )
+    (yf,) = answer["vaccines"]
+    assert answer["ruleset"]["id"] == "fingolimod" and answer["treatment"]["phase"] == "stopped"
+    assert yf["windows"] == [{"kind": "post_therapy", "start": "2027-04-15", "end": yf["windows"][0]["end"]}]
+    assert "fingolimod.live-after-stop" in yf["rules"] and "fingolimod" in yf["reason"]
+    assert "ofatumumab" not in json.dumps(answer).lower()
+
+
+def test_fingolimod_over_fhir_is_recognised_from_its_text_and_answers_as_rest(client):
+    parts = [
+        {"name": "assessmentDate", "valueDate": AS_OF},
+        {"name": "medication", "resource": gilenya_order("2026-01-01")},
+        {
+            "name": "vaccine",
+            "valueCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": CVX_INFLUENZA}]},
+        },
+        {
+            "name": "vaccine",
+            "valueCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": CVX_YELLOW_FEVER}]},
+        },
+    ]
+    response = client.post(
+        "/fhir/$vaccine-timing",
+        data=json.dumps({"resourceType": "Parameters", "parameter": parts}),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 200, response.get_json()
+    text = json.dumps(response.get_json())
+    assert "fingolimod" in text and "ofatumumab" not in text.lower()
+    answer = rest(client, {"drug": "fingolimod", "start_date": "2026-01-01"}, [CVX_INFLUENZA, CVX_YELLOW_FEVER])
+    assert [v["status"] for v in answer["vaccines"]] == ["during_therapy", "avoid"]
