@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.interop_builders import PATIENT
+from tests.interop_builders import PATIENT, bundle, service_request
 
 CVX_YELLOW_FEVER = "37"
 CVX_INFLUENZA = "150"
@@ -67,3 +67,24 @@ def test_fingolimod_over_fhir_is_recognised_from_its_text_and_answers_as_rest(cl
     assert "fingolimod" in text and "ofatumumab" not in text.lower()
     answer = rest(client, {"drug": "fingolimod", "start_date": "2026-01-01"}, [CVX_INFLUENZA, CVX_YELLOW_FEVER])
     assert [v["status"] for v in answer["vaccines"]] == ["during_therapy", "avoid"]
+
+
+def test_an_influenza_order_for_a_patient_on_fingolimod_is_inside_its_during_therapy_window(client):
+    body = {
+        "hook": "order-sign",
+        "hookInstance": "3e0a3a1e-0000-4575-ab82-028d55fe2719",
+        "context": {
+            "userId": "Practitioner/1",
+            "patientId": "p1",
+            "draftOrders": bundle([service_request("order-0", CVX_INFLUENZA, AS_OF)], "collection"),
+        },
+        "prefetch": {
+            "medicationAdministrations": None,
+            "medicationRequests": bundle([gilenya_order("2026-01-01")]),
+            "immunizations": None,
+        },
+    }
+    response = client.post("/cds-services/vaccine-timing-order-sign", json=body)
+    assert response.status_code == 200, response.get_json()
+    (card,) = response.get_json()["cards"]
+    assert card["indicator"] == "info" and "during-therapy" in card["summary"] + card.get("detail", "")

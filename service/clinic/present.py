@@ -11,6 +11,7 @@ YELLOW_FEVER = "yellow-fever"
 KIND_WORDS = {
     "pre_start": "before the first dose",
     "mid_cycle": "between two doses",
+    "during_therapy": "at any time during therapy",
     "post_therapy": "after stopping",
 }
 

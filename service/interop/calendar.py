@@ -27,6 +27,7 @@ PRODID = "-//Vaccine timing planner//Plan calendar//EN"
 KIND_LABELS = {
     "pre_start": "pre-start window (before the first dose)",
     "mid_cycle": "mid-cycle window (between two doses)",
+    "during_therapy": "window during therapy (any time while taking it)",
     "post_therapy": "post-therapy window (after stopping)",
 }
 WINDOW_CATEGORY = "VACCINE-WINDOW"

@@ -55,7 +55,12 @@ SERVICES: dict[str, dict[str, Any]] = {
         "prefetch": PREFETCH,
     },
 }
-KIND_LABELS = {"pre_start": "pre-start", "mid_cycle": "mid-cycle", "post_therapy": "post-therapy"}
+KIND_LABELS = {
+    "pre_start": "pre-start",
+    "mid_cycle": "mid-cycle",
+    "during_therapy": "during-therapy",
+    "post_therapy": "post-therapy",
+}
 CRITICAL_OVERRIDES = [
     ("therapy-stopped", "Ofatumumab has been stopped; the record is not up to date"),
     ("b-cell-repletion-confirmed", "B-cell repletion has been confirmed by a laboratory"),

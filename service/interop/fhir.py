@@ -75,6 +75,7 @@ DUE = ("30980-7", "Date vaccine due")
 WINDOW_LABELS = {
     "pre_start": "Before the first dose",
     "mid_cycle": "Mid-cycle, between two doses",
+    "during_therapy": "At any time during the therapy",
     "post_therapy": "After the therapy was stopped",
     "avoid": "No permitted window",
 }
