@@ -83,6 +83,7 @@ def continuous_from_dict(doc: dict[str, Any]) -> ContinuousProfile:
         pause_live="live" in applies,
         pause_non_live="non_live" in applies,
         non_live_note=timing["non_live_note"],
+        after_stop_note=timing.get("after_stop_note", ""),
     )
 
 

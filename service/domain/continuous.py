@@ -33,6 +33,8 @@ class ContinuousProfile(KindProfile):
     pause_non_live: bool = False
     # The note on non-live vaccines during therapy ("the response may be reduced").
     non_live_note: str = ""
+    # What the live reason after stopping adds (a shorter route the service cannot take, say).
+    after_stop_note: str = ""
 
     kind = CONTINUOUS
 
@@ -180,7 +182,7 @@ def _live(profile: ContinuousProfile, schedule: DoseSchedule, as_of: date, until
     return Timing(
         AVOID,
         (),
-        f"Live vaccine: avoided during {name} treatment, and after stopping until {_gate_text(profile)} ({_gate_fields(profile)}).{pause}",
+        f"Live vaccine: avoided during {name} treatment and after it until {_gate_text(profile)} ({_gate_fields(profile)}).{pause}",
         (profile.rule_id("live_during_therapy"),) + ((profile.rule_id("pause"),) if pause else ()),
     )
 
@@ -204,7 +206,10 @@ def _live_after_stop(
             "treatment.lymphocytes_normal_on once a laboratory confirms it.",
             rules,
         )
-    reason = f"Live vaccine: {name} was stopped on {iso_day(stopped)}; live vaccines are allowed again from {iso_day(opens)} ({_gate_text(profile)})."
+    reason = (
+        f"Live vaccine: {name} was stopped on {iso_day(stopped)}; live vaccines are allowed again from "
+        f"{iso_day(opens)} (once {_gate_text(profile)}). {profile.after_stop_note}"
+    ).rstrip()
     window = clip(POST_THERAPY, opens, until, as_of, until)
     if window is None:
         return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
