@@ -175,53 +175,36 @@ def _gate_words(profile: KindProfile) -> str:
 
 
 def review_gated_history(
-    profile: KindProfile, schedule: DoseSchedule, history: Iterable[VaccineGiven], as_of: date, live_open: date | None
+    profile: KindProfile,
+    schedule: DoseSchedule,
+    history: Iterable[VaccineGiven],
+    as_of: date,
+    live_open: date | None,
+    starts: tuple[date, ...] = (),
 ) -> HistoryReview:
     """The vaccines given, checked against the start and the profile's gate (history.review_history's rules for
     a dosed therapy, worded for this one). `live_open`: the first day live vaccines were allowed again after the
-    start, None while they are not."""
+    start, None while they are not. `starts`: the first day of every course of a course therapy (the lead times
+    apply before each), else the start alone."""
     events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
-    first, name = schedule.first_dose, profile.name
+    first = schedule.first_dose
     planned = schedule.phase == NOT_STARTED
     warnings: list[PlanWarning] = []
+    for start in starts or (first,):
+        warnings += _near_start(profile, events, start, "planned start" if planned and start == first else "start")
     if profile.live_restricted:
-        last_live = profile.live_last_day_before(first)
-        before = [e for e in events if e.vaccine.live and last_live < e.day < first]
-        if before:
-            assert profile.live_lead is not None
-            warnings.append(
-                PlanWarning(
-                    LIVE_VACCINE_BEFORE_START,
-                    f"Live vaccine less than {profile.live_lead.text} before the {'planned ' if planned else ''}start "
-                    f"of {name} on {iso_day(first)}: {_listed(before)}. The rules ask for live vaccines at least "
-                    f"{profile.live_lead.text} before the start; review with the treating neurologist.",
-                    (profile.rule_id("live_pre_start"),),
-                )
-            )
         during = [e for e in events if e.vaccine.live and e.day >= first and (live_open is None or e.day < live_open)]
         if during:
             warnings.append(
                 PlanWarning(
                     LIVE_VACCINE_DURING_THERAPY,
-                    f"Live vaccine on or after the start of {name} ({iso_day(first)}) before live vaccines were allowed "
-                    f"again: {_listed(during)}. It needs clinical review (watch for infection by the vaccine strain), "
-                    "and the dose may not count: ACIP advises that vaccines given during immunosuppressive therapy "
-                    "may be considered unimmunized.",
+                    f"Live vaccine on or after the start of {profile.name} ({iso_day(first)}) before live vaccines "
+                    f"were allowed again: {_listed(during)}. It needs clinical review (watch for infection by the "
+                    "vaccine strain), and the dose may not count: ACIP advises that vaccines given during "
+                    "immunosuppressive therapy may be considered unimmunized.",
                     (profile.rule_id("live_during_therapy"),),
                 )
             )
-    lead = profile.non_live_pre_start_days
-    near = [e for e in events if not e.vaccine.live and lead and shift(first, -lead) < e.day < first]
-    if near:
-        warnings.append(
-            PlanWarning(
-                NON_LIVE_VACCINE_NEAR_START,
-                f"Non-live vaccine less than {lead} days before the {'planned ' if planned else ''}start of {name} on "
-                f"{iso_day(first)}: {_listed(near)}. Its response may be reduced; the rules prefer non-live vaccines "
-                f"at least {lead} days before the start.",
-                (profile.rule_id("non_live_pre_start"),),
-            )
-        )
     earliest = None
     if planned and profile.live_lead is not None:
         latest_live = max((e.day for e in events if e.vaccine.live), default=None)
@@ -229,6 +212,37 @@ def review_gated_history(
             opens = profile.live_lead.after(latest_live)
             earliest = opens if opens > as_of else None
     return HistoryReview(tuple(warnings), earliest)
+
+
+def _near_start(profile: KindProfile, events: list[VaccineGiven], start: date, which: str) -> list[PlanWarning]:
+    """Vaccines given inside the lead times before one start (the therapy's, or a course's)."""
+    warnings: list[PlanWarning] = []
+    what = f"the {which} of {profile.name} on {iso_day(start)}"
+    if profile.live_lead is not None:
+        last_live = profile.live_last_day_before(start)
+        before = [e for e in events if e.vaccine.live and last_live < e.day < start]
+        if before:
+            warnings.append(
+                PlanWarning(
+                    LIVE_VACCINE_BEFORE_START,
+                    f"Live vaccine less than {profile.live_lead.text} before {what}: {_listed(before)}. The rules "
+                    f"ask for live vaccines at least {profile.live_lead.text} before it; review with the treating "
+                    "neurologist.",
+                    (profile.rule_id("live_pre_start"),),
+                )
+            )
+    lead = profile.non_live_pre_start_days
+    near = [e for e in events if not e.vaccine.live and lead and shift(start, -lead) < e.day < start]
+    if near:
+        warnings.append(
+            PlanWarning(
+                NON_LIVE_VACCINE_NEAR_START,
+                f"Non-live vaccine less than {lead} days before {what}: {_listed(near)}. Its response may be "
+                f"reduced; the rules prefer non-live vaccines at least {lead} days before it.",
+                (profile.rule_id("non_live_pre_start"),),
+            )
+        )
+    return warnings
 
 
 def _listed(events: list[VaccineGiven]) -> str:
