@@ -218,8 +218,17 @@ def build_courses(profile: CourseProfile, treatment: Treatment, as_of: date) -> 
         tuple(warnings),
         tuple(rules),
         lymphocytes_normal_on=treatment.lymphocytes_normal_on,
-        recovered_on=None if rest else _recovered_on(profile, given, treatment.lymphocytes_normal_on),
+        # Only once no course is coming: a dose after the next course's first day would fall in suppression again.
+        recovered_on=_recovered_on(profile, given, treatment.lymphocytes_normal_on) if phase == AFTER_COURSES else None,
     )
+
+
+def gate_opens_on(profile: CourseProfile, schedule: DoseSchedule) -> date | None:
+    """The day the lymphocyte gate opened after the last day given (None while it has not, or nothing was given):
+    the first day a live vaccine was allowed again, whether or not a course comes later."""
+    if not schedule.given or schedule.phase == IN_COURSE:
+        return None
+    return _recovered_on(profile, schedule.given, schedule.lymphocytes_normal_on)
 
 
 def _recovered_on(profile: CourseProfile, given: tuple[date, ...], lymph: date | None) -> date | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from .continuous import ContinuousProfile, build_continuous, check_continuous, continuous_timing
-from .courses import CourseProfile, build_courses, check_course, course_timing, courses_of
+from .courses import CourseProfile, build_courses, check_course, course_timing, courses_of, gate_opens_on
 from .errors import FieldError, InvalidInput
 from .gates import GATE_NOT_USED, LYMPHOCYTES_FIELD, review_gated_history
 from .history import HistoryReview, VaccineGiven, review_history
@@ -71,7 +71,7 @@ def review_for(
     """What the vaccines given mean for the therapy (warnings, and the earliest start they allow)."""
     if isinstance(profile, CourseProfile):
         starts = tuple(course.start for course in courses_of(profile, schedule))
-        return review_gated_history(profile, schedule, given, as_of, schedule.recovered_on, starts)
+        return review_gated_history(profile, schedule, given, as_of, gate_opens_on(profile, schedule), starts)
     if isinstance(profile, ContinuousProfile):
         return review_gated_history(profile, schedule, given, as_of, schedule.recovered_on)
     return review_history(profile, schedule, given, as_of)
