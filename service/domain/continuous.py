@@ -125,7 +125,7 @@ def build_continuous(profile: ContinuousProfile, treatment: Treatment, as_of: da
         (),
         tuple(rules),
         lymphocytes_normal_on=lymph,
-        recovered_on=recovered,
+        gate_opened_on=recovered,
     )
 
 

@@ -183,7 +183,7 @@ def build_courses(profile: CourseProfile, treatment: Treatment, as_of: date) -> 
             (),
             tuple(rules),
             lymphocytes_normal_on=treatment.lymphocytes_normal_on,
-            recovered_on=_recovered_on(profile, given, treatment.lymphocytes_normal_on),
+            gate_opened_on=_recovered_on(profile, given, treatment.lymphocytes_normal_on),
         )
     runs = group(given, profile.course_gap_days)
     current = len(runs) - 1
@@ -219,7 +219,9 @@ def build_courses(profile: CourseProfile, treatment: Treatment, as_of: date) -> 
         tuple(rules),
         lymphocytes_normal_on=treatment.lymphocytes_normal_on,
         # Only once no course is coming: a dose after the next course's first day would fall in suppression again.
-        recovered_on=_recovered_on(profile, given, treatment.lymphocytes_normal_on) if phase == AFTER_COURSES else None,
+        gate_opened_on=_recovered_on(profile, given, treatment.lymphocytes_normal_on)
+        if phase == AFTER_COURSES
+        else None,
     )
 
 

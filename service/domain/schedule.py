@@ -73,7 +73,7 @@ class DoseSchedule(Value):
         "rules",
         "partial",
         "lymphocytes_normal_on",
-        "recovered_on",
+        "gate_opened_on",
     )
 
     def __init__(
@@ -92,7 +92,7 @@ class DoseSchedule(Value):
         rules: tuple[str, ...],
         partial: bool = False,
         lymphocytes_normal_on: date | None = None,
-        recovered_on: date | None = None,
+        gate_opened_on: date | None = None,
     ) -> None:
         self.phase: Final = phase
         self.first_dose: Final = first_dose
@@ -111,13 +111,19 @@ class DoseSchedule(Value):
         self.partial: Final = partial
         # The laboratory gate of a continuous or course therapy (service.domain.gates), as the request gave it.
         self.lymphocytes_normal_on: Final = lymphocytes_normal_on
-        # The first day the person counts as no longer immunosuppressed by the therapy (vaccine responses and live
-        # vaccines as before it): a confirmed B-cell repletion for a dosed therapy; for the other kinds, the day
-        # their gate opened (the start itself for a therapy without restriction). None: not yet.
-        self.recovered_on: Final = recovered_on if recovered_on is not None else b_cell_repletion_on
+        # For a continuous or course therapy: the day its gate opened (the start itself for a therapy without
+        # restriction); None while it has not.
+        self.gate_opened_on: Final = gate_opened_on
         # Results derived from this schedule alone, computed once per plan however many vaccines ask for them
         # (see windows.schedule_mid_cycle_windows); not part of the value (not in _fields).
         self.derived: Final[dict[Any, Any]] = {}
+
+    @property
+    def recovered_on(self) -> date | None:
+        """The first day the person counts as no longer immunosuppressed by the therapy (vaccine responses and live
+        vaccines as before it): a confirmed B-cell repletion for a dosed therapy, the gate's opening for the other
+        kinds. None: not yet."""
+        return self.gate_opened_on if self.gate_opened_on is not None else self.b_cell_repletion_on
 
     @property
     def doses(self) -> tuple[date, ...]:
