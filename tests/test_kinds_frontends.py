@@ -88,3 +88,15 @@ def test_an_influenza_order_for_a_patient_on_fingolimod_is_inside_its_during_the
     assert response.status_code == 200, response.get_json()
     (card,) = response.get_json()["cards"]
     assert card["indicator"] == "info" and "during-therapy" in card["summary"] + card.get("detail", "")
+
+
+def test_therapies_list_each_kind_with_its_gate_fields(client):
+    listed = {t["id"]: t for t in client.get("/v1/therapies").get_json()["therapies"]}
+    assert listed["fingolimod"]["kind"] == "continuous"
+    assert listed["fingolimod"]["vaccine_timing"]["gate_fields"] == ["treatment.stopped_on"]
+    assert listed["fingolimod"]["vaccine_timing"]["after_stop"] == "2 months"
+    assert listed["dimethyl-fumarate"]["vaccine_timing"]["gate_fields"] == ["treatment.lymphocytes_normal_on"]
+    assert listed["glatiramer-acetate"]["vaccine_timing"]["gate_fields"] == []
+    assert listed["alemtuzumab"]["kind"] == "course"
+    assert listed["alemtuzumab"]["vaccine_timing"]["live_after_course"] == "12 months"
+    assert listed["siponimod"]["vaccine_timing"]["pause_advice"]
