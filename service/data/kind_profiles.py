@@ -66,6 +66,7 @@ def _common(doc: dict[str, Any]) -> dict[str, Any]:
         "rules": rules,
         "schedule_text": schedule["text"],
         "lymphocytes_text": timing.get("lymphocytes_text", ""),
+        "interop": doc["interop"],
     }
 
 

@@ -11,8 +11,9 @@ rules would silently ignore is a date the clinician believes was taken into acco
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .advisories import (
     LIVE_VACCINE_BEFORE_START,
@@ -65,6 +66,8 @@ class KindProfile:
     schedule_text: str = ""
     # How the profile words the lymphocyte gate ("lymphocytes back to normal (800/mm3 or more, ...)").
     lymphocytes_text: str = ""
+    # The profile's `interop` section as data: how EHR records name the therapy (service/interop/medication.py).
+    interop: dict[str, Any] = field(default_factory=dict, compare=False)
 
     kind = ""
 
