@@ -100,3 +100,35 @@ def test_therapies_list_each_kind_with_its_gate_fields(client):
     assert listed["alemtuzumab"]["kind"] == "course"
     assert listed["alemtuzumab"]["vaccine_timing"]["live_after_course"] == "12 months"
     assert listed["siponimod"]["vaccine_timing"]["pause_advice"]
+
+
+def test_the_lymphocyte_date_reaches_the_plan_through_fhir(client):
+    tecfidera = {
+        "resourceType": "MedicationRequest",
+        "id": "tecfidera-order",
+        "status": "stopped",
+        "intent": "order",
+        "subject": PATIENT,
+        "medicationCodeableConcept": {"text": "Tecfidera 240 mg gastro-resistant capsules"},
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2025-01-01", "end": "2027-02-01"}}}}],
+    }
+    yellow_fever = {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": CVX_YELLOW_FEVER}]}
+
+    def parts(*extra):
+        return [
+            {"name": "assessmentDate", "valueDate": AS_OF},
+            {"name": "medication", "resource": tecfidera},
+            {"name": "vaccine", "valueCodeableConcept": yellow_fever},
+            *extra,
+        ]
+
+    def statuses(body):
+        response = client.post("/fhir/$vaccine-timing", data=json.dumps(body), content_type="application/fhir+json")
+        assert response.status_code == 200, response.get_json()
+        recommendation = response.get_json()["parameter"][0]["resource"]["recommendation"]
+        return [r["forecastStatus"]["coding"][0]["code"] for r in recommendation]
+
+    without = {"resourceType": "Parameters", "parameter": parts()}
+    lab = {"name": "lymphocytesNormalDate", "valueDate": "2027-02-20"}
+    assert statuses(without) == ["contraindicated"]
+    assert "contraindicated" not in statuses({"resourceType": "Parameters", "parameter": parts(lab)})

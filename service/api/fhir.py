@@ -160,7 +160,7 @@ def document_routes(api: Any, app: Flask) -> None:
                 "of ofatumumab; at least one, or the plan has no history), immunization (resource: an Immunization "
                 "already given), vaccine (valueCodeableConcept with a CVX coding; at least one), neededBy "
                 "(valueDate, at most once), horizonDays (valueInteger or valuePositiveInt, 60 to 1095, at most "
-                "once), bCellRepletionDate (valueDate, at most once). Each part carries exactly the value its name "
+                "once), bCellRepletionDate and lymphocytesNormalDate (valueDate, at most once each). Each part carries exactly the value its name "
                 "takes. What only the rules can judge (no vaccine, an unknown code system) is a 422. Only the "
                 "elements the operation reads are listed (FHIR's id, meta and extension are not)."
             ),

@@ -6,7 +6,8 @@ used here), so whatever this module returns has been validated by a maintained F
 The mapping, in brief (docs/interoperability.md has the full table):
 - `assessmentDate` -> `as_of`; `horizonDays` -> `horizon_days`; `vaccine` CVX codings -> `vaccines[].cvx`
   (a concept with text only -> `vaccines[].name`); `neededBy` -> every `vaccines[].needed_by`;
-  `bCellRepletionDate` -> `treatment.b_cell_repletion_on`; `therapyStartDate` -> `treatment.start_date` (the
+  `bCellRepletionDate` -> `treatment.b_cell_repletion_on`; `lymphocytesNormalDate` ->
+  `treatment.lymphocytes_normal_on`; `therapyStartDate` -> `treatment.start_date` (the
   day the therapy began, when the administrations are only the recent ones);
 - `medication` MedicationAdministration (completed) -> `treatment.doses`; MedicationRequest
   `...timing.repeat.boundsPeriod.start` -> `treatment.start_date` (only when no dose is given), `.end` of a
@@ -90,6 +91,7 @@ INPUTS: dict[str, tuple[str, int | None]] = {
     "neededBy": ("valueDate", 1),
     "horizonDays": ("valueInteger", 1),
     "bCellRepletionDate": ("valueDate", 1),
+    "lymphocytesNormalDate": ("valueDate", 1),
     "therapyStartDate": ("valueDate", 1),
 }
 
@@ -247,6 +249,9 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
             elif name == "bCellRepletionDate":
                 treatment_extra["b_cell_repletion_on"] = calendar_date(value, f"{where}.valueDate").isoformat()
                 origin["treatment.b_cell_repletion_on"] = f"{where}.valueDate"
+            elif name == "lymphocytesNormalDate":
+                treatment_extra["lymphocytes_normal_on"] = calendar_date(value, f"{where}.valueDate").isoformat()
+                origin["treatment.lymphocytes_normal_on"] = f"{where}.valueDate"
             elif name == "therapyStartDate":
                 treatment_extra["start_date"] = calendar_date(value, f"{where}.valueDate").isoformat()
                 origin["treatment.start_date"] = f"{where}.valueDate"
@@ -553,6 +558,15 @@ def operation_definition(canonical: Canonical) -> OperationDefinition:
                 "1",
                 "date",
                 "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+            ),
+            param(
+                "lymphocytesNormalDate",
+                "in",
+                0,
+                "1",
+                "date",
+                "Date a laboratory confirmed a normal lymphocyte count after the therapy (the gate of fumarates, "
+                "cladribine tablets and alemtuzumab).",
             ),
             param(
                 "therapyStartDate",
