@@ -41,8 +41,16 @@ def test_discovery_lists_services_with_the_required_fields(client):
     assert {s["hook"] for s in services} == {"order-sign", "order-select"}
     for service in services:
         assert service["id"] and service["description"] and service["title"]
-        assert set(service["prefetch"]) == {"medicationAdministrations", "medicationRequests", "immunizations"}
+        assert set(service["prefetch"]) == {
+            "medicationAdministrations",
+            "medicationRequests",
+            "medicationStatements",
+            "immunizations",
+        }
         assert all("{{context.patientId}}" in query for query in service["prefetch"].values())
+        # The Medication a medicationReference names comes with the search (_include on each medication search).
+        for kind in ("MedicationAdministration", "MedicationRequest", "MedicationStatement"):
+            assert f"_include={kind}:medication" in service["prefetch"][f"{kind[0].lower()}{kind[1:]}s"]
 
 
 def test_the_published_example_is_what_the_service_answers(client):

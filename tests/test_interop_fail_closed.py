@@ -71,7 +71,12 @@ def order_only(body: dict[str, Any], cvx: str) -> dict[str, Any]:
 def not_on_record(cvx: str, medications: Any = None) -> dict[str, Any]:
     """An order for a patient whose prefetch is given explicitly (no therapy unless `medications` says so)."""
     body = Facts(vaccines=(cvx,)).cds()
-    body["prefetch"] = {"medicationAdministrations": medications, "medicationRequests": None, "immunizations": None}
+    body["prefetch"] = {
+        "medicationAdministrations": medications,
+        "medicationRequests": None,
+        "medicationStatements": None,
+        "immunizations": None,
+    }
     return body
 
 

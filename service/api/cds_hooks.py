@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.routing import Map, Rule
@@ -20,6 +21,7 @@ from service.domain.schedule import PARTIAL_HISTORY
 from service.interop.cards import (
     CARD_WARNINGS,
     EXTENSION_KEY,
+    MEDICATION_KEYS,
     PREFETCH,
     SERVICES,
     CardMaker,
@@ -27,18 +29,22 @@ from service.interop.cards import (
     Orders,
     Prefetched,
     order_ref,
+    parse_resource,
     read_prefetch,
     short_ref,
     vaccine_orders,
 )
 from service.interop.coding import UNCONFIGURED_BASE, InteropError
+from service.interop.fhir_client import FetchFailed, FhirServer
 from service.interop.medication import (
+    MedicationCodes,
     MedicationRecord,
     TherapyCodes,
     identify,
     immunizations_from,
     locate,
     medication_concept,
+    resolve_medications,
     sort_medications,
     split_history,
     therapy_codes,
@@ -100,17 +106,8 @@ def _invalid(errors: list[tuple[str, str]]) -> Response:
     )
 
 
-@bp.post("/<service_id>")
-def call_service(service_id: str) -> Response:
-    service = SERVICES.get(service_id)
-    if service is None:
-        return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
-    refused = _authorized(service_id)
-    if refused is not None:
-        return refused
-    body = _body()
-    if isinstance(body, Response):
-        return body
+def _request_errors(body: dict[str, Any], service: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a hook request lacks or gets wrong, against the CDS Hooks 2.0 request and the hook's context."""
     context = body.get("context")
     errors = []
     if body.get("hook") != service["hook"]:
@@ -129,55 +126,138 @@ def call_service(service_id: str) -> Response:
         not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)
     ):
         errors.append(("context.selections", "required: the references of the selected orders"))
-    prefetch = body.get("prefetch", {})
-    if not isinstance(prefetch, dict):
+    if not isinstance(body.get("prefetch", {}), dict):
         errors.append(("prefetch", "must be an object"))
+    if "fhirAuthorization" in body and body.get("fhirServer") is None:
+        errors.append(("fhirServer", "required with fhirAuthorization (CDS Hooks 2.0: cds-r-1)"))
+    return errors
+
+
+@bp.post("/<service_id>")
+def call_service(service_id: str) -> Response:
+    service = SERVICES.get(service_id)
+    if service is None:
+        return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
+    body = _body()
+    if isinstance(body, Response):
+        return body
+    errors = _request_errors(body, service)
     if errors:
         return _invalid(errors)
-
-    missing = [key for key in PREFETCH if key not in prefetch]
-    if missing:
-        where = (
-            "a fhirServer was given, but this service does not query FHIR servers"
-            if body.get("fhirServer")
-            else "no fhirServer was given"
-        )
-        return problem(
-            412,
-            f"Prefetch {', '.join(missing)} missing and {where}: send the prefetch templates "
-            "listed at GET /cds-services (null when there is no data).",
-            type_slug=None,
-        )
+    context = body["context"]
     patient_id = context["patientId"]
+    filled = _fill_prefetch(body, patient_id)
+    if isinstance(filled, Response):
+        return filled
+    prefetch, server, notes = filled
     planner = current_app.extensions["planner"]
+    known: MedicationCodes = current_app.extensions["medication_codes"]
     try:
         drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
         orders = vaccine_orders(
-            drafts.items, selections if service["hook"] == "order-select" else None, planner.ruleset.catalog
+            drafts.items,
+            context.get("selections") if service["hook"] == "order-select" else None,
+            planner.ruleset.catalog,
+            known,
         )
-        administrations = read_prefetch(
-            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations", patient_id
-        )
-        requests = read_prefetch(prefetch["medicationRequests"], "prefetch.medicationRequests", patient_id)
+        medications = [read_prefetch(prefetch[k], f"prefetch.{k}", patient_id) for k in MEDICATION_KEYS]
         immunizations = read_prefetch(prefetch["immunizations"], "prefetch.immunizations", patient_id)
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
+    for key, seen in zip(MEDICATION_KEYS + ("immunizations",), medications + [immunizations], strict=True):
+        seen.blind += notes.get(key, [])
     if not orders.vaccines and not orders.unidentified and not drafts.blind:
         return _cards([])  # no vaccine among the orders: nothing to check
-    record = sort_medications(administrations.items + requests.items)
-    profile = _profile_of(record, therapy_codes())
+    everything = [i for p in medications for i in p.items] + drafts.items
+    fetch = _medication_reader(server) if server is not None else None
+    record = sort_medications(resolve_medications(everything, everything, fetch), known)
+    profile = _profile_of(record, known)
     version = planner.ruleset.therapies.versions.get(profile.profile_id, "")
     maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
-    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations))
+    return _cards(_check(maker, orders, drafts, record, medications, immunizations))
 
 
-def _profile_of(record: MedicationRecord, codes: tuple[TherapyCodes, ...]) -> TherapyCodes:
+MISSING = object()
+
+
+def _short(value: Any) -> bool:
+    """Whether a prefetch value leaves out records the service needs: absent, an OperationOutcome in place of
+    the search, or a searchset that says it is one page of several or holds fewer entries than its total."""
+    if value is MISSING:
+        return True
+    if not isinstance(value, dict):
+        return False  # null: the client has no data; anything else is refused when read
+    if value.get("resourceType") == "OperationOutcome":
+        return True
+    if value.get("resourceType") != "Bundle":
+        return False
+    if any(isinstance(link, dict) and link.get("relation") == "next" for link in value.get("link") or []):
+        return True
+    total, entries = value.get("total"), value.get("entry") or []
+    return isinstance(total, int) and total > len(entries)
+
+
+def _fill_prefetch(
+    body: dict[str, Any], patient_id: str
+) -> tuple[dict[str, Any], FhirServer | None, dict[str, list[str]]] | Response:
+    """The prefetch, with what was missing or short read from the FHIR server when the request names one.
+
+    412 only when a key is still missing: the data could not be had at all. A short key whose reading failed
+    keeps what the client sent (its gaps become blind spots on the cards) and says why it was not completed.
+    """
+    prefetch = dict(body.get("prefetch") or {})
+    notes: dict[str, list[str]] = {}
+    why_not = "no fhirServer was given"
+    try:
+        server = FhirServer.from_request(body, float(current_app.config["PLANNER"]["CDS_FHIR_SECONDS"]))
+    except FetchFailed as unusable:
+        server, why_not = None, str(unusable)
+    for key, template in PREFETCH.items():
+        if server is None or not _short(prefetch.get(key, MISSING)):
+            continue
+        try:
+            prefetch[key] = server.search(template.replace("{{context.patientId}}", quote(patient_id, safe="")))
+        except FetchFailed as failed:
+            why_not = str(failed)
+            log.info(f"cds prefetch {key} not read from the FHIR server: {failed}")
+            notes[key] = [f"prefetch.{key}: could not be completed from the FHIR server ({failed})"]
+    missing = [key for key in PREFETCH if key not in prefetch]
+    if missing:
+        return problem(
+            412,
+            f"Prefetch {', '.join(missing)} missing and not read from the FHIR server ({why_not}): send the "
+            "prefetch templates listed at GET /cds-services (null when there is no data), or fhirServer and "
+            "fhirAuthorization.",
+            type_slug=None,
+        )
+    return prefetch, server, notes
+
+
+def _medication_reader(server: FhirServer) -> Any:
+    """Reads a Medication a medicationReference names from the FHIR server (None when it cannot be had)."""
+
+    def read(reference: str) -> Any:
+        raw = server.read(reference)
+        if raw is None or raw.get("resourceType") != "Medication":
+            return None
+        try:
+            return parse_resource(raw, "Medication")
+        except InteropError:
+            return None
+
+    return read
+
+
+def _profile_of(record: MedicationRecord, known: MedicationCodes) -> TherapyCodes:
     """The profile whose drug the record shows (the first profile when it shows none, for wording only)."""
     for item in record.therapy:
-        found = identify(medication_concept(item), codes)
+        found = identify(medication_concept(item), known)
         if found.therapy is not None:
             return found.therapy
-    return (record.profiles or list(codes))[0]
+    return (record.profiles or list(known.profiles))[0]
 
 
 def _check(
@@ -264,7 +344,7 @@ def _check(
         return cards
     blind = med_blind + unidentified_meds + not_covered + immunizations.blind
     try:
-        therapy = therapy_from(record.therapy, strict=False)
+        therapy = therapy_from(record.therapy, strict=False, known=current_app.extensions["medication_codes"])
     except InteropError as bad:
         return cards + [
             maker.unplanned_card(

@@ -8,11 +8,13 @@ error mapping for every route.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from service.data.loader import DataError
 from service.domain.errors import InvalidInput
 from service.interop.coding import InteropError, Issue
 from service.interop.fhir import (
@@ -25,6 +27,7 @@ from service.interop.fhir import (
     recommendation_parameters,
     request_from,
 )
+from service.interop.medication import MedicationCodes, load_site_codes, therapy_codes
 
 from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 ACCEPTED_MEDIA = (FHIR_JSON, "application/json")
+log = logging.getLogger("service.fhir")
 
 
 def fhir_response(resource: Any, status: int = 200) -> Response:
@@ -87,7 +91,9 @@ def vaccine_timing() -> Response:
         return fhir_error(bad.status, bad.detail, None, None)
     planner = current_app.extensions["planner"]
     try:
-        fhir_request = request_from(parse_parameters(raw), planner.ruleset.catalog)
+        fhir_request = request_from(
+            parse_parameters(raw), planner.ruleset.catalog, current_app.extensions["medication_codes"]
+        )
     except InteropError as bad:
         return outcome(bad.status, bad.issues)
     try:
@@ -97,8 +103,22 @@ def vaccine_timing() -> Response:
     return fhir_response(recommendation_parameters(plan, fhir_request, current_app.extensions["canonical"]))
 
 
+def medication_codes(path: str | None) -> MedicationCodes:
+    """The therapy profiles' medication codes plus the site's own list (PLANNER_MEDICATION_CODES), checked now:
+    a wrong file stops the start (DataError naming the file and the field), like the data."""
+    profiles = therapy_codes()
+    if not path:
+        return MedicationCodes.of(profiles)
+    try:
+        return MedicationCodes.of(profiles, load_site_codes(path, profiles))
+    except DataError as error:
+        log.critical("medication code list check failed, not starting", extra={"data_error": str(error)})
+        raise
+
+
 def init_app(app: Flask) -> None:
     """Register the routes, and answer unknown paths and methods under /fhir/ with an OperationOutcome too."""
+    app.extensions["medication_codes"] = medication_codes(app.config["PLANNER"].get("MEDICATION_CODES"))
     app.extensions["fhir_error"] = fhir_error
     app.register_blueprint(bp)
     for status in (404, 405):

@@ -24,16 +24,20 @@ from pydantic import ValidationError
 from service.domain.catalog import Catalog, LookupFailed
 
 from .coding import Canonical, InteropError, Issue, calendar_date, cvx_codes, describe_concept, texts_of
-from .medication import THERAPY, Located, TherapyCodes, identify, medication_concept
+from .medication import THERAPY, Located, MedicationCodes, TherapyCodes, identify, medication_concept
 
 EXTENSION_KEY = "vaccine-timing-planner"
 PREFETCH = {
-    # Every medication of the patient, not a code-filtered search: sites code Kesimpta with RxNorm, NDC, ATC
-    # or text, and the service recognises it itself (see docs/interoperability.md).
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    # Every medication of the patient, not a code-filtered search: sites code the therapy with RxNorm, NDC, ATC
+    # or text, and the service recognises it itself (see docs/interoperability.md). `_include` brings the
+    # Medication a medicationReference points to (US Core servers support it on MedicationRequest).
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}"
+    "&_include=MedicationAdministration:medication",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&_include=MedicationStatement:medication",
     "immunizations": "Immunization?patient={{context.patientId}}",
 }
+MEDICATION_KEYS = ("medicationAdministrations", "medicationRequests", "medicationStatements")
 _DESCRIPTION = (
     "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
     "ofatumumab (Kesimpta) schedule: a critical card for a live vaccine that must be avoided, a warning "
@@ -247,7 +251,9 @@ class Orders:
     therapy: list[Located] = field(default_factory=list)  # draft orders of the therapy itself (a start)
 
 
-def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog: Catalog) -> Orders:
+def vaccine_orders(
+    entries: list[Located], selections: list[str] | None, catalog: Catalog, known: MedicationCodes | None = None
+) -> Orders:
     """Sort the draft orders: vaccines (by CVX, or by a name the catalog knows), unidentified orders, and the
     rest (other drugs and services, not this service's business).
 
@@ -285,7 +291,7 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog
                 )
             )
             continue
-        if item.type == "MedicationRequest" and identify(concept).kind == THERAPY:
+        if item.type == "MedicationRequest" and identify(concept, known).kind == THERAPY:
             out.therapy.append(item)  # the therapy itself, being ordered: vaccines ordered with it need a lead time
             continue
         texts = texts_of(concept)

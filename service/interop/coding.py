@@ -10,6 +10,7 @@ CVX = "http://hl7.org/fhir/sid/cvx"
 ATC = "http://www.whocc.no/atc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
+SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 RECOMMENDATION_STATUS = "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status"
 

@@ -24,6 +24,8 @@ is an `outcome` part (OperationOutcome, severity warning, code incomplete).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -59,8 +61,10 @@ from .coding import (
 from .medication import (
     History,
     Located,
+    MedicationCodes,
     immunizations_from,
     locate,
+    resolve_medications,
     sort_medications,
     split_history,
     therapy_codes,
@@ -176,11 +180,11 @@ def _expand(resource: Any, where: str, not_seen: list[Issue]) -> tuple[list[Loca
     return seen.items, True
 
 
-def _searched_medications(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+def _searched_medications(items: list[Located], not_seen: list[Issue], known: MedicationCodes | None) -> list[Located]:
     """The therapy's resources among a medication search's entries. A search holds the patient's other drugs
     too, so those are skipped (as on CDS Hooks); what cannot be identified, or is a form of the drug the
     profile does not cover, is said in the outcome rather than skipped in silence."""
-    record = sort_medications(items)
+    record = sort_medications(items, known)
     not_seen += [
         Issue(
             "incomplete", f"medication not identified ({found.why}): if it is the therapy, the plan is wrong", i.where
@@ -198,114 +202,142 @@ def _searched_immunizations(items: list[Located], not_seen: list[Issue]) -> list
     return used
 
 
-def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
-    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
-    not_seen: list[Issue] = []
-    issues: list[Issue] = []
-    seen: dict[str, int] = {}
-    medications: list[Located] = []
-    immunization_parts: list[Located] = []
-    vaccines: list[dict[str, Any]] = []
-    origin: dict[str, str] = {}
-    body: dict[str, Any] = {}
-    treatment_extra: dict[str, Any] = {}
+@dataclass
+class _Parts:
+    """What the Parameters parts say, read one by one (request_from assembles them)."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    treatment_extra: dict[str, Any] = field(default_factory=dict)
     needed_by: tuple[date, str] | None = None
+    medications: list[Located] = field(default_factory=list)
+    searched: list[Located] = field(default_factory=list)  # a search's entries: other drugs among them are skipped
+    immunizations: list[Located] = field(default_factory=list)
+    vaccines: list[dict[str, Any]] = field(default_factory=list)
+    pool: list[Located] = field(default_factory=list)  # every resource sent: a medicationReference may name one
+    issues: list[Issue] = field(default_factory=list)
+    not_seen: list[Issue] = field(default_factory=list)
+
+
+def _checked_value(
+    part: ParametersParameter, where: str, seen: dict[str, int], issues: list[Issue]
+) -> tuple[Any, str] | None:
+    """The part's value and its element when its name and value[x] are what the operation takes; None (and an
+    issue) if not."""
+    name = part.name or ""
+    if name not in INPUTS:
+        issues.append(
+            Issue(
+                "not-supported",
+                f"unknown parameter {name[:40]!r}; this operation takes " + ", ".join(INPUTS),
+                f"{where}.name",
+            )
+        )
+        return None
+    element, most = INPUTS[name]
+    seen[name] = seen.get(name, 0) + 1
+    if most is not None and seen[name] > most:
+        issues.append(Issue("invalid", f"{name} may be given only once", where))
+        return None
+    present = _value_elements(part)
+    if name == "horizonDays" and present == ["valuePositiveInt"]:
+        element = "valuePositiveInt"
+    if present != [element]:
+        issues.append(
+            Issue("invalid", f"{name} needs {element}" + (f", not {', '.join(present)}" if present else ""), where)
+        )
+        return None
+    return getattr(part, element), element
+
+
+DATE_PARTS = {
+    "assessmentDate": "as_of",
+    "bCellRepletionDate": "treatment.b_cell_repletion_on",
+    "therapyStartDate": "treatment.start_date",
+}
+
+
+def _read_part(name: str, value: Any, element: str, where: str, parts: _Parts) -> None:
+    if name in DATE_PARTS:
+        day = calendar_date(value, f"{where}.valueDate").isoformat()
+        target = DATE_PARTS[name]
+        if target.startswith("treatment."):
+            parts.treatment_extra[target.split(".", 1)[1]] = day
+        else:
+            parts.body[target] = day
+        parts.origin[target] = f"{where}.valueDate"
+    elif name == "horizonDays":
+        parts.body["horizon_days"] = value
+        parts.origin["horizon_days"] = f"{where}.{element}"
+    elif name == "neededBy":
+        parts.needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
+    elif name == "medication":
+        items, searched = _expand(value, f"{where}.resource", parts.not_seen)
+        parts.pool += items
+        items = [i for i in items if i.type != "Medication"]  # a Medication is what a reference names
+        (parts.searched if searched else parts.medications).extend(items)
+    elif name == "immunization":
+        items, searched = _expand(value, f"{where}.resource", parts.not_seen)
+        parts.pool += items
+        parts.immunizations += _searched_immunizations(items, parts.not_seen) if searched else items
+    elif name == "vaccine":
+        parts.origin[f"vaccines[{len(parts.vaccines)}]"] = f"{where}.valueCodeableConcept"
+        parts.vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
+
+
+def _read_parts(params: Parameters) -> _Parts:
+    parts = _Parts()
+    seen: dict[str, int] = {}
     for k, part in enumerate(params.parameter or []):
         where = f"Parameters.parameter[{k}]"
-        name = part.name or ""
-        if name not in INPUTS:
-            issues.append(
-                Issue(
-                    "not-supported",
-                    f"unknown parameter {name[:40]!r}; this operation takes " + ", ".join(INPUTS),
-                    f"{where}.name",
-                )
-            )
+        checked = _checked_value(part, where, seen, parts.issues)
+        if checked is None:
             continue
-        element, most = INPUTS[name]
-        seen[name] = seen.get(name, 0) + 1
-        if most is not None and seen[name] > most:
-            issues.append(Issue("invalid", f"{name} may be given only once", where))
-            continue
-        present = _value_elements(part)
-        if name == "horizonDays" and present == ["valuePositiveInt"]:
-            element = "valuePositiveInt"
-        if present != [element]:
-            issues.append(
-                Issue("invalid", f"{name} needs {element}" + (f", not {', '.join(present)}" if present else ""), where)
-            )
-            continue
-        value = getattr(part, element)
         try:
-            if name == "assessmentDate":
-                body["as_of"] = calendar_date(value, f"{where}.valueDate").isoformat()
-                origin["as_of"] = f"{where}.valueDate"
-            elif name == "horizonDays":
-                body["horizon_days"] = value
-                origin["horizon_days"] = f"{where}.{element}"
-            elif name == "bCellRepletionDate":
-                treatment_extra["b_cell_repletion_on"] = calendar_date(value, f"{where}.valueDate").isoformat()
-                origin["treatment.b_cell_repletion_on"] = f"{where}.valueDate"
-            elif name == "therapyStartDate":
-                treatment_extra["start_date"] = calendar_date(value, f"{where}.valueDate").isoformat()
-                origin["treatment.start_date"] = f"{where}.valueDate"
-            elif name == "neededBy":
-                needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
-            elif name == "medication":
-                items, searched = _expand(value, f"{where}.resource", not_seen)
-                medications += _searched_medications(items, not_seen) if searched else items
-            elif name == "immunization":
-                items, searched = _expand(value, f"{where}.resource", not_seen)
-                immunization_parts += _searched_immunizations(items, not_seen) if searched else items
-            elif name == "vaccine":
-                origin[f"vaccines[{len(vaccines)}]"] = f"{where}.valueCodeableConcept"
-                vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
+            _read_part(part.name or "", *checked, where, parts)
         except InteropError as bad:
-            issues += bad.issues
-    if not vaccines and not any(i.expression.endswith("valueCodeableConcept") for i in issues):
-        issues.append(
+            parts.issues += bad.issues
+    if not parts.vaccines and not any(i.expression.endswith("valueCodeableConcept") for i in parts.issues):
+        parts.issues.append(
             Issue(
                 "required",
                 "at least one vaccine parameter (valueCodeableConcept with a CVX code) is needed",
                 "Parameters.parameter",
             )
         )
+    return parts
 
+
+def request_from(params: Parameters, catalog: Catalog, known: MedicationCodes | None = None) -> FhirRequest:
+    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
+    parts = _read_parts(params)
+    issues, not_seen, body, origin, vaccines = parts.issues, parts.not_seen, parts.body, parts.origin, parts.vaccines
     therapy = None
     immunizations: list[dict[str, str]] = []
     imms_used: list[Located] = []
     try:
-        therapy = therapy_from(medications, strict=True)
+        searched = resolve_medications(parts.searched, parts.pool)
+        medications = resolve_medications(parts.medications, parts.pool)
+        medications += _searched_medications(searched, not_seen, known)
+        not_seen.sort(key=_position)  # in the order of the parts they concern
+        therapy = therapy_from(medications, strict=True, known=known)
     except InteropError as bad:
         issues += bad.issues
     try:
-        immunizations, imms_used, _ = immunizations_from(immunization_parts, strict=True)
+        immunizations, imms_used, _ = immunizations_from(parts.immunizations, strict=True)
     except InteropError as bad:
         issues += bad.issues
     if issues:
         # What could not be seen explains an error too (a failed search is often why the therapy is missing).
         raise InteropError(issues + [Issue("incomplete", i.message, i.expression) for i in not_seen])
     assert therapy is not None  # therapy_from(strict=True) raises rather than return None
-
-    patients = set(therapy.patients)
-    patients.update(r.resource.patient.reference for r in imms_used if r.resource.patient.reference)
-    if len(patients) > 1:
-        raise InteropError(
-            [
-                Issue(
-                    "invalid",
-                    "the resources belong to different patients: " + ", ".join(sorted(patients)),
-                    "Parameters.parameter",
-                )
-            ]
-        )
-    body["treatment"] = {**therapy.treatment, **treatment_extra}
+    patient = _one_patient(therapy.patients, imms_used)
+    body["treatment"] = {**therapy.treatment, **parts.treatment_extra}
     origin.update(therapy.origin)
-    if needed_by is not None:
-        for item in vaccines:
-            item["needed_by"] = needed_by[0].isoformat()
-        for i in range(len(vaccines)):
-            origin[f"vaccines[{i}].needed_by"] = needed_by[1]
+    if parts.needed_by is not None:
+        for i, item in enumerate(vaccines):
+            item["needed_by"] = parts.needed_by[0].isoformat()
+            origin[f"vaccines[{i}].needed_by"] = parts.needed_by[1]
     ids = [vaccine_id_of(catalog, item) for item in vaccines]
     history = split_history(immunizations, imms_used, catalog, {i for i in ids if i}, strict=True)
     for i, (item, vaccine_id) in enumerate(zip(vaccines, ids, strict=True)):
@@ -318,10 +350,38 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
         for i, used in enumerate(history.other_items):
             origin[f"immunizations[{i}]"] = used.where
     # Cite the medication resources a treatment field was read from (doses, start, stop, cadence), not every
-    # ofatumumab resource sent: a request whose start the doses overrule produced nothing in this plan.
+    # therapy resource sent: a request whose start the doses overrule produced nothing in this plan.
     read_from = [v for k, v in therapy.origin.items() if k not in ("treatment", "treatment.drug")]
     cited = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
-    return FhirRequest(body, origin, cited or therapy.used[:1], history, next(iter(patients), None), not_seen)
+    return FhirRequest(body, origin, cited or therapy.used[:1], history, patient, not_seen)
+
+
+def _position(issue: Issue) -> list[int]:
+    return [int(n) for n in re.findall(r"\[(\d+)\]", issue.expression)]
+
+
+def _one_patient(therapy_patients: set[str], imms_used: list[Located]) -> str | None:
+    """The patient every resource names (a full URL and `Patient/id` ending alike are one patient)."""
+    patients = set(therapy_patients)
+    patients.update(r.resource.patient.reference for r in imms_used if r.resource.patient.reference)
+    distinct = {_patient_key(p) for p in patients}
+    if len(distinct) > 1:
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    "the resources belong to different patients: " + ", ".join(sorted(patients)),
+                    "Parameters.parameter",
+                )
+            ]
+        )
+    return min(patients, key=len) if patients else None
+
+
+def _patient_key(reference: str) -> str:
+    """`https://ehr.example/fhir/Patient/p1` and `Patient/p1` name the same patient: compare Patient/id."""
+    parts = reference.rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else reference
 
 
 def _vaccine_item(concept: Any, where: str) -> dict[str, Any]:
