@@ -24,6 +24,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 log = logging.getLogger("service.cds_hooks")
+# urllib3 logs every URL it fetches at DEBUG, and these URLs hold the patient's id: kept quiet whatever the
+# service's log level.
+logging.getLogger("urllib3").setLevel(logging.WARNING)
 MAX_PAGES = 20  # 20 pages of a search is thousands of records; a longer one is reported as not fully read
 FHIR_ACCEPT = "application/fhir+json, application/json;q=0.9"
 
