@@ -1,8 +1,9 @@
 """CDS Hooks 2.0 routes: discovery, the order-sign and order-select services, and their feedback endpoints.
 
-The services never call a FHIR server themselves: everything they need comes in `prefetch`. A request that
-lacks a prefetch key gets 412 Precondition Failed, as the specification asks of a service that cannot
-obtain its data. Errors are problem+json like the rest of the API.
+What the services need comes in `prefetch`; a key that is missing or short is read from the EHR's FHIR server
+when the request carries `fhirServer` and `fhirAuthorization` (service/interop/fhir_client.py). A key that
+still cannot be had gets 412 Precondition Failed, as the specification asks of a service that cannot obtain
+its data. Errors are problem+json like the rest of the API.
 """
 
 from __future__ import annotations
@@ -620,10 +621,10 @@ def document_routes(api: Any, app: Flask) -> None:
             "type": "object",
             "description": (
                 "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
-                "when the client has no data. All are required, as this service never queries a FHIR server."
+                "when the client has no data. A key left out is read from fhirServer when the request carries "
+                "fhirServer and fhirAuthorization; without them, every key is required (412)."
             ),
             "properties": {key: bundle_or_null for key in PREFETCH},
-            "required": list(PREFETCH),
             "additionalProperties": True,
         },
         "CdsCard": {
@@ -727,8 +728,27 @@ def document_routes(api: Any, app: Flask) -> None:
             "properties": {
                 "hook": {"type": "string", "enum": [hook]},
                 "hookInstance": {**text, "description": "A UUID for this hook call."},
-                "fhirServer": {"type": "string"},
-                "fhirAuthorization": {"type": "object", "nullable": True},
+                "fhirServer": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "The EHR's FHIR base URL: read (with fhirAuthorization) for a missing or short prefetch.",
+                },
+                "fhirAuthorization": {
+                    "type": "object",
+                    "nullable": True,
+                    "description": "CDS Hooks 2.0 FHIR Resource Access: the bearer token this service sends to fhirServer "
+                    "only (never logged or kept).",
+                    "properties": {
+                        "access_token": text,
+                        "token_type": {"type": "string", "enum": ["Bearer"]},
+                        "expires_in": {"type": "integer"},
+                        "scope": text,
+                        "subject": text,
+                        "patient": text,
+                    },
+                    "required": ["access_token", "token_type", "expires_in", "scope", "subject"],
+                    "additionalProperties": True,
+                },
                 "context": {
                     "type": "object",
                     "properties": context,
@@ -737,7 +757,7 @@ def document_routes(api: Any, app: Flask) -> None:
                 },
                 "prefetch": ref("CdsPrefetch"),
             },
-            "required": ["hook", "hookInstance", "context", "prefetch"],
+            "required": ["hook", "hookInstance", "context"],
             "additionalProperties": True,
         }
 
@@ -790,8 +810,9 @@ def document_routes(api: Any, app: Flask) -> None:
                         "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
                         "card when the date fits. Each card carries the rules and their sources in `detail`, and the "
                         "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
-                        "listed at discovery must be present (null when the client has no data): without them the answer "
-                        "is 412, as this service does not query FHIR servers itself."
+                        "listed at discovery must be present (null when the client has no data), or readable from "
+                        "`fhirServer` with `fhirAuthorization` (a missing or short key is read there, pages followed, "
+                        "in bounded time): when it cannot be had, the answer is 412."
                         + (" Only the selected draft orders are checked." if hook == "order-select" else "")
                     ),
                     "security": [{JWT_SCHEME: []}],
