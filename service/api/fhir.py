@@ -100,7 +100,9 @@ def vaccine_timing() -> Response:
         plan = planner.plan_json(fhir_request.body)
     except InvalidInput as bad:
         return outcome(422, fhir_request.issues_for(bad.errors))
-    return fhir_response(recommendation_parameters(plan, fhir_request, current_app.extensions["canonical"]))
+    return fhir_response(
+        recommendation_parameters(plan, fhir_request, current_app.extensions["canonical"], planner.ruleset)
+    )
 
 
 def medication_codes(path: str | None) -> MedicationCodes:

@@ -15,8 +15,9 @@ The mapping, in brief (docs/interoperability.md has the full table):
   `given`; any other -> `immunizations` (live-live spacing);
 - a `medication` or `immunization` part may hold a searchset Bundle: its entries are read, and what the
   Bundle says was not sent (a `next` page, fewer entries than `total`, an OperationOutcome) is reported.
-Back: one ImmunizationRecommendation with one `recommendation` per dose to give (doseNumber, LOINC 30981-5 /
-59777-3 = first / last day of the window that holds it, 30980-7 = the proposed date), the later permitted
+Back: one ImmunizationRecommendation with one `recommendation` per dose to give (doseNumber, LOINC 30981-5 =
+the earliest valid and permitted day, 59777-3 = a real deadline if there is one (service/interop/dates.py),
+30980-7 = the proposed date; forecastStatus due now or notComplete), the later permitted
 windows in the `later-window` extension; a vaccine without a window is one `contraindicated` recommendation,
 a finished series one `complete`; `description` is the REST `reason` verbatim. What the service could not see
 is an `outcome` part (OperationOutcome, severity warning, code incomplete).
@@ -58,6 +59,7 @@ from .coding import (
     cvx_codes,
     describe_concept,
 )
+from .dates import DoseDates, plan_dose_dates
 from .medication import (
     History,
     Located,
@@ -73,9 +75,14 @@ from .medication import (
 )
 
 FHIR_JSON = "application/fhir+json"
+# LOINC codes with LOINC's own display names (the R4 value set immunization-recommendation-date-criterion).
 EARLIEST = ("30981-5", "Earliest date to give")
-LATEST = ("59777-3", "Latest date to give")
+LATEST = ("59777-3", "Latest date to give immunization")
 DUE = ("30980-7", "Date vaccine due")
+# forecastStatus: a dose that may be given on the assessment date is `due` (R4's immunization-recommendation-
+# status); one whose earliest date is later, or that has no date in the horizon, is `notComplete` (the ImmDS
+# Forecast IG's ForecastStatus: the series is not complete), its dates saying when.
+IMMDS_FORECAST_STATUS = "http://hl7.org/fhir/us/immds/CodeSystem/ForecastStatus"
 WINDOW_LABELS = {
     "pre_start": "Before the first dose",
     "mid_cycle": "Mid-cycle, between two doses",
@@ -438,14 +445,20 @@ def _later_window(canonical: Canonical, window: dict[str, str]) -> dict[str, Any
 
 
 def recommendations_for(
-    item: dict[str, Any], supporting: list[Reference], immunizations: list[Reference], canonical: Canonical
+    item: dict[str, Any],
+    supporting: list[Reference],
+    immunizations: list[Reference],
+    canonical: Canonical,
+    dates: dict[int, DoseDates] | None = None,
+    as_of: str | None = None,
 ) -> list[ImmunizationRecommendationRecommendation]:
     """The `recommendation` entries for one vaccine of a REST plan: one per dose to give.
 
-    A proposed dose: doseNumber, LOINC 30981-5 / 59777-3 = the first / last day of the window that holds it,
-    30980-7 = the proposed date, and the permitted windows after that one in `later-window` extensions. A
-    remaining dose with no permitted day in the horizon: forecastStatus due with no date (the description says
-    why). No window at all: one `contraindicated` entry. A series already complete: one `complete` entry.
+    A proposed dose: doseNumber, 30980-7 = the proposed date, 30981-5 = the earliest date it is valid and
+    permitted, 59777-3 only where a real deadline exists (`dates`, service/interop/dates.py), and the permitted
+    windows after its own in `later-window` extensions. A remaining dose with no permitted day in the horizon:
+    notComplete with no date (the description says why). No window at all: one `contraindicated` entry. A series
+    already complete: one `complete` entry.
     """
     common: dict[str, Any] = {"vaccineCode": [_vaccine_code(item["vaccine"])], "description": item["reason"]}
     if supporting:
@@ -472,34 +485,36 @@ def recommendations_for(
                 contraindicatedVaccineCode=[_vaccine_code(item["vaccine"])],
             )
         ]
-    due = _concept(RECOMMENDATION_STATUS, "due", "Due")
+    later_status = _concept(IMMDS_FORECAST_STATUS, "notComplete", "Not Complete")
     out = []
     proposed = list(item.get("proposed") or [])
     for dose in proposed:
         window = next(w for w in windows if w["start"] <= dose["date"] <= w["end"])
         later = [_later_window(canonical, w) for w in windows if w["start"] > window["end"]]
+        known = (dates or {}).get(dose["dose"], DoseDates(dose["date"], None))
+        criteria = [_criterion(EARLIEST, known.earliest)]
+        if known.latest is not None:
+            criteria.append(_criterion(LATEST, known.latest))
+        criteria.append(_criterion(DUE, dose["date"]))
+        now = as_of is not None and known.earliest <= as_of
         out.append(
             ImmunizationRecommendationRecommendation(
                 **common,
-                forecastStatus=due,
+                forecastStatus=_concept(RECOMMENDATION_STATUS, "due", "Due") if now else later_status,
                 forecastReason=[_concept(canonical.window_kind, window["kind"], WINDOW_LABELS.get(window["kind"]))],
                 doseNumberPositiveInt=dose["dose"],
-                dateCriterion=[
-                    _criterion(EARLIEST, window["start"]),
-                    _criterion(LATEST, window["end"]),
-                    _criterion(DUE, dose["date"]),
-                ],
+                dateCriterion=criteria,
                 **({"extension": later} if later else {}),
             )
         )
     placed = {dose["dose"] for dose in proposed}
     remaining = [n for n in range(given + 1, (total or given + 1) + 1) if n not in placed]
     for number in remaining:
-        # No permitted day in the horizon for this dose: due, but no date can be given (the reason says why).
+        # No permitted day in the horizon for this dose: not complete, and no date can be given (the reason says why).
         out.append(
             ImmunizationRecommendationRecommendation(
                 **common,
-                forecastStatus=due,
+                forecastStatus=later_status,
                 doseNumberPositiveInt=number,
                 extension=[_later_window(canonical, w) for w in windows],
             )
@@ -507,15 +522,17 @@ def recommendations_for(
     return out
 
 
-def recommendation_parameters(plan: dict[str, Any], request: FhirRequest, canonical: Canonical) -> Parameters:
+def recommendation_parameters(
+    plan: dict[str, Any], request: FhirRequest, canonical: Canonical, ruleset: Any
+) -> Parameters:
     """The operation's output: the ImmunizationRecommendation, the ruleset version, warnings, and an
     `outcome` OperationOutcome naming what the service could not see (only when something was not seen)."""
     supporting = [Reference(**m.reference()) for m in request.medications]
     entries = []
-    for item in plan["vaccines"]:
+    for item, dates in zip(plan["vaccines"], plan_dose_dates(plan, request.body, ruleset), strict=True):
         own = request.history.supporting(item["vaccine"]["id"], bool(item["vaccine"]["live"]))
         imms = [Reference(**i.reference()) for i in own]
-        entries += recommendations_for(item, supporting, imms, canonical)
+        entries += recommendations_for(item, supporting, imms, canonical, dates, plan["as_of"])
     patient = Reference(reference=request.patient) if request.patient else Reference(display="not identified")
     recommendation = ImmunizationRecommendation(patient=patient, date=plan["as_of"], recommendation=entries)
     parts = [
