@@ -13,7 +13,8 @@ import pytest
 from service.app import create_app
 from service.data.loader import DataError
 from tests.conftest import TODAY
-from tests.interop_builders import ATC, PATIENT, Facts, administration, bundle
+from tests.interop_builders import ATC, PATIENT, Facts, administration, bundle, immunization
+from tests.test_interop_fhir_schema import errors
 
 SIGN = "/cds-services/vaccine-timing-order-sign"
 DOSES = ("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")  # the starter doses and the first monthly one
@@ -231,3 +232,101 @@ def test_a_medication_part_may_reference_a_medication_sent_in_another_part(clien
     recommendation = next(p["resource"] for p in r.get_json()["parameter"] if p["name"] == "recommendation")
     (mmr,) = recommendation["recommendation"]
     assert mmr["forecastStatus"]["coding"][0]["code"] == "contraindicated"  # live, during the therapy
+
+
+# ---- old records as EHRs hold them ------------------------------------------------------------------------------
+
+SHINGRIX_PLAN = Facts(vaccines=("187",), doses=DOSES)
+
+
+def fhir_with_history(client, *immunizations: dict) -> Any:
+    body = SHINGRIX_PLAN.fhir()
+    body["parameter"] += [{"name": "immunization", "resource": r} for r in immunizations]
+    return client.post("/fhir/$vaccine-timing", json=body)
+
+
+def outcome_of(response) -> list[tuple[str, str, str]]:
+    assert errors(response.get_json()) == []  # HL7's R4 JSON schema
+    parts = [p["resource"] for p in response.get_json()["parameter"] if p["name"] == "outcome"]
+    return [(i["severity"], i["expression"][0], i["diagnostics"]) for o in parts for i in o["issue"]]
+
+
+def old(id_: str, cvx: str, when: str | None = None, text: str | None = None, **extra: Any) -> dict:
+    resource = immunization(id_, cvx, when or "2000-01-01", **extra)
+    if when is None:
+        del resource["occurrenceDateTime"]
+        resource["occurrenceString"] = text
+    return resource
+
+
+@pytest.mark.parametrize(
+    "record",
+    [old("mmr-child", "03", "1990"), old("tdap", "115", "2025-03"), old("tdap", "115", text="as a teenager")],
+    ids=["live-vaccine-decades-ago", "non-live-month-only", "non-live-in-words"],
+)
+def test_an_imprecise_date_that_cannot_change_the_plan_is_accepted_and_reported(client, record):
+    r = fhir_with_history(client, record)
+    assert r.status_code == 200, r.get_json()
+    ((severity, where, message),) = outcome_of(r)
+    assert (
+        severity == "information" and where.startswith("Parameters.parameter[") and "cannot change this plan" in message
+    )
+    assert where.endswith("occurrenceDateTime" if "occurrenceDateTime" in record else "occurrenceString")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        old("shingrix-1", "187", "2026-09"),  # a dose of the planned vaccine: its day places dose 2
+        old("mmr", "03", "2026-10"),  # a live vaccine the month the therapy started
+        old("mmr", "03", text="recently"),  # a live vaccine in words: cannot be placed at all
+    ],
+    ids=["dose-of-the-planned-series", "live-vaccine-near-the-first-dose", "live-vaccine-in-words"],
+)
+def test_an_imprecise_date_that_could_change_the_plan_is_refused_naming_it(client, record):
+    r = fhir_with_history(client, record)
+    assert r.status_code == 422
+    (issue,) = [i for i in r.get_json()["issue"] if i["severity"] == "error"]
+    assert issue["expression"][0].endswith(("occurrenceDateTime", "occurrenceString"))
+    assert "not a full date" in issue["diagnostics"]
+
+
+def test_records_that_record_nothing_given_are_left_out_and_said_so(client):
+    body = SHINGRIX_PLAN.fhir()
+    body["parameter"] += [
+        {"name": "immunization", "resource": immunization("refused", "03", "2026-11-01", status="not-done")},
+        {"name": "medication", "resource": administration("mistake", "2026-11-10", status="entered-in-error")},
+    ]
+    r = client.post("/fhir/$vaccine-timing", json=body)
+    assert r.status_code == 200, r.get_json()
+    said = outcome_of(r)
+    assert [(s, m.split(":")[0]) for s, _, m in said] == [
+        ("information", "status not-done"),
+        ("information", "status entered-in-error"),
+    ]
+
+
+def test_the_same_patient_written_as_a_full_url_and_as_a_reference_is_one_patient(client):
+    body = SHINGRIX_PLAN.fhir()
+    body["parameter"].append(
+        {
+            "name": "immunization",
+            "resource": immunization(
+                "tdap", "115", "2024-05-02", patient={"reference": "https://ehr.example/fhir/Patient/p1"}
+            ),
+        }
+    )
+    r = client.post("/fhir/$vaccine-timing", json=body)
+    assert r.status_code == 200, r.get_json()
+    body["parameter"][-1]["resource"]["patient"] = {"reference": "https://ehr.example/fhir/Patient/p2"}
+    assert client.post("/fhir/$vaccine-timing", json=body).status_code == 422
+
+
+def test_cds_an_old_imprecise_record_that_cannot_change_the_plan_leaves_the_card_complete(client):
+    body = SHINGRIX_PLAN.cds()
+    body["prefetch"]["immunizations"] = bundle([old("mmr-child", "03", "1990")])
+    (card,) = cards(client, body)
+    assert not card["summary"].startswith("Record incomplete")
+    body["prefetch"]["immunizations"] = bundle([old("mmr", "03", "2026-10")])
+    (card,) = cards(client, body)
+    assert card["summary"].startswith("Record incomplete") and "2026-10" in card["detail"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.interop_builders import Facts
+from tests.test_interop_fhir_schema import errors
 
 EARLIEST, LATEST, DUE = "30981-5", "59777-3", "30980-7"
 DISPLAYS = {
@@ -19,6 +20,7 @@ DISPLAYS = {
 def entries(client, body: dict[str, Any]) -> list[dict[str, Any]]:
     r = client.post("/fhir/$vaccine-timing", json=body)
     assert r.status_code == 200, r.get_json()
+    assert errors(r.get_json()) == []  # HL7's R4 JSON schema, beside the models the service writes with
     recommendation = next(p["resource"] for p in r.get_json()["parameter"] if p["name"] == "recommendation")
     return recommendation["recommendation"]
 

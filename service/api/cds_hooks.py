@@ -38,9 +38,12 @@ from service.interop.cards import (
 from service.interop.coding import UNCONFIGURED_BASE, InteropError
 from service.interop.fhir_client import FetchFailed, FhirServer
 from service.interop.medication import (
+    History,
     MedicationCodes,
     MedicationRecord,
     TherapyCodes,
+    VagueDate,
+    harmless,
     identify,
     immunizations_from,
     locate,
@@ -271,7 +274,6 @@ def _check(
 ) -> list[dict[str, Any]]:
     """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
     drug = maker.codes.drug
-    any_live = any(o.live for o in orders.vaccines)
     # Blind spots about the therapy itself: medication searches not (fully) seen.
     med_blind = [b for p in medication_prefetch for b in p.blind]
     # Draft orders of another patient: left out, and said on their own card whatever the record shows.
@@ -295,51 +297,8 @@ def _check(
         if record.therapy or record.not_covered or med_blind or orders.therapy
         else []
     )
-
     if not record.therapy:
-        if not_covered:
-            return (
-                left_out
-                + cards
-                + [
-                    maker.unplanned_card(
-                        f"the record shows a form of {drug} this planner does not cover",
-                        not_covered + med_blind,
-                        "not-covered",
-                        live=any_live or bool(orders.unidentified),
-                    )
-                ]
-            )
-        if med_blind:
-            return (
-                left_out
-                + cards
-                + [
-                    maker.unplanned_card(
-                        f"could not see the whole medication record to rule out {drug}",
-                        med_blind + unidentified_meds,
-                        "medications-not-seen",
-                        live=False,
-                    )
-                ]
-            )
-        if orders.therapy and orders.vaccines:
-            return left_out + _starting_cards(maker, orders)
-        if unidentified_meds and (any_live or orders.unidentified):
-            # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
-            # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
-            unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
-            subject = "live vaccine ordered" if any_live else "vaccine not identified"
-            return left_out + [
-                maker.unplanned_card(
-                    f"{subject}; medications not identified, {drug} not ruled out",
-                    unidentified_meds + unknown,
-                    "medications-unidentified",
-                    live=False,
-                )
-            ]
-        return left_out  # the record, fully seen, shows no therapy this planner covers: nothing to say
-
+        return left_out + _no_therapy_cards(maker, orders, cards, not_covered, med_blind, unidentified_meds)
     cards = left_out + cards
     if not orders.vaccines:
         return cards
@@ -352,7 +311,7 @@ def _check(
                 f"the {drug} record could not be read",
                 [f"{i.expression}: {i.message}" for i in bad.issues] + blind,
                 "therapy",
-                live=any_live,
+                live=any(o.live for o in orders.vaccines),
             )
         ]
     assert therapy is not None  # record.therapy is not empty
@@ -360,7 +319,71 @@ def _check(
     as_of: date = planner.today()
     furthest = max((o.on for o in orders.vaccines if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
-    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False)
+    history = _history(immunizations, orders, therapy.treatment, as_of, blind)
+    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
+    if history.others:
+        plan_body["immunizations"] = history.others
+    return cards + _plan_cards(
+        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
+    )
+
+
+def _no_therapy_cards(
+    maker: CardMaker,
+    orders: Orders,
+    cards: list[dict[str, Any]],
+    not_covered: list[str],
+    med_blind: list[str],
+    unidentified_meds: list[str],
+) -> list[dict[str, Any]]:
+    """The cards when the record shows no therapy this planner covers: what kept it from being ruled out."""
+    drug = maker.codes.drug
+    any_live = any(o.live for o in orders.vaccines)
+    if not_covered:
+        return cards + [
+            maker.unplanned_card(
+                f"the record shows a form of {drug} this planner does not cover",
+                not_covered + med_blind,
+                "not-covered",
+                live=any_live or bool(orders.unidentified),
+            )
+        ]
+    if med_blind:
+        return cards + [
+            maker.unplanned_card(
+                f"could not see the whole medication record to rule out {drug}",
+                med_blind + unidentified_meds,
+                "medications-not-seen",
+                live=False,
+            )
+        ]
+    if orders.therapy and orders.vaccines:
+        return _starting_cards(maker, orders)
+    if unidentified_meds and (any_live or orders.unidentified):
+        # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
+        # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
+        unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
+        subject = "live vaccine ordered" if any_live else "vaccine not identified"
+        return [
+            maker.unplanned_card(
+                f"{subject}; medications not identified, {drug} not ruled out",
+                unidentified_meds + unknown,
+                "medications-unidentified",
+                live=False,
+            )
+        ]
+    return []  # the record, fully seen, shows no therapy this planner covers: nothing to say
+
+
+def _history(
+    immunizations: Prefetched, orders: Orders, treatment: dict[str, Any], as_of: date, blind: list[str]
+) -> History:
+    """The immunization history the plan uses; what it cannot use goes to `blind`. An Immunization dated in
+    part or in words is left out without a blind spot when it cannot change the plan (medication.harmless)."""
+    catalog = current_app.extensions["planner"].ruleset.catalog
+    ordered = {o.vaccine_id for o in orders.vaccines if o.vaccine_id}
+    vague: list[VagueDate] = []
+    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False, vague=vague)
     kept = [(e, i) for e, i in zip(imm_items, imm_used, strict=True) if e["date"] <= as_of.isoformat()]
     blind += [
         f"{i.where}: dated after today; left out"
@@ -368,23 +391,18 @@ def _check(
         if e["date"] > as_of.isoformat()
     ]
     blind += [f"{item.where}: immunization not read ({why})" for item, why in imm_skipped]
-    history = split_history(
-        [e for e, _ in kept],
-        [i for _, i in kept],
-        planner.ruleset.catalog,
-        {o.vaccine_id for o in orders.vaccines if o.vaccine_id},
-        strict=False,
-    )
+    first = min([as_of.isoformat(), *(treatment.get("doses") or [])[:1], treatment.get("start_date") or "9999"])
+    blind += [
+        f"{one.item.where}: dated {one.written!r}, not a full date; it may change this plan, so the plan may be wrong"
+        for one in vague
+        if harmless(one, catalog, ordered, date.fromisoformat(first)) is None
+    ]
+    history = split_history([e for e, _ in kept], [i for _, i in kept], catalog, ordered, strict=False)
     blind += [
         f"{item.where}: immunization not identified ({why}); spacing and series may be incomplete"
         for item, why in history.unreadable
     ]
-    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
-    if history.others:
-        plan_body["immunizations"] = history.others
-    return cards + _plan_cards(
-        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
-    )
+    return history
 
 
 def _starting_cards(maker: CardMaker, orders: Orders) -> list[dict[str, Any]]:

@@ -92,7 +92,7 @@ def vaccine_timing() -> Response:
     planner = current_app.extensions["planner"]
     try:
         fhir_request = request_from(
-            parse_parameters(raw), planner.ruleset.catalog, current_app.extensions["medication_codes"]
+            parse_parameters(raw), planner.ruleset.catalog, current_app.extensions["medication_codes"], planner.today()
         )
     except InteropError as bad:
         return outcome(bad.status, bad.issues)

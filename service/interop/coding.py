@@ -30,9 +30,10 @@ UNCONFIGURED_BASE = "https://vaccine-timing-planner.invalid"
 class Issue:
     """One problem with the input, addressed by a FHIRPath-like expression (`Parameters.parameter[2].resource`)."""
 
-    code: str  # FHIR issue-type: invalid, required, not-supported
+    code: str  # FHIR issue-type: invalid, required, not-supported, incomplete, informational
     message: str
     expression: str
+    severity: str = ""  # in an outcome: this severity rather than the outcome's own
 
 
 @dataclass

@@ -61,9 +61,12 @@ from .coding import (
 )
 from .dates import DoseDates, plan_dose_dates
 from .medication import (
+    NOT_GIVEN,
     History,
     Located,
     MedicationCodes,
+    VagueDate,
+    harmless,
     immunizations_from,
     locate,
     resolve_medications,
@@ -72,6 +75,7 @@ from .medication import (
     therapy_codes,
     therapy_from,
     vaccine_id_of,
+    void,
 )
 
 FHIR_JSON = "application/fhir+json"
@@ -202,9 +206,10 @@ def _searched_medications(items: list[Located], not_seen: list[Issue], known: Me
     return record.therapy
 
 
-def _searched_immunizations(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+def _searched_immunizations(items: list[Located], not_seen: list[Issue], vague: list[VagueDate]) -> list[Located]:
     """The readable Immunizations among a search's entries; the others are said in the outcome."""
-    _, used, skipped = immunizations_from(items, strict=False)
+    _, used, skipped = immunizations_from(items, strict=False, vague=vague)
+    not_seen += _ignored(items)
     not_seen += [Issue("incomplete", f"immunization not read: {why}", i.where) for i, why in skipped]
     return used
 
@@ -222,6 +227,7 @@ class _Parts:
     immunizations: list[Located] = field(default_factory=list)
     vaccines: list[dict[str, Any]] = field(default_factory=list)
     pool: list[Located] = field(default_factory=list)  # every resource sent: a medicationReference may name one
+    vague: list[VagueDate] = field(default_factory=list)  # Immunizations dated in part or in words
     issues: list[Issue] = field(default_factory=list)
     not_seen: list[Issue] = field(default_factory=list)
 
@@ -286,7 +292,7 @@ def _read_part(name: str, value: Any, element: str, where: str, parts: _Parts) -
     elif name == "immunization":
         items, searched = _expand(value, f"{where}.resource", parts.not_seen)
         parts.pool += items
-        parts.immunizations += _searched_immunizations(items, parts.not_seen) if searched else items
+        parts.immunizations += _searched_immunizations(items, parts.not_seen, parts.vague) if searched else items
     elif name == "vaccine":
         parts.origin[f"vaccines[{len(parts.vaccines)}]"] = f"{where}.valueCodeableConcept"
         parts.vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
@@ -315,7 +321,9 @@ def _read_parts(params: Parameters) -> _Parts:
     return parts
 
 
-def request_from(params: Parameters, catalog: Catalog, known: MedicationCodes | None = None) -> FhirRequest:
+def request_from(
+    params: Parameters, catalog: Catalog, known: MedicationCodes | None = None, today: date | None = None
+) -> FhirRequest:
     """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
     parts = _read_parts(params)
     issues, not_seen, body, origin, vaccines = parts.issues, parts.not_seen, parts.body, parts.origin, parts.vaccines
@@ -326,17 +334,30 @@ def request_from(params: Parameters, catalog: Catalog, known: MedicationCodes | 
         searched = resolve_medications(parts.searched, parts.pool)
         medications = resolve_medications(parts.medications, parts.pool)
         medications += _searched_medications(searched, not_seen, known)
-        not_seen.sort(key=_position)  # in the order of the parts they concern
         therapy = therapy_from(medications, strict=True, known=known)
     except InteropError as bad:
         issues += bad.issues
     try:
-        immunizations, imms_used, _ = immunizations_from(parts.immunizations, strict=True)
+        immunizations, imms_used, _ = immunizations_from(parts.immunizations, strict=True, vague=parts.vague)
     except InteropError as bad:
         issues += bad.issues
+    not_seen += _ignored(parts.medications + parts.immunizations)
+    if therapy is not None:
+        ordered = {i for i in (vaccine_id_of(catalog, v) for v in vaccines) if i}
+        _weigh_vague(
+            parts.vague,
+            catalog,
+            ordered,
+            _before(body, {**therapy.treatment, **parts.treatment_extra}, today),
+            issues,
+            not_seen,
+        )
+    not_seen.sort(key=_position)  # in the order of the parts they concern
     if issues:
         # What could not be seen explains an error too (a failed search is often why the therapy is missing).
-        raise InteropError(issues + [Issue("incomplete", i.message, i.expression) for i in not_seen])
+        raise InteropError(
+            issues + [i if i.severity else Issue("incomplete", i.message, i.expression) for i in not_seen]
+        )
     assert therapy is not None  # therapy_from(strict=True) raises rather than return None
     patient = _one_patient(therapy.patients, imms_used)
     body["treatment"] = {**therapy.treatment, **parts.treatment_extra}
@@ -361,6 +382,63 @@ def request_from(params: Parameters, catalog: Catalog, known: MedicationCodes | 
     read_from = [v for k, v in therapy.origin.items() if k not in ("treatment", "treatment.drug")]
     cited = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
     return FhirRequest(body, origin, cited or therapy.used[:1], history, patient, not_seen)
+
+
+def _ignored(items: list[Located]) -> list[Issue]:
+    """Records that say nothing was given (not-done, entered-in-error, a statement not taken): left out, and
+    said so, so that a reader of the answer knows they were seen."""
+    out = []
+    for item in items:
+        status = item.resource.status
+        if (item.type in ("Immunization", "MedicationAdministration") and status in NOT_GIVEN) or (
+            item.type in ("MedicationRequest", "MedicationStatement") and void(item)
+        ):
+            out.append(
+                Issue(
+                    "informational", f"status {status}: left out (it records no dose given)", item.where, "information"
+                )
+            )
+    return out
+
+
+def _before(body: dict[str, Any], treatment: dict[str, Any], today: date | None) -> date | None:
+    """The earliest of the assessment date and the therapy's first day: what an old live vaccine must precede."""
+    days = [body.get("as_of"), treatment.get("start_date"), *(treatment.get("doses") or [])[:1]]
+    known = [date.fromisoformat(d) for d in days if d] + ([today] if today and not body.get("as_of") else [])
+    return min(known, default=None)
+
+
+def _weigh_vague(
+    vague: list[VagueDate],
+    catalog: Catalog,
+    ordered: set[str],
+    before: date | None,
+    issues: list[Issue],
+    not_seen: list[Issue],
+) -> None:
+    """An Immunization dated in part or in words: left out and reported when it cannot change the plan,
+    refused (naming it) when it might."""
+    for one in vague:
+        where = f"{one.item.where}.occurrence{'DateTime' if one.latest else 'String'}"
+        why = harmless(one, catalog, ordered, before)
+        if why is not None:
+            not_seen.append(
+                Issue(
+                    "informational",
+                    f"dated {one.written!r}, not a full date: {why}, so it cannot change this plan; left out",
+                    where,
+                    "information",
+                )
+            )
+        else:
+            issues.append(
+                Issue(
+                    "invalid",
+                    f"dated {one.written!r}, not a full date (YYYY-MM-DD): a dose of a planned vaccine, or a live "
+                    "vaccine that may be near the therapy or the plan, needs its day",
+                    where,
+                )
+            )
 
 
 def _position(issue: Issue) -> list[int]:
@@ -549,7 +627,9 @@ def recommendation_parameters(
 def operation_outcome(issues: list[Issue], severity: str = "error") -> OperationOutcome:
     return OperationOutcome(
         issue=[
-            OperationOutcomeIssue(severity=severity, code=i.code, diagnostics=i.message, expression=[i.expression])
+            OperationOutcomeIssue(
+                severity=i.severity or severity, code=i.code, diagnostics=i.message, expression=[i.expression]
+            )
             for i in issues
         ]
     )

@@ -667,15 +667,76 @@ def _read_repeat(repeat: Any, at: str, codes: TherapyCodes, dates: _Dates) -> No
         )
 
 
+@dataclass(frozen=True)
+class VagueDate:
+    """An Immunization dated only in part ("1990", "2025-03") or in words ("childhood"): used only when it
+    cannot change the plan (see harmless), and reported either way."""
+
+    item: Located
+    cvx: str
+    written: str
+    latest: date | None  # the last day the date can mean; None for words
+
+
+def _vague_date(res: Any) -> tuple[str, date | None] | None:
+    """(as written, the last day it can mean) for a partial or text occurrence; None for a full date or none."""
+    value = res.occurrenceDateTime
+    if isinstance(value, str):
+        parts = value.split("-")
+        if len(parts) == 1 and parts[0].isdigit():
+            return value, date(int(parts[0]), 12, 31)
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            year, month = int(parts[0]), int(parts[1])
+            following = date(year + month // 12, month % 12 + 1, 1)
+            return value, date.fromordinal(following.toordinal() - 1)
+    if value is None and res.occurrenceString:
+        return str(res.occurrenceString)[:40], None
+    return None
+
+
+def harmless(vague: VagueDate, catalog: Catalog, ordered: set[str], before: date | None) -> str | None:
+    """Why an imprecisely dated immunization cannot change the plan, or None when it might.
+
+    It cannot when it is no dose of an ordered vaccine's series and either is not live (a non-live vaccine
+    given in the past changes no window) or is live and its latest possible day is more than the longest
+    live-live spacing (30 days, CDSi) before `before`: the assessment date and the therapy's first day, so no
+    planned live dose and no therapy rule can meet it.
+    """
+    try:
+        vaccine = catalog.by_cvx(vague.cvx, "cvx").vaccine
+    except LookupFailed:
+        return None
+    if vaccine.id in ordered:
+        return None
+    if not vaccine.live:
+        return "a non-live vaccine given in the past, not one of those planned"
+    if vague.latest is not None and before is not None and (before - vague.latest).days > LIVE_SPACING_REACH:
+        return f"a live vaccine given by {vague.latest.isoformat()} at the latest, long before the therapy and the plan"
+    return None
+
+
+# The longest CDSi live-virus conflict interval (30 days, yellow fever or BCG involved), with a day to spare.
+LIVE_SPACING_REACH = 31
+
+
 def immunizations_from(
-    items: list[Located], *, strict: bool
+    items: list[Located], *, strict: bool, vague: list[VagueDate] | None = None
 ) -> tuple[list[dict[str, str]], list[Located], list[tuple[Located, str]]]:
     """Completed Immunization resources as REST `immunizations` items ({"cvx", "date"}), those used, and
-    (not strict) those that could not be read, with why: the caller reports them rather than skip them."""
+    (not strict) those that could not be read, with why: the caller reports them rather than skip them.
+    With `vague`, an Immunization with one CVX code and a partial or text date goes there for the caller to
+    weigh (harmless), instead of being refused."""
     out: list[dict[str, str]] = []
     used: list[Located] = []
     skipped: list[tuple[Located, str]] = []
     issues: list[Issue] = []
+
+    def refuse(item: Located, issue: Issue) -> None:
+        if strict:
+            issues.append(issue)
+        else:
+            skipped.append((item, issue.message))
+
     for item in items:
         res = item.resource
         if item.type != "Immunization":
@@ -693,25 +754,20 @@ def immunizations_from(
         codes = cvx_codes(res.vaccineCode)
         if len(codes) != 1:
             why = f"vaccineCode needs exactly one CVX code ({CVX}); got {describe_concept(res.vaccineCode)}"
-            if strict:
-                issues.append(Issue("not-supported" if not codes else "invalid", why, f"{item.where}.vaccineCode"))
-            else:
-                skipped.append((item, why))
+            refuse(item, Issue("not-supported" if not codes else "invalid", why, f"{item.where}.vaccineCode"))
+            continue
+        imprecise = _vague_date(res)
+        if imprecise is not None and vague is not None:
+            vague.append(VagueDate(item, codes[0], *imprecise))
             continue
         if res.occurrenceDateTime is None:
             why = "the immunization needs occurrenceDateTime (a full date)"
-            if strict:
-                issues.append(Issue("required", why, f"{item.where}.occurrenceDateTime"))
-            else:
-                skipped.append((item, why))
+            refuse(item, Issue("required", why, f"{item.where}.occurrenceDateTime"))
             continue
         try:
             day = calendar_date(res.occurrenceDateTime, f"{item.where}.occurrenceDateTime")
         except InteropError as bad:
-            if strict:
-                issues += bad.issues
-            else:
-                skipped.append((item, bad.issues[0].message))
+            refuse(item, bad.issues[0])
             continue
         out.append({"cvx": codes[0], "date": day.isoformat()})
         used.append(item)
