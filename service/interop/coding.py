@@ -20,6 +20,7 @@ WINDOW_KIND_PATH = "/fhir/CodeSystem/window-kind"
 OVERRIDE_REASON_PATH = "/fhir/CodeSystem/override-reason"
 RULE_PATH = "/fhir/CodeSystem/rule"
 OPERATION_PATH = "/fhir/OperationDefinition/vaccine-timing"
+IMMDS_OPERATION_PATH = "/fhir/OperationDefinition/immds-forecast"
 WINDOW_EXTENSION_PATH = "/fhir/StructureDefinition/later-window"
 # Used when no public base URL is configured (development and tests); RFC 2606 reserves .invalid, so
 # nothing can ever resolve it, and the docs tell operators to set the real one.
@@ -104,6 +105,10 @@ class Canonical:
     @property
     def operation(self) -> str:
         return self.base + OPERATION_PATH
+
+    @property
+    def immds_operation(self) -> str:
+        return self.base + IMMDS_OPERATION_PATH
 
     @property
     def window_kind(self) -> str:

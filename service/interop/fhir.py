@@ -106,6 +106,23 @@ INPUTS: dict[str, tuple[str, int | None]] = {
     "bCellRepletionDate": ("valueDate", 1),
     "therapyStartDate": ("valueDate", 1),
 }
+# `$immds-forecast` (HL7 Immunization Decision Support Forecast IG): its inputs (assessmentDate, patient,
+# immunization), plus the therapy (medication) and the forecast another forecaster made (recommendation), whose
+# recommended vaccines are the ones timed.
+IMMDS_INPUTS: dict[str, tuple[str, int | None]] = {
+    "assessmentDate": ("valueDate", 1),
+    "patient": ("resource", 1),
+    "immunization": ("resource", None),
+    "medication": ("resource", None),
+    "recommendation": ("resource", 1),
+}
+# forecastStatus codes (R4 immunization-recommendation-status and ImmDS ForecastStatus) that recommend no dose.
+NOT_RECOMMENDED = {"complete", "immune", "contraindicated", "agedOut", "notRecommended"}
+NO_VACCINE_IMMDS = (
+    "no vaccine to time: this service times vaccines around an immunosuppressive therapy and does not decide "
+    "which vaccines are due. Send the ImmunizationRecommendation a forecaster produced as the recommendation "
+    "parameter: the vaccines it recommends are timed around the therapy"
+)
 
 
 class FhirRequest:
@@ -228,26 +245,31 @@ class _Parts:
     vaccines: list[dict[str, Any]] = field(default_factory=list)
     pool: list[Located] = field(default_factory=list)  # every resource sent: a medicationReference may name one
     vague: list[VagueDate] = field(default_factory=list)  # Immunizations dated in part or in words
+    patient: str | None = None  # the `patient` part's Patient, as a reference
     issues: list[Issue] = field(default_factory=list)
     not_seen: list[Issue] = field(default_factory=list)
 
 
 def _checked_value(
-    part: ParametersParameter, where: str, seen: dict[str, int], issues: list[Issue]
+    part: ParametersParameter,
+    where: str,
+    seen: dict[str, int],
+    issues: list[Issue],
+    inputs: dict[str, tuple[str, int | None]],
 ) -> tuple[Any, str] | None:
     """The part's value and its element when its name and value[x] are what the operation takes; None (and an
     issue) if not."""
     name = part.name or ""
-    if name not in INPUTS:
+    if name not in inputs:
         issues.append(
             Issue(
                 "not-supported",
-                f"unknown parameter {name[:40]!r}; this operation takes " + ", ".join(INPUTS),
+                f"unknown parameter {name[:40]!r}; this operation takes " + ", ".join(inputs),
                 f"{where}.name",
             )
         )
         return None
-    element, most = INPUTS[name]
+    element, most = inputs[name]
     seen[name] = seen.get(name, 0) + 1
     if most is not None and seen[name] > most:
         issues.append(Issue("invalid", f"{name} may be given only once", where))
@@ -296,25 +318,61 @@ def _read_part(name: str, value: Any, element: str, where: str, parts: _Parts) -
     elif name == "vaccine":
         parts.origin[f"vaccines[{len(parts.vaccines)}]"] = f"{where}.valueCodeableConcept"
         parts.vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
+    elif name == "patient":
+        if value.get_resource_type() != "Patient":
+            raise InteropError([Issue("invalid", "the patient part holds a Patient", f"{where}.resource")])
+        parts.patient = f"Patient/{value.id}" if value.id else None
+    elif name == "recommendation":
+        _recommended(value, f"{where}.resource", parts)
 
 
-def _read_parts(params: Parameters) -> _Parts:
+def _recommended(resource: Any, where: str, parts: _Parts) -> None:
+    """The vaccines another forecaster's ImmunizationRecommendation recommends: each entry whose forecastStatus
+    recommends a dose, one vaccine per distinct CVX code."""
+    if resource.get_resource_type() != "ImmunizationRecommendation":
+        raise InteropError([Issue("invalid", "the recommendation part holds an ImmunizationRecommendation", where)])
+    seen = {v.get("cvx") for v in parts.vaccines}
+    issues = []
+    for j, entry in enumerate(resource.recommendation or []):
+        codes = {c.code for c in entry.forecastStatus.coding or []} if entry.forecastStatus else set()
+        if codes & NOT_RECOMMENDED:
+            continue
+        for k, concept in enumerate(entry.vaccineCode or []):
+            at = f"{where}.recommendation[{j}].vaccineCode[{k}]"
+            try:
+                item = _vaccine_item(concept, at)
+            except InteropError as bad:
+                issues += bad.issues
+                continue
+            if item.get("cvx") is None or item["cvx"] not in seen:
+                seen.add(item.get("cvx"))
+                parts.origin[f"vaccines[{len(parts.vaccines)}]"] = at
+                parts.vaccines.append(item)
+    if issues:
+        raise InteropError(issues)
+
+
+def _read_parts(params: Parameters, immds: bool) -> _Parts:
     parts = _Parts()
     seen: dict[str, int] = {}
     for k, part in enumerate(params.parameter or []):
         where = f"Parameters.parameter[{k}]"
-        checked = _checked_value(part, where, seen, parts.issues)
+        checked = _checked_value(part, where, seen, parts.issues, IMMDS_INPUTS if immds else INPUTS)
         if checked is None:
             continue
         try:
             _read_part(part.name or "", *checked, where, parts)
         except InteropError as bad:
             parts.issues += bad.issues
-    if not parts.vaccines and not any(i.expression.endswith("valueCodeableConcept") for i in parts.issues):
+    if not parts.vaccines and not any(
+        i.expression.endswith("valueCodeableConcept") or ".vaccineCode[" in i.expression for i in parts.issues
+    ):
         parts.issues.append(
             Issue(
                 "required",
-                "at least one vaccine parameter (valueCodeableConcept with a CVX code) is needed",
+                NO_VACCINE_IMMDS
+                if immds
+                else "at least one vaccine parameter (valueCodeableConcept with a CVX code) is needed",
                 "Parameters.parameter",
             )
         )
@@ -322,10 +380,16 @@ def _read_parts(params: Parameters) -> _Parts:
 
 
 def request_from(
-    params: Parameters, catalog: Catalog, known: MedicationCodes | None = None, today: date | None = None
+    params: Parameters,
+    catalog: Catalog,
+    known: MedicationCodes | None = None,
+    today: date | None = None,
+    *,
+    immds: bool = False,
 ) -> FhirRequest:
-    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
-    parts = _read_parts(params)
+    """The REST plan-request body a `$vaccine-timing` (or, immds, `$immds-forecast`) Parameters asks for; an
+    InteropError (422) lists every issue."""
+    parts = _read_parts(params, immds)
     issues, not_seen, body, origin, vaccines = parts.issues, parts.not_seen, parts.body, parts.origin, parts.vaccines
     therapy = None
     immunizations: list[dict[str, str]] = []
@@ -359,7 +423,7 @@ def request_from(
             issues + [i if i.severity else Issue("incomplete", i.message, i.expression) for i in not_seen]
         )
     assert therapy is not None  # therapy_from(strict=True) raises rather than return None
-    patient = _one_patient(therapy.patients, imms_used)
+    patient = _one_patient(therapy.patients | ({parts.patient} if parts.patient else set()), imms_used)
     body["treatment"] = {**therapy.treatment, **parts.treatment_extra}
     origin.update(therapy.origin)
     if parts.needed_by is not None:
@@ -638,111 +702,159 @@ def operation_outcome(issues: list[Issue], severity: str = "error") -> Operation
 # ---- conformance ---------------------------------------------------------------------------------------
 
 
-def operation_definition(canonical: Canonical) -> OperationDefinition:
-    def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
-        return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
+def _param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
+    return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
 
+
+def _medication_doc() -> str:
+    return (
+        "MedicationAdministration (a completed one is a dose given), MedicationRequest (boundsPeriod.start = "
+        "planned start; a stopped one's boundsPeriod.end = stop date; repeat.period = cadence: "
+        + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
+        + ") or MedicationStatement (effectivePeriod.start = start), coded or through medicationReference (a "
+        "Medication contained or sent in another part), or a searchset Bundle of them. Recognised by "
+        + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
+        + ", and by the site's own codes (PLANNER_MEDICATION_CODES)."
+    )
+
+
+IMMUNIZATION_DOC = (
+    "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset Bundle of "
+    "them. A dose of a requested vaccine continues its series; an old one dated in part or in words is used "
+    "only when it cannot change the plan."
+)
+
+
+def _outputs() -> list[dict[str, Any]]:
+    return [
+        _param(
+            "recommendation",
+            "out",
+            1,
+            "1",
+            "ImmunizationRecommendation",
+            "One recommendation per dose to give (doseNumber; LOINC 30981-5 = the earliest date the dose is valid "
+            "and permitted, 59777-3 = a real deadline when there is one, 30980-7 = the proposed date; "
+            "forecastStatus due (today) or notComplete (later); later windows in the later-window extension), one "
+            "contraindicated recommendation when there is no window, one complete when the series is done; "
+            "description = the plan's reason.",
+        ),
+        _param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
+        _param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
+        _param(
+            "outcome",
+            "out",
+            0,
+            "1",
+            "OperationOutcome",
+            "What the service could not see (severity warning, code incomplete) or left out (severity "
+            "information): a Bundle page not sent, a search that failed, a record of nothing given, an old "
+            "immunization dated in part. Present only then.",
+        ),
+    ]
+
+
+def _timing_inputs() -> list[dict[str, Any]]:
+    return [
+        _param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
+        _param("medication", "in", 1, "*", "Resource", "Required: " + _medication_doc()),
+        _param("immunization", "in", 0, "*", "Resource", IMMUNIZATION_DOC),
+        _param(
+            "vaccine",
+            "in",
+            1,
+            "*",
+            "CodeableConcept",
+            "A vaccine to plan, coded with CVX (http://hl7.org/fhir/sid/cvx); a concept with text only is looked "
+            "up by name.",
+        ),
+        _param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
+        _param(
+            "horizonDays",
+            "in",
+            0,
+            "1",
+            "integer",
+            "How far after the assessment date windows are listed (60 to 1095, default 365).",
+        ),
+        _param(
+            "bCellRepletionDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+        ),
+        _param(
+            "therapyStartDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "The day the therapy was started, when the administrations given are only the recent ones (a partial "
+            "history; approximate is fine); equal to the earliest administration for a complete history of a new "
+            "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
+        ),
+    ]
+
+
+def _immds_inputs() -> list[dict[str, Any]]:
+    return [
+        _param("assessmentDate", "in", 0, "1", "date", "The date on which to assess the forecast (default: today)."),
+        _param("patient", "in", 0, "1", "Patient", "The patient (its id names the patient in the answer)."),
+        _param("immunization", "in", 0, "*", "Immunization", IMMUNIZATION_DOC),
+        _param("medication", "in", 1, "*", "Resource", "Required (this service's addition): " + _medication_doc()),
+        _param(
+            "recommendation",
+            "in",
+            1,
+            "1",
+            "ImmunizationRecommendation",
+            "Required (this service's addition): the forecast another forecaster produced. The vaccines it "
+            "recommends (forecastStatus other than complete, immune, contraindicated, agedOut, notRecommended; CVX "
+            "vaccineCode) are timed around the therapy: this service does not decide which vaccines are due.",
+        ),
+    ]
+
+
+def operation_definition(canonical: Canonical, immds: bool = False) -> OperationDefinition:
+    """`$vaccine-timing`, or (immds) this service's `$immds-forecast`: the ImmDS Forecast IG's operation with
+    the therapy and another forecaster's recommendation as inputs."""
+    common = {
+        "status": "active",
+        "kind": "operation",
+        "system": True,
+        "type": False,
+        "instance": False,
+        "affectsState": False,
+    }
+    if immds:
+        return OperationDefinition(
+            **common,
+            id="immds-forecast",
+            url=canonical.immds_operation,
+            name="ImmDSForecastWithTherapy",
+            title="Immunization forecast timed around an immunosuppressive therapy",
+            code="immds-forecast",
+            description=(
+                "The HL7 Immunization Decision Support Forecast operation (ImmDS IG), as this service answers it: "
+                "the vaccines another forecaster recommends are timed around the patient's therapy. This service "
+                "times vaccines; it does not decide which vaccines are due."
+            ),
+            parameter=_immds_inputs() + _outputs(),
+        )
     return OperationDefinition(
+        **common,
         id="vaccine-timing",
         url=canonical.operation,
         name="VaccineTiming",
-        title="Vaccine timing around ofatumumab",
-        status="active",
-        kind="operation",
+        title="Vaccine timing around an immunosuppressive therapy",
         code="vaccine-timing",
-        system=True,
-        type=False,
-        instance=False,
-        affectsState=False,
-        outputProfile=None,
         description=(
-            "When a person on ofatumumab (Kesimpta) may receive each vaccine: the same planner as "
+            "When a person on an immunosuppressive therapy may receive each vaccine: the same planner as "
             "POST /v1/plans, answered as an ImmunizationRecommendation."
         ),
-        parameter=[
-            param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
-            param(
-                "medication",
-                "in",
-                1,
-                "*",
-                "Resource",
-                "Required: MedicationAdministration (a completed one is a dose "
-                "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                "= stop date; repeat.period = cadence: "
-                + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
-                + "), or a searchset Bundle of them. Recognised by "
-                + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
-                + " (an RxNorm coding without a listed code is read by its display).",
-            ),
-            param(
-                "immunization",
-                "in",
-                0,
-                "*",
-                "Resource",
-                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
-                "Bundle of them. A dose of a requested vaccine continues its series.",
-            ),
-            param(
-                "vaccine",
-                "in",
-                1,
-                "*",
-                "CodeableConcept",
-                "A vaccine to plan, coded with CVX "
-                "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
-            ),
-            param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
-            param(
-                "horizonDays",
-                "in",
-                0,
-                "1",
-                "integer",
-                "How far after the assessment date windows are listed (60 to 1095, default 365).",
-            ),
-            param(
-                "bCellRepletionDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
-            ),
-            param(
-                "therapyStartDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "The day ofatumumab was started, when the administrations given are only the recent ones (a partial "
-                "history; approximate is fine); equal to the earliest administration for a complete history of a new "
-                "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
-            ),
-            param(
-                "recommendation",
-                "out",
-                1,
-                "1",
-                "ImmunizationRecommendation",
-                "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
-                "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
-                "extension), one contraindicated recommendation when there is no window, one complete when the "
-                "series is done; description = the plan's reason.",
-            ),
-            param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
-            param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
-            param(
-                "outcome",
-                "out",
-                0,
-                "1",
-                "OperationOutcome",
-                "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
-                "search that failed. Present only then; the plan rests on an incomplete record.",
-            ),
-        ],
+        parameter=_timing_inputs() + _outputs(),
     )
 
 
@@ -759,7 +871,10 @@ def capability_statement(software_version: str, canonical: Canonical) -> Capabil
             {
                 "mode": "server",
                 "documentation": "System-level operation only; no resources are stored.",
-                "operation": [{"name": "vaccine-timing", "definition": canonical.operation}],
+                "operation": [
+                    {"name": "vaccine-timing", "definition": canonical.operation},
+                    {"name": "immds-forecast", "definition": canonical.immds_operation},
+                ],
             }
         ],
     )
