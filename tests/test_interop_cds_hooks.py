@@ -239,6 +239,16 @@ def test_malformed_feedback_is_400(client, body):
     assert client.post(f"{SIGN}/feedback", json=body).status_code == 400
 
 
+@pytest.mark.parametrize("when", ["yesterday", "2026-11-24", "2026-11-24T10:15:00", "2026-13-40T10:15:00Z", 1764000000])
+def test_an_outcome_timestamp_that_is_not_an_iso_date_time_in_utc_is_400_naming_it(client, when):
+    body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": when}]}
+    r = client.post(f"{SIGN}/feedback", json=body)
+    assert r.status_code == 400
+    assert [e["field"] for e in r.get_json()["errors"]] == ["feedback[0].outcomeTimestamp"]
+    body["feedback"][0]["outcomeTimestamp"] = "2026-11-24T10:15:00+00:00"
+    assert client.post(f"{SIGN}/feedback", json=body).status_code == 200
+
+
 def test_a_summary_that_would_be_too_long_is_shortened_below_140_characters():
     from service.interop.cards import _fit
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -557,8 +557,10 @@ def feedback(service_id: str) -> Response:
             errors.append((f"feedback[{i}].card", "required: the card's uuid"))
         if not isinstance(item.get("outcome"), str) or item["outcome"] not in counts:  # (an object was a 500)
             errors.append((f"feedback[{i}].outcome", "must be 'accepted' or 'overridden'"))
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            errors.append((f"feedback[{i}].outcomeTimestamp", "required: when the user acted, ISO 8601 in UTC"))
+        if not _utc_timestamp(item.get("outcomeTimestamp")):
+            errors.append(
+                (f"feedback[{i}].outcomeTimestamp", "required: when the user acted, an ISO 8601 date-time in UTC")
+            )
         if item.get("outcome") == "accepted" and not isinstance(item.get("acceptedSuggestions"), list):
             errors.append((f"feedback[{i}].acceptedSuggestions", "required for an accepted outcome"))
         if not errors:
@@ -568,6 +570,17 @@ def feedback(service_id: str) -> Response:
     # Counts only: card ids, reasons and comments could be tied to a patient, so none of them is logged.
     log.info(f"cds feedback for {service_id}: {counts['accepted']} accepted, {counts['overridden']} overridden")
     return current_app.response_class(json.dumps(counts), mimetype="application/json")
+
+
+def _utc_timestamp(value: Any) -> bool:
+    """An ISO 8601 date and time with its UTC offset (`2026-11-24T10:15:00Z`), as the specification asks."""
+    if not isinstance(value, str) or "T" not in value:
+        return False
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.utcoffset() is not None
 
 
 def init_app(app: Flask) -> None:
@@ -682,7 +695,11 @@ def document_routes(api: Any, app: Flask) -> None:
                 "properties": {
                     "card": {**text, "description": "The card's uuid."},
                     "outcome": {"type": "string", "enum": [outcome]},
-                    "outcomeTimestamp": {"type": "string", "description": "When the user acted (ISO 8601, UTC)."},
+                    "outcomeTimestamp": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the user acted (ISO 8601 date-time in UTC).",
+                    },
                     **(
                         {
                             "acceptedSuggestions": {
