@@ -361,8 +361,22 @@ KESIMPTA_ORDER = {
 @pytest.mark.parametrize(
     ("cvx", "expected"),
     [
-        ("03", ("critical", "CVX 03: live vaccine ordered with ofatumumab; give it 28+ days before dose 1")),
-        ("187", ("warning", "CVX 187: non-live vaccine ordered with ofatumumab; give it 14+ days before dose 1")),
+        (
+            "03",
+            (
+                "critical",
+                "Measles, mumps and rubella vaccine (MMR): live vaccine ordered with ofatumumab; give it 28+ days "
+                "before dose 1",
+            ),
+        ),
+        (
+            "187",
+            (
+                "warning",
+                "Zoster vaccine, recombinant adjuvanted (Shingrix): non-live vaccine ordered with ofatumumab; give it "
+                "14+ days before dose 1",
+            ),
+        ),
     ],
     ids=["live", "non-live"],
 )
@@ -372,7 +386,9 @@ def test_a_vaccine_ordered_together_with_the_therapy_itself_gets_the_lead_time_c
     cards = call(client, body)
     assert summary(cards) == [expected]
     role = "live_pre_start" if cvx == "03" else "non_live_pre_start"
-    assert profile.rules[role].citation in cards[0]["detail"]
+    rule = profile.rules[role]
+    assert rule.id in cards[0]["detail"]  # named; what it says and its citation behind the rule's link
+    assert [link["url"].rsplit("#", 1)[1] for link in cards[0]["links"]] == [f"rule-{rule.id}"]
     # Without the therapy order, the same call is silent: nothing shows the therapy.
     assert call(client, not_on_record(cvx)) == []
 
@@ -474,5 +490,5 @@ def test_more_doses_on_record_than_the_series_has_is_a_card_naming_them_not_a_gu
     )
     cards = call(client, facts.cds())
     assert [c["indicator"] for c in cards] == ["warning"]
-    assert cards[0]["summary"].startswith("Vaccine timing not checked: CVX 187")
+    assert cards[0]["summary"].startswith("Vaccine timing not checked: Zoster vaccine, recombinant adjuvanted")
     assert "3 doses given, but the" in cards[0]["detail"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -453,7 +453,7 @@ def _plan_cards(
             for i in sorted(failed):
                 cards.append(
                     maker.unplanned_card(
-                        f"{todo[i].label} ({todo[i].ref})",
+                        f"{todo[i].title} ({todo[i].ref})",
                         [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")] + blind,
                         todo[i].ref,
                         live=todo[i].live,
@@ -580,7 +580,7 @@ def _utc_timestamp(value: Any) -> bool:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return False
-    return moment.utcoffset() is not None
+    return moment.utcoffset() == timedelta(0)
 
 
 def init_app(app: Flask) -> None:
@@ -615,79 +615,92 @@ FEEDBACK_EXAMPLE = {
 }
 
 
-def document_routes(api: Any, app: Flask) -> None:
-    """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
-    its request can name its hook (a call whose hook is not the service's is refused)."""
-    api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
-    hl7_schemas.register(api)
+TEXT = {"type": "string", "minLength": 1}
+
+
+def _card_schema() -> dict[str, Any]:
+    """A CDS Hooks 2.0 card as this service writes it."""
     ref = hl7_schemas.ref
-    text = {"type": "string", "minLength": 1}
-    bundle_or_null = {**hl7_schemas.bundle(), "nullable": True}
-    schemas = {
-        "CdsService": {
-            "type": "object",
-            "properties": {
-                "hook": {"type": "string", "enum": sorted({s["hook"] for s in SERVICES.values()})},
-                "title": {"type": "string"},
-                "description": {"type": "string"},
-                "id": {"type": "string", "enum": list(SERVICES)},
-                "prefetch": {
+    return {
+        "type": "object",
+        "description": "A CDS Hooks 2.0 card.",
+        "properties": {
+            "uuid": {"type": "string"},
+            "summary": {"type": "string", "maxLength": 140},
+            "detail": {
+                "type": "string",
+                "description": "Markdown: what the record shows, the reason, the next windows and the rule ids "
+                "(each rule's wording, source and citation are behind `links`).",
+            },
+            "suggestions": {
+                "type": "array",
+                "description": "Move the draft order into its window (an update of the whole order, recommended) "
+                "and/or remove it (a delete naming Type/id).",
+                "items": {
                     "type": "object",
-                    "description": "Prefetch templates, by key: every key must be sent (null when there is no data).",
-                    "properties": {key: {"type": "string"} for key in PREFETCH},
-                    "required": list(PREFETCH),
+                    "properties": {
+                        "label": {"type": "string"},
+                        "uuid": {"type": "string"},
+                        "isRecommended": {"type": "boolean"},
+                        "actions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["create", "update", "delete"]},
+                                    "description": {"type": "string"},
+                                    "resource": ref("FhirResource"),
+                                    "resourceId": {"type": "string"},
+                                },
+                                "required": ["type", "description"],
+                                "additionalProperties": False,
+                            },
+                        },
+                    },
+                    "required": ["label"],
                     "additionalProperties": False,
                 },
             },
-            "required": ["hook", "description", "id", "prefetch"],
-            "additionalProperties": False,
-        },
-        "CdsDiscovery": {
-            "type": "object",
-            "properties": {"services": {"type": "array", "items": ref("CdsService")}},
-            "required": ["services"],
-            "additionalProperties": False,
-        },
-        "CdsPrefetch": {
-            "type": "object",
-            "description": (
-                "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
-                "when the client has no data. A key left out is read from fhirServer when the request carries "
-                "fhirServer and fhirAuthorization; without them, every key is required (412)."
-            ),
-            "properties": {key: bundle_or_null for key in PREFETCH},
-            "additionalProperties": True,
-        },
-        "CdsCard": {
-            "type": "object",
-            "description": "A CDS Hooks 2.0 card.",
-            "properties": {
-                "uuid": {"type": "string"},
-                "summary": {"type": "string", "maxLength": 140},
-                "detail": {"type": "string", "description": "Markdown: the reason, the rules and their sources."},
-                "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
-                "source": {
+            "selectionBehavior": {"type": "string", "enum": ["at-most-one", "any"]},
+            "links": {
+                "type": "array",
+                "description": "Each rule applied, on the rules page: what it says, its source and citation.",
+                "items": {
                     "type": "object",
-                    "properties": {"label": {"type": "string"}, "url": {"type": "string"}, "topic": ref("FhirCoding")},
-                    "required": ["label"],
-                    "additionalProperties": True,
-                },
-                "overrideReasons": {"type": "array", "items": ref("FhirCoding")},
-                "extension": {
-                    "type": "object",
-                    "description": "Under `vaccine-timing-planner`: the order, its date, the plan's status and rules.",
-                    "additionalProperties": True,
+                    "properties": {
+                        "label": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
+                        "type": {"type": "string", "enum": ["absolute", "smart"]},
+                        "appContext": {"type": "string"},
+                    },
+                    "required": ["label", "url", "type"],
+                    "additionalProperties": False,
                 },
             },
-            "required": ["uuid", "summary", "indicator", "source"],
-            "additionalProperties": True,
+            "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
+            "source": {
+                "type": "object",
+                "properties": {"label": {"type": "string"}, "url": {"type": "string"}, "topic": ref("FhirCoding")},
+                "required": ["label"],
+                "additionalProperties": True,
+            },
+            "overrideReasons": {"type": "array", "items": ref("FhirCoding")},
+            "extension": {
+                "type": "object",
+                "description": "Under `vaccine-timing-planner`: the order, its date, the plan's status and rules.",
+                "additionalProperties": True,
+            },
         },
-        "CdsCards": {
-            "type": "object",
-            "properties": {"cards": {"type": "array", "items": ref("CdsCard")}},
-            "required": ["cards"],
-            "additionalProperties": True,
-        },
+        "required": ["uuid", "summary", "indicator", "source"],
+        "additionalProperties": True,
+    }
+
+
+def _feedback_schemas() -> dict[str, dict[str, Any]]:
+    """Feedback on a card: accepted (with the suggestions taken) or overridden (with a reason)."""
+    ref = hl7_schemas.ref
+    text = TEXT
+    return {
         **{
             f"CdsFeedback{outcome.capitalize()}": {
                 "type": "object",
@@ -736,72 +749,134 @@ def document_routes(api: Any, app: Flask) -> None:
             "additionalProperties": False,
         },
     }
-    for name, schema in schemas.items():
-        api.spec.components.schema(name, schema)
 
-    def request_schema(hook: str) -> dict[str, Any]:
-        context: dict[str, Any] = {
-            "userId": text,
-            "patientId": {**text, "description": "The FHIR id of the patient."},
-            "encounterId": text,
-            "draftOrders": {
-                "allOf": [ref("FhirBundle")],
-                "description": "The draft orders (MedicationRequest, ServiceRequest).",
-            },
-        }
-        required = ["patientId", "draftOrders"]
-        if hook == "order-select":
-            context["selections"] = {
-                "type": "array",
-                "items": text,
-                "description": "References of the selected orders.",
-            }
-            required.append("selections")
-        return {
+
+def _schemas() -> dict[str, dict[str, Any]]:
+    """The CDS Hooks shapes: discovery, prefetch, cards, feedback."""
+    ref = hl7_schemas.ref
+    bundle_or_null = {**hl7_schemas.bundle(), "nullable": True}
+    return {
+        "CdsService": {
             "type": "object",
-            "description": f"A CDS Hooks 2.0 {hook} request.",
             "properties": {
-                "hook": {"type": "string", "enum": [hook]},
-                "hookInstance": {**text, "description": "A UUID for this hook call."},
-                "fhirServer": {
-                    "type": "string",
-                    "format": "uri",
-                    "description": "The EHR's FHIR base URL: read (with fhirAuthorization) for a missing or short prefetch.",
-                },
-                "fhirAuthorization": {
+                "hook": {"type": "string", "enum": sorted({s["hook"] for s in SERVICES.values()})},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "id": {"type": "string", "enum": list(SERVICES)},
+                "prefetch": {
                     "type": "object",
-                    "nullable": True,
-                    "description": "CDS Hooks 2.0 FHIR Resource Access: the bearer token this service sends to fhirServer "
-                    "only (never logged or kept).",
-                    "properties": {
-                        "access_token": text,
-                        "token_type": {"type": "string", "enum": ["Bearer"]},
-                        "expires_in": {"type": "integer"},
-                        "scope": text,
-                        "subject": text,
-                        "patient": text,
-                    },
-                    "required": ["access_token", "token_type", "expires_in", "scope", "subject"],
-                    "additionalProperties": True,
+                    "description": "Prefetch templates, by key: every key must be sent (null when there is no data).",
+                    "properties": {key: {"type": "string"} for key in PREFETCH},
+                    "required": list(PREFETCH),
+                    "additionalProperties": False,
                 },
-                "context": {
-                    "type": "object",
-                    "properties": context,
-                    "required": required,
-                    "additionalProperties": True,
-                },
-                "prefetch": ref("CdsPrefetch"),
             },
-            "required": ["hook", "hookInstance", "context"],
+            "required": ["hook", "description", "id", "prefetch"],
+            "additionalProperties": False,
+        },
+        "CdsDiscovery": {
+            "type": "object",
+            "properties": {"services": {"type": "array", "items": ref("CdsService")}},
+            "required": ["services"],
+            "additionalProperties": False,
+        },
+        "CdsPrefetch": {
+            "type": "object",
+            "description": (
+                "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
+                "when the client has no data. A key left out is read from fhirServer when the request carries "
+                "fhirServer and fhirAuthorization; without them, every key is required (412)."
+            ),
+            "properties": {key: bundle_or_null for key in PREFETCH},
             "additionalProperties": True,
+        },
+        "CdsCard": _card_schema(),
+        "CdsCards": {
+            "type": "object",
+            "properties": {"cards": {"type": "array", "items": ref("CdsCard")}},
+            "required": ["cards"],
+            "additionalProperties": True,
+        },
+        **_feedback_schemas(),
+    }
+
+
+def _request_schema(hook: str) -> dict[str, Any]:
+    """A CDS Hooks 2.0 request for one hook, as this service reads it."""
+    ref = hl7_schemas.ref
+    text = TEXT
+    context: dict[str, Any] = {
+        "userId": text,
+        "patientId": {**text, "description": "The FHIR id of the patient."},
+        "encounterId": text,
+        "draftOrders": {
+            "allOf": [ref("FhirBundle")],
+            "description": "The draft orders (MedicationRequest, ServiceRequest).",
+        },
+    }
+    required = ["patientId", "draftOrders"]
+    if hook == "order-select":
+        context["selections"] = {
+            "type": "array",
+            "items": text,
+            "description": "References of the selected orders.",
         }
+        required.append("selections")
+    return {
+        "type": "object",
+        "description": f"A CDS Hooks 2.0 {hook} request.",
+        "properties": {
+            "hook": {"type": "string", "enum": [hook]},
+            "hookInstance": {**text, "description": "A UUID for this hook call."},
+            "fhirServer": {
+                "type": "string",
+                "format": "uri",
+                "description": "The EHR's FHIR base URL: read (with fhirAuthorization) for a missing or short prefetch.",
+            },
+            "fhirAuthorization": {
+                "type": "object",
+                "nullable": True,
+                "description": "CDS Hooks 2.0 FHIR Resource Access: the bearer token this service sends to fhirServer "
+                "only (never logged or kept).",
+                "properties": {
+                    "access_token": text,
+                    "token_type": {"type": "string", "enum": ["Bearer"]},
+                    "expires_in": {"type": "integer"},
+                    "scope": text,
+                    "subject": text,
+                    "patient": text,
+                },
+                "required": ["access_token", "token_type", "expires_in", "scope", "subject"],
+                "additionalProperties": True,
+            },
+            "context": {
+                "type": "object",
+                "properties": context,
+                "required": required,
+                "additionalProperties": True,
+            },
+            "prefetch": ref("CdsPrefetch"),
+        },
+        "required": ["hook", "hookInstance", "context"],
+        "additionalProperties": True,
+    }
 
-    def json_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
-        return {"content": {"application/json": {"schema": schema, "example": example}}}
 
-    def problem_ref(name: str) -> Any:
-        return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
+def json_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema, "example": example}}}
 
+
+def problem_ref(api: Any, name: str) -> Any:
+    return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
+
+
+def document_routes(api: Any, app: Flask) -> None:
+    """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
+    its request can name its hook (a call whose hook is not the service's is refused)."""
+    api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
+    hl7_schemas.register(api)
+    for name, schema in _schemas().items():
+        api.spec.components.schema(name, schema)
     document_route(
         api,
         app,
@@ -816,75 +891,82 @@ def document_routes(api: Any, app: Flask) -> None:
                 "responses": {
                     "200": {
                         "description": "The services",
-                        **json_content(ref("CdsDiscovery"), {"services": list(SERVICES.values())}),
+                        **json_content(hl7_schemas.ref("CdsDiscovery"), {"services": list(SERVICES.values())}),
                     }
                 },
             }
         },
     )
     for service_id, service in SERVICES.items():
-        hook = service["hook"]
-        method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
-        example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
-        if hook == "order-select":
-            orders = CDS_REQUEST_EXAMPLE["context"]["draftOrders"]["entry"]
-            selections = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in orders[:1]]
-            example["context"] = {**CDS_REQUEST_EXAMPLE["context"], "selections": selections}
-        api.spec.path(
-            rule=_concrete_rule(f"/cds-services/{service_id}"),
-            operations={
-                "post": {
-                    "tags": ["cds-hooks"],
-                    "operationId": f"callCds{method}Service",
-                    "summary": f"Call the {hook} service: cards for vaccine orders",
-                    "description": (
-                        "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
-                        "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
-                        "patient) is named on a card, never passed over; see docs/interoperability.md. "
-                        "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the "
-                        "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
-                        "card when the date fits. Each card carries the rules and their sources in `detail`, and the "
-                        "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
-                        "listed at discovery must be present (null when the client has no data), or readable from "
-                        "`fhirServer` with `fhirAuthorization` (a missing or short key is read there, pages followed, "
-                        "in bounded time): when it cannot be had, the answer is 412."
-                        + (" Only the selected draft orders are checked." if hook == "order-select" else "")
-                    ),
-                    "security": [{JWT_SCHEME: []}],
-                    "requestBody": {"required": True, **json_content(request_schema(hook), example)},
-                    "responses": {
-                        "200": {"description": "Cards", **json_content(ref("CdsCards"), CDS_RESPONSE_EXAMPLE)},
-                        "400": problem_ref("BAD_REQUEST"),
-                        "401": problem_ref("UNAUTHORIZED"),
-                        "412": problem_ref("PRECONDITION_FAILED"),
-                        "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
-                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+        _document_service(api, app, service_id, service)
+
+
+def _document_service(api: Any, app: Flask, service_id: str, service: dict[str, Any]) -> None:
+    """One service's call and feedback paths (each service is its own path, so its request names its hook)."""
+    ref = hl7_schemas.ref
+    hook = service["hook"]
+    method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
+    example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
+    if hook == "order-select":
+        orders = CDS_REQUEST_EXAMPLE["context"]["draftOrders"]["entry"]
+        selections = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in orders[:1]]
+        example["context"] = {**CDS_REQUEST_EXAMPLE["context"], "selections": selections}
+    api.spec.path(
+        rule=_concrete_rule(f"/cds-services/{service_id}"),
+        operations={
+            "post": {
+                "tags": ["cds-hooks"],
+                "operationId": f"callCds{method}Service",
+                "summary": f"Call the {hook} service: cards for vaccine orders",
+                "description": (
+                    "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
+                    "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
+                    "patient) is named on a card, never passed over; see docs/interoperability.md. "
+                    "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the "
+                    "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
+                    "card when the date fits, with suggestions (move the order into its window, or remove it) and a "
+                    "link to each rule's source; the "
+                    "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
+                    "listed at discovery must be present (null when the client has no data), or readable from "
+                    "`fhirServer` with `fhirAuthorization` (a missing or short key is read there, pages followed, "
+                    "in bounded time): when it cannot be had, the answer is 412."
+                    + (" Only the selected draft orders are checked." if hook == "order-select" else "")
+                ),
+                "security": [{JWT_SCHEME: []}],
+                "requestBody": {"required": True, **json_content(_request_schema(hook), example)},
+                "responses": {
+                    "200": {"description": "Cards", **json_content(ref("CdsCards"), CDS_RESPONSE_EXAMPLE)},
+                    "400": problem_ref(api, "BAD_REQUEST"),
+                    "401": problem_ref(api, "UNAUTHORIZED"),
+                    "412": problem_ref(api, "PRECONDITION_FAILED"),
+                    "413": problem_ref(api, "REQUEST_ENTITY_TOO_LARGE"),
+                    "415": problem_ref(api, "UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )
+    api.spec.path(
+        rule=_concrete_rule(f"/cds-services/{service_id}/feedback"),
+        operations={
+            "post": {
+                "tags": ["cds-hooks"],
+                "operationId": f"sendCds{method}Feedback",
+                "summary": f"Feedback on the {hook} service's cards: accepted or overridden",
+                "description": "Only the counts of accepted and overridden cards are kept (logged), nothing else.",
+                "security": [{JWT_SCHEME: []}],
+                "requestBody": {"required": True, **json_content(ref("CdsFeedback"), FEEDBACK_EXAMPLE)},
+                "responses": {
+                    "200": {
+                        "description": "The outcomes counted",
+                        **json_content(ref("CdsFeedbackCounts"), {"accepted": 0, "overridden": 1}),
                     },
-                }
-            },
-        )
-        api.spec.path(
-            rule=_concrete_rule(f"/cds-services/{service_id}/feedback"),
-            operations={
-                "post": {
-                    "tags": ["cds-hooks"],
-                    "operationId": f"sendCds{method}Feedback",
-                    "summary": f"Feedback on the {hook} service's cards: accepted or overridden",
-                    "description": "Only the counts of accepted and overridden cards are kept (logged), nothing else.",
-                    "security": [{JWT_SCHEME: []}],
-                    "requestBody": {"required": True, **json_content(ref("CdsFeedback"), FEEDBACK_EXAMPLE)},
-                    "responses": {
-                        "200": {
-                            "description": "The outcomes counted",
-                            **json_content(ref("CdsFeedbackCounts"), {"accepted": 0, "overridden": 1}),
-                        },
-                        "400": problem_ref("BAD_REQUEST"),
-                        "401": problem_ref("UNAUTHORIZED"),
-                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
-                    },
-                }
-            },
-        )
+                    "400": problem_ref(api, "BAD_REQUEST"),
+                    "401": problem_ref(api, "UNAUTHORIZED"),
+                    "415": problem_ref(api, "UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )
 
 
 def _concrete_rule(path: str) -> Rule:

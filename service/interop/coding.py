@@ -21,6 +21,7 @@ OVERRIDE_REASON_PATH = "/fhir/CodeSystem/override-reason"
 RULE_PATH = "/fhir/CodeSystem/rule"
 OPERATION_PATH = "/fhir/OperationDefinition/vaccine-timing"
 IMMDS_OPERATION_PATH = "/fhir/OperationDefinition/immds-forecast"
+RULES_PAGE_PATH = "/clinic/rules"  # service/clinic/views.py RULES_PATH
 WINDOW_EXTENSION_PATH = "/fhir/StructureDefinition/later-window"
 # Used when no public base URL is configured (development and tests); RFC 2606 reserves .invalid, so
 # nothing can ever resolve it, and the docs tell operators to set the real one.
@@ -105,6 +106,11 @@ class Canonical:
     @property
     def operation(self) -> str:
         return self.base + OPERATION_PATH
+
+    @property
+    def rules_page(self) -> str:
+        """The page listing every rule with its source and citation (anchors `#rule-<id>`), open to browsers."""
+        return self.base + RULES_PAGE_PATH
 
     @property
     def immds_operation(self) -> str:
