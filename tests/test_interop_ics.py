@@ -18,9 +18,14 @@ PLANNED = Facts(vaccines=("03", "187", "37"), start_date="2027-01-05").rest()
 MAINTENANCE = Facts(vaccines=("37", "187"), doses=("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")).rest()
 
 
-def events(ics: bytes, category: str):
+def events(ics: bytes, category: str, status: str | None = None):
+    """The events of one category: those the plan holds, or (status "CANCELLED") those it cancels."""
     cal = Calendar.from_ical(ics)
-    return cal, [e for e in cal.walk("VEVENT") if str(e.get("categories").cats[0]) == category]
+    return cal, [
+        e
+        for e in cal.walk("VEVENT")
+        if str(e.get("categories").cats[0]) == category and (str(e["status"]) if "status" in e else None) == status
+    ]
 
 
 @pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
@@ -84,6 +89,37 @@ def test_a_changed_plan_reimported_later_updates_the_same_events_with_a_higher_s
     _, old_windows = events(before, WINDOW_CATEGORY)
     _, new_windows = events(after, WINDOW_CATEGORY)
     assert str(new_windows[0]["uid"]) == str(old_windows[0]["uid"])  # the first mid-cycle window, moved
+
+
+def test_a_re_plan_cancels_every_event_it_no_longer_holds(client):
+    """The same re-plan: Shingrix dose 1 (given since) and the therapy dose projected for 2026-12-15 (given since)
+    are no longer events; the new file carries them with their UIDs, STATUS:CANCELLED and the newer SEQUENCE,
+    so re-importing it leaves no stale appointment behind. Every event the earlier plan held is either held
+    again or cancelled."""
+    first = {**MAINTENANCE, "vaccines": [{"cvx": "187"}]}
+    before = client.post("/v1/plans.ics", json=first).data
+    later = {
+        **MAINTENANCE,
+        "as_of": "2026-12-20",
+        "treatment": {**MAINTENANCE["treatment"], "doses": [*MAINTENANCE["treatment"]["doses"], "2026-12-15"]},
+        "vaccines": [{"cvx": "187", "given": ["2026-12-03"]}],
+    }
+    after = client.post("/v1/plans.ics", json=later).data
+    held_before = {str(e["uid"]) for e in Calendar.from_ical(before).walk("VEVENT") if "status" not in e}
+    new = Calendar.from_ical(after).walk("VEVENT")
+    held_after = {str(e["uid"]) for e in new if "status" not in e}
+    cancelled = {str(e["uid"]): e for e in new if str(e.get("status")) == "CANCELLED"}
+    assert held_before <= held_after | set(cancelled), held_before - held_after - set(cancelled)
+    assert not held_after & set(cancelled)
+    dose_1 = event_uid("zoster-recombinant", "dose", "1")
+    assert dose_1 in held_before and dose_1 in cancelled
+    assert event_uid("ofatumumab", "dose", "5") in held_before and event_uid("ofatumumab", "dose", "5") in cancelled
+    before_sequence = Calendar.from_ical(before).walk("VEVENT")[0].decoded("sequence")
+    assert all(e.decoded("sequence") > before_sequence for e in cancelled.values())
+    # Nothing is cancelled in a first plan that a plan of the same request could not have held.
+    _, own = events(before, WINDOW_CATEGORY)
+    _, gone = events(before, WINDOW_CATEGORY, "CANCELLED")
+    assert not {str(e["uid"]) for e in own} & {str(e["uid"]) for e in gone}
 
 
 def test_identical_requests_give_identical_calendars(client):
