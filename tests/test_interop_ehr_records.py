@@ -330,3 +330,19 @@ def test_cds_an_old_imprecise_record_that_cannot_change_the_plan_leaves_the_card
     body["prefetch"]["immunizations"] = bundle([old("mmr", "03", "2026-10")])
     (card,) = cards(client, body)
     assert card["summary"].startswith("Record incomplete") and "2026-10" in card["detail"]
+
+
+def test_cds_records_of_nothing_given_are_left_out_and_said_so_without_a_blind_spot(client):
+    plain = cards(client, SHINGRIX_PLAN.cds())
+    body = SHINGRIX_PLAN.cds()
+    body["prefetch"]["immunizations"] = bundle([immunization("refused", "187", "2026-11-01", status="not-done")])
+    admins = body["prefetch"]["medicationAdministrations"]
+    admins["entry"] += bundle([administration("mistake", "2026-11-10", status="entered-in-error")])["entry"]
+    (card,) = cards(client, body)
+    assert (card["indicator"], card["summary"]) == (plain[0]["indicator"], plain[0]["summary"])
+    left_out = card["extension"]["vaccine-timing-planner"]["leftOut"]
+    assert left_out == [
+        "prefetch.immunizations.entry[0].resource: status not-done",
+        "prefetch.medicationAdministrations.entry[4].resource: status entered-in-error",
+    ]
+    assert "**Left out**" in card["detail"] and "notSeen" not in card["extension"]["vaccine-timing-planner"]

@@ -38,6 +38,9 @@ from service.interop.cards import (
 from service.interop.coding import UNCONFIGURED_BASE, InteropError
 from service.interop.fhir_client import FetchFailed, FhirServer
 from service.interop.medication import (
+    MEDICATION_TYPES,
+    NOT_GIVEN,
+    THERAPY,
     History,
     MedicationCodes,
     MedicationRecord,
@@ -53,6 +56,7 @@ from service.interop.medication import (
     split_history,
     therapy_codes,
     therapy_from,
+    void,
 )
 from service.security import bearer_token
 
@@ -320,12 +324,31 @@ def _check(
     furthest = max((o.on for o in orders.vaccines if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
     history = _history(immunizations, orders, therapy.treatment, as_of, blind)
+    maker.left_out = _left_out(immunizations, medication_prefetch)
     plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
     if history.others:
         plan_body["immunizations"] = history.others
     return cards + _plan_cards(
         maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
     )
+
+
+def _left_out(immunizations: Prefetched, medication_prefetch: list[Prefetched]) -> list[str]:
+    """The immunizations and therapy records that record nothing given (not-done, entered-in-error, a statement
+    not taken): left out of the plan, and named on its cards."""
+    known = current_app.extensions["medication_codes"]
+    therapy = [
+        i
+        for p in medication_prefetch
+        for i in p.items
+        if i.type in MEDICATION_TYPES and identify(medication_concept(i), known).kind == THERAPY
+    ]
+    return [
+        f"{item.where}: status {item.resource.status}"
+        for item in immunizations.items + therapy
+        if (item.type in ("Immunization", "MedicationAdministration") and item.resource.status in NOT_GIVEN)
+        or (item.type in ("MedicationRequest", "MedicationStatement") and void(item))
+    ]
 
 
 def _no_therapy_cards(

@@ -358,6 +358,9 @@ class CardMaker:
         self.canonical = canonical
         self.codes = codes
         self.label = f"Vaccine timing planner ({codes.drug} rules)"
+        # Records the call left out because they record nothing given (not-done, entered-in-error): said on
+        # each plan card, never a blind spot (nothing was missed).
+        self.left_out: list[str] = []
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.hook_instance, *parts))))
@@ -497,6 +500,9 @@ class CardMaker:
                 item["reason"],
                 _windows_text(windows, on, horizon_days, as_of),
                 self._citations(item["rules"]),
+                "**Left out** (they record nothing given):\n" + "\n".join(f"- {n}" for n in self.left_out)
+                if self.left_out
+                else "",
             )
             if part
         )
@@ -512,6 +518,8 @@ class CardMaker:
             data["windows"] = windows
         if blind:
             data["notSeen"] = blind
+        if self.left_out:
+            data["leftOut"] = self.left_out
         card: dict[str, Any] = {
             "uuid": self._uuid(order.ref, order.label, indicator),
             "summary": _fit(summary),
