@@ -38,7 +38,7 @@ def test_plan_answers_the_contract_fields(client):
     assert r.status_code == 200 and r.mimetype == "application/json"
     body = r.get_json()
     assert body["as_of"] == "2026-11-24"
-    assert body["ruleset"]["id"] == "ofatumumab" and body["ruleset"]["version"].startswith("1.0.0+")
+    assert body["ruleset"]["id"] == "ofatumumab" and body["ruleset"]["version"].startswith("1.1.0+")
     t = body["treatment"]
     assert (t["drug"], t["phase"], t["start_date"], t["next_dose"], t["overdue"]) == (
         "ofatumumab",
@@ -341,7 +341,7 @@ def test_health_and_readiness(client, catalog):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["vaccines"] == len(catalog.vaccines)
-    assert ready["ruleset"]["ofatumumab"].startswith("1.0.0+")
+    assert ready["ruleset"]["ofatumumab"].startswith("1.1.0+")
 
 
 def test_readiness_says_which_rules_core_runs(client):

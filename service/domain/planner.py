@@ -19,7 +19,7 @@ from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
 from .intervals import iso_day, shift
-from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
+from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule, read_label
 from .series import (
     MINIMUM,
     RECOMMENDED,
@@ -850,7 +850,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     errors: list[FieldError] = []
     profile: TherapyProfile | None = None
     try:
-        profile = therapies.find(request.treatment.drug)
+        profile = read_label(therapies.find(request.treatment.drug), request.treatment)
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
