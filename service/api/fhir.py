@@ -25,6 +25,7 @@ from service.interop.fhir import (
     recommendation_parameters,
     request_from,
 )
+from service.interop.medication import therapy_codes
 
 from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
@@ -76,7 +77,10 @@ def metadata() -> Response:
 
 @bp.get("/OperationDefinition/vaccine-timing")
 def definition() -> Response:
-    return fhir_response(operation_definition(current_app.extensions["canonical"]))
+    planner = current_app.extensions["planner"]
+    return fhir_response(
+        operation_definition(current_app.extensions["canonical"], therapy_codes(planner.ruleset.therapies.profiles))
+    )
 
 
 @bp.post("/$vaccine-timing")
@@ -87,7 +91,9 @@ def vaccine_timing() -> Response:
         return fhir_error(bad.status, bad.detail, None, None)
     planner = current_app.extensions["planner"]
     try:
-        fhir_request = request_from(parse_parameters(raw), planner.ruleset.catalog)
+        fhir_request = request_from(
+            parse_parameters(raw), planner.ruleset.catalog, therapy_codes(planner.ruleset.therapies.profiles)
+        )
     except InteropError as bad:
         return outcome(bad.status, bad.issues)
     try:
@@ -274,7 +280,10 @@ def document_routes(api: Any, app: Flask) -> None:
                             hl7_schemas.resource_of(
                                 "OperationDefinition", description="A FHIR R4 OperationDefinition."
                             ),
-                            operation_definition(app.extensions["canonical"]).model_dump(mode="json"),
+                            operation_definition(
+                                app.extensions["canonical"],
+                                therapy_codes(app.extensions["planner"].ruleset.therapies.profiles),
+                            ).model_dump(mode="json"),
                         ),
                     }
                 },
