@@ -43,7 +43,7 @@ def throwaway_profile() -> dict[str, Any]:
     timing.update(live_pre_start_days=35, non_live_pre_start_days=21, repletion_min_days_after_last_dose=84)
     timing.update(mid_cycle={"after_min": 42, "after_max": None, "before_min": 14, "before_max": None})
     timing.update(post_therapy_after_last_dose_days=42, b_cell_recheck_days=200, b_cell_recheck_text="200 days")
-    for role, rule in doc["rules"].items():
+    for rule in doc["rules"].values():
         rule["id"] = rule["id"].replace("ocrelizumab", PROFILE_ID)
         rule.update(evidence="decision", source="A throwaway profile for a test", citation="Test figures.")
     doc["interop"]["codes"] = {
