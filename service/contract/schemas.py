@@ -375,7 +375,8 @@ class VaccinePlanSchema(Schema):
         metadata=_doc(
             "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
             "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
-            "single dose with nothing else in the way this is as_of + 28 days."
+            "single dose with nothing else in the way this is as_of + the therapy's live lead time (28 days for "
+            "ofatumumab)."
         ),
     )
     b_cell_recheck_on = IsoDate(

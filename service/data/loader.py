@@ -484,6 +484,11 @@ def cross_check(
     for rule_id in cited:
         if rule_id not in vaccine_rules.rules:
             raise DataError(rules_file, f"rules.{rule_id}", "the planner cites this rule but it is not defined")
+    _check_profiles_apart(data_dir, profiles, set(vaccine_rules.rules))
+
+
+def _check_profiles_apart(data_dir: Path, profiles: list[TherapyProfile], vaccine_rule_ids: set[str]) -> None:
+    """A name answers to one profile, and a rule id means one rule across every profile and the vaccine rules."""
     names: dict[str, str] = {}
     for profile in profiles:
         for name in (profile.id, profile.name, *profile.names, *profile.brand_names):
@@ -494,7 +499,7 @@ def cross_check(
                     "names",
                     f"{name!r} also names {names[key]!r}: treatment.drug must name one therapy",
                 )
-    seen = set(vaccine_rules.rules)
+    seen = set(vaccine_rule_ids)
     for profile in profiles:
         for role, rule in profile.rules.items():
             if rule.id in seen:

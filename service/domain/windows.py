@@ -170,7 +170,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
         repletion = schedule.b_cell_repletion_on
         if repletion is not None:
             # Never before the non-live post-therapy window: a repletion date typed in error must not open a live
-            # window sooner than an inactivated vaccine's (the 422 for a date within 28 days of a dose aside).
+            # window sooner than an inactivated vaccine's (the 422 for a date within a dosing interval of a dose aside).
             start = max(repletion, _post_therapy_start(profile, schedule))
             window = clip(POST_THERAPY, start, until, as_of, until)
             rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))

@@ -486,9 +486,6 @@ def operation_outcome(issues: list[Issue], severity: str = "error") -> Operation
 
 
 def operation_definition(canonical: Canonical, known: tuple[TherapyCodes, ...]) -> OperationDefinition:
-    def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
-        return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
-
     return OperationDefinition(
         id="vaccine-timing",
         url=canonical.operation,
@@ -507,91 +504,100 @@ def operation_definition(canonical: Canonical, known: tuple[TherapyCodes, ...]) 
             + ", ".join(p.drug for p in known)
             + " may receive each vaccine: the same planner as POST /v1/plans, answered as an ImmunizationRecommendation."
         ),
-        parameter=[
-            param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
-            param(
-                "medication",
-                "in",
-                1,
-                "*",
-                "Resource",
-                "Required: MedicationAdministration (a completed one is a dose "
-                "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                "= stop date; repeat.period = cadence: "
-                + "; ".join(f"{p.drug} {p.cadence_text()}" for p in known)
-                + "), or a searchset Bundle of them. Recognised by "
-                + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in known)
-                + " (an RxNorm coding without a listed code is read by its display).",
-            ),
-            param(
-                "immunization",
-                "in",
-                0,
-                "*",
-                "Resource",
-                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
-                "Bundle of them. A dose of a requested vaccine continues its series.",
-            ),
-            param(
-                "vaccine",
-                "in",
-                1,
-                "*",
-                "CodeableConcept",
-                "A vaccine to plan, coded with CVX "
-                "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
-            ),
-            param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
-            param(
-                "horizonDays",
-                "in",
-                0,
-                "1",
-                "integer",
-                "How far after the assessment date windows are listed (60 to 1095, default 365).",
-            ),
-            param(
-                "bCellRepletionDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
-            ),
-            param(
-                "therapyStartDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "The day the therapy was started, when the administrations given are only the recent ones (a partial "
-                "history; approximate is fine); equal to the earliest administration for a complete history of a new "
-                "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
-            ),
-            param(
-                "recommendation",
-                "out",
-                1,
-                "1",
-                "ImmunizationRecommendation",
-                "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
-                "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
-                "extension), one contraindicated recommendation when there is no window, one complete when the "
-                "series is done; description = the plan's reason.",
-            ),
-            param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
-            param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
-            param(
-                "outcome",
-                "out",
-                0,
-                "1",
-                "OperationOutcome",
-                "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
-                "search that failed. Present only then; the plan rests on an incomplete record.",
-            ),
-        ],
+        parameter=_operation_parameters(known),
     )
+
+
+def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
+    return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
+
+
+def _operation_parameters(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
+    """The operation's parameters; the medication part names the loaded therapies' cadences and codes."""
+    return [
+        param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
+        param(
+            "medication",
+            "in",
+            1,
+            "*",
+            "Resource",
+            "Required: MedicationAdministration (a completed one is a dose "
+            "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
+            "= stop date; repeat.period = cadence: "
+            + "; ".join(f"{p.drug} {p.cadence_text()}" for p in known)
+            + "), or a searchset Bundle of them. Recognised by "
+            + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in known)
+            + " (an RxNorm coding without a listed code is read by its display).",
+        ),
+        param(
+            "immunization",
+            "in",
+            0,
+            "*",
+            "Resource",
+            "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
+            "Bundle of them. A dose of a requested vaccine continues its series.",
+        ),
+        param(
+            "vaccine",
+            "in",
+            1,
+            "*",
+            "CodeableConcept",
+            "A vaccine to plan, coded with CVX "
+            "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
+        ),
+        param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
+        param(
+            "horizonDays",
+            "in",
+            0,
+            "1",
+            "integer",
+            "How far after the assessment date windows are listed (60 to 1095, default 365).",
+        ),
+        param(
+            "bCellRepletionDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+        ),
+        param(
+            "therapyStartDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "The day the therapy was started, when the administrations given are only the recent ones (a partial "
+            "history; approximate is fine); equal to the earliest administration for a complete history of a new "
+            "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
+        ),
+        param(
+            "recommendation",
+            "out",
+            1,
+            "1",
+            "ImmunizationRecommendation",
+            "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
+            "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
+            "extension), one contraindicated recommendation when there is no window, one complete when the "
+            "series is done; description = the plan's reason.",
+        ),
+        param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
+        param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
+        param(
+            "outcome",
+            "out",
+            0,
+            "1",
+            "OperationOutcome",
+            "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
+            "search that failed. Present only then; the plan rests on an incomplete record.",
+        ),
+    ]
 
 
 def capability_statement(software_version: str, canonical: Canonical) -> CapabilityStatement:
