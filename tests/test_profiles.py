@@ -1,5 +1,7 @@
 """Every therapy profile against its own hand-worked cases, through REST, FHIR and CDS Hooks.
 
+The page and the iCalendar export are checked with the same cases (statuses, next dose, projected doses).
+
 A profile's cases live beside its tests, in tests/data/therapies/<id>.json (docs/adding-a-therapy.md): dates
 worked by hand from the profile's figures (each case's `note` shows the arithmetic), for a new start, the
 starter doses, maintenance, a missed dose, a stop with and without a laboratory repletion date, and each label
@@ -10,11 +12,13 @@ new therapy is tested the day it is added.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.parameters import Parameters
+from werkzeug.datastructures import MultiDict
 
 from service.data.loader import load_ruleset
 from tests.interop_builders import PATIENT, administration, bundle, service_request, vaccine_part
@@ -212,3 +216,78 @@ def test_cds_cards_name_the_therapy_and_agree_with_rest(client, ruleset, profile
         assert not any(other.lower() in text for other in other_names), text
         stopped = [o["display"] for o in card.get("overrideReasons", []) if o["code"] == "therapy-stopped"]
         assert all(profile.name.lower() in d.lower() for d in stopped)
+
+
+# ---- the clinic page and iCalendar -------------------------------------------------------------------------
+
+PAGE_CASES = [(p, n) for p, n in CASES if find_case(p, n)[1]["expect"].get("status") != 422]
+
+
+def page_fields(doc: dict[str, Any], case: dict[str, Any]) -> MultiDict[str, str]:
+    """The clinic form a nurse would fill in for the case (field names are the API's)."""
+    treatment = case["treatment"]
+    fields = [("as_of", doc["as_of"]), ("drug", treatment["drug"])]
+    fields += [
+        (k, treatment[k])
+        for k in ("start_date", "stopped_on", "b_cell_repletion_on", "cadence", "label")
+        if k in treatment
+    ]
+    fields += [("doses", d) for d in treatment.get("doses", [])]
+    fields += [("vaccines", {"37": "YF-Vax", "101": "Typhim Vi"}[v["cvx"]]) for v in doc["vaccines"]]
+    return MultiDict(fields)
+
+
+@pytest.mark.parametrize(("profile_id", "name"), PAGE_CASES, ids=[f"{p}: {n}" for p, n in PAGE_CASES])
+def test_the_clinic_page_and_the_calendar_give_the_hand_worked_dates(client, profile_id, name):
+    doc, case = find_case(profile_id, name)
+    expect = case["expect"]
+    page = client.post("/clinic/plan", data=page_fields(doc, case))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:2000]
+    shown = re.findall(r'data-vaccine-id="[^"]+" data-status="([^"]+)"', html)
+    assert shown == [v["status"] for v in expect["vaccines"]]
+    next_dose = expect["treatment"]["next_dose"]
+    if next_dose:
+        assert f'<time datetime="{next_dose}" data-next-dose>' in html
+    calendar = client.post("/v1/plans.ics", json=rest_body(doc, case)).get_data(as_text=True)
+    for day in expect["treatment"]["projected_doses"][:2]:
+        assert day.replace("-", "") in calendar
+
+
+# ---- recognition: forms of one molecule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("concept", "expected"),
+    [
+        ({"text": "Ocrevus 300 mg/10 mL"}, "ocrelizumab"),
+        ({"text": "OCREVUS ZUNOVO 920 mg"}, "ocrelizumab-sc"),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "50242055401"}]}, "ocrelizumab-sc"),
+        ({"coding": [{"system": "http://www.whocc.no/atc", "code": "L04AG08"}], "text": "Ocrevus"}, "ocrelizumab"),
+        ({"coding": [{"system": "http://www.whocc.no/atc", "code": "L01FA01"}]}, "rituximab"),
+        ({"text": "Ruxience (rituximab-pvvr) 500 mg"}, "rituximab"),
+        ({"text": "BRIUMVI 150 mg"}, "ublituximab"),
+        ({"text": "Kesimpta Sensoready pen"}, "ofatumumab"),
+        # The ATC code alone is shared by the intravenous and subcutaneous forms: unidentified, not guessed.
+        ({"coding": [{"system": "http://www.whocc.no/atc", "code": "L04AG08"}]}, None),
+    ],
+)
+def test_the_most_specific_code_or_name_decides_between_forms_of_one_molecule(ruleset, concept, expected):
+    from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+    from service.interop.medication import THERAPY, UNIDENTIFIED, identify, therapy_codes
+
+    found = identify(CodeableConcept.model_validate(concept), therapy_codes(ruleset.therapies.profiles))
+    if expected is None:
+        assert found.kind == UNIDENTIFIED and "ocrelizumab" in found.why and "(subcutaneous)" in found.why
+    else:
+        assert found.kind == THERAPY and found.therapy is not None and found.therapy.profile_id == expected
+
+
+def test_rituximab_for_subcutaneous_oncology_use_is_not_covered(ruleset):
+    from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+    from service.interop.medication import NOT_COVERED, identify, therapy_codes
+
+    found = identify(CodeableConcept(text="Rituxan Hycela 1400 mg"), therapy_codes(ruleset.therapies.profiles))
+    assert found.kind == NOT_COVERED and "subcutaneous" in found.why
