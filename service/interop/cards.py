@@ -38,7 +38,7 @@ PREFETCH = {
 }
 _DESCRIPTION = (
     "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
-    "{therapies} schedule: a critical card for a live vaccine that must be avoided, a warning "
+    "therapy schedule ({therapies}): a critical card for a live vaccine that must be avoided, a warning "
     "naming the next permitted window for a vaccine ordered outside one, an info card when the date fits."
 )
 SERVICES = {"vaccine-timing-order-sign": "order-sign", "vaccine-timing-order-select": "order-select"}
@@ -46,7 +46,7 @@ SERVICES = {"vaccine-timing-order-sign": "order-sign", "vaccine-timing-order-sel
 
 def services(drugs: list[str]) -> dict[str, dict[str, Any]]:
     """The discovery document's services, naming the loaded therapies (`drugs`: each profile's name)."""
-    description = _DESCRIPTION.format(therapies=" or ".join(drugs) if len(drugs) < 3 else ", ".join(drugs))
+    description = _DESCRIPTION.format(therapies=", ".join(drugs))
     return {
         service_id: {
             "hook": hook,
