@@ -94,6 +94,53 @@ def evidence_misspelt(data: Path) -> None:
     edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
 
 
+def a_continuous_kind(data: Path) -> None:
+    edit_json(data / "therapies" / "rituximab.json", lambda d: d.update(kind="continuous"))
+
+
+def a_label_default_cadence_it_lacks(data: Path) -> None:
+    edit_json(
+        data / "therapies" / "ocrelizumab.json",
+        lambda d: d["schedule"]["default_cadence_by_label"].update(eu="monthly"),
+    )
+
+
+def a_name_of_another_therapy(data: Path) -> None:
+    edit_json(data / "therapies" / "ublituximab.json", lambda d: d["brand_names"].append("Ocrevus"))
+
+
+def a_fhir_cadence_it_lacks(data: Path) -> None:
+    edit_json(
+        data / "therapies" / "ocrelizumab.json",
+        lambda d: d["interop"]["fhir_cadences"].append({"period": 1, "unit": "mo", "cadence": "monthly"}),
+    )
+
+
+def a_quiet_live_card(data: Path) -> None:
+    edit_json(
+        data / "therapies" / "rituximab.json", lambda d: d["interop"]["card_indicators"].update(live_no_window="info")
+    )
+
+
+def starter_gaps_that_do_not_fit(data: Path) -> None:
+    edit_json(data / "therapies" / "ublituximab.json", lambda d: d["schedule"].update(starter_gaps_days=[14, 154]))
+
+
+def a_misspelt_field(data: Path) -> None:
+    edit_json(data / "therapies" / "ocrelizumab-sc.json", lambda d: d["vaccine_timing"].update(live_pre_start_dyas=28))
+
+
+def a_label_figure_for_a_label_it_lacks(data: Path) -> None:
+    edit_json(
+        data / "therapies" / "rituximab.json",
+        lambda d: d["vaccine_timing"].update(live_pre_start_days={"us": 28, "eu": 42}),
+    )
+
+
+def a_recheck_figure_without_its_rule(data: Path) -> None:
+    edit_json(data / "therapies" / "rituximab.json", lambda d: d["rules"].pop("repletion_before_median"))
+
+
 # (defect, file named, field named, words in the message)
 DEFECTS = [
     (yellow_fever_non_live, "vaccines.json", "vaccines[13].live", "live vaccine in CDSi's live-virus conflict table"),
@@ -106,6 +153,20 @@ DEFECTS = [
     (unknown_candidate, "vaccines.json", "", "unknown candidates"),
     (undefined_series_source, "series.json", "", "nowhere"),
     (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
+    (a_continuous_kind, "therapies/rituximab.json", "kind", "not planned yet"),
+    (a_label_default_cadence_it_lacks, "therapies/ocrelizumab.json", "schedule.default_cadence_by_label.eu", "monthly"),
+    (a_name_of_another_therapy, "therapies/ublituximab.json", "names", "also names 'ocrelizumab'"),
+    (a_fhir_cadence_it_lacks, "therapies/ocrelizumab.json", "interop.fhir_cadences[3].cadence", "monthly"),
+    (a_quiet_live_card, "therapies/rituximab.json", "interop.card_indicators.live_no_window", "critical"),
+    (starter_gaps_that_do_not_fit, "therapies/ublituximab.json", "schedule.starter_gaps_days", "expected 1"),
+    (a_misspelt_field, "therapies/ocrelizumab-sc.json", "vaccine_timing", "live_pre_start_dyas"),
+    (
+        a_label_figure_for_a_label_it_lacks,
+        "therapies/rituximab.json",
+        "vaccine_timing.live_pre_start_days.us",
+        "labels",
+    ),
+    (a_recheck_figure_without_its_rule, "therapies/rituximab.json", "rules.repletion_before_median", "required"),
 ]
 DEFECT_IDS = [d[0].__name__.replace("_", "-") for d in DEFECTS]
 
