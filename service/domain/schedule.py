@@ -313,7 +313,7 @@ def _last_dose(profile: TherapyProfile, treatment: Treatment) -> date | None:
 
 
 def dose_numbers_from_start(
-    profile: TherapyProfile, start: date, doses: Sequence[date], cadence: Cadence | None = None
+    profile: TherapyProfile, start: date, doses: Sequence[date], cadence: Cadence
 ) -> tuple[int, ...]:
     """The number (1-based) of each listed dose of a partial history, from its distance to the stated start.
 

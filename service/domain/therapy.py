@@ -172,18 +172,15 @@ class TherapyProfile:
             return " (the stricter of " + " and ".join(LABEL_NAMES[k] for k in self.labels) + ")"
         return f" ({LABEL_NAMES[self.label]})"
 
-    def starter_offsets(self, cadence: Cadence | None = None, start: date | None = None) -> tuple[int, ...]:
-        """Days from the first dose to each labelled dose of the starter run, through the first maintenance dose
-        (0, 7, 14, 28 for ofatumumab; 0, 14, 168 for ocrelizumab every 24 weeks). A first maintenance dose counted
-        in calendar months from dose 1 needs the cadence and the start date."""
+    def starter_offsets(self, cadence: Cadence, start: date) -> tuple[int, ...]:
+        """Days from the first dose (`start`) to each labelled dose of the starter run, through the first
+        maintenance dose (0, 7, 14, 28 for ofatumumab; 0, 14, 168 for ocrelizumab every 24 weeks; with calendar
+        months the last offset depends on the start: 6 months from 1 March is 184 days)."""
         offsets = [0]
         for gap in self.starter_gaps:
             offsets.append(offsets[-1] + gap)
         if self.maintenance_from_first_dose:
-            cadence = cadence or self.cadences[self.default_cadence]
-            offsets.append(
-                (cadence.after(start) - start).days if start is not None else cadence.days or 30 * cadence.months
-            )
+            offsets.append((cadence.after(start) - start).days)
         return tuple(offsets)
 
     def gap_after(self, dose_number: int, cadence: Cadence) -> Cadence:
