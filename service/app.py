@@ -107,8 +107,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blp in (plans.blp, batch.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
-    app.register_blueprint(clinic.blp)  # the travel clinic page (issue 12): GET / and form posts to /clinic/
-    api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
+    app.register_blueprint(clinic.blp)  # the travel clinic page: GET / and form posts to /clinic/
+    api.register_blueprint(ics.blp)  # interoperability: iCalendar, FHIR, CDS Hooks
     fhir.init_app(app)
     cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)

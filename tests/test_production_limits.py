@@ -1,4 +1,4 @@
-"""The production server setup (deploy/gunicorn.conf.py, gevent workers) against what took it down (issue 11):
+"""The production server setup (deploy/gunicorn.conf.py, gevent workers) against what once took it down:
 slow clients, oversized bad batches, the heaviest valid batch, SIGTERM in the middle of it, a metrics
 directory that disappears or fills up, and worker recycling.
 
