@@ -8,7 +8,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scripts.bench import TAIL_STEP, merged_p99, parse_wrk
+from scripts.bench import TAIL_STEP, merged_p99, parse_wrk, verdict
 
 
 def wrk_percentile(samples: list[int], p: float, *, ordered: bool = False) -> int:
@@ -70,3 +70,12 @@ TAIL 100.000 31000
     parsed = parse_wrk(out)
     assert parsed["requests"] == 10464 and parsed["p99_ms"] == 19.21 and parsed["requests_per_second"] == 2616.0
     assert parsed["tail"] == [(90.0, 14.0), (99.0, 19.21), (100.0, 31.0)]
+
+
+def test_the_bar_is_throughput_at_least_060_and_p99_at_most_25_times_the_minimal_apps():
+    minimal = {"requests_per_second": 2500.0, "p99_ms": 20.0}
+    assert verdict({"requests_per_second": 1500.0, "p99_ms": 50.0}, minimal) == {
+        "ratio": 0.6, "meets_ratio": True, "p99_ratio": 2.5, "meets_p99": True
+    }  # fmt: skip
+    missed = verdict({"requests_per_second": 1499.0, "p99_ms": 50.1}, minimal)
+    assert not missed["meets_ratio"] and not missed["meets_p99"]
