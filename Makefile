@@ -83,6 +83,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m scripts.write_openapi --examples
 	$(BIN)/python -m scripts.write_openapi openapi.yaml
 	$(BIN)/python -m scripts.readme_example --write
+	$(BIN)/python -m scripts.doc_examples --write
 
 # Record the golden answers again (tests/golden/): run it when a change to the rules or the data is meant to
 # change answers, and read the diff it prints before committing the new file.
