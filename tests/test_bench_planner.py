@@ -13,8 +13,8 @@ import shutil
 import pytest
 
 from scripts.workloads import largest_request, typical_request
+from service.domain.intake import to_request
 from service.domain.planner import make_plan
-from service.planning import REQUEST_SCHEMA, to_request
 
 
 @pytest.fixture()
@@ -23,7 +23,7 @@ def planner(app):
         planner = app.extensions["planner"]
 
         def domain(raw):
-            request = to_request(REQUEST_SCHEMA.load(raw), planner.today())
+            request = to_request(planner.load(raw), planner.today())
             return lambda: make_plan(
                 request, planner.ruleset.therapies, planner.ruleset.catalog, planner.ruleset.vaccine_rules
             )

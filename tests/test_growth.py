@@ -56,14 +56,15 @@ def work_of(make: Callable[[], Any]) -> int:
 
 def planning_work(bodies: list[dict[str, Any]]) -> list[int]:
     """The work make_plan does for each body, already validated and converted (what the growth claims are about)."""
-    from service.data.loader import load_ruleset
+    from service.app import create_app
+    from service.domain.intake import to_request
     from service.domain.planner import make_plan
-    from service.planning import REQUEST_SCHEMA, to_request
 
-    ruleset = load_ruleset()
+    planner = create_app({"TODAY": AS_OF, "LOG_LEVEL": "WARNING"}).extensions["planner"]
+    ruleset = planner.ruleset
     counts = []
     for body in bodies:
-        request = to_request(REQUEST_SCHEMA.load(body), AS_OF)
+        request = to_request(planner.load(body), AS_OF)
         counts.append(
             work_of(lambda r=request: make_plan(r, ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules))
         )
