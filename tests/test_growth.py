@@ -99,8 +99,8 @@ def counted(bodies: list[dict[str, Any]], tmp_path: Path) -> list[int]:
 
 
 # Each dimension from the typical request: the sizes compared, and the most the larger may cost relative to
-# the smaller. Counted (pure Python): 400 doses do 2.9 times the work of 15 (each dose of the history is read
-# once to find the maintenance calendar; pairs that end before as_of are skipped); 50 vaccines 6.3 times 5;
+# the smaller. Counted (pure Python): 400 doses do 2.8 times the work of 15 (each dose of the history is read
+# once to find the maintenance calendar; pairs that end before as_of are skipped); 50 vaccines 6.5 times 5;
 # 1,095 days 1.8 times 60; 50 live vaccines 10.8 times 5 (each is spaced from the live ones proposed before it,
 # repeats of an event kept once, so the cost follows the vaccines, not their pairs); 200 live immunizations
 # with 50 vaccines 5.8 times 40 with 10 (the history is read once per kind of conflict; their product would be
