@@ -471,7 +471,12 @@ def _labelled_next(profile: TherapyProfile, cadence: Cadence, history: _History)
     last_number = numbers[-1]
     if last_number > profile.starter_doses:
         maintenance = [day for day, n in zip(given, numbers, strict=True) if n > profile.starter_doses]
-        planned = shift(first, profile.starter_offsets(cadence, first)[-1]) if history.partial else None
+        # The calendar the maintenance doses keep: dose 1's when the label counts them from it (ocrelizumab: 31
+        # August, 28 February, 31 August), else the labelled first maintenance dose's for a partial history.
+        if profile.maintenance_from_first_dose:
+            planned: date | None = first
+        else:
+            planned = shift(first, profile.starter_offsets(cadence, first)[-1]) if history.partial else None
         anchor, steps = maintenance_anchor(cadence, maintenance, planned)
         return cadence.after(anchor, steps + 1), anchor, steps + 1
     if last_number == profile.starter_doses and profile.maintenance_from_first_dose:
