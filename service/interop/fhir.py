@@ -504,7 +504,7 @@ def operation_definition(canonical: Canonical, known: tuple[TherapyCodes, ...]) 
             + ", ".join(p.drug for p in known)
             + " may receive each vaccine: the same planner as POST /v1/plans, answered as an ImmunizationRecommendation."
         ),
-        parameter=_operation_parameters(known),
+        parameter=_operation_parameters(known) + _operation_outputs(),
     )
 
 
@@ -513,7 +513,7 @@ def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dic
 
 
 def _operation_parameters(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
-    """The operation's parameters; the medication part names the loaded therapies' cadences and codes."""
+    """The operation's input parameters; the medication part names the loaded therapies' cadences and codes."""
     return [
         param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
         param(
@@ -575,6 +575,12 @@ def _operation_parameters(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any
             "history; approximate is fine); equal to the earliest administration for a complete history of a new "
             "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
         ),
+    ]
+
+
+def _operation_outputs() -> list[dict[str, Any]]:
+    """The operation's output parameters."""
+    return [
         param(
             "recommendation",
             "out",
