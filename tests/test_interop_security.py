@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from service.api.examples import IMMDS_REQUEST_EXAMPLE
 from service.app import create_app
 from service.settings import api_keys
 from tests.conftest import TODAY
@@ -230,6 +231,11 @@ def test_the_fhir_operation_takes_the_api_key_and_refuses_with_an_operation_outc
     if status == 401:
         assert r.content_type == "application/fhir+json" and r.headers["WWW-Authenticate"].startswith("Bearer")
         assert OperationOutcome.model_validate(r.get_json()).issue[0].code == "login"
+
+
+def test_the_immds_operation_takes_the_api_key_too(ehr):
+    r = ehr.post("/fhir/$immds-forecast", json=IMMDS_REQUEST_EXAMPLE)
+    assert r.status_code == 401 and OperationOutcome.model_validate(r.get_json()).issue[0].code == "login"
 
 
 def test_fhir_conformance_resources_stay_open_and_carry_the_configured_canonical_url(ehr):

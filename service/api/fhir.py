@@ -28,7 +28,7 @@ from service.interop.fhir import (
     recommendation_parameters,
     request_from,
 )
-from service.interop.medication import MedicationCodes, load_site_codes, therapy_codes
+from service.interop.medication import TherapyCodes, load_site_codes, therapy_codes, with_site_codes
 
 from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE, IMMDS_REQUEST_EXAMPLE, IMMDS_RESPONSE_EXAMPLE
@@ -100,12 +100,14 @@ def metadata() -> Response:
 
 @bp.get("/OperationDefinition/vaccine-timing")
 def definition() -> Response:
-    return fhir_response(operation_definition(current_app.extensions["canonical"]))
+    known = current_app.extensions["medication_codes"]
+    return fhir_response(operation_definition(current_app.extensions["canonical"], known))
 
 
 @bp.get("/OperationDefinition/immds-forecast")
 def immds_definition() -> Response:
-    return fhir_response(operation_definition(current_app.extensions["canonical"], immds=True))
+    known = current_app.extensions["medication_codes"]
+    return fhir_response(operation_definition(current_app.extensions["canonical"], known, immds=True))
 
 
 @bp.post("/$vaccine-timing")
@@ -144,14 +146,15 @@ def _operation(immds: bool) -> Response:
     )
 
 
-def medication_codes(path: str | None) -> MedicationCodes:
-    """The therapy profiles' medication codes plus the site's own list (PLANNER_MEDICATION_CODES), checked now:
-    a wrong file stops the start (DataError naming the file and the field), like the data."""
-    profiles = therapy_codes()
+def medication_codes(app: Flask) -> tuple[TherapyCodes, ...]:
+    """The loaded therapy profiles' medication codes plus the site's own list (PLANNER_MEDICATION_CODES), checked
+    now: a wrong file stops the start (DataError naming the file and the field), like the data."""
+    profiles = therapy_codes(app.extensions["planner"].ruleset.therapies.profiles)
+    path = app.config["PLANNER"].get("MEDICATION_CODES")
     if not path:
-        return MedicationCodes.of(profiles)
+        return profiles
     try:
-        return MedicationCodes.of(profiles, load_site_codes(path, profiles))
+        return with_site_codes(profiles, load_site_codes(path, profiles))
     except DataError as error:
         log.critical("medication code list check failed, not starting", extra={"data_error": str(error)})
         raise
@@ -159,7 +162,7 @@ def medication_codes(path: str | None) -> MedicationCodes:
 
 def init_app(app: Flask) -> None:
     """Register the routes, and answer unknown paths and methods under /fhir/ with an OperationOutcome too."""
-    app.extensions["medication_codes"] = medication_codes(app.config["PLANNER"].get("MEDICATION_CODES"))
+    app.extensions["medication_codes"] = medication_codes(app)
     app.extensions["fhir_error"] = fhir_error
     app.register_blueprint(bp)
     for status in (404, 405):
@@ -424,7 +427,7 @@ def document_routes(api: Any, app: Flask) -> None:
         "getFhirOperationDefinition",
         "The OperationDefinition of $vaccine-timing",
         "OperationDefinition",
-        operation_definition(canonical),
+        operation_definition(canonical, app.extensions["medication_codes"]),
     )
     _get_route(
         api,
@@ -433,7 +436,7 @@ def document_routes(api: Any, app: Flask) -> None:
         "getFhirImmdsOperationDefinition",
         "The OperationDefinition of $immds-forecast",
         "OperationDefinition",
-        operation_definition(canonical, immds=True),
+        operation_definition(canonical, app.extensions["medication_codes"], immds=True),
     )
     _post_route(
         api,

@@ -37,6 +37,7 @@ KIND_LABELS = {
 WINDOW_CATEGORY = "VACCINE-WINDOW"
 APPOINTMENT_CATEGORY = "VACCINE-DOSE"
 DOSE_CATEGORY = "THERAPY-DOSE"
+CANCELLED_CATEGORY = "CANCELLED"
 SEQUENCE_EPOCH = date(2000, 1, 1)
 # The shortest cycle between two mid-cycle windows (a 4-weekly therapy's slots): a plan's horizon holds at most
 # horizon / SHORTEST_CYCLE + 1 of them, so ranks up to that could have been held before. A therapy has one
@@ -74,8 +75,9 @@ def _event(uid: str, stamp: datetime, sequence: int, first: str, last: str, summ
     return event
 
 
-def _cancelled(uid: str, stamp: datetime, sequence: int, day: date, summary: str, category: str) -> Event:
-    """An event this plan no longer holds: the same UID and category, a newer SEQUENCE, STATUS:CANCELLED."""
+def _cancelled(uid: str, stamp: datetime, sequence: int, day: date, summary: str) -> Event:
+    """An event this plan no longer holds: the same UID, a newer SEQUENCE, STATUS:CANCELLED, and the category
+    CANCELLED (a reader filtering on windows or appointments does not take it for one)."""
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
@@ -84,7 +86,7 @@ def _cancelled(uid: str, stamp: datetime, sequence: int, day: date, summary: str
     event.add("dtend", day + timedelta(days=1))
     event.add("summary", f"{summary} (cancelled: no longer in the plan)")
     event.add("status", "CANCELLED")
-    event.add("categories", [category])
+    event.add("categories", [CANCELLED_CATEGORY])
     event.add("transp", "TRANSPARENT")
     return event
 
@@ -106,9 +108,7 @@ def cancelled_events(plan: dict[str, Any], stamp: datetime, sequence: int) -> li
         for number in range(1, ((item.get("series") or {}).get("doses") or 1) + 1):
             if number not in proposed:
                 uid = event_uid(vaccine["id"], "dose", str(number))
-                out.append(
-                    _cancelled(uid, stamp, sequence, as_of, f"{vaccine['name']}: dose {number}", APPOINTMENT_CATEGORY)
-                )
+                out.append(_cancelled(uid, stamp, sequence, as_of, f"{vaccine['name']}: dose {number}"))
         held: dict[str, int] = {}
         for window in item["windows"]:
             held[window["kind"]] = held.get(window["kind"], 0) + 1
@@ -117,12 +117,12 @@ def cancelled_events(plan: dict[str, Any], stamp: datetime, sequence: int) -> li
             label = KIND_LABELS[kind]
             for rank in range(held.get(kind, 0) + 1, most + 1):
                 uid = event_uid(vaccine["id"], kind, "window", str(rank))
-                out.append(_cancelled(uid, stamp, sequence, as_of, f"{vaccine['name']}: {label}", WINDOW_CATEGORY))
+                out.append(_cancelled(uid, stamp, sequence, as_of, f"{vaccine['name']}: {label}"))
     drug = plan["treatment"]["drug"]
     for number, day in enumerate(plan["treatment"]["doses_given"], 1):
         if (as_of - _day(day)).days <= horizon:
             uid = event_uid(drug, "dose", str(number))
-            out.append(_cancelled(uid, stamp, sequence, as_of, f"{drug} dose {number} (given {day})", DOSE_CATEGORY))
+            out.append(_cancelled(uid, stamp, sequence, as_of, f"{drug} dose {number} (given {day})"))
     return out
 
 

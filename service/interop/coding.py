@@ -1,4 +1,4 @@
-"""Code systems, the ofatumumab recogniser, and the error type shared by the FHIR and CDS Hooks front ends."""
+"""Code systems, dates and descriptions of codes, and the error type shared by the FHIR and CDS Hooks front ends."""
 
 from __future__ import annotations
 

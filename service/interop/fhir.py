@@ -64,7 +64,7 @@ from .medication import (
     NOT_GIVEN,
     History,
     Located,
-    MedicationCodes,
+    TherapyCodes,
     VagueDate,
     harmless,
     immunizations_from,
@@ -72,7 +72,6 @@ from .medication import (
     resolve_medications,
     sort_medications,
     split_history,
-    therapy_codes,
     therapy_from,
     vaccine_id_of,
     void,
@@ -208,7 +207,9 @@ def _expand(resource: Any, where: str, not_seen: list[Issue]) -> tuple[list[Loca
     return seen.items, True
 
 
-def _searched_medications(items: list[Located], not_seen: list[Issue], known: MedicationCodes | None) -> list[Located]:
+def _searched_medications(
+    items: list[Located], not_seen: list[Issue], known: tuple[TherapyCodes, ...]
+) -> list[Located]:
     """The therapy's resources among a medication search's entries. A search holds the patient's other drugs
     too, so those are skipped (as on CDS Hooks); what cannot be identified, or is a form of the drug the
     profile does not cover, is said in the outcome rather than skipped in silence."""
@@ -382,7 +383,7 @@ def _read_parts(params: Parameters, immds: bool) -> _Parts:
 def request_from(
     params: Parameters,
     catalog: Catalog,
-    known: MedicationCodes | None = None,
+    known: tuple[TherapyCodes, ...],
     today: date | None = None,
     *,
     immds: bool = False,
@@ -398,7 +399,7 @@ def request_from(
         searched = resolve_medications(parts.searched, parts.pool)
         medications = resolve_medications(parts.medications, parts.pool)
         medications += _searched_medications(searched, not_seen, known)
-        therapy = therapy_from(medications, strict=True, known=known)
+        therapy = therapy_from(medications, known, strict=True)
     except InteropError as bad:
         issues += bad.issues
     try:
@@ -706,14 +707,14 @@ def _param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> di
     return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
 
 
-def _medication_doc() -> str:
+def _medication_doc(known: tuple[TherapyCodes, ...]) -> str:
     return (
         "MedicationAdministration (a completed one is a dose given), MedicationRequest (boundsPeriod.start = "
         "planned start; a stopped one's boundsPeriod.end = stop date; repeat.period = cadence: "
-        + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
+        + "; ".join(f"{p.drug} {p.cadence_text()}" for p in known)
         + ") or MedicationStatement (effectivePeriod.start = start), coded or through medicationReference (a "
         "Medication contained or sent in another part), or a searchset Bundle of them. Recognised by "
-        + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
+        + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in known)
         + ", and by the site's own codes (PLANNER_MEDICATION_CODES)."
     )
 
@@ -754,10 +755,10 @@ def _outputs() -> list[dict[str, Any]]:
     ]
 
 
-def _timing_inputs() -> list[dict[str, Any]]:
+def _timing_inputs(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
     return [
         _param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
-        _param("medication", "in", 1, "*", "Resource", "Required: " + _medication_doc()),
+        _param("medication", "in", 1, "*", "Resource", "Required: " + _medication_doc(known)),
         _param("immunization", "in", 0, "*", "Resource", IMMUNIZATION_DOC),
         _param(
             "vaccine",
@@ -798,12 +799,12 @@ def _timing_inputs() -> list[dict[str, Any]]:
     ]
 
 
-def _immds_inputs() -> list[dict[str, Any]]:
+def _immds_inputs(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
     return [
         _param("assessmentDate", "in", 0, "1", "date", "The date on which to assess the forecast (default: today)."),
         _param("patient", "in", 0, "1", "Patient", "The patient (its id names the patient in the answer)."),
         _param("immunization", "in", 0, "*", "Immunization", IMMUNIZATION_DOC),
-        _param("medication", "in", 1, "*", "Resource", "Required (this service's addition): " + _medication_doc()),
+        _param("medication", "in", 1, "*", "Resource", "Required (this service's addition): " + _medication_doc(known)),
         _param(
             "recommendation",
             "in",
@@ -817,7 +818,9 @@ def _immds_inputs() -> list[dict[str, Any]]:
     ]
 
 
-def operation_definition(canonical: Canonical, immds: bool = False) -> OperationDefinition:
+def operation_definition(
+    canonical: Canonical, known: tuple[TherapyCodes, ...], immds: bool = False
+) -> OperationDefinition:
     """`$vaccine-timing`, or (immds) this service's `$immds-forecast`: the ImmDS Forecast IG's operation with
     the therapy and another forecaster's recommendation as inputs."""
     common = {
@@ -841,7 +844,7 @@ def operation_definition(canonical: Canonical, immds: bool = False) -> Operation
                 "the vaccines another forecaster recommends are timed around the patient's therapy. This service "
                 "times vaccines; it does not decide which vaccines are due."
             ),
-            parameter=_immds_inputs() + _outputs(),
+            parameter=_immds_inputs(known) + _outputs(),
         )
     return OperationDefinition(
         **common,
@@ -851,10 +854,11 @@ def operation_definition(canonical: Canonical, immds: bool = False) -> Operation
         title="Vaccine timing around an immunosuppressive therapy",
         code="vaccine-timing",
         description=(
-            "When a person on an immunosuppressive therapy may receive each vaccine: the same planner as "
-            "POST /v1/plans, answered as an ImmunizationRecommendation."
+            "When a person on "
+            + ", ".join(p.drug for p in known)
+            + " may receive each vaccine: the same planner as POST /v1/plans, answered as an ImmunizationRecommendation."
         ),
-        parameter=_timing_inputs() + _outputs(),
+        parameter=_timing_inputs(known) + _outputs(),
     )
 
 
@@ -866,7 +870,7 @@ def capability_statement(software_version: str, canonical: Canonical) -> Capabil
         fhirVersion="4.0.1",
         format=["application/fhir+json"],
         software={"name": "Vaccine timing planner", "version": software_version},
-        implementation={"description": "Vaccine timing around ofatumumab (Kesimpta)"},
+        implementation={"description": "Vaccine timing around immunosuppressive therapies (GET /v1/therapies)"},
         rest=[
             {
                 "mode": "server",

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.data.loader import THERAPY_DIR, DataError
+from service.data.loader import DataError
 from service.domain.catalog import Catalog, LookupFailed
+from service.domain.therapy import TherapyProfile
 
 from .coding import (
     ATC,
@@ -67,6 +67,7 @@ class TherapyCodes:
     atc: frozenset[str]
     ndc_products: frozenset[tuple[str, str]]
     rxnorm: frozenset[str]
+    snomed: frozenset[str]
     names: re.Pattern[str]
     not_covered_atc: frozenset[str]
     not_covered_names: re.Pattern[str] | None
@@ -75,17 +76,12 @@ class TherapyCodes:
     starter_repeats: frozenset[tuple[float, str]]
     indicators: dict[str, str]
 
-    def codes(self) -> list[tuple[str, str]]:
-        """The (system, code) pairs the profile lists for the therapy, as code_key writes them."""
-        out = [(ATC, c) for c in sorted(self.atc)] + [(NDC, f"{lab}-{prod}") for lab, prod in sorted(self.ndc_products)]
-        return out + [(RXNORM, c) for c in sorted(self.rxnorm)]
-
     def recognised_as(self) -> str:
         """The codes it is recognised by, for an error message."""
         parts = [f"ATC {c}" for c in sorted(self.atc)] + [
             f"NDC {lab.lstrip('0').zfill(4)}-{prod}" for lab, prod in sorted(self.ndc_products)
         ]
-        parts += [f"RxNorm {c}" for c in sorted(self.rxnorm)]
+        parts += [f"RxNorm {c}" for c in sorted(self.rxnorm)] + [f"SNOMED CT {c}" for c in sorted(self.snomed)]
         return ", ".join(parts) + f", or a text or display naming {self.names.pattern.replace('|', ' or ')}"
 
     def cadence_text(self) -> str:
@@ -97,6 +93,7 @@ def _pattern(names: list[str]) -> re.Pattern[str]:
 
 
 def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
+    """A profile's codes from its document ({"id", "name", "interop"}), checked by the loader's schema."""
     interop = doc["interop"]
     codes, excluded = interop["codes"], interop.get("not_covered", {})
     products = set()
@@ -109,6 +106,7 @@ def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
         atc=frozenset(c.upper() for c in codes["atc"]),
         ndc_products=frozenset(products),
         rxnorm=frozenset(codes["rxnorm"]),
+        snomed=frozenset(codes.get("snomed", ())),
         names=_pattern(codes["names"]),
         not_covered_atc=frozenset(c.upper() for c in excluded.get("atc", [])),
         not_covered_names=_pattern(excluded["names"]) if excluded.get("names") else None,
@@ -119,10 +117,19 @@ def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
     )
 
 
-@lru_cache(maxsize=1)
-def therapy_codes() -> tuple[TherapyCodes, ...]:
-    """Every therapy profile's codes (read once per process, like the ruleset)."""
-    return tuple(therapy_codes_from(json.loads(path.read_bytes())) for path in sorted(THERAPY_DIR.glob("*.json")))
+# The codes of each loaded set of profiles, built once: keyed by the identity of the profiles' tuple, which
+# is kept alive beside its codes (a ruleset is loaded once per data directory and lives as long as the app).
+_CODES: dict[int, tuple[tuple[TherapyProfile, ...], tuple[TherapyCodes, ...]]] = {}
+
+
+def therapy_codes(profiles: Iterable[TherapyProfile]) -> tuple[TherapyCodes, ...]:
+    """Every loaded therapy profile's codes (the app's ruleset, PLANNER_DATA_DIR included), in profile order."""
+    key = profiles if isinstance(profiles, tuple) else tuple(profiles)
+    cached = _CODES.get(id(key))
+    if cached is None or cached[0] is not key:
+        codes = tuple(therapy_codes_from({"id": p.id, "name": p.name, "interop": p.interop}) for p in key)
+        cached = _CODES[id(key)] = (key, codes)
+    return cached[1]
 
 
 # The code systems a site's own list may use (PLANNER_MEDICATION_CODES), with how a code is written there.
@@ -135,8 +142,8 @@ SITE_SYSTEMS = {
 
 
 def code_key(system: str | None, code: str | None) -> tuple[str, str] | None:
-    """One coding as the lookup keys it: ATC upper case, an NDC as its product (labeler-product, zero-padded:
-    every package of a product is the product), RxNorm and SNOMED CT as written. None: not a key."""
+    """One coding as the profiles key it: ATC upper case, an NDC as its product (labeler, product; every
+    package of a product is the product), RxNorm and SNOMED CT as written (digits). None: not a code."""
     code = (code or "").strip()
     if not code or system not in SITE_SYSTEMS:
         return None
@@ -148,47 +155,43 @@ def code_key(system: str | None, code: str | None) -> tuple[str, str] | None:
     return (system, code) if code.isdigit() else None
 
 
-@dataclass(frozen=True)
-class MedicationCodes:
-    """Every code that names a therapy: those its profile lists, plus the site's own (PLANNER_MEDICATION_CODES).
-
-    `therapy_for` is the one lookup by code; `identify` adds the names and the forms a profile does not cover.
-    """
-
-    profiles: tuple[TherapyCodes, ...]
-    by_code: Mapping[tuple[str, str], TherapyCodes]
-    site: tuple[tuple[str, str], ...] = ()  # the keys the site's list added
-
-    @classmethod
-    def of(cls, profiles: tuple[TherapyCodes, ...], site: list[dict[str, str]] | None = None) -> MedicationCodes:
-        by_code = {key: p for p in profiles for key in p.codes()}
-        by_id = {p.profile_id: p for p in profiles}
-        added = []
-        for entry in site or []:
-            key = code_key(entry["system"], entry["code"])
-            assert key is not None  # load_site_codes checked it
-            by_code[key] = by_id[entry["therapy"]]
-            added.append(key)
-        return cls(profiles, by_code, tuple(added))
-
-    def therapy_for(self, system: str | None, code: str | None) -> TherapyCodes | None:
-        key = code_key(system, code)
-        return self.by_code.get(key) if key is not None else None
-
-    def recognised_as(self, profile: TherapyCodes) -> str:
-        own = [f"{s.rsplit('/', 1)[-1]} {c}" for s, c in self.site if self.by_code[(s, c)] is profile]
-        return profile.recognised_as() + (f"; this site's codes: {', '.join(own)}" if own else "")
+def _profile_keys(p: TherapyCodes) -> set[tuple[str, str]]:
+    return (
+        {(ATC, c) for c in p.atc}
+        | {(NDC, f"{lab}-{prod}") for lab, prod in p.ndc_products}
+        | {(RXNORM, c) for c in p.rxnorm}
+        | {(SNOMED, c) for c in p.snomed}
+    )
 
 
-@lru_cache(maxsize=1)
-def profile_codes() -> MedicationCodes:
-    """The profiles' codes alone (a site list is added by the app, see load_site_codes)."""
-    return MedicationCodes.of(therapy_codes())
+def with_site_codes(profiles: tuple[TherapyCodes, ...], entries: list[dict[str, str]]) -> tuple[TherapyCodes, ...]:
+    """The profiles' codes with a site's own added to the therapy each names (PLANNER_MEDICATION_CODES): the
+    same sets identify() matches, so a site's RxNorm or NDC code names the product as a profile's would."""
+    added: dict[str, list[tuple[str, str]]] = {}
+    for entry in entries:
+        key = code_key(entry["system"], entry["code"])
+        assert key is not None  # load_site_codes checked it
+        added.setdefault(entry["therapy"], []).append(key)
+    out = []
+    for p in profiles:
+        keys = added.get(p.profile_id, [])
+        out.append(
+            replace(
+                p,
+                atc=p.atc | {c for s, c in keys if s == ATC},
+                ndc_products=p.ndc_products | {tuple(c.split("-")) for s, c in keys if s == NDC},  # type: ignore[misc]
+                rxnorm=p.rxnorm | {c for s, c in keys if s == RXNORM},
+                snomed=p.snomed | {c for s, c in keys if s == SNOMED},
+            )
+            if keys
+            else p
+        )
+    return tuple(out)
 
 
 def load_site_codes(path: str | Path, profiles: tuple[TherapyCodes, ...]) -> list[dict[str, str]]:
     """A site's own medication codes (PLANNER_MEDICATION_CODES), checked like the data: a wrong file stops the
-    start, naming the file and the field. A code the profiles list for another therapy, or name as a form a
+    start, naming the file and the field. A code a profile lists for another therapy, or names as a form a
     profile does not cover, is refused: a site list adds codes, it cannot re-point one."""
     try:
         entries = json.loads(Path(path).read_bytes())
@@ -199,7 +202,7 @@ def load_site_codes(path: str | Path, profiles: tuple[TherapyCodes, ...]) -> lis
     if not isinstance(entries, list):
         raise DataError(path, "", "must be a JSON array of {system, code, therapy}")
     by_id = {p.profile_id: p for p in profiles}
-    known = MedicationCodes.of(profiles)
+    listed = {key: p.profile_id for p in profiles for key in _profile_keys(p)}
     seen: dict[tuple[str, str], str] = {}
     for i, entry in enumerate(entries):
         at = f"[{i}]"
@@ -214,9 +217,8 @@ def load_site_codes(path: str | Path, profiles: tuple[TherapyCodes, ...]) -> lis
             raise DataError(path, f"{at}.code", f"{entry['code'][:40]!r} is not {SITE_SYSTEMS[entry['system']]}")
         if entry["therapy"] not in by_id:
             raise DataError(path, f"{at}.therapy", "must be one of " + ", ".join(sorted(by_id)))
-        listed = known.by_code.get(key)
-        if listed is not None and listed.profile_id != entry["therapy"]:
-            raise DataError(path, f"{at}.code", f"the {listed.profile_id} profile lists this code")
+        if listed.get(key, entry["therapy"]) != entry["therapy"]:
+            raise DataError(path, f"{at}.code", f"the {listed[key]} profile lists this code")
         if key[0] == ATC and any(key[1] in p.not_covered_atc for p in profiles):
             raise DataError(path, f"{at}.code", "a profile lists this code as a form of the drug it does not cover")
         if seen.get(key, entry["therapy"]) != entry["therapy"]:
@@ -227,15 +229,14 @@ def load_site_codes(path: str | Path, profiles: tuple[TherapyCodes, ...]) -> lis
 
 # What a medication's codes say about it.
 THERAPY, NOT_COVERED, OTHER, UNIDENTIFIED = "therapy", "not-covered", "other", "unidentified"
-# Code systems whose codes this service can tell apart from the therapy's without a display: ATC is a
-# closed classification and the NDC directory lists the therapy's products. RxNorm is not one of them here:
-# no RxCUI could be verified, so an RxNorm code without a name cannot be told apart from the therapy (a
-# site that knows its RxCUIs lists them in PLANNER_MEDICATION_CODES).
-KNOWN_SYSTEMS = {ATC, NDC}
 NO_CONCEPT = (
     "no medication code: medicationReference to a Medication that is not contained, not in the Bundle and "
     "could not be read from the FHIR server"
 )
+# Code systems whose codes this service can tell apart from the therapy's without a display: ATC is a
+# closed classification and the NDC directory lists the therapy's products. RxNorm is not one of them here:
+# no RxCUI could be verified, so an RxNorm code without a name cannot be told apart from the therapy.
+KNOWN_SYSTEMS = {ATC, NDC}
 
 
 @dataclass(frozen=True)
@@ -245,33 +246,58 @@ class Identified:
     why: str = ""
 
 
-def identify(concept: Any, known: MedicationCodes | None = None) -> Identified:
+def identify(concept: Any, profiles: tuple[TherapyCodes, ...]) -> Identified:
     """Whether a medication CodeableConcept is a profiled therapy, an excluded form of it, another drug, or unknown.
 
-    Codes first (the profiles' and the site's, through MedicationCodes.therapy_for), then the text and
-    displays. A concept that names nothing and has codes only in systems this service cannot resolve is
-    UNIDENTIFIED: the caller must say so.
+    Codes first (NDC product, RxNorm, ATC, SNOMED CT), then the text and displays. A concept that names nothing
+    and has codes only in systems this service cannot resolve is UNIDENTIFIED: the caller must say so. Forms of
+    one molecule share codes and names (ocrelizumab intravenous and subcutaneous share ATC L04AG08, and
+    "Ocrevus Zunovo" contains "Ocrevus"): the most specific match decides (a product code, then the longest
+    name), and a tie between two profiles is UNIDENTIFIED, never a guess.
     """
-    known = profile_codes() if known is None else known
     if concept is None:
         return Identified(UNIDENTIFIED, why=NO_CONCEPT)
     codings = list(concept.coding or [])
     texts = texts_of(concept)
-    for p in known.profiles:
-        if any(c.system == ATC and (c.code or "").strip().upper() in p.not_covered_atc for c in codings) or (
+    for p in profiles:
+        if any(c.system == ATC and (c.code or "").upper() in p.not_covered_atc for c in codings) or (
             p.not_covered_names is not None and any(p.not_covered_names.search(t) for t in texts)
         ):
             return Identified(NOT_COVERED, p, p.not_covered_reason)
-    for c in codings:
-        found = known.therapy_for(c.system, c.code)
-        if found is not None:
-            return Identified(THERAPY, found)
-    for p in known.profiles:
-        if any(p.names.search(t) for t in texts):
-            return Identified(THERAPY, p)
+    scored = [(score, p) for p in profiles if (score := _match(p, codings, texts))]
+    if scored:
+        best = max(score for score, _ in scored)
+        top = [p for score, p in scored if score == best]
+        if len(top) == 1:
+            return Identified(THERAPY, top[0])
+        return Identified(
+            UNIDENTIFIED,
+            why=f"{describe_concept(concept)} could be any of {', '.join(p.drug for p in top)}{AMBIGUOUS}",
+        )
     if texts or (codings and all(c.system in KNOWN_SYSTEMS and c.code for c in codings)):
         return Identified(OTHER)
     return Identified(UNIDENTIFIED, why=describe_concept(concept))
+
+
+AMBIGUOUS = ", which differ in schedule: code the product (NDC) or name it"
+# How much a match says about the product: a product code names one product; a name says more the longer it
+# is ("ocrevus zunovo" over "ocrevus"); a substance or class code (ATC, SNOMED CT substance) least.
+PRODUCT_CODE, NAME, SUBSTANCE_CODE = 10_000, 100, 1
+
+
+def _match(p: TherapyCodes, codings: list[Any], texts: list[str]) -> int:
+    """How specifically the codings and texts name profile `p` (0: not at all)."""
+    score = 0
+    for c in codings:
+        code = (c.code or "").strip()
+        if (c.system == NDC and ndc_product(code) in p.ndc_products) or (c.system == RXNORM and code in p.rxnorm):
+            score = max(score, PRODUCT_CODE)
+        elif (c.system == ATC and code.upper() in p.atc) or (c.system == SNOMED and code in p.snomed):
+            score = max(score, SUBSTANCE_CODE)
+    for text in texts:
+        for found in p.names.finditer(text):
+            score = max(score, NAME + len(found.group(0)))
+    return score
 
 
 @dataclass(frozen=True)
@@ -402,7 +428,7 @@ class MedicationRecord:
         return [i.therapy for _, i in self.not_covered if i.therapy is not None]
 
 
-def sort_medications(medications: list[Located], known: MedicationCodes | None = None) -> MedicationRecord:
+def sort_medications(medications: list[Located], known: tuple[TherapyCodes, ...]) -> MedicationRecord:
     """Sort the medication records; voided ones and other drugs drop out."""
     record = MedicationRecord()
     for item in medications:
@@ -429,7 +455,7 @@ class _Dates:
     issues: list[Issue] = field(default_factory=list)
 
 
-def therapy_from(medications: list[Located], *, strict: bool, known: MedicationCodes | None = None) -> Therapy | None:
+def therapy_from(medications: list[Located], known: tuple[TherapyCodes, ...], *, strict: bool) -> Therapy | None:
     """The treatment the resources describe, for the therapy profile their codes name.
 
     strict (the FHIR operation, where every `medication` part is meant to be the therapy): a medication that
@@ -437,7 +463,6 @@ def therapy_from(medications: list[Located], *, strict: bool, known: MedicationC
     other drugs are skipped (the caller reports what it could not identify, see sort_medications), and None
     means the patient has no profiled therapy on record.
     """
-    known = profile_codes() if known is None else known
     used, profiles = _therapy_records(medications, strict, known)
     if not used:
         if strict:
@@ -446,7 +471,7 @@ def therapy_from(medications: list[Located], *, strict: bool, known: MedicationC
                     Issue(
                         "required",
                         "no MedicationAdministration, MedicationRequest or MedicationStatement of a therapy this "
-                        f"planner covers ({', '.join(p.drug for p in known.profiles)}): the plan needs the doses "
+                        f"planner covers ({', '.join(p.drug for p in known)}): the plan needs the doses "
                         "given or a planned start",
                         "Parameters.parameter",
                     )
@@ -492,7 +517,7 @@ def _medication_element(item: Located) -> str:
 
 
 def _therapy_records(
-    medications: list[Located], strict: bool, known: MedicationCodes
+    medications: list[Located], strict: bool, known: tuple[TherapyCodes, ...]
 ) -> tuple[list[Located], dict[str, TherapyCodes]]:
     """The records of a profiled therapy, and the profiles they name; strict, anything else is an error."""
     issues: list[Issue] = []
@@ -517,7 +542,7 @@ def _therapy_records(
         if found.kind == THERAPY and found.therapy is not None:
             used.append(item)
             profiles[found.therapy.profile_id] = found.therapy
-        elif strict and found.kind == NOT_COVERED:
+        elif strict and (found.kind == NOT_COVERED or found.why.endswith(AMBIGUOUS)):
             issues.append(Issue("not-supported", found.why, where))
         elif strict:
             issues.append(
@@ -525,7 +550,7 @@ def _therapy_records(
                     "not-supported",
                     "medication not recognised as a therapy this planner covers: "
                     f"{describe_concept(medication_concept(item)) if medication_concept(item) else NO_CONCEPT}. "
-                    "Recognised: " + "; ".join(f"{p.drug}: {known.recognised_as(p)}" for p in known.profiles),
+                    "Recognised: " + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in known),
                     where,
                 )
             )
