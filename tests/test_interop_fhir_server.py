@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from service.app import create_app
+from service.interop.fhir_client import MAX_PAGES
 from tests.conftest import TODAY
 from tests.interop_builders import Facts, bundle
 
@@ -77,6 +78,22 @@ def routes_file(tmp_path_factory: Any, name: str, change: Any) -> Path:
 @pytest.fixture(scope="module")
 def recorded() -> Iterator[FhirServerProcess]:
     server = FhirServerProcess(RECORDED)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def endless(tmp_path_factory) -> Iterator[FhirServerProcess]:
+    """A medication search of more pages than the service follows (MAX_PAGES): the first with two doses, the
+    others with only the included Medication (a server that pages by entries of every kind)."""
+
+    def paginate(routes: dict[str, Any]) -> None:
+        key = "/fhir/MedicationAdministration?patient=p1&_include=MedicationAdministration:medication"
+        first = routes[key]["pages"][0]
+        rest = {**first, "entry": [e for e in first["entry"] if e["search"]["mode"] == "include"]}
+        routes[key] = {"pages": [first] + [rest] * (MAX_PAGES + 4)}
+
+    server = FhirServerProcess(routes_file(tmp_path_factory, "endless", paginate))
     yield server
     server.stop()
 
@@ -177,6 +194,14 @@ def test_a_medication_reference_missing_from_the_prefetch_is_read_from_the_serve
     r = post(client, call(recorded.base, prefetch))
     assert [c["indicator"] for c in r.get_json()["cards"]] == ["critical"]
     assert [s["path"] for s in recorded.requests()[before:]] == ["/fhir/Medication/kesimpta"]
+
+
+def test_a_search_longer_than_the_service_follows_is_named_as_not_fully_read(client, endless):
+    card = post(client, call(endless.base)).get_json()["cards"][0]
+    assert card["indicator"] == "critical" and card["summary"].startswith("Record incomplete")
+    assert any("later pages were not sent" in s for s in card["extension"]["vaccine-timing-planner"]["notSeen"])
+    pages = [s["path"] for s in endless.requests() if s["path"].startswith("/fhir/MedicationAdministration")]
+    assert len(pages) == MAX_PAGES
 
 
 def test_a_failing_server_with_no_prefetch_is_a_412_naming_why(client, failing):

@@ -124,7 +124,7 @@ class FhirServer:
             entries += bundle.get("entry") or []
         merged = {k: v for k, v in bundle.items() if k not in ("entry", "link")}
         following = _next_link(bundle)
-        merged["link"] = [{"relation": "next", "url": "(not read)"}] if following else []
+        merged["link"] = [{"relation": "next", "url": following}] if following else []
         merged["entry"] = entries
         return merged
 
