@@ -244,3 +244,9 @@ def test_a_server_that_cannot_be_used_is_not_contacted_and_the_412_says_why(clie
     r = post(client, call(recorded.base if base == "BASE" else base, token=token))
     assert r.status_code == 412 and why in r.get_json()["detail"]
     assert len(recorded.requests()) == before
+
+
+def test_fhir_authorization_without_a_fhir_server_is_a_400_naming_it(client):
+    body = call(None)
+    r = post(client, body)
+    assert r.status_code == 400 and [e["field"] for e in r.get_json()["errors"]] == ["fhirServer"]
