@@ -14,7 +14,12 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from service.api.examples import CDS_REQUEST_EXAMPLE, FHIR_REQUEST_EXAMPLE, IMMDS_REQUEST_EXAMPLE
+from service.api.examples import (
+    BATCH_REQUEST_EXAMPLE,
+    CDS_REQUEST_EXAMPLE,
+    FHIR_REQUEST_EXAMPLE,
+    IMMDS_REQUEST_EXAMPLE,
+)
 from tests.interop_builders import Facts, bundle
 from tests.test_interop_immds import IG_EXAMPLE
 
@@ -104,3 +109,10 @@ def test_a_cds_call_that_leaves_the_reading_to_the_service_passes_the_documented
     paged["prefetch"]["medicationAdministrations"]["total"] = 9
     paged["prefetch"]["medicationAdministrations"]["link"] = [{"relation": "next", "url": "https://ehr.example/p2"}]
     assert problems(f"/cds-services/{service}", paged) == []
+
+
+def test_a_batch_item_is_checked_by_the_plan_request_schema():
+    assert problems("/v1/plans/batch", BATCH_REQUEST_EXAMPLE) == []
+    odd = copy.deepcopy(BATCH_REQUEST_EXAMPLE)
+    odd["requests"][0]["colour"] = "blue"  # unknown to POST /v1/plans, so to every batch item
+    assert any("colour" in p for p in problems("/v1/plans/batch", odd))
