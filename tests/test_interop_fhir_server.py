@@ -235,9 +235,16 @@ def test_a_server_that_does_not_answer_in_time_is_given_up_on(stalling):
         ("BASE", None, "fhirServer was given without fhirAuthorization"),
         ("https://", TOKEN, "not an http(s) URL"),
         ("http://ehr.example/fhir", TOKEN, "not https"),
+        ("https://ehr.example/fhir", TOKEN, "read only for CDS clients this service authenticates"),
         (None, None, "no fhirServer was given"),
     ],
-    ids=["no-authorization", "not-a-url", "plain-http-off-loopback", "no-server"],
+    ids=[
+        "no-authorization",
+        "not-a-url",
+        "plain-http-off-loopback",
+        "unauthenticated-caller-remote-server",
+        "no-server",
+    ],
 )
 def test_a_server_that_cannot_be_used_is_not_contacted_and_the_412_says_why(client, recorded, base, token, why):
     before = len(recorded.requests())

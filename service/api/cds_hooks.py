@@ -224,7 +224,8 @@ def _fill_prefetch(
     notes: dict[str, list[str]] = {}
     why_not = "no fhirServer was given"
     try:
-        server = FhirServer.from_request(body, float(current_app.config["PLANNER"]["CDS_FHIR_SECONDS"]))
+        seconds = float(current_app.config["PLANNER"]["CDS_FHIR_SECONDS"])
+        server = FhirServer.from_request(body, seconds, trusted=current_app.extensions["cds_auth"].enabled)
     except FetchFailed as unusable:
         server, why_not = None, str(unusable)
     for key, template in PREFETCH.items():

@@ -54,9 +54,10 @@ class FhirServer:
     session: Any = None
 
     @classmethod
-    def from_request(cls, body: dict[str, Any], seconds: float) -> FhirServer | None:
+    def from_request(cls, body: dict[str, Any], seconds: float, trusted: bool) -> FhirServer | None:
         """The server a hook request names with its authorization, or None when it names none (CDS Hooks 2.0: a
-        service reads the FHIR server when the client sends both fhirServer and fhirAuthorization). FetchFailed:
+        service reads the FHIR server when the client sends both fhirServer and fhirAuthorization). `trusted`:
+        the call carried a JWT this service verified; without one, only a loopback server is read. FetchFailed:
         named, but unusable."""
         server = body.get("fhirServer")
         if server is None:
@@ -70,6 +71,9 @@ class FhirServer:
             raise FetchFailed("fhirServer is not an http(s) URL")
         if parts.scheme == "http" and not _loopback(parts.hostname):
             raise FetchFailed("fhirServer is not https: the access token is not sent in the clear")
+        if not trusted and not _loopback(parts.hostname):
+            # Without CDS Hooks authorization anyone could make the service fetch a URL of their choosing.
+            raise FetchFailed("fhirServer is read only for CDS clients this service authenticates (JWT)")
         auth = body["fhirAuthorization"]
         if not isinstance(auth, dict) or not isinstance(auth.get("access_token"), str) or not auth["access_token"]:
             raise FetchFailed("fhirAuthorization has no access_token")
