@@ -7,7 +7,7 @@ ahead), `iat` (a number), `jti` (a string, unique per call) and `sub`. A service
 against keys it trusts for that issuer, and refuse a replayed `jti`.
 
 Here:
-- keys are configured, never fetched (no network at run time): PLANNER_CDS_JWKS is a JWKS (`{"keys": [...]}`)
+- keys are configured, never fetched (a jku header is not followed): PLANNER_CDS_JWKS is a JWKS (`{"keys": [...]}`)
   trusted for every allowed issuer, or an object mapping each issuer to its own JWKS (recommended with more
   than one EHR, so that one EHR's key cannot sign as another), given inline as JSON or as a file path;
 - PLANNER_CDS_ISSUERS is the allow-list of `iss` values;
