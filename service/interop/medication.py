@@ -4,9 +4,12 @@ Shared by the FHIR operation (resources in Parameters parts) and the CDS Hooks s
 prefetched Bundles). Each resource arrives with `where` (its FHIRPath-like address in the request) so that
 an error, ours or the REST planner's, can name the part of the input it concerns.
 
-Which codes name a therapy, how a FHIR timing maps to its cadence and how loud a card is come from the
-therapy's profile (the `interop` section of service/data/therapies/<id>.json): adding an anti-CD20 therapy
-is a data change (docs/adding-a-therapy.md).
+The therapy is read from MedicationAdministration (doses given), MedicationRequest (a planned start, a stop,
+the cadence) and MedicationStatement (taken since a date), coded inline or through medicationReference (a
+contained Medication, or one found elsewhere by resolve_medications). Which codes name a therapy, how a FHIR
+timing maps to its cadence and how loud a card is come from the therapy's profile (the `interop` section of
+service/data/therapies/<id>.json), plus a site's own codes (PLANNER_MEDICATION_CODES, with_site_codes): adding
+an anti-CD20 therapy is a data change (docs/adding-a-therapy.md).
 """
 
 from __future__ import annotations
