@@ -167,6 +167,11 @@ def _profile_keys(p: TherapyCodes) -> set[tuple[str, str]]:
     )
 
 
+def _ndc_pair(key: str) -> tuple[str, str]:
+    labeler, product = key.split("-")
+    return labeler, product
+
+
 def with_site_codes(profiles: tuple[TherapyCodes, ...], entries: list[dict[str, str]]) -> tuple[TherapyCodes, ...]:
     """The profiles' codes with a site's own added to the therapy each names (PLANNER_MEDICATION_CODES): the
     same sets identify() matches, so a site's RxNorm or NDC code names the product as a profile's would."""
@@ -182,7 +187,7 @@ def with_site_codes(profiles: tuple[TherapyCodes, ...], entries: list[dict[str, 
             replace(
                 p,
                 atc=p.atc | {c for s, c in keys if s == ATC},
-                ndc_products=p.ndc_products | {tuple(c.split("-")) for s, c in keys if s == NDC},  # type: ignore[misc]
+                ndc_products=p.ndc_products | {_ndc_pair(c) for s, c in keys if s == NDC},
                 rxnorm=p.rxnorm | {c for s, c in keys if s == RXNORM},
                 snomed=p.snomed | {c for s, c in keys if s == SNOMED},
             )
