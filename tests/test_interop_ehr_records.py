@@ -346,3 +346,22 @@ def test_cds_records_of_nothing_given_are_left_out_and_said_so_without_a_blind_s
         "prefetch.medicationAdministrations.entry[4].resource: status entered-in-error",
     ]
     assert "**Left out**" in card["detail"] and "notSeen" not in card["extension"]["vaccine-timing-planner"]
+
+
+def test_a_draft_vaccine_order_naming_its_medication_by_reference_is_read(client):
+    mmr = {
+        "resourceType": "Medication",
+        "id": "mmr",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}]},
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mmr-order",
+        "status": "draft",
+        "intent": "order",
+        "subject": PATIENT,
+        "medicationReference": {"reference": "Medication/mmr"},
+    }
+    body = mmr_call(medicationStatements=bundle([statement()]))
+    body["context"]["draftOrders"] = bundle([order, mmr], "collection")
+    assert_critical_for_the_therapy(cards(client, body))

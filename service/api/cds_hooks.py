@@ -169,23 +169,24 @@ def call_service(service_id: str) -> Response:
     known: tuple[TherapyCodes, ...] = current_app.extensions["medication_codes"]
     try:
         drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
-        orders = vaccine_orders(
-            drafts.items,
-            context.get("selections") if hook == "order-select" else None,
-            planner.ruleset.catalog,
-            known,
-        )
         medications = [read_prefetch(prefetch[k], f"prefetch.{k}", patient_id) for k in MEDICATION_KEYS]
         immunizations = read_prefetch(prefetch["immunizations"], "prefetch.immunizations", patient_id)
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
     for key, seen in zip(MEDICATION_KEYS + ("immunizations",), medications + [immunizations], strict=True):
         seen.blind += notes.get(key, [])
+    # A medicationReference (of a draft order or a record) names a Medication sent anywhere in the call, or one
+    # the FHIR server holds.
+    on_record = [i for p in medications for i in p.items]
+    pool = on_record + drafts.items
+    fetch = _medication_reader(server) if server is not None else None
+    drafts.items = resolve_medications(drafts.items, pool, fetch)
+    orders = vaccine_orders(
+        drafts.items, context.get("selections") if hook == "order-select" else None, planner.ruleset.catalog, known
+    )
     if not orders.vaccines and not orders.unidentified and not drafts.blind:
         return _cards([])  # no vaccine among the orders: nothing to check
-    everything = [i for p in medications for i in p.items] + drafts.items
-    fetch = _medication_reader(server) if server is not None else None
-    record = sort_medications(resolve_medications(everything, everything, fetch), known)
+    record = sort_medications(resolve_medications(on_record, pool, fetch), known)
     profile = _profile_of(record, orders, known)
     version = planner.ruleset.therapies.versions.get(profile.profile_id, "") if profile is not None else ""
     maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
