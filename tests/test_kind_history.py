@@ -50,3 +50,31 @@ def test_any_vaccine_inside_six_weeks_before_a_later_alemtuzumab_course_is_flagg
     answer = plan(client, treatment, [{"name": "influenza inactivated", "date": "2027-01-10"}])
     assert codes(answer) == ["non-live-vaccine-near-start"]
     assert "2027-02-01" in answer["warnings"][0]["message"]
+
+
+def test_reasons_give_the_date_and_the_field_a_clinician_acts_on(client):
+    def reasons(treatment):
+        body = {"as_of": "2027-03-01", "treatment": treatment, "vaccines": [{"name": "yellow fever"}]}
+        response = client.post("/v1/plans", json=body)
+        assert response.status_code == 200, response.get_json()
+        (item,) = response.get_json()["vaccines"]
+        return item
+
+    # A start too close for a live vaccine: the start would have to move to as_of + 1 month.
+    too_close = reasons({"drug": "fingolimod", "start_date": "2027-03-20"})
+    assert too_close["delay_start_to"] == "2027-04-01" and "2027-04-01" in too_close["reason"]
+    # A laboratory gate not yet met names the field that would open it.
+    assert (
+        "treatment.lymphocytes_normal_on"
+        in reasons({"drug": "Tecfidera", "start_date": "2026-01-01", "stopped_on": "2027-02-01"})["reason"]
+    )
+    # Cladribine: a count worth re-checking 30 weeks after the last dose (2026-10-05 + 210 days).
+    days = [f"2026-09-0{d}" for d in range(1, 6)] + [f"2026-10-0{d}" for d in range(1, 6)]
+    assert "2027-05-03" in reasons({"drug": "Mavenclad", "doses": days})["reason"]
+    # The pause advice is said, and no window is opened for it.
+    ponesimod = reasons({"drug": "Ponvory", "start_date": "2026-01-01"})
+    assert (
+        ponesimod["status"] == "avoid"
+        and "paus" in ponesimod["reason"]
+        and "ponesimod.pause-advice" in ponesimod["rules"]
+    )

@@ -69,25 +69,39 @@ def test_fingolimod_over_fhir_is_recognised_from_its_text_and_answers_as_rest(cl
     assert [v["status"] for v in answer["vaccines"]] == ["during_therapy", "avoid"]
 
 
-def test_an_influenza_order_for_a_patient_on_fingolimod_is_inside_its_during_therapy_window(client):
+def order_sign(client, cvx):
+    """CDS Hooks order-sign for one vaccine order, the patient on fingolimod since 2026-01-01 (as_of: the test
+    app's today, 2026-11-24)."""
     body = {
         "hook": "order-sign",
         "hookInstance": "3e0a3a1e-0000-4575-ab82-028d55fe2719",
         "context": {
             "userId": "Practitioner/1",
             "patientId": "p1",
-            "draftOrders": bundle([service_request("order-0", CVX_INFLUENZA, AS_OF)], "collection"),
+            "draftOrders": bundle([service_request("order-0", cvx, "2026-11-24")], "collection"),
         },
         "prefetch": {
             "medicationAdministrations": None,
             "medicationRequests": bundle([gilenya_order("2026-01-01")]),
+            "medicationStatements": None,
             "immunizations": None,
         },
     }
     response = client.post("/cds-services/vaccine-timing-order-sign", json=body)
     assert response.status_code == 200, response.get_json()
-    (card,) = response.get_json()["cards"]
+    return response.get_json()["cards"]
+
+
+def test_an_influenza_order_for_a_patient_on_fingolimod_is_inside_its_during_therapy_window(client):
+    (card,) = order_sign(client, CVX_INFLUENZA)
     assert card["indicator"] == "info" and "during-therapy" in card["summary"] + card.get("detail", "")
+
+
+def test_a_yellow_fever_order_for_a_patient_on_fingolimod_gets_a_critical_card_naming_fingolimod(client):
+    (card,) = order_sign(client, CVX_YELLOW_FEVER)
+    assert card["indicator"] == "critical"
+    text = json.dumps(card).lower()
+    assert "fingolimod" in text and "ofatumumab" not in text and "fingolimod.live-during-therapy" in text
 
 
 def test_therapies_list_each_kind_with_its_gate_fields(client):

@@ -9,14 +9,19 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
+from service.contract.schemas import (
+    CatalogEntrySchema,
+    CatalogQuerySchema,
+    CatalogSchema,
+    RuleListSchema,
+    TherapyListSchema,
+)
 from service.domain.catalog import Vaccine
-from service.domain.gates import DOSED
 from service.domain.kinds import AnyProfile
 from service.domain.therapy import TherapyProfile
 
 from .blueprint import Blueprint
 from .problems import requires_api_key
-from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine catalog and supported therapies.")
 
@@ -95,8 +100,9 @@ class TherapyList(MethodView):
         operationId="listTherapies",
         summary="Supported therapies with their schedule and vaccine rules",
         description=(
-            "Each therapy profile: names, ruleset version, dosing schedule and cadences, the day counts the "
-            "vaccine windows use, and the rules behind them with their sources."
+            "Each therapy profile: names (generic, brands, biosimilars), kind, the labels whose rules it encodes, "
+            "ruleset version, dosing schedule and cadences, the day counts the vaccine windows use (by label where "
+            "the labels differ), and the rules behind them with their sources."
         ),
     )
     @blp.response(200, TherapyListSchema)
@@ -139,28 +145,34 @@ def _listing(p: AnyProfile, version: str) -> dict[str, Any]:
         },
     }
     if isinstance(p, TherapyProfile):
-        schedule["starter_gaps_days"] = list(p.starter_gaps)
-        schedule["starter_tolerance_days"] = p.starter_tolerance_days
+        schedule |= {
+            "starter_gaps_days": list(p.starter_gaps),
+            "starter_doses": p.starter_doses,
+            "starter_tolerance_days": p.starter_tolerance_days,
+            "maintenance_from_first_dose": p.maintenance_from_first_dose,
+            "default_cadence_by_label": dict(p.default_cadence_by_label),
+        }
         timing: dict[str, Any] = {
             "live_pre_start_days": p.live_pre_start_days,
             "non_live_pre_start_days": p.non_live_pre_start_days,
+            "by_label": {label: dict(figures) for label, figures in p.by_label.items()},
             "mid_cycle": asdict(p.mid_cycle),
             "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
             "b_cell_recheck_days": p.b_cell_recheck_days,
+            "b_cell_recheck_text": p.b_cell_recheck_text,
             "b_cell_consensus_days": p.b_cell_consensus_days,
             "repletion_min_days_after_last_dose": p.repletion_min_days_after_last_dose,
             "gate_fields": ["treatment.b_cell_repletion_on"],
         }
-        kind = DOSED
     else:
         timing = p.timing_facts()
-        kind = p.kind
     return {
         "id": p.id,
         "name": p.name,
-        "kind": kind,
         "brand_names": list(p.brand_names),
         "names": list(p.names),
+        "kind": p.kind,
+        "labels": list(p.labels),
         "ruleset_version": version,
         "schedule": schedule,
         "vaccine_timing": timing,

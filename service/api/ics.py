@@ -11,13 +11,13 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 
+from service.contract.schemas import PlanResponseSchema
 from service.interop.calendar import plan_calendar
 from service.planning import REQUEST_SCHEMA
 
 from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .problems import requires_api_key
-from .schemas import PlanResponseSchema
 
 TEXT_CALENDAR = "text/calendar"
 CALENDAR_EXAMPLE = plan_calendar(PLAN_RESPONSE_EXAMPLE).decode("utf-8")
@@ -57,7 +57,9 @@ class PlanCalendar(MethodView):
             "with one all-day VEVENT per proposed vaccine dose, per permitted window (DTSTART = first day, DTEND = "
             "last day + 1, exclusive) and per projected therapy dose. UIDs name the vaccine and dose number (or the "
             "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "
-            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision."
+            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision. "
+            "Events an earlier plan of the same request could have held and this one does not (a dose given since, "
+            "a window no longer there) come with their UID and STATUS:CANCELLED, so a re-import cancels them."
         ),
     )
     @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)

@@ -48,6 +48,11 @@ def _common(doc: dict[str, Any]) -> dict[str, Any]:
     }
     if schedule["default_cadence"] not in cadences:
         raise ProfileError("schedule.default_cadence", f"{schedule['default_cadence']!r} is not one of the cadences")
+    for i, row in enumerate(doc["interop"]["fhir_cadences"]):
+        if row["cadence"] not in cadences:
+            raise ProfileError(
+                f"interop.fhir_cadences[{i}].cadence", f"{row['cadence']!r} is not one of schedule.cadences"
+            )
     rules = {
         role: Rule(id=r["id"], summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
         for role, r in doc["rules"].items()

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import FieldError, InvalidInput
-from .gates import CONTINUOUS, ON_THERAPY, KindProfile, gate_errors
+from .gates import ON_THERAPY, KindProfile, gate_errors
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment
+from .therapy import CONTINUOUS
 from .windows import AVOID, DURING_THERAPY, POST_THERAPY, PRE_START, Timing, Window, clip
 
 
@@ -230,11 +231,13 @@ def _open(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of:
         window = clip(PRE_START, as_of, last, as_of, until)
         if window is not None:
             windows.append(window)
+        rules.append(profile.rule_id("live_pre_start" if live else "non_live_pre_start"))
         if lead:
-            rules.append(profile.rule_id("non_live_pre_start"))
             parts.append(
                 f"Best given on or before {iso_day(last)}, at least {lead} days before {name} starts on {iso_day(first)}."
             )
+        else:
+            parts.append(f"No lead time is needed before {name} starts on {iso_day(first)}.")
     if stopped is None or stopped >= as_of:
         end = stopped if stopped is not None else until
         window = clip(DURING_THERAPY, first, end, as_of, until)

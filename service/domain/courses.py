@@ -19,9 +19,10 @@ from datetime import date
 
 from .advisories import DOSE_MISSED, PlanWarning
 from .errors import FieldError, InvalidInput
-from .gates import AFTER_COURSES, BETWEEN_COURSES, COURSE, IN_COURSE, KindProfile, gate_errors
+from .gates import AFTER_COURSES, BETWEEN_COURSES, IN_COURSE, KindProfile, gate_errors
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment
+from .therapy import COURSE
 from .windows import AVOID, MID_CYCLE, POST_THERAPY, PRE_START, Timing, Window, clip
 
 

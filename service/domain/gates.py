@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from .advisories import (
     LIVE_VACCINE_BEFORE_START,
@@ -25,11 +25,7 @@ from .errors import FieldError
 from .history import HistoryReview, VaccineGiven
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, DoseSchedule, Treatment
-from .therapy import Cadence, Rule
-
-DOSED = "dosed"
-CONTINUOUS = "continuous"
-COURSE = "course"
+from .therapy import CONTINUOUS, STRICTEST, Cadence, Rule
 
 # Phases of the therapies here, beside schedule.NOT_STARTED and schedule.STOPPED.
 ON_THERAPY = "on_therapy"
@@ -70,9 +66,17 @@ class KindProfile:
     interop: dict[str, Any] = field(default_factory=dict, compare=False)
 
     kind = ""
+    # No regional label reading: treatment.label is refused for these (kinds.profile_for_label), and the answer
+    # says `strictest`, as for a dosed therapy ruled by guidelines only.
+    labels: ClassVar[tuple[str, ...]] = ()
+    label: ClassVar[str] = STRICTEST
 
     def rule_id(self, role: str) -> str:
         return self.rules[role].id
+
+    def for_label(self, label: str | None) -> KindProfile:
+        """The profile as a label reads it: itself, as it encodes no regional label (the answer's `strictest`)."""
+        return self
 
     def gate_fields(self) -> tuple[str, ...]:
         """The request fields that open live vaccines again after this therapy (GET /v1/therapies)."""

@@ -17,11 +17,28 @@ from .courses import CourseProfile, build_courses, check_course, course_timing, 
 from .errors import FieldError, InvalidInput
 from .gates import GATE_NOT_USED, LYMPHOCYTES_FIELD, review_gated_history
 from .history import HistoryReview, VaccineGiven, review_history
-from .schedule import DoseSchedule, Treatment, build_schedule, check_treatment
+from .schedule import DoseSchedule, Treatment, build_schedule, check_treatment, read_label
 from .therapy import TherapyProfile
 from .windows import Timing, plan_timing
 
 AnyProfile = TherapyProfile | ContinuousProfile | CourseProfile
+
+
+def profile_for_label(profile: AnyProfile, treatment: Treatment) -> AnyProfile:
+    """The profile as treatment.label reads it (dosed therapies whose labels differ by region); the continuous
+    and course profiles encode no regional label, so a label sent for them is refused naming the field."""
+    if isinstance(profile, TherapyProfile):
+        return read_label(profile, treatment)
+    if treatment.label is not None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "treatment.label",
+                    f"{profile.name}'s rules are not encoded per regional label: leave treatment.label out",
+                )
+            ]
+        )
+    return profile
 
 
 def check_history(profile: AnyProfile, treatment: Treatment, as_of: date) -> None:
