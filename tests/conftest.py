@@ -1,7 +1,8 @@
 """Shared fixtures: the real therapy profiles and catalog, and an app whose clock is pinned.
 
 `profile` is ofatumumab (the tables worked by hand for it); `any_profile` is every loaded profile as each of its
-labels reads it (and as the stricter reading without a label), for the tests that must hold for every therapy.
+labels reads it (and as the stricter reading without a label), for the tests that must hold for every therapy;
+`dosed_profile` the same for the dosed profiles only (properties written in doses and starter gaps).
 """
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ def profile_readings() -> list[tuple[str, str | None]]:
     ids=[f"{pid}-{label or 'strictest'}" for pid, label in profile_readings()],
 )
 def any_profile(request, ruleset):
+    profile_id, label = request.param
+    return ruleset.therapies.find(profile_id).for_label(label)
+
+
+def dosed_readings() -> list[tuple[str, str | None]]:
+    """profile_readings of the dosed profiles: the properties written in doses and starter gaps (the continuous
+    and course profiles have theirs in tests/test_kind_properties.py)."""
+    kinds = {p.id: p.kind for p in load_ruleset().therapies.profiles}
+    return [(pid, label) for pid, label in profile_readings() if kinds[pid] == "dosed"]
+
+
+@pytest.fixture(
+    scope="session",
+    params=dosed_readings(),
+    ids=[f"{pid}-{label or 'strictest'}" for pid, label in dosed_readings()],
+)
+def dosed_profile(request, ruleset):
     profile_id, label = request.param
     return ruleset.therapies.find(profile_id).for_label(label)
 

@@ -19,18 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.data.loader import load_ruleset
-from service.domain.continuous import ContinuousProfile
 from service.domain.courses import CourseProfile, courses_of
 from service.domain.errors import InvalidInput
 from service.domain.gates import GATE_NOT_USED
-from service.domain.intervals import shift
-from service.domain.kinds import schedule_for, timing_for
+from service.domain.history import VaccineGiven
+from service.domain.kinds import review_for, schedule_for, timing_for
 from service.domain.schedule import NOT_STARTED, STOPPED, Treatment
+from tests.kind_strategies import CONTINUOUS, COURSES, continuous_histories, course_histories
 
-PROFILES = load_ruleset().therapies.profiles
-CONTINUOUS = [p for p in PROFILES if isinstance(p, ContinuousProfile)]
-COURSES = [p for p in PROFILES if isinstance(p, CourseProfile)]
-AS_OF = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+YELLOW_FEVER = load_ruleset().catalog.get("yellow-fever")
 
 
 def _well_formed(timing, as_of, until):
@@ -41,26 +38,6 @@ def _well_formed(timing, as_of, until):
         previous = window.end
     assert timing.status == (timing.windows[0].kind if timing.windows else "avoid")
     assert timing.rules and timing.reason
-
-
-@st.composite
-def continuous_histories(draw):
-    profile = draw(st.sampled_from(CONTINUOUS))
-    as_of = draw(AS_OF)
-    kind = draw(st.sampled_from(["planned", "on", "stopped"]))
-    start = as_of + timedelta(days=draw(st.integers(-1500, 400)))
-    if kind == "planned":
-        start = max(start, as_of + timedelta(days=1))
-    elif kind == "on":
-        start = min(start, as_of)
-    stopped = lymph = None
-    if kind == "stopped":
-        start = min(start, as_of)
-        stopped = start + timedelta(days=draw(st.integers(0, (as_of - start).days)))
-        if profile.lymphocytes_gate and draw(st.booleans()):
-            lymph = stopped + timedelta(days=draw(st.integers(0, (as_of - stopped).days)))
-    treatment = Treatment(profile.name, start_date=start, stopped_on=stopped, lymphocytes_normal_on=lymph)
-    return profile, as_of, treatment, draw(st.integers(30, 1100))
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)
@@ -85,43 +62,6 @@ def test_continuous_windows_keep_every_gate(case, live):
             assert window.start >= profile.after_stop.after(stopped)
         if profile.lymphocytes_gate:
             assert treatment.lymphocytes_normal_on is not None and window.start >= treatment.lymphocytes_normal_on
-
-
-def _course_days(profile: CourseProfile, first: date, count: int, draw) -> list[date]:
-    """The labelled days of `count` courses from `first`, some days dropped or delayed by a few days."""
-    days: list[date] = []
-    start = first
-    for index in range(count):
-        shape = profile.shape(index)
-        assert shape is not None
-        start = shape.offset.after(start) + timedelta(days=draw(st.integers(0, 60))) if index else start
-        for week in shape.weeks:
-            begin = week.offset.after(start)
-            length = draw(st.integers(1, week.max_days))
-            days += [shift(begin, k) for k in range(length)]
-    return days
-
-
-@st.composite
-def course_histories(draw):
-    profile = draw(st.sampled_from(COURSES))
-    as_of = draw(AS_OF)
-    count = draw(st.integers(0, len(profile.courses) + (1 if profile.extra_course else 0)))
-    if count == 0:
-        start = as_of + timedelta(days=draw(st.integers(0, 400)))
-        return profile, as_of, Treatment(profile.name, start_date=start), draw(st.integers(30, 1100))
-    first = as_of - timedelta(days=draw(st.integers(0, 1500)))
-    days = sorted({d for d in _course_days(profile, first, count, draw) if d <= as_of})
-    if not days:
-        days = [as_of]
-    last = days[-1]
-    stopped = lymph = None
-    if draw(st.booleans()):
-        stopped = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
-    if draw(st.booleans()):
-        lymph = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
-    treatment = Treatment(profile.name, doses=tuple(days), stopped_on=stopped, lymphocytes_normal_on=lymph)
-    return profile, as_of, treatment, draw(st.integers(30, 1100))
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)
@@ -175,3 +115,22 @@ def test_a_gate_the_therapy_does_not_use_is_refused_naming_the_field(profile, ga
     with pytest.raises(InvalidInput) as refused:
         schedule_for(profile, treatment, as_of, as_of + timedelta(days=365))
     assert (f"treatment.{gate}", GATE_NOT_USED) in [(e.field, e.code) for e in refused.value.errors]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(case=st.one_of(continuous_histories(), course_histories()), back=st.integers(1, 60))
+def test_a_live_vaccine_inside_the_lead_time_before_any_start_is_always_flagged(case, back):
+    profile, as_of, treatment, horizon = case
+    if profile.live_lead is None:
+        return  # no restriction: nothing to flag
+    until = as_of + timedelta(days=horizon)
+    schedule = schedule_for(profile, treatment, as_of, until)
+    starts = [c.start for c in courses_of(profile, schedule)] if isinstance(profile, CourseProfile) else []
+    start = starts[-1] if starts else schedule.first_dose
+    day = start - timedelta(days=back)
+    if not profile.live_last_day_before(start) < day or day > as_of:
+        return  # outside the lead time, or not yet given
+    yellow_fever = YELLOW_FEVER
+    review = review_for(profile, schedule, [VaccineGiven(yellow_fever, day)], as_of)
+    assert "live-vaccine-before-start" in [w.code for w in review.warnings], (profile.id, start, day)
+

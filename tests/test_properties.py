@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from service.domain.schedule import STOPPED, Treatment, build_schedule
 from service.domain.windows import plan_timing
+from tests.kind_strategies import kind_histories
 
 AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
@@ -82,8 +83,8 @@ def histories(draw, profile):
 
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(data=st.data(), live=st.booleans())
-def test_windows_are_safe_for_any_history(any_profile, data, live):
-    profile = any_profile
+def test_windows_are_safe_for_any_history(dosed_profile, data, live):
+    profile = dosed_profile
     as_of, treatment, horizon = data.draw(histories(profile))
     until = as_of + timedelta(days=horizon)
     schedule = build_schedule(profile, treatment, as_of, until)
@@ -174,10 +175,14 @@ REQUESTABLE = [
 
 @st.composite
 def plan_bodies(draw, profile):
-    as_of, treatment, horizon = draw(histories(profile))
+    if profile.kind == "dosed":
+        as_of, treatment, horizon = draw(histories(profile))
+    else:
+        _, as_of, treatment, horizon = draw(kind_histories(profile))
+        horizon = max(60, min(horizon, 1095))
     iso = date.isoformat
     t = {"drug": profile.name, "doses": [iso(d) for d in treatment.doses]}
-    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "label"):
+    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "lymphocytes_normal_on", "label"):
         value = getattr(treatment, key)
         if value is not None:
             t[key] = iso(value) if isinstance(value, date) else value
@@ -314,12 +319,12 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(data=st.data(), cvx=st.sampled_from(LIVE_HISTORY_CODES), in_given=st.booleans())
 def test_a_live_vaccine_closer_than_the_lead_time_to_the_first_dose_is_always_flagged(
-    ruleset, any_profile, data, cvx, in_given
+    ruleset, dosed_profile, data, cvx, in_given
 ):
     from service.domain.planner import Immunization, PlanRequest, VaccineRequest, make_plan
 
-    lead = any_profile.live_pre_start_days
-    as_of, treatment, horizon = data.draw(histories(any_profile))
+    lead = dosed_profile.live_pre_start_days
+    as_of, treatment, horizon = data.draw(histories(dosed_profile))
     before = data.draw(st.integers(1, lead - 1))
     first = treatment.start_date or min(treatment.doses)
     day = first - timedelta(days=before)
@@ -379,8 +384,8 @@ def _labelled_run(profile, start, cadence, until):
     late=st.integers(0, 40),
     cut=st.data(),
 )
-def test_listing_earlier_labelled_doses_never_changes_a_partial_history(any_profile, start, length, late, cut):
-    profile = any_profile
+def test_listing_earlier_labelled_doses_never_changes_a_partial_history(dosed_profile, start, length, late, cut):
+    profile = dosed_profile
     cadence = cut.draw(st.sampled_from(sorted(profile.cadences)))
     interval = profile.cadences[cadence]
     run = _labelled_run(
