@@ -133,4 +133,3 @@ def test_a_live_vaccine_inside_the_lead_time_before_any_start_is_always_flagged(
     yellow_fever = YELLOW_FEVER
     review = review_for(profile, schedule, [VaccineGiven(yellow_fever, day)], as_of)
     assert "live-vaccine-before-start" in [w.code for w in review.warnings], (profile.id, start, day)
-

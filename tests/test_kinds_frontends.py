@@ -146,3 +146,41 @@ def test_the_lymphocyte_date_reaches_the_plan_through_fhir(client):
     lab = {"name": "lymphocytesNormalDate", "valueDate": "2027-02-20"}
     assert statuses(without) == ["contraindicated"]
     assert "contraindicated" not in statuses({"resourceType": "Parameters", "parameter": parts(lab)})
+
+
+def test_words_follow_the_profile_not_the_anti_cd20_family(client):
+    # The protection note names the therapy's own effect, not B-cell depletion.
+    answer = rest(client, {"drug": "fingolimod", "start_date": "2026-01-01"}, [CVX_INFLUENZA])
+    (flu,) = answer["vaccines"]
+    assert "immunosuppression by fingolimod" in flu["reason"] and "B-cell" not in flu["reason"]
+    # A CDS card for a live vaccine given before a planned start says the lead time as the label writes it.
+    body = {
+        "hook": "order-sign",
+        "hookInstance": "3e0a3a1e-0000-4575-ab82-028d55fe2719",
+        "context": {
+            "userId": "Practitioner/1",
+            "patientId": "p1",
+            "draftOrders": bundle([service_request("order-0", CVX_INFLUENZA, "2026-11-24")], "collection"),
+        },
+        "prefetch": {
+            "medicationAdministrations": None,
+            "medicationRequests": bundle([gilenya_order("2026-12-10")]),
+            "medicationStatements": None,
+            "immunizations": bundle(
+                [
+                    {
+                        "resourceType": "Immunization",
+                        "id": "mmr",
+                        "status": "completed",
+                        "patient": PATIENT,
+                        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}]},
+                        "occurrenceDateTime": "2026-11-20",
+                    }
+                ]
+            ),
+        },
+    }
+    response = client.post("/cds-services/vaccine-timing-order-sign", json=body)
+    assert response.status_code == 200, response.get_json()
+    summaries = [c["summary"] for c in response.get_json()["cards"]]
+    assert any("less than 1 month before the first fingolimod dose" in s for s in summaries), summaries

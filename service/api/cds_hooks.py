@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.routing import Map, Rule
 
 from service.domain.errors import FieldError, InvalidInput
+from service.domain.kinds import effect_words, live_lead_words
 from service.domain.schedule import PARTIAL_HISTORY
 from service.interop.cards import (
     CARD_WARNINGS,
@@ -500,9 +501,10 @@ def _plan_cards(
         ]
         # The live lead time the plan applied: the requested label's, or the stricter of the labels.
         applied = current_app.extensions["planner"].ruleset.therapies.find(plan["treatment"]["drug"])
-        live_lead_days = applied.for_label(plan["treatment"]["label"]).live_pre_start_days
+        reading = applied.for_label(plan["treatment"]["label"])
+        lead, effect = live_lead_words(reading), effect_words(reading)
         cards += [
-            maker.warning_card(w, plan["treatment"]["earliest_start"], live_lead_days)
+            maker.warning_card(w, plan["treatment"]["earliest_start"], lead, effect)
             for w in plan["warnings"]
             if w["code"] in CARD_WARNINGS
         ]

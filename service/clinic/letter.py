@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 
-from service.domain.therapy import weeks_or_days
+from service.domain.kinds import live_lead_words
 
 from .form import ClinicForm
 from .present import long_date
@@ -69,11 +69,8 @@ def letter_context(plan: dict[str, Any], item: dict[str, Any], form: ClinicForm)
         "drug": treatment["drug"],
         "brands": _brands(treatment["drug"]),
         # The live lead time the plan applied (its label's, or the stricter of the labels), as the label writes it.
-        "live_lead": weeks_or_days(
-            current_app.extensions["planner"]
-            .ruleset.therapies.find(treatment["drug"])
-            .for_label(treatment["label"])
-            .live_pre_start_days
+        "live_lead": live_lead_words(
+            current_app.extensions["planner"].ruleset.therapies.find(treatment["drug"]).for_label(treatment["label"])
         ),
         "phase": treatment["phase"],
         "stopped_on": treatment["stopped_on"],

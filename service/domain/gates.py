@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .advisories import (
     LIVE_VACCINE_BEFORE_START,
@@ -74,7 +74,12 @@ class KindProfile:
     def rule_id(self, role: str) -> str:
         return self.rules[role].id
 
-    def for_label(self, label: str | None) -> KindProfile:
+    @property
+    def suppression(self) -> str:
+        """The therapy's effect on vaccine responses, in the reasons' words."""
+        return f"immunosuppression by {self.name}"
+
+    def for_label(self, label: str | None) -> Self:
         """The profile as a label reads it: itself, as it encodes no regional label (the answer's `strictest`)."""
         return self
 

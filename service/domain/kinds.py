@@ -15,10 +15,10 @@ from datetime import date
 from .continuous import ContinuousProfile, build_continuous, check_continuous, continuous_timing
 from .courses import CourseProfile, build_courses, check_course, course_timing, courses_of, gate_opens_on
 from .errors import FieldError, InvalidInput
-from .gates import GATE_NOT_USED, LYMPHOCYTES_FIELD, review_gated_history
+from .gates import GATE_NOT_USED, LYMPHOCYTES_FIELD, KindProfile, review_gated_history
 from .history import HistoryReview, VaccineGiven, review_history
 from .schedule import DoseSchedule, Treatment, build_schedule, check_treatment, read_label
-from .therapy import TherapyProfile
+from .therapy import TherapyProfile, weeks_or_days
 from .windows import Timing, plan_timing
 
 AnyProfile = TherapyProfile | ContinuousProfile | CourseProfile
@@ -92,6 +92,18 @@ def review_for(
     if isinstance(profile, ContinuousProfile):
         return review_gated_history(profile, schedule, given, as_of, schedule.recovered_on)
     return review_history(profile, schedule, given, as_of)
+
+
+def live_lead_words(profile: TherapyProfile | KindProfile) -> str:
+    """The live-vaccine lead time before the start as the sources write it ("4 weeks", "1 month")."""
+    if isinstance(profile, TherapyProfile):
+        return weeks_or_days(profile.live_pre_start_days)
+    return profile.live_lead.text if profile.live_lead is not None else "no lead time"
+
+
+def effect_words(profile: TherapyProfile | KindProfile) -> str:
+    """What the therapy does to vaccine responses, for a card's few words ("B cells depleted")."""
+    return "B cells depleted" if isinstance(profile, TherapyProfile) else "immunosuppressed"
 
 
 def _dosed_gate_errors(profile: TherapyProfile, treatment: Treatment) -> list[FieldError]:

@@ -21,6 +21,7 @@ from .catalog import Catalog, Match, Vaccine, normalize
 from .checks import Checked, check_vaccines, field_order, immunization_errors, vaccine_errors
 from .choice import choose_proposal, remaining_doses, unbounded_proposal
 from .errors import Candidate, FieldError, InvalidInput
+from .gates import KindProfile
 from .history import VaccineGiven
 from .intervals import iso_day, shift
 from .kinds import AnyProfile, profile_for_label, review_for, schedule_for, timing_for
@@ -392,7 +393,8 @@ def _answered(a: _Answer, profile: AnyProfile, schedule: DoseSchedule, rules: Va
     protection = assess_protection(schedule, proposal, given, lead, series, serology_rule is not None, a.req.needed_by)
     remaining = length - len(proposal.counted(given))
     notes = a.notes + _series_notes(series, remaining, timing, proposal, profile, a.series_start)
-    notes += protection_notes(protection, a.req.needed_by, lead.after_dose or length, length)
+    suppression = profile.suppression if isinstance(profile, KindProfile) else "B-cell depletion"
+    notes += protection_notes(protection, a.req.needed_by, lead.after_dose or length, length, suppression)
     rule_ids = _rule_ids(timing, proposal, series, remaining, lead, protection, serology_rule, a.extra_rules, rules)
     timing = Timing(
         timing.status,

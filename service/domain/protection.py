@@ -76,17 +76,20 @@ def assess_protection(
     return Protection(ready, means, depleted, serology, meets)
 
 
-def protection_notes(p: Protection, needed_by: date | None, protective: int, length: int) -> list[str]:
-    """The reason's sentences about protection: 'complete by' in depletion, never 'protection expected'."""
+def protection_notes(
+    p: Protection, needed_by: date | None, protective: int, length: int, suppression: str = "B-cell depletion"
+) -> list[str]:
+    """The reason's sentences about protection: 'complete by' in depletion, never 'protection expected'.
+    `suppression` names the therapy's effect as its profile words it ("B-cell depletion" for anti-CD20)."""
     notes: list[str] = []
     if p.depleted and p.ready_on is not None:
         notes.append(
-            f"The series is complete by {iso_day(p.ready_on)}; doses given during B-cell depletion may give a weaker or no "
+            f"The series is complete by {iso_day(p.ready_on)}; doses given during {suppression} may give a weaker or no "
             "response, so no protection date is stated."
         )
     if p.serology:
         notes.append(
-            "An antibody check after the series is advised for a person in B-cell depletion, so the schedule "
+            f"An antibody check after the series is advised for a person in {suppression}, so the schedule "
             "alone does not show protection (meets_needed_by is null)."
         )
         return notes

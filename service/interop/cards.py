@@ -23,7 +23,6 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from service.domain.catalog import Catalog, LookupFailed
-from service.domain.therapy import weeks_or_days
 
 from .coding import Canonical, InteropError, Issue, calendar_date, cvx_codes, describe_concept, texts_of
 from .medication import THERAPY, Located, TherapyCodes, identify, medication_concept
@@ -564,16 +563,19 @@ class CardMaker:
         card["extension"] = {EXTENSION_KEY: data}
         return card
 
-    def warning_card(self, warning: dict[str, Any], earliest_start: str | None, live_lead_days: int) -> dict[str, Any]:
+    def warning_card(
+        self, warning: dict[str, Any], earliest_start: str | None, live_lead: str, effect: str
+    ) -> dict[str, Any]:
         """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited;
-        `live_lead_days` is the therapy's live lead time as the plan applied it (its label's, or the stricter)."""
+        `live_lead` is the therapy's live lead time as the plan applied it (its label's, or the stricter), in
+        words ("4 weeks", "1 month"); `effect` what the therapy does ("B cells depleted", "immunosuppressed")."""
         drug = self.drug
         if warning["code"] == "live-vaccine-before-start":
-            summary = f"Live vaccine less than {weeks_or_days(live_lead_days)} before the first {drug} dose" + (
+            summary = f"Live vaccine less than {live_lead} before the first {drug} dose" + (
                 f": start on or after {earliest_start}" if earliest_start else ": clinical review"
             )
         else:
-            summary = f"Live vaccine recorded during {drug} therapy (B cells depleted): clinical review"
+            summary = f"Live vaccine recorded during {drug} therapy ({effect}): clinical review"
         return {
             "uuid": self._uuid("warning", warning["code"]),
             "summary": _fit(summary),
