@@ -252,7 +252,7 @@ def _open(profile: ContinuousProfile, schedule: DoseSchedule, live: bool, as_of:
         if window is not None:
             windows.append(window)
         rules.append(profile.rule_id("live_after_stop" if live else "non_live_post_therapy"))
-        parts.append(f"{name} was stopped on {iso_day(stopped)}: allowed after stopping.")
+        parts.append(f"{name[:1].upper()}{name[1:]} was stopped on {iso_day(stopped)}: allowed after stopping.")
     if not windows:
         return Timing(
             AVOID, (), f"{what}: no permitted day falls inside the requested horizon. " + " ".join(parts), tuple(rules)
