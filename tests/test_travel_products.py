@@ -316,15 +316,16 @@ def test_dukoral_dose_2_never_beyond_6_weeks_when_the_next_slot_is_later(client)
     assert proposed(late) == [(1, "2026-12-01"), (2, "2026-12-08")] and late["series"]["given"] == 0
 
 
-def test_dengvaxia_is_three_doses_six_months_apart_or_nothing(client):
+def test_dengvaxia_is_three_doses_six_months_apart_or_the_doses_that_fit(client):
     # start 2028-01-05: live window ends 12-08-2027; 11-24, 05-24, 11-24 fit
     body = plan(client, [{"name": "Dengvaxia"}], treatment={"drug": "ofatumumab", "start_date": "2028-01-05"},
                 horizon_days=800)  # fmt: skip
     (dengvaxia,) = body["vaccines"]
     assert proposed(dengvaxia) == [(1, "2026-11-24"), (2, "2027-05-24"), (3, "2027-11-24")]
-    # start 01-19: only dose 1 fits; nothing is proposed, the start would have to move to 11-24-2027 + 28 days
+    # start 01-05: only dose 1 fits; it is proposed, doses 2 and 3 wait for repletion, and the start would have
+    # to move to 11-24-2027 + 28 days for the whole series
     (cut,) = plan(client, [{"name": "Dengvaxia"}])["vaccines"]
-    assert (cut["status"], cut["proposed"], cut["delay_start_to"]) == ("avoid", [], "2027-12-22")
+    assert (cut["status"], proposed(cut), cut["delay_start_to"]) == ("pre_start", [(1, "2026-11-24")], "2027-12-22")
     assert "plan.live-series-whole" in cut["rules"]
 
 
@@ -336,10 +337,11 @@ def test_ty21a_is_never_split_around_a_start(client):
     assert ty21a["delay_start_to"] == "2026-12-28"  # 11-30 + 28
 
 
-def test_a_live_series_not_complete_by_needed_by_is_not_proposed(client):
-    # Ty21a from 11-24: last capsule 11-30, after a trip on 11-28
+def test_needed_by_never_closes_a_live_window(client):
+    # Ty21a from 11-24: last capsule 11-30, after a trip on 11-28: the course is still proposed before the start
+    # (needed_by informs meets_needed_by only; rule plan.live-series-whole), and it does not meet the trip
     (ty21a,) = plan(client, [{"name": "Vivotif", "needed_by": "2026-11-28"}], treatment=FAR_START)["vaccines"]
-    assert (ty21a["status"], ty21a["proposed"], ty21a["meets_needed_by"]) == ("avoid", [], False)
+    assert (ty21a["status"], len(ty21a["proposed"]), ty21a["meets_needed_by"]) == ("pre_start", 4, False)
 
 
 def test_shingrix_dose_2_at_the_minimum_when_that_finishes_before_the_start(client):
@@ -380,19 +382,21 @@ def test_hepatitis_b_in_depletion_is_complete_by_with_serology(client):
     # slots: 12-01, 12-29 (+4 weeks), dose 3 max(12-29 + 8 weeks, 12-01 + 6 months = 06-01) -> slot 06-15
     (hepb,) = plan(client, [{"name": "hepatitis B", "needed_by": "2027-12-20"}], treatment=MAINTENANCE)["vaccines"]
     assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")]
-    assert (hepb["ready_on"], hepb["serology_advised"], hepb["meets_needed_by"]) == ("2027-06-15", True, None)
+    # ready_on: the last dose plus the 14-day lead time, never earlier (rule plan.protection-in-depletion)
+    assert (hepb["ready_on"], hepb["serology_advised"], hepb["meets_needed_by"]) == ("2027-06-29", True, None)
 
 
 def test_non_live_in_depletion_says_complete_by_not_protection_expected(client):
     (ixiaro,) = plan(client, [{"name": "Ixiaro", "needed_by": "2027-02-01"}], treatment=MAINTENANCE)["vaccines"]
     # slots 12-01 and 12-29 (+28 days)
     assert proposed(ixiaro) == [(1, "2026-12-01"), (2, "2026-12-29")]
+    # in depletion: no protection claimed (meets_needed_by null), ready_on the last dose plus 7 days
     assert (ixiaro["ready_on"], ixiaro["ready_on_means"], ixiaro["meets_needed_by"]) == (
-        "2026-12-29",
+        "2027-01-05",
         "series_complete",
-        True,
+        None,
     )
-    assert "Series complete by 2026-12-29" in ixiaro["reason"] and "Protection expected" not in ixiaro["reason"]
+    assert "through by 2027-01-05" in ixiaro["reason"] and "Protection expected" not in ixiaro["reason"]
     assert "plan.protection-in-depletion" in ixiaro["rules"]
 
 

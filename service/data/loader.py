@@ -255,14 +255,16 @@ def vaccine_rules_from(
             if d.intervals
         )
         rule_id = f"series.{vid}"
+        partial = doc.get("partial_course")
         rules[rule_id] = Rule(
             id=rule_id,
             summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
             evidence="CDSi" if cdsi else "label",
             source=source or "decision",
-            citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip(),
+            citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip()
+            + (f" Partial course: {partial['text']}" if partial else ""),
         )
-        series[vid] = Series(vid, doses, rule_id)
+        series[vid] = Series(vid, doses, rule_id, partial_protects=partial is None or partial["protects"])
     lead_times: dict[str, LeadTime] = {}
     for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
@@ -275,7 +277,7 @@ def vaccine_rules_from(
             summary=f"Protection expected {doc['days']} days after "
             + ("the last dose" if after_dose is None else f"dose {after_dose}")
             + ("" if key == "default" else f" ({key})")
-            + " (a person in B-cell depletion: the date the series is complete, no protection date).",
+            + " (a person in B-cell depletion: the last dose plus this lead time, no protection date).",
             evidence=(
                 "decision"
                 if doc["source"] == "decision"
@@ -378,12 +380,27 @@ def cross_check(
                     raise DataError(series_file, f"series.{vid}.doses[{d['dose'] - 1}]", "from_dose must be earlier")
                 if i["source"] not in series_sources:
                     raise DataError(series_file, f"series.{vid}.doses", f"undefined source {i['source']!r}")
+        partial = doc.get("partial_course")
+        if partial is not None and partial["source"] not in series_sources:
+            raise DataError(
+                series_file, f"series.{vid}.partial_course.source", f"undefined source {partial['source']!r}"
+            )
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
     # Every rule the planner cites exists, and a rule id means one rule.
     rules_file = _shown(data_dir / RULES, data_dir)
-    cited = (CDSI_RULE, ACIP_RULE, vaccine_rules.single_dose_rule, vaccine_rules.basis_rule)
+    cited = (
+        CDSI_RULE,
+        ACIP_RULE,
+        vaccine_rules.single_dose_rule,
+        vaccine_rules.basis_rule,
+        vaccine_rules.live_whole_rule,
+        vaccine_rules.depletion_rule,
+        vaccine_rules.yellow_fever_rule,
+        vaccine_rules.not_counted_rule,
+        vaccine_rules.live_priority_rule,
+    )
     for rule_id in cited:
         if rule_id not in vaccine_rules.rules:
             raise DataError(rules_file, f"rules.{rule_id}", "the planner cites this rule but it is not defined")

@@ -18,6 +18,8 @@ NON_LIVE_VACCINE_NEAR_START = "non-live-vaccine-near-start"
 REPLETION_BEFORE_MEDIAN = "repletion-before-median"
 # Yellow fever vaccine with MMR, MMRV or varicella vaccine on the same day or less than 30 days apart.
 YELLOW_FEVER_WITH_MMR_VARICELLA = "yellow-fever-with-mmr-varicella"
+# A live dose in a vaccine's given list that fell in B-cell depletion: not counted toward its series.
+DOSE_NOT_COUNTED = "dose-not-counted"
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ class Series:
     vaccine_id: str
     doses: tuple[SeriesDose, ...]
     rule_id: str
+    # Whether a course stopped part-way still protects (MMR: one dose protects most adults) or not (Ty21a: all
+    # four capsules): a live series that cannot finish before a therapy start proposes the doses that fit only
+    # when it does (rule plan.live-series-whole; series.json `partial_course`).
+    partial_protects: bool = True
     # The number of doses, kept rather than counted: the planner reads it many times for every vaccine.
     length: int = field(init=False, repr=False, compare=False)
 

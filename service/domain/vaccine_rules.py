@@ -27,6 +27,8 @@ class VaccineRules:
     live_whole_rule: str = "plan.live-series-whole"
     depletion_rule: str = "plan.protection-in-depletion"
     yellow_fever_rule: str = "cdc.yellow-fever-mmr-spacing"
+    not_counted_rule: str = "plan.live-dose-not-counted"
+    live_priority_rule: str = "plan.live-priority"
 
     # What each vaccine's rules come to, worked out once per ruleset (nothing in it depends on a request):
     # vaccine id -> (series, lead time, whether a minimum interval is shorter than the recommended one).
