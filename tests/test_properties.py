@@ -251,6 +251,12 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
     conflicts = rules.conflicts
     known_rules = {rule.id for _, rule in ruleset.all_rules()}
     parse = date.fromisoformat
+    first_dose = parse(answer["treatment"]["start_date"])
+    repletion = body["treatment"].get("b_cell_repletion_on")
+
+    def in_depletion(day):
+        return day >= first_dose and (repletion is None or day < parse(repletion))
+
     live_events = []  # (owner: request index or -1 for history, vaccine, day, proposed?)
     for imm in body["immunizations"]:
         vaccine = catalog.by_cvx(imm["cvx"], "f").vaccine
@@ -260,17 +266,21 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         # every rule an answer cites is listed, with its source, at GET /v1/rules
         assert result["rules"] and set(result["rules"]) <= known_rules
         spans = [(parse(w["start"]), parse(w["end"])) for w in result["windows"]]
-        # the doses given that still count (none when a maximum interval restarted the course)
-        counted = sorted(request.get("given", []))[: result["series"]["given"]]
-        assert result["series"]["given"] in (0, len(request.get("given", [])))
-        days = {i + 1: parse(d) for i, d in enumerate(counted)}
+        # the doses given that still count: never a live dose given in B-cell depletion, and none when a maximum
+        # interval restarted the course
+        given_days = sorted(parse(g) for g in request.get("given", []))
+        countable = [g for g in given_days if not (vaccine.live and in_depletion(g))]
+        assert result["series"]["given"] in (0, len(countable))
+        counted = countable[: result["series"]["given"]]
+        days = {i + 1: day for i, day in enumerate(counted)}
         for p in result["proposed"]:
             day = parse(p["date"])
             # every proposed date lies in a returned window
             assert any(start <= day <= end for start, end in spans), (p, spans)
             days[p["dose"]] = day
         # consecutive doses respect every minimum interval of the series
-        for dose in rules.series_for(vaccine).doses:
+        series = rules.series_for(vaccine)
+        for dose in series.doses:
             if dose.number in days:
                 for interval in dose.intervals:
                     assert days[dose.number] >= interval.minimum.after(days[interval.from_dose])
@@ -279,13 +289,19 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
                         assert days[dose.number] <= interval.maximum.after(days[interval.from_dose])
         if result["status"] == "avoid":
             assert result["proposed"] == []
-        # no live series is ever partly proposed: nothing, or every remaining dose
-        if vaccine.live and result["proposed"]:
-            assert len(counted) + len(result["proposed"]) == result["series"]["doses"], result
-        # meets_needed_by agrees with ready_on, and is never true when an antibody check is advised
-        if "needed_by" in request and result["serology_advised"]:
-            assert result["meets_needed_by"] is None
-        elif "needed_by" in request:
+        # a live series is partly proposed only when its partial course protects (never Ty21a's capsules)
+        if vaccine.live and result["proposed"] and len(counted) + len(result["proposed"]) < series.length:
+            assert series.partial_protects, result
+        # protection is never claimed for a dose in depletion: meets_needed_by null, and ready_on no earlier than
+        # the last dose plus the lead time
+        protective = result["series"]["protective_dose"]
+        if any(in_depletion(day) for number, day in days.items() if number <= protective):
+            assert result["meets_needed_by"] is None and result["ready_on_means"] in (None, "series_complete")
+            if result["ready_on"] is not None:
+                lead = timedelta(days=result["series"]["lead_days"])
+                assert parse(result["ready_on"]) >= max(days.values()) + lead, result
+        elif "needed_by" in request and not result["serology_advised"]:
+            # meets_needed_by agrees with ready_on
             ready = result["ready_on"]
             assert result["meets_needed_by"] == (ready is not None and ready <= request["needed_by"])
         else:

@@ -348,7 +348,8 @@ class VaccinePlanSchema(Schema):
         metadata=_doc(
             "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
             "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
-            "single dose with nothing else in the way this is as_of + 28 days."
+            "single dose with nothing else in the way this is as_of + 28 days. Also set when the doses that fit are "
+            "proposed and the rest of the series waits for repletion (rule plan.live-series-whole)."
         ),
     )
     b_cell_recheck_on = IsoDate(
@@ -368,8 +369,8 @@ class VaccinePlanSchema(Schema):
         allow_none=True,
         metadata=_doc(
             "See ready_on_means. protection: the protective dose plus the vaccine's lead time. series_complete: the "
-            "day of the last dose, for a series with a dose in B-cell depletion, where no protection date is stated. "
-            "Null while the dose it depends on is unplaced."
+            "last dose of the series plus the lead time, for a series with a dose in B-cell depletion, where no "
+            "protection date is stated (never earlier). Null while the dose it depends on is unplaced."
         ),
     )
     ready_on_means = fields.String(
@@ -388,8 +389,9 @@ class VaccinePlanSchema(Schema):
     meets_needed_by = fields.Boolean(
         allow_none=True,
         metadata=_doc(
-            "Whether ready_on <= needed_by; null without needed_by, and null when serology_advised (the schedule "
-            "alone cannot show protection)."
+            "Whether ready_on <= needed_by; null without needed_by, null when a dose that protection rests on falls "
+            "in B-cell depletion (the response may be weak or absent: never true then), and null when "
+            "serology_advised (the schedule alone cannot show protection)."
         ),
     )
 
@@ -399,7 +401,8 @@ class PlanWarningSchema(Schema):
     code = fields.String(
         metadata=_doc(
             "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median (see the README).",
+            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median, "
+            "yellow-fever-with-mmr-varicella, dose-not-counted (see the README).",
             "history-assumed",
         )
     )

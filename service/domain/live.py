@@ -194,8 +194,8 @@ def apart_from_yellow_fever(
     as_of: date,
 ) -> tuple[Proposal, str] | None:
     """The series moved 30 days from yellow fever (or from MMR/varicella, for yellow fever) when the plan put
-    them closer, if it still completes in the windows, as early before the start and by needed_by; else None
-    (the plan keeps the same day, and the plan's warnings say so)."""
+    them closer, if as many doses still fit in the windows (all of them, when all fitted) and needed_by is still
+    met; else None (the plan keeps the same day, and the plan's warnings say so)."""
     partners = _yellow_fever_partners(vaccine, fixed)
     close = [e for e in partners for p in proposal.doses if abs((p.day - e.day).days) < YF_SPACING_DAYS]
     if not close:
@@ -205,8 +205,8 @@ def apart_from_yellow_fever(
         margin = timedelta(days=YF_SPACING_DAYS - 1)
         windows = subtract(windows, event.day - margin, event.day + margin)
     apart = propose(series, given, windows, as_of, proposal.basis, spacing)
-    if not apart.complete:
-        return None
+    if len(apart.doses) < len(proposal.doses) or apart.unplaced and not proposal.unplaced:
+        return None  # apart, fewer doses would fit: the same day, with the plan's warning
     if req.needed_by is not None:
         before = ready_on(proposal, given, rules.lead_time_for(vaccine), series)
         after = ready_on(apart, given, rules.lead_time_for(vaccine), series)
