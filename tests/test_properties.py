@@ -6,6 +6,11 @@
 3. Every window lies inside [as_of, as_of + horizon], starts on or before it ends, and windows are in
    date order without overlap; the status is the first window's kind, or avoid when there is none.
 4. Results come back in request order, whatever the vaccines.
+5. Every order of the vaccines gives each vaccine the same answer (and the plan the same warnings).
+6. A live vaccine keeps its pre_start window whenever the label and the live history permit a day, whatever
+   needed_by says.
+7. Protection is never claimed for a dose in B-cell depletion: meets_needed_by null, ready_on no earlier than
+   the last dose plus the lead time; a live dose given in depletion is not counted.
 """
 
 from __future__ import annotations
@@ -317,6 +322,101 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         for ob, vb, db, pb in live_events[i + 1 :]:
             if (pa or pb) and not (oa == ob >= 0):
                 assert conflicts.conflict(LiveEvent(va, da), LiveEvent(vb, db)) is None, (va.id, da, vb.id, db)
+
+
+# ---- choices: order-free, the last live window before therapy kept ----------------------------------------
+
+
+def _answers_by_request(client, body, order):
+    """The answer to `body` with its vaccines typed in `order`, listed back in the original order."""
+    shuffled = dict(body, vaccines=[body["vaccines"][i] for i in order])
+    r = client.post("/v1/plans", json=shuffled)
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    back = [None] * len(order)
+    for position, i in enumerate(order):
+        back[i] = answer["vaccines"][position]
+    return back, answer["warnings"]
+
+
+@settings(
+    max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.one_of(plan_bodies(), live_heavy_bodies()), data=st.data())
+def test_every_order_of_the_vaccines_gives_each_the_same_answer(client, body, data):
+    """Whatever the order the vaccines are typed in, each gets the same answer, and the plan the same warnings."""
+    n = len(body["vaccines"])
+    expected, warnings = _answers_by_request(client, body, list(range(n)))
+    for order in (list(reversed(range(n))), data.draw(st.permutations(range(n)))):
+        got, got_warnings = _answers_by_request(client, body, order)
+        assert got == expected, order
+        assert got_warnings == warnings
+
+
+@st.composite
+def planned_starts_with_live_vaccines(draw):
+    """A planned start with a live window the label allows (start - 28 days on or after as_of), live vaccines
+    with or without a needed_by anywhere (before the window ends, after the start), and a live history."""
+    as_of = draw(AS_OF_RANGE)
+    iso = date.isoformat
+    start = as_of + timedelta(days=draw(st.integers(28, 300)))
+    immunizations = [
+        {
+            "cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+            "date": iso(as_of - timedelta(days=draw(st.integers(0, 40)))),
+        }
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    names = draw(st.lists(st.sampled_from(LIVE_REQUESTABLE), min_size=1, max_size=5, unique=True))
+    vaccines = []
+    for name in names:
+        item: dict = {"name": name}
+        if draw(st.booleans()):
+            item["needed_by"] = iso(as_of + timedelta(days=draw(st.integers(0, 400))))
+        vaccines.append(item)
+    return {
+        "as_of": iso(as_of),
+        "treatment": {"drug": "ofatumumab", "start_date": iso(start)},
+        "immunizations": immunizations,
+        "vaccines": vaccines,
+        "horizon_days": draw(st.integers(60, 1095)),
+    }
+
+
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=planned_starts_with_live_vaccines())
+def test_a_live_vaccine_keeps_its_pre_start_window_whenever_the_label_permits_a_day(client, ruleset, catalog, body):
+    """needed_by never closes the window: a live vaccine has a pre_start window whenever a day before the start
+    is left by the label (28 days) and the live vaccines already given (CDSi), whatever needed_by says; only a
+    course that protects only whole (Ty21a) may be avoided, and then only when it cannot be completed."""
+    from service.domain.spacing import LiveEvent
+
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    parse = date.fromisoformat
+    as_of = parse(body["as_of"])
+    last = min(
+        parse(body["treatment"]["start_date"]) - timedelta(days=28), as_of + timedelta(days=body["horizon_days"])
+    )
+    history = [LiveEvent(catalog.by_cvx(i["cvx"], "f").vaccine, parse(i["date"])) for i in body["immunizations"]]
+    conflicts = ruleset.vaccine_rules.conflicts
+    for result in answer["vaccines"]:
+        vaccine = catalog.get(result["vaccine"]["id"])
+        free = (
+            as_of + timedelta(days=k)
+            for k in range((last - as_of).days + 1)
+            if all(conflicts.conflict(e, LiveEvent(vaccine, as_of + timedelta(days=k))) is None for e in history)
+        )
+        if next(free, None) is None:
+            continue
+        if result["status"] == "avoid":
+            series = ruleset.vaccine_rules.series_for(vaccine)
+            assert not series.partial_protects and series.length > 1, result
+        else:
+            assert result["status"] == "pre_start" and result["windows"], result
 
 
 # ---- real histories: the vaccine history against the first dose, partial dose lists -----------------------
