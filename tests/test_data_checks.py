@@ -90,6 +90,14 @@ def undefined_series_source(data: Path) -> None:
     edit_json(data / "series.json", lambda d: d["lead_times"]["default"].update(source="nowhere"))
 
 
+def partial_course_flag_as_a_string(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["series"]["typhoid-oral"]["partial_course"].update(protects="no"))
+
+
+def live_priority_rule_removed(data: Path) -> None:
+    edit_json(data / "rules.json", lambda d: d["rules"].pop("plan.live-priority"))
+
+
 def evidence_misspelt(data: Path) -> None:
     edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
 
@@ -105,6 +113,8 @@ DEFECTS = [
     (cited_rule_removed, "rules.json", "rules.cdsi.live-virus-conflict", "the planner cites this rule"),
     (unknown_candidate, "vaccines.json", "", "unknown candidates"),
     (undefined_series_source, "series.json", "", "nowhere"),
+    (partial_course_flag_as_a_string, "series.json", "", "'no' is not of type 'boolean'"),
+    (live_priority_rule_removed, "rules.json", "rules.plan.live-priority", "the planner cites this rule"),
     (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
 ]
 DEFECT_IDS = [d[0].__name__.replace("_", "-") for d in DEFECTS]

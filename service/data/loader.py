@@ -212,6 +212,52 @@ def conflicts_from_csv(text: str) -> LiveVirusConflicts:
     return LiveVirusConflicts(rules)
 
 
+def _series_from(vid: str, doc: dict[str, Any], sources: dict[str, str]) -> tuple[Series, Rule]:
+    """One series of series.json and the rule that cites it (series.<id>): its doses and intervals, and
+    whether a partial course protects."""
+    doses = tuple(
+        SeriesDose(
+            d["dose"],
+            tuple(
+                SeriesInterval(
+                    i["from_dose"],
+                    Interval.parse(i["minimum"]),
+                    Interval.parse(i["recommended"]) if i["recommended"] else None,
+                    Interval.parse(i["maximum"]) if i.get("maximum") else None,
+                )
+                for i in d.get("intervals", ())
+            ),
+        )
+        for d in doc["doses"]
+    )
+    keys = sorted({i["source"] for d in doc["doses"] for i in d.get("intervals", ())})
+    cdsi = doc.get("cdsi")
+    where = f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else ""
+    source = "; ".join([where, *(sources[k] for k in keys if k != "cdsi-4.64" or not cdsi)]).strip("; ")
+    plan = ", ".join(
+        f"dose {d.number}: "
+        + "; ".join(
+            f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
+            + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
+            + ")"
+            for i in d.intervals
+        )
+        for d in doses
+        if d.intervals
+    )
+    rule_id = f"series.{vid}"
+    partial = doc.get("partial_course")
+    rule = Rule(
+        id=rule_id,
+        summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
+        evidence="CDSi" if cdsi else "label",
+        source=source or "decision",
+        citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip()
+        + (f" Partial course: {partial['text']}" if partial else ""),
+    )
+    return Series(vid, doses, rule_id, partial_protects=partial is None or partial["protects"]), rule
+
+
 def vaccine_rules_from(
     series_doc: dict[str, Any], rules_doc: dict[str, Any], conflicts: LiveVirusConflicts, catalog: Catalog
 ) -> VaccineRules:
@@ -224,47 +270,8 @@ def vaccine_rules_from(
     for vid, doc in series_doc["series"].items():
         if catalog.get(vid) is None:
             raise ValueError(f"series for unknown catalog id {vid!r}")
-        doses = tuple(
-            SeriesDose(
-                d["dose"],
-                tuple(
-                    SeriesInterval(
-                        i["from_dose"],
-                        Interval.parse(i["minimum"]),
-                        Interval.parse(i["recommended"]) if i["recommended"] else None,
-                        Interval.parse(i["maximum"]) if i.get("maximum") else None,
-                    )
-                    for i in d.get("intervals", ())
-                ),
-            )
-            for d in doc["doses"]
-        )
-        keys = sorted({i["source"] for d in doc["doses"] for i in d.get("intervals", ())})
-        cdsi = doc.get("cdsi")
-        where = f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else ""
-        source = "; ".join([where, *(sources[k] for k in keys if k != "cdsi-4.64" or not cdsi)]).strip("; ")
-        plan = ", ".join(
-            f"dose {d.number}: "
-            + "; ".join(
-                f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
-                + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
-                + ")"
-                for i in d.intervals
-            )
-            for d in doses
-            if d.intervals
-        )
-        rule_id = f"series.{vid}"
-        partial = doc.get("partial_course")
-        rules[rule_id] = Rule(
-            id=rule_id,
-            summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
-            evidence="CDSi" if cdsi else "label",
-            source=source or "decision",
-            citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip()
-            + (f" Partial course: {partial['text']}" if partial else ""),
-        )
-        series[vid] = Series(vid, doses, rule_id, partial_protects=partial is None or partial["protects"])
+        series[vid], rule = _series_from(vid, doc, sources)
+        rules[rule.id] = rule
     lead_times: dict[str, LeadTime] = {}
     for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
@@ -368,6 +375,13 @@ def cross_check(
             unknown = [part.strip() for part in entry["source"].split(";") if part.strip() not in sources]
             if unknown:
                 raise DataError(catalog_file, f"{group}[{index}].source", f"names undefined sources {unknown}")
+    _check_series_sources(data_dir, series_doc)
+    _check_rules_cited(data_dir, vaccine_rules, profiles)
+
+
+def _check_series_sources(data_dir: Path, series_doc: dict[str, Any]) -> None:
+    """Doses numbered in order, intervals measured from an earlier dose, every source a series, a partial
+    course or a lead time names defined."""
     series_file = _shown(data_dir / SERIES, data_dir)
     series_sources = set(series_doc["sources"])
     for vid, doc in series_doc["series"].items():
@@ -388,7 +402,10 @@ def cross_check(
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
-    # Every rule the planner cites exists, and a rule id means one rule.
+
+
+def _check_rules_cited(data_dir: Path, vaccine_rules: VaccineRules, profiles: list[TherapyProfile]) -> None:
+    """Every rule the planner cites exists, and a rule id means one rule."""
     rules_file = _shown(data_dir / RULES, data_dir)
     cited = (
         CDSI_RULE,
