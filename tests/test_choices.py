@@ -260,3 +260,28 @@ def test_settling_live_vaccines_grows_linearly_in_vaccines_and_doses(app, monkey
     assert small["placements"] >= 25 and small["events"] > 0
     assert large["placements"] <= 2.5 * small["placements"], (small, large)
     assert large["events"] <= 2.5 * small["events"], (small, large)
+
+
+def test_fhir_proposes_the_mmr_dose_the_label_allows_before_a_start_in_6_weeks(client):
+    # The REST case above through FHIR: dose 1 today is recommended (never "contraindicated"), and the
+    # description says what waits.
+    from tests.test_travel_products import fhir_planned_start
+
+    parameters = fhir_planned_start("2027-01-05", {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}]})
+    r = client.post("/fhir/$vaccine-timing", json=parameters, content_type="application/fhir+json")
+    assert r.status_code == 200, r.get_json()
+    recommendations = r.get_json()["parameter"][0]["resource"]["recommendation"]
+    statuses = [rec["forecastStatus"]["coding"][0]["code"] for rec in recommendations]
+    assert "contraindicated" not in statuses and statuses[0] == "due", statuses
+    assert "B-cell repletion is confirmed" in recommendations[0]["description"]
+
+
+def test_cds_hooks_raise_no_critical_card_for_the_mmr_dose_the_label_allows(client):
+    # MMR ordered today, start in 6 weeks: dose 1 today is what the plan proposes; the card is not critical.
+    from tests.interop_builders import Facts
+
+    body = Facts(vaccines=("03",), start_date="2027-01-05").cds()
+    r = client.post("/cds-services/vaccine-timing-order-sign", json=body)
+    assert r.status_code == 200, r.get_json()
+    [card] = r.get_json()["cards"]
+    assert card["indicator"] != "critical", card

@@ -244,12 +244,14 @@ def _cut_live_series(
 def _what_waits(proposal: Proposal, series: Series, profile: TherapyProfile, schedule: DoseSchedule) -> str:
     """The reason's sentence for a live series that starts before therapy and cannot finish before it."""
     doses = ", ".join(map(str, proposal.unplaced))
-    return (
+    waits = (
         f"Dose(s) {doses} of the {series.length}-dose series cannot be given before the first {profile.name} dose on "
         f"{iso_day(schedule.first_dose)}: they wait until after treatment, once B-cell repletion is confirmed (live "
-        "vaccines are not given during B-cell depletion). The dose(s) proposed are given now because this may be "
-        "the last chance for a live vaccine for a long time."
+        "vaccines are not given during B-cell depletion)."
     )
+    if proposal.doses:
+        waits += " The dose(s) proposed come now: this may be the last chance for a live vaccine for a long time."
+    return waits
 
 
 def _series_notes(
