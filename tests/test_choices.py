@@ -285,3 +285,23 @@ def test_cds_hooks_raise_no_critical_card_for_the_mmr_dose_the_label_allows(clie
     assert r.status_code == 200, r.get_json()
     [card] = r.get_json()["cards"]
     assert card["indicator"] != "critical", card
+
+
+@pytest.mark.parametrize(
+    ("vaccines", "treatment"),
+    [
+        ([{"name": "MMR", "needed_by": "2026-12-08"}, {"name": "varicella", "needed_by": "2026-12-08"}], IN_4_MONTHS),
+        (
+            [{"name": "varicella", "needed_by": "2027-01-25"}, {"name": "yellow fever", "needed_by": "2027-01-25"}],
+            IN_4_MONTHS,
+        ),
+        ([{"name": "MMR"}], IN_6_WEEKS),
+    ],
+    ids=["leaving in 2 weeks", "varicella before yellow fever", "MMR, start in 6 weeks"],
+)
+def test_the_clinic_page_says_give_today_for_the_last_live_window(app, client, vaccines, treatment):
+    from service.clinic.present import verdict
+
+    answer = answers(app, client, {"as_of": AS_OF, "treatment": treatment, "vaccines": vaccines})
+    for item in answer["vaccines"]:
+        assert verdict(item, answer["as_of"], answer["horizon_end"]).headline == "Give today", item["reason"]
