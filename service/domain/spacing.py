@@ -83,7 +83,7 @@ class LiveVirusConflicts:
         # again and again: remember each answer (the catalog is finite and immutable).
         self._pairs: dict[tuple[str, str], Conflict | None] = {}
         self._conflicts: dict[Conflict, Conflict] = {}
-        # For spacing(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
+        # For constraints(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
         self._partners: dict[str, dict[str, tuple[Conflict | None, Conflict | None]]] = {}
 
     def __len__(self) -> int:
@@ -106,7 +106,7 @@ class LiveVirusConflicts:
         return self._interned(Conflict(1, ACIP_DAYS, ACIP_RULE))
 
     def _interned(self, conflict: Conflict) -> Conflict:
-        """One object per distinct conflict, so spacing() can tell equal conflicts apart by identity."""
+        """One object per distinct conflict, so constraints() can tell equal conflicts apart by identity."""
         return self._conflicts.setdefault(conflict, conflict)
 
     def conflict(self, a: LiveEvent, b: LiveEvent) -> Conflict | None:
@@ -119,14 +119,6 @@ class LiveVirusConflicts:
             return None
         gap = (later.day - earlier.day).days
         return rule if rule.begin_days <= gap < rule.end_days else None
-
-    def spacing(self, vaccine: Vaccine, fixed: list[LiveEvent], known: Constraints | None = None) -> LiveSpacing:
-        """Where `vaccine` may go among the live events `fixed` (and those `known` already, from constraints()):
-        found once for a vaccine, whose proposals then ask it for a free day at every dose and every retry (the
-        events do not change while they do)."""
-        distinct = dict(known) if known else {}
-        distinct.update(self.constraints(vaccine, fixed))
-        return LiveSpacing(list(distinct.values()))
 
     def constraints(self, vaccine: Vaccine, events: list[LiveEvent]) -> Constraints:
         """The events that constrain `vaccine`, each distinct (day, conflict after, conflict before) once."""
