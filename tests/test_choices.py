@@ -274,6 +274,9 @@ def test_fhir_proposes_the_mmr_dose_the_label_allows_before_a_start_in_6_weeks(c
     statuses = [rec["forecastStatus"]["coding"][0]["code"] for rec in recommendations]
     assert "contraindicated" not in statuses and statuses[0] == "due", statuses
     assert "B-cell repletion is confirmed" in recommendations[0]["description"]
+    # dose 2 waits for repletion: due with no date, and never offered the pre-start window dose 1 is in
+    [dose_2] = [rec for rec in recommendations if rec.get("doseNumberPositiveInt") == 2]
+    assert "dateCriterion" not in dose_2 and "extension" not in dose_2, dose_2
 
 
 def test_cds_hooks_raise_no_critical_card_for_the_mmr_dose_the_label_allows(client):

@@ -434,6 +434,10 @@ def recommendations_for(
         )
     placed = {dose["dose"] for dose in proposed}
     remaining = [n for n in range(given + 1, (total or given + 1) + 1) if n not in placed]
+    # A later dose comes after the last one proposed: only the windows opening after it may still hold it (a live
+    # dose that waits for repletion is never offered the pre-start window its dose 1 is in).
+    last = max((dose["date"] for dose in proposed), default=None)
+    later = [_later_window(canonical, w) for w in windows if last is None or w["start"] > last]
     for number in remaining:
         # No permitted day in the horizon for this dose: due, but no date can be given (the reason says why).
         out.append(
@@ -441,7 +445,7 @@ def recommendations_for(
                 **common,
                 forecastStatus=due,
                 doseNumberPositiveInt=number,
-                extension=[_later_window(canonical, w) for w in windows],
+                **({"extension": later} if later else {}),
             )
         )
     return out
