@@ -191,8 +191,9 @@ def _start_to_move(
     as_of: date,
 ) -> tuple[date | None, date | None]:
     """(delay_start_to, series_start): for a live series that cannot come whole before a therapy not yet
-    started, the first-dose date that would let it (the contract's delay_start_to when the vaccine is to be
-    avoided; else series_start, the date the reason mentions)."""
+    started, the first-dose date that would let it: the contract's delay_start_to when the vaccine is to be
+    avoided; else series_start, which the reason mentions and _plan_one makes delay_start_to too when the doses
+    that fit are proposed and the rest waits."""
     delay_start_to = timing.delay_start_to
     series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
