@@ -54,7 +54,7 @@ class VaccinePlan(Value):
         self.lead: Final = lead
         # The doses given that the series counts (a live dose given in B-cell depletion does not count); None:
         # every dose of the request's given list.
-        self.counted: Final = request.given if counted is None else counted
+        self.counted: Final = counted
 
     @property
     def protective_dose(self) -> int:
@@ -69,4 +69,4 @@ class VaccinePlan(Value):
     def given_counted(self) -> int:
         """Doses given that still count (none when a maximum interval restarted the course, and never a live dose
         given in B-cell depletion)."""
-        return len(self.proposal.counted(self.counted))
+        return len(self.proposal.counted(self.request.given if self.counted is None else self.counted))
