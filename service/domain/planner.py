@@ -499,9 +499,14 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
             profile, schedule, req, match, counted[i], settled, rules, request.as_of, until, timings, history
         )
 
+    # A non-live vaccine meets no other vaccine: planned alone. The live ones are settled together.
     plans: list[VaccinePlan | None] = [None if m.vaccine.live else place(i, []) for i, m in enumerate(checked.matches)]
-    live = [(i, req, m.vaccine) for i, (req, m) in enumerate(zip(request.vaccines, checked.matches, strict=True))]
-    for i, vp in settle_live([c for c in live if c[2].live], place).items():
+    live = [
+        (i, r, m.vaccine)
+        for i, (r, m) in enumerate(zip(request.vaccines, checked.matches, strict=True))
+        if m.vaccine.live
+    ]
+    for i, vp in settle_live(live, place).items():
         plans[i] = vp
     answers = tuple(vp for vp in plans if vp is not None)
     given = checked.recorded + [
