@@ -17,9 +17,9 @@ import pytest
 from scripts.workloads import live_request
 from service.domain import series as series_module
 from service.domain.answer import present
+from service.domain.intake import to_request
 from service.domain.planner import make_plan
 from service.domain.spacing import LiveSpacing, LiveVirusConflicts
-from service.planning import REQUEST_SCHEMA, to_request
 
 AS_OF = "2026-11-24"
 MAINTENANCE = {"drug": "ofatumumab", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}
@@ -38,7 +38,7 @@ def _domain(app, body):
     """The plain answer from the rules alone, in JSON's shape (dates as ISO strings)."""
     with app.test_request_context():
         planner = app.extensions["planner"]
-        request = to_request(REQUEST_SCHEMA.load(body), planner.today())
+        request = to_request(planner.load(body), planner.today())
         rules = planner.ruleset
         plan = make_plan(request, rules.therapies, rules.catalog, rules.vaccine_rules)
         return json.loads(json.dumps(present(plan), default=date.isoformat))
