@@ -120,6 +120,14 @@ class LiveVirusConflicts:
         gap = (later.day - earlier.day).days
         return rule if rule.begin_days <= gap < rule.end_days else None
 
+    def spacing(self, vaccine: Vaccine, fixed: list[LiveEvent], known: Constraints | None = None) -> LiveSpacing:
+        """Where `vaccine` may go among the live events `fixed` (and those `known` already, from constraints()):
+        found once for a vaccine, whose proposals then ask it for a free day at every dose and every retry (the
+        events do not change while they do)."""
+        distinct = dict(known) if known else {}
+        distinct.update(self.constraints(vaccine, fixed))
+        return LiveSpacing(list(distinct.values()))
+
     def constraints(self, vaccine: Vaccine, events: list[LiveEvent]) -> Constraints:
         """The events that constrain `vaccine`, each distinct (day, conflict after, conflict before) once."""
         # Per day of an event: the conflicts when the vaccine comes after it and before it. Events alike on
