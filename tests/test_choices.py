@@ -308,3 +308,17 @@ def test_the_clinic_page_says_give_today_for_the_last_live_window(app, client, v
     answer = answers(app, client, {"as_of": AS_OF, "treatment": treatment, "vaccines": vaccines})
     for item in answer["vaccines"]:
         assert verdict(item, answer["as_of"], answer["horizon_end"]).headline == "Give today", item["reason"]
+
+
+def test_the_clinic_page_never_says_protected_for_a_dose_in_depletion(client):
+    # Typhim Vi in the mid-cycle slot the day before departure: the page reads the answer's null
+    # meets_needed_by as an uncertain response, never "Ready by departure" nor "protected from".
+    from werkzeug.datastructures import MultiDict
+
+    fields = [("as_of", AS_OF), ("drug", "Kesimpta"), ("vaccines", "Typhim Vi"), ("needed_by", "2026-12-02")]
+    fields += [("doses", day) for day in MAINTENANCE["doses"]]
+    page = client.post("/clinic/plan", data=MultiDict(fields))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-meets-needed-by="none"' in html and "Response uncertain" in html
+    assert "protected from" not in html and "Ready by departure" not in html
