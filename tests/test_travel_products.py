@@ -63,7 +63,7 @@ PRODUCTS = [
     ("Dengvaxia", "dengue-dengvaxia", "56", "Dengue", True, 3, [(2, 1, "6 months", "6 months", None), (3, 2, "6 months", "6 months", None)], 3, 14, "CVX 56; CDSi 'Dengue risk 3-dose series'"),
     ("Stamaril", "yellow-fever", "37", "Yellow Fever", True, 1, [], 1, 10, "CVX 37; IHR Annex 7 (10 days)"),
     ("Havrix", "hepa", "52", "adult", False, 2, [(2, 1, "6 months", "6 months", None)], 1, 14, "CVX 52; CDSi HepA; ACIP 2020 (dose 1 before travel)"),
-    ("Engerix-B", "hepb", "43", "adult", False, 3, [(2, 1, "4 weeks", "4 weeks", None), (3, 2, "8 weeks", None, None), (3, 1, "16 weeks", "6 months", None)], 3, 14, "CVX 43; CDSi HepB"),
+    ("Engerix-B", "hepb-engerix", "43", "adult", False, 3, [(2, 1, "4 weeks", "4 weeks", None), (3, 2, "8 weeks", None, None), (3, 1, "16 weeks", "6 months", None)], 3, 14, "CVX 43; CDSi HepB"),
     ("Ixiaro", "je-inactivated", "134", "VC", False, 2, [(2, 1, "4 weeks", "4 weeks", None)], 2, 7, "CVX 134; ACIP JE 2019"),
     ("Shingrix", "zoster-recombinant", "187", "recombinant", False, 2, [(2, 1, "4 weeks", "8 weeks", None)], 2, 14, "CVX 187; CDSi Zoster"),
     ("Fluad", "influenza-inactivated", "168", "adjuvanted, trivalent", False, 1, [], 1, 14, "CVX 168"),
@@ -160,8 +160,31 @@ NAMES = [
     ("hepatitis A", ("hepa", "52")),
     ("hep A", ("hepa", "52")),
     ("Hepatitis A vaccine", ("hepa", "52")),
-    ("hepatitis B", ("hepb", "43")),
-    ("hep B", ("hepb", "43")),
+    (
+        "hepatitis B",
+        ("ask", ["hepb-engerix", "hepb-recombivax", "hepb-dialysis", "hepb-cpg", "hepb-3antigen", "hepb-fendrix"]),
+    ),
+    (
+        "hep B",
+        ("ask", ["hepb-engerix", "hepb-recombivax", "hepb-dialysis", "hepb-cpg", "hepb-3antigen", "hepb-fendrix"]),
+    ),
+    ("Engerix-B", ("hepb-engerix", "43")),
+    ("Recombivax HB", ("hepb-recombivax", "43")),
+    ("HBVaxPro", ("hepb-recombivax", "43")),
+    ("Heplisav-B", ("hepb-cpg", "189")),
+    ("Fendrix", ("hepb-fendrix", None)),
+    ("M-M-RvaxPro", ("mmr", "03")),
+    ("Priorix", ("mmr", "03")),
+    ("Pluserix", ("mmr", "03")),
+    ("Okavax", ("varicella", "21")),
+    ("oral typhoid", ("typhoid-oral", "25")),
+    ("nasal flu", ("laiv", "111")),
+    ("Imojev", ("je-live", None)),
+    ("Revaxis", ("dt-ipv", "195")),
+    ("Repevax", ("tdap-ipv", None)),
+    ("Viatim", ("hepa-typhoid", None)),
+    ("Vivaxim", ("hepa-typhoid", None)),
+    ("Hepatyrix", ("hepa-typhoid", None)),
     ("meningococcal ACWY", ("menacwy", "147")),
     ("MenACWY", ("menacwy", "147")),
     ("rabies pre-exposure", ("rabies", "18")),
@@ -181,11 +204,12 @@ NAMES = [
 
 @pytest.mark.parametrize("text, expected", NAMES, ids=[n for n, _ in NAMES])
 def test_names_people_type_resolve_or_suggest_what_the_clinic_meant(catalog, text, expected):
-    if expected[0] == "suggest":
+    if expected[0] in ("suggest", "ask"):
         with pytest.raises(LookupFailed) as failed:
             catalog.by_name(text, "f")
         ids = [c.id for c in failed.value.error.candidates]
         assert ids[: len(expected[1])] == expected[1], ids
+        assert failed.value.error.code == ("ambiguous_vaccine" if expected[0] == "ask" else "unknown_vaccine")
         return
     match = catalog.by_name(text, "f")
     assert (match.vaccine.id, match.cvx) == expected
@@ -377,10 +401,12 @@ def test_rabies_prep_before_the_start_counts_on_the_schedule(client):
 
 
 def test_hepatitis_b_in_depletion_is_complete_by_with_serology(client):
+    # Recombivax HB during therapy: the 40 µg dialysis formulation at 0, 1 and 6 months (ACIP 2018).
     # slots: 12-01, 12-29 (+4 weeks), dose 3 max(12-29 + 8 weeks, 12-01 + 6 months = 06-01) -> slot 06-15
-    (hepb,) = plan(client, [{"name": "hepatitis B", "needed_by": "2027-12-20"}], treatment=MAINTENANCE)["vaccines"]
+    (hepb,) = plan(client, [{"name": "Recombivax HB", "needed_by": "2027-12-20"}], treatment=MAINTENANCE)["vaccines"]
     assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")]
     assert (hepb["ready_on"], hepb["serology_advised"], hepb["meets_needed_by"]) == ("2027-06-15", True, None)
+    assert "series.hepb-recombivax-immunocompromised" in hepb["rules"]
 
 
 def test_non_live_in_depletion_says_complete_by_not_protection_expected(client):

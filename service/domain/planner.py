@@ -19,13 +19,15 @@ from .catalog import Catalog, LookupFailed, Match, Vaccine, normalize
 from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
 from .intervals import iso_day, shift
-from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment, build_schedule
 from .series import (
     MINIMUM,
     RECOMMENDED,
+    Alternative,
     LeadTime,
     Proposal,
     Series,
+    choose_series,
     propose,
     ready_on,
     single_dose,
@@ -69,7 +71,7 @@ class Immunization(Value):
 
 
 class PlanRequest(Value):
-    _fields = ("as_of", "treatment", "vaccines", "horizon_days", "immunizations")
+    _fields = ("as_of", "treatment", "vaccines", "horizon_days", "immunizations", "birth_date")
 
     def __init__(
         self,
@@ -78,12 +80,15 @@ class PlanRequest(Value):
         vaccines: tuple[VaccineRequest, ...],
         horizon_days: int,
         immunizations: tuple[Immunization, ...] = (),
+        birth_date: date | None = None,
     ) -> None:
         self.as_of: Final = as_of
         self.treatment: Final = treatment
         self.vaccines: Final = vaccines
         self.horizon_days: Final = horizon_days
         self.immunizations: Final = immunizations
+        # patient.birth_date: only for age-dependent schedules (series.choose_series); never logged.
+        self.birth_date: Final = birth_date
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class VaccineRules:
     live_whole_rule: str = "plan.live-series-whole"
     depletion_rule: str = "plan.protection-in-depletion"
     yellow_fever_rule: str = "cdc.yellow-fever-mmr-spacing"
+    # Vaccine id -> its other schedules (series.choose_series picks among them for each request).
+    alternatives: dict[str, tuple[Alternative, ...]] = field(default_factory=dict)
 
     # What each vaccine's rules come to, worked out once per ruleset (nothing in it depends on a request):
     # vaccine id -> (series, lead time, whether a minimum interval is shorter than the recommended one).
@@ -126,6 +133,10 @@ class VaccineRules:
 
     def lead_time_for(self, vaccine: Vaccine) -> LeadTime:
         return self._facts_for(vaccine)[1]
+
+    def most_doses(self, vaccine: Vaccine) -> int:
+        """The longest of the vaccine's schedules: how many doses `given` may list."""
+        return max([self.series_for(vaccine).length, *(a.series.length for a in self.alternatives.get(vaccine.id, ()))])
 
     def has_shorter_minimum(self, vaccine: Vaccine) -> bool:
         """Whether the series has a minimum interval shorter than the recommended one (two proposals to weigh)."""
@@ -286,7 +297,7 @@ def vaccine_errors(
     if given_known:
         if as_of is not None and req.given:
             errors += _check_dates(req.given, as_of, f"{prefix}.given")
-        length = rules.series_for(match.vaccine).length
+        length = rules.most_doses(match.vaccine)
         if len(req.given) > length:
             errors.append(
                 FieldError(
@@ -312,7 +323,7 @@ def immunization_errors(
             FieldError(f"{prefix}.date", f"{imm.day} is after as_of {as_of}: only vaccines already given belong here")
         )
     try:
-        vaccine = _lookup(catalog, name, cvx, prefix).vaccine
+        vaccine = catalog.recorded(name, cvx, f"{prefix}.cvx" if cvx is not None else f"{prefix}.name")
     except LookupFailed as failed:
         return None, [*errors, failed.error]
     return vaccine, errors
@@ -612,6 +623,7 @@ def _plan_one(
     until: date,
     timings: dict[bool, Timing],
     history_spacing: _HistorySpacing | None,
+    birth_date: date | None = None,
 ) -> VaccinePlan:
     vaccine = match.vaccine
     live = vaccine.live
@@ -641,6 +653,26 @@ def _plan_one(
             spacing = rules.conflicts.spacing(vaccine, fixed)
     notes: list[str] = []
     extra_rules: list[str] = []
+    alternatives = rules.alternatives.get(vaccine.id)
+    if alternatives and not live:
+        # The product's schedule for this patient: immunocompromised dosage, or accelerated to meet needed_by.
+        replete = schedule.phase == STOPPED and schedule.b_cell_repletion_on is not None
+        choice = choose_series(
+            series,
+            lead,
+            alternatives,
+            given,
+            timing.windows,
+            as_of,
+            req.needed_by,
+            birth_date,
+            not replete,
+            lambda day: _depleted_on(schedule, day),
+        )
+        series, lead, length = choice.series, choice.lead, choice.series.length
+        shorter_minimum = _has_shorter_minimum(series)
+        notes += choice.notes
+        extra_rules += choice.rules
     if timing.status == AVOID:
         proposal = Proposal((), _remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     else:
@@ -900,6 +932,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
             until,
             timings,
             shared,
+            request.birth_date,
         )
         plans.append(vp)
         if match.vaccine.live:
