@@ -215,6 +215,20 @@ class ImmunizationSchema(NameOrCvxSchema):
     date = IsoDate(required=True, metadata=_doc("Date it was given (not after as_of).", "2026-11-10"))
 
 
+class PatientSchema(Schema):
+    birth_date = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "Date of birth (not after as_of). Used only where a product's schedule or eligibility depends on age "
+            "(accelerated Ixiaro for ages 18 to 65, accelerated Twinrix from 18, ACIP's immunocompromised hepatitis "
+            "B dosage from 20); never logged. Without it, the schedule that does not depend on age, and the reason "
+            "says so.",
+            "1988-05-02",
+        ),
+    )
+
+
 class PlanRequestSchema(Schema):
     as_of = IsoDate(
         load_default=None,
@@ -243,6 +257,12 @@ class PlanRequestSchema(Schema):
         load_default=365,
         validate=validate.Range(min=60, max=1095),
         metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365),
+    )
+    patient = fields.Nested(
+        PatientSchema,
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("The patient, only as far as the plan needs (optional)."),
     )
 
 
@@ -399,7 +419,8 @@ class PlanWarningSchema(Schema):
     code = fields.String(
         metadata=_doc(
             "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median (see the README).",
+            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median, "
+            "yellow-fever-with-mmr-varicella, history-inconsistent (see the README).",
             "history-assumed",
         )
     )

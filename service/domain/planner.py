@@ -27,6 +27,7 @@ from .series import (
     LeadTime,
     Proposal,
     Series,
+    birth_date_errors,
     choose_series,
     propose,
     ready_on,
@@ -886,7 +887,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
-    errors += checked.errors
+    errors += checked.errors + birth_date_errors(request.birth_date, request.as_of)
     until = shift(request.as_of, request.horizon_days)
     schedule = None
     if profile is not None:
@@ -961,7 +962,7 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
 def field_order(name: str) -> tuple[int, int]:
     """Sort key putting errors in the order of the request's fields, list items by index (vaccines[2] before
     vaccines[10]); a stable sort keeps each item's own order."""
-    for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days")):
+    for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days", "patient")):
         if name.startswith(prefix):
             index = name[len(prefix) + 1 : name.find("]")] if name[len(prefix) : len(prefix) + 1] == "[" else ""
             return rank, int(index) if index.isdigit() else -1

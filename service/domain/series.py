@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from .errors import FieldError
 from .intervals import Interval, iso_day, shift
 from .spacing import LiveSpacing
 from .values import Value
@@ -268,6 +269,17 @@ def age_on(birth_date: date, day: date) -> int:
     return years - 1 if (day.month, day.day) < (birth_date.month, birth_date.day) else years
 
 
+def birth_date_errors(birth_date: date | None, as_of: date) -> list[FieldError]:
+    """What is wrong with patient.birth_date (the date itself is not repeated: it is patient data)."""
+    if birth_date is None:
+        return []
+    if birth_date > as_of:
+        return [FieldError("patient.birth_date", "is after as_of: a date of birth is in the past")]
+    if age_on(birth_date, as_of) > 130:
+        return [FieldError("patient.birth_date", "is more than 130 years before as_of")]
+    return []
+
+
 def _ready_by(
     series: Series,
     lead: LeadTime,
@@ -307,24 +319,23 @@ def choose_series(
     `depleted(day)`: whether a dose on that day falls in B-cell depletion."""
     age = age_on(birth_date, as_of) if birth_date is not None else None
     notes: list[str] = []
+    if len(given) > standard.length:
+        # More doses than the standard schedule has: they were given on a longer one, which is continued.
+        for alt in alternatives:
+            if len(given) <= alt.series.length:
+                note = f"The {len(given)} doses given follow {alt.schedule}, which is continued."
+                return SeriesChoice(alt.series, alt.lead or lead, (note,), (alt.series.rule_id,))
     for alt in alternatives:
         if alt.use != IMMUNOCOMPROMISED or not immunocompromised or len(given) > alt.series.length:
             continue
-        if len(given) >= standard.length:
+        if len(given) == standard.length:
             break  # the standard course is complete: nothing to add to it
+        dosage = f"ACIP's dosage for immunocompromised patients {alt.ages()}"
         if age is not None and not alt.allows(age):
-            notes.append(
-                f"Planned on the standard schedule: ACIP's immunocompromised dosage ({alt.schedule}) is for "
-                f"patients {alt.ages()}, and the patient is {age}."
-            )
+            notes.append(f"Planned on the standard schedule: {dosage} ({alt.schedule}) does not apply at {age}.")
             break
-        if age is None:
-            notes.append(
-                f"Planned on {alt.schedule} (ACIP, for immunocompromised patients {alt.ages()}; no "
-                "patient.birth_date was given, and the therapy is licensed for adults)."
-            )
-        else:
-            notes.append(f"Planned on {alt.schedule} (ACIP, for immunocompromised patients {alt.ages()}).")
+        why = "" if age is not None else " (no patient.birth_date: taken as an adult, as the therapy is for adults)"
+        notes.append(f"Planned on {dosage}: {alt.schedule}{why}.")
         return SeriesChoice(alt.series, alt.lead or lead, tuple(notes), (alt.series.rule_id,))
     accelerated = [a for a in alternatives if a.use == ACCELERATED and len(given) <= a.series.length]
     if needed_by is None or not accelerated:
