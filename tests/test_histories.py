@@ -499,3 +499,100 @@ def test_a_recent_live_vaccine_moves_the_earliest_start_over_http(client):
     [warning] = body["warnings"]
     assert warning["code"] == "live-vaccine-before-start" and "2026-12-17" in warning["message"]
     assert warning["rules"] == ["ofatumumab.live-vaccine-before-start"]
+
+
+# ---- therapy doses that cannot follow the labelled schedule --------------------------------------------
+
+# Labelled dose-to-dose: 7, 7, 14 days, then 28 days (or a month); each within the profile's 3 days. A late
+# dose is the label's missed dose (the schedule restarts from it), never an inconsistency.
+INCONSISTENT = [
+    # a complete history from its first dose: the starter doses 2 days apart (7 labelled)
+    (
+        {"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-22", "2026-11-03", "2026-11-17"]},
+        ["2026-10-22 is 2 days after 2026-10-20, where the labelled schedule gives 7"],
+    ),
+    # deep in maintenance (a partial history from a start in January 2025): two doses 7 days apart
+    (
+        {"start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-08", "2026-10-06", "2026-11-03"]},
+        ["2026-09-08 is 7 days after 2026-09-01, where the labelled schedule gives 28"],
+    ),
+    # 24 days: 4 days early (more than the 3 allowed); and after a late dose (10-09) the next is 23 days on
+    (
+        {"start_date": "2025-01-10", "doses": ["2026-08-04", "2026-08-28", "2026-10-09", "2026-11-01"]},
+        [
+            "2026-08-28 is 24 days after 2026-08-04, where the labelled schedule gives 28",
+            "2026-11-01 is 23 days after 2026-10-09, where the labelled schedule gives 28",
+        ],
+    ),
+    # the labelled schedule, doses 3 days early or late, and a late dose: nothing to say
+    ({"start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-26", "2026-10-27", "2026-11-21"]}, []),
+    ({"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}, []),
+    ({"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-24", "2026-10-31", "2026-11-14"]}, []),
+    # a monthly cadence: 31 January to 28 February is one labelled month
+    ({"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-01-31", "2026-02-28", "2026-03-31"]}, []),
+    (
+        {"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-01-31", "2026-02-20", "2026-03-20"]},
+        ["2026-02-20 is 20 days after 2026-01-31, where the labelled schedule gives 28"],
+    ),
+    # no doses listed: the labelled schedule is assumed, so nothing is checked
+    ({"start_date": "2026-01-06"}, []),
+]
+
+
+@pytest.mark.parametrize("treatment, named", INCONSISTENT)
+def test_doses_that_cannot_follow_the_labelled_schedule_are_named(ruleset, treatment, named):
+    p = plan(ruleset, "2026-11-24", treatment)
+    found = [w for w in p.warnings if w.code == "history-inconsistent"]
+    if not named:
+        assert found == []
+        return
+    (warning,) = found
+    for text in named:
+        assert text in warning.message
+    assert warning.message.count("where the labelled schedule gives") == len(named)
+    assert warning.rules == ("ofatumumab.schedule",)
+
+
+# ---- one basis for the two B-cell timers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stopped_on, repletion, recheck, warned",
+    [
+        # last dose 03-02 + 173 days = 08-22, whatever the stop date
+        ("2026-03-02", None, "2026-08-22", None),
+        ("2026-04-15", None, "2026-08-22", None),
+        # repletion 172 days after the last dose: sooner than the median, counted from the same day
+        ("2026-04-15", "2026-08-21", None, True),
+        ("2026-04-15", "2026-08-22", None, False),
+    ],
+)
+def test_the_recheck_date_and_the_median_warning_count_from_the_last_dose(
+    ruleset, stopped_on, repletion, recheck, warned
+):
+    treatment = {"doses": STOPPED_IN_MARCH["doses"], "stopped_on": stopped_on, "b_cell_repletion_on": repletion}
+    p = plan(ruleset, "2026-11-24", treatment, vaccines=(("MMR", ()),))
+    (mmr,) = p.vaccines
+    if recheck is not None:
+        assert mmr.timing.b_cell_recheck_on == d(recheck)
+        assert "counted here from the last dose (2026-03-02)" in mmr.timing.reason
+    else:
+        found = [w for w in p.warnings if w.code == "repletion-before-median"]
+        assert bool(found) is warned
+        if found:
+            assert "after the last dose 2026-03-02" in found[0].message
+            assert "counted from the last dose (as b_cell_recheck_on is)" in found[0].message
+
+
+def test_the_warning_and_the_recheck_basis_through_rest(client):
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-08"]},
+        "vaccines": [{"name": "Shingrix"}],
+    }
+    answer = client.post("/v1/plans", json=body).get_json()
+    (warning,) = [w for w in answer["warnings"] if w["code"] == "history-inconsistent"]
+    assert "2026-09-08 is 7 days after 2026-09-01, where the labelled schedule gives 28" in warning["message"]
+    stopped = {"drug": "ofatumumab", "doses": STOPPED_IN_MARCH["doses"], "stopped_on": "2026-04-15"}
+    answer = client.post("/v1/plans", json=body | {"treatment": stopped, "vaccines": [{"name": "MMR"}]}).get_json()
+    assert answer["vaccines"][0]["b_cell_recheck_on"] == "2026-08-22"  # 03-02 + 173 days, not 04-15 + 173

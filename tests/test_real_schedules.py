@@ -239,8 +239,10 @@ def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date
             "stopped_on": "2026-08-31",
         },
     )
-    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-02-20"  # 08-31 + 173 days
+    # counted from the last dose 08-04 (not the stop decision of 08-31), as repletion-before-median is
+    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-01-24"  # 08-04 + 173 days
     assert "24.6 weeks" in mmr["reason"] and "40 weeks" in mmr["reason"]
+    assert "counted here from the last dose (2026-08-04)" in mmr["reason"]
     assert shingrix["status"] == "post_therapy" and proposed(shingrix)[0] == (1, "2026-11-24")
 
 

@@ -374,7 +374,9 @@ class VaccinePlanSchema(Schema):
     b_cell_recheck_on = IsoDate(
         allow_none=True,
         metadata=_doc(
-            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."
+            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells, "
+            "the label's median recovery time counted from the last dose (the repletion-before-median warning counts "
+            "from the same date)."
         ),
     )
     reason = fields.String(metadata=_doc("Plain-language explanation."))

@@ -18,6 +18,9 @@ NON_LIVE_VACCINE_NEAR_START = "non-live-vaccine-near-start"
 REPLETION_BEFORE_MEDIAN = "repletion-before-median"
 # Yellow fever vaccine with MMR, MMRV or varicella vaccine on the same day or less than 30 days apart.
 YELLOW_FEVER_WITH_MMR_VARICELLA = "yellow-fever-with-mmr-varicella"
+# Therapy doses after the start that come sooner than the labelled schedule allows (a dose entered twice, a
+# wrong date): the plan is made from them as given, but they need checking.
+HISTORY_INCONSISTENT = "history-inconsistent"
 
 
 @dataclass(frozen=True)

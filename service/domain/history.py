@@ -14,13 +14,15 @@ from datetime import date, timedelta
 from typing import Final
 
 from .advisories import (
+    HISTORY_INCONSISTENT,
     LIVE_VACCINE_BEFORE_START,
     LIVE_VACCINE_DURING_THERAPY,
     NON_LIVE_VACCINE_NEAR_START,
     PlanWarning,
 )
 from .catalog import Vaccine
-from .schedule import NOT_STARTED, DoseSchedule
+from .intervals import iso_day
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
 from .therapy import TherapyProfile
 from .values import Value
 
@@ -114,9 +116,52 @@ def review_history(
             )
         )
 
+    inconsistent = inconsistent_doses(profile, schedule)
+    if inconsistent is not None:
+        warnings.append(inconsistent)
+
     earliest = None
     if planned:
         latest_live = max((e.day for e in events if e.vaccine.live), default=None)
         if latest_live is not None and latest_live + live_days > as_of:
             earliest = latest_live + live_days
     return HistoryReview(tuple(warnings), earliest)
+
+
+def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanWarning | None:
+    """The listed therapy doses after the start that come sooner than the profile's labelled schedule allows
+    after the dose listed before them, within the profile's tolerance (a late dose is the label's missed dose,
+    not an inconsistency). Generic over the profile: starter gaps, then its maintenance cadence, each dose
+    numbered as the schedule numbers it (from the stated start for a partial history). None when all fit."""
+    if schedule.assumed or len(schedule.given) < 2:
+        return None
+    given = schedule.given
+    numbers = (
+        dose_numbers_from_start(profile, schedule.first_dose, given)
+        if schedule.partial
+        else tuple(range(1, len(given) + 1))
+    )
+    tolerance = profile.starter_tolerance_days
+    early: list[str] = []
+    doses = list(zip(given, numbers, strict=True))
+    for (before, n_before), (day, n) in zip(doses, doses[1:], strict=False):
+        # The labelled day of dose n when dose n_before was given on `before`.
+        run = labelled_doses(profile, schedule.cadence, before, n_before)
+        labelled = before
+        for _ in range(n - n_before + 1):
+            labelled = next(run)
+        if (labelled - day).days > tolerance:
+            early.append(
+                f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "
+                f"schedule gives {(labelled - before).days}"
+            )
+    if not early:
+        return None
+    label = profile.schedule_text.rstrip(". ") or "its label"
+    return PlanWarning(
+        HISTORY_INCONSISTENT,
+        f"Doses of {profile.name} that cannot follow its labelled schedule ({label}, {tolerance} days either way): "
+        f"{'; '.join(early)}. Check the dates (a dose listed twice, a typing error): "
+        "the plan is made from them as given.",
+        (profile.rule_id("schedule"),),
+    )

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Final
 
 from .intervals import iso_day, shift
-from .schedule import NOT_STARTED, STOPPED, DoseSchedule
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule, recovery_basis
 from .therapy import MidCycleSlot, TherapyProfile
 from .values import Value
 
@@ -175,17 +175,21 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             if window is None:
                 return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
             return Timing(POST_THERAPY, (window,), reason, rules)
-        recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
-        consensus = shift(schedule.stopped_on, profile.b_cell_consensus_days)
+        # Counted from the last dose, as the repletion-before-median warning is (schedule._repletion_warnings):
+        # B-cell recovery follows the last exposure to the drug, which a later stop decision does not move.
+        basis = recovery_basis(schedule)
+        recheck = shift(basis, profile.b_cell_recheck_days)
+        consensus = shift(basis, profile.b_cell_consensus_days)
         when = f"from {iso_day(recheck)}" if recheck > as_of else f"now (that point, {iso_day(recheck)}, has passed)"
         return Timing(
             AVOID,
             (),
             (
                 f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
-                f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
-                f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
-                f"({iso_day(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."
+                f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, counted here from the "
+                f"last dose ({iso_day(basis)}), so a B-cell count is worth re-checking {when}; the ECTRIMS/EAN "
+                f"consensus uses {profile.b_cell_consensus_text} ({iso_day(consensus)}). Send "
+                "treatment.b_cell_repletion_on once repletion is confirmed."
             ),
             (profile.rule_id("live_after_stop"),),
             b_cell_recheck_on=recheck,
