@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from service.domain.advisories import WARNING_CODES
 from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
@@ -419,12 +420,8 @@ class VaccinePlanSchema(Schema):
 @response()
 class PlanWarningSchema(Schema):
     code = fields.String(
-        metadata=_doc(
-            "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median, "
-            "yellow-fever-with-mmr-varicella, history-inconsistent (see the README).",
-            "history-assumed",
-        )
+        validate=validate.OneOf(WARNING_CODES),
+        metadata=_doc("Stable code a client may branch on (see the README's table of warnings).", "history-assumed"),
     )
     message = fields.String(metadata=_doc("What a clinician should know, in plain words."))
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))
