@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from service.app import create_app
 from service.domain.catalog import Catalog, LookupFailed, Product, Vaccine, meaningful_words, normalize, strip_season
+from tests.conftest import TODAY
 
 CVX_MAP_FILE = Path(__file__).resolve().parents[1] / "service" / "data" / "cdsi" / "cvx-antigen-map.csv"
 with CVX_MAP_FILE.open(encoding="utf-8", newline="") as _f:
@@ -698,3 +700,19 @@ def test_imojev_is_planned_as_a_live_vaccine(client):
     (imojev,) = plan(client, [{"name": "Imojev"}], treatment=MAINTENANCE)["vaccines"]
     assert imojev["vaccine"]["live"] is True and imojev["vaccine"]["cvx"] is None
     assert imojev["status"] == "avoid" and imojev["proposed"] == []
+
+
+def test_the_birth_date_is_never_logged(caplog, capfd):
+    client = create_app({"TODAY": TODAY, "LOG_LEVEL": "DEBUG"}).test_client()
+    caplog.set_level("DEBUG")
+    plan(client, [{"name": "Ixiaro", "needed_by": "2026-12-10"}], patient={"birth_date": "1961-07-13"})
+    body = {"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": "Ixiaro"}]}
+    client.post("/v1/plans", json=body | {"patient": {"birth_date": "1961-13-13"}})
+    client.post("/v1/plans", json=body | {"patient": {"birth_date": "2061-01-01"}})
+    out, err = capfd.readouterr()
+    # every record with its extra fields (the access line's), and whatever reached stdout or stderr
+    # (the access lines reach caplog or, when the service logger does not propagate, stdout)
+    lines = len([r for r in caplog.records if getattr(r, "route", None) == "/v1/plans"])
+    assert lines + (out + err).count('"route": "/v1/plans"') == 3
+    logged = out + err + caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert "1961" not in logged and "2061" not in logged
