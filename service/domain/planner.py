@@ -27,6 +27,7 @@ from .series import (
     LeadTime,
     Proposal,
     Series,
+    SeriesChoice,
     birth_date_errors,
     choose_series,
     propose,
@@ -654,24 +655,9 @@ def _plan_one(
             spacing = rules.conflicts.spacing(vaccine, fixed)
     notes: list[str] = []
     extra_rules: list[str] = []
-    alternatives = rules.alternatives.get(vaccine.id)
-    if alternatives and not live:
-        # The product's schedule for this patient: immunocompromised dosage, or accelerated to meet needed_by.
-        replete = schedule.phase == STOPPED and schedule.b_cell_repletion_on is not None
-        choice = choose_series(
-            series,
-            lead,
-            alternatives,
-            given,
-            timing.windows,
-            as_of,
-            req.needed_by,
-            birth_date,
-            not replete,
-            lambda day: _depleted_on(schedule, day),
-        )
-        series, lead, length = choice.series, choice.lead, choice.series.length
-        shorter_minimum = _has_shorter_minimum(series)
+    choice = _product_schedule(rules, vaccine, series, lead, given, timing, schedule, req, as_of, birth_date)
+    if choice is not None:  # the product's schedule for this patient (series.choose_series)
+        series, lead, length, shorter_minimum = choice.series, choice.lead, choice.series.length, choice.shorter
         notes += choice.notes
         extra_rules += choice.rules
     if timing.status == AVOID:
@@ -783,6 +769,38 @@ def _plan_one(
         timing.notes,
     )
     return VaccinePlan(req, match, timing, proposal, series, ready, protection.meets, protection.means, serology, lead)
+
+
+def _product_schedule(
+    rules: VaccineRules,
+    vaccine: Vaccine,
+    series: Series,
+    lead: LeadTime,
+    given: tuple[date, ...],
+    timing: Timing,
+    schedule: DoseSchedule,
+    req: VaccineRequest,
+    as_of: date,
+    birth_date: date | None,
+) -> SeriesChoice | None:
+    """series.choose_series for a non-live vaccine with other schedules (None for the rest): the patient is
+    immunocompromised on or starting the therapy, until a confirmed B-cell repletion."""
+    alternatives = rules.alternatives.get(vaccine.id)
+    if not alternatives or vaccine.live:
+        return None
+    replete = schedule.phase == STOPPED and schedule.b_cell_repletion_on is not None
+    return choose_series(
+        series,
+        lead,
+        alternatives,
+        given,
+        timing.windows,
+        as_of,
+        req.needed_by,
+        birth_date,
+        not replete,
+        lambda day: _depleted_on(schedule, day),
+    )
 
 
 def _remaining_doses(series: Series, given: tuple[date, ...]) -> tuple[int, ...]:

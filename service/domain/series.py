@@ -262,6 +262,13 @@ class SeriesChoice(Value):
         self.notes: Final = notes
         self.rules: Final = rules
 
+    @property
+    def shorter(self) -> bool:
+        """Whether a minimum interval of the series is shorter than its recommended one."""
+        return any(
+            i.recommended is not None and i.recommended != i.minimum for d in self.series.doses for i in d.intervals
+        )
+
 
 def age_on(birth_date: date, day: date) -> int:
     """Age in whole years on `day` (a 29 February birthday counts from 1 March in other years)."""
