@@ -94,6 +94,25 @@ def evidence_misspelt(data: Path) -> None:
     edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
 
 
+def alternative_for_an_unknown_product(data: Path) -> None:
+    edit_json(
+        data / "series.json",
+        lambda d: d["alternatives"].update({"no-such-vaccine": d["alternatives"]["je-inactivated"]}),
+    )
+
+
+def alternative_with_an_unknown_use(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(use="sometimes"))
+
+
+def alternative_doses_misnumbered(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["hepa-hepb"][0]["doses"][3].update(dose=5))
+
+
+def alternative_ages_reversed(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(min_age_years=70))
+
+
 # (defect, file named, field named, words in the message)
 DEFECTS = [
     (yellow_fever_non_live, "vaccines.json", "vaccines[13].live", "live vaccine in CDSi's live-virus conflict table"),
@@ -106,6 +125,10 @@ DEFECTS = [
     (unknown_candidate, "vaccines.json", "", "unknown candidates"),
     (undefined_series_source, "series.json", "", "nowhere"),
     (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
+    (alternative_for_an_unknown_product, "series.json", "", "no-such-vaccine"),
+    (alternative_with_an_unknown_use, "series.json", "alternatives.je-inactivated[0].use", "'sometimes' is not one of"),
+    (alternative_doses_misnumbered, "series.json", "alternatives.hepa-hepb[0].doses", "numbered 1, 2"),
+    (alternative_ages_reversed, "series.json", "alternatives.je-inactivated[0].max_age_years", "below min_age_years"),
 ]
 DEFECT_IDS = [d[0].__name__.replace("_", "-") for d in DEFECTS]
 

@@ -347,6 +347,23 @@ def _lead_time_from(key: str, doc: dict[str, Any], sources: dict[str, str], rule
     return LeadTime(doc["days"], rule_id, after_dose)
 
 
+def _check_alternatives(series_file: str, series_doc: dict[str, Any], series_sources: set[str]) -> None:
+    """A product's other schedules: doses numbered 1, 2, ...; every source defined; ages in order."""
+    for vid, docs in series_doc.get("alternatives", {}).items():
+        for index, doc in enumerate(docs):
+            where = f"alternatives.{vid}[{index}]"
+            numbers = [d["dose"] for d in doc["doses"]]
+            if numbers != list(range(1, len(numbers) + 1)):
+                raise DataError(series_file, f"{where}.doses", f"doses must be numbered 1, 2, ... (got {numbers})")
+            used = [doc["source"], *(i["source"] for d in doc["doses"] for i in d.get("intervals", ()))]
+            used += [doc["lead_time"]["source"]] if "lead_time" in doc else []
+            for key in used:
+                if key not in series_sources:
+                    raise DataError(series_file, where, f"undefined source {key!r}")
+            if doc.get("max_age_years", 200) < doc.get("min_age_years", 0):
+                raise DataError(series_file, f"{where}.max_age_years", "is below min_age_years")
+
+
 def _conflict_codes(rows: Iterable[dict[str, str]]) -> set[str]:
     return {code for row in rows for code in (row["previous_cvx"], row["current_cvx"])}
 
@@ -410,19 +427,7 @@ def cross_check(
                     raise DataError(series_file, f"series.{vid}.doses[{d['dose'] - 1}]", "from_dose must be earlier")
                 if i["source"] not in series_sources:
                     raise DataError(series_file, f"series.{vid}.doses", f"undefined source {i['source']!r}")
-    for vid, docs in series_doc.get("alternatives", {}).items():
-        for index, doc in enumerate(docs):
-            where = f"alternatives.{vid}[{index}]"
-            numbers = [d["dose"] for d in doc["doses"]]
-            if numbers != list(range(1, len(numbers) + 1)):
-                raise DataError(series_file, f"{where}.doses", f"doses must be numbered 1, 2, ... (got {numbers})")
-            used = [doc["source"], *(i["source"] for d in doc["doses"] for i in d.get("intervals", ()))]
-            used += [doc["lead_time"]["source"]] if "lead_time" in doc else []
-            for key in used:
-                if key not in series_sources:
-                    raise DataError(series_file, where, f"undefined source {key!r}")
-            if doc.get("max_age_years", 200) < doc.get("min_age_years", 0):
-                raise DataError(series_file, f"{where}.max_age_years", "is below min_age_years")
+    _check_alternatives(series_file, series_doc, series_sources)
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
