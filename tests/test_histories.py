@@ -534,6 +534,16 @@ INCONSISTENT = [
         {"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-01-31", "2026-02-20", "2026-03-20"]},
         ["2026-02-20 is 20 days after 2026-01-31, where the labelled schedule gives 28"],
     ),
+    # monthly from 31 March: 30 April is the labelled day, 26 April 4 days early
+    (
+        {"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-03-31", "2026-04-26"]},
+        ["2026-04-26 is 26 days after 2026-03-31, where the labelled schedule gives 30"],
+    ),
+    # a partial history still in its starter doses: 10-27 is dose 2, 10-29 (9 days from the start) dose 3
+    (
+        {"start_date": "2026-10-20", "doses": ["2026-10-27", "2026-10-29"]},
+        ["2026-10-29 is 2 days after 2026-10-27, where the labelled schedule gives 7"],
+    ),
     # no doses listed: the labelled schedule is assumed, so nothing is checked
     ({"start_date": "2026-01-06"}, []),
 ]

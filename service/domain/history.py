@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Final
 
 from .advisories import (
@@ -133,20 +134,33 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     after the dose listed before them, within the profile's tolerance (a late dose is the label's missed dose,
     not an inconsistency). Generic over the profile: starter gaps, then its maintenance cadence, each dose
     numbered as the schedule numbers it (from the stated start for a partial history). None when all fit."""
-    if schedule.assumed or len(schedule.given) < 2:
-        return None
     given = schedule.given
-    numbers = (
-        dose_numbers_from_start(profile, schedule.first_dose, given)
-        if schedule.partial
-        else tuple(range(1, len(given) + 1))
-    )
+    if schedule.assumed or len(given) < 2:
+        return None
     tolerance = profile.starter_tolerance_days
+    starters = len(profile.starter_gaps)
+    # Numbers rise by at least one a dose, so the first starters + 1 listed doses reach maintenance if any do;
+    # from the first maintenance dose on, each listed dose is the next (schedule.dose_numbers_from_start).
+    head = given[: starters + 1]
+    numbers = (
+        dose_numbers_from_start(profile, schedule.first_dose, head) if schedule.partial else range(1, len(head) + 1)
+    )
+    first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
+    pairs = [(k, numbers[k - 1], numbers[k]) for k in range(1, min(first_maintenance + 1, len(given)))]
+    # Maintenance pairs: only those closer than the longest labelled interval (less the tolerance) can be early,
+    # so a long history costs one subtraction a dose.
+    cadence = schedule.cadence
+    longest = cadence.days + 31 * cadence.months
+    tail = given[first_maintenance:]
+    pairs += [
+        (first_maintenance + i + 1, starters + 1, starters + 2)
+        for i, (a, b) in enumerate(pairwise(tail))
+        if (b - a).days + tolerance < longest
+    ]
     early: list[str] = []
-    doses = list(zip(given, numbers, strict=True))
-    for (before, n_before), (day, n) in zip(doses, doses[1:], strict=False):
-        # The labelled day of dose n when dose n_before was given on `before`.
-        run = labelled_doses(profile, schedule.cadence, before, n_before)
+    for k, n_before, n in pairs:
+        before, day = given[k - 1], given[k]
+        run = labelled_doses(profile, cadence, before, n_before)  # dose n_before on `before`, then the label's
         labelled = before
         for _ in range(n - n_before + 1):
             labelled = next(run)
@@ -161,7 +175,7 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     return PlanWarning(
         HISTORY_INCONSISTENT,
         f"Doses of {profile.name} that cannot follow its labelled schedule ({label}, {tolerance} days either way): "
-        f"{'; '.join(early)}. Check the dates (a dose listed twice, a typing error): "
-        "the plan is made from them as given.",
+        f"{'; '.join(early)}. Check the dates (a dose listed twice, a typing error): the plan is made from them "
+        "as given.",
         (profile.rule_id("schedule"),),
     )
