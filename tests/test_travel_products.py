@@ -716,3 +716,32 @@ def test_the_birth_date_is_never_logged(caplog, capfd):
     assert lines + (out + err).count('"route": "/v1/plans"') == 3
     logged = out + err + caplog.text + " ".join(str(vars(r)) for r in caplog.records)
     assert "1961" not in logged and "2061" not in logged
+
+
+# name -> (catalog id, reported CVX, live), through POST /v1/plans (a start far enough for live vaccines)
+NEW_NAMES = [
+    ("M-M-RvaxPro", "mmr", "03", True),
+    ("Priorix", "mmr", "03", True),
+    ("Pluserix", "mmr", "03", True),
+    ("Okavax", "varicella", "21", True),
+    ("oral typhoid", "typhoid-oral", "25", True),
+    ("nasal flu", "laiv", "111", True),
+    ("Imojev", "je-live", None, True),
+    ("Revaxis", "dt-ipv", "195", False),
+    ("Repevax", "tdap-ipv", None, False),
+    ("Viatim", "hepa-typhoid", None, False),
+    ("Vivaxim", "hepa-typhoid", None, False),
+    ("Hepatyrix", "hepa-typhoid", None, False),
+    ("Fendrix", "hepb-fendrix", None, False),
+    ("Engerix-B", "hepb-engerix", "43", False),
+    ("HBVaxPro", "hepb-recombivax", "43", False),
+]
+
+
+@pytest.mark.parametrize("name, vid, cvx, live", NEW_NAMES)
+def test_the_names_clinics_use_are_planned_with_their_class(client, name, vid, cvx, live):
+    (result,) = plan(client, [{"name": name}], treatment=FAR_START)["vaccines"]
+    assert (result["vaccine"]["id"], result["vaccine"]["cvx"], result["vaccine"]["live"]) == (vid, cvx, live)
+    # before a start on 2027-03-01 every one of them has a pre-start window (live: to 02-01; non-live: to 02-15)
+    assert result["status"] == "pre_start"
+    assert result["windows"][0]["end"] == ("2027-02-01" if live else "2027-02-15")
