@@ -4,6 +4,9 @@ The windows say when a vaccine may still be given; this module says what the vac
 request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than 28
 days before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less than 14 days
 before the first dose. Each is a warning with a stable code; none changes a window.
+
+The therapy's own doses are checked against its labelled schedule too (inconsistent_doses): a dose nearer the
+one before it than its labelled day (two maintenance doses 7 days apart) is named.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .advisories import (
 )
 from .catalog import Vaccine
 from .intervals import iso_day
-from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start
 from .therapy import TherapyProfile
 from .values import Value
 
@@ -130,14 +133,14 @@ def review_history(
 
 
 def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanWarning | None:
-    """The listed therapy doses after the start that come sooner than the profile's labelled schedule allows
-    after the dose listed before them, within the profile's tolerance (a late dose is the label's missed dose,
-    not an inconsistency). Generic over the profile: starter gaps, then its maintenance cadence, each dose
-    numbered as the schedule numbers it (from the stated start for a partial history). None when all fit."""
+    """The listed therapy doses after the start that cannot be the next labelled dose: nearer the dose listed
+    before them than the day the profile's labelled schedule gives (two maintenance doses 7 days apart). A
+    dose a few days early is a clinic's calendar, and a late one the label's missed dose: neither is named.
+    Generic over the profile: its starter gaps, then its maintenance cadence, each dose numbered as the
+    schedule numbers it (from the stated start for a partial history). None when every dose can follow."""
     given = schedule.given
     if schedule.assumed or len(given) < 2:
         return None
-    tolerance = profile.starter_tolerance_days
     starters = len(profile.starter_gaps)
     # Numbers rise by at least one a dose, so the first starters + 1 listed doses reach maintenance if any do;
     # from the first maintenance dose on, each listed dose is the next (schedule.dose_numbers_from_start).
@@ -147,24 +150,23 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     )
     first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
     pairs = [(k, numbers[k - 1], numbers[k]) for k in range(1, min(first_maintenance + 1, len(given)))]
-    # Maintenance pairs: only those closer than the longest labelled interval (less the tolerance) can be early,
-    # so a long history costs one subtraction a dose.
+    # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
+    # history costs one subtraction a dose.
     cadence = schedule.cadence
     longest = cadence.days + 31 * cadence.months
     tail = given[first_maintenance:]
     pairs += [
         (first_maintenance + i + 1, starters + 1, starters + 2)
         for i, (a, b) in enumerate(pairwise(tail))
-        if (b - a).days + tolerance < longest
+        if 2 * (b - a).days < longest
     ]
     early: list[str] = []
-    for k, n_before, n in pairs:
+    for k, n_before, _ in pairs:
         before, day = given[k - 1], given[k]
-        run = labelled_doses(profile, cadence, before, n_before)  # dose n_before on `before`, then the label's
-        labelled = before
-        for _ in range(n - n_before + 1):
-            labelled = next(run)
-        if (labelled - day).days > tolerance:
+        # Read as the very next labelled dose, the most lenient reading: a dose the list skips (or a later
+        # maintenance dose numbered as "one past the first") would only put its labelled day further away.
+        labelled = profile.gap_after(n_before, cadence).after(before)
+        if 2 * (day - before).days < (labelled - before).days:
             early.append(
                 f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "
                 f"schedule gives {(labelled - before).days}"
@@ -174,8 +176,8 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     label = profile.schedule_text.rstrip(". ") or "its label"
     return PlanWarning(
         HISTORY_INCONSISTENT,
-        f"Doses of {profile.name} that cannot follow its labelled schedule ({label}, {tolerance} days either way): "
-        f"{'; '.join(early)}. Check the dates (a dose listed twice, a typing error): the plan is made from them "
-        "as given.",
+        f"Doses of {profile.name} that cannot follow its labelled schedule ({label}): {'; '.join(early)}, so "
+        "each is nearer the dose before it than its labelled day. Check the dates (a dose listed twice, a typing "
+        "error): the plan is made from them as given.",
         (profile.rule_id("schedule"),),
     )
