@@ -602,3 +602,32 @@ def test_the_warning_and_the_recheck_basis_through_rest(client):
     stopped = {"drug": "ofatumumab", "doses": STOPPED_IN_MARCH["doses"], "stopped_on": "2026-04-15"}
     answer = client.post("/v1/plans", json=body | {"treatment": stopped, "vaccines": [{"name": "MMR"}]}).get_json()
     assert answer["vaccines"][0]["b_cell_recheck_on"] == "2026-08-22"  # 03-02 + 173 days, not 04-15 + 173
+
+
+# Other profiles, the same rule: ocrelizumab 300 mg on days 1 and 15, then every 24 weeks counted from day 1
+# (01-05 + 168 days = 06-22: dose 3 is 154 days after dose 2, each later dose 168 after the one before);
+# rituximab in MS is off-label ("infusions as listed"): no labelled schedule, nothing named.
+OTHER_PROFILES = [
+    ("ocrelizumab", {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-06-08"]}, []),
+    (
+        "ocrelizumab",
+        {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-06-08", "2026-07-06"]},
+        ["2026-07-06 is 28 days after 2026-06-08, where the labelled schedule gives 168"],
+    ),
+    (
+        "ocrelizumab",
+        {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-03-30"]},
+        ["2026-03-30 is 70 days after 2026-01-19, where the labelled schedule gives 154"],
+    ),
+    ("rituximab", {"start_date": "2025-01-10", "doses": ["2026-01-05", "2026-01-19", "2026-02-02"]}, []),
+]
+
+
+@pytest.mark.parametrize("drug, treatment, named", OTHER_PROFILES)
+def test_the_check_follows_each_profiles_own_schedule(client, drug, treatment, named):
+    body = {"as_of": "2026-08-01", "treatment": {"drug": drug, **treatment}, "vaccines": [{"name": "Shingrix"}]}
+    answer = client.post("/v1/plans", json=body).get_json()
+    found = [w["message"] for w in answer["warnings"] if w["code"] == "history-inconsistent"]
+    assert len(found) == (1 if named else 0)
+    for text in named:
+        assert text in found[0]

@@ -1,9 +1,9 @@
 """The vaccine history against the therapy's first dose: the label's timing rules, checked on what was given.
 
 The windows say when a vaccine may still be given; this module says what the vaccines already given (a
-request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than 28
-days before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less than 14 days
-before the first dose. Each is a warning with a stable code; none changes a window.
+request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than the
+profile's live lead time before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less
+than the non-live lead time before the first dose. Each is a warning with a stable code; none changes a window.
 
 The therapy's own doses are checked against its labelled schedule too (inconsistent_doses): a dose nearer the
 one before it than its labelled day (two maintenance doses 7 days apart) is named.
@@ -26,8 +26,8 @@ from .advisories import (
 )
 from .catalog import Vaccine
 from .intervals import iso_day
-from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start
-from .therapy import TherapyProfile
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
+from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
 
 
@@ -81,7 +81,8 @@ def review_history(
             PlanWarning(
                 LIVE_VACCINE_BEFORE_START,
                 f"Live vaccine less than {profile.live_pre_start_days} days before the {which} {name} dose on "
-                f"{first}{stated}: {_listed(live_before)}. The label says to give live vaccines at least 4 weeks "
+                f"{first}{stated}: {_listed(live_before)}. {profile.timing_source} says to give live vaccines at "
+                f"least {weeks_or_days(profile.live_pre_start_days)}{profile.label_note('live_pre_start_days')} "
                 f"before starting {name}. {action}",
                 (profile.rule_id("live_vaccine_before_start"),),
             )
@@ -112,8 +113,9 @@ def review_history(
             PlanWarning(
                 NON_LIVE_VACCINE_NEAR_START,
                 f"Non-live vaccine less than {profile.non_live_pre_start_days} days before the {which} {name} dose "
-                f"on {first}{stated}: {_listed(non_live_near)}. The label advises non-live vaccines at least 2 "
-                "weeks before starting whenever possible; ACIP advises that doses given within 14 days before "
+                f"on {first}{stated}: {_listed(non_live_near)}. {profile.timing_source} advises non-live vaccines at "
+                f"least {weeks_or_days(profile.non_live_pre_start_days)}{profile.label_note('non_live_pre_start_days')} "
+                "before starting whenever possible; ACIP advises that doses given within 14 days before "
                 "immunosuppressive therapy may be considered unimmunized and repeated once immunity is restored, "
                 f"so the response may be reduced.{keep}",
                 (profile.rule_id("non_live_vaccine_near_start"),),
@@ -137,35 +139,45 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     before them than the day the profile's labelled schedule gives (two maintenance doses 7 days apart). A
     dose a few days early is a clinic's calendar, and a late one the label's missed dose: neither is named.
     Generic over the profile: its starter gaps, then its maintenance cadence, each dose numbered as the
-    schedule numbers it (from the stated start for a partial history). None when every dose can follow."""
+    schedule numbers it (from the stated start for a partial history). None when every dose can follow, and
+    for a therapy given off-label (no labelled schedule to follow)."""
     given = schedule.given
-    if schedule.assumed or len(given) < 2:
+    # A therapy without a label for it (rituximab in MS: "infusions as listed") has no schedule a dose could
+    # contradict; an assumed history is the labelled schedule itself.
+    if not profile.labels or schedule.assumed or len(given) < 2:
         return None
-    starters = len(profile.starter_gaps)
+    # Dose numbers up to `starters` are the labelled starter doses (their gaps fixed, or for a profile whose
+    # maintenance counts from dose 1, dose 2 at its own gap); every later dose is a maintenance dose, the next
+    # one a cadence after it.
+    starters = max(len(profile.starter_gaps), profile.starter_doses)
+    cadence = schedule.cadence
     # Numbers rise by at least one a dose, so the first starters + 1 listed doses reach maintenance if any do;
     # from the first maintenance dose on, each listed dose is the next (schedule.dose_numbers_from_start).
     head = given[: starters + 1]
     numbers = (
-        dose_numbers_from_start(profile, schedule.first_dose, head) if schedule.partial else range(1, len(head) + 1)
+        dose_numbers_from_start(profile, schedule.first_dose, head, cadence)
+        if schedule.partial
+        else range(1, len(head) + 1)
     )
     first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
-    pairs = [(k, numbers[k - 1], numbers[k]) for k in range(1, min(first_maintenance + 1, len(given)))]
+    pairs = [(k, numbers[k - 1]) for k in range(1, min(first_maintenance + 1, len(given)))]
     # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
     # history costs one subtraction a dose.
-    cadence = schedule.cadence
     longest = cadence.days + 31 * cadence.months
     tail = given[first_maintenance:]
     pairs += [
-        (first_maintenance + i + 1, starters + 1, starters + 2)
+        (first_maintenance + i + 1, starters + 1)
         for i, (a, b) in enumerate(pairwise(tail))
         if 2 * (b - a).days < longest
     ]
     early: list[str] = []
-    for k, n_before, _ in pairs:
+    for k, n_before in pairs:
         before, day = given[k - 1], given[k]
         # Read as the very next labelled dose, the most lenient reading: a dose the list skips (or a later
         # maintenance dose numbered as "one past the first") would only put its labelled day further away.
-        labelled = profile.gap_after(n_before, cadence).after(before)
+        run = labelled_doses(profile, cadence, before, n_before)
+        next(run)  # dose n_before itself, on `before`
+        labelled = next(run)
         if 2 * (day - before).days < (labelled - before).days:
             early.append(
                 f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "

@@ -1,7 +1,8 @@
 """CDS Hooks 2.0: the discovery document, draft vaccine orders, and cards built from a REST plan.
 
-The services read the patient's ofatumumab history from prefetched searches, plan the ordered vaccines through
-the REST planner, and turn each vaccine's windows into one card. A card's `extension` repeats the plan's
+The services read the patient's therapy history (any loaded therapy profile) from prefetched searches, plan the
+ordered vaccines through the REST planner, and turn each vaccine's windows into one card. Card texts and
+override reasons name the therapy the record (or the order) shows, from its profile. A card's `extension` repeats the plan's
 status and windows as data, so a client (or a test) can check the dates without parsing text.
 
 Fail closed: whatever the service could not see (a prefetch the EHR answered with an OperationOutcome, one
@@ -22,42 +23,51 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from service.domain.catalog import Catalog, LookupFailed
+from service.domain.therapy import weeks_or_days
 
 from .coding import Canonical, InteropError, Issue, calendar_date, cvx_codes, describe_concept, texts_of
 from .medication import THERAPY, Located, TherapyCodes, identify, medication_concept
 
 EXTENSION_KEY = "vaccine-timing-planner"
 PREFETCH = {
-    # Every medication of the patient, not a code-filtered search: sites code Kesimpta with RxNorm, NDC, ATC
-    # or text, and the service recognises it itself (see docs/interoperability.md).
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    # Every medication of the patient, not a code-filtered search: sites code a therapy with RxNorm, NDC, ATC,
+    # SNOMED CT or text, and the service recognises it itself (see docs/interoperability.md). `_include` brings
+    # the Medication a medicationReference points to (US Core servers support it on MedicationRequest).
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}"
+    "&_include=MedicationAdministration:medication",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&_include=MedicationStatement:medication",
     "immunizations": "Immunization?patient={{context.patientId}}",
 }
+MEDICATION_KEYS = ("medicationAdministrations", "medicationRequests", "medicationStatements")
 _DESCRIPTION = (
     "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
-    "ofatumumab (Kesimpta) schedule: a critical card for a live vaccine that must be avoided, a warning "
+    "therapy schedule ({therapies}): a critical card for a live vaccine that must be avoided, a warning "
     "naming the next permitted window for a vaccine ordered outside one, an info card when the date fits."
 )
-SERVICES: dict[str, dict[str, Any]] = {
-    "vaccine-timing-order-sign": {
-        "hook": "order-sign",
-        "title": "Vaccine timing around ofatumumab (order sign)",
-        "description": _DESCRIPTION,
-        "id": "vaccine-timing-order-sign",
-        "prefetch": PREFETCH,
-    },
-    "vaccine-timing-order-select": {
-        "hook": "order-select",
-        "title": "Vaccine timing around ofatumumab (order select)",
-        "description": _DESCRIPTION + " Only the selected draft orders are checked.",
-        "id": "vaccine-timing-order-select",
-        "prefetch": PREFETCH,
-    },
-}
+SERVICES = {"vaccine-timing-order-sign": "order-sign", "vaccine-timing-order-select": "order-select"}
+
+
+def services(drugs: list[str]) -> dict[str, dict[str, Any]]:
+    """The discovery document's services, naming the loaded therapies (`drugs`: each profile's name)."""
+    description = _DESCRIPTION.format(therapies=", ".join(drugs))
+    return {
+        service_id: {
+            "hook": hook,
+            "title": f"Vaccine timing around immunosuppressive therapies ({hook.replace('-', ' ')})",
+            "description": description
+            + (" Only the selected draft orders are checked." if hook == "order-select" else ""),
+            "id": service_id,
+            "prefetch": PREFETCH,
+        }
+        for service_id, hook in SERVICES.items()
+    }
+
+
 KIND_LABELS = {"pre_start": "pre-start", "mid_cycle": "mid-cycle", "post_therapy": "post-therapy"}
+# "{drug}" is the therapy the card is about (CardMaker.overrides).
 CRITICAL_OVERRIDES = [
-    ("therapy-stopped", "Ofatumumab has been stopped; the record is not up to date"),
+    ("therapy-stopped", "{Drug} has been stopped; the record is not up to date"),
     ("b-cell-repletion-confirmed", "B-cell repletion has been confirmed by a laboratory"),
     ("specialist-advice", "The treating neurologist or a specialist advised to proceed"),
 ]
@@ -66,6 +76,18 @@ WARNING_OVERRIDES = [
     ("protection-needed-now", "Protection is needed now (outbreak, exposure or travel)"),
     ("specialist-advice", "The treating neurologist or a specialist advised to proceed"),
 ]
+# How loud a card is when no therapy profile is named (the record shows none, and cannot be fully seen): as
+# loud as any profile may be (the loader holds each profile's live indicators at critical).
+FAIL_CLOSED_INDICATORS = {
+    "inside_window": "info",
+    "outside_window": "warning",
+    "live_no_window": "critical",
+    "non_live_no_window": "warning",
+    "record_incomplete": "warning",
+    "record_incomplete_live": "critical",
+    "not_checked": "warning",
+    "not_checked_live": "critical",
+}
 SUMMARY_LIMIT = 139  # the specification: a summary of fewer than 140 characters
 # Plan warnings that concern any vaccine order for this patient: each becomes its own warning card.
 CARD_WARNINGS = ("live-vaccine-before-start", "live-vaccine-during-therapy")
@@ -82,6 +104,7 @@ class Order:
     name: str | None = None
     live: bool | None = None
     vaccine_id: str | None = None
+    known_as: str | None = None  # the catalog's name for the vaccine, when the catalog knows it
 
     @property
     def vaccine(self) -> dict[str, str]:
@@ -90,7 +113,13 @@ class Order:
 
     @property
     def label(self) -> str:
+        """How the order names its vaccine (stable: part of a card's uuid)."""
         return f"CVX {self.cvx}" if self.cvx is not None else repr(self.name)
+
+    @property
+    def title(self) -> str:
+        """The vaccine's name for a clinician: the catalog's, else the order's own words or code."""
+        return self.known_as or self.label
 
     @property
     def ref(self) -> str:
@@ -247,7 +276,9 @@ class Orders:
     therapy: list[Located] = field(default_factory=list)  # draft orders of the therapy itself (a start)
 
 
-def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog: Catalog) -> Orders:
+def vaccine_orders(
+    entries: list[Located], selections: list[str] | None, catalog: Catalog, known: tuple[TherapyCodes, ...]
+) -> Orders:
     """Sort the draft orders: vaccines (by CVX, or by a name the catalog knows), unidentified orders, and the
     rest (other drugs and services, not this service's business).
 
@@ -282,16 +313,17 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog
                     None,
                     vaccine.live if vaccine else None,
                     vaccine.id if vaccine else None,
+                    vaccine.name if vaccine else None,
                 )
             )
             continue
-        if item.type == "MedicationRequest" and identify(concept).kind == THERAPY:
+        if item.type == "MedicationRequest" and identify(concept, known).kind == THERAPY:
             out.therapy.append(item)  # the therapy itself, being ordered: vaccines ordered with it need a lead time
             continue
         texts = texts_of(concept)
         named = next((v for v in (_catalog_entry(catalog, None, t) for t in texts) if v is not None), None)
         if named is not None:
-            out.vaccines.append(Order(item, None, order_date(item), named.name, named.live, named.id))
+            out.vaccines.append(Order(item, None, order_date(item), named.name, named.live, named.id, named.name))
         elif any(VACCINE_WORDS.search(t) for t in texts):
             out.unidentified.append(
                 (item, f"{describe_concept(concept)}: no CVX code, and the name is not in the vaccine catalog")
@@ -336,19 +368,27 @@ class CardMaker:
         rules: dict[str, Any],
         ruleset_version: str,
         canonical: Canonical,
-        codes: TherapyCodes,
+        codes: TherapyCodes | None,
     ):
+        """`codes`: the profile of the therapy the record or an order shows; None when nothing shows one (the
+        cards then say "a therapy this planner covers", and are as loud as FAIL_CLOSED_INDICATORS)."""
         self.hook_instance = hook_instance
         self.rules = rules
         self.ruleset_version = ruleset_version
         self.canonical = canonical
         self.codes = codes
-        self.label = f"Vaccine timing planner ({codes.drug} rules)"
+        self.drug = codes.drug if codes is not None else "a therapy this planner covers"
+        self.label = f"Vaccine timing planner ({codes.drug} rules)" if codes is not None else "Vaccine timing planner"
+        # Records the call left out because they record nothing given (not-done, entered-in-error): said on
+        # each plan card, never a blind spot (nothing was missed).
+        self.left_out: list[str] = []
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.hook_instance, *parts))))
 
     def _coding(self, code: str, display: str) -> dict[str, str]:
+        drug = self.drug
+        display = display.format(drug=drug, Drug=drug[:1].upper() + drug[1:])
         return {"system": self.canonical.override_reason, "code": code, "display": display}
 
     def _source(self, rule_ids: list[str]) -> dict[str, Any]:
@@ -359,17 +399,103 @@ class CardMaker:
         return source
 
     def _citations(self, rule_ids: list[str]) -> str:
-        lines = []
-        for rule_id in rule_ids:
-            rule = self.rules.get(rule_id)
-            if rule is not None:
-                lines.append(
-                    f"- `{rule.id}` ({rule.evidence}): {rule.summary} Source: {rule.source}. Citation: {rule.citation}"
-                )
-        return f"**Rules applied** (ruleset {self.ruleset_version}):\n" + "\n".join(lines) if lines else ""
+        """The rules applied, by id; what each says, its source and citation are behind the card's links (the
+        reason above already says in plain words what they decided)."""
+        known = [f"`{r}`" for r in rule_ids if r in self.rules]
+        return f"**Rules applied** (ruleset {self.ruleset_version}): {', '.join(known)}." if known else ""
+
+    def _links(self, rule_ids: list[str]) -> list[dict[str, str]]:
+        """One link per rule applied, to its source and citation on the rules page (open to any browser)."""
+        return [
+            {
+                "label": f"Rule {rule_id}: what it says and its source",
+                "url": f"{self.canonical.rules_page}#rule-{rule_id}",
+                "type": "absolute",
+            }
+            for rule_id in rule_ids
+            if rule_id in self.rules
+        ]
 
     def indicator(self, situation: str) -> str:
-        return self.codes.indicators[situation]
+        return (self.codes.indicators if self.codes is not None else FAIL_CLOSED_INDICATORS)[situation]
+
+    def _verdict(self, order: Order, item: dict[str, Any], on: str, as_of: date, horizon_days: int) -> _Verdict:
+        """How loud the card is, what it says in one line, and what the clinician could do instead."""
+        name = item["vaccine"]["name"]
+        windows = item["windows"]
+        current = next((w for w in windows if w["start"] <= on <= w["end"]), None)
+        later = next((w for w in windows if w["start"] > on), None)
+        series = item.get("series") or {}
+        if series.get("doses") and series.get("given", 0) >= series["doses"]:
+            # Every dose of the series is on record: a further dose is not in the plan (a booster is the
+            # clinician's call), so the order is worth a second look whatever the window.
+            return _Verdict(
+                self.indicator("outside_window"),
+                WARNING_OVERRIDES,
+                f"{name}: the {series['doses']}-dose series is complete on record; no further dose is planned",
+            )
+        if current is not None:
+            return _Verdict(
+                self.indicator("inside_window"),
+                [],
+                f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
+                f"{current['end']})",
+                remove=False,
+            )
+        if later is not None:
+            proposed = [p["date"] for p in item.get("proposed") or [] if p["date"] > on]
+            return _Verdict(
+                self.indicator("outside_window"),
+                WARNING_OVERRIDES,
+                f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}",
+                move_to=proposed[0] if proposed else later["start"],
+            )
+        if item["vaccine"]["live"]:
+            return _Verdict(
+                self.indicator("live_no_window"),
+                CRITICAL_OVERRIDES,
+                f"{name}: live vaccine, not recommended on {on} with {self.drug}",
+            )
+        return _Verdict(
+            self.indicator("non_live_no_window"),
+            WARNING_OVERRIDES,
+            f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}",
+        )
+
+    def _suggestions(self, order: Order, name: str, verdict: _Verdict) -> dict[str, Any]:
+        """Move the draft order into the window (recommended) and/or remove it: at most one of them."""
+        out = []
+        moved = moved_order(order.item, verdict.move_to) if verdict.move_to else None
+        if moved is not None:
+            out.append(
+                {
+                    "label": f"Move the {name} order to {verdict.move_to}",
+                    "uuid": self._uuid("move", order.ref, str(verdict.move_to)),
+                    "isRecommended": True,
+                    "actions": [
+                        {
+                            "type": "update",
+                            "description": f"Date the {name} order {verdict.move_to}, inside its permitted window",
+                            "resource": moved,
+                        }
+                    ],
+                }
+            )
+        if verdict.remove and order.item.resource.id:
+            out.append(
+                {
+                    "label": f"Remove the {name} order",
+                    "uuid": self._uuid("remove", order.ref),
+                    "actions": [
+                        {
+                            "type": "delete",
+                            "description": f"Remove the draft {name} order",
+                            "resourceId": f"{order.item.type}/{order.item.resource.id}",
+                        }
+                    ],
+                }
+            )
+        return {"suggestions": out, "selectionBehavior": "at-most-one"} if out else {}
 
     def plan_card(
         self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int, blind: list[str]
@@ -380,52 +506,26 @@ class CardMaker:
         least a warning (critical for a live vaccine), whatever the plan from the visible record says.
         """
         on = max(order.on or as_of, as_of).isoformat()
-        name = item["vaccine"]["name"]
         live = bool(item["vaccine"]["live"])
         windows = item["windows"]
-        current = next((w for w in windows if w["start"] <= on <= w["end"]), None)
-        later = next((w for w in windows if w["start"] > on), None)
-        overrides: list[tuple[str, str]] = []
-        series = item.get("series") or {}
-        if series.get("doses") and series.get("given", 0) >= series["doses"]:
-            # Every dose of the series is on record: a further dose is not in the plan (a booster is the
-            # clinician's call), so the order is worth a second look whatever the window.
-            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
-            summary = f"{name}: the {series['doses']}-dose series is complete on record; no further dose is planned"
-        elif current is not None:
-            indicator = self.indicator("inside_window")
-            summary = (
-                f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
-                f"{current['end']})"
-            )
-        elif later is not None:
-            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
-            summary = (
-                f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}"
-            )
-        elif live:
-            indicator, overrides = self.indicator("live_no_window"), CRITICAL_OVERRIDES
-            summary = f"{name}: live vaccine, not recommended on {on} with {self.codes.drug}"
-        else:
-            indicator, overrides = self.indicator("non_live_no_window"), WARNING_OVERRIDES
-            summary = f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}"
+        verdict = self._verdict(order, item, on, as_of, horizon_days)
+        indicator, overrides, summary = verdict.indicator, verdict.overrides, verdict.summary
         if blind:
             floor = self.indicator("record_incomplete_live" if live else "record_incomplete")
             if RANK[floor] > RANK[indicator]:
                 indicator = floor
                 overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
             summary = f"Record incomplete: {summary}"
-        listed = (
-            "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows)
-            or f"- none in the {horizon_days} days from {as_of.isoformat()}"
-        )
         detail = "\n\n".join(
             part
             for part in (
                 _blind_text(blind),
                 item["reason"],
-                f"**Permitted windows** (both ends inclusive):\n{listed}",
+                _windows_text(windows, on, horizon_days, as_of),
                 self._citations(item["rules"]),
+                "**Left out** (they record nothing given):\n" + "\n".join(f"- {n}" for n in self.left_out)
+                if self.left_out
+                else "",
             )
             if part
         )
@@ -441,32 +541,41 @@ class CardMaker:
             data["windows"] = windows
         if blind:
             data["notSeen"] = blind
+        if self.left_out:
+            data["leftOut"] = self.left_out
         card: dict[str, Any] = {
             "uuid": self._uuid(order.ref, order.label, indicator),
             "summary": _fit(summary),
             "indicator": indicator,
             "detail": detail,
             "source": self._source(item["rules"]),
+            **(self._suggestions(order, item["vaccine"]["name"], verdict) if indicator != "info" else {}),
         }
         if overrides:
             card["overrideReasons"] = [self._coding(code, display) for code, display in overrides]
+        links = self._links(item["rules"])
+        if links:
+            card["links"] = links
         card["extension"] = {EXTENSION_KEY: data}
         return card
 
-    def warning_card(self, warning: dict[str, Any], earliest_start: str | None) -> dict[str, Any]:
-        """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited."""
+    def warning_card(self, warning: dict[str, Any], earliest_start: str | None, live_lead_days: int) -> dict[str, Any]:
+        """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited;
+        `live_lead_days` is the therapy's live lead time as the plan applied it (its label's, or the stricter)."""
+        drug = self.drug
         if warning["code"] == "live-vaccine-before-start":
-            summary = "Live vaccine less than 4 weeks before the first ofatumumab dose" + (
+            summary = f"Live vaccine less than {weeks_or_days(live_lead_days)} before the first {drug} dose" + (
                 f": start on or after {earliest_start}" if earliest_start else ": clinical review"
             )
         else:
-            summary = "Live vaccine recorded during ofatumumab therapy (B cells depleted): clinical review"
+            summary = f"Live vaccine recorded during {drug} therapy (B cells depleted): clinical review"
         return {
             "uuid": self._uuid("warning", warning["code"]),
             "summary": _fit(summary),
             "indicator": "warning",
             "detail": "\n\n".join(part for part in (warning["message"], self._citations(warning["rules"])) if part),
             "source": self._source(warning["rules"]),
+            **({"links": links} if (links := self._links(warning["rules"])) else {}),
             "extension": {EXTENSION_KEY: {"warning": warning["code"], "rules": warning["rules"]}},
         }
 
@@ -479,11 +588,11 @@ class CardMaker:
         live = bool(order.live)
         indicator = self.indicator("live_no_window" if live else "outside_window")
         kind = "live" if live else "non-live"
-        summary = f"{order.label}: {kind} vaccine ordered with {self.codes.drug}; give it {days}+ days before dose 1"
+        summary = f"{order.title}: {kind} vaccine ordered with {self.drug}; give it {days}+ days before dose 1"
         detail = "\n\n".join(
             part
             for part in (
-                f"{order_ref(therapy_order)} orders {self.codes.drug} at the same time as this {kind} vaccine "
+                f"{order_ref(therapy_order)} orders {self.drug} at the same time as this {kind} vaccine "
                 f"({order.ref}). The vaccine should be given at least {days} days before the first dose "
                 + (
                     "(the label: live vaccines are not recommended from the first dose on)."
@@ -502,7 +611,9 @@ class CardMaker:
             "indicator": indicator,
             "detail": detail,
             "source": self._source([rule_id]),
+            **self._suggestions(order, order.title, _Verdict(indicator, overrides, summary)),
             "overrideReasons": [self._coding(c, d) for c, d in overrides],
+            **({"links": links} if (links := self._links([rule_id])) else {}),
             "extension": {
                 EXTENSION_KEY: {"order": order.ref, "therapyOrder": order_ref(therapy_order), "rules": [rule_id]}
             },
@@ -530,6 +641,48 @@ class CardMaker:
 
 
 RANK = {"info": 0, "warning": 1, "critical": 2}
+WINDOWS_LISTED = 3  # the windows a card's text names; every window is in its extension
+
+
+@dataclass
+class _Verdict:
+    indicator: str
+    overrides: list[tuple[str, str]]
+    summary: str
+    move_to: str | None = None  # a date the order could be moved to, inside a permitted window
+    remove: bool = True  # removing the draft order is a choice worth offering
+
+
+def _windows_text(windows: list[dict[str, str]], on: str, horizon_days: int, as_of: date) -> str:
+    """The permitted windows from the order's date on, the first few of them (the extension has them all)."""
+    ahead = [w for w in windows if w["end"] >= on]
+    if not ahead:
+        return f"**Permitted windows**: none in the {horizon_days} days from {as_of.isoformat()}."
+    lines = [f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in ahead[:WINDOWS_LISTED]]
+    if len(ahead) > WINDOWS_LISTED:
+        lines.append(f"- and {len(ahead) - WINDOWS_LISTED} more, to {ahead[-1]['end']}")
+    return "**Permitted windows** (both ends inclusive):\n" + "\n".join(lines)
+
+
+def moved_order(item: Located, day: str) -> dict[str, Any] | None:
+    """The draft order, whole, dated `day` instead (a CDS Hooks update action carries the whole resource);
+    None when the order has no date element this service knows how to move."""
+    resource: dict[str, Any] = item.resource.model_dump(mode="json", exclude_none=True)
+    if item.type == "ServiceRequest":
+        resource.pop("occurrencePeriod", None)
+        resource.pop("occurrenceTiming", None)
+        resource["occurrenceDateTime"] = day
+        return resource
+    for dosage in resource.get("dosageInstruction") or []:
+        timing = dosage.get("timing") or {}
+        if timing.get("event"):
+            timing["event"] = [day]
+            return resource
+        bounds = (timing.get("repeat") or {}).get("boundsPeriod")
+        if bounds and bounds.get("start"):
+            bounds["start"] = day
+            return resource
+    return None
 
 
 def _blind_text(blind: list[str]) -> str:
