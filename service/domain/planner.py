@@ -28,8 +28,8 @@ from .intervals import iso_day, shift
 from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, settle_live, yellow_fever_warnings
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, depleted_on, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
-from .schedule import NOT_STARTED, DoseSchedule, build_schedule, read_label
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule, build_schedule, read_label
+from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, SeriesChoice, birth_date_errors, choose_series
 from .spacing import ACIP_RULE, CDSI_RULE, LiveEvent, LiveSpacing
 from .therapy import TherapyProfile
 from .vaccine_plan import VaccinePlan
@@ -155,10 +155,12 @@ def _proposal_for(
     as_of: date,
     notes: list[str],
     extra_rules: list[str],
+    facts: tuple[Series, LeadTime, bool],
 ) -> Proposal:
     """The doses proposed in the windows (none when the vaccine is to be avoided), moved 30 days from yellow
-    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`."""
-    series, lead, shorter_minimum = rules.facts_for(vaccine)
+    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`. `facts`:
+    the series planned, its lead time and whether a minimum interval is shorter than the recommended one."""
+    series, lead, shorter_minimum = facts
     if timing.status == AVOID:
         return Proposal((), remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     proposal = choose_proposal(vaccine, series, given, timing, req, schedule, spacing, as_of, lead, shorter_minimum)
@@ -323,20 +325,29 @@ def _plan_one(
     until: date,
     timings: dict[bool, Timing],
     history: HistorySpacing,
+    birth_date: date | None = None,
 ) -> VaccinePlan:
     """One vaccine's plan, in steps: its windows, its spacing from the live events given and settled before it,
     the proposal, the start date that would let a live series come first, the cut of a live course that protects
     only whole (or what waits of a live series the start cuts), then the answer. `given`: the doses given that
     the series counts, in date order."""
     vaccine = match.vaccine
-    series = rules.facts_for(vaccine)[0]
     timing = _timing_for(vaccine, profile, schedule, as_of, until, timings, history)
     # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
     fixed = history.history + settled if vaccine.live else []
     spacing, constrained = _spacing_for(vaccine, settled, rules, history)
     notes: list[str] = []
     extra_rules: list[str] = []
-    proposal = _proposal_for(vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules)
+    facts = rules.facts_for(vaccine)
+    choice = _product_schedule(rules, vaccine, facts, given, timing, schedule, req, as_of, birth_date)
+    if choice is not None:  # the product's schedule for this patient (series.choose_series)
+        facts = (choice.series, choice.lead, choice.shorter)
+        notes += choice.notes
+        extra_rules += choice.rules
+    series = facts[0]
+    proposal = _proposal_for(
+        vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules, facts
+    )
     if constrained and (rules.yellow_fever_rule in extra_rules or {CDSI_RULE, ACIP_RULE} & set(proposal.rules)):
         extra_rules.append(rules.live_priority_rule)  # another live vaccine came first: say which rule chose
     delay_start_to, series_start = _start_to_move(
@@ -360,8 +371,42 @@ def _plan_one(
             f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
             "or later for it to be given first."
         )
-    answer = _Answer(req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start, waits)
+    answer = _Answer(
+        req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start, waits, facts
+    )
     return _answered(answer, profile, schedule, rules)
+
+
+def _product_schedule(
+    rules: VaccineRules,
+    vaccine: Vaccine,
+    facts: tuple[Series, LeadTime, bool],
+    given: tuple[date, ...],
+    timing: Timing,
+    schedule: DoseSchedule,
+    req: VaccineRequest,
+    as_of: date,
+    birth_date: date | None,
+) -> SeriesChoice | None:
+    """series.choose_series for a non-live vaccine with other schedules (None for the rest): the patient is
+    immunocompromised on or starting the therapy, until a confirmed B-cell repletion."""
+    alternatives = rules.alternatives.get(vaccine.id)
+    if not alternatives or vaccine.live:
+        return None
+    replete = schedule.phase == STOPPED and schedule.b_cell_repletion_on is not None
+    series, lead, _ = facts
+    return choose_series(
+        series,
+        lead,
+        alternatives,
+        given,
+        timing.windows,
+        as_of,
+        req.needed_by,
+        birth_date,
+        not replete,
+        lambda day: depleted_on(schedule, day),
+    )
 
 
 class _Answer:
@@ -379,7 +424,9 @@ class _Answer:
         delay_start_to: date | None,
         series_start: date | None,
         waits: str | None,
+        facts: tuple[Series, LeadTime, bool],
     ) -> None:
+        self.facts = facts
         self.req = req
         self.match = match
         self.given = given
@@ -395,7 +442,7 @@ class _Answer:
 def _answered(a: _Answer, profile: TherapyProfile, schedule: DoseSchedule, rules: VaccineRules) -> VaccinePlan:
     """The vaccine's plan: what can be said about protection, the reason (the timing's, then the steps' notes,
     then the series' and protection's sentences) and the rule ids."""
-    series, lead, _ = rules.facts_for(a.match.vaccine)
+    series, lead, _ = a.facts
     length = series.length
     timing, proposal, given = a.timing, a.proposal, a.given
     serology_rule = rules.serology.get(a.match.vaccine.id)
@@ -431,7 +478,7 @@ def _checked_request(
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
-    errors += checked.errors
+    errors += checked.errors + birth_date_errors(request.birth_date, request.as_of)
     schedule = None
     if profile is not None:
         try:
@@ -496,7 +543,18 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     def place(i: int, settled: list[LiveEvent]) -> VaccinePlan:
         req, match = request.vaccines[i], checked.matches[i]
         return _plan_one(
-            profile, schedule, req, match, counted[i], settled, rules, request.as_of, until, timings, history
+            profile,
+            schedule,
+            req,
+            match,
+            counted[i],
+            settled,
+            rules,
+            request.as_of,
+            until,
+            timings,
+            history,
+            request.birth_date,
         )
 
     # A non-live vaccine meets no other vaccine: planned alone. The live ones are settled together.
