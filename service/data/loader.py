@@ -534,7 +534,12 @@ def cross_check(
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
-    # Every rule the planner cites exists, and a rule id means one rule.
+    _check_rules_cited(data_dir, vaccine_rules)
+    _check_profiles_apart(data_dir, profiles, set(vaccine_rules.rules))
+
+
+def _check_rules_cited(data_dir: Path, vaccine_rules: VaccineRules) -> None:
+    """Every rule the planner cites exists."""
     rules_file = _shown(data_dir / RULES, data_dir)
     cited = (
         CDSI_RULE,
@@ -550,7 +555,6 @@ def cross_check(
     for rule_id in cited:
         if rule_id not in vaccine_rules.rules:
             raise DataError(rules_file, f"rules.{rule_id}", "the planner cites this rule but it is not defined")
-    _check_profiles_apart(data_dir, profiles, set(vaccine_rules.rules))
 
 
 def _check_profiles_apart(data_dir: Path, profiles: list[TherapyProfile], vaccine_rule_ids: set[str]) -> None:
