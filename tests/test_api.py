@@ -58,10 +58,15 @@ def test_plan_answers_the_contract_fields(client):
         "live": True,
         "route": "injection",
     }
-    # 2 MMR doses (11-24, 12-22) cannot both come 28 days before 01-05: nothing is proposed, and the start
-    # would have to move to 12-22 + 28 = 01-19 for the whole series (rule plan.live-series-whole)
-    assert (mmr["status"], mmr["proposed"], mmr["delay_start_to"]) == ("avoid", [], "2027-01-19")
-    assert "plan.live-series-whole" in mmr["rules"] and mmr["reason"]
+    # 2 MMR doses (11-24, 12-22) cannot both come 28 days before 01-05 (window ends 12-08): dose 1 is proposed
+    # in the last live window before therapy, dose 2 waits for repletion, and the start would have to move to
+    # 12-22 + 28 = 01-19 for the whole series (rule plan.live-series-whole)
+    assert (mmr["status"], mmr["proposed"], mmr["delay_start_to"]) == (
+        "pre_start",
+        [{"dose": 1, "date": "2026-11-24"}],
+        "2027-01-19",
+    )
+    assert "plan.live-series-whole" in mmr["rules"] and "B-cell repletion" in mmr["reason"]
     assert shingrix["vaccine"]["live"] is False and shingrix["vaccine"]["cvx"] == "187"
     assert body["warnings"] == []
 

@@ -90,8 +90,35 @@ def undefined_series_source(data: Path) -> None:
     edit_json(data / "series.json", lambda d: d["lead_times"]["default"].update(source="nowhere"))
 
 
+def partial_course_flag_as_a_string(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["series"]["typhoid-oral"]["partial_course"].update(protects="no"))
+
+
+def live_priority_rule_removed(data: Path) -> None:
+    edit_json(data / "rules.json", lambda d: d["rules"].pop("plan.live-priority"))
+
+
 def evidence_misspelt(data: Path) -> None:
     edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
+
+
+def alternative_for_an_unknown_product(data: Path) -> None:
+    edit_json(
+        data / "series.json",
+        lambda d: d["alternatives"].update({"no-such-vaccine": d["alternatives"]["je-inactivated"]}),
+    )
+
+
+def alternative_with_an_unknown_use(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(use="sometimes"))
+
+
+def alternative_doses_misnumbered(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["hepa-hepb"][0]["doses"][3].update(dose=5))
+
+
+def alternative_ages_reversed(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(min_age_years=70))
 
 
 def a_continuous_kind(data: Path) -> None:
@@ -167,7 +194,13 @@ DEFECTS = [
     (cited_rule_removed, "rules.json", "rules.cdsi.live-virus-conflict", "the planner cites this rule"),
     (unknown_candidate, "vaccines.json", "", "unknown candidates"),
     (undefined_series_source, "series.json", "", "nowhere"),
+    (partial_course_flag_as_a_string, "series.json", "", "'no' is not of type 'boolean'"),
+    (live_priority_rule_removed, "rules.json", "rules.plan.live-priority", "the planner cites this rule"),
     (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
+    (alternative_for_an_unknown_product, "series.json", "", "no-such-vaccine"),
+    (alternative_with_an_unknown_use, "series.json", "alternatives.je-inactivated[0].use", "'sometimes' is not one of"),
+    (alternative_doses_misnumbered, "series.json", "alternatives.hepa-hepb[0].doses", "numbered 1, 2"),
+    (alternative_ages_reversed, "series.json", "alternatives.je-inactivated[0].max_age_years", "below min_age_years"),
     # A profile is checked against its kind's schema: a dosed profile relabelled continuous fails it.
     (a_continuous_kind, "therapies/rituximab.json", "schedule", "starter_gaps_days"),
     (a_misspelt_interval, "therapies/fingolimod.json", "vaccine_timing.after_stop", "2 monts"),

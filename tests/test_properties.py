@@ -6,6 +6,11 @@
 3. Every window lies inside [as_of, as_of + horizon], starts on or before it ends, and windows are in
    date order without overlap; the status is the first window's kind, or avoid when there is none.
 4. Results come back in request order, whatever the vaccines.
+5. Every order of the vaccines gives each vaccine the same answer (and the plan the same warnings).
+6. A live vaccine keeps its pre_start window whenever the label and the live history permit a day, whatever
+   needed_by says.
+7. Protection is never claimed for a dose in B-cell depletion: meets_needed_by null, ready_on no earlier than
+   the last dose plus the lead time; a live dose given in depletion is not counted.
 """
 
 from __future__ import annotations
@@ -261,6 +266,12 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
     conflicts = rules.conflicts
     known_rules = {rule.id for _, rule in ruleset.all_rules()}
     parse = date.fromisoformat
+    first_dose = parse(answer["treatment"]["start_date"])
+    repletion = body["treatment"].get("b_cell_repletion_on")
+
+    def in_depletion(day):
+        return day >= first_dose and (repletion is None or day < parse(repletion))
+
     live_events = []  # (owner: request index or -1 for history, vaccine, day, proposed?)
     for imm in body["immunizations"]:
         vaccine = catalog.by_cvx(imm["cvx"], "f").vaccine
@@ -270,17 +281,24 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         # every rule an answer cites is listed, with its source, at GET /v1/rules
         assert result["rules"] and set(result["rules"]) <= known_rules
         spans = [(parse(w["start"]), parse(w["end"])) for w in result["windows"]]
-        # the doses given that still count (none when a maximum interval restarted the course)
-        counted = sorted(request.get("given", []))[: result["series"]["given"]]
-        assert result["series"]["given"] in (0, len(request.get("given", [])))
-        days = {i + 1: parse(d) for i, d in enumerate(counted)}
+        # the doses given that still count: never a live dose given in B-cell depletion, and none when a maximum
+        # interval restarted the course
+        given_days = sorted(parse(g) for g in request.get("given", []))
+        countable = [g for g in given_days if not (vaccine.live and in_depletion(g))]
+        assert result["series"]["given"] in (0, len(countable))
+        counted = countable[: result["series"]["given"]]
+        days = {i + 1: day for i, day in enumerate(counted)}
         for p in result["proposed"]:
             day = parse(p["date"])
             # every proposed date lies in a returned window
             assert any(start <= day <= end for start, end in spans), (p, spans)
             days[p["dose"]] = day
-        # consecutive doses respect every minimum interval of the series
-        for dose in rules.series_for(vaccine).doses:
+        # consecutive doses respect every minimum interval of the series the answer cites (the product's
+        # standard schedule or another one it has, such as hepatitis B's immunocompromised dosage)
+        schedules = [rules.series_for(vaccine), *(a.series for a in rules.alternatives.get(vaccine.id, ()))]
+        (series,) = [s for s in schedules if s.rule_id in result["rules"]]
+        assert result["series"]["doses"] == series.length
+        for dose in series.doses:
             if dose.number in days:
                 for interval in dose.intervals:
                     assert days[dose.number] >= interval.minimum.after(days[interval.from_dose])
@@ -289,13 +307,19 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
                         assert days[dose.number] <= interval.maximum.after(days[interval.from_dose])
         if result["status"] == "avoid":
             assert result["proposed"] == []
-        # no live series is ever partly proposed: nothing, or every remaining dose
-        if vaccine.live and result["proposed"]:
-            assert len(counted) + len(result["proposed"]) == result["series"]["doses"], result
-        # meets_needed_by agrees with ready_on, and is never true when an antibody check is advised
-        if "needed_by" in request and result["serology_advised"]:
-            assert result["meets_needed_by"] is None
-        elif "needed_by" in request:
+        # a live series is partly proposed only when its partial course protects (never Ty21a's capsules)
+        if vaccine.live and result["proposed"] and len(counted) + len(result["proposed"]) < series.length:
+            assert series.partial_protects, result
+        # protection is never claimed for a dose in depletion: meets_needed_by null, and ready_on no earlier than
+        # the last dose plus the lead time
+        protective = result["series"]["protective_dose"]
+        if any(in_depletion(day) for number, day in days.items() if number <= protective):
+            assert result["meets_needed_by"] is None and result["ready_on_means"] in (None, "series_complete")
+            if result["ready_on"] is not None:
+                lead = timedelta(days=result["series"]["lead_days"])
+                assert parse(result["ready_on"]) >= max(days.values()) + lead, result
+        elif "needed_by" in request and not result["serology_advised"]:
+            # meets_needed_by agrees with ready_on
             ready = result["ready_on"]
             assert result["meets_needed_by"] == (ready is not None and ready <= request["needed_by"])
         else:
@@ -311,6 +335,105 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
         for ob, vb, db, pb in live_events[i + 1 :]:
             if (pa or pb) and not (oa == ob >= 0):
                 assert conflicts.conflict(LiveEvent(va, da), LiveEvent(vb, db)) is None, (va.id, da, vb.id, db)
+
+
+# ---- choices: order-free, the last live window before therapy kept ----------------------------------------
+
+
+def _answers_by_request(client, body, order):
+    """The answer to `body` with its vaccines typed in `order`, listed back in the original order."""
+    shuffled = dict(body, vaccines=[body["vaccines"][i] for i in order])
+    r = client.post("/v1/plans", json=shuffled)
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    back = [None] * len(order)
+    for position, i in enumerate(order):
+        back[i] = answer["vaccines"][position]
+    return back, answer["warnings"]
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_order_of_the_vaccines_gives_each_the_same_answer(client, any_profile, data):
+    """Whatever the order the vaccines are typed in, each gets the same answer, and the plan the same warnings."""
+    body = data.draw(st.one_of(plan_bodies(any_profile), live_heavy_bodies(any_profile)))
+    n = len(body["vaccines"])
+    expected, warnings = _answers_by_request(client, body, list(range(n)))
+    for order in (list(reversed(range(n))), data.draw(st.permutations(range(n)))):
+        got, got_warnings = _answers_by_request(client, body, order)
+        assert got == expected, order
+        assert got_warnings == warnings
+
+
+@st.composite
+def planned_starts_with_live_vaccines(draw, profile):
+    """A planned start with a live window the label allows (start minus the therapy's live lead time on or after
+    as_of), live vaccines with or without a needed_by anywhere (before the window ends, after the start), and a
+    live history."""
+    as_of = draw(AS_OF_RANGE)
+    iso = date.isoformat
+    start = as_of + timedelta(days=draw(st.integers(profile.live_pre_start_days, 300)))
+    immunizations = [
+        {
+            "cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
+            "date": iso(as_of - timedelta(days=draw(st.integers(0, 40)))),
+        }
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    names = draw(st.lists(st.sampled_from(LIVE_REQUESTABLE), min_size=1, max_size=5, unique=True))
+    vaccines = []
+    for name in names:
+        item: dict = {"name": name}
+        if draw(st.booleans()):
+            item["needed_by"] = iso(as_of + timedelta(days=draw(st.integers(0, 400))))
+        vaccines.append(item)
+    return {
+        "as_of": iso(as_of),
+        "treatment": {
+            "drug": profile.name,
+            "start_date": iso(start),
+            **({} if profile.label == "strictest" else {"label": profile.label}),
+        },
+        "immunizations": immunizations,
+        "vaccines": vaccines,
+        "horizon_days": draw(st.integers(60, 1095)),
+    }
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_live_vaccine_keeps_its_pre_start_window_whenever_the_label_permits_a_day(
+    client, ruleset, catalog, any_profile, data
+):
+    """needed_by never closes the window: a live vaccine has a pre_start window whenever a day before the start
+    is left by the label (its live lead time) and the live vaccines already given (CDSi), whatever needed_by says; only a
+    course that protects only whole (Ty21a) may be avoided, and then only when it cannot be completed."""
+    from service.domain.spacing import LiveEvent
+
+    body = data.draw(planned_starts_with_live_vaccines(any_profile))
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 200, r.get_json()
+    answer = r.get_json()
+    parse = date.fromisoformat
+    as_of = parse(body["as_of"])
+    lead = timedelta(days=any_profile.live_pre_start_days)
+    last = min(parse(body["treatment"]["start_date"]) - lead, as_of + timedelta(days=body["horizon_days"]))
+    history = [LiveEvent(catalog.by_cvx(i["cvx"], "f").vaccine, parse(i["date"])) for i in body["immunizations"]]
+    conflicts = ruleset.vaccine_rules.conflicts
+    for result in answer["vaccines"]:
+        vaccine = catalog.get(result["vaccine"]["id"])
+        free = (
+            as_of + timedelta(days=k)
+            for k in range((last - as_of).days + 1)
+            if all(conflicts.conflict(e, LiveEvent(vaccine, as_of + timedelta(days=k))) is None for e in history)
+        )
+        if next(free, None) is None:
+            continue
+        if result["status"] == "avoid":
+            series = ruleset.vaccine_rules.series_for(vaccine)
+            assert not series.partial_protects and series.length > 1, result
+        else:
+            assert result["status"] == "pre_start" and result["windows"], result
 
 
 # ---- real histories: the vaccine history against the first dose, partial dose lists -----------------------

@@ -60,40 +60,37 @@ def test_mmr_and_varicella_requested_pre_start_are_proposed_the_same_day(client)
     assert proposed(mmr) == proposed(varicella) == [(1, "2026-11-24"), (2, "2026-12-22")]
 
 
-def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client):
-    # varicella 11-14: live zoster may come from 12-12 (28 days), yellow fever from 12-14 (30 days);
-    # zoster is proposed 12-12, so yellow fever waits 30 days after it: 01-11 (window ends 03-01 - 28 = 02-01)
-    zoster, yf = plan(
+@pytest.mark.parametrize("order", [1, -1], ids=["zoster first", "yellow fever first"])
+def test_two_live_vaccines_that_cannot_share_a_day_are_spaced(client, order):
+    # varicella 11-14: live zoster may come from 12-12 (28 days), yellow fever from 12-14 (30 days). Neither has
+    # a needed_by, so yellow fever (a vaccine a destination may require) is settled first: 12-14 (rule
+    # plan.live-priority). Live zoster (a varicella vaccine) is kept 30 days from it, as CDC advises where the
+    # window allows: 01-13 (window ends 03-01 - 28 = 02-01). Whatever the order typed.
+    answers = plan(
         client,
-        [{"name": "Zostavax"}, {"name": "YF-Vax"}],
+        [{"name": "Zostavax"}, {"name": "YF-Vax"}][::order],
         treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
         immunizations=[{"cvx": "21", "date": "2026-11-14"}],
     )
-    assert proposed(zoster) == [(1, "2026-12-12")]
-    assert proposed(yf) == [(1, "2027-01-11")]
+    zoster, yf = answers[::order]
+    assert proposed(yf) == [(1, "2026-12-14")]
+    assert proposed(zoster) == [(1, "2027-01-13")]
+    assert {"plan.live-priority", "cdc.yellow-fever-mmr-spacing"} <= set(zoster["rules"])
 
 
-def test_request_order_sets_priority_between_live_series(client):
-    # MMR (2 doses, 4 weeks) first: 12-12 and 01-09. Yellow fever needs 30 days after each MMR dose and
-    # cannot share a day with dose 2 (28 days after dose 1): 02-08 is past the window (ends 02-01).
-    mmr, yf = plan(
+@pytest.mark.parametrize("order", [1, -1], ids=["MMR first", "yellow fever first"])
+def test_the_order_typed_never_sets_priority_between_live_series(client, order):
+    # Neither has a needed_by: yellow fever is settled first (rule plan.live-priority) on 12-14 (30 days after
+    # varicella). MMR 30 days from it would be 01-13 and 02-10, past the window (ends 02-01), so MMR keeps the
+    # same day for dose 1 (CDC: same day when they cannot be separated; the plan warns) and dose 2 waits 30
+    # days for yellow fever (CDSi): 01-13. Typed in either order, the same answer.
+    answers = plan(
         client,
-        [{"name": "MMR"}, {"name": "YF-Vax"}],
+        [{"name": "MMR"}, {"name": "YF-Vax"}][::order],
         treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
         immunizations=[{"cvx": "21", "date": "2026-11-14"}],
     )
-    assert proposed(mmr) == [(1, "2026-12-12"), (2, "2027-01-09")]
-    # yellow fever with no day left is avoid (a live vaccine is proposed whole or not at all); without the
-    # start it would come 30 days after MMR dose 2 (02-08), so the start would move to 02-08 + 28 = 03-08
-    assert (yf["status"], yf["proposed"], yf["ready_on"]) == ("avoid", [], None)
-    assert yf["delay_start_to"] == "2027-03-08" and "plan.live-series-whole" in yf["rules"]
-    # Asked first, yellow fever gets its day (12-14); MMR dose 1 shares it, dose 2 waits 30 days for yellow fever.
-    yf, mmr = plan(
-        client,
-        [{"name": "YF-Vax"}, {"name": "MMR"}],
-        treatment={"drug": "ofatumumab", "start_date": "2027-03-01"},
-        immunizations=[{"cvx": "21", "date": "2026-11-14"}],
-    )
+    mmr, yf = answers[::order]
     assert proposed(yf) == [(1, "2026-12-14")]
     assert proposed(mmr) == [(1, "2026-12-14"), (2, "2027-01-13")]
 
@@ -143,19 +140,21 @@ def test_shingrix_dose_1_before_the_start_and_dose_2_in_the_first_mid_cycle_slot
         "protective_dose": 2,
         "lead_days": 14,
     }
-    # dose 2 falls in B-cell depletion: ready_on is the day the series is complete, not a protection date
-    assert (shingrix["ready_on"], shingrix["ready_on_means"]) == ("2027-01-26", "series_complete")
-    assert "complete by 2027-01-26" in shingrix["reason"] and "Protection expected" not in shingrix["reason"]
+    # dose 2 falls in B-cell depletion: no protection date; ready_on is never earlier than the last dose plus
+    # the lead time, 01-26 + 14 days (rule plan.protection-in-depletion)
+    assert (shingrix["ready_on"], shingrix["ready_on_means"]) == ("2027-02-09", "series_complete")
+    assert "through by 2027-02-09" in shingrix["reason"] and "Protection expected" not in shingrix["reason"]
     assert {"series.zoster-recombinant", "plan.interval-basis", "plan.protection-in-depletion"} <= set(
         shingrix["rules"]
     )
 
 
-def test_hepatitis_b_three_doses_entirely_during_maintenance(client):
+def test_hepatitis_b_entirely_during_maintenance(client):
     # next doses 12-15, 01-12, ..., 05-04, 06-01, 06-29; slots 12-01..12-08, 12-29..01-05, ..., 06-15..06-22
-    # dose 1: 12-01; dose 2: +4 weeks = 12-29; dose 3: max(12-29 + 8 weeks, 12-01 + 6 months = 06-01) -> 06-15
     (hepb,) = plan(client, [{"name": "Engerix-B"}], treatment=MAINTENANCE)
-    assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")]
+    # During therapy Engerix-B is the immunocompromised dosage (ACIP 2018), 4 doses at 0, 1, 2 and 6 months:
+    # 12-01, 12-29 (+4 weeks), 01-26 (+4 weeks), dose 4 max(01-26 + 8 weeks, 12-01 + 6 months = 06-01) -> 06-15
+    assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-01-26"), (4, "2027-06-15")]
     assert all(any(w["start"] <= p["date"] <= w["end"] for w in hepb["windows"]) for p in hepb["proposed"])
 
 
@@ -178,18 +177,20 @@ def test_a_completed_series_proposes_nothing_and_reports_protection(client):
         [{"name": "Ixiaro", "given": ["2026-10-01", "2026-10-29"], "needed_by": "2026-12-01"}],
         treatment=MAINTENANCE,
     )
-    # both doses were given during therapy: ready_on is the day the series was complete (10-29), not
-    # 10-29 + 7 days of protection lead time
-    assert ixiaro["proposed"] == [] and ixiaro["ready_on"] == "2026-10-29"
-    assert ixiaro["ready_on_means"] == "series_complete" and ixiaro["meets_needed_by"] is True
+    # both doses were given during therapy: no protection date, and whether the series protects by 12-01 cannot
+    # be said (meets_needed_by null); ready_on is the last dose plus the 7-day lead time, 11-05
+    assert ixiaro["proposed"] == [] and ixiaro["ready_on"] == "2026-11-05"
+    assert ixiaro["ready_on_means"] == "series_complete" and ixiaro["meets_needed_by"] is None
 
 
 def test_live_series_that_cannot_finish_before_the_start_names_a_start_that_would_do(client):
     # Qdenga: 2 doses 3 months apart; dose 2 on 02-24 at the earliest -> first dose on or after 03-24
-    # only dose 1 fits before 12-08: a live series is not half proposed (rule plan.live-series-whole)
+    # only dose 1 fits before 12-08: it is proposed (the last live window before therapy is kept), dose 2
+    # waits for repletion, and the reason says so (rule plan.live-series-whole)
     (qdenga,) = plan(client, [{"name": "Qdenga"}])
-    assert (qdenga["status"], qdenga["proposed"], qdenga["ready_on"]) == ("avoid", [], None)
+    assert (qdenga["status"], proposed(qdenga), qdenga["ready_on"]) == ("pre_start", [(1, "2026-11-24")], None)
     assert qdenga["delay_start_to"] == "2027-03-24" and "2027-03-24" in qdenga["reason"]
+    assert "Dose(s) 2 of the 2-dose series" in qdenga["reason"] and "B-cell repletion" in qdenga["reason"]
 
 
 # ---- travel deadlines ---------------------------------------------------------------------------------------
@@ -238,8 +239,10 @@ def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date
             "stopped_on": "2026-08-31",
         },
     )
-    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-02-20"  # 08-31 + 173 days
+    # counted from the last dose 08-04 (not the stop decision of 08-31), as repletion-before-median is
+    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-01-24"  # 08-04 + 173 days
     assert "24.6 weeks" in mmr["reason"] and "40 weeks" in mmr["reason"]
+    assert "counted here from the last dose (2026-08-04)" in mmr["reason"]
     assert shingrix["status"] == "post_therapy" and proposed(shingrix)[0] == (1, "2026-11-24")
 
 

@@ -63,12 +63,17 @@ def verdict(item: dict[str, Any], as_of: str, horizon_end: str) -> Verdict:
 
 
 def readiness(item: dict[str, Any]) -> tuple[str, str]:
-    """(css state, words) for 'is it ready by departure'."""
+    """(css state, words) for 'is it ready by departure'. A series with a dose in B-cell depletion is never said to
+    be ready or protected (meets_needed_by is null then): only when it is through."""
     meets = item["meets_needed_by"]
     if meets is True:
         return "ready", "Ready by departure"
     if meets is False:
         return "not-ready", "Not ready by departure"
+    if item["ready_on_means"] == "series_complete":
+        return "uncertain", "Response uncertain (a dose in B-cell depletion)"
+    if item["serology_advised"]:
+        return "uncertain", "Antibody check advised before relying on it"
     return "no-departure", "No departure date given"
 
 

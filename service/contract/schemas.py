@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from service.domain.advisories import WARNING_CODES
 from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
@@ -249,6 +250,20 @@ class ImmunizationSchema(NameOrCvxSchema):
     date = IsoDate(required=True, metadata=_doc("Date it was given (not after as_of).", "2026-11-10"))
 
 
+class PatientSchema(Schema):
+    birth_date = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "Date of birth (not after as_of). Used only where a product's schedule or eligibility depends on age "
+            "(accelerated Ixiaro for ages 18 to 65, accelerated Twinrix from 18, ACIP's immunocompromised hepatitis "
+            "B dosage from 20); never logged. Without it, the schedule that does not depend on age, and the reason "
+            "says so.",
+            "1988-05-02",
+        ),
+    )
+
+
 class PlanRequestSchema(Schema):
     as_of = IsoDate(
         load_default=None,
@@ -277,6 +292,12 @@ class PlanRequestSchema(Schema):
         load_default=365,
         validate=validate.Range(min=60, max=1095),
         metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365),
+    )
+    patient = fields.Nested(
+        PatientSchema,
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("The patient, only as far as the plan needs (optional)."),
     )
 
 
@@ -415,13 +436,16 @@ class VaccinePlanSchema(Schema):
             "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
             "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
             "single dose with nothing else in the way this is as_of + the therapy's live lead time (28 days for "
-            "ofatumumab)."
+            "ofatumumab). Also set when the doses that fit are proposed and the rest of the series waits for "
+            "repletion (rule plan.live-series-whole)."
         ),
     )
     b_cell_recheck_on = IsoDate(
         allow_none=True,
         metadata=_doc(
-            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."
+            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells, "
+            "the label's median recovery time counted from the last dose (the repletion-before-median warning counts "
+            "from the same date)."
         ),
     )
     reason = fields.String(metadata=_doc("Plain-language explanation."))
@@ -435,8 +459,8 @@ class VaccinePlanSchema(Schema):
         allow_none=True,
         metadata=_doc(
             "See ready_on_means. protection: the protective dose plus the vaccine's lead time. series_complete: the "
-            "day of the last dose, for a series with a dose in B-cell depletion, where no protection date is stated. "
-            "Null while the dose it depends on is unplaced."
+            "last dose of the series plus the lead time, for a series with a dose in B-cell depletion, where no "
+            "protection date is stated (never earlier). Null while the dose it depends on is unplaced."
         ),
     )
     ready_on_means = fields.String(
@@ -455,8 +479,9 @@ class VaccinePlanSchema(Schema):
     meets_needed_by = fields.Boolean(
         allow_none=True,
         metadata=_doc(
-            "Whether ready_on <= needed_by; null without needed_by, and null when serology_advised (the schedule "
-            "alone cannot show protection)."
+            "Whether ready_on <= needed_by; null without needed_by, null when a dose that protection rests on falls "
+            "in B-cell depletion (the response may be weak or absent: never true then), and null when "
+            "serology_advised (the schedule alone cannot show protection)."
         ),
     )
 
@@ -464,11 +489,8 @@ class VaccinePlanSchema(Schema):
 @response()
 class PlanWarningSchema(Schema):
     code = fields.String(
-        metadata=_doc(
-            "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median (see the README).",
-            "history-assumed",
-        )
+        validate=validate.OneOf(WARNING_CODES),
+        metadata=_doc("Stable code a client may branch on (see the README's table of warnings).", "history-assumed"),
     )
     message = fields.String(metadata=_doc("What a clinician should know, in plain words."))
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))

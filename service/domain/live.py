@@ -3,6 +3,7 @@ spacing, CDSi), and yellow fever vaccine kept 30 days from MMR, MMRV or varicell
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from operator import attrgetter
 
@@ -39,6 +40,11 @@ def subtract(windows: tuple[Window, ...], start: date, end: date) -> tuple[Windo
 _day = attrgetter("day")
 
 
+def _when_and_what(event: LiveEvent) -> tuple[date, str]:
+    """Events in date order, and on one day in vaccine id order: never in the order they were typed."""
+    return event.day, event.vaccine.id
+
+
 def space_from_history(
     vaccine: Vaccine, timing: Timing, history: list[LiveEvent], conflicts: LiveVirusConflicts
 ) -> Timing:
@@ -46,7 +52,7 @@ def space_from_history(
     if not vaccine.live or not timing.windows:
         return timing
     windows, rules, notes = timing.windows, list(timing.rules), []
-    for event in sorted(history, key=_day):
+    for event in sorted(history, key=_when_and_what):
         conflict = conflicts.between(event.vaccine, vaccine)
         if conflict is None:
             continue
@@ -58,7 +64,7 @@ def space_from_history(
             if conflict.rule not in rules:
                 rules.append(conflict.rule)
             notes.append(
-                f"{event.vaccine.name} was given on {event.day}: another live vaccine must wait "
+                f"{event.vaccine.name} was given on {event.day}: a live vaccine after it must wait "
                 f"{conflict.end_days} days (or be given the same day), so not before {shift(end, 1)}."
             )
     if windows == timing.windows:
@@ -85,7 +91,7 @@ class HistorySpacing:
     of conflict, not once per vaccine requested (200 immunizations and 50 vaccines cost their product)."""
 
     def __init__(self, history: list[LiveEvent], conflicts: LiveVirusConflicts) -> None:
-        self.history = history
+        self.history = sorted(history, key=_when_and_what)
         self.conflicts = conflicts
         kinds: dict[str, Vaccine] = {}
         for event in history:
@@ -112,6 +118,52 @@ class HistorySpacing:
         if found is None:
             found = self.constrained[key] = self.conflicts.constraints(vaccine, self.history)
         return found
+
+
+# The antigen of the one vaccine a destination may require for entry (the International Health Regulations'
+# yellow fever certificate): settled before MMR or varicella with the same needed_by (rule plan.live-priority).
+_ENTRY_REQUIRED_ANTIGEN = "Yellow Fever"
+
+
+def live_priority(request: VaccineRequest, vaccine: Vaccine) -> tuple[date, bool, str, tuple[date, ...]]:
+    """The order in which live vaccines are settled (rule plan.live-priority), never the order they were typed:
+
+    1. the earliest needed_by (none: last), because the nearest deadline has the least room to move;
+    2. a vaccine a destination may require for entry (yellow fever), because no later dose replaces a missing
+       certificate, while MMR or varicella can follow it 30 days later or on the same day;
+    3. the vaccine id, and then the doses given: only so that the order is total. Two requests equal on all
+       four are the same vaccine with the same history and deadline, and get the same days.
+    """
+    return (
+        request.needed_by or date.max,
+        _ENTRY_REQUIRED_ANTIGEN not in vaccine.antigens,
+        vaccine.id,
+        tuple(sorted(request.given)),
+    )
+
+
+def settle_live(
+    candidates: list[tuple[int, VaccineRequest, Vaccine]], place: Callable[[int, list[LiveEvent]], VaccinePlan]
+) -> dict[int, VaccinePlan]:
+    """Every live vaccine of a plan, settled together: where the live-live rules meet (CDSi spacing, yellow fever
+    30 days from MMR or varicella where possible, same-day co-administration, which one gives way).
+
+    The candidates (request index, request, vaccine) are placed in live_priority order; `place(index, settled)`
+    plans one of them on the earliest days that conflict with none of the live events settled before it (the
+    same day as one of them is always allowed, so co-administration comes first where the rules permit it).
+    The answers come back by request index. Each candidate is placed once, against the distinct events before
+    it (a repeat of a vaccine on a day is one event): the work grows with the vaccines, not with their order.
+    """
+    settled: list[LiveEvent] = []
+    seen: set[tuple[str, date]] = set()
+    plans: dict[int, VaccinePlan] = {}
+    for index, _request, vaccine in sorted(candidates, key=lambda c: live_priority(c[1], c[2])):
+        plan = plans[index] = place(index, settled)
+        for dose in plan.proposal.doses:
+            if (vaccine.id, dose.day) not in seen:
+                seen.add((vaccine.id, dose.day))
+                settled.append(LiveEvent(vaccine, dose.day))
+    return plans
 
 
 # Antigens whose vaccines CDC advises giving at least 30 days from yellow fever vaccine where possible.
@@ -142,8 +194,8 @@ def apart_from_yellow_fever(
     as_of: date,
 ) -> tuple[Proposal, str] | None:
     """The series moved 30 days from yellow fever (or from MMR/varicella, for yellow fever) when the plan put
-    them closer, if it still completes in the windows, as early before the start and by needed_by; else None
-    (the plan keeps the same day, and the plan's warnings say so)."""
+    them closer, if as many doses still fit in the windows (all of them, when all fitted) and needed_by is still
+    met; else None (the plan keeps the same day, and the plan's warnings say so)."""
     partners = _yellow_fever_partners(vaccine, fixed)
     close = [e for e in partners for p in proposal.doses if abs((p.day - e.day).days) < YF_SPACING_DAYS]
     if not close:
@@ -153,8 +205,8 @@ def apart_from_yellow_fever(
         margin = timedelta(days=YF_SPACING_DAYS - 1)
         windows = subtract(windows, event.day - margin, event.day + margin)
     apart = propose(series, given, windows, as_of, proposal.basis, spacing)
-    if not apart.complete:
-        return None
+    if len(apart.doses) < len(proposal.doses) or apart.unplaced and not proposal.unplaced:
+        return None  # apart, fewer doses would fit: the same day, with the plan's warning
     if req.needed_by is not None:
         before = ready_on(proposal, given, rules.lead_time_for(vaccine), series)
         after = ready_on(apart, given, rules.lead_time_for(vaccine), series)
@@ -177,6 +229,7 @@ def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], ru
         if "Yellow Fever" in vaccine.antigens or not _YF_PARTNER_ANTIGENS.isdisjoint(vaccine.antigens):
             events += [(vaccine, day, False) for day in vp.request.given]
             events += [(vaccine, p.day, True) for p in vp.proposal.doses]
+    events.sort(key=lambda e: (e[1], e[0].id, e[2]))  # the warnings' order is the dates', not the request's
     yellow = [(v, d, prop) for v, d, prop in events if "Yellow Fever" in v.antigens]
     partners = [(v, d, prop) for v, d, prop in events if not _YF_PARTNER_ANTIGENS.isdisjoint(v.antigens)]
     warnings: list[PlanWarning] = []

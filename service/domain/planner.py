@@ -3,12 +3,14 @@
 This is the one entry point the HTTP shell (and any other front end) calls. It gathers every input
 problem into one InvalidInput so that a client can fix a request in one round trip.
 
-Vaccines are planned in request order. A live vaccine proposed earlier in the list is a fixed event for
-the ones after it, so two live vaccines end up on the same day or properly spaced. Each vaccine is planned in
-named steps (_plan_one): its timing, its proposal, the start date that would let a live series come first,
-the whole-or-nothing cut of a live series, what can be said about protection, and the reason and rule ids.
-The rules those steps apply live beside this module: checks (input), live (live-live spacing, yellow fever
-and MMR), choice (which proposal), protection (ready_on and needed_by).
+Every vaccine's answer is independent of the order of the request's vaccines (answers still come back in
+request order). A non-live vaccine meets no other vaccine. Live vaccines meet each other in one place,
+live.settle_live: placed in an order-free priority, each on the earliest days that conflict with no live
+vaccine given or settled before it. Each vaccine is planned in named steps (_plan_one): its timing, its
+proposal, the start date that would let a live series come first, the cut of a live course that gives no
+protection when partial, what can be said about protection, and the reason and rule ids. The rules those steps
+apply live beside this module: checks (input), live (live-live spacing, yellow fever and MMR, the settling of
+live vaccines), choice (which proposal), protection (ready_on and needed_by).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Final
 
-from .advisories import PlanWarning
+from .advisories import DOSE_NOT_COUNTED, PlanWarning
 from .catalog import Catalog, Match, Vaccine, normalize
 from .checks import Checked, check_vaccines, field_order, immunization_errors, vaccine_errors
 from .choice import choose_proposal, remaining_doses, unbounded_proposal
@@ -25,12 +27,12 @@ from .gates import KindProfile
 from .history import VaccineGiven
 from .intervals import iso_day, shift
 from .kinds import AnyProfile, profile_for_label, review_for, schedule_for, timing_for
-from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, space_from_history, yellow_fever_warnings
-from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, protection_notes
+from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, settle_live, yellow_fever_warnings
+from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, depleted_on, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
-from .schedule import NOT_STARTED, DoseSchedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series
-from .spacing import LiveEvent, LiveSpacing
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule
+from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, SeriesChoice, birth_date_errors, choose_series
+from .spacing import ACIP_RULE, CDSI_RULE, LiveEvent, LiveSpacing
 from .vaccine_plan import VaccinePlan
 from .vaccine_rules import VaccineRules
 from .values import Value
@@ -111,12 +113,10 @@ def _timing_for(
     vaccine: Vaccine,
     profile: AnyProfile,
     schedule: DoseSchedule,
-    history: list[LiveEvent],
-    rules: VaccineRules,
     as_of: date,
     until: date,
     timings: dict[bool, Timing],
-    history_spacing: HistorySpacing | None,
+    history: HistorySpacing,
 ) -> Timing:
     """The vaccine's windows: the therapy's, and for a live vaccine without the days the live vaccines already
     given take away."""
@@ -128,26 +128,20 @@ def _timing_for(
         base = timings[live] = timing_for(profile, schedule, live, as_of, until)
     if not live:
         return base
-    if history_spacing is not None:  # `history` is the plan's shared one: spaced once per kind of conflict
-        return history_spacing.space(vaccine, base)
-    return space_from_history(vaccine, base, history, rules.conflicts)
+    return history.space(vaccine, base)  # the plan's live history, spaced once per kind of conflict
 
 
 def _spacing_for(
-    vaccine: Vaccine,
-    fixed: list[LiveEvent],
-    proposed_live: list[LiveEvent],
-    rules: VaccineRules,
-    history_spacing: HistorySpacing | None,
-) -> LiveSpacing | None:
-    """A live vaccine's spacing from the live events fixed before it, found once for every proposal of it (the
-    events do not change meanwhile); from the plan's shared history, once per kind of conflict (HistorySpacing).
-    None for a vaccine that is not live."""
+    vaccine: Vaccine, settled: list[LiveEvent], rules: VaccineRules, history: HistorySpacing
+) -> tuple[LiveSpacing | None, bool]:
+    """A live vaccine's spacing from the live events given (the plan's history, once per kind of conflict) and
+    settled before it, found once for every proposal of it (the events do not change meanwhile); and whether a
+    settled one constrains it. (None, False) for a vaccine that is not live."""
     if not vaccine.live:
-        return None
-    if history_spacing is not None:
-        return rules.conflicts.spacing(vaccine, proposed_live, history_spacing.constraints(vaccine))
-    return rules.conflicts.spacing(vaccine, fixed)
+        return None, False
+    from_settled = rules.conflicts.constraints(vaccine, settled)
+    known = history.constraints(vaccine)
+    return LiveSpacing(list({**known, **from_settled}.values())), bool(from_settled)
 
 
 def _proposal_for(
@@ -162,10 +156,12 @@ def _proposal_for(
     as_of: date,
     notes: list[str],
     extra_rules: list[str],
+    facts: tuple[Series, LeadTime, bool],
 ) -> Proposal:
     """The doses proposed in the windows (none when the vaccine is to be avoided), moved 30 days from yellow
-    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`."""
-    series, lead, shorter_minimum = rules.facts_for(vaccine)
+    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`. `facts`:
+    the series planned, its lead time and whether a minimum interval is shorter than the recommended one."""
+    series, lead, shorter_minimum = facts
     if timing.status == AVOID:
         return Proposal((), remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     proposal = choose_proposal(vaccine, series, given, timing, req, schedule, spacing, as_of, lead, shorter_minimum)
@@ -198,8 +194,9 @@ def _start_to_move(
     as_of: date,
 ) -> tuple[date | None, date | None]:
     """(delay_start_to, series_start): for a live series that cannot come whole before a therapy not yet
-    started, the first-dose date that would let it (the contract's delay_start_to when the vaccine is to be
-    avoided; else series_start, the date the reason mentions)."""
+    started, the first-dose date that would let it: the contract's delay_start_to when the vaccine is to be
+    avoided; else series_start, which the reason mentions and _plan_one makes delay_start_to too when the doses
+    that fit are proposed and the rest waits."""
     delay_start_to = timing.delay_start_to
     series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
@@ -215,14 +212,10 @@ def _start_to_move(
     return delay_start_to, series_start
 
 
-def _live_series_cut(vaccine: Vaccine, timing: Timing, proposal: Proposal, req: VaccineRequest) -> bool:
-    """Whether a live series must be dropped (rule plan.live-series-whole): it is given whole or not at all,
-    and whole before needed_by."""
-    if not vaccine.live or timing.status == AVOID:
-        return False
-    if not proposal.complete:
-        return True
-    return bool(req.needed_by is not None and proposal.doses and proposal.doses[-1].day > req.needed_by)
+def _live_series_cut(vaccine: Vaccine, series: Series, timing: Timing, proposal: Proposal) -> bool:
+    """Whether a live course must be dropped (rule plan.live-series-whole): it cannot be completed in its
+    windows, and the product's partial course gives no protection (Ty21a)."""
+    return vaccine.live and timing.status != AVOID and not proposal.complete and not series.partial_protects
 
 
 def _cut_live_series(
@@ -230,35 +223,45 @@ def _cut_live_series(
     given: tuple[date, ...],
     timing: Timing,
     proposal: Proposal,
-    req: VaccineRequest,
     profile: AnyProfile,
     delay_start_to: date | None,
     series_start: date | None,
 ) -> tuple[Proposal, Timing, date | None]:
-    """The live series given whole or not at all (rule plan.live-series-whole): nothing proposed, the vaccine
-    avoided, and why; with the start date that would let the whole series come first as delay_start_to."""
-    length = series.length
-    if not proposal.complete:
-        why = (
-            f"Live vaccine: the remaining {length - len(given)} dose(s) of the {length}-dose series "
-            "cannot all be given in the permitted window, and a live series is given whole or not at all: "
-            "nothing is proposed."
-        )
-    else:
-        why = (
-            f"Live vaccine: the series could only be completed on {proposal.doses[-1].day}, after needed_by "
-            f"{req.needed_by}, and a live series is given whole before it is needed or not at all: nothing is "
-            "proposed."
-        )
+    """A live course that protects only whole, cut (rule plan.live-series-whole): nothing proposed, the vaccine
+    avoided, and why; with the start date that would let the whole course come first as delay_start_to."""
+    why = (
+        f"Live vaccine: the remaining {series.length - len(given)} dose(s) of the {series.length}-dose course "
+        "cannot all be given in the permitted window, and a partial course of this product gives no protection "
+        "(the rest cannot follow during B-cell depletion): it is given whole or not at all, so nothing is proposed."
+    )
     if series_start is not None:
         delay_start_to = series_start
         why += (
-            f" Moving the first {profile.name} dose to {series_start} or later would let the whole series "
+            f" Moving the first {profile.name} dose to {series_start} or later would let the whole course "
             "be given before treatment."
         )
     proposal = Proposal((), remaining_doses(series, given), proposal.basis, proposal.rules, proposal.restarted)
     timing = timing.replaced(status=AVOID, windows=(), reason=why + " Without that: " + timing.reason)
     return proposal, timing, delay_start_to
+
+
+def _what_waits(proposal: Proposal, series: Series, profile: AnyProfile, schedule: DoseSchedule) -> str:
+    """The reason's sentence for a live series that starts before therapy and cannot finish before it."""
+    doses = ", ".join(map(str, proposal.unplaced))
+    waits = (
+        f"Dose(s) {doses} of the {series.length}-dose series cannot be given before the first {profile.name} dose on "
+        f"{iso_day(schedule.first_dose)}: they wait until after treatment, once B-cell repletion is confirmed (live "
+        "vaccines are not given during B-cell depletion)."
+    )
+    if isinstance(profile, KindProfile):
+        waits = (
+            f"Dose(s) {doses} of the {series.length}-dose series cannot be given before {profile.name} starts on "
+            f"{iso_day(schedule.first_dose)}: they wait until live vaccines are allowed again after it (not during "
+            f"{profile.suppression})."
+        )
+    if proposal.doses:
+        waits += " The dose(s) proposed come now: this may be the last chance for a live vaccine for a long time."
+    return waits
 
 
 def _series_notes(
@@ -268,9 +271,10 @@ def _series_notes(
     proposal: Proposal,
     profile: AnyProfile,
     series_start: date | None,
+    waits: str | None,
 ) -> list[str]:
-    """The reason's sentences about the series: complete, the doses proposed, doses without a day, and the
-    start date that would let a live series come first."""
+    """The reason's sentences about the series: complete, the doses proposed, doses without a day (or what
+    waits for repletion, `waits`), and the start date that would let a live series come first."""
     length = series.length
     notes: list[str] = []
     if remaining == 0 and not proposal.doses:
@@ -279,7 +283,9 @@ def _series_notes(
         listed = ", ".join([f"dose {p.dose} on {iso_day(p.day)}" for p in proposal.doses])
         basis = "minimum" if proposal.basis == MINIMUM else "recommended"
         notes.append(f"Proposed: {listed}" + (f" (at the {basis} intervals)." if length > 1 else "."))
-    if proposal.unplaced and timing.status != AVOID:
+    if waits is not None:
+        notes.append(waits)
+    elif proposal.unplaced and timing.status != AVOID:
         notes.append(f"No permitted day in the horizon for dose(s) {', '.join(map(str, proposal.unplaced))}.")
     if series_start is not None:
         notes.append(
@@ -309,7 +315,7 @@ def _rule_ids(
     ids = [r for r in proposal.rules if r not in timing.rules] + extra_rules
     if (proposal.doses or remaining == 0) and series.length > 1:
         ids.append(rules.basis_rule)
-    if protection.ready_on is not None and not protection.depleted:
+    if protection.ready_on is not None:
         ids.append(lead.rule_id)
     return tuple(dict.fromkeys([*timing.rules, *ids]))
 
@@ -319,42 +325,95 @@ def _plan_one(
     schedule: DoseSchedule,
     req: VaccineRequest,
     match: Match,
-    history: list[LiveEvent],
-    proposed_live: list[LiveEvent],
+    given: tuple[date, ...],
+    settled: list[LiveEvent],
     rules: VaccineRules,
     as_of: date,
     until: date,
     timings: dict[bool, Timing],
-    history_spacing: HistorySpacing | None,
+    history: HistorySpacing,
+    birth_date: date | None = None,
 ) -> VaccinePlan:
-    """One vaccine's plan, in steps: its windows, its spacing from the live events fixed before it, the proposal,
-    the start date that would let a live series come first, the whole-or-nothing cut, then the answer."""
+    """One vaccine's plan, in steps: its windows, its spacing from the live events given and settled before it,
+    the proposal, the start date that would let a live series come first, the cut of a live course that protects
+    only whole (or what waits of a live series the start cuts), then the answer. `given`: the doses given that
+    the series counts, in date order."""
     vaccine = match.vaccine
-    series = rules.facts_for(vaccine)[0]
-    given = tuple(sorted(req.given))
-    timing = _timing_for(vaccine, profile, schedule, history, rules, as_of, until, timings, history_spacing)
+    timing = _timing_for(vaccine, profile, schedule, as_of, until, timings, history)
     # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
-    fixed = history + proposed_live if vaccine.live else []
-    spacing = _spacing_for(vaccine, fixed, proposed_live, rules, history_spacing)
+    fixed = history.history + settled if vaccine.live else []
+    spacing, constrained = _spacing_for(vaccine, settled, rules, history)
     notes: list[str] = []
     extra_rules: list[str] = []
-    proposal = _proposal_for(vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules)
+    facts = rules.facts_for(vaccine)
+    choice = _product_schedule(rules, vaccine, facts, given, timing, schedule, req, as_of, birth_date)
+    if choice is not None:  # the product's schedule for this patient (series.choose_series)
+        facts = (choice.series, choice.lead, choice.shorter)
+        notes += choice.notes
+        extra_rules += choice.rules
+    series = facts[0]
+    proposal = _proposal_for(
+        vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules, facts
+    )
+    if constrained and (rules.yellow_fever_rule in extra_rules or {CDSI_RULE, ACIP_RULE} & set(proposal.rules)):
+        extra_rules.append(rules.live_priority_rule)  # another live vaccine came first: say which rule chose
     delay_start_to, series_start = _start_to_move(
         vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of
     )
-    if _live_series_cut(vaccine, timing, proposal, req):
+    waits = None
+    if _live_series_cut(vaccine, series, timing, proposal):
         proposal, timing, delay_start_to = _cut_live_series(
-            series, given, timing, proposal, req, profile, delay_start_to, series_start
+            series, given, timing, proposal, profile, delay_start_to, series_start
         )
         series_start = None
+        extra_rules.append(rules.live_whole_rule)
+    elif vaccine.live and schedule.phase == NOT_STARTED and timing.status != AVOID and not proposal.complete:
+        # The doses that fit before the start are proposed; the rest wait for repletion, and delay_start_to
+        # names the first-dose date that would let the whole series come first.
+        waits = _what_waits(proposal, series, profile, schedule)
+        delay_start_to = series_start
         extra_rules.append(rules.live_whole_rule)
     elif timing.status == AVOID and delay_start_to is not None and delay_start_to != timing.delay_start_to:
         notes.append(
             f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
             "or later for it to be given first."
         )
-    answer = _Answer(req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start)
+    answer = _Answer(
+        req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start, waits, facts
+    )
     return _answered(answer, profile, schedule, rules)
+
+
+def _product_schedule(
+    rules: VaccineRules,
+    vaccine: Vaccine,
+    facts: tuple[Series, LeadTime, bool],
+    given: tuple[date, ...],
+    timing: Timing,
+    schedule: DoseSchedule,
+    req: VaccineRequest,
+    as_of: date,
+    birth_date: date | None,
+) -> SeriesChoice | None:
+    """series.choose_series for a non-live vaccine with other schedules (None for the rest): the patient is
+    immunocompromised on or starting the therapy, until a confirmed B-cell repletion."""
+    alternatives = rules.alternatives.get(vaccine.id)
+    if not alternatives or vaccine.live:
+        return None
+    replete = schedule.phase == STOPPED and schedule.recovered_on is not None
+    series, lead, _ = facts
+    return choose_series(
+        series,
+        lead,
+        alternatives,
+        given,
+        timing.windows,
+        as_of,
+        req.needed_by,
+        birth_date,
+        not replete,
+        lambda day: depleted_on(schedule, day),
+    )
 
 
 class _Answer:
@@ -371,7 +430,10 @@ class _Answer:
         extra_rules: list[str],
         delay_start_to: date | None,
         series_start: date | None,
+        waits: str | None,
+        facts: tuple[Series, LeadTime, bool],
     ) -> None:
+        self.facts = facts
         self.req = req
         self.match = match
         self.given = given
@@ -381,18 +443,19 @@ class _Answer:
         self.extra_rules = extra_rules
         self.delay_start_to = delay_start_to
         self.series_start = series_start
+        self.waits = waits
 
 
 def _answered(a: _Answer, profile: AnyProfile, schedule: DoseSchedule, rules: VaccineRules) -> VaccinePlan:
     """The vaccine's plan: what can be said about protection, the reason (the timing's, then the steps' notes,
     then the series' and protection's sentences) and the rule ids."""
-    series, lead, _ = rules.facts_for(a.match.vaccine)
+    series, lead, _ = a.facts
     length = series.length
     timing, proposal, given = a.timing, a.proposal, a.given
     serology_rule = rules.serology.get(a.match.vaccine.id)
     protection = assess_protection(schedule, proposal, given, lead, series, serology_rule is not None, a.req.needed_by)
     remaining = length - len(proposal.counted(given))
-    notes = a.notes + _series_notes(series, remaining, timing, proposal, profile, a.series_start)
+    notes = a.notes + _series_notes(series, remaining, timing, proposal, profile, a.series_start, a.waits)
     suppression = profile.suppression if isinstance(profile, KindProfile) else "B-cell depletion"
     notes += protection_notes(protection, a.req.needed_by, lead.after_dose or length, length, suppression)
     rule_ids = _rule_ids(timing, proposal, series, remaining, lead, protection, serology_rule, a.extra_rules, rules)
@@ -406,7 +469,9 @@ def _answered(a: _Answer, profile: AnyProfile, schedule: DoseSchedule, rules: Va
         timing.notes,
     )
     p = protection
-    return VaccinePlan(a.req, a.match, timing, proposal, series, p.ready_on, p.meets, p.means, p.serology, lead)
+    return VaccinePlan(
+        a.req, a.match, timing, proposal, series, p.ready_on, p.meets, p.means, p.serology, lead, a.given
+    )
 
 
 def _checked_request(
@@ -421,7 +486,7 @@ def _checked_request(
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
-    errors += checked.errors
+    errors += checked.errors + birth_date_errors(request.birth_date, request.as_of)
     schedule = None
     if profile is not None:
         try:
@@ -433,47 +498,83 @@ def _checked_request(
     return profile, schedule, checked
 
 
-def _given_live_runs(request: PlanRequest, matches: list[Match]) -> tuple[list[LiveEvent], list[int]]:
-    """Doses of a live vaccine already given in its own series count for the spacing of the others. Every
-    vaccine's own given live doses in request order, and where each vaccine's run ends: the others' doses for
-    vaccine i are the run before it and the run after it (two slices, not a rebuilt list)."""
-    all_given: list[LiveEvent] = []
-    bounds = [0]
+def _counted_given(
+    request: PlanRequest, matches: list[Match], schedule: DoseSchedule, rules: VaccineRules
+) -> tuple[list[tuple[date, ...]], list[PlanWarning]]:
+    """Per vaccine, the doses given that its series counts, in date order: all but a live dose given on or after
+    the first therapy dose while not replete (rule plan.live-dose-not-counted); and a dose-not-counted warning
+    for each vaccine that had one, in vaccine id order."""
+    counted: list[tuple[date, ...]] = []
+    dropped: list[tuple[str, Vaccine, list[date]]] = []
     for req, m in zip(request.vaccines, matches, strict=True):
-        if m.vaccine.live and req.given:
-            all_given += [LiveEvent(m.vaccine, day) for day in req.given]
-        bounds.append(len(all_given))
-    return all_given, bounds
+        days = tuple(sorted(req.given))
+        if m.vaccine.live and days:
+            during = [d for d in days if depleted_on(schedule, d)]
+            if during:
+                days = tuple(d for d in days if not depleted_on(schedule, d))
+                dropped.append((m.vaccine.id, m.vaccine, during))
+        counted.append(days)
+    warnings = [
+        PlanWarning(
+            DOSE_NOT_COUNTED,
+            f"{vaccine.name} given on {', '.join(map(iso_day, during))}, during B-cell depletion (on or after the "
+            "first therapy dose, repletion not confirmed): not counted toward its series. ACIP advises that a "
+            "person vaccinated during immunosuppressive therapy be considered unimmunized and revaccinated once "
+            "immune competence is restored; the dose still spaces the live vaccines after it.",
+            (rules.not_counted_rule,),
+        )
+        for _, vaccine, during in sorted(dropped, key=lambda x: (x[0], x[2]))
+    ]
+    return counted, warnings
 
 
 def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rules: VaccineRules) -> Plan:
     """Plan every requested vaccine around the therapy, or raise InvalidInput listing all problems."""
     until = shift(request.as_of, request.horizon_days)
     profile, schedule, checked = _checked_request(request, therapies, catalog, rules, until)
-    all_given, bounds = _given_live_runs(request, checked.matches)
-    plans: list[VaccinePlan] = []
-    proposed_live: list[LiveEvent] = []
-    # A live vaccine proposed on a day already proposed for it (the same vaccine asked for twice, or a
-    # combination and its part) is one event for spacing: a repeat of an event adds no conflict, no rule and
-    # no yellow fever partner that the first did not, and kept repeats made each later vaccine scan them all
-    # (50 live vaccines before a planned start grew quadratically).
-    proposed_seen: set[tuple[str, date]] = set()
+    counted, not_counted = _counted_given(request, checked.matches, schedule, rules)
+    # Every live dose given (immunizations, and each vaccine's given list, its own included: a live dose given
+    # moves its own next dose as it moves the other live vaccines) is the same history for every live vaccine:
+    # spaced once per kind of conflict (HistorySpacing).
+    history = HistorySpacing(
+        checked.history
+        + [
+            LiveEvent(m.vaccine, day)
+            for req, m in zip(request.vaccines, checked.matches, strict=True)
+            if m.vaccine.live
+            for day in req.given
+        ],
+        rules.conflicts,
+    )
     timings: dict[bool, Timing] = {}
-    # Without live doses given in the request itself, every live vaccine has the same history to be spaced
-    # from (the immunizations): spaced once per kind of conflict (HistorySpacing).
-    shared = HistorySpacing(checked.history, rules.conflicts) if not all_given and checked.history else None
-    for i, (req, match) in enumerate(zip(request.vaccines, checked.matches, strict=True)):
-        # Only a live vaccine is spaced from the live vaccines given (space_from_history, series._place).
-        history = checked.history + all_given[: bounds[i]] + all_given[bounds[i + 1] :] if match.vaccine.live else []
-        vp = _plan_one(
-            profile, schedule, req, match, history, proposed_live, rules, request.as_of, until, timings, shared
+
+    def place(i: int, settled: list[LiveEvent]) -> VaccinePlan:
+        req, match = request.vaccines[i], checked.matches[i]
+        return _plan_one(
+            profile,
+            schedule,
+            req,
+            match,
+            counted[i],
+            settled,
+            rules,
+            request.as_of,
+            until,
+            timings,
+            history,
+            request.birth_date,
         )
-        plans.append(vp)
-        if match.vaccine.live:
-            for p in vp.proposal.doses:
-                if (match.vaccine.id, p.day) not in proposed_seen:
-                    proposed_seen.add((match.vaccine.id, p.day))
-                    proposed_live.append(LiveEvent(match.vaccine, p.day))
+
+    # A non-live vaccine meets no other vaccine: planned alone. The live ones are settled together.
+    plans: list[VaccinePlan | None] = [None if m.vaccine.live else place(i, []) for i, m in enumerate(checked.matches)]
+    live = [
+        (i, r, m.vaccine)
+        for i, (r, m) in enumerate(zip(request.vaccines, checked.matches, strict=True))
+        if m.vaccine.live
+    ]
+    for i, vp in settle_live(live, place).items():
+        plans[i] = vp
+    answers = tuple(vp for vp in plans if vp is not None)
     given = checked.recorded + [
         VaccineGiven(m.vaccine, day)
         for req, m in zip(request.vaccines, checked.matches, strict=True)
@@ -486,7 +587,10 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         profile,
         therapies.versions[profile.id],
         schedule,
-        tuple(plans),
-        schedule.warnings + review.warnings + tuple(yellow_fever_warnings(plans, checked.history, rules)),
+        answers,
+        schedule.warnings
+        + review.warnings
+        + tuple(not_counted)
+        + tuple(yellow_fever_warnings(list(answers), checked.history, rules)),
         review.earliest_start,
     )

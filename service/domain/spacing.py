@@ -83,7 +83,7 @@ class LiveVirusConflicts:
         # again and again: remember each answer (the catalog is finite and immutable).
         self._pairs: dict[tuple[str, str], Conflict | None] = {}
         self._conflicts: dict[Conflict, Conflict] = {}
-        # For spacing(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
+        # For constraints(): vaccine id -> other vaccine id -> (conflict after it, conflict before it).
         self._partners: dict[str, dict[str, tuple[Conflict | None, Conflict | None]]] = {}
 
     def __len__(self) -> int:
@@ -106,7 +106,7 @@ class LiveVirusConflicts:
         return self._interned(Conflict(1, ACIP_DAYS, ACIP_RULE))
 
     def _interned(self, conflict: Conflict) -> Conflict:
-        """One object per distinct conflict, so spacing() can tell equal conflicts apart by identity."""
+        """One object per distinct conflict, so constraints() can tell equal conflicts apart by identity."""
         return self._conflicts.setdefault(conflict, conflict)
 
     def conflict(self, a: LiveEvent, b: LiveEvent) -> Conflict | None:

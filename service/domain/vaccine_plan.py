@@ -24,6 +24,7 @@ class VaccinePlan(Value):
         "ready_on_means",
         "serology_advised",
         "lead",
+        "counted",
     )
 
     def __init__(
@@ -38,6 +39,7 @@ class VaccinePlan(Value):
         ready_on_means: str | None = None,
         serology_advised: bool = False,
         lead: LeadTime | None = None,
+        counted: tuple[date, ...] | None = None,
     ) -> None:
         self.request: Final = request
         self.match: Final = match
@@ -50,6 +52,9 @@ class VaccinePlan(Value):
         self.ready_on_means: Final = ready_on_means
         self.serology_advised: Final = serology_advised
         self.lead: Final = lead
+        # The doses given that the series counts (a live dose given in B-cell depletion does not count); None:
+        # every dose of the request's given list.
+        self.counted: Final = counted
 
     @property
     def protective_dose(self) -> int:
@@ -62,5 +67,6 @@ class VaccinePlan(Value):
 
     @property
     def given_counted(self) -> int:
-        """Doses given that still count (none when a maximum interval restarted the course)."""
-        return len(self.proposal.counted(self.request.given))
+        """Doses given that still count (none when a maximum interval restarted the course, and never a live dose
+        given in B-cell depletion)."""
+        return len(self.proposal.counted(self.request.given if self.counted is None else self.counted))

@@ -174,6 +174,10 @@ def parse_parameters(raw: Any) -> Parameters:
             [Issue("invalid", "the body must be a FHIR Parameters resource (resourceType 'Parameters')", "Parameters")],
             status=400,
         )
+    null = _first_null(raw, "Parameters")
+    if null is not None:
+        # FHIR JSON forbids null as an element's value (R4 JSON format, 2.6.2); the models would read it as absent.
+        raise InteropError([Issue("invalid", "null is not a FHIR value: leave the element out", null)], status=400)
     try:
         return Parameters.model_validate(raw)
     except ValidationError as err:
@@ -186,6 +190,25 @@ def parse_parameters(raw: Any) -> Parameters:
             [Issue("invalid", "a part holds a resource this FHIR version does not define", "Parameters.parameter")],
             status=400,
         ) from None
+
+
+def _first_null(value: Any, path: str) -> str | None:
+    """The path of the first element whose value is JSON null, or None (nulls inside primitive arrays, which
+    FHIR uses to align them with their extensions, are allowed)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None:
+                return f"{path}.{key}"
+            found = _first_null(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict | list):
+                found = _first_null(item, f"{path}[{i}]")
+                if found is not None:
+                    return found
+    return None
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -656,6 +679,10 @@ def recommendations_for(
         )
     placed = {dose["dose"] for dose in proposed}
     remaining = [n for n in range(given + 1, (total or given + 1) + 1) if n not in placed]
+    # A later dose comes after the last one proposed: only the windows opening after it may still hold it (a live
+    # dose that waits for repletion is never offered the pre-start window its dose 1 is in).
+    last = max((dose["date"] for dose in proposed), default=None)
+    later = [_later_window(canonical, w) for w in windows if last is None or w["start"] > last]
     for number in remaining:
         # No permitted day in the horizon for this dose: not complete, and no date can be given (the reason says why).
         out.append(
@@ -663,7 +690,7 @@ def recommendations_for(
                 **common,
                 forecastStatus=later_status,
                 doseNumberPositiveInt=number,
-                extension=[_later_window(canonical, w) for w in windows],
+                **({"extension": later} if later else {}),
             )
         )
     return out
