@@ -26,6 +26,9 @@ from .series import (
     LeadTime,
     Proposal,
     Series,
+    AppointmentDays,
+    EVERY_DAY,
+    passed_over_note,
     propose,
     ready_on,
     single_dose,
@@ -40,9 +43,11 @@ _START_SEARCH_DAYS = 5 * 366
 
 
 class VaccineRequest(Value):
-    """One requested vaccine: exactly one of `name` or `cvx`, with its series so far and its deadline."""
+    """One requested vaccine: exactly one of `name` or `cvx`, with its series so far, its deadline and the
+    weekdays its doses may be proposed on (the request's `appointment_days`, the same for every vaccine: carried
+    here because the placement of each vaccine's doses reads them, as it reads needed_by)."""
 
-    _fields = ("name", "cvx", "given", "needed_by")
+    _fields = ("name", "cvx", "given", "needed_by", "appointment_days")
 
     def __init__(
         self,
@@ -50,11 +55,13 @@ class VaccineRequest(Value):
         cvx: str | None = None,
         given: tuple[date, ...] = (),
         needed_by: date | None = None,
+        appointment_days: AppointmentDays = EVERY_DAY,
     ) -> None:
         self.name: Final = name
         self.cvx: Final = cvx
         self.given: Final = given
         self.needed_by: Final = needed_by
+        self.appointment_days: Final = appointment_days
 
 
 class Immunization(Value):
@@ -468,11 +475,16 @@ def _has_shorter_minimum(series: Series) -> bool:
 
 
 def _unbounded_proposal(
-    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, spacing: LiveSpacing | None
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    as_of: date,
+    spacing: LiveSpacing | None,
+    days: AppointmentDays,
 ) -> Proposal:
     """The series as if no therapy start were in the way: to say which start date would let it come first."""
     open_window = (Window(PRE_START, as_of, shift(as_of, _START_SEARCH_DAYS)),)
-    return propose(series, given, open_window, as_of, MINIMUM, spacing)
+    return propose(series, given, open_window, as_of, MINIMUM, spacing, days)
 
 
 def _choose_proposal(
@@ -488,14 +500,14 @@ def _choose_proposal(
     shorter_minimum: bool,
 ) -> Proposal:
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
-    proposal = propose(series, given, timing.windows, as_of, RECOMMENDED, spacing)
+    proposal = propose(series, given, timing.windows, as_of, RECOMMENDED, spacing, req.appointment_days)
     if not shorter_minimum:
         return proposal
     key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
     if key[:4] == _best_key_at_minimum(series, given, req, schedule.first_dose, as_of):
         # The minimum intervals cannot do better on any count, and the recommended ones win the tie.
         return proposal
-    fallback = propose(series, given, timing.windows, as_of, MINIMUM, spacing)
+    fallback = propose(series, given, timing.windows, as_of, MINIMUM, spacing, req.appointment_days)
     return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
 
 
@@ -656,6 +668,9 @@ def _plan_one(
                 "advises where possible."
             )
             extra_rules.append(rules.yellow_fever_rule)
+    passed_over = passed_over_note(proposal, req.appointment_days)
+    if passed_over is not None:
+        notes.append(passed_over)
     if proposal.restarted:
         notes.append(
             "The dose(s) given no longer count: more than the maximum interval has passed (or would pass) "
@@ -666,7 +681,7 @@ def _plan_one(
     series_start: date | None = None
     if live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
-        trial = _unbounded_proposal(vaccine, series, given, as_of, spacing)
+        trial = _unbounded_proposal(vaccine, series, given, as_of, spacing, req.appointment_days)
         margin = timedelta(days=profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
@@ -795,7 +810,7 @@ def _apart_from_yellow_fever(
     for event in partners:
         margin = timedelta(days=_YF_SPACING_DAYS - 1)
         windows = _subtract(windows, event.day - margin, event.day + margin)
-    apart = propose(series, given, windows, as_of, proposal.basis, spacing)
+    apart = propose(series, given, windows, as_of, proposal.basis, spacing, req.appointment_days)
     if not apart.complete:
         return None
     if req.needed_by is not None:
