@@ -49,6 +49,10 @@ def proposed_dates(html: str) -> list[str]:
         ("immunizations[1].date", "immunizations-1-date"),
         ("immunizations[0].name", "immunizations-0-name"),
         ("horizon_days", "form"),
+        ("vaccines[2].given[1]", "vaccines-2-given"),
+        ("vaccines[0].given", "vaccines-0-given"),
+        ("appointment_days", "appointment_days"),
+        ("appointment_days[3]", "appointment_days"),
         ("(body)", "form"),
     ],
     ids=lambda v: str(v),
@@ -73,10 +77,17 @@ def test_the_form_becomes_the_api_body_with_blank_inputs_left_out_and_one_depart
                 ("immunizations[1].name", ""),
                 ("immunizations[1].date", ""),
                 ("vaccines", "yellow fever"),
+                ("given", ""),
                 ("vaccines", " "),
+                ("given", "2026-01-01"),
                 ("vaccines", "Shingrix"),
+                ("given", " 2026-09-01, 2026-10-30;2026-11-01 "),
                 ("needed_by", "2027-01-12"),
                 ("return_on", "2027-01-26"),
+                ("destination", "  Accra,   Ghana "),
+                ("appointment_days_shown", "1"),
+                ("appointment_days", "sat"),
+                ("appointment_days", "tue"),
             ]
         )
     )
@@ -86,10 +97,26 @@ def test_the_form_becomes_the_api_body_with_blank_inputs_left_out_and_one_depart
         "immunizations": [{"name": "MMR", "date": "2026-10-01"}],
         "vaccines": [
             {"name": "yellow fever", "needed_by": "2027-01-12"},
-            {"name": "Shingrix", "needed_by": "2027-01-12"},
+            # The doses already given beside a vaccine go with it (a blank row's are dropped with it).
+            {"name": "Shingrix", "given": ["2026-09-01", "2026-10-30", "2026-11-01"], "needed_by": "2027-01-12"},
         ],
+        "appointment_days": ["tue", "sat"],
     }
-    assert form.return_on == "2027-01-26"  # printed on the letter, never part of the plan
+    # Printed on the letter, never part of the plan.
+    assert (form.return_on, form.destination) == ("2027-01-26", "Accra, Ghana")
+
+
+@pytest.mark.parametrize(
+    ("posted", "days"),
+    [
+        ([], ["mon", "tue", "wed", "thu", "fri"]),  # a post without the checkboxes: the clinic's default days
+        ([("appointment_days_shown", "1")], []),  # none ticked: sent empty, refused by the API naming the field
+        ([("appointment_days_shown", "1"), ("appointment_days", "sun")], ["sun"]),
+    ],
+)
+def test_the_clinic_days_are_sent_as_appointment_days(posted, days):
+    form = read_form(MultiDict([("vaccines", "Shingrix"), *posted]))
+    assert plan_body(form)["appointment_days"] == days
 
 
 def test_picking_a_candidate_replaces_that_vaccine_name_only():

@@ -21,13 +21,13 @@ from .history import VaccineGiven, review_history
 from .intervals import iso_day, shift
 from .schedule import NOT_STARTED, DoseSchedule, Treatment, build_schedule
 from .series import (
+    EVERY_DAY,
     MINIMUM,
     RECOMMENDED,
+    AppointmentDays,
     LeadTime,
     Proposal,
     Series,
-    AppointmentDays,
-    EVERY_DAY,
     passed_over_note,
     propose,
     ready_on,

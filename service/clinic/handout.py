@@ -1,0 +1,244 @@
+"""The patient's copy of the plan: what to have on which date, what to avoid until when and why, whom to ask.
+
+Written for the patient, in English or French (the languages the yellow fever letter has): plain words, one
+sentence per point, no rule ids, no API field names, no window kinds. Every date comes from the plan answer
+(the JSON of POST /v1/plans); nothing here plans. The clinician's detail (reasons, rules, warnings) stays on
+the clinician's page.
+
+Protection is never promised for a dose given while the therapy depletes B cells: the answer then says the
+course is complete on a date (`ready_on_means` series_complete), and so does the handout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .present import long_date
+
+HANDOUT_LANGUAGES = ("en", "fr")
+SERIES_COMPLETE = "series_complete"
+PROTECTION = "protection"
+
+_FR_DAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+_FR_MONTHS = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+
+
+def french_date(text: str) -> str:
+    """2026-11-24 -> 'mar. 24 nov. 2026' (French abbreviations, written out: no locale on the server)."""
+    day = date.fromisoformat(text)
+    return f"{_FR_DAYS[day.weekday()]} {day.day} {_FR_MONTHS[day.month - 1]} {day.year}"
+
+
+# Every sentence of the handout, by language. {placeholders} are filled from the plan.
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your vaccination plan",
+        "made": "Made on {date} by your travel clinic.",
+        "name": "Name:",
+        "medicine_not_started": "You are due to start {drug} on {date}.",
+        "medicine_on": "You take {drug}. Your next injection is on {date}.",
+        "medicine_on_no_date": "You take {drug}.",
+        "medicine_stopped": "You stopped {drug} on {date}.",
+        "leave": "You leave on {date}.",
+        "when_title": "What to have, and when",
+        "when_intro": "Have each vaccine on its date: the dates are chosen around your injections.",
+        "col_date": "Date",
+        "col_vaccine": "Vaccine",
+        "col_dose": "Dose",
+        "today": "today",
+        "dose_of": "dose {n} of {m}",
+        "one_dose": "single dose",
+        "protected_before": "{vaccine}: protection expected from {date}, before you leave.",
+        "protected_after": "{vaccine}: protection only from {date}, after you leave; ask about other precautions.",
+        "protected": "{vaccine}: protection expected from {date}.",
+        "complete_on": "{vaccine}: course complete on {date}; {drug} can weaken the protection it gives.",
+        "no_date": "{vaccine}: no date yet; ask the clinic when to have it.",
+        "avoid_title": "What to avoid, until when, and why",
+        "avoid_on": "{vaccine}: do not have it while you take {drug}, nor after stopping until a blood test shows "
+        "that your B cells (a kind of white blood cell) have recovered.",
+        "avoid_stopped": "{vaccine}: do not have it until a blood test shows that your B cells (a kind of white "
+        "blood cell) have recovered{recheck}.",
+        "recheck": " (the test can be done from {date})",
+        "avoid_not_started": "{vaccine}: do not have it now: there is not enough time before you start {drug}, and "
+        "it is not given during the treatment.",
+        "avoid_why": "Why: it is a live vaccine, and {drug} weakens the body's defence against the weakened germ "
+        "it contains.",
+        "other_live": "Any other live vaccine (such as MMR, chickenpox, yellow fever or oral typhoid): ask first, "
+        "because {drug} makes live vaccines unsafe.",
+        "weaker": "Food, water and insect bites: keep taking care abroad, because vaccines given during "
+        "{drug} treatment may protect you less.",
+        "ask_title": "Whom to ask",
+        "ask_clinic": "About this plan: the travel clinic that made it.",
+        "ask_phone": "Telephone:",
+        "ask_doctor": "About {drug}: the doctor who treats you (your neurologist).",
+        "ask_show": "Show this page before any vaccination, here or abroad.",
+    },
+    "fr": {
+        "title": "Votre plan de vaccination",
+        "made": "Établi le {date} par votre centre de vaccination.",
+        "name": "Nom :",
+        "medicine_not_started": "Vous devez commencer {drug} le {date}.",
+        "medicine_on": "Vous êtes traité(e) par {drug}. Votre prochaine injection est prévue le {date}.",
+        "medicine_on_no_date": "Vous êtes traité(e) par {drug}.",
+        "medicine_stopped": "Vous avez arrêté {drug} le {date}.",
+        "leave": "Vous partez le {date}.",
+        "when_title": "Vos vaccins, et quand",
+        "when_intro": "Faites chaque vaccin à sa date : les dates sont choisies en fonction de vos injections.",
+        "col_date": "Date",
+        "col_vaccine": "Vaccin",
+        "col_dose": "Dose",
+        "today": "aujourd'hui",
+        "dose_of": "dose {n} sur {m}",
+        "one_dose": "dose unique",
+        "protected_before": "{vaccine} : protection attendue à partir du {date}, avant votre départ.",
+        "protected_after": "{vaccine} : protection seulement à partir du {date}, après votre départ ; demandez "
+        "quelles autres précautions prendre.",
+        "protected": "{vaccine} : protection attendue à partir du {date}.",
+        "complete_on": "{vaccine} : schéma terminé le {date} ; {drug} peut affaiblir la protection qu'il donne.",
+        "no_date": "{vaccine} : pas encore de date ; demandez au centre quand le faire.",
+        "avoid_title": "À éviter, jusqu'à quand, et pourquoi",
+        "avoid_on": "{vaccine} : ne le faites pas pendant le traitement par {drug}, ni après l'arrêt tant qu'une "
+        "prise de sang n'a pas montré que vos lymphocytes B (des globules blancs) sont revenus.",
+        "avoid_stopped": "{vaccine} : ne le faites pas tant qu'une prise de sang n'a pas montré que vos "
+        "lymphocytes B (des globules blancs) sont revenus{recheck}.",
+        "recheck": " (prise de sang possible à partir du {date})",
+        "avoid_not_started": "{vaccine} : ne le faites pas maintenant : il ne reste pas assez de temps avant le "
+        "début de {drug}, et il ne se fait pas pendant le traitement.",
+        "avoid_why": "Pourquoi : c'est un vaccin vivant, et {drug} affaiblit les défenses du corps contre le germe "
+        "atténué qu'il contient.",
+        "other_live": "Tout autre vaccin vivant (par exemple ROR, varicelle, fièvre jaune ou typhoïde par la "
+        "bouche) : demandez avant, car {drug} rend les vaccins vivants dangereux.",
+        "weaker": "Nourriture, eau et piqûres d'insectes : restez prudent(e) en voyage, car les vaccins faits "
+        "pendant le traitement par {drug} peuvent moins bien protéger.",
+        "ask_title": "À qui demander",
+        "ask_clinic": "Sur ce plan : le centre de vaccination qui l'a établi.",
+        "ask_phone": "Téléphone :",
+        "ask_doctor": "Sur {drug} : le médecin qui vous traite (votre neurologue).",
+        "ask_show": "Montrez cette page avant toute vaccination, ici ou à l'étranger.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Appointment:
+    iso: str
+    when: str  # the date in words, in the handout's language
+    vaccine: str
+    dose: str
+    today: bool
+
+
+@dataclass
+class Handout:
+    lang: str
+    text: dict[str, str]
+    made: str
+    medicine: str
+    leave: str | None
+    appointments: list[Appointment] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+    avoid: list[tuple[str, str]] = field(default_factory=list)  # (until when, why): one sentence each
+    general: list[str] = field(default_factory=list)
+    ask_doctor: str = ""
+
+
+def patient_name(item: dict[str, Any]) -> str:
+    """The vaccine as a patient reads it: the product when the nurse picked one, else the catalog name without its
+    clinical detail ('Hepatitis A vaccine, inactivated (Havrix, Vaqta)' -> 'Hepatitis A vaccine')."""
+    vaccine = item["vaccine"]
+    if vaccine.get("product"):
+        return str(vaccine["product"])
+    return str(vaccine["name"]).split(" (")[0].split(",")[0]
+
+
+def _drug_words(drug: str, brands: tuple[str, ...]) -> str:
+    return f"{drug} ({', '.join(brands)})" if brands else drug
+
+
+def _medicine(plan: dict[str, Any], t: dict[str, str], drug: str, when: Any) -> str:
+    treatment = plan["treatment"]
+    phase = treatment["phase"]
+    if phase == "not_started":
+        return t["medicine_not_started"].format(drug=drug, date=when(treatment["start_date"]))
+    if phase == "stopped":
+        return t["medicine_stopped"].format(drug=drug, date=when(treatment["stopped_on"]))
+    if treatment.get("next_dose"):
+        return t["medicine_on"].format(drug=drug, date=when(treatment["next_dose"]))
+    return t["medicine_on_no_date"].format(drug=drug)
+
+
+def _outcome(item: dict[str, Any], t: dict[str, str], drug: str, when: Any, needed_by: str | None) -> str | None:
+    """One sentence on what the course gives, never 'protection' for a course given in depletion."""
+    name = patient_name(item)
+    ready = item.get("ready_on")
+    if not item["proposed"]:
+        return None
+    if ready is None:
+        return None
+    if item.get("ready_on_means") == SERIES_COMPLETE:
+        return t["complete_on"].format(vaccine=name, date=when(ready), drug=drug)
+    if needed_by is None:
+        return t["protected"].format(vaccine=name, date=when(ready))
+    key = "protected_before" if ready <= needed_by else "protected_after"
+    return t[key].format(vaccine=name, date=when(ready))
+
+
+def _avoid(item: dict[str, Any], t: dict[str, str], drug: str, when: Any, phase: str) -> tuple[str, str]:
+    name = patient_name(item)
+    if phase == "not_started":
+        until = t["avoid_not_started"].format(vaccine=name, drug=drug)
+    elif phase == "stopped":
+        recheck = t["recheck"].format(date=when(item["b_cell_recheck_on"])) if item.get("b_cell_recheck_on") else ""
+        until = t["avoid_stopped"].format(vaccine=name, recheck=recheck)
+    else:
+        until = t["avoid_on"].format(vaccine=name, drug=drug)
+    return until, t["avoid_why"].format(drug=drug)
+
+
+def handout_context(plan: dict[str, Any], needed_by: str, lang: str, brands: tuple[str, ...]) -> Handout:
+    """The handout for a plan answer, in `lang` ("en" or "fr")."""
+    t = TEXT[lang]
+    when = long_date if lang == "en" else french_date
+    drug = _drug_words(plan["treatment"]["drug"], brands)
+    phase = plan["treatment"]["phase"]
+    departure = needed_by or None
+    handout = Handout(
+        lang=lang,
+        text=t,
+        made=t["made"].format(date=when(plan["as_of"])),
+        medicine=_medicine(plan, t, drug, when),
+        leave=t["leave"].format(date=when(departure)) if departure else None,
+        ask_doctor=t["ask_doctor"].format(drug=drug),
+    )
+    seen: set[str] = set()
+    weaker = False
+    live_avoided = False
+    for item in plan["vaccines"]:
+        if item["vaccine"]["id"] in seen:  # the same vaccine asked for twice: once on the patient's page
+            continue
+        seen.add(item["vaccine"]["id"])
+        length = item["series"]["doses"]
+        for dose in item["proposed"]:
+            label = t["one_dose"] if length == 1 else t["dose_of"].format(n=dose["dose"], m=length)
+            handout.appointments.append(
+                Appointment(dose["date"], when(dose["date"]), patient_name(item), label, dose["date"] == plan["as_of"])
+            )
+        outcome = _outcome(item, t, drug, when, departure)
+        if outcome is not None:
+            handout.outcomes.append(outcome)
+        weaker = weaker or item.get("ready_on_means") == SERIES_COMPLETE
+        if item["status"] == "avoid" and item["vaccine"]["live"]:
+            handout.avoid.append(_avoid(item, t, drug, when, phase))
+            live_avoided = True
+        elif not item["proposed"] and item["series"]["given"] < length:
+            handout.outcomes.append(t["no_date"].format(vaccine=patient_name(item)))
+    handout.appointments.sort(key=lambda a: a.iso)
+    if phase != "stopped" or live_avoided:
+        handout.general.append(t["other_live"].format(drug=drug))
+    if weaker:
+        handout.general.append(t["weaker"].format(drug=drug))
+    return handout
