@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from service.interop.calendar import patient_name
+
 from .present import long_date
 
 HANDOUT_LANGUAGES = ("en", "fr")
@@ -55,18 +57,17 @@ TEXT: dict[str, dict[str, str]] = {
         "protected_before": "{vaccine}: protection expected from {date}, before you leave.",
         "protected_after": "{vaccine}: protection only from {date}, after you leave; ask about other precautions.",
         "protected": "{vaccine}: protection expected from {date}.",
-        "complete_on": "{vaccine}: course complete on {date}; {drug} can weaken the protection it gives.",
+        "complete_on": "{vaccine}: course complete on {date}.",
         "no_date": "{vaccine}: no date yet; ask the clinic when to have it.",
         "avoid_title": "What to avoid, until when, and why",
-        "avoid_on": "{vaccine}: do not have it while you take {drug}, nor after stopping until a blood test shows "
-        "that your B cells (a kind of white blood cell) have recovered.",
-        "avoid_stopped": "{vaccine}: do not have it until a blood test shows that your B cells (a kind of white "
-        "blood cell) have recovered{recheck}.",
+        "avoid_on": "{vaccine}: not while you take {drug}, nor after stopping until a blood test shows that your "
+        "B cells (white blood cells) have recovered, {why}.",
+        "avoid_stopped": "{vaccine}: not until a blood test shows that your B cells (white blood cells) have "
+        "recovered{recheck}, {why}.",
         "recheck": " (the test can be done from {date})",
-        "avoid_not_started": "{vaccine}: do not have it now: there is not enough time before you start {drug}, and "
-        "it is not given during the treatment.",
-        "avoid_why": "Why: it is a live vaccine, and {drug} weakens the body's defence against the weakened germ "
-        "it contains.",
+        "avoid_not_started": "{vaccine}: not now, as too little time is left before you start {drug} and it is not "
+        "given during the treatment, {why}.",
+        "avoid_why": "because it is a live vaccine and {drug} weakens your defence against it",
         "other_live": "Any other live vaccine (such as MMR, chickenpox, yellow fever or oral typhoid): ask first, "
         "because {drug} makes live vaccines unsafe.",
         "weaker": "Food, water and insect bites: keep taking care abroad, because vaccines given during "
@@ -98,18 +99,17 @@ TEXT: dict[str, dict[str, str]] = {
         "protected_after": "{vaccine} : protection seulement à partir du {date}, après votre départ ; demandez "
         "quelles autres précautions prendre.",
         "protected": "{vaccine} : protection attendue à partir du {date}.",
-        "complete_on": "{vaccine} : schéma terminé le {date} ; {drug} peut affaiblir la protection qu'il donne.",
+        "complete_on": "{vaccine} : schéma terminé le {date}.",
         "no_date": "{vaccine} : pas encore de date ; demandez au centre quand le faire.",
         "avoid_title": "À éviter, jusqu'à quand, et pourquoi",
-        "avoid_on": "{vaccine} : ne le faites pas pendant le traitement par {drug}, ni après l'arrêt tant qu'une "
-        "prise de sang n'a pas montré que vos lymphocytes B (des globules blancs) sont revenus.",
-        "avoid_stopped": "{vaccine} : ne le faites pas tant qu'une prise de sang n'a pas montré que vos "
-        "lymphocytes B (des globules blancs) sont revenus{recheck}.",
+        "avoid_on": "{vaccine} : ni pendant le traitement par {drug}, ni après l'arrêt tant qu'une prise de sang "
+        "n'a pas montré le retour de vos lymphocytes B (des globules blancs), {why}.",
+        "avoid_stopped": "{vaccine} : pas tant qu'une prise de sang n'a pas montré le retour de vos lymphocytes B "
+        "(des globules blancs){recheck}, {why}.",
         "recheck": " (prise de sang possible à partir du {date})",
-        "avoid_not_started": "{vaccine} : ne le faites pas maintenant : il ne reste pas assez de temps avant le "
-        "début de {drug}, et il ne se fait pas pendant le traitement.",
-        "avoid_why": "Pourquoi : c'est un vaccin vivant, et {drug} affaiblit les défenses du corps contre le germe "
-        "atténué qu'il contient.",
+        "avoid_not_started": "{vaccine} : pas maintenant, car il reste trop peu de temps avant le début de {drug} "
+        "et il ne se fait pas pendant le traitement, {why}.",
+        "avoid_why": "car c'est un vaccin vivant et {drug} affaiblit vos défenses contre lui",
         "other_live": "Tout autre vaccin vivant (par exemple ROR, varicelle, fièvre jaune ou typhoïde par la "
         "bouche) : demandez avant, car {drug} rend les vaccins vivants dangereux.",
         "weaker": "Nourriture, eau et piqûres d'insectes : restez prudent(e) en voyage, car les vaccins faits "
@@ -141,18 +141,9 @@ class Handout:
     leave: str | None
     appointments: list[Appointment] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
-    avoid: list[tuple[str, str]] = field(default_factory=list)  # (until when, why): one sentence each
+    avoid: list[str] = field(default_factory=list)  # what to avoid, until when and why: one sentence each
     general: list[str] = field(default_factory=list)
     ask_doctor: str = ""
-
-
-def patient_name(item: dict[str, Any]) -> str:
-    """The vaccine as a patient reads it: the product when the nurse picked one, else the catalog name without its
-    clinical detail ('Hepatitis A vaccine, inactivated (Havrix, Vaqta)' -> 'Hepatitis A vaccine')."""
-    vaccine = item["vaccine"]
-    if vaccine.get("product"):
-        return str(vaccine["product"])
-    return str(vaccine["name"]).split(" (")[0].split(",")[0]
 
 
 def _drug_words(drug: str, brands: tuple[str, ...]) -> str:
@@ -187,32 +178,33 @@ def _outcome(item: dict[str, Any], t: dict[str, str], drug: str, when: Any, need
     return t[key].format(vaccine=name, date=when(ready))
 
 
-def _avoid(item: dict[str, Any], t: dict[str, str], drug: str, when: Any, phase: str) -> tuple[str, str]:
+def _avoid(item: dict[str, Any], t: dict[str, str], drug: str, when: Any, phase: str) -> str:
+    """One sentence: the live vaccine to avoid, until when (by the therapy's phase), and why."""
     name = patient_name(item)
+    why = t["avoid_why"].format(drug=drug)
     if phase == "not_started":
-        until = t["avoid_not_started"].format(vaccine=name, drug=drug)
-    elif phase == "stopped":
+        return t["avoid_not_started"].format(vaccine=name, drug=drug, why=why)
+    if phase == "stopped":
         recheck = t["recheck"].format(date=when(item["b_cell_recheck_on"])) if item.get("b_cell_recheck_on") else ""
-        until = t["avoid_stopped"].format(vaccine=name, recheck=recheck)
-    else:
-        until = t["avoid_on"].format(vaccine=name, drug=drug)
-    return until, t["avoid_why"].format(drug=drug)
+        return t["avoid_stopped"].format(vaccine=name, recheck=recheck, why=why)
+    return t["avoid_on"].format(vaccine=name, drug=drug, why=why)
 
 
 def handout_context(plan: dict[str, Any], needed_by: str, lang: str, brands: tuple[str, ...]) -> Handout:
     """The handout for a plan answer, in `lang` ("en" or "fr")."""
     t = TEXT[lang]
     when = long_date if lang == "en" else french_date
-    drug = _drug_words(plan["treatment"]["drug"], brands)
+    drug_named = _drug_words(plan["treatment"]["drug"], brands)
+    drug = plan["treatment"]["drug"]
     phase = plan["treatment"]["phase"]
     departure = needed_by or None
     handout = Handout(
         lang=lang,
         text=t,
         made=t["made"].format(date=when(plan["as_of"])),
-        medicine=_medicine(plan, t, drug, when),
+        medicine=_medicine(plan, t, drug_named, when),
         leave=t["leave"].format(date=when(departure)) if departure else None,
-        ask_doctor=t["ask_doctor"].format(drug=drug),
+        ask_doctor=t["ask_doctor"].format(drug=drug_named),
     )
     seen: set[str] = set()
     weaker = False

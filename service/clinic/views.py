@@ -94,7 +94,7 @@ def clinic_today() -> date:
     if isinstance(pinned, date):
         return pinned
     now = settings.get("NOW") or datetime.now(UTC)
-    return now.astimezone(clinic_zone(settings["TIMEZONE"])).date()  # type: ignore[no-any-return]
+    return now.astimezone(clinic_zone(settings["TIMEZONE"])).date()
 
 
 def default_days() -> tuple[str, ...]:
