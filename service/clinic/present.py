@@ -81,6 +81,8 @@ WARNING_LEVELS = {
     "dose-missed": "act",
     "repletion-before-median": "act",
     "yellow-fever-with-mmr-varicella": "act",
+    "dose-not-counted": "act",
+    "history-inconsistent": "act",
     "history-assumed": "note",
 }
 
