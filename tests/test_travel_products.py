@@ -103,10 +103,6 @@ def test_each_product_has_its_own_code_series_and_protection(
     assert rules[series.rule_id].source and rules[lead.rule_id].source
 
 
-# Aliases two entries answer to (whatever the words around them): asked about, never resolved.
-SHARED_NAMES = frozenset({"RSV", "RSV vaccine"})
-
-
 def _every_name(catalog):
     for v in catalog.vaccines:
         for name in (v.name, *v.aliases):
@@ -124,8 +120,6 @@ def _catalog():
 
 @pytest.mark.parametrize("name, vid, cvx, product", list(_every_name(_catalog())))
 def test_every_alias_reports_a_code_from_the_cdc_list_for_its_own_antigens(catalog, name, vid, cvx, product):
-    if name in SHARED_NAMES:  # another entry answers to it too: it asks (tests/test_catalog_lookup.py)
-        return
     match = catalog.by_name(name, "f")
     assert (match.vaccine.id, match.cvx, match.product) == (vid, cvx, product)
     if cvx is None:

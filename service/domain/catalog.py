@@ -2,7 +2,7 @@
 
 Names are matched case-insensitively, ignoring punctuation and spaces ("M-M-R II" = "mmr ii"), and ignoring
 the words that only say a vaccine is meant ("vaccine", "shot", "jab", "booster", "dose"...): one rule, whatever
-words surround the name, so "TBE" asks which product exactly as "TBE vaccine" does, and "RSV" as "RSV vaccine". A name or CVX code that
+words surround the name, so "TBE" asks which product exactly as "TBE vaccine" does. A name or CVX code that
 could mean several products (an "unspecified formulation", or two entries) is never resolved by guessing: it
 is an error that lists the specific products. A booster name that matches no entry ("tetanus booster")
 suggests the adult products first: a booster is what an adult traveller is given.
@@ -279,13 +279,19 @@ class Catalog:
         return self._lookup_name(name, field)
 
     def _lookup_name(self, name: str, field: str) -> Match:
-        found = self._by_key.get(match_key(name))
+        text = name
+        found = self._by_key.get(match_key(text))
         season = None
         if not found:
-            base, season = strip_season(name)
-            found = self._by_key.get(match_key(base)) if season is not None else None
+            text, season = strip_season(name)
+            found = self._by_key.get(match_key(text)) if season is not None else None
         if not found:
             return self._unknown_name(name, field, season)
+        # A name that may mean several products asks, whatever words surround it; otherwise an exact spelling of
+        # one entry wins ("RSV" and "RSV vaccine" are two entries' own names), and two entries left, it asks.
+        exact = None if any(isinstance(e, Unspecified) for e, _ in found) else self._by_name.get(normalize(text))
+        if isinstance(exact, Vaccine):
+            return Match(exact, *self._reported[normalize(text)])
         if len(found) > 1 or isinstance(found[0][0], Unspecified):
             error = self._ambiguous([entry for entry, _ in found], field, repr(name))
             if season is not None:
