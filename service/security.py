@@ -27,7 +27,7 @@ from flask import Flask, Request, Response
 
 from service.settings import api_keys
 
-from .api.problems import problem
+from .problem_json import problem
 
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

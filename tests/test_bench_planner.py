@@ -82,7 +82,7 @@ GROWTH = [
     # issue 14: 14.1x, 50 of them 4.6 ms in make_plan; now 0.53 ms). Bound: twice linear.
     ("live vaccines before a planned start", live_request, 5, 50, 2 * 50 / 5),
     # A live immunization history and live vaccines, both five times larger: their product would be 25x.
-    # Measured 5.4-5.5x (compiled; 6.4x before the history was read once per kind of conflict, _HistorySpacing,
+    # Measured 5.4-5.5x (compiled; 6.4x before the history was read once per kind of conflict, live.HistorySpacing,
     # for the windows and then for the spacing of proposals: the 200-immunization request 17.8 -> 5.5 -> 3.7 ms).
     # Bound: twice linear.
     ("immunizations and live vaccines together", history_request, 40, 200, 2 * 200 / 40),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .planner import Immunization, PlanRequest, VaccineRequest
+from .requests import Immunization, PlanRequest, VaccineRequest
 from .schedule import Treatment
 from .series import EVERY_DAY, AppointmentDays
 
