@@ -452,8 +452,8 @@ def test_a_keyboard_alone_reaches_every_field_and_submits_the_plan(browser, serv
 
 @pytest.mark.parametrize(
     "view",
-    ["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "rules"],
-    ids=["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "rules"],
+    ["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
+    ids=["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
 )
 def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, server, view):
     if view == "empty-form":
@@ -466,6 +466,9 @@ def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, 
     elif view == "ghana-letter":
         fill(browser, server.url, GHANA_LISTED)
         submit(browser, browser.find_element(by().ID, "open-letter"))
+    elif view == "ghana-handout-fr":
+        fill(browser, server.url, GHANA_LISTED)
+        submit(browser, browser.find_element(by().ID, "handout-fr"))
     else:
         browser.get(server.url + "/clinic/rules")
     assert axe_violations(browser) == []
