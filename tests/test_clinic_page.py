@@ -637,3 +637,20 @@ def test_the_letter_names_the_destination_and_refuses_a_return_before_the_depart
         assert re.search(r'id="return_on" name="return_on" value="2027-01-11"[^>]*aria-invalid="true"', html)
     same_day = post(client, "/clinic/letter", {**on_therapy, "return_on": "2027-01-12"})
     assert same_day.status_code == 200
+
+
+def test_the_patient_s_copy_warns_about_other_live_vaccines_until_repletion_is_confirmed(client):
+    stopped = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2025-09-01", "2025-09-08", "2025-09-15", "2025-09-29"],
+        "stopped_on": "2025-10-20",
+        "vaccines": ["yellow fever", "Shingrix"],
+    }
+    other_live = "Any other live vaccine"
+    not_replete = words_of(post(client, "/clinic/handout", stopped).get_data(as_text=True), '<article class="handout"')
+    assert other_live in not_replete and "Yellow fever vaccine: not until a blood test shows" in not_replete
+    replete = {**stopped, "b_cell_repletion_on": "2026-11-02"}
+    text = words_of(post(client, "/clinic/handout", replete).get_data(as_text=True), '<article class="handout"')
+    assert other_live not in text and "not until a blood test" not in text
+    assert "Yellow fever vaccine" in text and "single dose" in text  # planned, with a date

@@ -68,8 +68,8 @@ TEXT: dict[str, dict[str, str]] = {
         "avoid_not_started": "{vaccine}: not now, as too little time is left before you start {drug} and it is not "
         "given during the treatment, {why}.",
         "avoid_why": "because it is a live vaccine and {drug} weakens your defence against it",
-        "other_live": "Any other live vaccine (such as MMR, chickenpox, yellow fever or oral typhoid): ask first, "
-        "because {drug} makes live vaccines unsafe.",
+        "other_live": "Any other live vaccine (such as MMR, chickenpox, oral typhoid or the nasal flu vaccine): "
+        "ask first, because {drug} makes live vaccines unsafe.",
         "weaker": "Food, water and insect bites: keep taking care abroad, because vaccines given during "
         "{drug} treatment may protect you less.",
         "ask_title": "Whom to ask",
@@ -110,8 +110,8 @@ TEXT: dict[str, dict[str, str]] = {
         "avoid_not_started": "{vaccine} : pas maintenant, car il reste trop peu de temps avant le début de {drug} "
         "et il ne se fait pas pendant le traitement, {why}.",
         "avoid_why": "car c'est un vaccin vivant et {drug} affaiblit vos défenses contre lui",
-        "other_live": "Tout autre vaccin vivant (par exemple ROR, varicelle, fièvre jaune ou typhoïde par la "
-        "bouche) : demandez avant, car {drug} rend les vaccins vivants dangereux.",
+        "other_live": "Tout autre vaccin vivant (par exemple ROR, varicelle, typhoïde par la bouche ou grippe par "
+        "le nez) : demandez avant, car {drug} rend les vaccins vivants dangereux.",
         "weaker": "Nourriture, eau et piqûres d'insectes : restez prudent(e) en voyage, car les vaccins faits "
         "pendant le traitement par {drug} peuvent moins bien protéger.",
         "ask_title": "À qui demander",
@@ -208,7 +208,9 @@ def handout_context(plan: dict[str, Any], needed_by: str, lang: str, brands: tup
     )
     seen: set[str] = set()
     weaker = False
-    live_avoided = False
+    # A live vaccine planned after stopping means B-cell repletion was confirmed: then other live vaccines are
+    # no longer a warning. Without that sign the page warns (the answer does not carry the repletion date).
+    live_planned = False
     for item in plan["vaccines"]:
         if item["vaccine"]["id"] in seen:  # the same vaccine asked for twice: once on the patient's page
             continue
@@ -223,13 +225,13 @@ def handout_context(plan: dict[str, Any], needed_by: str, lang: str, brands: tup
         if outcome is not None:
             handout.outcomes.append(outcome)
         weaker = weaker or item.get("ready_on_means") == SERIES_COMPLETE
+        live_planned = live_planned or (item["vaccine"]["live"] and bool(item["windows"]))
         if item["status"] == "avoid" and item["vaccine"]["live"]:
             handout.avoid.append(_avoid(item, t, drug, when, phase))
-            live_avoided = True
         elif not item["proposed"] and item["series"]["given"] < length:
             handout.outcomes.append(t["no_date"].format(vaccine=patient_name(item)))
     handout.appointments.sort(key=lambda a: a.iso)
-    if phase != "stopped" or live_avoided:
+    if phase != "stopped" or not live_planned:
         handout.general.append(t["other_live"].format(drug=drug))
     if weaker:
         handout.general.append(t["weaker"].format(drug=drug))
