@@ -5,8 +5,8 @@ What goes in, and what stays out:
 - One event per proposed dose, with a VALARM at 09:00 the day before (an all-day event starts at 00:00, so the
   trigger is 15 hours before its start): the reminder a patient needs.
 - One event per vaccine for its next permitted window only, its description summing up the later ones ("4 more
-  periods until ..."): a three-year plan was one event per window of every vaccine, over a hundred events in a
-  patient's calendar. The full list stays in the plan.
+  periods until ..."): one event per window of every vaccine would put over a hundred events of a three-year
+  plan in a patient's calendar. The full list stays in the plan.
 - The therapy's next projected dose, labelled by what the history says: numbered ("dose 5") only when the doses
   given are the whole history from the first dose; an established patient whose recent doses alone were listed
   gets "next injection", never a "dose 2" that the history does not support.
