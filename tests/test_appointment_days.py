@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.domain.intervals import Interval
 from service.domain.series import (
@@ -260,3 +262,33 @@ def test_bad_appointment_days_are_a_422_naming_the_field(client, value, field):
     r = client.post("/v1/plans", json={**MAINTENANCE, "appointment_days": value})
     assert r.status_code == 422 and r.content_type == "application/problem+json"
     assert field in [e["field"] for e in r.get_json()["errors"]]
+
+
+NAMES = ("Shingrix", "hepatitis A", "rabies", "Typhim Vi", "MMR", "yellow fever", "Ixiaro", "varicella", "HPV")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    days=st.sets(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), min_size=1),
+    start_in=st.integers(-900, 200),
+    vaccines=st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True),
+)
+def test_for_any_request_every_proposed_date_is_an_appointment_day_inside_a_window(client, days, start_in, vaccines):
+    as_of = d("2026-11-24")
+    start = as_of + timedelta(days=start_in)
+    treatment = {"drug": "ofatumumab", "start_date": start.isoformat()}
+    body = {
+        "as_of": as_of.isoformat(),
+        "treatment": treatment,
+        "vaccines": [{"name": name} for name in vaccines],
+        "appointment_days": sorted(days),
+    }
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 200, r.get_json()
+    allowed = {["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(name) for name in days}
+    for item in r.get_json()["vaccines"]:
+        placed = [d(p["date"]) for p in item["proposed"]]
+        assert placed == sorted(placed)
+        for day in placed:
+            assert day.weekday() in allowed and day >= as_of
+            assert any(d(w["start"]) <= day <= d(w["end"]) for w in item["windows"])
