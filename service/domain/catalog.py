@@ -1,10 +1,11 @@
 """The vaccine catalog: which vaccine a request means, and whether it is live.
 
 Names are matched case-insensitively, ignoring punctuation and spaces ("M-M-R II" = "mmr ii"), and ignoring
-the words that only say a vaccine is meant ("vaccine", "shot", "jab", "booster", "dose"...): one rule, whatever
+the words that only say a vaccine is meant ("vaccine", "vaccination", "immunization"): one rule, whatever
 words surround the name, so "TBE" asks which product exactly as "TBE vaccine" does. A name or CVX code that
 could mean several products (an "unspecified formulation", or two entries) is never resolved by guessing: it
-is an error that lists the specific products. A booster name that matches no entry ("tetanus booster")
+is an error that lists the specific products; where two entries differ only by those words ("RSV", "RSV
+vaccine"), each entry's own spelling still names it. A booster name that matches no entry ("tetanus booster")
 suggests the adult products first: a booster is what an adult traveller is given.
 
 One entry is one schedule; the brands that share it are its products, each with its own CVX code, so that
@@ -364,7 +365,7 @@ class Catalog:
                 if id(entry) not in best or score < best[id(entry)][0]:
                     best[id(entry)] = (score, entry)
         by_words = sorted(best.values(), key=lambda item: item[0])
-        if words != meaningful_words(text) or not _BOOSTER_WORDS.isdisjoint(_WORD.findall(text.casefold())):
+        if not _BOOSTER_WORDS.isdisjoint(_WORD.findall(text.casefold())):
             by_words.sort(key=lambda item: _booster_rank(item[1]))  # stable: the word order within each rank
         entries: list[Vaccine | Unspecified] = [entry for _, entry in by_words]
         keys = list(self._by_name)

@@ -279,10 +279,11 @@ def passed_over_note(proposal: Proposal, days: AppointmentDays) -> str | None:
     if not proposal.passed_over:
         return None
     listed = ", ".join([f"{iso_day(w.start)} to {iso_day(w.end)}" for w in proposal.passed_over])
-    plural = "s" if len(proposal.passed_over) > 1 else ""
+    several = len(proposal.passed_over) > 1
     return (
-        f"Passed over the permitted window{plural} {listed}: no appointment day ({', '.join(days.names())}) "
-        "falls in it on or after the day the dose could be given."
+        f"Passed over the permitted window{'s' if several else ''} {listed}: no appointment day "
+        f"({', '.join(days.names())}) falls in {'them' if several else 'it'} on or after the day the dose could be "
+        "given."
     )
 
 
