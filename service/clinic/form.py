@@ -3,8 +3,9 @@
 Field names are the API's (`as_of`, `drug`, `start_date`, `doses`, `stopped_on`, `b_cell_repletion_on`,
 `immunizations[i].name` / `immunizations[i].date`, `vaccines`, `given` (one input beside each vaccine: its
 doses already given), `needed_by`, `appointment_days`), so anyone automating the page reads the contract.
-`return_on` and `destination` are printed on the yellow fever letter only, and checked here. The form is turned into exactly the JSON body POST /v1/plans takes and planned through
-the shared Planner: the page cannot answer differently from the API.
+`return_on` and `destination` are printed on the yellow fever letter only, and checked here. The form is
+turned into exactly the JSON body POST /v1/plans takes and planned through the shared Planner: the page
+cannot answer differently from the API.
 """
 
 from __future__ import annotations
@@ -95,24 +96,24 @@ def read_form(form: MultiDict[str, str], default_days: tuple[str, ...] = DEFAULT
     """The posted form as a ClinicForm. A `pick` button ("index|name") replaces one vaccine name with the
     catalog entry the nurse chose from the candidates the planner offered."""
     typed_given = form.getlist("given")
-    rows = [
+    vaccine_rows = [
         (name.strip(), typed_given[i].strip() if i < len(typed_given) else "")
         for i, name in enumerate(form.getlist("vaccines"))
     ]
-    kept = [(name, given) for name, given in rows if name][:MAX_ROWS]
+    kept = [(name, given) for name, given in vaccine_rows if name][:MAX_ROWS]
     vaccines = [name for name, _ in kept]
     pick = _text(form, "pick")
     index, _, name = pick.partition("|")
     if index.isdigit() and name.strip() and int(index) < len(vaccines):
         vaccines[int(index)] = name.strip()
-    given_rows: dict[int, dict[str, str]] = {}
+    typed_immunizations: dict[int, dict[str, str]] = {}
     for key in form:
         match = _IMMUNIZATION_KEY.match(key)
         if match:
-            given_rows.setdefault(int(match.group(1)), {})[match.group(2)] = _text(form, key)
+            typed_immunizations.setdefault(int(match.group(1)), {})[match.group(2)] = _text(form, key)
     immunizations = [
         (row.get("name", ""), row.get("date", ""))
-        for _, row in sorted(given_rows.items())
+        for _, row in sorted(typed_immunizations.items())
         if row.get("name") or row.get("date")
     ][:MAX_ROWS]
     # The checkboxes post only the days ticked: `appointment_days_shown` tells "none ticked" (an error the API
