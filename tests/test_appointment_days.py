@@ -292,3 +292,19 @@ def test_for_any_request_every_proposed_date_is_an_appointment_day_inside_a_wind
         for day in placed:
             assert day.weekday() in allowed and day >= as_of
             assert any(d(w["start"]) <= day <= d(w["end"]) for w in item["windows"])
+
+
+@pytest.mark.parametrize(("days", "start_to"), [(None, "2027-01-19"), (["mon"], "2027-01-25")])
+def test_the_start_that_lets_a_live_series_come_first_counts_on_the_clinic_days(client, days, start_to):
+    """MMR asked on Tue 24 Nov 2026, ofatumumab starting 5 Jan 2027: the two doses 28 days apart cannot both come
+    28 days before the start. Every day: 24 Nov and 22 Dec, so the start may move to 19 Jan. Mondays only:
+    30 Nov and 28 Dec, so to 25 Jan."""
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+        "vaccines": [{"name": "MMR"}],
+        **({"appointment_days": days} if days else {}),
+    }
+    item = client.post("/v1/plans", json=body).get_json()["vaccines"][0]
+    assert item["delay_start_to"] == start_to
+    assert f"Moving the first ofatumumab dose to {start_to} or later" in item["reason"]

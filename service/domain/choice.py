@@ -9,7 +9,7 @@ from .catalog import Vaccine
 from .intervals import shift
 from .requests import VaccineRequest
 from .schedule import DoseSchedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, propose
+from .series import EVERY_DAY, MINIMUM, RECOMMENDED, AppointmentDays, LeadTime, Proposal, Series, propose
 from .spacing import LiveSpacing
 from .windows import PRE_START, Timing, Window
 
@@ -37,11 +37,17 @@ def _choice_key(
 
 
 def unbounded_proposal(
-    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, spacing: LiveSpacing | None
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    as_of: date,
+    spacing: LiveSpacing | None,
+    days: AppointmentDays = EVERY_DAY,
 ) -> Proposal:
-    """The series as if no therapy start were in the way: to say which start date would let it come first."""
+    """The series as if no therapy start were in the way, on the clinic's days: to say which start date would
+    let it come first."""
     open_window = (Window(PRE_START, as_of, shift(as_of, _START_SEARCH_DAYS)),)
-    return propose(series, given, open_window, as_of, MINIMUM, spacing)
+    return propose(series, given, open_window, as_of, MINIMUM, spacing, days)
 
 
 def choose_proposal(

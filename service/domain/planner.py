@@ -27,7 +27,7 @@ from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, spac
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
 from .schedule import NOT_STARTED, DoseSchedule, build_schedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, passed_over_note
+from .series import MINIMUM, RECOMMENDED, AppointmentDays, LeadTime, Proposal, Series, passed_over_note
 from .spacing import LiveEvent, LiveSpacing
 from .therapy import TherapyProfile
 from .vaccine_plan import VaccinePlan
@@ -198,6 +198,7 @@ def _start_to_move(
     schedule: DoseSchedule,
     spacing: LiveSpacing | None,
     as_of: date,
+    days: AppointmentDays,
 ) -> tuple[date | None, date | None]:
     """(delay_start_to, series_start): for a live series that cannot come whole before a therapy not yet
     started, the first-dose date that would let it (the contract's delay_start_to when the vaccine is to be
@@ -206,7 +207,7 @@ def _start_to_move(
     series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
-        trial = unbounded_proposal(vaccine, series, given, as_of, spacing)
+        trial = unbounded_proposal(vaccine, series, given, as_of, spacing, days)
         margin = timedelta(days=profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
@@ -342,7 +343,7 @@ def _plan_one(
     extra_rules: list[str] = []
     proposal = _proposal_for(vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules)
     delay_start_to, series_start = _start_to_move(
-        vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of
+        vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of, req.appointment_days
     )
     if _live_series_cut(vaccine, timing, proposal, req):
         proposal, timing, delay_start_to = _cut_live_series(
