@@ -28,6 +28,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Comma-separated API keys, each at least 16 characters; when set, every /v1 route needs "
         "'Authorization: Bearer <key>'. Unset = no keys; set but empty, blank or with a short key = no start.",
     ),
+    "CLINIC_THERAPY": (
+        "ofatumumab",
+        str,
+        "The therapy (a profile id or name, GET /v1/therapies) the travel clinic page selects first; when no loaded "
+        "profile answers to it, the first one.",
+    ),
     "CORS_ORIGINS": (
         "",
         str,

@@ -590,3 +590,21 @@ def test_the_letter_refuses_a_return_before_departure_and_holds_its_layout_with_
     assert browser.execute_script("const l = arguments[0]; return l.scrollWidth <= l.clientWidth;", letter)
     assert no_sideways_scroll(browser)
     assert pdf_page_count(browser) == 1
+
+
+def test_the_cadence_choices_are_the_chosen_therapys_own(browser, server):
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server.url + "/")
+    drug = Select(browser.find_element(by().ID, "drug"))
+    assert drug.first_selected_option.get_attribute("value") == "ofatumumab"
+
+    def offered() -> set[str]:
+        options = browser.find_elements(by().CSS_SELECTOR, "#cadence optgroup:not([hidden]) option")
+        return {o.get_attribute("value") for o in options if o.is_enabled()}
+
+    assert offered() == {"every_4_weeks", "monthly"}
+    drug.select_by_value("ocrelizumab")
+    assert offered() == {"every_24_weeks", "every_6_months"}
+    drug.select_by_value("rituximab")
+    assert offered() == {"every_6_months", "every_24_weeks", "every_4_months", "every_12_months"}

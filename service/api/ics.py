@@ -56,7 +56,7 @@ class PlanCalendar(MethodView):
             "The same request as POST /v1/plans. The answer is a VCALENDAR (RFC 5545, no METHOD: a file to import) "
             "for the patient's calendar: one all-day VEVENT per proposed vaccine dose, with a VALARM at 09:00 the day "
             "before (TRIGGER -PT15H); one per vaccine for its next permitted window, its description summing up the "
-            "later ones; and one for the therapy's next projected dose, numbered only when the doses given are the "
+            "later ones; and one per projected therapy dose, numbered only when the doses given are the "
             "whole history. Descriptions are plain words: no rule ids and no warnings (those stay in the plan). "
             "DTSTART = first day, DTEND = last day + 1 (exclusive). UIDs name the vaccine and dose number (or the "
             "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "

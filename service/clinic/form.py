@@ -24,13 +24,14 @@ from service.domain.series import WEEKDAYS
 SPARE_DOSES = 2
 SPARE_IMMUNIZATIONS = 2
 SPARE_VACCINES = 2
-MIN_DOSE_INPUTS = 4  # the starter sequence: weeks 0, 1, 2 and 4
+MIN_DOSE_INPUTS = 4  # the longest starter sequence (ofatumumab: weeks 0, 1, 2 and 4)
 MIN_IMMUNIZATION_ROWS = 2
 MIN_VACCINE_INPUTS = 4
 # Bounds that keep a hand-made form post small; the planner checks the contract's own limits after these.
 MAX_ROWS = 50
-CADENCES = ("every_4_weeks", "monthly")
-DEFAULT_CADENCE = "every_4_weeks"
+# A cadence or label as the form may post it; which ones a therapy takes is the planner's to say (a 422 naming
+# the field and the therapy's values), the form only keeps a hand-made post small.
+_CHOICE = re.compile(r"^[a-z0-9_]{1,40}$")
 _IMMUNIZATION_KEY = re.compile(r"^immunizations\[(\d{1,2})\]\.(name|date)$")
 _API_INDEXED = re.compile(r"^(treatment\.doses|vaccines|immunizations)\[(\d+)\](?:\.(\w+)(?:\[\d+\])?)?$")
 # How the doses of a vaccine already given may be separated in their one input.
@@ -47,7 +48,9 @@ class ClinicForm:
 
     as_of: str = ""
     drug: str = ""
-    cadence: str = DEFAULT_CADENCE
+    # Blank: the therapy's default cadence, and the stricter of its labels' rules.
+    cadence: str = ""
+    label: str = ""
     start_date: str = ""
     doses: list[str] = field(default_factory=list)
     stopped_on: str = ""
@@ -123,11 +126,12 @@ def read_form(form: MultiDict[str, str], default_days: tuple[str, ...] = DEFAULT
         appointment_days = [d for d in WEEKDAYS if d in days] + [d for d in days if d not in WEEKDAYS][:7]
     else:
         appointment_days = list(default_days)
-    cadence = _text(form, "cadence")
+    cadence, label = _text(form, "cadence"), _text(form, "label")
     return ClinicForm(
         as_of=_text(form, "as_of"),
         drug=_text(form, "drug"),
-        cadence=cadence if cadence in CADENCES else DEFAULT_CADENCE,
+        cadence=cadence if _CHOICE.match(cadence) else "",
+        label=label if _CHOICE.match(label) else "",
         start_date=_text(form, "start_date"),
         doses=[d.strip() for d in form.getlist("doses") if d.strip()][:MAX_ROWS],
         stopped_on=_text(form, "stopped_on"),
@@ -164,7 +168,11 @@ def letter_errors(form: ClinicForm) -> list[FieldError]:
 
 def plan_body(form: ClinicForm) -> dict[str, Any]:
     """The POST /v1/plans body the form stands for. Blank fields are left out, never sent as ""."""
-    treatment: dict[str, Any] = {"drug": form.drug, "cadence": form.cadence}
+    treatment: dict[str, Any] = {"drug": form.drug}
+    if form.cadence:
+        treatment["cadence"] = form.cadence
+    if form.label:
+        treatment["label"] = form.label
     if form.start_date:
         treatment["start_date"] = form.start_date
     if form.doses:
@@ -210,7 +218,7 @@ def form_key(api_field: str) -> str:
     if api_field.startswith("appointment_days"):
         return "appointment_days"
     name = api_field.removeprefix("treatment.")
-    if name in ("as_of", "drug", "cadence", "start_date", "doses", "stopped_on", "b_cell_repletion_on"):
+    if name in ("as_of", "drug", "cadence", "label", "start_date", "doses", "stopped_on", "b_cell_repletion_on"):
         return name
     if name in ("vaccines", "immunizations", "return_on"):
         return name

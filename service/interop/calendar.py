@@ -1,5 +1,5 @@
 """A REST plan as an RFC 5545 calendar for the patient's phone: an event per proposed vaccine appointment (with a
-reminder the day before), per vaccine's next permitted window, and the therapy's next dose.
+reminder the day before), per vaccine's next permitted window, and per projected therapy dose.
 
 What goes in, and what stays out:
 - One event per proposed dose, with a VALARM at 09:00 the day before (an all-day event starts at 00:00, so the
@@ -7,9 +7,9 @@ What goes in, and what stays out:
 - One event per vaccine for its next permitted window only, its description summing up the later ones ("4 more
   periods until ..."): one event per window of every vaccine would put over a hundred events of a three-year
   plan in a patient's calendar. The full list stays in the plan.
-- The therapy's next projected dose, labelled by what the history says: numbered ("dose 5") only when the doses
-  given are the whole history from the first dose; an established patient whose recent doses alone were listed
-  gets "next injection", never a "dose 2" that the history does not support.
+- The therapy's projected doses (the patient's own appointments), labelled by what the history says: numbered
+  ("dose 5") only when the doses given are the whole history from the first dose; an established patient whose
+  recent doses alone were listed gets "<drug> injection", never a "dose 2" that the history does not support.
 - Descriptions in plain words: no rule ids, no clinician warnings (a warning such as history-assumed asks the
   clinician for more doses; it would only alarm a patient). The clinician's detail stays in the plan.
 
@@ -34,6 +34,8 @@ from typing import Any
 
 from icalendar import Alarm, Calendar, Event
 
+from service.domain.advisories import HISTORY_ASSUMED
+
 UID_DOMAIN = "vaccine-timing-planner"
 PRODID = "-//Vaccine timing planner//Plan calendar//EN"
 WINDOW_CATEGORY = "VACCINE-WINDOW"
@@ -44,7 +46,6 @@ SEQUENCE_EPOCH = date(2000, 1, 1)
 REMINDER_BEFORE = timedelta(hours=15)
 # Longer bracketed text in a catalog name is a clinician's description, not a brand name a patient knows.
 _BRACKETS_KEPT = 24
-HISTORY_ASSUMED = "history-assumed"
 
 
 def event_uid(*parts: str) -> str:
@@ -151,40 +152,42 @@ def _next_window(item: dict[str, Any], stamp: datetime, sequence: int) -> Event 
     return event
 
 
-def therapy_dose_label(plan: dict[str, Any]) -> str:
-    """The next projected therapy dose as the history supports it: "ofatumumab dose 5", or "next ofatumumab
-    injection" when the doses listed are not the whole history."""
+def numbered_history(plan: dict[str, Any]) -> bool:
+    """Whether the doses listed are the whole history from the first dose, so that projected doses can be
+    numbered: not when a partial history was read (warning history-assumed) or the listed doses begin after
+    the start."""
+    treatment = plan["treatment"]
+    given = treatment["doses_given"]
+    if any(w["code"] == HISTORY_ASSUMED for w in plan["warnings"]):
+        return False
+    return not given or given[0] == treatment["start_date"]
+
+
+def _therapy_doses(plan: dict[str, Any], stamp: datetime, sequence: int) -> list[Event]:
+    """The therapy's projected doses: the patient's own appointments, which the vaccination dates are planned
+    around; "<drug> dose N" from a whole history, else "<drug> injection" with no number."""
     treatment = plan["treatment"]
     drug = treatment["drug"]
-    given = treatment["doses_given"]
-    # The doses listed are the whole history when they begin on the first dose and nothing was assumed between.
-    whole = not given or (given[0] == treatment["start_date"])
-    if any(w["code"] == HISTORY_ASSUMED for w in plan["warnings"]) or not whole:
-        return f"next {drug} injection"
-    return f"{drug} dose {len(given) + 1}"
-
-
-def _therapy_dose(plan: dict[str, Any], stamp: datetime, sequence: int) -> Event | None:
-    projected = plan["treatment"]["projected_doses"]
-    if not projected:
-        return None
-    drug = plan["treatment"]["drug"]
-    label = therapy_dose_label(plan)
-    later = len(projected) - 1
-    rest = f" {later} more planned until {_words(projected[-1])}." if later else ""
-    event = _event(
+    given = len(treatment["doses_given"])
+    numbered = numbered_history(plan)
+    events = []
+    for i, day in enumerate(treatment["projected_doses"]):
         # Its place among the doses listed and projected: stable while the same doses are listed.
-        event_uid(drug, "dose", str(len(plan["treatment"]["doses_given"]) + 1)),
-        stamp,
-        sequence,
-        projected[0],
-        projected[0],
-        f"{label[0].upper()}{label[1:]} (expected)",
-        f"Your {label} is expected on this day; the vaccination dates are planned around it.{rest}",
-    )
-    event.add("categories", [DOSE_CATEGORY])
-    event.add("transp", "TRANSPARENT")
-    return event
+        number = given + i + 1
+        label = f"{drug} dose {number}" if numbered else f"{drug} injection"
+        event = _event(
+            event_uid(drug, "dose", str(number)),
+            stamp,
+            sequence,
+            day,
+            day,
+            f"{label[0].upper()}{label[1:]} (expected)",
+            f"Your {label} is expected on this day; the vaccination dates are planned around it.",
+        )
+        event.add("categories", [DOSE_CATEGORY])
+        event.add("transp", "TRANSPARENT")
+        events.append(event)
+    return events
 
 
 def plan_calendar(plan: dict[str, Any]) -> bytes:
@@ -208,7 +211,6 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
         window = _next_window(item, stamp, sequence)
         if window is not None:
             cal.add_component(window)
-    therapy = _therapy_dose(plan, stamp, sequence)
-    if therapy is not None:
-        cal.add_component(therapy)
+    for event in _therapy_doses(plan, stamp, sequence):
+        cal.add_component(event)
     return bytes(cal.to_ical())
