@@ -9,7 +9,8 @@ What goes in, and what stays out:
   plan in a patient's calendar. The full list stays in the plan.
 - The therapy's projected doses (the patient's own appointments), labelled by what the history says: numbered
   ("dose 5") only when the doses given are the whole history from the first dose; an established patient whose
-  recent doses alone were listed gets "<drug> injection", never a "dose 2" that the history does not support.
+  recent doses alone were listed gets "<drug> dose" with no number, never a "dose 2" that the history does not
+  support.
 - Descriptions in plain words: no rule ids, no clinician warnings (a warning such as history-assumed asks the
   clinician for more doses; it would only alarm a patient). The clinician's detail stays in the plan.
 
@@ -165,7 +166,8 @@ def numbered_history(plan: dict[str, Any]) -> bool:
 
 def _therapy_doses(plan: dict[str, Any], stamp: datetime, sequence: int) -> list[Event]:
     """The therapy's projected doses: the patient's own appointments, which the vaccination dates are planned
-    around; "<drug> dose N" from a whole history, else "<drug> injection" with no number."""
+    around; "<drug> dose N" from a whole history, else "<drug> dose" with no number (injection or infusion: the
+    therapy says which, the calendar need not)."""
     treatment = plan["treatment"]
     drug = treatment["drug"]
     given = len(treatment["doses_given"])
@@ -174,7 +176,7 @@ def _therapy_doses(plan: dict[str, Any], stamp: datetime, sequence: int) -> list
     for i, day in enumerate(treatment["projected_doses"]):
         # Its place among the doses listed and projected: stable while the same doses are listed.
         number = given + i + 1
-        label = f"{drug} dose {number}" if numbered else f"{drug} injection"
+        label = f"{drug} dose {number}" if numbered else f"{drug} dose"
         event = _event(
             event_uid(drug, "dose", str(number)),
             stamp,
