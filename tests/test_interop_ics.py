@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 from service.api.ops import spec_dict, spec_yaml
 from service.interop.calendar import (
     APPOINTMENT_CATEGORY,
+    CANCELLED_CATEGORY,
     DOSE_CATEGORY,
     REMINDER_BEFORE,
     WINDOW_CATEGORY,
@@ -55,13 +56,18 @@ def phone(ics: bytes):
     return vobject.readOne(ics.decode("utf-8"))
 
 
+def shown(cal) -> list:
+    """The events a phone shows: every VEVENT but the cancellations of events an earlier plan held."""
+    return [e for e in cal.contents.get("vevent", []) if "status" not in e.contents]
+
+
 @pytest.mark.parametrize("body", [PLANNED, MAINTENANCE, ESTABLISHED_LONG], ids=["planned", "maintenance", "long"])
 def test_a_patient_gets_one_event_per_appointment_per_next_window_and_per_therapy_dose(client, body):
     plan = client.post("/v1/plans", json=body).get_json()
     r = client.post("/v1/plans.ics", json=body)
     assert r.status_code == 200 and r.mimetype == "text/calendar"
     cal = phone(r.data)
-    vevents = cal.contents.get("vevent", [])
+    vevents = shown(cal)
     vaccines = {v["vaccine"]["id"]: v for v in plan["vaccines"]}.values()
     appointments = sum(len(v["proposed"]) for v in vaccines)
     next_windows = sum(1 for v in vaccines if v["windows"])
@@ -124,7 +130,7 @@ def test_every_appointment_has_a_reminder_the_day_before_and_a_label_with_its_do
 @pytest.mark.parametrize("body", [PLANNED, MAINTENANCE, ESTABLISHED_LONG], ids=["planned", "maintenance", "long"])
 def test_descriptions_are_plain_words_without_rule_ids_or_clinician_warnings(client, body):
     plan = client.post("/v1/plans", json=body).get_json()
-    for event in phone(client.post("/v1/plans.ics", json=body).data).contents["vevent"]:
+    for event in shown(phone(client.post("/v1/plans.ics", json=body).data)):
         text = f"{event.summary.value}\n{event.description.value}"
         assert not RULE_ID.search(text), text
         for item in plan["vaccines"]:
@@ -183,6 +189,38 @@ def test_a_changed_plan_reimported_later_updates_the_same_events_with_a_higher_s
     _, old_windows = events(before, WINDOW_CATEGORY)
     _, new_windows = events(after, WINDOW_CATEGORY)
     assert str(new_windows[0]["uid"]) == str(old_windows[0]["uid"])  # the first mid-cycle window, moved
+
+
+def test_a_re_plan_cancels_every_event_it_no_longer_holds(client):
+    """The same re-plan: Shingrix dose 1 (given since) and the therapy dose projected for 2026-12-15 (given since)
+    are no longer events; the new file carries them with their UIDs, STATUS:CANCELLED and the newer SEQUENCE,
+    so re-importing it leaves no stale appointment behind. Every event the earlier plan held is either held
+    again or cancelled."""
+    first = {**MAINTENANCE, "vaccines": [{"cvx": "187"}]}
+    before = client.post("/v1/plans.ics", json=first).data
+    later = {
+        **MAINTENANCE,
+        "as_of": "2026-12-20",
+        "treatment": {**MAINTENANCE["treatment"], "doses": [*MAINTENANCE["treatment"]["doses"], "2026-12-15"]},
+        "vaccines": [{"cvx": "187", "given": ["2026-12-03"]}],
+    }
+    after = client.post("/v1/plans.ics", json=later).data
+    held_before = {str(e["uid"]) for e in Calendar.from_ical(before).walk("VEVENT") if "status" not in e}
+    new = Calendar.from_ical(after).walk("VEVENT")
+    held_after = {str(e["uid"]) for e in new if "status" not in e}
+    cancelled = {str(e["uid"]): e for e in new if str(e.get("status")) == "CANCELLED"}
+    assert held_before <= held_after | set(cancelled), held_before - held_after - set(cancelled)
+    assert not held_after & set(cancelled)
+    dose_1 = event_uid("zoster-recombinant", "dose", "1")
+    assert dose_1 in held_before and dose_1 in cancelled
+    assert event_uid("ofatumumab", "dose", "5") in held_before and event_uid("ofatumumab", "dose", "5") in cancelled
+    before_sequence = Calendar.from_ical(before).walk("VEVENT")[0].decoded("sequence")
+    assert all(e.decoded("sequence") > before_sequence for e in cancelled.values())
+    # A plan never cancels an event it holds, and a cancellation is no window or appointment to a reader.
+    _, own = events(before, WINDOW_CATEGORY)
+    _, gone = events(before, CANCELLED_CATEGORY)
+    assert gone and all(str(e["status"]) == "CANCELLED" for e in gone)
+    assert not {str(e["uid"]) for e in own} & {str(e["uid"]) for e in gone}
 
 
 def test_identical_requests_give_identical_calendars(client):

@@ -60,7 +60,9 @@ class PlanCalendar(MethodView):
             "whole history. Descriptions are plain words: no rule ids and no warnings (those stay in the plan). "
             "DTSTART = first day, DTEND = last day + 1 (exclusive). UIDs name the vaccine and dose number (or the "
             "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "
-            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision."
+            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision. "
+            "Events an earlier plan of the same request could have held and this one does not (a dose given since, "
+            "a window no longer there) come with their UID and STATUS:CANCELLED, so a re-import cancels them."
         ),
     )
     @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)

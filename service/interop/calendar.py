@@ -22,8 +22,14 @@ Re-importing a changed plan updates the events in place instead of leaving the o
 - DTSTAMP is the plan's `as_of` at 00:00 UTC, and SEQUENCE the number of days from 2000-01-01 to `as_of`: a plan
   made later carries a higher SEQUENCE, so a calendar takes it as the newer revision of each event (RFC 5545
   3.8.7.4), and identical requests still give byte-identical files.
-- No METHOD: the file is a plain iCalendar object to import or subscribe to, not an iTIP (RFC 5546) message.
-  PUBLISH would require an ORGANIZER, and a plan has no organizer address to give.
+- A re-plan cancels what it no longer holds: every event a plan of the same request could have held before and
+  this one does not (a dose of the series now given or no longer placed, a window other than each vaccine's
+  next one, a projected therapy dose since given) comes with its UID, a higher SEQUENCE and STATUS:CANCELLED,
+  so a calendar re-importing the file marks the old event cancelled instead of keeping it (see
+  cancelled_events for the bounds). A vaccine no longer asked about is not known to the new plan, so its events
+  are not cancelled.
+- No METHOD: the file is a plain iCalendar object to import, not an iTIP (RFC 5546) message. PUBLISH would
+  require an ORGANIZER, and a plan has no organizer address to give.
 - DTEND is exclusive for all-day events (RFC 5545 3.6.1), so it is the last day + 1.
 """
 
@@ -42,7 +48,22 @@ PRODID = "-//Vaccine timing planner//Plan calendar//EN"
 WINDOW_CATEGORY = "VACCINE-WINDOW"
 APPOINTMENT_CATEGORY = "VACCINE-DOSE"
 DOSE_CATEGORY = "THERAPY-DOSE"
+CANCELLED_CATEGORY = "CANCELLED"
 SEQUENCE_EPOCH = date(2000, 1, 1)
+# The shortest cycle between two mid-cycle windows (a 4-weekly therapy's slots): a plan's horizon holds at most
+# horizon / SHORTEST_CYCLE + 1 of them, so ranks up to that could have been held before. A therapy has one
+# pre-start and one post-therapy window (a live vaccine's may be cut in two by live-live spacing).
+SHORTEST_CYCLE_DAYS = 28
+ONCE_KINDS_MOST = 2
+# The window kinds an earlier plan of the same request could have held, by the therapy's phase now: the phases
+# only move forward (not started, starter, maintenance, stopped).
+EARLIER_KINDS = {
+    "not_started": ("pre_start",),
+    "starter": ("pre_start", "mid_cycle"),
+    "maintenance": ("pre_start", "mid_cycle"),
+    "stopped": ("pre_start", "mid_cycle", "post_therapy"),
+}
+ALL_KINDS = ("pre_start", "mid_cycle", "post_therapy")
 # The reminder: 09:00 the day before an all-day event (which starts at 00:00 that day).
 REMINDER_BEFORE = timedelta(hours=15)
 # Longer bracketed text in a catalog name is a clinician's description, not a brand name a patient knows.
@@ -192,6 +213,67 @@ def _therapy_doses(plan: dict[str, Any], stamp: datetime, sequence: int) -> list
     return events
 
 
+def _cancelled(uid: str, stamp: datetime, sequence: int, day: date, summary: str) -> Event:
+    """An event this plan no longer holds: the same UID, a newer SEQUENCE, STATUS:CANCELLED, and the category
+    CANCELLED (a reader filtering on windows or appointments does not take it for one)."""
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("sequence", sequence)
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", f"{summary} (cancelled: no longer in the plan)")
+    event.add("status", "CANCELLED")
+    event.add("categories", [CANCELLED_CATEGORY])
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def cancelled_events(plan: dict[str, Any], stamp: datetime, sequence: int) -> list[Event]:
+    """The events an earlier plan of the same request could have held and this one does not, cancelled.
+
+    Bounded by what such a plan could hold: the doses of each vaccine's series; the window ranks of the kinds
+    the therapy's phases so far could have had, as many as a horizon holds (horizon / SHORTEST_CYCLE_DAYS + 1
+    mid-cycle windows, ONCE_KINDS_MOST of the others), except the one window this calendar holds (each
+    vaccine's next); and the therapy doses given within the last horizon (projected before, given since). Each
+    is dated the plan's as_of: its old date is not known.
+    """
+    as_of = _day(plan["as_of"])
+    horizon = (_day(plan["horizon_end"]) - as_of).days
+    out = []
+    for item in _distinct(plan["vaccines"]):
+        vaccine_id = item["vaccine"]["id"]
+        name = patient_name(item)
+        proposed = {d["dose"] for d in item.get("proposed") or []}
+        for number in range(1, ((item.get("series") or {}).get("doses") or 1) + 1):
+            if number not in proposed:
+                uid = event_uid(vaccine_id, "dose", str(number))
+                out.append(_cancelled(uid, stamp, sequence, as_of, f"Vaccination: {name}, dose {number}"))
+        held = {item["windows"][0]["kind"]: 1} if item["windows"] else {}
+        for kind in EARLIER_KINDS.get(plan["treatment"].get("phase", ""), ALL_KINDS):
+            most = horizon // SHORTEST_CYCLE_DAYS + 1 if kind == "mid_cycle" else ONCE_KINDS_MOST
+            for rank in range(held.get(kind, 0) + 1, most + 1):
+                uid = event_uid(vaccine_id, kind, "window", str(rank))
+                out.append(_cancelled(uid, stamp, sequence, as_of, f"{name}: may be given"))
+    drug = plan["treatment"]["drug"]
+    for number, day in enumerate(plan["treatment"]["doses_given"], 1):
+        if (as_of - _day(day)).days <= horizon:
+            uid = event_uid(drug, "dose", str(number))
+            out.append(_cancelled(uid, stamp, sequence, as_of, f"{drug} dose (given {day})"))
+    return out
+
+
+def _distinct(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plan's vaccines, each once (the same vaccine requested twice has its events once)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item["vaccine"]["id"] not in seen:
+            seen.add(item["vaccine"]["id"])
+            out.append(item)
+    return out
+
+
 def plan_calendar(plan: dict[str, Any]) -> bytes:
     """The calendar for a REST plan answer (the JSON POST /v1/plans returns)."""
     as_of = _day(plan["as_of"])
@@ -203,16 +285,14 @@ def plan_calendar(plan: dict[str, Any]) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Vaccinations around {drug}")
-    seen: set[str] = set()
-    for item in plan["vaccines"]:
-        if item["vaccine"]["id"] in seen:  # the same vaccine requested twice: its events once
-            continue
-        seen.add(item["vaccine"]["id"])
+    for item in _distinct(plan["vaccines"]):
         for event in _appointments(item, drug, stamp, sequence):
             cal.add_component(event)
         window = _next_window(item, stamp, sequence)
         if window is not None:
             cal.add_component(window)
     for event in _therapy_doses(plan, stamp, sequence):
+        cal.add_component(event)
+    for event in cancelled_events(plan, stamp, sequence):
         cal.add_component(event)
     return bytes(cal.to_ical())
