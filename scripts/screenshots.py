@@ -1,4 +1,5 @@
-"""`make screenshots`: the clinic page and the yellow fever letter for the Ghana case, as docs/clinic-*.png.
+"""`make screenshots`: the clinic page, the yellow fever letter and the patient's copy for the Ghana case, as
+docs/clinic-*.png.
 
 The real service under gunicorn on a loopback port, driven by Debian's headless Chromium (tests/browser.py), with
 the plan date pinned to 2026-11-24 through the form's own `as_of` field so the pictures do not change daily.
@@ -22,8 +23,9 @@ GHANA = {
     "doses": ["2026-10-17", "2026-10-24", "2026-10-31", "2026-11-14"],
     "needed_by": "2027-01-12",
     "return_on": "2027-01-26",
+    "destination": "Ghana (Accra, Kumasi)",
     "vaccines": ["yellow fever", "typhoid", "hepatitis A", "rabies"],
-    "picks": ["typhoid-vi", "hepa"],
+    "picks": ["typhoid-vi"],
 }
 
 
@@ -59,8 +61,9 @@ def main() -> None:
         button.click()
         WebDriverWait(driver, 60).until(expected_conditions.staleness_of(button))
 
-    with tempfile.TemporaryDirectory() as tmp, gunicorn(Path(tmp), workers=1) as server, chromium() as driver:
-        driver.get(server.url + "/")
+    def plan_page(driver, url: str, first: bool) -> None:
+        """The Ghana plan, the product picked where the planner asks which (pictured the first time)."""
+        driver.get(url + "/")
         set_date(driver, "as_of", AS_OF)
         set_date(driver, "start_date", GHANA["start_date"])
         for i, day in enumerate(GHANA["doses"]):
@@ -71,13 +74,21 @@ def main() -> None:
             field.send_keys(Keys.ESCAPE)
         set_date(driver, "needed_by", GHANA["needed_by"])
         set_date(driver, "return_on", GHANA["return_on"])
+        driver.find_element(By.ID, "destination").send_keys(GHANA["destination"])
         submit(driver, driver.find_element(By.ID, "make-plan"))
-        shoot(driver, "#vaccines", DOCS / "clinic-which-product.png")
+        if first:
+            shoot(driver, "#vaccines", DOCS / "clinic-which-product.png")
         for pick in GHANA["picks"]:
             submit(driver, driver.find_element(By.CSS_SELECTOR, f'button[data-candidate-id="{pick}"]'))
+
+    with tempfile.TemporaryDirectory() as tmp, gunicorn(Path(tmp), workers=1) as server, chromium() as driver:
+        plan_page(driver, server.url, first=True)
         shoot(driver, "#results", DOCS / "clinic-plan.png")
         submit(driver, driver.find_element(By.ID, "open-letter"))
         shoot(driver, "main", DOCS / "clinic-letter.png", width=1000)
+        plan_page(driver, server.url, first=False)
+        submit(driver, driver.find_element(By.ID, "handout-en"))
+        shoot(driver, "#handout", DOCS / "clinic-handout.png", width=900)
 
 
 if __name__ == "__main__":

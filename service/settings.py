@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.domain.series import WEEKDAYS
 
 
 def _optional_int(raw: str) -> int | None:
@@ -71,6 +74,18 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "A data directory laid out like service/data (default: the packaged data). It is checked like the "
         "packaged data before anything is served: a wrong file stops the start.",
+    ),
+    "TIMEZONE": (
+        "UTC",
+        str,
+        "The clinic's IANA time zone (Europe/Paris, say): the clinic page's 'Plan as of' defaults to today's date "
+        "there. The API's default as_of stays today in UTC, as the contract says. An unknown zone = no start.",
+    ),
+    "APPOINTMENT_DAYS": (
+        "mon,tue,wed,thu,fri",
+        str,
+        "The clinic page's default opening days (comma-separated mon..sun), sent as appointment_days: doses are "
+        "proposed on these days only. The nurse can change them on the page. A wrong name = no start.",
     ),
     "BIND": ("0.0.0.0:8000", str, "Address gunicorn listens on."),
     "WORKERS": (
@@ -161,4 +176,26 @@ def load_settings(
     values = {name: _env_value(name, default, parse, environ) for name, (default, parse, _) in SETTINGS.items()}
     values.update(overrides or {})
     api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
+    clinic_zone(values["TIMEZONE"])
+    clinic_days(values["APPOINTMENT_DAYS"])
     return values
+
+
+def clinic_zone(name: str) -> ZoneInfo:
+    """The clinic's time zone, or SettingsError naming the setting."""
+    try:
+        return ZoneInfo(str(name).strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise SettingsError(f"PLANNER_TIMEZONE: {name!r} is not an IANA time zone (Europe/Paris, UTC, ...).") from None
+
+
+def clinic_days(raw: str) -> tuple[str, ...]:
+    """The clinic page's default appointment days, in week order, or SettingsError naming the setting."""
+    names = [part.strip().lower() for part in str(raw).split(",") if part.strip()]
+    wrong = [n for n in names if n not in WEEKDAYS]
+    if not names or wrong:
+        raise SettingsError(
+            f"PLANNER_APPOINTMENT_DAYS: give one or more of {', '.join(WEEKDAYS)}, comma-separated"
+            + (f" (not {', '.join(wrong)})." if wrong else ".")
+        )
+    return tuple([day for day in WEEKDAYS if day in names])

@@ -122,6 +122,48 @@ def test_every_alias_of_every_entry_resolves_back_to_it(catalog):
             assert catalog.by_name(alias, "f").vaccine is vaccine, alias
 
 
+def test_two_entries_that_share_a_name_but_for_the_vaccine_words_keep_their_own_spellings_and_ask_otherwise(catalog):
+    """ "RSV" (the unspecified RSV immunization) and "RSV vaccine" (the adult vaccines) are each an entry's own
+    name; "RSV vaccination" is neither, and could be either: it asks."""
+    assert catalog.by_name("RSV", "f").vaccine.id == "rsv-unspecified"
+    assert catalog.by_name("rsv vaccine", "f").vaccine.id == "rsv-adult"
+    with pytest.raises(LookupFailed) as failed:
+        catalog.by_name("RSV vaccination", "f")
+    assert failed.value.error.code == "ambiguous_vaccine"
+    assert {c.id for c in failed.value.error.candidates} == {"rsv-adult", "rsv-unspecified"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["TBE", "TBE vaccine", "tbe", "T.B.E. vaccination", "tick-borne encephalitis", "Tick-borne encephalitis vaccine"],
+)
+def test_a_name_that_could_mean_several_products_asks_whatever_words_surround_it(catalog, name):
+    with pytest.raises(LookupFailed) as failed:
+        catalog.by_name(name, "vaccines[0].name")
+    error = failed.value.error
+    assert (error.field, error.code) == ("vaccines[0].name", "ambiguous_vaccine")
+    assert [c.id for c in error.candidates] == ["tbe", "tbe-encepur"]
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("tetanus booster", {"td", "tdap"}),
+        ("diphtheria tetanus booster", {"td", "tdap"}),
+        ("tetanus diphtheria booster shot", {"td", "tdap"}),
+        ("Td booster", {"td"}),
+    ],
+)
+def test_a_booster_name_offers_the_adult_products_first(catalog, name, first):
+    with pytest.raises(LookupFailed) as failed:
+        catalog.by_name(name, "f")
+    ids = [c.id for c in failed.value.error.candidates]
+    assert set(ids[: len(first)]) == first, ids
+    adult = [i for i, c in enumerate(ids) if c in ("td", "tdap")]
+    children = [i for i, c in enumerate(ids) if c in ("dtap", "dt-pediatric")]
+    assert not children or max(adult) < min(children), ids
+
+
 def test_suggestions_are_real_entries(catalog):
     for typo in ("shingrx", "stamarl", "vivotiff", "prevnar"):
         suggestions = catalog.suggest(typo)
@@ -130,6 +172,16 @@ def test_suggestions_are_real_entries(catalog):
 
 def test_normalize_drops_case_spaces_and_punctuation():
     assert normalize(" M-M-R® II ") == "mmrii" and normalize("Typhim Vi") == normalize("typhim-vi")
+
+
+@pytest.mark.parametrize("name", ["TBE", "TBE vaccine"])
+def test_post_v1_plans_asks_which_tbe_product_for_either_spelling(client, name):
+    body = {"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-03-01"}}
+    r = client.post("/v1/plans", json={**body, "vaccines": [{"name": name}]})
+    assert r.status_code == 422
+    [error] = r.get_json()["errors"]
+    assert (error["field"], error["code"]) == ("vaccines[0].name", "ambiguous_vaccine")
+    assert [c["id"] for c in error["candidates"]] == ["tbe", "tbe-encepur"]
 
 
 @pytest.mark.parametrize(

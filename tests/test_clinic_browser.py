@@ -8,6 +8,7 @@ server, the page works with JavaScript off, and axe-core finds no serious or cri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -104,6 +105,17 @@ STOPPED = Case(
     immunizations=(("Vaxchora", -30),),
 )
 CASES = (GHANA_PARTIAL, GHANA_LISTED, STARTING, STOPPED)
+# Five vaccines for one trip: the patient's copy must still print on one A4 page.
+FIVE_VACCINES = Case(
+    "ghana-five-vaccines",
+    (*GHANA_VACCINES, "Shingrix"),
+    GHANA_PICKS,
+    start_date="2024-03-01",
+    doses=(-10,),
+    needed_by=49,
+    return_on=63,
+)
+CLINIC_DAYS = ["mon", "tue", "wed", "thu", "fri"]
 
 
 def iso(today: date, offset: int | str | None) -> str | None:
@@ -212,6 +224,7 @@ def api_body(case: Case, today: date, names: list[str]) -> dict[str, Any]:
     body["vaccines"] = [
         {"name": n, **({"needed_by": iso(today, case.needed_by)} if case.needed_by is not None else {})} for n in names
     ]
+    body["appointment_days"] = CLINIC_DAYS  # the page's default clinic days, ticked when it opens
     return body
 
 
@@ -279,8 +292,14 @@ def page_plan(driver) -> dict[str, Any]:
 
 
 def assert_page_equals_api(driver, api: dict[str, Any], needed_by: str | None) -> None:
+    from service.clinic.present import warning_level
+
     shown = page_plan(driver)
-    assert shown["warnings"] == [w["code"] for w in api["warnings"]]
+    # Every warning, shown prominently only when it changes what to do today (docs/clinic.md, "Warnings").
+    assert sorted(shown["warnings"]) == sorted(w["code"] for w in api["warnings"])
+    for element in driver.find_elements(by().CSS_SELECTOR, "[data-warning-code]"):
+        level = element.find_element(by().XPATH, "ancestor::*[@data-warning-level]").get_attribute("data-warning-level")
+        assert level == warning_level(element.get_attribute("data-warning-code"))
     assert shown["next_dose"] == ([api["treatment"]["next_dose"]] if api["treatment"]["next_dose"] else [])
     assert len(shown["results"]) == len(api["vaccines"])
     for page, item in zip(shown["results"], api["vaccines"], strict=True):
@@ -303,6 +322,8 @@ def assert_page_equals_api(driver, api: dict[str, Any], needed_by: str | None) -
         answer_dates |= {item["delay_start_to"], item["b_cell_recheck_on"]} - {None}
         assert set(page["verdict_dates"]) <= answer_dates
         assert page["verdict_dates"][: len(item["proposed"])] == [p["date"] for p in item["proposed"]]
+        # The clinic's days: every appointment falls on a weekday.
+        assert all(date.fromisoformat(p["date"]).weekday() < 5 for p in item["proposed"])
     shown_in_timeline = sorted(p["date"] for v in api["vaccines"] for p in v["proposed"])
     assert shown["timeline_doses"] == shown_in_timeline
     assert shown["departure_line"] == ([needed_by] if needed_by else [])
@@ -431,8 +452,8 @@ def test_a_keyboard_alone_reaches_every_field_and_submits_the_plan(browser, serv
 
 @pytest.mark.parametrize(
     "view",
-    ["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "rules"],
-    ids=["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "rules"],
+    ["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
+    ids=["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
 )
 def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, server, view):
     if view == "empty-form":
@@ -445,6 +466,9 @@ def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, 
     elif view == "ghana-letter":
         fill(browser, server.url, GHANA_LISTED)
         submit(browser, browser.find_element(by().ID, "open-letter"))
+    elif view == "ghana-handout-fr":
+        fill(browser, server.url, GHANA_LISTED)
+        submit(browser, browser.find_element(by().ID, "handout-fr"))
     else:
         browser.get(server.url + "/clinic/rules")
     assert axe_violations(browser) == []
@@ -455,6 +479,117 @@ def test_no_page_request_puts_patient_data_in_a_url(browser, server):
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/clinic/plan", browser.current_url)
     entries = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all("?" not in url for url in [browser.current_url, *entries])
+
+
+def print_media_font_sizes(driver, selector: str) -> list[float]:
+    """The computed font sizes (CSS px) of the visible text elements under `selector`, as printed."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        return driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).filter(e => e.offsetParent !== null"
+            " && e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize));",
+            selector,
+        )
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+# Rule ids ("plan.single-dose") and the API's field names never reach the patient's page.
+RULE_ID = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)+\b")
+API_WORDS = ("needed_by", "as_of", "pre_start", "mid_cycle", "post_therapy", "ready_on", "meets_", "history-assumed")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_patient_s_copy_of_a_five_vaccine_trip_prints_on_one_a4_page_in_readable_type(browser, server, language):
+    today = fill(browser, server.url, FIVE_VACCINES)
+    results = browser.find_elements(by().CSS_SELECTOR, "li.vaccine-result")
+    assert len(results) == 5
+    proposed = sorted(times(browser, "time[data-proposed]"))
+    # The plan page printed is the patient's copy (English) alone: one page.
+    assert pdf_page_count(browser) == 1
+    submit(browser, browser.find_element(by().ID, f"handout-{language}"))
+    handout = browser.find_element(by().ID, "handout")
+    assert handout.get_attribute("lang") == language
+    assert sorted(times(handout, "tr[data-appointment] time")) == proposed and proposed
+    text = handout.text
+    assert not RULE_ID.search(text), RULE_ID.search(text)
+    assert not any(word in text for word in API_WORDS)
+    assert ("Whom to ask" if language == "en" else "À qui demander") in text
+    assert browser.find_element(by().ID, "print-handout").is_displayed()
+    # Readable type on paper: nothing under 10.5 pt (14 CSS px) in the printed copy.
+    sizes = print_media_font_sizes(browser, "#handout p, #handout li, #handout td, #handout th")
+    assert sizes and min(sizes) >= 14, sizes
+    assert pdf_page_count(browser) == 1
+    assert iso(today, 49) not in server.log()
+
+
+def no_sideways_scroll(driver) -> bool:
+    return driver.execute_script(
+        "const d = document.documentElement; return d.scrollWidth <= d.clientWidth"
+        " && document.body.scrollWidth <= d.clientWidth;"
+    )
+
+
+@contextlib.contextmanager
+def viewport(driver, width: int):
+    """A viewport `width` CSS pixels wide (what 400 % zoom makes of a 1280-pixel window at 320)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    )
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_form_plan_and_letter_reflow_at_320_px_without_sideways_scrolling(browser, server):
+    with viewport(browser, 320):
+        browser.get(server.url + "/")
+        assert browser.execute_script("return window.innerWidth") == 320
+        assert no_sideways_scroll(browser)
+        fill(browser, server.url, GHANA_LISTED)
+        assert browser.find_elements(by().CSS_SELECTOR, "li.vaccine-result")
+        assert no_sideways_scroll(browser)
+        submit(browser, browser.find_element(by().ID, "open-letter"))
+        assert browser.find_element(by().ID, "letter").is_displayed()
+        assert no_sideways_scroll(browser)
+
+
+def test_the_letter_refuses_a_return_before_departure_and_holds_its_layout_with_long_input(browser, server):
+    long_place = "Accra, Kumasi, Tamale and the Volta region " + "Kwahu-Mpraeso-Abetifi" * 4
+    case = Case(
+        "ghana-long-input",
+        GHANA_VACCINES,
+        GHANA_PICKS,
+        start_date=-38,
+        doses=(-38, -31, -24, -10),
+        needed_by=49,
+        return_on=40,
+    )
+    fill(browser, server.url, case)
+    summary = browser.find_element(by().ID, "error-summary").text
+    assert "Return date: The return date is before the departure date" in summary
+    assert browser.find_element(by().ID, "return_on").get_attribute("aria-invalid") == "true"
+    today = date.fromisoformat(browser.find_element(by().ID, "as_of").get_attribute("value"))
+    set_date(browser, "return_on", iso(today, 63))
+    destination = browser.find_element(by().ID, "destination")
+    destination.clear()
+    destination.send_keys(long_place)
+    submit(browser, browser.find_element(by().ID, "make-plan"))
+    submit(browser, browser.find_element(by().ID, "open-letter"))
+    letter = browser.find_element(by().ID, "letter")
+    shown = letter.find_element(by().CSS_SELECTOR, "[data-destination]").text
+    assert shown == long_place[:120].strip()
+    # As long as the inputs take (a name of 120 characters, one unbroken run of 40 for the passport number).
+    long_name = ("Ama Akosua " + "Mensah-Testperson-" * 8 + " Owusu-Ansah-Boateng")[:120]
+    browser.find_element(by().CSS_SELECTOR, 'input[data-fills="name"]').send_keys(long_name)
+    browser.find_element(by().CSS_SELECTOR, 'input[data-fills="passport"]').send_keys("G" * 60)
+    assert letter.find_element(by().CSS_SELECTOR, '[data-fill="name"]').text == long_name
+    assert letter.find_element(by().CSS_SELECTOR, '[data-fill="passport"]').text == "G" * 40
+    # The layout holds: nothing wider than the letter, nothing scrolls sideways, one printed page.
+    assert browser.execute_script("const l = arguments[0]; return l.scrollWidth <= l.clientWidth;", letter)
+    assert no_sideways_scroll(browser)
+    assert pdf_page_count(browser) == 1
 
 
 def test_the_cadence_choices_are_the_chosen_therapys_own(browser, server):

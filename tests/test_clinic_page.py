@@ -49,6 +49,10 @@ def proposed_dates(html: str) -> list[str]:
         ("immunizations[1].date", "immunizations-1-date"),
         ("immunizations[0].name", "immunizations-0-name"),
         ("horizon_days", "form"),
+        ("vaccines[2].given[1]", "vaccines-2-given"),
+        ("vaccines[0].given", "vaccines-0-given"),
+        ("appointment_days", "appointment_days"),
+        ("appointment_days[3]", "appointment_days"),
         ("(body)", "form"),
     ],
     ids=lambda v: str(v),
@@ -73,10 +77,17 @@ def test_the_form_becomes_the_api_body_with_blank_inputs_left_out_and_one_depart
                 ("immunizations[1].name", ""),
                 ("immunizations[1].date", ""),
                 ("vaccines", "yellow fever"),
+                ("given", ""),
                 ("vaccines", " "),
+                ("given", "2026-01-01"),
                 ("vaccines", "Shingrix"),
+                ("given", " 2026-09-01, 2026-10-30;2026-11-01 "),
                 ("needed_by", "2027-01-12"),
                 ("return_on", "2027-01-26"),
+                ("destination", "  Accra,   Ghana "),
+                ("appointment_days_shown", "1"),
+                ("appointment_days", "sat"),
+                ("appointment_days", "tue"),
             ]
         )
     )
@@ -86,10 +97,26 @@ def test_the_form_becomes_the_api_body_with_blank_inputs_left_out_and_one_depart
         "immunizations": [{"name": "MMR", "date": "2026-10-01"}],
         "vaccines": [
             {"name": "yellow fever", "needed_by": "2027-01-12"},
-            {"name": "Shingrix", "needed_by": "2027-01-12"},
+            # The doses already given beside a vaccine go with it (a blank row's are dropped with it).
+            {"name": "Shingrix", "given": ["2026-09-01", "2026-10-30", "2026-11-01"], "needed_by": "2027-01-12"},
         ],
+        "appointment_days": ["tue", "sat"],
     }
-    assert form.return_on == "2027-01-26"  # printed on the letter, never part of the plan
+    # Printed on the letter, never part of the plan.
+    assert (form.return_on, form.destination) == ("2027-01-26", "Accra, Ghana")
+
+
+@pytest.mark.parametrize(
+    ("posted", "days"),
+    [
+        ([], ["mon", "tue", "wed", "thu", "fri"]),  # a post without the checkboxes: the clinic's default days
+        ([("appointment_days_shown", "1")], []),  # none ticked: sent empty, refused by the API naming the field
+        ([("appointment_days_shown", "1"), ("appointment_days", "sun")], ["sun"]),
+    ],
+)
+def test_the_clinic_days_are_sent_as_appointment_days(posted, days):
+    form = read_form(MultiDict([("vaccines", "Shingrix"), *posted]))
+    assert plan_body(form)["appointment_days"] == days
 
 
 def test_picking_a_candidate_replaces_that_vaccine_name_only():
@@ -404,3 +431,226 @@ def test_what_a_nurse_types_comes_back_escaped_never_as_markup(client):
     html = page.get_data(as_text=True)
     assert page.status_code == 422
     assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# ---- the clinic's days, the patient's copy, ranked warnings, the letter's trip, the clinic's today ----------
+
+ESTABLISHED = {
+    "as_of": "2026-11-24",
+    "drug": "ofatumumab",
+    "start_date": "2024-03-01",
+    "doses": ["2026-11-14"],
+    "vaccines": ["yellow fever", "Typhim Vi", "hepatitis A", "rabies", "Shingrix"],
+    "needed_by": "2027-01-12",
+}
+# Rule ids ("plan.single-dose", "ofatumumab.mid-cycle-slot") and the API's own words never reach the patient.
+RULE_ID = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)+\b")
+API_WORDS = (
+    "needed_by",
+    "as_of",
+    "pre_start",
+    "mid_cycle",
+    "post_therapy",
+    "ready_on",
+    "history-assumed",
+    "meets_",
+    "status",
+)
+
+
+def words_of(html: str, start: str, end: str = "</article>") -> str:
+    part = html[html.index(start) :]
+    return " ".join(re.sub(r"<[^>]+>", " ", part[: part.index(end)]).split())
+
+
+def test_the_page_proposes_appointments_only_on_the_clinic_days_it_sends(client):
+    days = {**ESTABLISHED, "appointment_days_shown": "1", "appointment_days": ["tue", "thu"]}
+    html = post(client, "/clinic/plan", days).get_data(as_text=True)
+    dates = proposed_dates(html)
+    assert dates and {date.fromisoformat(d).weekday() for d in dates} <= {1, 3}
+    assert re.search(r'id="day-tue"[^>]* checked', html) and not re.search(r'id="day-mon"[^>]* checked', html)
+    # The default, without the checkboxes in the post: the clinic's days, Monday to Friday.
+    weekdays = proposed_dates(post(client, "/clinic/plan", ESTABLISHED).get_data(as_text=True))
+    assert weekdays and all(date.fromisoformat(d).weekday() < 5 for d in weekdays)
+
+
+def test_a_clinic_open_on_no_day_is_an_error_at_its_setting(client):
+    page = post(client, "/clinic/plan", {**ESTABLISHED, "appointment_days_shown": "1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'href="#appointment_days">Clinic open on:' in html
+
+
+def test_the_empty_page_ticks_the_clinic_days_the_operator_set():
+    from service.app import create_app
+
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", "APPOINTMENT_DAYS": "sat, mon"})
+    html = app.test_client().get("/").get_data(as_text=True)
+    ticked = re.findall(r'id="day-(\w+)" checked', html)
+    assert ticked == ["mon", "sat"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("TIMEZONE", "Mars/Olympus"), ("APPOINTMENT_DAYS", "mon,funday"), ("APPOINTMENT_DAYS", " , ")],
+)
+def test_a_wrong_clinic_setting_stops_the_start_naming_it(setting, value):
+    from service.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=f"PLANNER_{setting}"):
+        load_settings(environ={f"PLANNER_{setting}": value})
+
+
+@pytest.mark.parametrize(
+    ("zone", "today"),
+    [("UTC", "2026-11-24"), ("Pacific/Auckland", "2026-11-25"), ("America/Los_Angeles", "2026-11-24")],
+)
+def test_the_page_today_is_the_clinic_s_local_date(zone, today):
+    """23:30 UTC on 24 Nov is already 12:30 on 25 Nov in Auckland: a clinic there plans as of the 25th."""
+    from datetime import UTC, datetime
+
+    from service.app import create_app
+
+    app = create_app({"LOG_LEVEL": "WARNING", "TIMEZONE": zone, "NOW": datetime(2026, 11, 24, 23, 30, tzinfo=UTC)})
+    assert f'name="as_of" value="{today}"' in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_doses_of_a_series_already_given_are_sent_with_their_vaccine(client):
+    fields = {**ESTABLISHED, "vaccines": ["Shingrix", "rabies"], "given": ["2026-10-01", ""]}
+    html = post(client, "/clinic/plan", fields).get_data(as_text=True)
+    doses = re.findall(r'data-vaccine-id="([^"]+)".*?<li data-dose="(\d)"', html, re.S)
+    assert ("zoster-recombinant", "2") in doses and ("zoster-recombinant", "1") not in doses
+    assert 'id="vaccines-0-given" name="given" value="2026-10-01"' in html
+    bad = post(client, "/clinic/plan", {**fields, "given": ["2026-13-01", ""]}).get_data(as_text=True)
+    assert re.search(r'id="vaccines-0-given" name="given" value="2026-13-01"[^>]*aria-invalid="true"', bad)
+    assert 'href="#vaccines-0-given">Vaccine wanted 1: doses already given:' in bad
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_patient_s_copy_says_what_when_and_what_to_avoid_in_plain_words(client, language):
+    api = client.post("/v1/plans", json=plan_body(read_form(MultiDict(list(_pairs(ESTABLISHED)))))).get_json()
+    page = post(client, "/clinic/handout", {**ESTABLISHED, "handout_lang": language})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert f'<article class="handout" id="handout" lang="{language}"' in html
+    text = words_of(html, '<article class="handout"')
+    # Every appointment, once, in date order.
+    appointments = sorted(p["date"] for v in api["vaccines"] for p in v["proposed"])
+    assert re.findall(r'data-appointment="([\d-]+)"', html) == appointments
+    assert not RULE_ID.search(text), RULE_ID.search(text)
+    assert not any(word in text for word in API_WORDS)
+    if language == "en":
+        assert "What to have, and when" in text and "Whom to ask" in text
+        assert "Yellow fever vaccine: not while you take ofatumumab" in text and "because it is a live vaccine" in text
+        assert "Mon 30 Nov 2026" in text and "Kesimpta" in text
+        assert "protection expected" not in text  # every dose here falls in B-cell depletion
+    else:
+        assert "Vos vaccins, et quand" in text and "À qui demander" in text
+        assert "Yellow fever vaccine : ni pendant le traitement par ofatumumab" in text and "vaccin vivant" in text
+        assert "lun. 30 nov. 2026" in text
+
+
+def test_the_printed_plan_page_is_the_patient_s_copy(client):
+    html = post(client, "/clinic/plan", ESTABLISHED).get_data(as_text=True)
+    assert '<section id="results" class="no-print"' in html
+    assert '<div class="print-only"><article class="handout" id="handout" lang="en"' in html.replace("\n", "")
+
+
+def _pairs(fields: dict):
+    for key, values in fields.items():
+        for value in [values] if isinstance(values, str) else values:
+            yield key, value
+
+
+@pytest.mark.parametrize(
+    ("treatment", "headline"),
+    [
+        ({"doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}, "Avoid during therapy"),
+        ({"start_date": "2026-12-10"}, "Avoid for now — no permitted day before the first therapy dose"),
+        (
+            {"doses": ["2026-01-06", "2026-01-13", "2026-01-20", "2026-02-03"], "stopped_on": "2026-03-01"},
+            "Avoid until B-cell repletion is confirmed",
+        ),
+    ],
+    ids=["on-therapy", "not-started", "stopped"],
+)
+def test_avoid_during_therapy_is_said_only_to_a_patient_on_therapy(client, treatment, headline):
+    fields = {"as_of": "2026-11-24", "drug": "ofatumumab", "vaccines": ["yellow fever"], **treatment}
+    html = post(client, "/clinic/plan", fields).get_data(as_text=True)
+    verdict_text = words_of(html, '<p class="verdict"', "</p>")
+    assert headline in verdict_text
+    assert ("during therapy" in verdict_text) == ("during therapy" in headline)
+
+
+def test_a_warning_is_shown_prominently_only_when_it_changes_what_to_do_today(client):
+    # On it since 2024, recent doses listed: history-assumed explains the plan; nothing to do about it today.
+    quiet = post(client, "/clinic/plan", ESTABLISHED).get_data(as_text=True)
+    assert 'data-warning-level="act"' not in quiet and "Check before vaccinating" not in quiet
+    assert re.search(r'data-warning-level="note".*?data-warning-code="history-assumed"', quiet, re.S)
+    # A live vaccine given 10 days before a planned start: it may move the first dose, so it is shown first.
+    loud = post(
+        client,
+        "/clinic/plan",
+        {
+            "as_of": "2026-11-24",
+            "drug": "ofatumumab",
+            "start_date": "2026-12-01",
+            "immunizations[0].name": "MMR",
+            "immunizations[0].date": "2026-11-20",
+            "vaccines": ["Shingrix"],
+        },
+    ).get_data(as_text=True)
+    assert re.search(r'data-warning-level="act".*?data-warning-code="live-vaccine-before-start"', loud, re.S)
+    assert loud.index('data-warning-level="act"') < loud.index('class="vaccine-results"')
+
+
+def test_every_warning_code_has_a_level_and_the_clinic_doc_lists_it():
+    from pathlib import Path
+
+    from service.clinic.present import WARNING_LEVELS
+    from service.domain import advisories
+
+    codes = {v for k, v in vars(advisories).items() if k.isupper() and isinstance(v, str) and "-" in v}
+    assert codes <= set(WARNING_LEVELS)
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "clinic.md").read_text(encoding="utf-8")
+    for code, level in WARNING_LEVELS.items():
+        assert re.search(rf"\| `{re.escape(code)}` \| {level} \|", doc), code
+
+
+def test_the_letter_names_the_destination_and_refuses_a_return_before_the_departure(client):
+    on_therapy = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+        "vaccines": ["yellow fever"],
+        "needed_by": "2027-01-12",
+        "return_on": "2027-01-30",
+        "destination": "Accra, Ghana <script>",
+    }
+    html = post(client, "/clinic/letter", on_therapy).get_data(as_text=True)
+    assert "<td data-destination>Accra, Ghana &lt;script&gt;</td>" in html
+    for path in ("/clinic/letter", "/clinic/plan", "/clinic/handout"):
+        page = post(client, path, {**on_therapy, "return_on": "2027-01-11"})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422, path
+        assert 'href="#return_on">Return date: The return date is before the departure date' in html
+        assert re.search(r'id="return_on" name="return_on" value="2027-01-11"[^>]*aria-invalid="true"', html)
+    same_day = post(client, "/clinic/letter", {**on_therapy, "return_on": "2027-01-12"})
+    assert same_day.status_code == 200
+
+
+def test_the_patient_s_copy_warns_about_other_live_vaccines_until_repletion_is_confirmed(client):
+    stopped = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2025-09-01", "2025-09-08", "2025-09-15", "2025-09-29"],
+        "stopped_on": "2025-10-20",
+        "vaccines": ["yellow fever", "Shingrix"],
+    }
+    other_live = "Any other live vaccine"
+    not_replete = words_of(post(client, "/clinic/handout", stopped).get_data(as_text=True), '<article class="handout"')
+    assert other_live in not_replete and "Yellow fever vaccine: not until a blood test shows" in not_replete
+    replete = {**stopped, "b_cell_repletion_on": "2026-11-02"}
+    text = words_of(post(client, "/clinic/handout", replete).get_data(as_text=True), '<article class="handout"')
+    assert other_live not in text and "not until a blood test" not in text
+    assert "Yellow fever vaccine" in text and "single dose" in text  # planned, with a date

@@ -1,11 +1,14 @@
-"""iCalendar export, parsed back with the icalendar package; and the published contract covering every new route."""
+"""iCalendar export for the patient's phone, parsed back as a phone's calendar would (icalendar and vobject): the
+events a patient can live with, the reminders, the labels; and the published contract covering every new route."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import vobject
 from icalendar import Calendar
 from openapi_spec_validator import validate
 
@@ -14,14 +17,33 @@ from service.interop.calendar import (
     APPOINTMENT_CATEGORY,
     CANCELLED_CATEGORY,
     DOSE_CATEGORY,
+    REMINDER_BEFORE,
     WINDOW_CATEGORY,
     event_uid,
+    patient_name,
 )
 from tests.interop_builders import Facts
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANNED = Facts(vaccines=("03", "187", "37"), start_date="2027-01-05").rest()
 MAINTENANCE = Facts(vaccines=("37", "187"), doses=("2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17")).rest()
+# On ofatumumab since 2024, the last injection listed only: the contract's partial history (warning
+# history-assumed). Three years ahead, four non-live vaccines and yellow fever: the plan that made 162 events.
+ESTABLISHED_LONG = {
+    "as_of": "2026-11-24",
+    "horizon_days": 1095,
+    "treatment": {"drug": "ofatumumab", "start_date": "2024-03-01", "doses": ["2026-11-14"]},
+    "vaccines": [
+        {"name": "Shingrix"},
+        {"name": "hepatitis A"},
+        {"name": "rabies"},
+        {"name": "Typhim Vi"},
+        {"name": "yellow fever"},
+    ],
+}
+# Rule ids look like "ofatumumab.mid-cycle-slot" or "plan.single-dose": none may reach a patient's phone.
+RULE_ID = re.compile(r"\b[a-z0-9]+(?:[-_][a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)+\b")
+WARNING_CODES = ("history-assumed", "dose-missed", "live-vaccine", "non-live-vaccine-near-start", "Warning")
 
 
 def events(ics: bytes, category: str):
@@ -29,44 +51,121 @@ def events(ics: bytes, category: str):
     return cal, [e for e in cal.walk("VEVENT") if str(e.get("categories").cats[0]) == category]
 
 
-@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
-def test_one_all_day_event_per_window_with_exclusive_end_and_a_uid_naming_vaccine_kind_and_rank(client, body):
+def phone(ics: bytes):
+    """The calendar as vobject reads it (the parser behind many calendar apps' importers)."""
+    return vobject.readOne(ics.decode("utf-8"))
+
+
+def shown(cal) -> list:
+    """The events a phone shows: every VEVENT but the cancellations of events an earlier plan held."""
+    return [e for e in cal.contents.get("vevent", []) if "status" not in e.contents]
+
+
+@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE, ESTABLISHED_LONG], ids=["planned", "maintenance", "long"])
+def test_a_patient_gets_one_event_per_appointment_per_next_window_and_per_therapy_dose(client, body):
     plan = client.post("/v1/plans", json=body).get_json()
     r = client.post("/v1/plans.ics", json=body)
     assert r.status_code == 200 and r.mimetype == "text/calendar"
-    cal, windows = events(r.data, WINDOW_CATEGORY)
-    assert str(cal["version"]) == "2.0" and str(cal["prodid"])
+    cal = phone(r.data)
+    vevents = shown(cal)
+    vaccines = {v["vaccine"]["id"]: v for v in plan["vaccines"]}.values()
+    appointments = sum(len(v["proposed"]) for v in vaccines)
+    next_windows = sum(1 for v in vaccines if v["windows"])
+    therapy = len(plan["treatment"]["projected_doses"])
+    assert len(vevents) == appointments + next_windows + therapy
     # RFC 5546: METHOD:PUBLISH needs an ORGANIZER; a plan has none, so the file carries no METHOD at all.
-    assert "method" not in cal and "METHOD" not in r.data.decode()
-    expected = [(v, w) for v in plan["vaccines"] for w in v["windows"]]
-    assert len(windows) == len(expected)
-    for event, (item, window) in zip(windows, expected, strict=True):
-        assert event["dtstart"].params["VALUE"] == "DATE" and event["dtend"].params["VALUE"] == "DATE"
-        assert event.decoded("dtstart") == date.fromisoformat(window["start"])
-        assert event.decoded("dtend") == date.fromisoformat(window["end"]) + timedelta(days=1)
-        rank = [w for w in item["windows"] if w["kind"] == window["kind"]].index(window) + 1
-        assert str(event["uid"]) == event_uid(item["vaccine"]["id"], window["kind"], "window", str(rank))
-        assert event.decoded("dtstamp") == datetime(2026, 11, 24, tzinfo=UTC)
-        assert event.decoded("sequence") == (date(2026, 11, 24) - date(2000, 1, 1)).days
-        summary = str(event["summary"])
-        assert item["vaccine"]["name"] in summary and window["kind"].replace("_", "-") in summary
-    _, doses = events(r.data, DOSE_CATEGORY)
-    assert [e.decoded("dtstart").isoformat() for e in doses] == plan["treatment"]["projected_doses"]
-    uids = [str(e["uid"]) for e in cal.walk("VEVENT")]
+    assert "method" not in cal.contents and cal.version.value == "2.0"
+    uids = [e.uid.value for e in vevents]
     assert len(uids) == len(set(uids))
+    for event in vevents:
+        assert isinstance(event.dtstart.value, date) and not isinstance(event.dtstart.value, datetime)
+        assert event.dtend.value > event.dtstart.value  # exclusive end of an all-day event
 
 
-@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE], ids=["planned-start", "maintenance"])
-def test_every_proposed_dose_is_an_appointment_event_named_by_vaccine_and_dose_number(client, body):
+def test_a_three_year_plan_is_a_handful_of_events_with_the_later_windows_summed_up(client):
+    plan = client.post("/v1/plans", json=ESTABLISHED_LONG).get_json()
+    assert sum(len(v["windows"]) for v in plan["vaccines"]) > 100  # what used to be one event each
+    _, windows = events(client.post("/v1/plans.ics", json=ESTABLISHED_LONG).data, WINDOW_CATEGORY)
+    with_windows = [v for v in plan["vaccines"] if v["windows"]]
+    assert len(windows) == len(with_windows) == 4
+    for event, item in zip(windows, with_windows, strict=True):
+        first, later = item["windows"][0], item["windows"][1:]
+        assert event.decoded("dtstart") == date.fromisoformat(first["start"])
+        assert event.decoded("dtend") == date.fromisoformat(first["end"]) + timedelta(days=1)
+        assert str(event["uid"]) == event_uid(item["vaccine"]["id"], first["kind"], "window", "1")
+        assert f"{len(later)} more periods until" in str(event["description"])
+        assert patient_name(item) in str(event["summary"]) and str(event["transp"]) == "TRANSPARENT"
+
+
+@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE, ESTABLISHED_LONG], ids=["planned", "maintenance", "long"])
+def test_every_appointment_has_a_reminder_the_day_before_and_a_label_with_its_dose_of_the_series(client, body):
     plan = client.post("/v1/plans", json=body).get_json()
-    _, appointments = events(client.post("/v1/plans.ics", json=body).data, APPOINTMENT_CATEGORY)
-    expected = [(v, p) for v in plan["vaccines"] for p in v["proposed"]]
+    ics = client.post("/v1/plans.ics", json=body).data
+    _, appointments = events(ics, APPOINTMENT_CATEGORY)
+    vaccines = {v["vaccine"]["id"]: v for v in plan["vaccines"]}.values()
+    expected = [(v, p) for v in vaccines for p in v["proposed"]]
     assert expected and len(appointments) == len(expected)
     for event, (item, dose) in zip(appointments, expected, strict=True):
         assert event.decoded("dtstart") == date.fromisoformat(dose["date"])
-        assert event.decoded("dtend") == date.fromisoformat(dose["date"]) + timedelta(days=1)
         assert str(event["uid"]) == event_uid(item["vaccine"]["id"], "dose", str(dose["dose"]))
-        assert f"dose {dose['dose']}" in str(event["summary"]) and str(event["transp"]) == "OPAQUE"
+        length = item["series"]["doses"]
+        words = "single dose" if length == 1 else f"dose {dose['dose']} of {length}"
+        assert str(event["summary"]) == f"Vaccination: {patient_name(item)}, {words}"
+        assert str(event["transp"]) == "OPAQUE"
+        [alarm] = event.walk("VALARM")
+        assert str(alarm["action"]) == "DISPLAY" and words in str(alarm["description"])
+        assert alarm.decoded("trigger") == -REMINDER_BEFORE  # 09:00 the day before the all-day event
+    # The same, read by vobject: every appointment carries a display alarm before its start, on the day before.
+    for event in phone(ics).contents["vevent"]:
+        alarms = event.contents.get("valarm", [])
+        if event.categories.value == [APPOINTMENT_CATEGORY]:
+            [alarm] = alarms
+            trigger = alarm.trigger.value
+            fires = datetime.combine(event.dtstart.value, datetime.min.time()) + trigger
+            assert fires.date() == event.dtstart.value - timedelta(days=1) and fires.hour == 9
+        else:
+            assert alarms == []
+
+
+@pytest.mark.parametrize("body", [PLANNED, MAINTENANCE, ESTABLISHED_LONG], ids=["planned", "maintenance", "long"])
+def test_descriptions_are_plain_words_without_rule_ids_or_clinician_warnings(client, body):
+    plan = client.post("/v1/plans", json=body).get_json()
+    for event in shown(phone(client.post("/v1/plans.ics", json=body).data)):
+        text = f"{event.summary.value}\n{event.description.value}"
+        assert not RULE_ID.search(text), text
+        for item in plan["vaccines"]:
+            assert not set(item["rules"]) & set(re.findall(r"[\w.-]+", text))
+        assert not any(code in text for code in WARNING_CODES), text
+        for field in ("needed_by", "as_of", "mid_cycle", "pre_start", "post_therapy", "ready_on"):
+            assert field not in text
+
+
+def test_an_established_patient_s_next_injection_is_not_numbered_as_dose_2(client):
+    plan = client.post("/v1/plans", json=ESTABLISHED_LONG).get_json()
+    assert [w["code"] for w in plan["warnings"]] == ["history-assumed"] and plan["treatment"]["doses_given"] == [
+        "2026-11-14"
+    ]
+    _, doses = events(client.post("/v1/plans.ics", json=ESTABLISHED_LONG).data, DOSE_CATEGORY)
+    assert [e.decoded("dtstart").isoformat() for e in doses] == plan["treatment"]["projected_doses"]
+    assert {str(e["summary"]) for e in doses} == {"Ofatumumab dose (expected)"}
+    assert not any(re.search(r"dose \d", f"{e['summary']} {e['description']}") for e in doses)
+
+
+def test_a_complete_history_numbers_the_therapy_doses(client):
+    """The four doses listed from the first (weeks 0, 1, 2 and 4): the next ones are doses 5, 6, ..."""
+    plan = client.post("/v1/plans", json=MAINTENANCE).get_json()
+    assert plan["treatment"]["doses_given"][0] == plan["treatment"]["start_date"] and not plan["warnings"]
+    _, doses = events(client.post("/v1/plans.ics", json=MAINTENANCE).data, DOSE_CATEGORY)
+    assert [e.decoded("dtstart").isoformat() for e in doses] == plan["treatment"]["projected_doses"]
+    assert [str(e["summary"]) for e in doses[:2]] == ["Ofatumumab dose 5 (expected)", "Ofatumumab dose 6 (expected)"]
+    assert [str(e["uid"]) for e in doses[:2]] == [event_uid("ofatumumab", "dose", n) for n in ("5", "6")]
+    assert all(e.walk("VALARM") == [] for e in doses)  # the reminders are the vaccination appointments'
+
+
+def test_every_event_is_stamped_with_the_plan_date_and_its_sequence(client):
+    for event in Calendar.from_ical(client.post("/v1/plans.ics", json=PLANNED).data).walk("VEVENT"):
+        assert event.decoded("dtstamp") == datetime(2026, 11, 24, tzinfo=UTC)
+        assert event.decoded("sequence") == (date(2026, 11, 24) - date(2000, 1, 1)).days
 
 
 def test_a_changed_plan_reimported_later_updates_the_same_events_with_a_higher_sequence(client):

@@ -54,8 +54,11 @@ class PlanCalendar(MethodView):
         summary="Plan vaccine timing, as an iCalendar file",
         description=(
             "The same request as POST /v1/plans. The answer is a VCALENDAR (RFC 5545, no METHOD: a file to import) "
-            "with one all-day VEVENT per proposed vaccine dose, per permitted window (DTSTART = first day, DTEND = "
-            "last day + 1, exclusive) and per projected therapy dose. UIDs name the vaccine and dose number (or the "
+            "for the patient's calendar: one all-day VEVENT per proposed vaccine dose, with a VALARM at 09:00 the day "
+            "before (TRIGGER -PT15H); one per vaccine for its next permitted window, its description summing up the "
+            "later ones; and one per projected therapy dose, numbered only when the doses given are the "
+            "whole history. Descriptions are plain words: no rule ids and no warnings (those stay in the plan). "
+            "DTSTART = first day, DTEND = last day + 1 (exclusive). UIDs name the vaccine and dose number (or the "
             "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "
             "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision. "
             "Events an earlier plan of the same request could have held and this one does not (a dose given since, "

@@ -1,7 +1,8 @@
 """The yellow fever medical contraindication letter: what it says, in English and French, and where that
 wording comes from.
 
-The letter is pre-filled from the plan only (therapy, dates, reason, the trip's dates). The traveller's name,
+The letter is pre-filled from the plan only (therapy, dates, reason) and the trip (destination, dates: the return
+checked against the departure by form.letter_errors). The traveller's name,
 date of birth and passport number are typed on the letter in the browser and never sent to the server: the
 inputs have no `name` and belong to no form (static/clinic.js copies them onto the letter). Without
 JavaScript the letter prints blank lines to fill by hand.
@@ -77,6 +78,7 @@ def letter_context(plan: dict[str, Any], item: dict[str, Any], form: ClinicForm)
         "start_date": treatment["start_date"],
         "departure": form.needed_by or None,
         "return_on": form.return_on or None,
+        "destination": form.destination or None,
         "letter_date": plan["as_of"],
         "long_date": long_date,
     }

@@ -35,7 +35,16 @@ class Verdict:
     dates: list[tuple[str, str]] = field(default_factory=list)
 
 
-def verdict(item: dict[str, Any], as_of: str, horizon_end: str) -> Verdict:
+# The live-vaccine "avoid" headline for each therapy phase: "during therapy" is said only to a patient on it.
+AVOID_HEADLINES = {
+    "not_started": "Avoid for now — no permitted day before the first therapy dose",
+    "starter": "Avoid during therapy — until B-cell repletion is confirmed",
+    "maintenance": "Avoid during therapy — until B-cell repletion is confirmed",
+    "stopped": "Avoid until B-cell repletion is confirmed",
+}
+
+
+def verdict(item: dict[str, Any], as_of: str, horizon_end: str, phase: str = "maintenance") -> Verdict:
     proposed = item["proposed"]
     if item["status"] == "avoid" or not proposed:
         if item["vaccine"]["live"] and item["status"] == "avoid":
@@ -44,7 +53,7 @@ def verdict(item: dict[str, Any], as_of: str, horizon_end: str) -> Verdict:
                 dates.append(("or move the first therapy dose to on or after", item["delay_start_to"]))
             if item["b_cell_recheck_on"]:
                 dates.append(("re-check B cells from", item["b_cell_recheck_on"]))
-            return Verdict("avoid", "Avoid during therapy — until B-cell repletion is confirmed", dates)
+            return Verdict("avoid", AVOID_HEADLINES.get(phase, AVOID_HEADLINES["maintenance"]), dates)
         return Verdict("none", "No permitted day in the plan's horizon: see the reason")
     first = proposed[0]["date"]
     headline = "Give today" if first == as_of else "Book on"
@@ -60,6 +69,33 @@ def verdict(item: dict[str, Any], as_of: str, horizon_end: str) -> Verdict:
             dates.append(("complete by", window["end"]))
             break
     return Verdict("give_today" if first == as_of else "book", headline, dates)
+
+
+# How prominently the page shows each warning code (docs/clinic.md, "Warnings"). "act": it changes what to do
+# today (give, delay, review before giving), so it is shown above the plan; "note": it explains the plan and
+# changes nothing today, so it is listed quietly below it. A code not listed here (a new one) is shown as "act":
+# an unread warning must not be the price of a missing entry.
+WARNING_LEVELS = {
+    "live-vaccine-during-therapy": "act",
+    "live-vaccine-before-start": "act",
+    "non-live-vaccine-near-start": "act",
+    "dose-missed": "act",
+    "repletion-before-median": "act",
+    "yellow-fever-with-mmr-varicella": "act",
+    "dose-not-counted": "act",
+    "history-inconsistent": "act",
+    "history-assumed": "note",
+}
+
+
+def warning_level(code: str) -> str:
+    return WARNING_LEVELS.get(code, "act")
+
+
+def ranked_warnings(warnings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the warnings that change what to do today, the rest), each in the answer's order."""
+    act = [w for w in warnings if warning_level(w["code"]) == "act"]
+    return act, [w for w in warnings if warning_level(w["code"]) != "act"]
 
 
 def readiness(item: dict[str, Any]) -> tuple[str, str]:

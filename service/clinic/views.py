@@ -9,6 +9,7 @@ the route template and status only (service/observability.py).
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
@@ -18,10 +19,12 @@ from service.api.ics import calendar_response
 from service.domain.errors import FieldError, InvalidInput
 from service.domain.kinds import AnyProfile
 from service.planning import Planner
+from service.settings import clinic_days, clinic_zone
 
-from .form import ClinicForm, form_key, plan_body, read_form
+from .form import ClinicForm, form_key, letter_errors, plan_body, read_form
+from .handout import HANDOUT_LANGUAGES, handout_context
 from .letter import LETTER_SOURCES, letter_context
-from .present import key_windows, long_date, readiness, timeline, verdict, yellow_fever_avoided
+from .present import key_windows, long_date, ranked_warnings, readiness, timeline, verdict, yellow_fever_avoided
 
 blp = Blueprint(
     "clinic",
@@ -33,6 +36,7 @@ blp = Blueprint(
 PLAN_PATH = "/clinic/plan"
 CALENDAR_PATH = "/clinic/plan.ics"
 LETTER_PATH = "/clinic/letter"
+HANDOUT_PATH = "/clinic/handout"
 RULES_PATH = "/clinic/rules"
 
 
@@ -50,6 +54,8 @@ FIELD_LABELS = {
     "immunizations": "Vaccines already given",
     "vaccines": "Vaccines wanted",
     "needed_by": "Departure date",
+    "return_on": "Return date",
+    "appointment_days": "Clinic open on",
     "form": "The request",
 }
 
@@ -58,14 +64,49 @@ def field_label(key: str) -> str:
     group, _, rest = key.partition("-")
     if group in ("doses", "vaccines") and rest.isdigit():
         return f"{'Injection' if group == 'doses' else 'Vaccine wanted'} {int(rest) + 1}"
+    if group == "vaccines" and rest.endswith("-given"):
+        return f"Vaccine wanted {int(rest.split('-')[0]) + 1}: doses already given"
     if group == "immunizations" and rest:
         index, _, leaf = rest.partition("-")
         return f"Vaccine already given {int(index) + 1}{' (date)' if leaf == 'date' else ''}"
     return FIELD_LABELS.get(key, key)
 
 
+# The clinic's opening days as the page's checkboxes show them (value, label).
+WEEKDAY_LABELS = (
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+)
+
+
 def planner() -> Planner:
     return current_app.extensions["planner"]  # type: ignore[no-any-return]
+
+
+def clinic_today() -> date:
+    """Today where the clinic is (PLANNER_TIMEZONE): a clinic in Auckland at 9 am is already a day ahead of UTC,
+    and a plan made 'as of' UTC's date there would propose a day that has passed. A pinned TODAY (tests) wins;
+    NOW pins the instant the zone converts (tests of the zone itself)."""
+    settings = current_app.config["PLANNER"]
+    pinned = settings.get("TODAY")
+    if isinstance(pinned, date):
+        return pinned
+    now = settings.get("NOW") or datetime.now(UTC)
+    return now.astimezone(clinic_zone(settings["TIMEZONE"])).date()
+
+
+def default_days() -> tuple[str, ...]:
+    """The clinic's opening days unless the nurse changes them (PLANNER_APPOINTMENT_DAYS, checked at start)."""
+    return clinic_days(current_app.config["PLANNER"]["APPOINTMENT_DAYS"])
+
+
+def posted_form() -> ClinicForm:
+    return read_form(request.form, default_days())
 
 
 @blp.after_request
@@ -146,20 +187,30 @@ def render_page(
         "catalog_names": catalog_names(),
         "drugs": drugs(),
         "cadence_groups": cadence_groups(),
-        "paths": {"plan": PLAN_PATH, "ics": CALENDAR_PATH, "letter": LETTER_PATH, "rules": RULES_PATH},
+        "paths": {
+            "plan": PLAN_PATH,
+            "ics": CALENDAR_PATH,
+            "letter": LETTER_PATH,
+            "handout": HANDOUT_PATH,
+            "rules": RULES_PATH,
+        },
+        "weekdays": WEEKDAY_LABELS,
     }
     if plan is not None:
         context["results"] = [
             {
                 "item": item,
-                "verdict": verdict(item, plan["as_of"], plan["horizon_end"]),
+                "verdict": verdict(item, plan["as_of"], plan["horizon_end"], plan["treatment"]["phase"]),
                 "readiness": readiness(item),
                 "windows": key_windows(item, form.needed_by),
             }
             for item in plan["vaccines"]
         ]
         context["timeline"] = timeline(plan, form.needed_by or None)
+        context["act_warnings"], context["note_warnings"] = ranked_warnings(plan["warnings"])
         context["letter_due"] = yellow_fever_avoided(plan) is not None
+        # The printed page is the patient's copy (English; the French one is a button away).
+        context["handout"] = patient_copy(plan, form, "en")
     return render_template("clinic/page.html", **context), status
 
 
@@ -170,29 +221,42 @@ def plan_form(form: ClinicForm) -> dict[str, Any]:
 
 @blp.get("/")
 def page() -> tuple[str, int]:
-    return render_page(ClinicForm(as_of=planner().today().isoformat(), drug=default_therapy().name))
+    form = ClinicForm(
+        as_of=clinic_today().isoformat(), drug=default_therapy().name, appointment_days=list(default_days())
+    )
+    return render_page(form)
 
 
 @blp.get(PLAN_PATH)
 @blp.get(LETTER_PATH)
+@blp.get(HANDOUT_PATH)
 def back_to_the_form() -> BaseResponse:
     # A reload or a bookmark of an answer page: the answer was never kept, so start again (no 405 JSON).
     return redirect("/", code=303)
 
 
-@blp.post(PLAN_PATH)
-def plan() -> tuple[str, int]:
-    form = read_form(request.form)
+def checked_plan(form: ClinicForm) -> tuple[dict[str, Any] | None, list[FieldError]]:
+    """The plan for the form, or every error found: the API's, and the letter fields' the page checks itself."""
+    errors = letter_errors(form)
     try:
         answer = plan_form(form)
     except InvalidInput as error:
-        return render_page(form, errors=error.errors, status=422)
+        return None, error.errors + errors
+    return (answer, []) if not errors else (None, errors)
+
+
+@blp.post(PLAN_PATH)
+def plan() -> tuple[str, int]:
+    form = posted_form()
+    answer, errors = checked_plan(form)
+    if answer is None:
+        return render_page(form, errors=errors, status=422)
     return render_page(form, plan=answer)
 
 
 @blp.post(CALENDAR_PATH)
 def plan_calendar() -> Response | tuple[str, int]:
-    form = read_form(request.form)
+    form = posted_form()
     try:
         # The same path as POST /v1/plans.ics: the loaded request, answered, written as a calendar.
         return calendar_response(planner().answer_raw(plan_body(form)))
@@ -200,13 +264,30 @@ def plan_calendar() -> Response | tuple[str, int]:
         return render_page(form, errors=error.errors, status=422)
 
 
+@blp.post(HANDOUT_PATH)
+def handout() -> tuple[str, int]:
+    """The patient's copy of the plan, in the language asked for (English or French), to print."""
+    form = posted_form()
+    answer, errors = checked_plan(form)
+    if answer is None:
+        return render_page(form, errors=errors, status=422)
+    language = request.form.get("handout_lang", "en")
+    page = patient_copy(answer, form, language if language in HANDOUT_LANGUAGES else "en")
+    return render_template("clinic/handout_page.html", handout=page), 200
+
+
+def patient_copy(plan: dict[str, Any], form: ClinicForm, language: str) -> Any:
+    # The plan named this drug, so the therapy is known (find() would raise for an unknown one).
+    brands = tuple(planner().ruleset.therapies.find(plan["treatment"]["drug"]).brand_names)
+    return handout_context(plan, form.needed_by, language, brands)
+
+
 @blp.post(LETTER_PATH)
 def letter() -> tuple[str, int]:
-    form = read_form(request.form)
-    try:
-        answer = plan_form(form)
-    except InvalidInput as error:
-        return render_page(form, errors=error.errors, status=422)
+    form = posted_form()
+    answer, errors = checked_plan(form)
+    if answer is None:
+        return render_page(form, errors=errors, status=422)
     item = yellow_fever_avoided(answer)
     if item is None:
         notice = (

@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from service.domain.advisories import WARNING_CODES
 from service.domain.errors import ERROR_CODES
+from service.domain.series import WEEKDAYS
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
 S = TypeVar("S", bound=type[Schema])
@@ -292,6 +293,17 @@ class PlanRequestSchema(Schema):
         load_default=365,
         validate=validate.Range(min=60, max=1095),
         metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365),
+    )
+    appointment_days = fields.List(
+        fields.String(validate=validate.OneOf(WEEKDAYS)),
+        load_default=None,
+        validate=validate.Length(min=1, max=7),
+        metadata=_doc(
+            "The weekdays on which doses may be proposed (a clinic's opening days), as lowercase three-letter names. "
+            "Default (omitted or null): every day. Proposed dates fall on these days inside the permitted windows; a window holding "
+            "none of them is passed over and the vaccine's reason says so. The windows themselves are unchanged.",
+            ["mon", "tue", "wed", "thu", "fri"],
+        ),
     )
     patient = fields.Nested(
         PatientSchema,

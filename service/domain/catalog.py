@@ -1,8 +1,12 @@
 """The vaccine catalog: which vaccine a request means, and whether it is live.
 
-Names are matched case-insensitively, ignoring punctuation and spaces ("M-M-R II" = "mmr ii"). A name or
-CVX code that could mean both a live and a non-live product (an "unspecified formulation") is never
-resolved by guessing: it is an error that lists the specific products.
+Names are matched case-insensitively, ignoring punctuation and spaces ("M-M-R II" = "mmr ii"), and ignoring
+the words that only say a vaccine is meant ("vaccine", "vaccination", "immunization"): one rule, whatever
+words surround the name, so "TBE" asks which product exactly as "TBE vaccine" does. A name or CVX code that
+could mean several products (an "unspecified formulation", or two entries) is never resolved by guessing: it
+is an error that lists the specific products; where two entries differ only by those words ("RSV", "RSV
+vaccine"), each entry's own spelling still names it. A booster name that matches no entry ("tetanus booster")
+suggests the adult products first: a booster is what an adult traveller is given.
 
 One entry is one schedule; the brands that share it are its products, each with its own CVX code, so that
 a brand name reports the code of that brand (Spikevax 312, not Comirnaty's 309). A name without a brand
@@ -30,6 +34,25 @@ _SEASON = re.compile(
 _FILLER_WORDS = frozenset(
     {"vaccine", "vaccines", "vaccination", "shot", "jab", "booster", "dose", "the", "a", "an", "of", "for", "and"}
 )
+
+
+# Words that only say that a vaccine is meant: a name is matched without them ("TBE vaccine" = "TBE").
+# Articles and "and" stay ("Hepatitis A" is not "hepatitis"); so do "shot" and "jab", which say the vaccine is
+# injected ("typhoid shot" is the injectable Vi vaccine, not the oral one), and "booster", which asks for a
+# product (suggestions, adult products first) rather than meaning the first series of a name.
+_VACCINE_WORDS = frozenset({"vaccine", "vaccines", "vaccination", "immunization", "immunisation"})
+_BOOSTER_WORDS = frozenset({"booster", "boosters", "boost"})
+# Catalog name words that place a product for adults, and for children or the past (suggestion order).
+_ADULT_WORDS = frozenset({"adult", "adolescent"})
+_NOT_ADULT_WORDS = frozenset({"pediatric", "paediatric", "infant", "junior", "historic"})
+
+
+def match_key(text: str) -> str:
+    """The key a name is matched by: its words without the vaccine words, run together ("TBE vaccine" ->
+    "tbe"); a name of nothing but such words keeps them ("vaccine" -> "vaccine")."""
+    words = _WORD.findall(text.casefold())
+    kept = [w for w in words if w not in _VACCINE_WORDS]
+    return "".join(kept or words)
 
 
 def normalize(text: str) -> str:
@@ -177,23 +200,36 @@ class Catalog:
             reported = [vaccine.name_cvx, *(p.cvx for p in vaccine.products)]
             for code in {c for c in reported if c is not None}:
                 self._check_reported(vaccine, code)
+        # Every entry a match key may mean, with what the spelling behind it reports: one key, several entries
+        # (the id "tbe" of TicoVac and the alias "TBE vaccine" of the unspecified TBE) is an ambiguity to ask about.
+        self._by_key: dict[str, list[tuple[Vaccine | Unspecified, tuple[str | None, str | None]]]] = {}
+        for entry in entries:
+            for spelling in self._spellings(entry):
+                key = match_key(spelling)
+                meanings = self._by_key.setdefault(key, [])
+                if key and all(other is not entry for other, _ in meanings):
+                    meanings.append((entry, self._reported.get(normalize(spelling), (None, None))))
         # The match of every name and code as the catalog spells it, worked out once: requests mostly name a
         # vaccine as the catalog does ("Shingrix", "03"), and by_name/by_cvx then skip normalizing the text.
         # Each is what the full lookup gives for that exact text (other spellings take the full lookup).
         self._name_matches: dict[str, Match] = {}
         for entry in entries:
-            spellings = [entry.name, *entry.aliases]
-            if isinstance(entry, Vaccine):
-                spellings += [entry.id, *(n for p in entry.products for n in (p.name, *p.aliases))]
-            for spelling in spellings:
-                key = normalize(spelling)
-                found = self._by_name.get(key) if key else None
-                if isinstance(found, Vaccine):
-                    self._name_matches[spelling] = Match(found, *self._reported[key])
+            for spelling in self._spellings(entry):
+                try:
+                    self._name_matches[spelling] = self._lookup_name(spelling, "name")
+                except LookupFailed:
+                    continue
         self._cvx_matches: dict[str, Match] = {}
         for code, found in self._by_cvx.items():
             if isinstance(found, Vaccine) and canonical_cvx(code) == code:
                 self._cvx_matches[code] = self._match_cvx(found, code)
+
+    @staticmethod
+    def _spellings(entry: Vaccine | Unspecified) -> list[str]:
+        spellings = [entry.name, *entry.aliases]
+        if isinstance(entry, Vaccine):
+            spellings += [entry.id, *(n for p in entry.products for n in (p.name, *p.aliases))]
+        return spellings
 
     def _check_reported(self, vaccine: Vaccine, code: str) -> None:
         # A name may only report a code of its own entry, or an unspecified code that lists the entry among its
@@ -229,7 +265,7 @@ class Catalog:
         if entry is None:
             raise LookupFailed(FieldError(field, f"CVX {cvx} is not in the catalog", code="unknown_vaccine"))
         if isinstance(entry, Unspecified):
-            raise LookupFailed(self._ambiguous(entry, field, f"CVX {cvx}"))
+            raise LookupFailed(self._ambiguous([entry], field, f"CVX {cvx}"))
         return self._match_cvx(entry, cvx)
 
     @staticmethod
@@ -272,21 +308,29 @@ class Catalog:
         match = self._name_matches.get(name)
         if match is not None:
             return match
-        key = normalize(name)
-        entry = self._by_name.get(key) if key else None
+        return self._lookup_name(name, field)
+
+    def _lookup_name(self, name: str, field: str) -> Match:
+        text = name
+        found = self._by_key.get(match_key(text))
         season = None
-        if entry is None:
-            base, season = strip_season(name)
-            key = normalize(base)
-            entry = self._by_name.get(key) if season is not None and key else None
-        if entry is None:
+        if not found:
+            text, season = strip_season(name)
+            found = self._by_key.get(match_key(text)) if season is not None else None
+        if not found:
             return self._unknown_name(name, field, season)
-        if isinstance(entry, Unspecified):
-            error = self._ambiguous(entry, field, repr(name))
+        # A name that may mean several products asks, whatever words surround it; otherwise an exact spelling of
+        # one entry wins ("RSV" and "RSV vaccine" are two entries' own names), and two entries left, it asks.
+        exact = None if any(isinstance(e, Unspecified) for e, _ in found) else self._by_name.get(normalize(text))
+        if isinstance(exact, Vaccine):
+            return Match(exact, *self._reported[normalize(text)])
+        if len(found) > 1 or isinstance(found[0][0], Unspecified):
+            error = self._ambiguous([entry for entry, _ in found], field, repr(name))
             if season is not None:
                 error = replace(error, message=error.message + f" (the season {season} does not change the timing)")
             raise LookupFailed(error)
-        cvx, product = self._reported[key]
+        entry, (cvx, product) = found[0]
+        assert isinstance(entry, Vaccine)
         return Match(entry, cvx, product)
 
     def _unknown_name(self, name: str, field: str, season: str | None = None) -> Match:
@@ -311,8 +355,15 @@ class Catalog:
             )
         )
 
-    def _ambiguous(self, entry: Unspecified, field: str, what: str) -> FieldError:
-        candidates = tuple(self.by_id[c].candidate() for c in entry.candidates)
+    def _ambiguous(self, found: list[Vaccine | Unspecified], field: str, what: str) -> FieldError:
+        """The error for a name or code that means several products: every product it may mean, as candidates."""
+        ids: list[str] = []
+        # The unspecified entry's own list first (its order is the catalog's), then any other entry named.
+        for entry in sorted(found, key=lambda e: not isinstance(e, Unspecified)):
+            ids += [entry.id] if isinstance(entry, Vaccine) else list(entry.candidates)
+        candidates = tuple(self.by_id[c].candidate() for c in dict.fromkeys(ids))
+        unspecified = next((e.name for e in found if isinstance(e, Unspecified)), None)
+        said = f"{what} ({unspecified})" if unspecified else f"{what}, a name more than one catalog entry answers to,"
         why = (
             "whether it is live depends on the product"
             if len({c.live for c in candidates}) > 1
@@ -320,8 +371,7 @@ class Catalog:
         )
         return FieldError(
             field,
-            f"{what} ({entry.name}) does not say which product, and {why}. "
-            f"Name one of: {', '.join(c.name for c in candidates)}",
+            f"{said} does not say which product, and {why}. Name one of: {', '.join(c.name for c in candidates)}",
             candidates=candidates,
             code="ambiguous_vaccine",
         )
@@ -346,6 +396,8 @@ class Catalog:
                 if id(entry) not in best or score < best[id(entry)][0]:
                     best[id(entry)] = (score, entry)
         by_words = sorted(best.values(), key=lambda item: item[0])
+        if not _BOOSTER_WORDS.isdisjoint(_WORD.findall(text.casefold())):
+            by_words.sort(key=lambda item: _booster_rank(item[1]))  # stable: the word order within each rank
         entries: list[Vaccine | Unspecified] = [entry for _, entry in by_words]
         keys = list(self._by_name)
         entries += [self._by_name[k] for k in keys if len(key) >= 3 and (k.startswith(key) or key in k)]
@@ -395,3 +447,11 @@ class Catalog:
                 continue
             result.append(v)
         return result
+
+
+def _booster_rank(entry: Vaccine | Unspecified) -> int:
+    """A booster name's suggestions: products for adults first, those for children or of the past last."""
+    words = frozenset(_WORD.findall(entry.name.casefold()))
+    if words & _ADULT_WORDS:
+        return 0
+    return 2 if words & _NOT_ADULT_WORDS else 1

@@ -9,7 +9,7 @@ from .catalog import Vaccine
 from .intervals import shift
 from .requests import VaccineRequest
 from .schedule import DoseSchedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, propose
+from .series import EVERY_DAY, MINIMUM, RECOMMENDED, AppointmentDays, LeadTime, Proposal, Series, propose
 from .spacing import LiveSpacing
 from .windows import PRE_START, Timing, Window
 
@@ -37,11 +37,17 @@ def _choice_key(
 
 
 def unbounded_proposal(
-    vaccine: Vaccine, series: Series, given: tuple[date, ...], as_of: date, spacing: LiveSpacing | None
+    vaccine: Vaccine,
+    series: Series,
+    given: tuple[date, ...],
+    as_of: date,
+    spacing: LiveSpacing | None,
+    days: AppointmentDays = EVERY_DAY,
 ) -> Proposal:
-    """The series as if no therapy start were in the way: to say which start date would let it come first."""
+    """The series as if no therapy start were in the way, on the clinic's days: to say which start date would
+    let it come first."""
     open_window = (Window(PRE_START, as_of, shift(as_of, _START_SEARCH_DAYS)),)
-    return propose(series, given, open_window, as_of, MINIMUM, spacing)
+    return propose(series, given, open_window, as_of, MINIMUM, spacing, days)
 
 
 def choose_proposal(
@@ -57,14 +63,14 @@ def choose_proposal(
     shorter_minimum: bool,
 ) -> Proposal:
     """The series at its recommended or its minimum intervals, whichever rule plan.interval-basis prefers."""
-    proposal = propose(series, given, timing.windows, as_of, RECOMMENDED, spacing)
+    proposal = propose(series, given, timing.windows, as_of, RECOMMENDED, spacing, req.appointment_days)
     if not shorter_minimum:
         return proposal
     key = _choice_key(proposal, given, lead, series, req, schedule.first_dose)
     if key[:4] == _best_key_at_minimum(series, given, req, schedule.first_dose, as_of):
         # The minimum intervals cannot do better on any count, and the recommended ones win the tie.
         return proposal
-    fallback = propose(series, given, timing.windows, as_of, MINIMUM, spacing)
+    fallback = propose(series, given, timing.windows, as_of, MINIMUM, spacing, req.appointment_days)
     return fallback if _choice_key(fallback, given, lead, series, req, schedule.first_dose) > key else proposal
 
 

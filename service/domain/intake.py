@@ -15,6 +15,7 @@ from typing import Any
 
 from .requests import Immunization, PlanRequest, VaccineRequest
 from .schedule import Treatment
+from .series import EVERY_DAY, AppointmentDays
 
 
 def to_treatment(t: dict[str, Any]) -> Treatment:
@@ -33,9 +34,17 @@ def to_treatment(t: dict[str, Any]) -> Treatment:
 
 def to_request(body: dict[str, Any], today: date) -> PlanRequest:
     """A loaded request body in the planner's terms; `today` stands in for a missing as_of."""
+    named = body.get("appointment_days")
+    days = EVERY_DAY if not named else AppointmentDays.named(tuple(named))
     vaccines = tuple(
         [
-            VaccineRequest(name=v.get("name"), cvx=v.get("cvx"), given=tuple(v["given"]), needed_by=v["needed_by"])
+            VaccineRequest(
+                name=v.get("name"),
+                cvx=v.get("cvx"),
+                given=tuple(v["given"]),
+                needed_by=v["needed_by"],
+                appointment_days=days,
+            )
             for v in body["vaccines"]
         ]
     )

@@ -204,7 +204,7 @@ def apart_from_yellow_fever(
     for event in partners:
         margin = timedelta(days=YF_SPACING_DAYS - 1)
         windows = subtract(windows, event.day - margin, event.day + margin)
-    apart = propose(series, given, windows, as_of, proposal.basis, spacing)
+    apart = propose(series, given, windows, as_of, proposal.basis, spacing, req.appointment_days)
     if len(apart.doses) < len(proposal.doses) or apart.unplaced and not proposal.unplaced:
         return None  # apart, fewer doses would fit: the same day, with the plan's warning
     if req.needed_by is not None:

@@ -31,7 +31,18 @@ from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, sett
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, depleted_on, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, SeriesChoice, birth_date_errors, choose_series
+from .series import (
+    MINIMUM,
+    RECOMMENDED,
+    AppointmentDays,
+    LeadTime,
+    Proposal,
+    Series,
+    SeriesChoice,
+    birth_date_errors,
+    choose_series,
+    passed_over_note,
+)
 from .spacing import ACIP_RULE, CDSI_RULE, LiveEvent, LiveSpacing
 from .vaccine_plan import VaccinePlan
 from .vaccine_rules import VaccineRules
@@ -174,6 +185,9 @@ def _proposal_for(
                 "advises where possible."
             )
             extra_rules.append(rules.yellow_fever_rule)
+    passed_over = passed_over_note(proposal, req.appointment_days)
+    if passed_over is not None:
+        notes.append(passed_over)
     if proposal.restarted:
         notes.append(
             "The dose(s) given no longer count: more than the maximum interval has passed (or would pass) "
@@ -192,6 +206,7 @@ def _start_to_move(
     schedule: DoseSchedule,
     spacing: LiveSpacing | None,
     as_of: date,
+    days: AppointmentDays,
 ) -> tuple[date | None, date | None]:
     """(delay_start_to, series_start): for a live series that cannot come whole before a therapy not yet
     started, the first-dose date that would let it: the contract's delay_start_to when the vaccine is to be
@@ -201,7 +216,7 @@ def _start_to_move(
     series_start: date | None = None
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
-        trial = unbounded_proposal(vaccine, series, given, as_of, spacing)
+        trial = unbounded_proposal(vaccine, series, given, as_of, spacing, days)
         margin = timedelta(days=profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
@@ -358,7 +373,7 @@ def _plan_one(
     if constrained and (rules.yellow_fever_rule in extra_rules or {CDSI_RULE, ACIP_RULE} & set(proposal.rules)):
         extra_rules.append(rules.live_priority_rule)  # another live vaccine came first: say which rule chose
     delay_start_to, series_start = _start_to_move(
-        vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of
+        vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of, req.appointment_days
     )
     waits = None
     if _live_series_cut(vaccine, series, timing, proposal):

@@ -7,13 +7,16 @@ from datetime import date
 from typing import Final
 
 from .schedule import Treatment
+from .series import EVERY_DAY, AppointmentDays
 from .values import Value
 
 
 class VaccineRequest(Value):
-    """One requested vaccine: exactly one of `name` or `cvx`, with its series so far and its deadline."""
+    """One requested vaccine: exactly one of `name` or `cvx`, with its series so far, its deadline and the
+    weekdays its doses may be proposed on (the request's `appointment_days`, the same for every vaccine: carried
+    here because the placement of each vaccine's doses reads them, as it reads needed_by)."""
 
-    _fields = ("name", "cvx", "given", "needed_by")
+    _fields = ("name", "cvx", "given", "needed_by", "appointment_days")
 
     def __init__(
         self,
@@ -21,11 +24,13 @@ class VaccineRequest(Value):
         cvx: str | None = None,
         given: tuple[date, ...] = (),
         needed_by: date | None = None,
+        appointment_days: AppointmentDays = EVERY_DAY,
     ) -> None:
         self.name: Final = name
         self.cvx: Final = cvx
         self.given: Final = given
         self.needed_by: Final = needed_by
+        self.appointment_days: Final = appointment_days
 
 
 class Immunization(Value):

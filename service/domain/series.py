@@ -6,6 +6,12 @@ vaccine, conflicts with no live vaccine given or already proposed. We aim for CD
 (the licensed schedule) and fall back to its minimum only when that finishes the series where the
 recommended one cannot, or meets a `needed_by` date the recommended one misses.
 
+Doses are proposed only on the weekdays the request allows (`AppointmentDays`, the clinic's opening days;
+every day by default): inside a window, a dose goes to the first allowed weekday on or after the day it could
+have; a window (or what is left of it after that day) holding no allowed weekday is passed over, and the
+proposal lists it so that the reason can say so. The windows themselves are unchanged: they say when the
+rules permit a dose, the appointment days only where in them a clinic can give one.
+
 An interval may have a maximum (Dukoral: the label restarts the course when dose 2 comes more than 6 weeks
 after dose 1). A proposed dose is never placed beyond it: when the next dose cannot fit, the course begins
 later; when the maximum has already run out after a dose given, the course starts again (`restarted`) and
@@ -31,6 +37,44 @@ from .windows import Window
 
 RECOMMENDED = "recommended"
 MINIMUM = "minimum"
+
+
+# date.weekday() numbers of the lowercase three-letter names the request uses (`appointment_days`).
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class AppointmentDays(Value):
+    """The weekdays on which a dose may be proposed (date.weekday() numbers, Monday 0)."""
+
+    _fields = ("weekdays",)
+
+    def __init__(self, weekdays: frozenset[int]) -> None:
+        self.weekdays: Final = weekdays
+
+    @classmethod
+    def named(cls, names: tuple[str, ...]) -> AppointmentDays:
+        """From the request's names ("mon" .. "sun"; the schema has checked them)."""
+        return cls(frozenset([WEEKDAYS.index(name) for name in names]))
+
+    @property
+    def every_day(self) -> bool:
+        return len(self.weekdays) == 7
+
+    def names(self) -> tuple[str, ...]:
+        return tuple([name for i, name in enumerate(WEEKDAYS) if i in self.weekdays])
+
+    def first_from(self, day: date, last: date) -> date | None:
+        """The first allowed weekday in [day, last], both inclusive; None when there is none."""
+        for ahead in range(7):
+            candidate = shift(day, ahead)
+            if candidate > last:
+                return None
+            if candidate.weekday() in self.weekdays:
+                return candidate
+        return None
+
+
+EVERY_DAY: Final = AppointmentDays(frozenset(range(7)))
 
 
 # How many times a course may begin later to keep within a maximum interval before giving up (each try
@@ -89,7 +133,7 @@ class ProposedDose(Value):
 
 
 class Proposal(Value):
-    _fields = ("doses", "unplaced", "basis", "rules", "restarted")
+    _fields = ("doses", "unplaced", "basis", "rules", "restarted", "passed_over")
 
     def __init__(
         self,
@@ -98,6 +142,7 @@ class Proposal(Value):
         basis: str,
         rules: tuple[str, ...],
         restarted: bool = False,
+        passed_over: tuple[Window, ...] = (),
     ) -> None:
         self.doses: Final = doses
         # Remaining doses that found no day inside the windows (beyond the horizon, or no window at all).
@@ -106,6 +151,8 @@ class Proposal(Value):
         self.rules: Final = rules
         # The doses given no longer count: a maximum interval ran out after them, so the course starts again.
         self.restarted: Final = restarted
+        # Windows a dose could have used but that hold no allowed appointment day from the day it could come.
+        self.passed_over: Final = passed_over
 
     @property
     def complete(self) -> bool:
@@ -127,24 +174,37 @@ def single_dose(vaccine_id: str, rule_id: str) -> Series:
     return Series(vaccine_id, (SeriesDose(1),), rule_id)
 
 
-def _first_day_in_windows(windows: tuple[Window, ...], earliest: date) -> date | None:
+def _first_day_in_windows(
+    windows: tuple[Window, ...], earliest: date, days: AppointmentDays, passed: list[Window]
+) -> date | None:
+    """The first permitted day on or after `earliest` that is an appointment day; the windows passed over on
+    the way (holding no appointment day from `earliest`) are added to `passed`."""
     for window in windows:
         if window.end >= earliest:
-            return window.start if window.start > earliest else earliest
+            first = window.start if window.start > earliest else earliest
+            if days.every_day:
+                return first
+            day = days.first_from(first, window.end)
+            if day is not None:
+                return day
+            if window not in passed:
+                passed.append(window)
     return None
 
 
-def _place(windows: tuple[Window, ...], earliest: date, spacing: LiveSpacing) -> tuple[date | None, set[str]]:
-    """The first permitted day on or after `earliest` for a live vaccine, honouring live spacing; None if there
-    is none."""
+def _place(
+    windows: tuple[Window, ...], earliest: date, spacing: LiveSpacing, days: AppointmentDays, passed: list[Window]
+) -> tuple[date | None, set[str]]:
+    """The first permitted appointment day on or after `earliest` for a live vaccine, honouring live spacing;
+    None if there is none."""
     rules: set[str] = set()
-    day = _first_day_in_windows(windows, earliest)
+    day = _first_day_in_windows(windows, earliest, days, passed)
     while day is not None:
         free, met = spacing.next_free_day(day)
         rules |= met
         if free == day:
             return day, rules
-        day = _first_day_in_windows(windows, free)
+        day = _first_day_in_windows(windows, free, days, passed)
     return None, rules
 
 
@@ -155,6 +215,8 @@ def _attempt(
     start: date,
     basis: str,
     spacing: LiveSpacing | None,
+    days: AppointmentDays,
+    passed: list[Window],
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
@@ -179,10 +241,10 @@ def _attempt(
         if latest is not None and earliest > latest[0]:
             return placed, unplaced, rules, latest[1]
         if spacing is not None:
-            day, met = _place(windows, earliest, spacing)
+            day, met = _place(windows, earliest, spacing, days, passed)
             rules |= met
         else:
-            day = _first_day_in_windows(windows, earliest)  # not live: no spacing to honour
+            day = _first_day_in_windows(windows, earliest, days, passed)  # not live: no spacing to honour
         if day is None:
             unplaced.append(dose.number)
             continue
@@ -200,16 +262,18 @@ def propose(
     as_of: date,
     basis: str,
     spacing: LiveSpacing | None,
+    days: AppointmentDays = EVERY_DAY,
 ) -> Proposal:
-    """Dated doses for the rest of the series, on the given interval basis, within any maximum interval.
-    `spacing`: a live vaccine's spacing from the other live events (LiveVirusConflicts.spacing), None for a
-    vaccine that is not live."""
+    """Dated doses for the rest of the series, on the given interval basis, within any maximum interval, on
+    appointment days only. `spacing`: a live vaccine's spacing from the other live events
+    (LiveVirusConflicts.spacing), None for a vaccine that is not live."""
     given = tuple(sorted(given))
     start, restarted = as_of, False
     for _ in range(_MAX_SHIFTS):
-        placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing)
+        passed: list[Window] = []
+        placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing, days, passed)
         if overrun is None:
-            return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted)
+            return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted, tuple(passed))
         if overrun <= len(given):
             # The maximum after a dose already given has run out (or no permitted day is left inside it).
             given, start, restarted = (), as_of, True
@@ -218,6 +282,19 @@ def propose(
             start = shift(placed[0].day, 1)
     remaining = tuple(d.number for d in series.doses[len(given) :])
     return Proposal((), remaining, basis, (series.rule_id,), restarted)
+
+
+def passed_over_note(proposal: Proposal, days: AppointmentDays) -> str | None:
+    """The reason's sentence for the windows a dose passed over for want of an appointment day."""
+    if not proposal.passed_over:
+        return None
+    listed = ", ".join([f"{iso_day(w.start)} to {iso_day(w.end)}" for w in proposal.passed_over])
+    several = len(proposal.passed_over) > 1
+    return (
+        f"Passed over the permitted window{'s' if several else ''} {listed}: no appointment day "
+        f"({', '.join(days.names())}) falls in {'them' if several else 'it'} on or after the day the dose could be "
+        "given."
+    )
 
 
 def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series: Series) -> date | None:

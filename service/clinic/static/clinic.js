@@ -18,14 +18,19 @@
         var index = fields.length;
         copy.classList.remove("has-error");
         copy.querySelectorAll(".field-error, .candidates, .hint").forEach(function (el) { el.remove(); });
+        // A row may hold more than one input (a vaccine and its doses already given): renumber each.
+        var renumber = function (id) { return id.replace(/-\d+(-given)?$/, "-" + index + "$1"); };
+        copy.querySelectorAll("input").forEach(function (input) {
+          input.id = renumber(input.id);
+          input.value = "";
+          input.removeAttribute("aria-invalid");
+          input.removeAttribute("aria-describedby");
+        });
+        copy.querySelectorAll("label").forEach(function (label) {
+          label.htmlFor = renumber(label.htmlFor);
+          label.textContent = label.textContent.replace(/\d+/, String(index + 1));
+        });
         var input = copy.querySelector("input");
-        var label = copy.querySelector("label");
-        input.id = button.dataset.addTo + "-" + index;
-        input.value = "";
-        input.removeAttribute("aria-invalid");
-        input.removeAttribute("aria-describedby");
-        label.htmlFor = input.id;
-        label.textContent = button.dataset.label + " " + (index + 1);
         group.insertBefore(copy, button);
         input.focus();
       });
@@ -47,6 +52,11 @@
     }
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
+    var printHandout = document.getElementById("print-handout");
+    if (printHandout) {
+      printHandout.hidden = false;
+      printHandout.addEventListener("click", function () { window.print(); });
+    }
     var inputs = document.getElementById("letter-inputs");
     if (inputs) {
       // The traveller's details stay in this page: these inputs have no name and belong to no form, so
