@@ -118,8 +118,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     body_first = BufferedBody(
         app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
     )
+    # Credentials are decided from the headers before the body is read: a refused request's body never is.
+    keyed = security.CredentialsFirst(body_first, app.extensions["credentials"])
     # Around everything: every answer, the body reader's 408 and 503 included, carries the security headers.
-    app.wsgi_app = security.SecurityHeaders(body_first)  # type: ignore[method-assign]
+    app.wsgi_app = security.SecurityHeaders(keyed)  # type: ignore[method-assign]
 
     return app
 

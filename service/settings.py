@@ -25,6 +25,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Comma-separated API keys, each at least 16 characters; when set, every /v1 route needs "
         "'Authorization: Bearer <key>'. Unset = no keys; set but empty, blank or with a short key = no start.",
     ),
+    "CLINIC": (
+        None,
+        str,
+        "The travel clinic page (/ and /clinic/...): 'open' (no key), 'keyed' (an API key opens a signed session "
+        "cookie for the page; a form post without it is 401 and its body is never read) or 'off' (404). "
+        "Default: keyed when API_KEYS is set, open when it is not.",
+    ),
     "CORS_ORIGINS": (
         "",
         str,
@@ -130,6 +137,22 @@ def api_keys(raw: str | None) -> tuple[str, ...]:
     return tuple(entries)
 
 
+CLINIC_MODES = ("open", "keyed", "off")
+
+
+def clinic_mode(raw: str | None, keys: tuple[str, ...]) -> str:
+    """The clinic page's mode: the setting, or keyed when API keys are on and open when they are off. Fails
+    closed: an unknown mode, or keyed without a key to open it, refuses to start."""
+    if raw is None:
+        return "keyed" if keys else "open"
+    mode = raw.strip().lower()
+    if mode not in CLINIC_MODES:
+        raise SettingsError(f"PLANNER_CLINIC must be one of {', '.join(CLINIC_MODES)} (got {raw!r}).")
+    if mode == "keyed" and not keys:
+        raise SettingsError("PLANNER_CLINIC=keyed needs PLANNER_API_KEYS: there is no key to open the page with.")
+    return mode
+
+
 def _env_value(name: str, default: Any, parse: Any, environ: Mapping[str, str]) -> Any:
     raw = environ.get(f"PLANNER_{name}")
     return default if raw is None else parse(raw)
@@ -142,5 +165,6 @@ def load_settings(
     environ = os.environ if environ is None else environ
     values = {name: _env_value(name, default, parse, environ) for name, (default, parse, _) in SETTINGS.items()}
     values.update(overrides or {})
-    api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
+    keys = api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
+    values["CLINIC"] = clinic_mode(values["CLINIC"], keys)
     return values

@@ -269,6 +269,151 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
 # ---- security headers, CORS, debug ----------------------------------------------------------------
 
 
+# ---- the clinic page follows the key setting ----------------------------------------------------------------
+
+CLINIC_FORM = {"as_of": "2026-11-24", "drug": "ofatumumab", "start_date": "2027-01-05", "vaccines": "yellow fever"}
+
+
+def signed_in(client, key=KEY_FIRST):
+    r = client.post("/clinic/session", data={"key": key})
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+    return r
+
+
+def test_with_keys_on_the_clinic_is_keyed_by_default_and_answers_nothing_without_a_session(keyed):
+    page = keyed.get("/")
+    assert page.status_code == 401 and page.mimetype == "text/html"
+    assert 'action="/clinic/session"' in page.get_data(as_text=True) and "WWW-Authenticate" in page.headers
+    for path in ("/clinic/plan", "/clinic/plan.ics", "/clinic/letter"):
+        r = keyed.post(path, data=CLINIC_FORM)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 401 and "the form was not read" in html and "2027-01-05" not in html, path
+    assert keyed.get("/clinic/rules").status_code == 401
+    css = keyed.get("/clinic/static/clinic.css")
+    assert css.status_code == 200  # the sign-in page's own stylesheet
+    css.close()
+
+
+def test_an_api_key_opens_a_signed_httponly_strict_session_for_the_clinic(keyed):
+    assert keyed.post("/clinic/session", data={"key": "not-a-key-0123456789"}).status_code == 401
+    cookie = signed_in(keyed).headers["Set-Cookie"]
+    assert cookie.startswith("planner_clinic=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Max-Age=28800" in cookie and "Secure" not in cookie  # http://: a Secure cookie would not come back
+    assert keyed.get("/").status_code == 200
+    plan = keyed.post("/clinic/plan", data=CLINIC_FORM)
+    assert plan.status_code == 200 and 'data-vaccine-id="yellow-fever"' in plan.get_data(as_text=True)
+    assert keyed.post("/clinic/plan.ics", data=CLINIC_FORM).mimetype == "text/calendar"
+    # The session opens the page only: the API still needs the key itself.
+    assert keyed.get("/v1/therapies").status_code == 401
+
+
+def test_a_bearer_key_also_opens_the_clinic_routes(keyed):
+    r = keyed.post("/clinic/plan", data=CLINIC_FORM, headers={"Authorization": f"Bearer {KEY_SECOND}"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda v: v[:-1] + ("0" if v[-1] != "0" else "1"),  # the signature changed
+        lambda v: str(int(v.split(".")[0]) + 3600) + "." + v.split(".")[1],  # the expiry pushed back
+        lambda v: "",
+        lambda v: "garbage",
+    ],
+    ids=["signature", "expiry", "empty", "garbage"],
+)
+def test_a_forged_session_cookie_opens_nothing(keyed, forge):
+    value = signed_in(keyed).headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    keyed.set_cookie("planner_clinic", forge(value))
+    assert keyed.get("/").status_code == 401
+
+
+def test_a_session_ends_when_it_expires_or_its_key_is_removed():
+    from service.security import Credentials
+
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", "API_KEYS": f"{KEY_FIRST},{KEY_SECOND}"})
+    credentials: Credentials = app.extensions["credentials"]
+    value = credentials.open_session(KEY_FIRST)
+    assert value is not None and credentials.session_valid(value)
+    later = Credentials(credentials.keys, "keyed", False, clock=lambda: credentials.clock() + 8 * 3600 + 1)
+    assert not later.session_valid(value)
+    rotated = create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", "API_KEYS": KEY_SECOND}).extensions["credentials"]
+    assert not rotated.session_valid(value)
+    assert credentials.open_session("not-a-key-0123456789") is None
+
+
+def test_the_session_cookie_is_secure_when_the_service_is_served_over_https():
+    c = make_client(API_KEYS=KEY_FIRST, PUBLIC_BASE_URL="https://planner.example")
+    assert "Secure" in signed_in(c).headers["Set-Cookie"]
+
+
+def test_planner_clinic_off_answers_404_and_open_needs_no_key():
+    off = make_client(API_KEYS=KEY_FIRST, CLINIC="off")
+    for method, path in (("get", "/"), ("post", "/clinic/plan"), ("get", "/clinic/rules"), ("get", "/clinic/session")):
+        r = getattr(off, method)(path, data=CLINIC_FORM if method == "post" else None)
+        assert r.status_code == 404 and r.mimetype == "application/problem+json", path
+    assert "PLANNER_CLINIC=off" in off.get("/").get_json()["detail"]
+    opened = make_client(API_KEYS=KEY_FIRST, CLINIC="open")
+    assert opened.post("/clinic/plan", data=CLINIC_FORM).status_code == 200
+    assert opened.get("/v1/therapies").status_code == 401  # the API keeps its key
+    without_keys = make_client()
+    assert without_keys.application.config["PLANNER"]["CLINIC"] == "open" and without_keys.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({"PLANNER_CLINIC": "keyed"}, "needs PLANNER_API_KEYS"),
+        ({"PLANNER_CLINIC": "closed", "PLANNER_API_KEYS": KEY_FIRST}, "must be one of open, keyed, off"),
+    ],
+)
+def test_a_clinic_setting_that_cannot_work_refuses_to_start(environ, says):
+    with pytest.raises(SettingsError, match=says):
+        load_settings(environ=environ)
+    assert load_settings(environ={"PLANNER_API_KEYS": KEY_FIRST})["CLINIC"] == "keyed"
+    assert load_settings(environ={"PLANNER_CLINIC": " OFF "})["CLINIC"] == "off"
+
+
+class _NeverRead(io.RawIOBase):
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body of a refused request was read")
+
+    readline = readinto = read
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/v1/plans", {}, 401),
+        ("/v1/plans", {"Authorization": "Bearer wrong-key-0123456789"}, 401),
+        ("/v1/plans/batch", {}, 401),
+        ("/fhir/$vaccine-timing", {}, 401),
+        ("/clinic/plan", {}, 401),
+    ],
+)
+def test_credentials_are_checked_from_the_headers_before_any_body_is_read(path, headers, status):
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL", "API_KEYS": KEY_FIRST})
+    environ = EnvironBuilder(method="POST", path=path, headers=headers, content_type="application/json").get_environ()
+    environ["CONTENT_LENGTH"] = "60000"
+    environ["wsgi.input"] = _NeverRead()
+    got: list[str] = []
+    body = b"".join(app.wsgi_app(environ, lambda s, h, e=None: got.append(s)))
+    assert got[0].startswith(str(status)) and body
+
+
+def test_a_refused_chunked_body_is_not_read_either():
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL", "API_KEYS": KEY_FIRST})
+    environ = EnvironBuilder(method="POST", path="/v1/plans", content_type="application/json").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input"] = _NeverRead()
+    got: list[str] = []
+    b"".join(app.wsgi_app(environ, lambda s, h, e=None: got.append(s)))
+    assert got[0].startswith("401")
+
+
 def test_security_headers_on_api_responses_and_errors(client):
     for r in (client.post("/v1/plans", json=typical_request()), client.get("/v1/nowhere"), client.get("/healthz")):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
