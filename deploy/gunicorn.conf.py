@@ -46,7 +46,10 @@ bind = _settings["BIND"]
 # request slowly waits on its own socket while the worker answers the others (a sync worker is held by
 # it until the timeout; three slow clients took the whole service down). The body is read in full within
 # PLANNER_BODY_TIMEOUT before the application runs (service/serving.py), and headers must arrive within
-# `keepalive` seconds, so slow clients are bounded in time as well as in number (worker_connections).
+# `keepalive` seconds, so slow clients are bounded in time as well as in number (slow-body slots).
+# worker_connections (1,000) is large on purpose: a connection the worker has accepted can be answered, if
+# need be with a fast 503 (service.serving.Admission); one it has not accepted waits in the kernel's backlog
+# (2,048) with no answer at all, which is how 700 of 1,000 kept-alive clients waited 30 s at 100.
 # docs/production.md ("Slow clients") has the measurements and why not a proxy.
 workers = _settings["WORKERS"] or usable_cpus() + 1
 worker_class = "gevent"

@@ -89,6 +89,7 @@ class _Family:
     latency: Histogram
     batch_items: Counter
     rejected: Counter
+    shed: Counter
     registry: CollectorRegistry | None  # None in multiprocess mode: the scrape reads the workers' files
 
 
@@ -118,6 +119,13 @@ def _build(registry: CollectorRegistry | None) -> _Family:
             "planner_http_rejected_requests",
             "Requests gunicorn's HTTP parser refused before the "
             "application saw them (malformed request line or headers, oversized headers).",
+            registry=registry,
+        ),
+        shed=Counter(
+            "planner_http_shed_requests",
+            "Requests refused 503 before any work because the worker was at capacity, by reason: queue (its "
+            "event loop behind), in_flight (too many requests in progress), slow_bodies (slow-body slots taken).",
+            ("reason",),
             registry=registry,
         ),
         registry=registry,
@@ -151,6 +159,12 @@ class Metrics:
     def count_batch_item(self, status: int) -> None:
         try:
             self.family.batch_items.labels(str(status)).inc()
+        except (OSError, ValueError, RuntimeError) as error:
+            self.degrade(error)
+
+    def count_shed(self, reason: str) -> None:
+        try:
+            self.family.shed.labels(reason).inc()
         except (OSError, ValueError, RuntimeError) as error:
             self.degrade(error)
 

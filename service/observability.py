@@ -123,6 +123,8 @@ class JsonFormatter(logging.Formatter):
         "error_type",
         "frames",
         "data_error",
+        "reason",
+        "refused",
     )
 
     def __init__(self, safe_templates: frozenset[str] = frozenset()):

@@ -89,10 +89,32 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "hold a connection for ever).",
     ),
     "WORKER_CONNECTIONS": (
+        # Accepted connections can be answered, even if only with a 503; connections past this wait unaccepted
+        # in the kernel's queue where no client hears back (700 of 1,000 kept-alive clients did, at 100).
+        1000,
+        int,
+        "Connections one gevent worker accepts and holds at once (idle and slow ones cost a few KiB each); the "
+        "work they may cause is bounded by MAX_IN_FLIGHT and MAX_QUEUE_MS.",
+    ),
+    "MAX_IN_FLIGHT": (
         100,
         int,
-        "Connections one gevent worker holds at once (slow clients wait there without blocking anyone).",
+        "Requests one worker has in progress at once (slow bodies, batches); past it a request is answered 503 "
+        "with Retry-After at once.",
     ),
+    "MAX_QUEUE_MS": (
+        500,
+        int,
+        "How far (ms) a worker's event loop may fall behind before it answers new requests 503 with Retry-After "
+        "(they would have waited at least that long); /healthz and /readyz are always answered.",
+    ),
+    "SLOW_BODIES": (
+        32,
+        int,
+        "Request bodies one worker waits for at once; with them taken, a body must arrive within 0.5 s or the "
+        "request is answered 503.",
+    ),
+    "CLIENT_SLOW_BODIES": (8, int, "The same per client address, within one worker."),
 }
 
 # The contract's body limit (413 above it); not configurable, clients rely on it.

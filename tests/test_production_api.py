@@ -735,3 +735,67 @@ def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
 def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
     r = client.post(path, data=body, content_type="application/json")
     assert r.status_code == status and r.mimetype == "application/problem+json"
+
+
+# ---- admission: 503 at once when a worker is at capacity --------------------------------------------------
+
+
+class _Behind:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def behind(self) -> float:
+        return self.seconds
+
+
+def _call(wsgi, path: str, method: str = "POST") -> tuple[str, dict[str, str], bytes]:
+    got: list = []
+    environ = EnvironBuilder(method=method, path=path, content_type="application/json").get_environ()
+    if method == "POST":  # a body that fails the test if read: a refusal never reads it
+        environ["CONTENT_LENGTH"] = "1000"
+        environ["wsgi.input"] = _NeverRead()
+    body = b"".join(wsgi(environ, lambda status, headers, exc_info=None: got.append((status, dict(headers)))))
+    return got[0][0], got[0][1], body
+
+
+def test_a_worker_behind_its_queue_limit_refuses_at_once_but_answers_the_probes():
+    from service.serving import Admission
+
+    shed: list[str] = []
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL"})
+    admitted = Admission(app.wsgi_app, max_in_flight=100, max_queue_seconds=0.5, on_shed=shed.append)
+    admitted.lag = _Behind(0.8)
+    status, headers, body = _call(admitted, "/v1/plans")
+    assert status.startswith("503") and headers["Retry-After"] == "1"
+    assert headers["Content-Type"] == "application/problem+json" and b"0.8 s behind" in body
+    assert shed == ["queue"]
+    for probe in ("/healthz", "/readyz"):
+        assert _call(admitted, probe, "GET")[0].startswith("200")
+    admitted.lag = _Behind(0.4)
+    assert _call(admitted, "/healthz", "GET")[0].startswith("200") and shed == ["queue"]
+
+
+def test_a_worker_with_its_requests_in_progress_refuses_the_next_and_admits_again_when_one_ends():
+    from service.serving import Admission
+
+    def held(environ, start_response):  # a request that stays in progress until its answer is consumed
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"done"])
+
+    shed: list[str] = []
+    admitted = Admission(held, max_in_flight=2, max_queue_seconds=0.5, on_shed=shed.append)
+    admitted.lag = _Behind(0.0)
+    environ = EnvironBuilder(method="GET", path="/v1/therapies").get_environ()
+    answers = [admitted(dict(environ), lambda *a: None) for _ in range(2)]
+    assert admitted.in_flight == 2
+    assert _call(admitted, "/v1/plans")[0].startswith("503") and shed == ["in_flight"]
+    assert list(answers[0]) == [b"done"]
+    answers[0].close()  # the server closes the answer once it is written: the slot is free again
+    assert admitted.in_flight == 1 and _call(admitted, "/v1/therapies", "GET")[0].startswith("200")
+
+
+def test_shed_requests_are_counted_in_the_metrics():
+    c = make_client()
+    c.application.extensions["metrics"].count_shed("queue")
+    text = c.get("/metrics").get_data(as_text=True)
+    assert 'planner_http_shed_requests_total{reason="queue"} 1.0' in text
