@@ -80,6 +80,9 @@ def on_starting(server):
     from service.observability import configure_logging
 
     configure_logging(_settings["LOG_LEVEL"])
+    # The metrics' shared counters (a loss of counts is counted even without the directory) are made here, in
+    # the master, so that every worker forked from it shares them.
+    import service.metrics  # noqa: F401
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()

@@ -799,3 +799,34 @@ def test_shed_requests_are_counted_in_the_metrics():
     c.application.extensions["metrics"].count_shed("queue")
     text = c.get("/metrics").get_data(as_text=True)
     assert 'planner_http_shed_requests_total{reason="queue"} 1.0' in text
+
+
+def test_a_scrape_merges_the_readable_sample_files_and_counts_the_others(tmp_path, monkeypatch):
+    from prometheus_client import mmap_dict
+
+    from service import metrics
+
+    good = mmap_dict.MmapedDict(str(tmp_path / "counter_101.db"))
+    key = mmap_dict.mmap_key("planner_http_requests", "planner_http_requests_total", ["status"], ["200"], "help")
+    good.write_value(key, 7.0, 0.0)
+    good.close()
+    (tmp_path / "counter_102.db").write_bytes(b"")  # what a full volume left: it made every scrape a 500
+    text, unreadable = metrics._read_shared(str(tmp_path))
+    assert unreadable == 1 and b'planner_http_requests_total{status="200"} 7.0' in text
+    assert metrics.directory_state(tmp_path) == "ok"
+    assert metrics.directory_state(tmp_path / "gone") == "missing"
+    state = metrics._state_lines("missing", 1, True).decode()
+    assert (
+        'planner_metrics_directory_usable{state="missing"} 0' in state and "planner_metrics_unreadable_files 1" in state
+    )
+    assert "planner_metrics_worker_in_memory 1" in state
+
+
+def test_an_exited_workers_unreadable_file_is_removed_and_counted(tmp_path):
+    from service import metrics
+
+    (tmp_path / "counter_4242.db").write_bytes(b"")
+    before = metrics.shared_count(metrics.UNARCHIVED_WORKERS)
+    metrics.archive_dead(4242, tmp_path)
+    assert not (tmp_path / "counter_4242.db").exists()
+    assert metrics.shared_count(metrics.UNARCHIVED_WORKERS) == before + 1
