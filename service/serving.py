@@ -132,8 +132,12 @@ class Admission:
         on_shed: Callable[[str], None] | None = None,
         lag: LoopLag | None = None,
         body_reader: BufferedBody | None = None,
+        count_in_flight: bool | None = None,
     ):
         self.app = app
+        # Counted under gevent only (None: decided at the first request), where many requests share a worker
+        # and the server closes every answer; a test client may never close one.
+        self.count_in_flight = count_in_flight
         # Requests still waiting for their body are not work in progress: the slow-body slots bound them, and
         # counting them here let 300 slow uploads crowd normal requests out (66 of 100 refused, in a drill).
         self.body_reader = body_reader
@@ -150,6 +154,10 @@ class Admission:
         behind = self.lag.behind()
         if behind > self.max_queue_seconds:
             return self._refuse(start_response, "queue", f"it is {behind:.1f} s behind")
+        if self.count_in_flight is None:
+            self.count_in_flight = _gevent_patched()
+        if not self.count_in_flight:
+            return self.app(environ, start_response)
         working = self.in_flight - (self.body_reader.reading if self.body_reader is not None else 0)
         if working >= self.max_in_flight:
             return self._refuse(start_response, "in_flight", f"{working} requests are in progress in it")

@@ -783,7 +783,7 @@ def test_a_worker_with_its_requests_in_progress_refuses_the_next_and_admits_agai
         return iter([b"done"])
 
     shed: list[str] = []
-    admitted = Admission(held, max_in_flight=2, max_queue_seconds=0.5, on_shed=shed.append)
+    admitted = Admission(held, max_in_flight=2, max_queue_seconds=0.5, on_shed=shed.append, count_in_flight=True)
     admitted.lag = _Behind(0.0)
     environ = EnvironBuilder(method="GET", path="/v1/therapies").get_environ()
     answers = [admitted(dict(environ), lambda *a: None) for _ in range(2)]
@@ -830,3 +830,36 @@ def test_an_exited_workers_unreadable_file_is_removed_and_counted(tmp_path):
     metrics.archive_dead(4242, tmp_path)
     assert not (tmp_path / "counter_4242.db").exists()
     assert metrics.shared_count(metrics.UNARCHIVED_WORKERS) == before + 1
+
+
+DUPLICATE_AS_OF = (
+    b'{"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"}, '
+    b'"vaccines": [{"name": "MMR"}], "as_of": "2030-01-01"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/v1/plans", DUPLICATE_AS_OF, "as_of"),
+        ("/v1/plans.ics", DUPLICATE_AS_OF, "as_of"),
+        ("/v1/plans", DUPLICATE_AS_OF.replace(b'"name": "MMR"', b'"name": "MMR", "name": "varicella"'), "name"),
+        ("/v1/plans/batch", b'{"requests": [' + DUPLICATE_AS_OF + b"]}", "as_of"),
+    ],
+    ids=["plans", "ics", "nested", "batch-item"],
+)
+def test_a_key_given_twice_is_a_400_naming_it_never_the_last_one_silently(client, path, body, key):
+    r = client.post(path, data=body, content_type="application/json")
+    problem = r.get_json()
+    assert r.status_code == 400 and problem["type"] == "/problems/malformed-json"
+    assert f"the key '{key}' appears twice" in problem["detail"]
+
+
+def test_a_key_given_twice_on_the_fhir_route_is_an_operation_outcome_naming_it(client):
+    r = client.post("/fhir/$vaccine-timing", data=DUPLICATE_AS_OF, content_type="application/fhir+json")
+    assert r.status_code == 400 and "the key 'as_of' appears twice" in r.get_json()["issue"][0]["diagnostics"]
+
+
+def test_the_same_key_in_different_objects_is_not_a_duplicate(client):
+    body = {**typical_request(), "immunizations": [{"name": "MMR", "date": "2026-01-05"}]}
+    assert client.post("/v1/plans", json=body).status_code == 200
