@@ -14,7 +14,7 @@ from werkzeug.test import EnvironBuilder
 
 from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
-from service.observability import json_handler
+from service.observability import json_handler, logged_id
 from service.security import API_CSP, CLINIC_CSP, DOCS_CSP, SecurityHeaders
 from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
@@ -534,8 +534,8 @@ def test_a_fault_answers_500_with_no_internals(client, monkeypatch, log_lines):
     assert r.status_code == 500 and r.mimetype == "application/problem+json"
     assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
     lines = log_lines()
-    assert {line["request_id"] for line in lines} == {"fault-1"}
-    assert "secret" not in json.dumps(lines)
+    assert {line["request_id"] for line in lines} == {logged_id("fault-1")}
+    assert "secret" not in json.dumps(lines) and "fault-1" not in json.dumps(lines)
 
 
 # ---- request ids, logs -----------------------------------------------------------------------------
@@ -559,14 +559,15 @@ def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(c
         client.application.preprocess_request()
         logging.getLogger("service.anything").warning("a note from deep inside")
     lines = log_lines()
-    assert [line.get("request_id") for line in lines] == ["req-1", "req-2", "req-3", "req-4", "req-5"]
+    sent = ["req-1", "req-2", "req-3", "req-4", "req-5"]
+    assert [line.get("request_id") for line in lines] == [logged_id(i) for i in sent]
     access = {line["request_id"]: line for line in lines if line["logger"] == "service.access"}
-    assert access["req-3"]["route"] == "/v1/plans/batch" and access["req-3"]["items"] == 2
-    assert access["req-4"]["route"] == "/v1/vaccines/<vaccine_id>"
+    assert access[logged_id("req-3")]["route"] == "/v1/plans/batch" and access[logged_id("req-3")]["items"] == 2
+    assert access[logged_id("req-4")]["route"] == "/v1/vaccines/<vaccine_id>"
     text = json.dumps(lines)
     for secret in [*body["treatment"]["doses"], body["as_of"], "Shingrix", "Shingrx", "Prevnar", "mmr", "MMR"]:
         assert secret not in text
-    assert set(access["req-1"]) <= {
+    assert set(access[logged_id("req-1")]) <= {
         "ts",
         "level",
         "logger",
@@ -578,6 +579,18 @@ def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(c
         "status",
         "duration_ms",
     }
+
+
+def test_a_client_chosen_request_id_is_echoed_but_never_logged_as_sent(client, log_lines):
+    chosen = "Mary.Smith.1985-03-12"  # well-formed, and patient data all the same
+    r = client.post("/v1/plans", json=UNKNOWN_VACCINE, headers={"X-Request-ID": chosen})
+    assert r.headers["X-Request-ID"] == chosen and r.get_json()["request_id"] == chosen  # the client correlates
+    lines = log_lines()
+    assert lines and chosen not in json.dumps(lines) and "Smith" not in json.dumps(lines)
+    assert {line["request_id"] for line in lines} == {logged_id(chosen)}
+    assert re.fullmatch(r"c-[0-9a-f]{24}", logged_id(chosen))
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert logged_id(generated) == generated and logged_id(logged_id(chosen)) == logged_id(chosen)
 
 
 # ---- metrics ----------------------------------------------------------------------------------------
