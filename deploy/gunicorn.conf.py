@@ -26,6 +26,14 @@ from service.settings import load_settings  # noqa: E402  (after the environment
 
 _settings = load_settings()
 
+# Requests gunicorn's HTTP parser refuses itself (malformed request line or headers, 414, 431) are answered in
+# the service's problem+json shape with its security headers, not gunicorn's HTML page (service/serving.py).
+import gunicorn.util  # noqa: E402
+
+from service.serving import server_refusal  # noqa: E402
+
+gunicorn.util.write_error = server_refusal
+
 
 def usable_cpus() -> int:
     """CPUs this process may really use: its affinity mask, capped by a cgroup v2 CPU quota (a container's

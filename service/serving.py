@@ -373,3 +373,33 @@ def wrap(app: WsgiApp, settings: dict[str, Any], credentials: Any, metrics: Any)
         body_reader=body_first,
     )
     return SecurityHeaders(admitted)
+
+
+# What gunicorn's own refusals say (requests its HTTP parser could not read: the application never saw them).
+_SERVER_REFUSALS = {
+    400: "The server could not read this request: its request line or headers are malformed.",
+    414: "The request line is longer than the server reads (4,094 bytes).",
+    431: "The request's headers are larger than the server reads (8,190 bytes, 100 fields).",
+}
+
+
+def server_refusal(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's write_error, in the service's shape: problem+json with the security headers every answer
+    carries and a fresh request id, instead of gunicorn's HTML page. `mesg` (gunicorn's description, which can
+    quote the request) is never sent back. Installed by deploy/gunicorn.conf.py."""
+    from gunicorn import util
+
+    from service.observability import new_request_id
+    from service.security import security_headers
+
+    detail = _SERVER_REFUSALS.get(status_int, "The server could not read this request.")
+    body = orjson.dumps({"type": "about:blank", "title": reason, "status": status_int, "detail": detail})
+    headers = [
+        ("Content-Type", "application/problem+json"),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+        ("X-Request-ID", new_request_id()),
+        *security_headers("/", "GET"),
+    ]
+    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
+    util.write_nonblock(sock, head.encode("latin-1") + b"\r\n" + body)

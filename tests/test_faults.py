@@ -551,3 +551,27 @@ def test_an_unauthenticated_slow_body_is_refused_at_once(tmp_path):
     print(f"\nunauthenticated slow bodies: {unkeyed.summary()}; with the key: {keyed.summary()}")
     assert not unkeyed.failures and unkeyed.statuses() == Counter({401: 50}), unkeyed.summary()
     assert_all_answered(keyed, {200}, "clients with the key")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"\x16\x03\x01\x02\x00garbage <script>2001-02-03</script>\r\n\r\n", 400),
+        (b"GET /healthz HTTP/1.1\r\nBad Header 2001-02-03\r\n\r\n", 400),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414),
+    ],
+    ids=["garbage-line", "bad-header", "line-too-long"],
+)
+def test_what_gunicorn_refuses_itself_is_a_problem_with_the_security_headers(tmp_path, request_bytes, status):
+    with gunicorn(tmp_path, workers=1) as server:
+        answer = raw(server.url, request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    assert int(lines[0].split()[1]) == status
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"].startswith("default-src 'none'") and headers["x-request-id"]
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["detail"]
+    assert b"2001-02-03" not in answer and b"<script>" not in answer, answer  # nothing of the request is sent back
