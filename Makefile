@@ -1,5 +1,5 @@
-# The two commands a newcomer needs: `make run` and `make test`. Both create .venv and install
-# requirements.txt on a fresh machine (Python 3.11 and make are all they need).
+# The two commands a newcomer needs: `make run` and `make test` (and `make test-fast` while working). Both
+# create .venv and install requirements.txt on a fresh machine (Python 3.11 and make are all they need).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_BIN   := node_modules/.bin
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck openapi lock bench clean node browser-deps screenshots native native-clean
+.PHONY: run test test-fast lint typecheck openapi golden lock bench clean node browser-deps screenshots native native-clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ needed"'
@@ -27,11 +27,13 @@ $(NODE_STAMP): package.json package-lock.json
 
 node: $(NODE_STAMP)
 
-# The rules core compiled to C extensions with mypyc (scripts/build_native.py), rebuilt whenever one of its
-# sources changes; service/native.py refuses a compiled module that no longer matches its source. Without a
-# C compiler it says so and the pure Python runs (same answers, about half the speed).
+# Opt-in: the rules core compiled to C extensions with mypyc (scripts/build_native.py). The pure Python is the
+# default everywhere (same answers; docs/production.md, "Compiled rules core", has the measured difference).
+# Once compiled, `make run`, `make test` and `make bench` rebuild it whenever a domain source changes, because
+# service/native.py refuses a compiled module that no longer matches its source; `make native-clean` opts out.
 NATIVE_STAMP   := service/domain/_native.json
 DOMAIN_SOURCES := $(filter-out service/domain/__init__.py service/domain/errors.py,$(wildcard service/domain/*.py))
+NATIVE_IF_OPTED_IN := $(if $(wildcard service/domain/*.so),$(NATIVE_STAMP))
 
 $(NATIVE_STAMP): $(STAMP) $(DOMAIN_SOURCES) scripts/build_native.py service/native.py
 	$(BIN)/python -m scripts.build_native
@@ -41,11 +43,19 @@ native: $(NATIVE_STAMP)
 native-clean: $(STAMP)
 	$(BIN)/python -m scripts.build_native --clean
 
-run: $(STAMP) $(NATIVE_STAMP)
+run: $(STAMP) $(NATIVE_IF_OPTED_IN)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
-test: $(STAMP) $(NATIVE_STAMP) $(NODE_STAMP) browser-deps
+# Everything, as CI runs it (.ci/run): end to end over gunicorn, faults, the browser, generated clients,
+# contract fuzzing, the golden answers, one smoke run of each benchmark.
+test: $(STAMP) $(NATIVE_IF_OPTED_IN) $(NODE_STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# The domain, API and contract tests, in-process only: no server, browser, Node tools, fuzzing or benchmarks
+# (the markers are described in pyproject.toml). Under a minute on two cores.
+FAST := not (e2e or browser or faults or clients or contract or bench or slow or valgrind)
+test-fast: $(STAMP) $(NATIVE_IF_OPTED_IN)
+	$(BIN)/python -m pytest -q -m "$(FAST)"
 
 # The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
 # inject axe-core from npm (package.json). The Debian packages are installed when missing, as root (as on CI).
@@ -73,6 +83,12 @@ openapi: $(STAMP)
 	$(BIN)/python -m scripts.write_openapi --examples
 	$(BIN)/python -m scripts.write_openapi openapi.yaml
 	$(BIN)/python -m scripts.readme_example --write
+	$(BIN)/python -m scripts.doc_examples --write
+
+# Record the golden answers again (tests/golden/): run it when a change to the rules or the data is meant to
+# change answers, and read the diff it prints before committing the new file.
+golden: $(STAMP) $(NATIVE_IF_OPTED_IN)
+	$(BIN)/python -m scripts.golden --write
 
 lock:
 	rm -rf /tmp/planner-lock && $(PYTHON) -m venv /tmp/planner-lock
@@ -82,13 +98,15 @@ lock:
 	cd $(CURDIR) && /tmp/planner-lock/bin/python -m scripts.runtime_requirements
 
 # Throughput and latency over HTTP (the service against a minimal Flask app, both under gunicorn, loaded
-# with wrk on loopback; installs wrk when missing and root), then the planner in-process (pytest-benchmark).
-# Results in bench-results/. See docs/production.md for the figures and how to read them.
-bench: $(STAMP) $(NATIVE_STAMP)
+# with wrk on loopback; installs wrk when missing and root), then the planner in-process (pytest-benchmark),
+# then the instruction counter's smoke check under valgrind when it is installed. Results in bench-results/.
+# See docs/production.md for the figures and how to read them.
+bench: $(STAMP) $(NATIVE_IF_OPTED_IN)
 	mkdir -p bench-results
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m pytest -q -m bench --benchmark-enable --benchmark-json=bench-results/planner.json \
 	  --benchmark-columns=min,median,mean,rounds --benchmark-sort=name tests/test_bench_planner.py
+	$(BIN)/python -m pytest -q -m valgrind tests/test_bench_planner.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-results build

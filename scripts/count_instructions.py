@@ -1,5 +1,5 @@
 """CPU instructions per typical request, by part, counted by valgrind's callgrind: figures a busy machine does
-not move (docs/production.md, "Issue 14, third pass").
+not move (docs/production.md, "Measured figures").
 
     python -m scripts.count_instructions            # every in-process part, about two minutes
     python -m scripts.count_instructions make_plan  # one part

@@ -1,5 +1,5 @@
 """The per-part profile of one typical POST /v1/plans in-process, and the live-vaccine corner, for
-docs/production.md ("Issue 14"): best of several rounds each, through Flask's test client (no server).
+docs/production.md: best of several rounds each, through Flask's test client (no server).
 
     python -m scripts.profile_request [label]
 

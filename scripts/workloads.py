@@ -85,7 +85,7 @@ def largest_request() -> dict[str, Any]:
 
 
 def heaviest_request() -> dict[str, Any]:
-    """The costliest request found (issue 11), valid: a planned start, 200 recent live immunizations and 50
+    """The costliest request found by probing, valid: a planned start, 200 recent live immunizations and 50
     vaccines (every live one first), over three years. Live-virus spacing makes it about 6 times the cost
     of largest_request() in-process."""
     catalog = load_ruleset().catalog
@@ -106,7 +106,7 @@ def heaviest_request() -> dict[str, Any]:
 def history_request(immunizations: int) -> dict[str, Any]:
     """heaviest_request() scaled down: its first `immunizations` live immunizations and a quarter as many
     vaccines, the live ones first. Each live vaccine is spaced from the whole history, so the two sizes
-    together would cost their product if the history were read once per vaccine (issue 14)."""
+    together would cost their product if the history were read once per vaccine."""
     body = heaviest_request()
     body["immunizations"] = body["immunizations"][:immunizations]
     body["vaccines"] = body["vaccines"][: max(1, immunizations // 4)]
@@ -116,7 +116,7 @@ def history_request(immunizations: int) -> dict[str, Any]:
 def live_request(count: int) -> dict[str, Any]:
     """`count` live vaccines (the catalog's live entries by CVX code, in catalog order, over again past the
     last) before a start planned 200 days ahead, over three years: each is placed around the ones before it
-    (live-live spacing). 50 of them once cost 8.4 ms, growing faster than linearly (issue 14)."""
+    (live-live spacing). 50 of them once cost 8.4 ms, growing faster than linearly."""
     live = [v for v in load_ruleset().catalog.vaccines if v.live and v.cvx]
     return {
         "as_of": AS_OF.isoformat(),

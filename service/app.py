@@ -65,9 +65,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # The service's public URL: FHIR canonical URLs and the audience of CDS Hooks JWTs.
     app.extensions["canonical"] = Canonical(str(settings["PUBLIC_BASE_URL"]).strip().rstrip("/") or UNCONFIGURED_BASE)
-    # One before_request and one after_request for the whole shell (each hook Flask calls costs a lookup of
-    # the proxied request and its own call): request id and timer first, so every response (even an early
-    # 401 or 415) carries a request id; then the key, the batch's body limit and the JSON media type.
+    _install_shell_hooks(app)
+    _register_routes(app)
+    # The WSGI layers (service/serving.py): security headers, admission, credentials, then the body read.
+    app.wsgi_app = serving.wrap(  # type: ignore[method-assign, assignment]
+        app.wsgi_app, settings, app.extensions["credentials"], app.extensions["metrics"]
+    )
+
+    return app
+
+
+def _install_shell_hooks(app: Flask) -> None:
+    """One before_request and one after_request for the whole shell (each hook Flask calls costs a lookup of
+    the proxied request and its own call): request id and timer first, so every response (even an early 401
+    or 415) carries a request id; then the key, the batch's body limit and the JSON media type."""
     start, finish = observability.init_app(app)
     require_api_key, cors_headers = security.init_app(app)
 
@@ -99,6 +110,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cors_headers(req, response)
         return finish(req, g._get_current_object(), response)
 
+
+def _register_routes(app: Flask) -> None:
+    """Every front end's routes, the API document's extra parts and the problem+json error handlers."""
     api = ProblemApi(app)
     app.extensions["problem_api"] = api
     api.spec.components.security_scheme(API_KEY_SCHEME, API_KEY_SCHEME_DOC)
@@ -106,19 +120,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blp in (plans.blp, batch.blp, catalog.blp, ops.blp):
         api.register_blueprint(blp)
     app.register_blueprint(ops.docs)
-    app.register_blueprint(clinic.blp)  # the travel clinic page (issue 12): GET / and form posts to /clinic/
-    api.register_blueprint(ics.blp)  # interoperability (issue 5): iCalendar, FHIR, CDS Hooks
+    app.register_blueprint(clinic.blp)  # the travel clinic page: GET / and form posts to /clinic/
+    api.register_blueprint(ics.blp)  # interoperability: iCalendar, FHIR, CDS Hooks
     fhir.init_app(app)
     cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)
     ops.refine_schemas(api)
     register_error_handlers(app)
-    # The WSGI layers (service/serving.py): security headers, admission, credentials, then the body read.
-    app.wsgi_app = serving.wrap(  # type: ignore[method-assign, assignment]
-        app.wsgi_app, settings, app.extensions["credentials"], app.extensions["metrics"]
-    )
-
-    return app
 
 
 def _spec_options() -> dict[str, Any]:

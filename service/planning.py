@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 from marshmallow import ValidationError
 
-from service.api.fastload import compile_loader
-from service.api.schemas import PlanRequestSchema
+from service.contract.fastload import compile_loader
+from service.contract.schemas import PlanRequestSchema
 from service.data.loader import Ruleset
 from service.domain.answer import present
 from service.domain.errors import FieldError, InvalidInput
@@ -36,7 +36,7 @@ from service.domain.schedule import check_treatment
 # Schema instances are reused: building one deep-copies its fields and nested schemas, which cost more than
 # loading a typical request. Loading keeps no state on the instance.
 REQUEST_SCHEMA = PlanRequestSchema()
-# The same schema's fast path for plainly valid bodies (service.api.fastload): None means "ask marshmallow".
+# The same schema's fast path for plainly valid bodies (service.contract.fastload): None means "ask marshmallow".
 FAST_LOAD = compile_loader(REQUEST_SCHEMA)
 
 

@@ -36,7 +36,7 @@ from werkzeug.http import dump_cookie, parse_cookie
 
 from service.settings import api_keys
 
-from .api.problems import problem
+from .problem_json import problem
 
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

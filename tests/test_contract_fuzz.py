@@ -21,8 +21,8 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header, positive_data_acceptance
 
 from service.api.batch import BATCH_PATH
-from service.api.schemas import BatchRequestSchema
 from service.app import create_app
+from service.contract.schemas import BatchRequestSchema
 from service.interop.cards import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +163,7 @@ def test_the_documented_date_pattern_is_the_request_schemas_date_range():
     import re
 
     from service.api.ops import REQUEST_DATE_PATTERN
-    from service.api.schemas import MAX_DATE, MIN_DATE
+    from service.contract.schemas import MAX_DATE, MIN_DATE
 
     pattern = re.compile(REQUEST_DATE_PATTERN)
     assert pattern.match(MIN_DATE.isoformat()) and pattern.match(MAX_DATE.isoformat())

@@ -1,7 +1,7 @@
 """Wrong data is refused at start-up, never served: each defect is planted in a copy of service/data and
 must stop load_ruleset, create_app and gunicorn with a message naming the file and the field.
 
-The defects are the ones found by probing the service (issue 11): each of them used to start, report ready
+The defects are the ones found by probing the service: each of them used to start, report ready
 and answer; with yellow fever marked non-live it was proposed mid-cycle during ofatumumab.
 """
 

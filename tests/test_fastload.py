@@ -1,4 +1,4 @@
-"""The validation fast path (service.api.fastload) against marshmallow, on thousands of generated bodies.
+"""The validation fast path (service.contract.fastload) against marshmallow, on thousands of generated bodies.
 
 The fast path is compiled from PlanRequestSchema; for every body it must either give exactly what
 `PlanRequestSchema().load` gives (same values, same keys in the same order), or refuse, and it may refuse
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields, post_load
 
 from scripts.workloads import heaviest_request, largest_request, plan_request, typical_request
-from service.api.fastload import compile_loader
-from service.api.schemas import read_day
+from service.contract.fastload import compile_loader
+from service.contract.schemas import read_day
 from service.planning import FAST_LOAD, REQUEST_SCHEMA
 
 # Values near every rule of the schema: dates well and badly written, in and out of range; lengths at and past

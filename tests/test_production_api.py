@@ -708,7 +708,7 @@ STOPPED = {
     ],
 )
 def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
-    from service.api.schemas import PlanResponseSchema
+    from service.contract.schemas import PlanResponseSchema
     from service.planning import REQUEST_SCHEMA, encode, json_ready
 
     presented = app.extensions["planner"].answer(REQUEST_SCHEMA.load(body))

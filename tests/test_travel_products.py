@@ -1,4 +1,4 @@
-"""Vaccine facts a travel clinic relies on (issue 9): each product's own CVX code, series and protection date.
+"""Vaccine facts a travel clinic relies on: each product's own CVX code, series and protection date.
 
 The product table is the reference: one row per brand, with the CVX code from the CDC CVX list (the CDSi map
 in service/data/cdsi/cvx-antigen-map.csv), the series (CDSi or the label) and when protection counts; each row
@@ -139,7 +139,7 @@ def test_the_catalog_refuses_a_brand_that_reports_another_products_code():
         return Vaccine(vid, vid, cvx, False, "injection", ("Rabies",), (), "test", products=products)
 
     hdcv = entry("hdcv", ("175",))
-    # PCECV reporting HDCV's 175: the mistake issue 9 found (RabAvert -> 175)
+    # PCECV reporting HDCV's 175: a mistake once made (RabAvert -> 175)
     pcecv = entry("pcecv", ("176",), (Product("RabAvert", "175"),))
     with pytest.raises(ValueError, match="reports CVX 175"):
         Catalog("test", [hdcv, pcecv], [])

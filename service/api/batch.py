@@ -15,6 +15,7 @@ import orjson
 from flask import Response, current_app, g
 from flask.views import MethodView
 
+from service.contract.schemas import BatchRequestSchema, BatchResponseSchema
 from service.domain.errors import InvalidInput
 from service.planning import encode
 from service.serving import pause
@@ -29,7 +30,6 @@ from service.settings import (
 from .blueprint import Blueprint
 from .examples import BATCH_REQUEST_EXAMPLE, BATCH_RESPONSE_EXAMPLE
 from .problems import invalid_input_body, problem_body, requires_api_key, size_text
-from .schemas import BatchRequestSchema, BatchResponseSchema
 
 BATCH_PATH = "/v1/plans/batch"
 blp = Blueprint("batch", __name__, url_prefix="/v1", description="Plan many requests in one call.")

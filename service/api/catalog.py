@@ -9,11 +9,17 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
+from service.contract.schemas import (
+    CatalogEntrySchema,
+    CatalogQuerySchema,
+    CatalogSchema,
+    RuleListSchema,
+    TherapyListSchema,
+)
 from service.domain.catalog import Vaccine
 
 from .blueprint import Blueprint
 from .problems import requires_api_key
-from .schemas import CatalogEntrySchema, CatalogQuerySchema, CatalogSchema, RuleListSchema, TherapyListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="The vaccine catalog and supported therapies.")
 

@@ -11,13 +11,13 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 
+from service.contract.schemas import PlanResponseSchema
 from service.interop.calendar import plan_calendar
 from service.planning import REQUEST_SCHEMA
 
 from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .problems import requires_api_key
-from .schemas import PlanResponseSchema
 
 TEXT_CALENDAR = "text/calendar"
 CALENDAR_EXAMPLE = plan_calendar(PLAN_RESPONSE_EXAMPLE).decode("utf-8")

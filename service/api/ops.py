@@ -14,10 +14,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from service import NATIVE
+from service.contract.schemas import CADENCES, HealthSchema, ReadySchema
 
 from .blueprint import Blueprint
 from .problems import PROBLEM_TYPES
-from .schemas import CADENCES, HealthSchema, ReadySchema
 
 blp = Blueprint("ops", __name__, description="Health, readiness and the API description.")
 # Routes that are not part of the API itself (documentation pages and assets) stay out of the spec.
@@ -262,57 +262,54 @@ def document_route(api: Any, app: Any, rule: str, operations: dict[str, Any]) ->
     api.spec.path(rule=next(r for r in app.url_map.iter_rules() if r.rule == rule), operations=operations)
 
 
-def document_plain_routes(api: Any, app: Any) -> None:
-    """Describe the routes served outside flask-smorest, so that openapi.yaml lists every public path."""
-    text = {"description": "OK"}
-    document_route(
-        api,
-        app,
+def _plain_get(operation_id: str, summary: str, description: str, media: str, schema_type: str) -> dict[str, Any]:
+    """A GET served outside flask-smorest, with no key and one 200 body of `media`."""
+    content = {media: {"schema": {"type": schema_type}}}
+    return {
+        "get": {
+            "tags": ["ops"],
+            "operationId": operation_id,
+            "summary": summary,
+            "description": description,
+            "security": [],
+            "responses": {"200": {"description": "OK", "content": content}},
+        }
+    }
+
+
+# The plain routes' paths and operations, in the order the document lists them.
+_PLAIN_GETS = (
+    (
         "/openapi.yaml",
-        {
-            "get": {
-                "tags": ["ops"],
-                "operationId": "getOpenApiYaml",
-                "summary": "This OpenAPI document, as YAML",
-                "description": "The document this service answers by, byte for byte the openapi.yaml it ships with.",
-                "security": [],
-                "responses": {"200": {**text, "content": {"application/yaml": {"schema": {"type": "object"}}}}},
-            }
-        },
-    )
-    document_route(
-        api,
-        app,
+        _plain_get(
+            "getOpenApiYaml",
+            "This OpenAPI document, as YAML",
+            "The document this service answers by, byte for byte the openapi.yaml it ships with.",
+            "application/yaml",
+            "object",
+        ),
+    ),
+    (
         "/openapi.json",
-        {
-            "get": {
-                "tags": ["ops"],
-                "operationId": "getOpenApiJson",
-                "summary": "This OpenAPI document, as JSON",
-                "description": "The same document as GET /openapi.yaml, as JSON.",
-                "security": [],
-                "responses": {"200": {**text, "content": {"application/json": {"schema": {"type": "object"}}}}},
-            }
-        },
-    )
-    document_route(
-        api,
-        app,
+        _plain_get(
+            "getOpenApiJson",
+            "This OpenAPI document, as JSON",
+            "The same document as GET /openapi.yaml, as JSON.",
+            "application/json",
+            "object",
+        ),
+    ),
+    (
         "/docs",
-        {
-            "get": {
-                "tags": ["ops"],
-                "operationId": "getDocsPage",
-                "summary": "Interactive documentation (Swagger UI, served locally, no CDN)",
-                "description": "An HTML page that renders this document and can send requests to this server.",
-                "security": [],
-                "responses": {"200": {**text, "content": {"text/html": {"schema": {"type": "string"}}}}},
-            }
-        },
-    )
-    document_route(
-        api,
-        app,
+        _plain_get(
+            "getDocsPage",
+            "Interactive documentation (Swagger UI, served locally, no CDN)",
+            "An HTML page that renders this document and can send requests to this server.",
+            "text/html",
+            "string",
+        ),
+    ),
+    (
         "/metrics",
         {
             "get": {
@@ -325,10 +322,18 @@ def document_plain_routes(api: Any, app: Any) -> None:
                     "template and status; planner_batch_items_total by item status. No key needed: "
                     "expose it to the scraper, not to the internet."
                 ),
-                "responses": {"200": {**text, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
             }
         },
-    )
+    ),
+)
+
+
+def document_plain_routes(api: Any, app: Any) -> None:
+    """Describe the routes served outside flask-smorest, so that openapi.yaml lists every public path."""
+    for path, operations in _PLAIN_GETS:
+        document_route(api, app, path, operations)
+    text = {"description": "OK"}
     document_route(
         api,
         app,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Response, current_app
 from flask.views import MethodView
 
+from service.contract.schemas import PlanResponseSchema
 from service.planning import REQUEST_SCHEMA, encode
 
 from .blueprint import Blueprint, load_plan_request
 from .examples import PLAN_REQUEST_EXAMPLE, PLAN_RESPONSE_EXAMPLE
 from .ics import CALENDAR_CONTENT, calendar_response, wants_calendar
 from .problems import requires_api_key
-from .schemas import PlanResponseSchema
 
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan vaccine timing around a therapy.")
 

@@ -1,4 +1,4 @@
-"""The travel clinic page (issue 12): a form, the plan in plain words, a printable plan, an .ics file and the
+"""The travel clinic page: a form, the plan in plain words, a printable plan, an .ics file and the
 yellow fever contraindication letter. See service/clinic/views.py."""
 
 from .views import blp

@@ -3,7 +3,7 @@ planner's terms: the counterpart of answer.present, which turns the plan back in
 
 It is here, beside the rules, so that it is compiled with them (`make native`). Built from interpreted code,
 each value object was a keyword call into a compiled class, parsed at run time: 63k instructions for the
-typical request, more than the objects themselves (docs/production.md, "Issue 14, fourth pass"). It trusts
+typical request, more than the objects themselves (docs/production.md, "Compiled rules core"). It trusts
 its input to be shape-valid (the schema, or its fast path, has loaded it); whether the dates make sense is
 checked by make_plan, as before.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .planner import Immunization, PlanRequest, VaccineRequest
+from .requests import Immunization, PlanRequest, VaccineRequest
 from .schedule import Treatment
 
 
