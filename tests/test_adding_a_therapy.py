@@ -23,6 +23,13 @@ def test_a_second_profile_in_the_data_is_planned_listed_and_cited_by_its_own_rul
     for rule in profile["rules"].values():
         rule["id"] = rule["id"].replace("ofatumumab.", "examplimab.")
     (data / "therapies" / "examplimab.json").write_text(json.dumps(profile))
+    # Its label values and hand-worked plans (required for every profile): here ofatumumab's, as the copy has
+    # the same label figures.
+    sentinels = json.loads((data / "sentinels" / "ofatumumab.json").read_text())
+    sentinels["profile"] = "examplimab"
+    for case in sentinels["cases"]:
+        case["request"]["treatment"]["drug"] = "examplimab"
+    (data / "sentinels" / "examplimab.json").write_text(json.dumps(sentinels))
     client = create_app({"TODAY": date(2026, 11, 24), "LOG_LEVEL": "WARNING", "DATA_DIR": str(data)}).test_client()
 
     doses = ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]
