@@ -183,6 +183,7 @@ class Metrics:
     degraded: bool = False
     # The labelled children by (method, route, status): labels() validates and locks on every call.
     _children: dict[tuple[str, str, int], tuple[Any, Any]] = field(default_factory=dict, repr=False)
+    _reported: str = field(default="ok", repr=False)  # the directory state last logged by state()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method if method in METHODS else "other", route, status)
@@ -228,6 +229,16 @@ class Metrics:
         values.ValueClass = values.MutexValue  # every metric made from now on in this process is in memory
         self.family = _build(CollectorRegistry())
         self._children.clear()
+
+    def state(self) -> dict[str, str]:
+        """For GET /readyz: the directory's state and how this worker counts; a directory that is not usable is
+        logged (once per change of state in this worker)."""
+        state = directory_state()
+        if state not in ("ok", "none") and state != self._reported:
+            log.warning("metrics directory not usable", extra={"reason": state})
+        self._reported = state
+        how = "in_memory" if self.degraded else "files" if self.family.registry is None else "in_process"
+        return {"directory": state, "this_worker": how}
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format of every metric, summed over all workers in multiprocess mode, then the state of the

@@ -296,8 +296,10 @@ def test_a_metrics_directory_removed_mid_run_degrades_the_metrics_never_the_answ
             requests.post(f"{server.url}/v1/plans", json=typical_request(), timeout=30).status_code for _ in range(20)
         ]
         scrape = requests.get(f"{server.url}/metrics", timeout=30)
+        ready = requests.get(f"{server.url}/readyz", timeout=30)
         log = server.log()
     print(f"\nmetrics directory removed mid-run: answers {set(answered)}; /metrics {scrape.status_code}")
+    assert ready.status_code == 200 and ready.json()["metrics"] == {"directory": "missing", "this_worker": "in_memory"}
     assert answered == [200] * 20 and scrape.status_code == 200
     assert "metrics directory unusable" in log and "metrics directory not usable" in log
     assert "Worker failed to boot" not in log
@@ -338,6 +340,7 @@ def test_a_read_only_metrics_directory_keeps_the_dead_workers_counts_and_says_so
                 for _ in range(7)
             ]
             scrape = requests.get(f"{server.url}/metrics", timeout=30)
+            ready = requests.get(f"{server.url}/readyz", timeout=30).json()
             log = server.log()
     finally:
         for _ in range(2):  # the read-only binding, then the volume
@@ -348,6 +351,7 @@ def test_a_read_only_metrics_directory_keeps_the_dead_workers_counts_and_says_so
     assert answered == [200] * 7 and scrape.status_code == 200
     assert counted == 5 + 7  # the dead worker's 5 from its file, the replacement's 7 from its memory
     assert 'planner_metrics_directory_usable{state="read_only"} 0' in text
+    assert ready["status"] == "ready" and ready["metrics"] == {"directory": "read_only", "this_worker": "in_memory"}
     assert sample(text, "planner_metrics_unarchived_workers_total") == 1
     assert "could not archive an exited worker's metrics" in log and "metrics directory unusable" in log
 
@@ -383,6 +387,7 @@ def test_a_full_metrics_volume_degrades_the_metrics_never_the_answers(tmp_path):
                 for _ in range(40)
             ]
             scrapes = [requests.get(f"{server.url}/metrics", timeout=30) for _ in range(4)]
+            ready = requests.get(f"{server.url}/readyz", timeout=30).json()
             log = server.log()
             restarts = log.count("Booting worker")
     finally:
@@ -397,6 +402,7 @@ def test_a_full_metrics_volume_degrades_the_metrics_never_the_answers(tmp_path):
     for scrape in scrapes:
         assert scrape.status_code == 200 and 'planner_metrics_directory_usable{state="full"} 0' in scrape.text
         assert sample(scrape.text, "planner_metrics_degraded_workers_total") >= 2
+    assert ready["status"] == "ready" and ready["metrics"]["directory"] == "full"
 
 
 def test_workers_are_recycled_and_their_metrics_archived(tmp_path):
