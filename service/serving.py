@@ -19,8 +19,9 @@ sends its request slowly waits on its own socket while the worker answers others
   rather than left in the kernel's queue, where no client ever hears back); a request then gets a 503
   problem+json with `Retry-After` at once, before anything else runs and without its body being read, when
   the worker's event loop is more than PLANNER_MAX_QUEUE_MS behind (`LoopLag`: the requests it is about to
-  run have waited that long) or PLANNER_MAX_IN_FLIGHT requests are already in progress in it. /healthz and
-  /readyz are never refused, so probes see a busy pod as alive and ready.
+  run have waited that long) or PLANNER_MAX_IN_FLIGHT requests are already in progress in it. /healthz,
+  /readyz and /metrics are never refused, so probes see a busy pod as alive and ready and the scraper sees it
+  busy.
 - Slow bodies are bounded per worker and per client: while SLOW_BODIES bodies (or CLIENT_SLOW_BODIES from
   one address) are still arriving, a new request's body must arrive within SLOW_BODY_GRACE_SECONDS or it is
   answered 503; a normal client's body arrives with its headers and never notices.
@@ -75,8 +76,9 @@ class SlowBodiesFull(Exception):
 
 # While the slow-body slots are taken, a body gets this long (one sent with its headers takes microseconds).
 SLOW_BODY_GRACE_SECONDS = 0.5
-# The probes: never refused for load (a busy pod is alive and ready; restarting it would lose capacity).
-ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz"})
+# The probes, never refused for load (a busy pod is alive and ready; restarting it would lose capacity), and
+# the scrape (an overloaded pod is when its metrics matter; once every 15 s or so, a few milliseconds).
+ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz", "/metrics"})
 RETRY_AFTER_SECONDS = 1
 
 
