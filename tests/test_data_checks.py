@@ -29,9 +29,9 @@ SCHEMAS = DATA_DIR / "schemas"
 
 
 def data_copy(tmp_path: Path) -> Path:
-    """A copy of the packaged data (without the CDSi XML sources, which the service does not read)."""
+    """A copy of the packaged data (with the CDSi antigen files the series intervals are checked against)."""
     target = tmp_path / "data"
-    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("antigen", "__pycache__", "*.py"))
+    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return target
 
 
@@ -154,6 +154,17 @@ def cited_words_changed(data: Path) -> None:
     therapy(data, lambda d: d["rules"]["live_pre_start"].update(citation="at least 1 week prior to initiation"))
 
 
+def shingrix_minimum_two_weeks(data: Path) -> None:
+    """Shingrix dose 2's minimum interval (CDSi: 4 weeks) typed as 2 weeks."""
+
+    def change(doc: Any) -> None:
+        (interval,) = doc["series"]["zoster-recombinant"]["doses"][1]["intervals"]
+        assert interval["minimum"] == "4 weeks"
+        interval["minimum"] = "2 weeks"
+
+    edit_json(data / "series.json", change)
+
+
 KESIMPTA_LABEL = "Kesimpta US prescribing information, section 2"
 # (defect, file named, field named, source named)
 CLINICAL_DEFECTS = [
@@ -169,6 +180,12 @@ CLINICAL_DEFECTS = [
         KESIMPTA_LABEL,
     ),
     (starter_gaps_changed, "therapies/ofatumumab.json", "schedule.starter_gaps_days", KESIMPTA_LABEL),
+    (
+        shingrix_minimum_two_weeks,
+        "series.json",
+        "series.zoster-recombinant.doses[1].intervals",
+        "CDSi 4.64 AntigenSupportingData-Zoster-508.xml, series 'Zoster Risk 2-dose series'",
+    ),
 ]
 CLINICAL_IDS = [d[0].__name__.replace("_", "-") for d in CLINICAL_DEFECTS]
 

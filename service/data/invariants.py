@@ -11,7 +11,8 @@ a yellow fever window on the day of the first dose). So, besides the schema chec
 - **Live classes**: a catalog vaccine is marked live exactly when one of its codes is in CDSi's live-virus
   conflict table or `live-classes.json` lists it with its source (the oral live vaccines the table leaves
   out): Shingrix marked live stops the start, as yellow fever marked non-live always did.
-- **Minimum intervals between live vaccines**: every conflict in the CDSi table lasts at least 28 days.
+- **Minimum intervals**: every conflict in the CDSi live-virus table lasts at least 28 days, and every series
+  interval taken from CDSi is the one CDSi's antigen file states for that series and dose.
 - **Sentinel plans**: hand-worked plans with their answers (the same file's `cases`, and
   `sentinels/_every_profile.json`, run for every profile) are answered by the real planner; any answer
   that differs stops the start naming the file and the case.
@@ -164,3 +165,78 @@ def run_cases(planner: Any, sentinel_doc: dict[str, Any], drug: str, sentinel_fi
                     f"the hand-worked answer is {expected!r}, the planner answers {got!r}",
                     source=case["worked"],
                 )
+
+
+def _text(element: Any, path: str) -> str:
+    found = element.find(path) if element is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _cdsi_rows(dose: Any) -> list[tuple[bool, int | None, str, str | None]]:
+    """A CDSi series dose's current intervals that count from a dose of the same series: (from the previous
+    dose?, else from target dose n, minInt, earliestRecInt)."""
+    rows = []
+    for interval in dose.findall("interval"):
+        previous = _text(interval, "fromPrevious").upper() == "Y"
+        target = _text(interval, "fromTargetDose")
+        if _text(interval, "cessationDate") or not (previous or target):
+            continue  # retired, or counted from another product or an observation: not a series interval
+        rows.append(
+            (
+                previous,
+                int(target) if target else None,
+                _text(interval, "minInt"),
+                _text(interval, "earliestRecInt") or None,
+            )
+        )
+    return rows
+
+
+def check_cdsi_intervals(series_doc: dict[str, Any], antigen_dir: Any, series_file: str, cdsi_source: str) -> None:
+    """Every interval series.json takes from CDSi (source `cdsi_source`) is the one CDSi's antigen file states for
+    that series and dose: the minimum (minInt) and the recommended interval (earliestRecInt)."""
+    import xml.etree.ElementTree as ET
+
+    roots: dict[str, Any] = {}
+    for sid, entry in series_doc["series"].items():
+        ref = entry.get("cdsi")
+        if not ref or not ref.get("dose_numbers"):
+            continue
+        where = f"CDSi 4.64 {ref['file']}, series '{ref['series_name']}'"
+        if ref["file"] not in roots:
+            try:
+                roots[ref["file"]] = ET.parse(antigen_dir / ref["file"]).getroot()
+            except (OSError, ET.ParseError) as error:
+                raise DataError(series_file, f"series.{sid}.cdsi.file", f"cannot read {where}: {error}") from None
+        matches = [s for s in roots[ref["file"]].findall("series") if _text(s, "seriesName") == ref["series_name"]]
+        if len(matches) != 1:
+            raise DataError(series_file, f"series.{sid}.cdsi.series_name", f"{where}: not found once")
+        _check_series_intervals(sid, entry, ref, matches[0], (series_file, where, cdsi_source))
+
+
+def _check_series_intervals(
+    sid: str, entry: dict[str, Any], ref: dict[str, Any], series: Any, about: tuple[str, str, str]
+) -> None:
+    series_file, where, cdsi_source = about
+    doses = [(_text(d, "doseNumber"), d) for d in series.findall("seriesDose")]
+    order, by_name, names = [n for n, _ in doses], dict(doses), ref["dose_numbers"]
+    for number, dose in enumerate(entry["doses"], start=1):
+        ours = [i for i in dose.get("intervals", ()) if i["source"] == cdsi_source]
+        if number == 1 or not ours or number > len(names) or names[number - 1] not in by_name:
+            continue
+        name = names[number - 1]
+        expected = set()
+        for previous, target, minimum, recommended in _cdsi_rows(by_name[name]):
+            before = order[order.index(name) - 1] if previous else f"Dose {target}"
+            if before in names:
+                expected.add((names.index(before) + 1, minimum, recommended))
+        actual = {(i["from_dose"], i["minimum"], i["recommended"]) for i in ours}
+        if not actual <= expected:
+            wrong = sorted(actual - expected, key=str)[0]
+            raise DataError(
+                series_file,
+                f"series.{sid}.doses[{number - 1}].intervals",
+                f"minimum {wrong[1]!r} (recommended {wrong[2]!r}) after dose {wrong[0]} is not what {where}, {name} "
+                f"states: {sorted(expected, key=str)}",
+                source=where,
+            )

@@ -15,6 +15,7 @@ non-zero) with a message naming the file and the field:
 - then the clinical invariants (service/data/invariants.py): the values each profile's label fixes,
   checked against the words of its cited rule (sentinels/<profile id>.json, required for every profile);
   which vaccines are live (CDSi's table and live-classes.json); live-virus conflicts of at least 28 days;
+  the series intervals taken from CDSi against CDSi's antigen files;
   and hand-worked sentinel plans, answered by the real planner before anything is served.
 """
 
@@ -52,6 +53,7 @@ SERIES = "series.json"
 RULES = "rules.json"
 CONFLICTS = "cdsi/live-virus-conflicts.csv"
 CVX_MAP = "cdsi/cvx-antigen-map.csv"
+ANTIGENS = "cdsi/antigen"  # CDSi's antigen files: the source of the series intervals, checked against them
 THERAPY_DIR = DATA_DIR / THERAPIES
 CATALOG_FILE = DATA_DIR / CATALOG
 SERIES_FILE = DATA_DIR / SERIES
@@ -369,6 +371,7 @@ def cross_check(checked: _Checked, live_classes_doc: dict[str, Any]) -> None:
     files = (checked.shown(CATALOG), checked.shown(CONFLICTS), checked.shown(LIVE_CLASSES))
     invariants.check_live_classes(checked.catalog_doc, cdsi_live, live_classes_doc, files)
     invariants.check_live_spacing(checked.conflict_rows, checked.shown(CONFLICTS), _days)
+    invariants.check_cdsi_intervals(checked.series_doc, checked.data_dir / ANTIGENS, checked.shown(SERIES), "cdsi-4.64")
     _check_catalog_sources(checked)
     _check_series(checked)
     _check_rule_ids(checked)
