@@ -91,6 +91,11 @@ def on_starting(server):
     # The metrics' shared counters (a loss of counts is counted even without the directory) are made here, in
     # the master, so that every worker forked from it shares them.
     import service.metrics  # noqa: F401
+
+    # CDS Hooks tokens seen by any worker, in memory they all share (a replay to another worker is refused too).
+    from service.security import share_replays
+
+    share_replays()
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()

@@ -23,9 +23,13 @@ of its integration engine.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import io
+import mmap
+import os
+import struct
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -338,3 +342,68 @@ def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, R
                 headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
     return require_api_key, cors_headers
+
+
+class SharedReplays:
+    """CDS Hooks `jti`s seen by any worker of this server, each until its token expires: a table in shared
+    memory (a memfd the gunicorn master maps before it forks, so every worker maps the same pages). A token
+    replayed to another worker is refused as it is to the same one; per-worker memory gave a replay one more
+    chance per worker. Replicas do not share it (a replay to another pod is possible within the token's five
+    minutes: docs/production.md).
+
+    Open addressing over `slots` slots of a SHA-256 (32 bytes) and an expiry (a double); a key is looked for in
+    up to PROBES slots from its hash, expired slots are reused, and a POSIX record lock (per process, so it
+    excludes the other workers; greenlets of one worker do not switch inside) guards each use. With every
+    probed slot live (tens of thousands of calls within five minutes), a token is refused: never let through
+    unchecked."""
+
+    SLOT = 40
+    PROBES = 64
+    # A token is accepted until its exp plus the clock-skew leeway (service/api/cds_auth.py, LEEWAY_SECONDS):
+    # its jti is kept that long.
+    KEEP_AFTER_EXPIRY = 30.0
+
+    def __init__(self, slots: int = 16384):
+        self.slots = slots
+        self.fd = os.memfd_create("planner-cds-jti")
+        os.ftruncate(self.fd, slots * self.SLOT)
+        self.pages = mmap.mmap(self.fd, slots * self.SLOT)
+
+    def first_use(self, key: str, expires: float, now: float) -> bool:
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        start = int.from_bytes(digest[:8], "little") % self.slots
+        fcntl.lockf(self.fd, fcntl.LOCK_EX)
+        try:
+            reusable = None
+            for step in range(self.PROBES):
+                offset = ((start + step) % self.slots) * self.SLOT
+                (until,) = struct.unpack_from("d", self.pages, offset + 32)
+                if until == 0.0:  # never used: the key is not further on
+                    reusable = offset if reusable is None else reusable
+                    break
+                if until < now:
+                    reusable = offset if reusable is None else reusable
+                elif self.pages[offset : offset + 32] == digest:
+                    return False  # seen, and its token has not expired
+            if reusable is None:
+                return False
+            self.pages[reusable : reusable + 32] = digest
+            struct.pack_into("d", self.pages, reusable + 32, expires + self.KEEP_AFTER_EXPIRY)
+            return True
+        finally:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN)
+
+
+_shared_replays: SharedReplays | None = None
+
+
+def share_replays() -> None:
+    """Called by the gunicorn master before it forks (deploy/gunicorn.conf.py): the workers share one memory of
+    CDS Hooks tokens. Without it (a single process, the tests) each app keeps its own."""
+    global _shared_replays
+    if _shared_replays is None and hasattr(os, "memfd_create"):
+        _shared_replays = SharedReplays()
+
+
+def shared_replays() -> SharedReplays | None:
+    return _shared_replays

@@ -575,3 +575,30 @@ def test_what_gunicorn_refuses_itself_is_a_problem_with_the_security_headers(tmp
     problem = json.loads(body)
     assert problem["status"] == status and problem["detail"]
     assert b"2001-02-03" not in answer and b"<script>" not in answer, answer  # nothing of the request is sent back
+
+
+def test_a_cds_hooks_token_is_refused_when_replayed_to_another_worker(tmp_path):
+    """The memory of used tokens is the server's, not a worker's: a token used once, then its worker killed, is
+    refused by the replacement (a new process: with per-worker memory it was accepted, once per worker)."""
+    from tests.test_interop_security import BASE, FACTS, ISSUER, JWKS, SIGN, token
+
+    env = {
+        "PLANNER_CDS_ISSUERS": ISSUER,
+        "PLANNER_CDS_JWKS": json.dumps(JWKS),
+        "PLANNER_PUBLIC_BASE_URL": BASE,
+        "PLANNER_API_KEYS": OVERLOAD_KEY,
+    }
+    once = token()
+
+    def call() -> requests.Response:
+        return requests.post(
+            f"{server.url}{SIGN}", json=FACTS.cds(), headers={"Authorization": f"Bearer {once}"}, timeout=30
+        )
+
+    with gunicorn(tmp_path, workers=1, env=env) as server:
+        (first,) = wait_for(lambda: worker_pids(server.process.pid), 30, "the worker")
+        assert call().status_code == 200
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: (pids := worker_pids(server.process.pid)) and first not in pids, 60, "a new worker")
+        replayed = call()
+    assert replayed.status_code == 401 and "used already" in replayed.json()["detail"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -919,3 +920,44 @@ def test_a_name_suggested_for_outside_a_planning_call_has_no_budget():
         with pytest.raises(LookupFailed) as failed:
             catalog.by_name(name, "name")
         assert failed.value.error.candidates  # FHIR and CDS Hooks look names up one at a time
+
+
+# ---- CDS Hooks tokens: one memory for every worker ------------------------------------------------------------
+
+
+def test_a_token_used_in_one_worker_is_refused_in_another():
+    """The master makes the memory before it forks; a child (another worker) uses a jti, the parent then sees
+    it used. Expired entries are reused; the keep-after-expiry equals the JWT check's leeway."""
+    from service.api.cds_auth import LEEWAY_SECONDS
+    from service.security import SharedReplays
+
+    assert SharedReplays.KEEP_AFTER_EXPIRY == LEEWAY_SECONDS
+    replays = SharedReplays(slots=64)
+    now = 1_000_000.0
+    child = os.fork()
+    if child == 0:  # the other worker
+        os._exit(0 if replays.first_use("ehr|jti-1", now + 300, now) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert not replays.first_use("ehr|jti-1", now + 300, now + 10)  # replayed here: refused
+    assert replays.first_use("ehr|jti-2", now + 300, now + 10)
+    later = now + 300 + LEEWAY_SECONDS + 1  # both tokens expired: their slots are free again
+    assert replays.first_use("ehr|jti-1", later + 300, later)
+
+
+def test_a_full_token_memory_refuses_rather_than_forgets():
+    from service.security import SharedReplays
+
+    replays = SharedReplays(slots=8)
+    now = 1_000_000.0
+    assert all(replays.first_use(f"ehr|jti-{i}", now + 300, now) for i in range(8))
+    assert not replays.first_use("ehr|jti-new", now + 300, now)  # no slot free: never let through unchecked
+
+
+def test_without_gunicorn_each_app_keeps_its_own_token_memory():
+    from service.api.cds_auth import ReplayCache
+    from service.security import shared_replays
+
+    assert shared_replays() is None
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL"})
+    assert isinstance(app.extensions["cds_auth"].replays, ReplayCache)
