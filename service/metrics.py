@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import mmap
 import os
@@ -86,15 +87,25 @@ values.MmapedDict = AllocatedMmapedDict  # type: ignore[attr-defined]
 # is itself counted even when the directory is gone or full. Slot 0: workers that switched to in-memory
 # counting (what they count after the switch is theirs alone and dies with them); slot 1: exited workers whose
 # samples the master could not fold into the archive (left as files, or lost if unreadable).
-_SHARED = mmap.mmap(-1, 16)
+_SHARED_FD = os.memfd_create("planner-metrics-state") if hasattr(os, "memfd_create") else -1
+if _SHARED_FD >= 0:
+    os.ftruncate(_SHARED_FD, 16)
+_SHARED = mmap.mmap(_SHARED_FD, 16)
 DEGRADED_WORKERS, UNARCHIVED_WORKERS = 0, 1
 
 
 def _bump(slot: int) -> None:
-    """Add one to a shared counter (rare events; two at the same instant may count once)."""
+    """Add one to a shared counter, under a POSIX record lock (per process: two workers degrading at the same
+    instant each count)."""
     offset = slot * 8
-    (value,) = struct.unpack_from("q", _SHARED, offset)
-    struct.pack_into("q", _SHARED, offset, value + 1)
+    if _SHARED_FD >= 0:
+        fcntl.lockf(_SHARED_FD, fcntl.LOCK_EX)
+    try:
+        (value,) = struct.unpack_from("q", _SHARED, offset)
+        struct.pack_into("q", _SHARED, offset, value + 1)
+    finally:
+        if _SHARED_FD >= 0:
+            fcntl.lockf(_SHARED_FD, fcntl.LOCK_UN)
 
 
 def shared_count(slot: int) -> int:

@@ -401,7 +401,10 @@ def test_a_full_metrics_volume_degrades_the_metrics_never_the_answers(tmp_path):
     # Never a 500 (a zero-length sample file made every scrape one) and never silent about the volume.
     for scrape in scrapes:
         assert scrape.status_code == 200 and 'planner_metrics_directory_usable{state="full"} 0' in scrape.text
-        assert sample(scrape.text, "planner_metrics_degraded_workers_total") >= 2
+        # At least one worker degraded (the master frees the dead workers' files as it archives them, so a
+        # replacement may find room again); each one that did is counted.
+        assert sample(scrape.text, "planner_metrics_degraded_workers_total") == log.count("metrics directory unusable")
+        assert sample(scrape.text, "planner_metrics_degraded_workers_total") >= 1
     assert ready["status"] == "ready" and ready["metrics"]["directory"] == "full"
 
 
