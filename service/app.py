@@ -125,7 +125,8 @@ def _register_routes(app: Flask) -> None:
     fhir.init_app(app)
     cds_hooks.init_app(app)
     ops.document_plain_routes(api, app)
-    ops.refine_schemas(api)
+    profiles = app.extensions["planner"].ruleset.therapies.profiles
+    ops.refine_schemas(api, {p.name: list(p.cadences) for p in profiles})
     register_error_handlers(app)
 
 
@@ -133,7 +134,8 @@ def _spec_options() -> dict[str, Any]:
     return {
         "info": {
             "description": (
-                "Tells when a person on an immunosuppressive therapy (first: ofatumumab, Kesimpta) may get each "
+                "Tells when a person on an immunosuppressive therapy (each therapy a profile of cited rules: GET "
+                "/v1/therapies lists them) may get each "
                 "vaccine. Given dose dates or a planned start and a list of vaccines, it classifies each vaccine "
                 "as live or non-live and returns its permitted windows: pre_start, mid_cycle, post_therapy, or "
                 "avoid. Every response carries the ruleset version and the ids of the rules applied. Errors are "

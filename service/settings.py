@@ -32,6 +32,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "cookie for the page; a form post without it is 401 and its body is never read) or 'off' (404). "
         "Default: keyed when API_KEYS is set, open when it is not.",
     ),
+    "CLINIC_THERAPY": (
+        "ofatumumab",
+        str,
+        "The therapy (a profile id or name, GET /v1/therapies) the travel clinic page selects first; when no loaded "
+        "profile answers to it, the first one.",
+    ),
     "CORS_ORIGINS": (
         "",
         str,

@@ -1,4 +1,8 @@
-"""Shared fixtures: the real therapy profile and catalog, and an app whose clock is pinned."""
+"""Shared fixtures: the real therapy profiles and catalog, and an app whose clock is pinned.
+
+`profile` is ofatumumab (the tables worked by hand for it); `any_profile` is every loaded profile as each of its
+labels reads it (and as the stricter reading without a label), for the tests that must hold for every therapy.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,21 @@ def ruleset():
 @pytest.fixture(scope="session")
 def profile(ruleset):
     return ruleset.therapies.find("ofatumumab")
+
+
+def profile_readings() -> list[tuple[str, str | None]]:
+    """(profile id, label or None) for every loaded profile and each of its labels."""
+    return [(p.id, label) for p in load_ruleset().therapies.profiles for label in (None, *p.labels)]
+
+
+@pytest.fixture(
+    scope="session",
+    params=profile_readings(),
+    ids=[f"{pid}-{label or 'strictest'}" for pid, label in profile_readings()],
+)
+def any_profile(request, ruleset):
+    profile_id, label = request.param
+    return ruleset.therapies.find(profile_id).for_label(label)
 
 
 @pytest.fixture(scope="session")

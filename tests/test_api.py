@@ -38,7 +38,7 @@ def test_plan_answers_the_contract_fields(client):
     assert r.status_code == 200 and r.mimetype == "application/json"
     body = r.get_json()
     assert body["as_of"] == "2026-11-24"
-    assert body["ruleset"]["id"] == "ofatumumab" and body["ruleset"]["version"].startswith("1.0.0+")
+    assert body["ruleset"]["id"] == "ofatumumab" and body["ruleset"]["version"].startswith("1.1.0+")
     t = body["treatment"]
     assert (t["drug"], t["phase"], t["start_date"], t["next_dose"], t["overdue"]) == (
         "ofatumumab",
@@ -291,16 +291,27 @@ def test_one_catalog_entry_and_a_404(client):
 
 def test_therapies_list_the_schedule_and_every_rule_with_its_source(client):
     body = client.get("/v1/therapies").get_json()
-    (ofa,) = body["therapies"]
-    assert ofa["id"] == "ofatumumab" and "Kesimpta" in ofa["brand_names"]
+    listed = {t["id"]: t for t in body["therapies"]}
+    assert set(listed) == {"ofatumumab", "ocrelizumab", "ocrelizumab-sc", "ublituximab", "rituximab"}
+    ofa, ocr, rtx = listed["ofatumumab"], listed["ocrelizumab"], listed["rituximab"]
+    assert ofa["id"] == "ofatumumab" and "Kesimpta" in ofa["brand_names"] and ofa["kind"] == "dosed"
     assert ofa["schedule"]["starter_gaps_days"] == [7, 7, 14]
     assert ofa["vaccine_timing"]["live_pre_start_days"] == 28
-    rules = {r["id"]: r for r in ofa["rules"]}
-    assert {"ofatumumab.live-pre-start", "ofatumumab.mid-cycle-slot"} <= set(rules)
-    assert all(
-        r["source"] and r["citation"] and r["evidence"] in {"label", "guideline", "CDSi", "practice", "decision"}
-        for r in rules.values()
-    )
+    assert set(ocr["schedule"]["cadences"]) == {"every_24_weeks", "every_6_months"} and ocr["labels"] == ["us", "eu"]
+    # The figures listed are the stricter of the labels; each label's own beside them.
+    assert ocr["vaccine_timing"]["live_pre_start_days"] == 42
+    assert ocr["vaccine_timing"]["by_label"] == {
+        "us": {"live_pre_start_days": 28, "non_live_pre_start_days": 14},
+        "eu": {"live_pre_start_days": 42, "non_live_pre_start_days": 42},
+    }
+    assert {"Rituxan", "MabThera", "Truxima", "Ruxience", "Riabni"} <= set(rtx["brand_names"]) and rtx["labels"] == []
+    for therapy in listed.values():
+        rules = {r["id"]: r for r in therapy["rules"]}
+        assert {f"{therapy['id']}.live-pre-start", f"{therapy['id']}.mid-cycle-slot"} <= set(rules)
+        assert all(
+            r["source"] and r["citation"] and r["evidence"] in {"label", "guideline", "CDSi", "practice", "decision"}
+            for r in rules.values()
+        )
 
 
 def test_rule_ids_in_answers_all_exist_in_the_rule_listing(client):
@@ -341,7 +352,7 @@ def test_health_and_readiness(client, catalog):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["vaccines"] == len(catalog.vaccines)
-    assert ready["ruleset"]["ofatumumab"].startswith("1.0.0+")
+    assert ready["ruleset"]["ofatumumab"].startswith("1.1.0+")
 
 
 def test_readiness_says_which_rules_core_runs(client):

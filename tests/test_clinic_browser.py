@@ -455,3 +455,21 @@ def test_no_page_request_puts_patient_data_in_a_url(browser, server):
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/clinic/plan", browser.current_url)
     entries = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all("?" not in url for url in [browser.current_url, *entries])
+
+
+def test_the_cadence_choices_are_the_chosen_therapys_own(browser, server):
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server.url + "/")
+    drug = Select(browser.find_element(by().ID, "drug"))
+    assert drug.first_selected_option.get_attribute("value") == "ofatumumab"
+
+    def offered() -> set[str]:
+        options = browser.find_elements(by().CSS_SELECTOR, "#cadence optgroup:not([hidden]) option")
+        return {o.get_attribute("value") for o in options if o.is_enabled()}
+
+    assert offered() == {"every_4_weeks", "monthly"}
+    drug.select_by_value("ocrelizumab")
+    assert offered() == {"every_24_weeks", "every_6_months"}
+    drug.select_by_value("rituximab")
+    assert offered() == {"every_6_months", "every_24_weeks", "every_4_months", "every_12_months"}

@@ -471,3 +471,33 @@ def test_more_doses_on_record_than_the_series_has_is_a_card_naming_them_not_a_gu
     assert [c["indicator"] for c in cards] == ["warning"]
     assert cards[0]["summary"].startswith("Vaccine timing not checked: CVX 187")
     assert "3 doses given, but the" in cards[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("concept", "expected", "drug"),
+    [
+        (
+            {"text": "Ocrevus 300 mg/10 mL"},
+            "CVX 03: live vaccine ordered with ocrelizumab; give it 42+ days before dose 1",
+            "Ocrelizumab",
+        ),
+        (
+            {"text": "Briumvi 150 mg"},
+            "CVX 03: live vaccine ordered with ublituximab; give it 28+ days before dose 1",
+            "Ublituximab",
+        ),
+        (KESIMPTA, "CVX 03: live vaccine ordered with ofatumumab; give it 28+ days before dose 1", "Ofatumumab"),
+    ],
+    ids=["ocrevus", "briumvi", "kesimpta"],
+)
+def test_the_lead_time_card_names_the_therapy_ordered_and_its_own_figure(client, concept, expected, drug):
+    # With nothing on record, the therapy ordered (never the first profile loaded) words the card; ocrelizumab's
+    # lead time without a label is the stricter, the EU label's 6 weeks.
+    body = not_on_record("03")
+    body["context"]["draftOrders"]["entry"].append(
+        {"resource": {**KESIMPTA_ORDER, "medicationCodeableConcept": concept}}
+    )
+    (card,) = call(client, body)
+    assert (card["indicator"], card["summary"]) == ("critical", expected)
+    stopped = next(o["display"] for o in card["overrideReasons"] if o["code"] == "therapy-stopped")
+    assert stopped.startswith(f"{drug} has been stopped")

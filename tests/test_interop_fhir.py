@@ -122,7 +122,7 @@ def test_kesimpta_is_recognised_by_ndc_or_by_name(client, concept):
 
 def test_recogniser_edges():
     assert ndc_product("0078-1007") == ("00078", "1007") and ndc_product("0078100768") is None
-    assert identify(None).kind == UNIDENTIFIED
+    assert identify(None, ()).kind == UNIDENTIFIED
 
 
 def test_a_monthly_repeat_in_the_request_is_the_monthly_cadence(client):
@@ -250,7 +250,7 @@ def test_no_medication_is_a_422_required(client):
 @pytest.mark.parametrize(
     "concept,expected",
     [
-        ({"coding": [{"system": ATC, "code": "L01FA01", "display": "rituximab"}]}, "not recognised"),
+        ({"coding": [{"system": ATC, "code": "L04AG03", "display": "natalizumab"}]}, "not recognised"),
         ({"coding": [{"system": ATC, "code": "L01FA02"}], "text": "ofatumumab"}, "Arzerra"),
         ({"coding": [{"system": RXNORM, "code": "0000000"}]}, "not recognised"),
     ],

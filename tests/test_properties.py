@@ -1,4 +1,4 @@
-"""Safety invariants that must hold for any input (hypothesis).
+"""Safety invariants that must hold for any input (hypothesis), for every loaded therapy profile and label.
 
 1. A live vaccine never gets a window on or after the first dose while therapy is active (or after it is
    stopped without confirmed B-cell repletion).
@@ -21,26 +21,29 @@ from service.domain.windows import plan_timing
 AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
 
-def _labelled_offsets(count, jitter):
-    """Day offsets of `count` doses spaced as the labelled starter doses (7, 7, 14, then 28), each gap moved by
-    up to the tolerance when `jitter` (a list of -3..3) says so."""
-    gaps = [7, 7, 14] + [28] * count
+def _labelled_offsets(profile, count, jitter):
+    """Day offsets of `count` doses spaced as the profile's labelled starter doses, then its default cadence's
+    days (30 a month for a calendar cadence: any spacing will do for a list whose first gaps are the starter
+    gaps), each starter gap moved by up to the tolerance when `jitter` (a list of -3..3) says so."""
+    cadence = profile.cadences[profile.default_cadence]
+    maintenance = cadence.days or 30 * cadence.months
+    gaps = list(profile.starter_gaps) + [maintenance] * count
     out, day = [0], 0
     for i in range(count - 1):
-        day += gaps[i] + (jitter[i] if i < 3 else 0)
+        day += gaps[i] + (jitter[i] if i < len(profile.starter_gaps) else 0)
         out.append(day)
     return out
 
 
 @st.composite
-def histories(draw):
+def histories(draw, profile):
     """A plausible or implausible treatment history around a random as_of (never one the service must refuse).
 
     Doses are listed with start_date equal to the earliest (a complete history), earlier than it (a partial
-    history), or omitted when they are spaced as the labelled starter doses (within the 3-day tolerance).
+    history), or omitted when they are spaced as the labelled starter doses (within the tolerance).
     """
     as_of = draw(AS_OF_RANGE)
-    cadence = draw(st.sampled_from([None, "every_4_weeks", "monthly"]))
+    cadence = draw(st.sampled_from([None, *profile.cadences]))
     kind = draw(st.sampled_from(["planned", "doses", "starter", "assumed", "stopped"]))
     start_date, doses, stopped_on, repletion = None, (), None, None
     if kind == "planned":
@@ -49,8 +52,9 @@ def histories(draw):
         start_date = as_of - timedelta(days=draw(st.integers(0, 800)))
     elif kind == "starter":
         count = draw(st.integers(2, 12))
-        jitter = draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3))
-        offsets = _labelled_offsets(count, jitter)
+        tolerance = profile.starter_tolerance_days
+        jitter = draw(st.lists(st.integers(-tolerance, tolerance), min_size=4, max_size=4))
+        offsets = _labelled_offsets(profile, count, jitter)
         last = as_of - timedelta(days=draw(st.integers(0, 120)))
         doses = tuple(last - timedelta(days=offsets[-1] - o) for o in offsets)
     else:
@@ -60,25 +64,27 @@ def histories(draw):
         if kind == "stopped":
             last = max(doses)
             stopped_on = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
-            earliest_repletion = max(stopped_on, last + timedelta(days=28))
+            earliest_repletion = max(stopped_on, last + timedelta(days=profile.repletion_min_days_after_last_dose))
             if earliest_repletion <= as_of and draw(st.booleans()):
                 repletion = earliest_repletion + timedelta(days=draw(st.integers(0, (as_of - earliest_repletion).days)))
     treatment = Treatment(
-        "ofatumumab",
+        profile.id,
         doses=doses,
         start_date=start_date,
         cadence=cadence,
         stopped_on=stopped_on,
         b_cell_repletion_on=repletion,
+        label=None if profile.label == "strictest" else profile.label,
     )
     horizon = draw(st.integers(60, 1095))
     return as_of, treatment, horizon
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
-@given(case=histories(), live=st.booleans())
-def test_windows_are_safe_for_any_history(profile, case, live):
-    as_of, treatment, horizon = case
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(data=st.data(), live=st.booleans())
+def test_windows_are_safe_for_any_history(any_profile, data, live):
+    profile = any_profile
+    as_of, treatment, horizon = data.draw(histories(profile))
     until = as_of + timedelta(days=horizon)
     schedule = build_schedule(profile, treatment, as_of, until)
     timing = plan_timing(profile, schedule, live, as_of, until)
@@ -99,10 +105,10 @@ def test_windows_are_safe_for_any_history(profile, case, live):
                 # never before the non-live post-therapy window, never within a dosing interval of a dose
                 non_live = plan_timing(profile, schedule, False, as_of, until).windows
                 assert non_live and window.start >= non_live[0].start
-                assert window.start >= schedule.given[-1] + timedelta(days=28)
+                assert window.start >= schedule.given[-1] + timedelta(days=profile.repletion_min_days_after_last_dose)
             else:
                 assert window.kind == "pre_start"
-                assert window.end <= schedule.first_dose - timedelta(days=28)
+                assert window.end <= schedule.first_dose - timedelta(days=profile.live_pre_start_days)
     assert timing.status == (timing.windows[0].kind if timing.windows else "avoid")
     assert timing.rules
 
@@ -167,11 +173,11 @@ REQUESTABLE = [
 
 
 @st.composite
-def plan_bodies(draw):
-    as_of, treatment, horizon = draw(histories())
+def plan_bodies(draw, profile):
+    as_of, treatment, horizon = draw(histories(profile))
     iso = date.isoformat
-    t = {"drug": "ofatumumab", "doses": [iso(d) for d in treatment.doses]}
-    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on"):
+    t = {"drug": profile.name, "doses": [iso(d) for d in treatment.doses]}
+    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "label"):
         value = getattr(treatment, key)
         if value is not None:
             t[key] = iso(value) if isinstance(value, date) else value
@@ -217,11 +223,11 @@ LIVE_REQUESTABLE = [
 
 
 @st.composite
-def live_heavy_bodies(draw):
+def live_heavy_bodies(draw, profile):
     """Where spacing bites: a planned start far enough away, recent live vaccines, several live requests."""
     as_of = draw(AS_OF_RANGE)
     iso = date.isoformat
-    start = as_of + timedelta(days=draw(st.integers(40, 200)))
+    start = as_of + timedelta(days=draw(st.integers(profile.live_pre_start_days + 12, 200)))
     immunizations = [
         {
             "cvx": draw(st.sampled_from(LIVE_HISTORY_CODES)),
@@ -232,18 +238,17 @@ def live_heavy_bodies(draw):
     names = draw(st.lists(st.sampled_from(LIVE_REQUESTABLE), min_size=2, max_size=6, unique=True))
     return {
         "as_of": iso(as_of),
-        "treatment": {"drug": "ofatumumab", "start_date": iso(start)},
+        "treatment": {"drug": profile.name, "start_date": iso(start)},
         "immunizations": immunizations,
         "vaccines": [{"name": n} for n in names],
         "horizon_days": 365,
     }
 
 
-@settings(
-    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(body=st.one_of(plan_bodies(), live_heavy_bodies()))
-def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, body):
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, any_profile, data):
+    body = data.draw(st.one_of(plan_bodies(any_profile), live_heavy_bodies(any_profile)))
     r = client.post("/v1/plans", json=body)
     assert r.status_code == 200, r.get_json()
     answer = r.get_json()
@@ -306,12 +311,16 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
 # ---- real histories: the vaccine history against the first dose, partial dose lists -----------------------
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
-@given(case=histories(), before=st.integers(1, 27), cvx=st.sampled_from(LIVE_HISTORY_CODES), in_given=st.booleans())
-def test_a_live_vaccine_less_than_28_days_before_the_first_dose_is_always_flagged(ruleset, case, before, cvx, in_given):
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(data=st.data(), cvx=st.sampled_from(LIVE_HISTORY_CODES), in_given=st.booleans())
+def test_a_live_vaccine_closer_than_the_lead_time_to_the_first_dose_is_always_flagged(
+    ruleset, any_profile, data, cvx, in_given
+):
     from service.domain.planner import Immunization, PlanRequest, VaccineRequest, make_plan
 
-    as_of, treatment, horizon = case
+    lead = any_profile.live_pre_start_days
+    as_of, treatment, horizon = data.draw(histories(any_profile))
+    before = data.draw(st.integers(1, lead - 1))
     first = treatment.start_date or min(treatment.doses)
     day = first - timedelta(days=before)
     assume(day <= as_of)
@@ -332,44 +341,59 @@ def test_a_live_vaccine_less_than_28_days_before_the_first_dose_is_always_flagge
     flagged = [w for w in plan.warnings if w.code == "live-vaccine-before-start"]
     assert flagged and vaccine.name in flagged[0].message and day.isoformat() in flagged[0].message
     if plan.schedule.phase == "not_started":
-        assert plan.earliest_start is not None and plan.earliest_start >= day + timedelta(days=28) > first
+        assert plan.earliest_start is not None and plan.earliest_start >= day + timedelta(days=lead) > first
     else:
         assert plan.earliest_start is None
 
 
-def _labelled_run(start, cadence, until):
-    """The labelled schedule from `start` up to `until`: weeks 0, 1, 2, 4, then every 28 days or calendar month
-    counted from week 4 (worked here independently of the planner)."""
+def _labelled_run(profile, start, cadence, until):
+    """The labelled schedule from `start` up to `until`, worked here from the profile's figures independently of
+    the planner: the starter gaps, then the first maintenance dose (after the last gap, or one cadence after
+    dose 1), then one cadence apart counted from it (calendar months from the same anchor)."""
     from dateutil.relativedelta import relativedelta
 
-    week4 = start + timedelta(days=28)
-    run = [start, start + timedelta(days=7), start + timedelta(days=14)]
-    k = 0
+    c = profile.cadences[cadence]
+
+    def after(day, k):
+        return day + (relativedelta(months=c.months * k) if c.months else timedelta(days=c.days * k))
+
+    run = [start]
+    for gap in profile.starter_gaps:
+        run.append(run[-1] + timedelta(days=gap))
+    if profile.maintenance_from_first_dose:
+        anchor, k = start, 1
+    else:
+        anchor, k = run.pop(), 0
     while True:
-        day = week4 + (relativedelta(months=k) if cadence == "monthly" else timedelta(days=28 * k))
+        day = after(anchor, k)
         if day > until:
             return [x for x in run if x <= until]
         run.append(day)
         k += 1
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     start=st.dates(min_value=date(2020, 1, 1), max_value=date(2028, 12, 31)),
     length=st.integers(2, 60),
     late=st.integers(0, 40),
-    cadence=st.sampled_from(["every_4_weeks", "monthly"]),
     cut=st.data(),
 )
-def test_listing_earlier_labelled_doses_never_changes_a_partial_history(profile, start, length, late, cadence, cut):
-    run = _labelled_run(start, cadence, start + timedelta(days=31 * length))
+def test_listing_earlier_labelled_doses_never_changes_a_partial_history(any_profile, start, length, late, cut):
+    profile = any_profile
+    cadence = cut.draw(st.sampled_from(sorted(profile.cadences)))
+    interval = profile.cadences[cadence]
+    run = _labelled_run(
+        profile, start, cadence, start + timedelta(days=(interval.days or 31 * interval.months) * length)
+    )
+    assume(len(run) >= 2)
     as_of = run[-1] + timedelta(days=late)  # up to 40 days after the last dose: due, or overdue
     until = as_of + timedelta(days=365)
     keep = cut.draw(st.integers(1, len(run) - 1))  # always fewer than all, so start_date < earliest listed
     more = cut.draw(st.integers(keep, len(run)))
 
     def build(doses):
-        return build_schedule(profile, Treatment("ofatumumab", tuple(doses), start, cadence), as_of, until)
+        return build_schedule(profile, Treatment(profile.id, tuple(doses), start, cadence), as_of, until)
 
     part, fuller = build(run[-keep:]), build(run[-more:])
     assert part.partial

@@ -98,8 +98,9 @@ class TherapyList(MethodView):
         operationId="listTherapies",
         summary="Supported therapies with their schedule and vaccine rules",
         description=(
-            "Each therapy profile: names, ruleset version, dosing schedule and cadences, the day counts the "
-            "vaccine windows use, and the rules behind them with their sources."
+            "Each therapy profile: names (generic, brands, biosimilars), kind, the labels whose rules it encodes, "
+            "ruleset version, dosing schedule and cadences, the day counts the vaccine windows use (by label where "
+            "the labels differ), and the rules behind them with their sources."
         ),
     )
     @blp.response(200, TherapyListSchema)
@@ -113,12 +114,18 @@ class TherapyList(MethodView):
                     "id": p.id,
                     "name": p.name,
                     "brand_names": list(p.brand_names),
+                    "names": list(p.names),
+                    "kind": p.kind,
+                    "labels": list(p.labels),
                     "ruleset_version": therapies.versions[p.id],
                     "schedule": {
                         "text": p.schedule_text,
                         "starter_gaps_days": list(p.starter_gaps),
+                        "starter_doses": p.starter_doses,
                         "starter_tolerance_days": p.starter_tolerance_days,
+                        "maintenance_from_first_dose": p.maintenance_from_first_dose,
                         "default_cadence": p.default_cadence,
+                        "default_cadence_by_label": dict(p.default_cadence_by_label),
                         "cadences": {
                             c.name: {"days": c.days, "months": c.months, "description": c.description}
                             for c in p.cadences.values()
@@ -127,9 +134,11 @@ class TherapyList(MethodView):
                     "vaccine_timing": {
                         "live_pre_start_days": p.live_pre_start_days,
                         "non_live_pre_start_days": p.non_live_pre_start_days,
+                        "by_label": {label: dict(figures) for label, figures in p.by_label.items()},
                         "mid_cycle": asdict(p.mid_cycle),
                         "post_therapy_after_last_dose_days": p.post_therapy_after_last_dose_days,
                         "b_cell_recheck_days": p.b_cell_recheck_days,
+                        "b_cell_recheck_text": p.b_cell_recheck_text,
                         "b_cell_consensus_days": p.b_cell_consensus_days,
                         "repletion_min_days_after_last_dose": p.repletion_min_days_after_last_dose,
                     },

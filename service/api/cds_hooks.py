@@ -28,6 +28,7 @@ from service.interop.cards import (
     Prefetched,
     order_ref,
     read_prefetch,
+    services,
     short_ref,
     vaccine_orders,
 )
@@ -62,7 +63,13 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cds-hooks", error="invalid_token
 
 @bp.get("")
 def discovery() -> Response:
-    return current_app.response_class(json.dumps({"services": list(SERVICES.values())}), mimetype="application/json")
+    return current_app.response_class(json.dumps({"services": _services()}), mimetype="application/json")
+
+
+def _services(app: Flask | None = None) -> list[dict[str, Any]]:
+    """The discovery document's services, naming the loaded therapies."""
+    profiles = (app or current_app).extensions["planner"].ruleset.therapies.profiles
+    return list(services([p.name for p in profiles]).values())
 
 
 def _body() -> dict[str, Any] | Response:
@@ -102,8 +109,8 @@ def _invalid(errors: list[tuple[str, str]]) -> Response:
 
 @bp.post("/<service_id>")
 def call_service(service_id: str) -> Response:
-    service = SERVICES.get(service_id)
-    if service is None:
+    hook = SERVICES.get(service_id)
+    if hook is None:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
     refused = _authorized(service_id)
     if refused is not None:
@@ -113,8 +120,8 @@ def call_service(service_id: str) -> Response:
         return body
     context = body.get("context")
     errors = []
-    if body.get("hook") != service["hook"]:
-        errors.append(("hook", f"this service answers the {service['hook']!r} hook"))
+    if body.get("hook") != hook:
+        errors.append(("hook", f"this service answers the {hook!r} hook"))
     if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
         errors.append(("hookInstance", "required: a UUID for this hook call"))
     if not isinstance(context, dict):
@@ -125,9 +132,7 @@ def call_service(service_id: str) -> Response:
     if not isinstance(context.get("draftOrders"), dict):
         errors.append(("context.draftOrders", "required: a Bundle of the draft orders"))
     selections = context.get("selections")
-    if service["hook"] == "order-select" and (
-        not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)
-    ):
+    if hook == "order-select" and (not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)):
         errors.append(("context.selections", "required: the references of the selected orders"))
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, dict):
@@ -150,10 +155,11 @@ def call_service(service_id: str) -> Response:
         )
     patient_id = context["patientId"]
     planner = current_app.extensions["planner"]
+    known = therapy_codes(planner.ruleset.therapies.profiles)
     try:
         drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
         orders = vaccine_orders(
-            drafts.items, selections if service["hook"] == "order-select" else None, planner.ruleset.catalog
+            drafts.items, selections if hook == "order-select" else None, planner.ruleset.catalog, known
         )
         administrations = read_prefetch(
             prefetch["medicationAdministrations"], "prefetch.medicationAdministrations", patient_id
@@ -164,20 +170,21 @@ def call_service(service_id: str) -> Response:
         return _invalid([(i.expression, i.message) for i in bad.issues])
     if not orders.vaccines and not orders.unidentified and not drafts.blind:
         return _cards([])  # no vaccine among the orders: nothing to check
-    record = sort_medications(administrations.items + requests.items)
-    profile = _profile_of(record, therapy_codes())
-    version = planner.ruleset.therapies.versions.get(profile.profile_id, "")
+    record = sort_medications(administrations.items + requests.items, known)
+    profile = _profile_of(record, orders, known)
+    version = planner.ruleset.therapies.versions.get(profile.profile_id, "") if profile is not None else ""
     maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
-    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations))
+    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations, known))
 
 
-def _profile_of(record: MedicationRecord, codes: tuple[TherapyCodes, ...]) -> TherapyCodes:
-    """The profile whose drug the record shows (the first profile when it shows none, for wording only)."""
-    for item in record.therapy:
+def _profile_of(record: MedicationRecord, orders: Orders, codes: tuple[TherapyCodes, ...]) -> TherapyCodes | None:
+    """The profile whose drug the record shows, else the one a therapy order (or a not-covered form) names;
+    None when nothing names one (the cards then speak of the therapies in general)."""
+    for item in record.therapy + orders.therapy:
         found = identify(medication_concept(item), codes)
         if found.therapy is not None:
             return found.therapy
-    return (record.profiles or list(codes))[0]
+    return record.profiles[0] if record.profiles else None
 
 
 def _check(
@@ -187,9 +194,10 @@ def _check(
     record: MedicationRecord,
     medication_prefetch: list[Prefetched],
     immunizations: Prefetched,
+    known: tuple[TherapyCodes, ...],
 ) -> list[dict[str, Any]]:
     """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
-    drug = maker.codes.drug
+    drug = maker.drug
     any_live = any(o.live for o in orders.vaccines)
     # Blind spots about the therapy itself: medication searches not (fully) seen.
     med_blind = [b for p in medication_prefetch for b in p.blind]
@@ -264,7 +272,7 @@ def _check(
         return cards
     blind = med_blind + unidentified_meds + not_covered + immunizations.blind
     try:
-        therapy = therapy_from(record.therapy, strict=False)
+        therapy = therapy_from(record.therapy, known, strict=False)
     except InteropError as bad:
         return cards + [
             maker.unplanned_card(
@@ -308,6 +316,7 @@ def _check(
 
 def _starting_cards(maker: CardMaker, orders: Orders) -> list[dict[str, Any]]:
     """Vaccines ordered together with the therapy, for a patient whose record does not show it yet."""
+    assert maker.codes is not None  # a therapy order names its profile
     profile = current_app.extensions["planner"].ruleset.therapies.find(maker.codes.drug)
     out = []
     for order in orders.vaccines:
@@ -344,7 +353,7 @@ def _plan_cards(
                 # The therapy record itself cannot be planned from: no order can be checked.
                 return [
                     maker.unplanned_card(
-                        f"the {maker.codes.drug} record could not be read",
+                        f"the {maker.drug} record could not be read",
                         [f"{locate(origin, e.field)}: {e.message}" for e in record] + blind,
                         "therapy",
                         live=any(o.live for o in todo),
@@ -367,8 +376,11 @@ def _plan_cards(
             maker.plan_card(order, item, as_of, horizon, blind)
             for order, item in zip(todo, plan["vaccines"], strict=True)
         ]
+        # The live lead time the plan applied: the requested label's, or the stricter of the labels.
+        applied = current_app.extensions["planner"].ruleset.therapies.find(plan["treatment"]["drug"])
+        live_lead_days = applied.for_label(plan["treatment"]["label"]).live_pre_start_days
         cards += [
-            maker.warning_card(w, plan["treatment"]["earliest_start"])
+            maker.warning_card(w, plan["treatment"]["earliest_start"], live_lead_days)
             for w in plan["warnings"]
             if w["code"] in CARD_WARNINGS
         ]
@@ -410,9 +422,7 @@ def _partial_history_cards(
             "their mid-cycle slots depend on when the therapy started."
         )
     return [
-        maker.unplanned_card(
-            f"the {maker.codes.drug} record does not say when the therapy started", messages, "therapy"
-        )
+        maker.unplanned_card(f"the {maker.drug} record does not say when the therapy started", messages, "therapy")
     ] + kept
 
 
@@ -472,7 +482,8 @@ def feedback(service_id: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    therapy_codes()  # every profile's interop data is read and checked now, not on the first call
+    # Every profile's interop data (checked by the loader) is built into codes now, not on the first call.
+    therapy_codes(app.extensions["planner"].ruleset.therapies.profiles)
     auth = CdsAuth.from_settings(app.config["PLANNER"], app.extensions["canonical"].base)
     app.extensions["cds_auth"] = auth
     if auth.enabled and (not auth.issuers or not auth.keys or auth.base_url == UNCONFIGURED_BASE):
@@ -506,7 +517,12 @@ FEEDBACK_EXAMPLE = {
 def document_routes(api: Any, app: Flask) -> None:
     """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
     its request can name its hook (a call whose hook is not the service's is refused)."""
-    api.spec.tag({"name": "cds-hooks", "description": "CDS Hooks 2.0: vaccine orders checked against ofatumumab."})
+    api.spec.tag(
+        {
+            "name": "cds-hooks",
+            "description": "CDS Hooks 2.0: vaccine orders checked against the patient's therapy (GET /v1/therapies).",
+        }
+    )
     hl7_schemas.register(api)
     ref = hl7_schemas.ref
     text = {"type": "string", "minLength": 1}
@@ -515,7 +531,7 @@ def document_routes(api: Any, app: Flask) -> None:
         "CdsService": {
             "type": "object",
             "properties": {
-                "hook": {"type": "string", "enum": sorted({s["hook"] for s in SERVICES.values()})},
+                "hook": {"type": "string", "enum": sorted(set(SERVICES.values()))},
                 "title": {"type": "string"},
                 "description": {"type": "string"},
                 "id": {"type": "string", "enum": list(SERVICES)},
@@ -681,14 +697,13 @@ def document_routes(api: Any, app: Flask) -> None:
                 "responses": {
                     "200": {
                         "description": "The services",
-                        **json_content(ref("CdsDiscovery"), {"services": list(SERVICES.values())}),
+                        **json_content(ref("CdsDiscovery"), {"services": _services(app)}),
                     }
                 },
             }
         },
     )
-    for service_id, service in SERVICES.items():
-        hook = service["hook"]
+    for service_id, hook in SERVICES.items():
         method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
         example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
         if hook == "order-select":

@@ -25,6 +25,7 @@ from service.interop.fhir import (
     recommendation_parameters,
     request_from,
 )
+from service.interop.medication import therapy_codes
 
 from . import hl7_schemas
 from .examples import FHIR_REQUEST_EXAMPLE, FHIR_RESPONSE_EXAMPLE
@@ -76,7 +77,10 @@ def metadata() -> Response:
 
 @bp.get("/OperationDefinition/vaccine-timing")
 def definition() -> Response:
-    return fhir_response(operation_definition(current_app.extensions["canonical"]))
+    planner = current_app.extensions["planner"]
+    return fhir_response(
+        operation_definition(current_app.extensions["canonical"], therapy_codes(planner.ruleset.therapies.profiles))
+    )
 
 
 @bp.post("/$vaccine-timing")
@@ -87,7 +91,9 @@ def vaccine_timing() -> Response:
         return fhir_error(bad.status, bad.detail, None, None)
     planner = current_app.extensions["planner"]
     try:
-        fhir_request = request_from(parse_parameters(raw), planner.ruleset.catalog)
+        fhir_request = request_from(
+            parse_parameters(raw), planner.ruleset.catalog, therapy_codes(planner.ruleset.therapies.profiles)
+        )
     except InteropError as bad:
         return outcome(bad.status, bad.issues)
     try:
@@ -157,7 +163,7 @@ def document_routes(api: Any, app: Flask) -> None:
             "description": (
                 "The input of $vaccine-timing: a FHIR R4 Parameters resource. Parts by name: assessmentDate "
                 "(valueDate, at most once), medication (resource: a MedicationAdministration or MedicationRequest "
-                "of ofatumumab; at least one, or the plan has no history), immunization (resource: an Immunization "
+                "of a therapy GET /v1/therapies lists; at least one, or the plan has no history), immunization (resource: an Immunization "
                 "already given), vaccine (valueCodeableConcept with a CVX coding; at least one), neededBy "
                 "(valueDate, at most once), horizonDays (valueInteger or valuePositiveInt, 60 to 1095, at most "
                 "once), bCellRepletionDate (valueDate, at most once). Each part carries exactly the value its name "
@@ -187,7 +193,7 @@ def document_routes(api: Any, app: Flask) -> None:
                     "MedicationAdministration",
                     "MedicationRequest",
                     "Immunization",
-                    description="A medication (ofatumumab) or immunization resource, as FHIR R4 defines it.",
+                    description="A medication (a therapy GET /v1/therapies lists) or immunization resource, as FHIR R4 defines it.",
                 ),
             },
             "required": ["name"],
@@ -274,7 +280,10 @@ def document_routes(api: Any, app: Flask) -> None:
                             hl7_schemas.resource_of(
                                 "OperationDefinition", description="A FHIR R4 OperationDefinition."
                             ),
-                            operation_definition(app.extensions["canonical"]).model_dump(mode="json"),
+                            operation_definition(
+                                app.extensions["canonical"],
+                                therapy_codes(app.extensions["planner"].ruleset.therapies.profiles),
+                            ).model_dump(mode="json"),
                         ),
                     }
                 },
@@ -292,7 +301,7 @@ def document_routes(api: Any, app: Flask) -> None:
                 "summary": "Plan vaccine timing from FHIR resources (FHIR R4 operation)",
                 "description": (
                     "Input: a Parameters with assessmentDate, medication (required: MedicationAdministration / "
-                    "MedicationRequest of ofatumumab, or a searchset Bundle of them), immunization, vaccine (CVX) and "
+                    "MedicationRequest of a therapy GET /v1/therapies lists, or a searchset Bundle of them), immunization, vaccine (CVX) and "
                     "horizonDays parts. Output: a Parameters whose 'recommendation' part is an "
                     "ImmunizationRecommendation with the same dates and statuses POST /v1/plans answers: one "
                     "recommendation per dose to give (doseNumber; LOINC 30981-5 / 59777-3 = first / last day of its "
@@ -319,7 +328,7 @@ def document_routes(api: Any, app: Flask) -> None:
                     "422": outcome_response(
                         422,
                         "the resources cannot be planned from (an unknown code system, no "
-                        "vaccine, a medication that is not ofatumumab, or what POST /v1/plans "
+                        "vaccine, a medication that is not a therapy this planner covers, or what POST /v1/plans "
                         "would answer with 422)",
                     ),
                 },

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from service import NATIVE
-from service.contract.schemas import CADENCES, HealthSchema, ReadySchema
+from service.contract.schemas import CADENCE_PATTERN, HealthSchema, ReadySchema
 
 from .blueprint import Blueprint
 from .problems import PROBLEM_TYPES
@@ -133,7 +133,8 @@ REQUEST_ID_DOC = (
 )
 
 
-def refine_schemas(api: Any) -> None:
+def refine_schemas(api: Any, cadences: dict[str, list[str]]) -> None:
+    """`cadences`: each loaded therapy's cadence names, by therapy name (for the Cadence component's text)."""
     """State in the document what marshmallow checks in code and apispec cannot translate, and what every
     operation shares. Found by the contract fuzzing and by generating clients: requests the document allowed
     (both name and cvx; a dose in the year 0169) were refused for their shape; the cadence enum came out once
@@ -152,8 +153,11 @@ def refine_schemas(api: Any) -> None:
         "Cadence",
         {
             "type": "string",
-            "enum": list(CADENCES),
-            "description": "Maintenance cadence: every_4_weeks, or monthly (the same calendar day each month).",
+            "pattern": CADENCE_PATTERN,
+            "description": "Maintenance cadence: one the therapy lists (GET /v1/therapies), else 422 naming "
+            "treatment.cadence and the therapy's values. "
+            + "; ".join(f"{drug}: {', '.join(names)}" for drug, names in cadences.items())
+            + ".",
         },
     )
     cadence = {"$ref": "#/components/schemas/Cadence"}
@@ -161,7 +165,7 @@ def refine_schemas(api: Any) -> None:
         "type": "string",
         "allOf": [cadence],
         "nullable": True,
-        "description": "Maintenance cadence (default: the therapy's, every_4_weeks for ofatumumab).",
+        "description": "Maintenance cadence (default: the therapy's own, GET /v1/therapies default_cadence).",
     }
     components["TreatmentOut"]["properties"]["cadence"] = {
         "allOf": [cadence],

@@ -18,13 +18,14 @@ from werkzeug.datastructures import MultiDict
 SPARE_DOSES = 2
 SPARE_IMMUNIZATIONS = 2
 SPARE_VACCINES = 2
-MIN_DOSE_INPUTS = 4  # the starter sequence: weeks 0, 1, 2 and 4
+MIN_DOSE_INPUTS = 4  # the longest starter sequence (ofatumumab: weeks 0, 1, 2 and 4)
 MIN_IMMUNIZATION_ROWS = 2
 MIN_VACCINE_INPUTS = 4
 # Bounds that keep a hand-made form post small; the planner checks the contract's own limits after these.
 MAX_ROWS = 50
-CADENCES = ("every_4_weeks", "monthly")
-DEFAULT_CADENCE = "every_4_weeks"
+# A cadence or label as the form may post it; which ones a therapy takes is the planner's to say (a 422 naming
+# the field and the therapy's values), the form only keeps a hand-made post small.
+_CHOICE = re.compile(r"^[a-z0-9_]{1,40}$")
 _IMMUNIZATION_KEY = re.compile(r"^immunizations\[(\d{1,2})\]\.(name|date)$")
 _API_INDEXED = re.compile(r"^(treatment\.doses|vaccines|immunizations)\[(\d+)\](?:\.(\w+))?$")
 
@@ -35,7 +36,9 @@ class ClinicForm:
 
     as_of: str = ""
     drug: str = ""
-    cadence: str = DEFAULT_CADENCE
+    # Blank: the therapy's default cadence, and the stricter of its labels' rules.
+    cadence: str = ""
+    label: str = ""
     start_date: str = ""
     doses: list[str] = field(default_factory=list)
     stopped_on: str = ""
@@ -83,11 +86,12 @@ def read_form(form: MultiDict[str, str]) -> ClinicForm:
         for _, row in sorted(rows.items())
         if row.get("name") or row.get("date")
     ][:MAX_ROWS]
-    cadence = _text(form, "cadence")
+    cadence, label = _text(form, "cadence"), _text(form, "label")
     return ClinicForm(
         as_of=_text(form, "as_of"),
         drug=_text(form, "drug"),
-        cadence=cadence if cadence in CADENCES else DEFAULT_CADENCE,
+        cadence=cadence if _CHOICE.match(cadence) else "",
+        label=label if _CHOICE.match(label) else "",
         start_date=_text(form, "start_date"),
         doses=[d.strip() for d in form.getlist("doses") if d.strip()][:MAX_ROWS],
         stopped_on=_text(form, "stopped_on"),
@@ -101,7 +105,11 @@ def read_form(form: MultiDict[str, str]) -> ClinicForm:
 
 def plan_body(form: ClinicForm) -> dict[str, Any]:
     """The POST /v1/plans body the form stands for. Blank fields are left out, never sent as ""."""
-    treatment: dict[str, Any] = {"drug": form.drug, "cadence": form.cadence}
+    treatment: dict[str, Any] = {"drug": form.drug}
+    if form.cadence:
+        treatment["cadence"] = form.cadence
+    if form.label:
+        treatment["label"] = form.label
     if form.start_date:
         treatment["start_date"] = form.start_date
     if form.doses:
@@ -138,7 +146,7 @@ def form_key(api_field: str) -> str:
             return "needed_by" if leaf == "needed_by" else f"vaccines-{index}"
         return f"immunizations-{index}-{leaf or 'name'}"
     name = api_field.removeprefix("treatment.")
-    if name in ("as_of", "drug", "cadence", "start_date", "doses", "stopped_on", "b_cell_repletion_on"):
+    if name in ("as_of", "drug", "cadence", "label", "start_date", "doses", "stopped_on", "b_cell_repletion_on"):
         return name
     if name in ("vaccines", "immunizations"):
         return name

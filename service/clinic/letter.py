@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import current_app
 
+from service.domain.therapy import weeks_or_days
+
 from .form import ClinicForm
 from .present import long_date
 
@@ -66,6 +68,13 @@ def letter_context(plan: dict[str, Any], item: dict[str, Any], form: ClinicForm)
         "form": form,
         "drug": treatment["drug"],
         "brands": _brands(treatment["drug"]),
+        # The live lead time the plan applied (its label's, or the stricter of the labels), as the label writes it.
+        "live_lead": weeks_or_days(
+            current_app.extensions["planner"]
+            .ruleset.therapies.find(treatment["drug"])
+            .for_label(treatment["label"])
+            .live_pre_start_days
+        ),
         "phase": treatment["phase"],
         "stopped_on": treatment["stopped_on"],
         "start_date": treatment["start_date"],

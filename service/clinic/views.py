@@ -16,6 +16,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from service.api.ics import calendar_response
 from service.domain.errors import FieldError, InvalidInput
+from service.domain.therapy import TherapyProfile
 from service.planning import Planner
 
 from .form import ClinicForm, form_key, plan_body, read_form
@@ -39,7 +40,8 @@ RULES_PATH = "/clinic/rules"
 FIELD_LABELS = {
     "as_of": "Plan as of",
     "drug": "Medicine",
-    "cadence": "Maintenance injections",
+    "cadence": "Maintenance cadence",
+    "label": "Prescribing information",
     "start_date": "First dose",
     "doses": "Injections given",
     "stopped_on": "Stopped on",
@@ -90,9 +92,34 @@ def catalog_names() -> list[str]:
 
 
 def drugs() -> list[tuple[str, str]]:
-    """(value, label) for the therapy select: the generic name, labelled with the brand names."""
+    """(value, label) for the therapy select: the generic name, labelled with the brand names; the clinic's
+    therapy (PLANNER_CLINIC_THERAPY) first."""
+    profiles = list(planner().ruleset.therapies.profiles)
+    first = default_therapy()
+    profiles.sort(key=lambda p: p.id != first.id)
+    return [(p.name, f"{' / '.join(p.brand_names)} ({p.name})" if p.brand_names else p.name) for p in profiles]
+
+
+def default_therapy() -> TherapyProfile:
+    """The therapy the page selects first: PLANNER_CLINIC_THERAPY, or the first loaded profile."""
+    therapies = planner().ruleset.therapies
+    try:
+        return therapies.find(current_app.config["PLANNER"]["CLINIC_THERAPY"])
+    except InvalidInput:
+        return therapies.profiles[0]
+
+
+def cadence_groups() -> list[dict[str, Any]]:
+    """Each therapy's own cadences for the cadence select (one group per therapy; clinic.js shows the chosen
+    therapy's group only, and without it a cadence the therapy does not list is a 422 naming the field)."""
     return [
-        (p.name, f"{' / '.join(p.brand_names)} ({p.name})" if p.brand_names else p.name)
+        {
+            "drug": p.name,
+            "label": f"{' / '.join(p.brand_names)} ({p.name})" if p.brand_names else p.name,
+            "default": p.default_cadence,
+            "cadences": [(c.name, c.description) for c in p.cadences.values()],
+            "labels": list(p.labels),
+        }
         for p in planner().ruleset.therapies.profiles
     ]
 
@@ -117,6 +144,7 @@ def render_page(
         "plan": plan,
         "catalog_names": catalog_names(),
         "drugs": drugs(),
+        "cadence_groups": cadence_groups(),
         "paths": {"plan": PLAN_PATH, "ics": CALENDAR_PATH, "letter": LETTER_PATH, "rules": RULES_PATH},
     }
     if plan is not None:
@@ -141,7 +169,7 @@ def plan_form(form: ClinicForm) -> dict[str, Any]:
 
 @blp.get("/")
 def page() -> tuple[str, int]:
-    return render_page(ClinicForm(as_of=planner().today().isoformat(), drug=drugs()[0][0]))
+    return render_page(ClinicForm(as_of=planner().today().isoformat(), drug=default_therapy().name))
 
 
 @blp.get(PLAN_PATH)

@@ -16,8 +16,13 @@ from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
 S = TypeVar("S", bound=type[Schema])
-# Maintenance cadences a request may name; openapi.yaml states them once, as the component Cadence.
-CADENCES = ("every_4_weeks", "monthly")
+# A maintenance cadence as a request may write it; which ones a therapy takes is its profile's (GET
+# /v1/therapies): a cadence the therapy does not list is a 422 naming the field and the therapy's values.
+# openapi.yaml states the shape once, as the component Cadence.
+CADENCE_PATTERN = r"^[a-z0-9_]{1,40}$"
+# The labels a profile may encode separately (treatment.label), and what the answer says was applied.
+LABELS = ("us", "eu")
+LABELS_APPLIED = ("us", "eu", "strictest")
 # How the rules core may run (GET /readyz): compiled with mypyc, or its Python source.
 RULES_CORES = ("compiled", "pure_python")
 METRICS_DIRECTORY_STATES = ("ok", "missing", "read_only", "full", "none")
@@ -140,9 +145,11 @@ class TreatmentSchema(Schema):
             "earliest dose (the doses are the complete history), or be earlier: the doses are then the recent part of "
             "an established therapy (what a dispensing record or a patient's memory holds), the start may be "
             "approximate, and the phase, next dose and slots come from the listed doses (warning history-assumed). "
-            "Omitted with doses, the doses are read as a new start only when they are spaced as the labelled starter "
-            "doses (7, 7 and 14 days apart, each within 3 days); a single dose, or doses that cannot be the starter "
-            "doses (two doses 28 days apart, say), get a 422 with code partial_history naming this field.",
+            "Omitted with doses, the doses are read as a new start only when they are spaced as the therapy's labelled "
+            "starter doses (ofatumumab: 7, 7 and 14 days apart; ocrelizumab and ublituximab: 14 days; each within 3 "
+            "days); a single dose, or doses that cannot be the starter doses (two ofatumumab doses 28 days apart, "
+            "say), get a 422 with code partial_history naming this field. A therapy without starter doses "
+            "(rituximab, ocrelizumab subcutaneous) reads any list as given.",
             "2027-01-05",
         ),
     )
@@ -154,9 +161,23 @@ class TreatmentSchema(Schema):
     cadence = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(CADENCES),
+        validate=validate.Regexp(CADENCE_PATTERN, error="Not a cadence name: GET /v1/therapies lists each therapy's."),
         metadata=_doc(
-            "Maintenance cadence: every_4_weeks (default) or monthly (same calendar day each month).", "every_4_weeks"
+            "Maintenance cadence, one the therapy lists (GET /v1/therapies; default: the therapy's own). "
+            "Ofatumumab: every_4_weeks (default) or monthly (same calendar day each month); ocrelizumab: "
+            "every_24_weeks (default) or every_6_months; ...",
+            "every_4_weeks",
+        ),
+    )
+    label = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(LABELS),
+        metadata=_doc(
+            "The prescribing information whose rules apply where the US and EU labels differ (ocrelizumab: 4 weeks "
+            "live / 2 weeks non-live before the first dose in the US, 6 weeks for any vaccine in the EU). Omitted: "
+            "for each rule, the stricter. A therapy must list the label (GET /v1/therapies `labels`), else 422.",
+            None,
         ),
     )
     stopped_on = IsoDate(
@@ -169,11 +190,12 @@ class TreatmentSchema(Schema):
         allow_none=True,
         metadata=_doc(
             "Date a laboratory confirmed B-cell repletion after stopping: B cells back to the lower limit of normal "
-            "(40 cells/µl) or to the patient's baseline (Kesimpta EU SmPC / Canadian product monograph; median recovery "
-            "24.6 weeks after discontinuation). Needs stopped_on; not before it, not after as_of, and not earlier than "
-            "28 days (one dosing interval) after the last dose (422, code implausible_repletion). Sooner than 24.6 "
-            "weeks after the last dose it is accepted with the warning repletion-before-median. Live vaccines are "
-            "planned from it, never before the non-live post-therapy window.",
+            "(40 cells/µl) or to the patient's baseline. Needs stopped_on; not before it, not after as_of, and not "
+            "sooner after the last dose than the therapy's profile allows (ofatumumab: 28 days, one dosing interval; "
+            "GET /v1/therapies repletion_min_days_after_last_dose; 422, code implausible_repletion). Sooner than the "
+            "therapy's re-check figure (ofatumumab: the modelled median of 24.6 weeks) it is accepted with the "
+            "warning repletion-before-median. Live vaccines are planned from it, never before the non-live "
+            "post-therapy window.",
             None,
         ),
     )
@@ -263,6 +285,10 @@ class TreatmentOutSchema(Schema):
     phase = fields.String(validate=validate.OneOf(["not_started", "starter", "maintenance", "stopped"]))
     start_date = IsoDate(metadata=_doc("First dose date (given or planned)."))
     cadence = fields.String(metadata=_doc("Maintenance cadence used."))
+    label = fields.String(
+        validate=validate.OneOf(LABELS_APPLIED),
+        metadata=_doc("Whose rules applied where the labels differ: us, eu, or strictest (each rule the stricter)."),
+    )
     doses_given = fields.List(
         IsoDate(), metadata=_doc("Doses taken as given: the request's, or the assumed labelled schedule.")
     )
@@ -274,7 +300,8 @@ class TreatmentOutSchema(Schema):
         allow_none=True,
         metadata=_doc(
             "For a therapy not yet started: the earliest first dose the vaccine history allows, the latest live "
-            "vaccine (immunizations or a given list) + 28 days, when that is after as_of; otherwise null. Set whether "
+            "vaccine (immunizations or a given list) + the therapy's live lead time (28 days for ofatumumab), when "
+            "that is after as_of; otherwise null. Set whether "
             "or not the planned start_date respects it (when it does not, warnings has live-vaccine-before-start)."
         ),
     )
@@ -350,7 +377,8 @@ class VaccinePlanSchema(Schema):
         metadata=_doc(
             "For a live vaccine before a planned start that is too close for it (or for its whole series, or for its "
             "spacing after another live vaccine): the earliest first-dose date that lets it all be given first. For a "
-            "single dose with nothing else in the way this is as_of + 28 days."
+            "single dose with nothing else in the way this is as_of + the therapy's live lead time (28 days for "
+            "ofatumumab)."
         ),
     )
     b_cell_recheck_on = IsoDate(
@@ -585,7 +613,17 @@ class CadenceOutSchema(Schema):
 class TherapyScheduleSchema(Schema):
     text = fields.String(metadata=_doc("The labelled dosing schedule in words."))
     starter_gaps_days = fields.List(fields.Integer(), metadata=_doc("Days between the starter doses, in order."))
+    starter_doses = fields.Integer(metadata=_doc("Doses of the starter phase (0: none)."))
+    starter_tolerance_days = fields.Integer(metadata=_doc("Days a starter dose may be early or late."))
+    maintenance_from_first_dose = fields.Boolean(
+        metadata=_doc("The first maintenance dose is one cadence after dose 1 (ocrelizumab, ublituximab).")
+    )
     default_cadence = fields.String(metadata=_doc("The maintenance cadence used when a request names none."))
+    default_cadence_by_label = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata=_doc("The default cadence with treatment.label, where it differs."),
+    )
     cadences = fields.Dict(
         keys=fields.String(), values=fields.Nested(CadenceOutSchema), metadata=_doc("The cadences, by name.")
     )
@@ -594,9 +632,13 @@ class TherapyScheduleSchema(Schema):
 @response()
 class MidCycleSchema(Schema):
     after_min = fields.Integer(metadata=_doc("Earliest day of the slot after a dose D: D + after_min."))
-    after_max = fields.Integer(metadata=_doc("Latest day of the slot after D: D + after_max."))
+    after_max = fields.Integer(
+        allow_none=True, metadata=_doc("Latest day of the slot after D: D + after_max (null: no bound).")
+    )
     before_min = fields.Integer(metadata=_doc("Latest day before the next dose N: N - before_min."))
-    before_max = fields.Integer(metadata=_doc("Earliest day before N: N - before_max."))
+    before_max = fields.Integer(
+        allow_none=True, metadata=_doc("Earliest day before N: N - before_max (null: no bound).")
+    )
 
 
 @response()
@@ -606,9 +648,21 @@ class VaccineTimingSchema(Schema):
         metadata=_doc("A non-live vaccine at least this many days before the first dose.")
     )
     mid_cycle = fields.Nested(MidCycleSchema, metadata=_doc("The non-live slot between two doses."))
+    by_label = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata=_doc("The lead times each label gives, where the labels differ (the figures above are the stricter)."),
+    )
     post_therapy_after_last_dose_days = fields.Integer()
-    b_cell_recheck_days = fields.Integer()
-    b_cell_consensus_days = fields.Integer()
+    b_cell_recheck_days = fields.Integer(
+        allow_none=True,
+        metadata=_doc("Days after stopping when a B-cell count is worth taking (null: no source gives one)."),
+    )
+    b_cell_recheck_text = fields.String()
+    b_cell_consensus_days = fields.Integer(allow_none=True)
+    repletion_min_days_after_last_dose = fields.Integer(
+        metadata=_doc("A repletion date sooner than this after the last dose is refused (implausible_repletion).")
+    )
 
 
 @response()
@@ -616,6 +670,15 @@ class TherapySchema(Schema):
     id = fields.String()
     name = fields.String()
     brand_names = fields.List(fields.String())
+    names = fields.List(fields.String(), metadata=_doc("Every name treatment.drug answers to (case-insensitive)."))
+    kind = fields.String(
+        validate=validate.OneOf(["dosed", "continuous", "course"]),
+        metadata=_doc("dosed: injections or infusions on dates (continuous and course: see the contract)."),
+    )
+    labels = fields.List(
+        fields.String(validate=validate.OneOf(LABELS)),
+        metadata=_doc("The labels whose rules the profile encodes (treatment.label); empty: guidelines only."),
+    )
     ruleset_version = fields.String()
     schedule = fields.Nested(TherapyScheduleSchema, metadata=_doc("Starter gaps, cadences and their descriptions."))
     vaccine_timing = fields.Nested(VaccineTimingSchema, metadata=_doc("Day counts the windows use."))

@@ -52,8 +52,12 @@ def value_at(doc: Any, path: str) -> Any:
 
 
 def matches(expected: Any, got: Any) -> bool:
+    """`expected` as a sentinel writes it: a value, {"includes": x} (a list holding x) or {"sorted": [...]} (a
+    list holding exactly these, in any order)."""
     if isinstance(expected, dict) and set(expected) == {"includes"}:
         return isinstance(got, list) and expected["includes"] in got
+    if isinstance(expected, dict) and set(expected) == {"sorted"}:
+        return isinstance(got, list) and sorted(got, key=str) == sorted(expected["sorted"], key=str)
     return bool(expected == got)
 
 

@@ -37,12 +37,20 @@ from referencing import Registry, Resource
 
 from service.data import invariants
 from service.data.errors import DataError as DataError  # re-exported: app, gunicorn.conf and tests import it here
-from service.domain.catalog import Catalog, Product, Unspecified, Vaccine
+from service.domain.catalog import Catalog, Product, Unspecified, Vaccine, normalize
 from service.domain.intervals import Interval
 from service.domain.planner import Therapies, VaccineRules
 from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
 from service.domain.spacing import ACIP_RULE, CDSI_RULE, LiveVirusConflicts
-from service.domain.therapy import Cadence, MidCycleSlot, Rule, TherapyProfile
+from service.domain.therapy import (
+    LABELLED_FIGURES,
+    PLANNED_KINDS,
+    Cadence,
+    MidCycleSlot,
+    Rule,
+    TherapyProfile,
+    with_label_variants,
+)
 
 DATA_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = DATA_DIR / "schemas"
@@ -126,7 +134,84 @@ def check_schema(doc: Any, schema: str, shown: str) -> None:
         raise DataError(shown, _field(error), f"{error.message}{more}")
 
 
+class ProfileError(ValueError):
+    """A therapy profile whose fields disagree with each other: names the field (the file is the caller's)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def _labelled(timing: dict[str, Any], labels: list[str]) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """The strictest figure of each LABELLED_FIGURES (the longest lead time), and the figures by label."""
+    strictest: dict[str, int] = {}
+    by_label: dict[str, dict[str, int]] = {}
+    for figure in LABELLED_FIGURES:
+        value = timing[figure]
+        if isinstance(value, dict):
+            missing = [label for label in value if label not in labels]
+            if missing:
+                raise ProfileError(
+                    f"vaccine_timing.{figure}.{missing[0]}",
+                    f"names a label the profile does not list in labels {labels}",
+                )
+            for label, days in value.items():
+                by_label.setdefault(label, {})[figure] = days
+            value = max(value.values())
+        strictest[figure] = value
+    return strictest, by_label
+
+
+def _check_profile(doc: dict[str, Any]) -> None:
+    """What the schema cannot say about one profile: its parts must agree (each error names the field)."""
+    schedule, timing = doc["schedule"], doc["vaccine_timing"]
+    if doc["kind"] not in PLANNED_KINDS:
+        raise ProfileError(
+            "kind",
+            f"{doc['kind']!r} therapies are part of the contract but not planned yet (planned: {', '.join(PLANNED_KINDS)})",
+        )
+    cadences = schedule["cadences"]
+    if schedule["default_cadence"] not in cadences:
+        raise ProfileError(
+            "schedule.default_cadence", f"{schedule['default_cadence']!r} is not one of schedule.cadences"
+        )
+    for label, name in schedule.get("default_cadence_by_label", {}).items():
+        if label not in doc["labels"]:
+            raise ProfileError(
+                f"schedule.default_cadence_by_label.{label}", f"names a label not in labels {doc['labels']}"
+            )
+        if name not in cadences:
+            raise ProfileError(
+                f"schedule.default_cadence_by_label.{label}", f"{name!r} is not one of schedule.cadences"
+            )
+    for name, cadence in cadences.items():
+        if not cadence.get("days") and not cadence.get("months"):
+            raise ProfileError(f"schedule.cadences.{name}", "needs a number of days or months above 0")
+    gaps, doses = len(schedule["starter_gaps_days"]), schedule["starter_doses"]
+    expected = doses - 1 if schedule.get("maintenance_from_first_dose") else doses
+    if gaps != max(expected, 0):
+        raise ProfileError(
+            "schedule.starter_gaps_days",
+            f"{gaps} gap(s) for {doses} starter dose(s): expected {max(expected, 0)} (one per starter dose"
+            + (
+                ", the first maintenance dose counting from dose 1)"
+                if schedule.get("maintenance_from_first_dose")
+                else ")"
+            ),
+        )
+    if timing["b_cell_recheck_days"] is not None and "repletion_before_median" not in doc["rules"]:
+        raise ProfileError("rules.repletion_before_median", "required when vaccine_timing.b_cell_recheck_days is given")
+    if (timing["b_cell_consensus_days"] is None) != (not timing["b_cell_consensus_text"]):
+        raise ProfileError("vaccine_timing.b_cell_consensus_text", "given exactly when b_cell_consensus_days is")
+    for i, row in enumerate(doc["interop"]["fhir_cadences"]):
+        if row["cadence"] not in cadences:
+            raise ProfileError(
+                f"interop.fhir_cadences[{i}].cadence", f"{row['cadence']!r} is not one of schedule.cadences"
+            )
+
+
 def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
+    _check_profile(doc)
     schedule, timing = doc["schedule"], doc["vaccine_timing"]
     cadences = {
         name: Cadence(name=name, days=c.get("days", 0), months=c.get("months", 0), description=c.get("description", ""))
@@ -136,9 +221,13 @@ def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
         role: Rule(id=r["id"], summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
         for role, r in doc["rules"].items()
     }
-    if schedule["default_cadence"] not in cadences:
-        raise ValueError(f"{doc['id']}: default cadence {schedule['default_cadence']!r} is not defined")
-    return TherapyProfile(
+    strictest, by_label = _labelled(timing, doc["labels"])
+    optional = {
+        key: timing[key]
+        for key in ("repletion_min_text", "timing_source", "b_cell_recheck_source", "b_cell_recheck_warning")
+        if key in timing
+    }
+    profile = TherapyProfile(
         id=doc["id"],
         version=doc["version"],
         name=doc["name"],
@@ -148,8 +237,8 @@ def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
         starter_doses=schedule["starter_doses"],
         cadences=cadences,
         default_cadence=schedule["default_cadence"],
-        live_pre_start_days=timing["live_pre_start_days"],
-        non_live_pre_start_days=timing["non_live_pre_start_days"],
+        live_pre_start_days=strictest["live_pre_start_days"],
+        non_live_pre_start_days=strictest["non_live_pre_start_days"],
         mid_cycle=MidCycleSlot(**timing["mid_cycle"]),
         b_cell_recheck_days=timing["b_cell_recheck_days"],
         b_cell_consensus_days=timing["b_cell_consensus_days"],
@@ -160,7 +249,15 @@ def profile_from_dict(doc: dict[str, Any]) -> TherapyProfile:
         b_cell_consensus_text=timing["b_cell_consensus_text"],
         starter_tolerance_days=schedule["starter_tolerance_days"],
         repletion_min_days_after_last_dose=timing["repletion_min_days_after_last_dose"],
+        kind=doc["kind"],
+        maintenance_from_first_dose=schedule.get("maintenance_from_first_dose", False),
+        labels=tuple(doc["labels"]),
+        by_label=by_label,
+        default_cadence_by_label=dict(schedule.get("default_cadence_by_label", {})),
+        interop=doc["interop"],
+        **optional,
     )
+    return with_label_variants(profile)
 
 
 def catalog_from_dict(doc: dict[str, Any]) -> Catalog:
@@ -453,12 +550,27 @@ def _check_rule_ids(checked: _Checked) -> None:
             raise DataError(
                 checked.shown(RULES), f"rules.{rule_id}", "the planner cites this rule but it is not defined"
             )
-    seen = set(vaccine_rules.rules)
-    for profile in checked.profiles:
+    _check_profiles_apart(checked.data_dir, checked.profiles, set(vaccine_rules.rules))
+
+
+def _check_profiles_apart(data_dir: Path, profiles: list[TherapyProfile], vaccine_rule_ids: set[str]) -> None:
+    """A name answers to one profile, and a rule id means one rule across every profile and the vaccine rules."""
+    names: dict[str, str] = {}
+    for profile in profiles:
+        for name in (profile.id, profile.name, *profile.names, *profile.brand_names):
+            key = normalize(name)
+            if names.setdefault(key, profile.id) != profile.id:
+                raise DataError(
+                    _shown(data_dir / THERAPIES / f"{profile.id}.json", data_dir),
+                    "names",
+                    f"{name!r} also names {names[key]!r}: treatment.drug must name one therapy",
+                )
+    seen = set(vaccine_rule_ids)
+    for profile in profiles:
         for role, rule in profile.rules.items():
             if rule.id in seen:
                 raise DataError(
-                    checked.shown(f"{THERAPIES}/{profile.id}.json"),
+                    _shown(data_dir / THERAPIES / f"{profile.id}.json", data_dir),
                     f"rules.{role}.id",
                     f"rule id {rule.id!r} is defined twice",
                 )
@@ -486,16 +598,26 @@ def load_ruleset(data_dir: Path | str | None = None) -> Ruleset:
 @lru_cache(maxsize=4)
 def _load(data_dir: Path) -> Ruleset:
     digest = hashlib.sha256()
+    # The files every therapy's answers read (catalog, series, rules, conflicts): each therapy's version is
+    # a digest of these and its own profile, so a change to one profile leaves the others' versions alone.
+    shared = hashlib.sha256()
+    own: dict[str, bytes] = {}
 
     def read_checked(path: Path, schema: str) -> dict[str, Any]:
         doc, raw = _read(path, data_dir)
         check_schema(doc, schema, _shown(path, data_dir))
         digest.update(raw)
+        if schema == "therapy.schema.json":
+            own[path.stem] = raw
+        else:
+            shared.update(raw)
         return doc  # type: ignore[no-any-return]
 
     def built(path: Path, build: Any, *args: Any) -> Any:
         try:
             return build(*args)
+        except ProfileError as error:
+            raise DataError(_shown(path, data_dir), error.field, str(error)) from None
         except (ValueError, KeyError) as error:
             raise DataError(_shown(path, data_dir), "", str(error)) from None
 
@@ -508,6 +630,8 @@ def _load(data_dir: Path) -> Ruleset:
         raise DataError(_shown(data_dir / THERAPIES, data_dir), "", "holds no therapy profile")
     for path in therapy_paths:
         doc = read_checked(path, "therapy.schema.json")
+        if doc["id"] != path.stem:
+            raise DataError(_shown(path, data_dir), "id", f"{doc['id']!r} differs from the file name {path.stem!r}")
         profile_docs.append(doc)
         profiles.append(built(path, profile_from_dict, doc))
     series_path, rules_path = data_dir / SERIES, data_dir / RULES
@@ -515,6 +639,7 @@ def _load(data_dir: Path) -> Ruleset:
     rules_doc = read_checked(rules_path, "rules.schema.json")
     conflict_rows, raw = _csv_rows(data_dir / CONFLICTS, data_dir, CONFLICTS_COLUMNS)
     digest.update(raw)
+    shared.update(raw)
     cvx_map_rows, _ = _csv_rows(data_dir / CVX_MAP, data_dir, ("cvx", "inLiveVirusConflicts"))
     conflicts = built(data_dir / CONFLICTS, conflicts_from_csv, raw.decode("utf-8"))
     vaccine_rules = built(series_path, vaccine_rules_from, series_doc, rules_doc, conflicts, catalog)
@@ -523,7 +648,11 @@ def _load(data_dir: Path) -> Ruleset:
     sentinels = _sentinels(data_dir, profile_docs)
     full = digest.hexdigest()
     short = full[:12]
-    versions = {p.id: f"{p.version}+catalog.{catalog.version}.data.{short}" for p in profiles}
+    base = shared.digest()
+    versions = {
+        p.id: f"{p.version}+catalog.{catalog.version}.data.{hashlib.sha256(base + own[p.id]).hexdigest()[:12]}"
+        for p in profiles
+    }
     ruleset = Ruleset(Therapies(profiles, versions), catalog, vaccine_rules, short, catalog_doc, full)
     run_sentinels(ruleset, sentinels)
     return ruleset

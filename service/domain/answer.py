@@ -26,6 +26,7 @@ def present(plan: Plan) -> dict[str, Any]:
             "phase": s.phase,
             "start_date": s.first_dose,
             "cadence": s.cadence.name,
+            "label": plan.profile.label,
             "doses_given": list(s.given),
             "next_dose": s.next_dose,
             "overdue": s.overdue,

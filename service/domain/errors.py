@@ -22,8 +22,8 @@ ERROR_CODES: dict[str, str] = {
         "established therapy: send treatment.start_date"
     ),
     "implausible_repletion": (
-        "treatment.b_cell_repletion_on is less than one dosing interval (28 days) after the last dose: it cannot "
-        "be a recovery after discontinuation"
+        "treatment.b_cell_repletion_on is sooner after the last dose than the therapy's profile allows (one dosing "
+        "interval: 28 days for ofatumumab, GET /v1/therapies): it cannot be a recovery after discontinuation"
     ),
 }
 

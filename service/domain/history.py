@@ -1,9 +1,9 @@
 """The vaccine history against the therapy's first dose: the label's timing rules, checked on what was given.
 
 The windows say when a vaccine may still be given; this module says what the vaccines already given (a
-request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than 28
-days before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less than 14 days
-before the first dose. Each is a warning with a stable code; none changes a window.
+request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than the
+profile's live lead time before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less
+than the non-live lead time before the first dose. Each is a warning with a stable code; none changes a window.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .advisories import (
 )
 from .catalog import Vaccine
 from .schedule import NOT_STARTED, DoseSchedule
-from .therapy import TherapyProfile
+from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
 
 
@@ -75,7 +75,8 @@ def review_history(
             PlanWarning(
                 LIVE_VACCINE_BEFORE_START,
                 f"Live vaccine less than {profile.live_pre_start_days} days before the {which} {name} dose on "
-                f"{first}{stated}: {_listed(live_before)}. The label says to give live vaccines at least 4 weeks "
+                f"{first}{stated}: {_listed(live_before)}. {profile.timing_source} says to give live vaccines at "
+                f"least {weeks_or_days(profile.live_pre_start_days)}{profile.label_note('live_pre_start_days')} "
                 f"before starting {name}. {action}",
                 (profile.rule_id("live_vaccine_before_start"),),
             )
@@ -106,8 +107,9 @@ def review_history(
             PlanWarning(
                 NON_LIVE_VACCINE_NEAR_START,
                 f"Non-live vaccine less than {profile.non_live_pre_start_days} days before the {which} {name} dose "
-                f"on {first}{stated}: {_listed(non_live_near)}. The label advises non-live vaccines at least 2 "
-                "weeks before starting whenever possible; ACIP advises that doses given within 14 days before "
+                f"on {first}{stated}: {_listed(non_live_near)}. {profile.timing_source} advises non-live vaccines at "
+                f"least {weeks_or_days(profile.non_live_pre_start_days)}{profile.label_note('non_live_pre_start_days')} "
+                "before starting whenever possible; ACIP advises that doses given within 14 days before "
                 "immunosuppressive therapy may be considered unimmunized and repeated once immunity is restored, "
                 f"so the response may be reduced.{keep}",
                 (profile.rule_id("non_live_vaccine_near_start"),),

@@ -26,6 +26,7 @@ def to_treatment(t: dict[str, Any]) -> Treatment:
         cadence=t["cadence"],
         stopped_on=t["stopped_on"],
         b_cell_repletion_on=t["b_cell_repletion_on"],
+        label=t.get("label"),
     )
 
 

@@ -26,7 +26,7 @@ from .intervals import iso_day, shift
 from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, space_from_history, yellow_fever_warnings
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
-from .schedule import NOT_STARTED, DoseSchedule, build_schedule
+from .schedule import NOT_STARTED, DoseSchedule, build_schedule, read_label
 from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series
 from .spacing import LiveEvent, LiveSpacing
 from .therapy import TherapyProfile
@@ -415,7 +415,7 @@ def _checked_request(
     errors: list[FieldError] = []
     profile: TherapyProfile | None = None
     try:
-        profile = therapies.find(request.treatment.drug)
+        profile = read_label(therapies.find(request.treatment.drug), request.treatment)
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)

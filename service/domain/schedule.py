@@ -28,7 +28,7 @@ IMPLAUSIBLE_REPLETION = "implausible_repletion"
 class Treatment(Value):
     """The treatment history as the request states it (dates already parsed)."""
 
-    _fields = ("drug", "doses", "start_date", "cadence", "stopped_on", "b_cell_repletion_on")
+    _fields = ("drug", "doses", "start_date", "cadence", "stopped_on", "b_cell_repletion_on", "label")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Treatment(Value):
         cadence: str | None = None,
         stopped_on: date | None = None,
         b_cell_repletion_on: date | None = None,
+        label: str | None = None,
     ) -> None:
         self.drug: Final = drug
         self.doses: Final = doses
@@ -45,6 +46,8 @@ class Treatment(Value):
         self.cadence: Final = cadence
         self.stopped_on: Final = stopped_on
         self.b_cell_repletion_on: Final = b_cell_repletion_on
+        # `us` or `eu`: the label whose figures apply where the labels differ; None: the stricter, rule by rule.
+        self.label: Final = label
 
 
 class DoseSchedule(Value):
@@ -115,8 +118,39 @@ class DoseSchedule(Value):
         return tuple(d for d in self.upcoming if d <= until)
 
 
+def read_label(profile: TherapyProfile, treatment: Treatment) -> TherapyProfile:
+    """The profile as the requested label reads it (treatment.label), or a 422 naming the field and the values."""
+    label = treatment.label
+    if label is None or label in profile.labels:
+        return profile.for_label(label)
+    if not profile.labels:
+        message = (
+            f"{profile.name}'s rules come from guidelines, not from a label that differs by region: leave "
+            "treatment.label out"
+        )
+    else:
+        message = f"must be one of {', '.join(profile.labels)} for {profile.name} (or left out: the stricter rule)"
+    raise InvalidInput([FieldError("treatment.label", message)])
+
+
 def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) -> None:
     """Reject a history that cannot be true or that would force a guess."""
+    errors = _dose_errors(treatment, as_of)
+    if treatment.cadence is not None and treatment.cadence not in profile.cadences:
+        errors.append(
+            FieldError(
+                "treatment.cadence",
+                f"must be one of {', '.join(sorted(profile.cadences))} ({profile.name}'s cadences, GET /v1/therapies)",
+            )
+        )
+    errors += _start_errors(profile, treatment)
+    errors += _stop_errors(treatment, as_of)
+    errors += _repletion_errors(profile, treatment, as_of)
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _dose_errors(treatment: Treatment, as_of: date) -> list[FieldError]:
     errors: list[FieldError] = []
     seen: dict[date, int] = {}
     doses = treatment.doses
@@ -133,8 +167,11 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
         if dose in seen:
             errors.append(FieldError(f"treatment.doses[{i}]", f"dose {dose} repeats treatment.doses[{seen[dose]}]"))
         seen.setdefault(dose, i)
-    if treatment.cadence is not None and treatment.cadence not in profile.cadences:
-        errors.append(FieldError("treatment.cadence", f"must be one of {', '.join(sorted(profile.cadences))}"))
+    return errors
+
+
+def _start_errors(profile: TherapyProfile, treatment: Treatment) -> list[FieldError]:
+    errors: list[FieldError] = []
     first = min(treatment.doses) if treatment.doses else None
     if first is None and treatment.start_date is None:
         errors.append(
@@ -156,59 +193,74 @@ def check_treatment(profile: TherapyProfile, treatment: Treatment, as_of: date) 
         problem = _not_a_new_start(profile, tuple(sorted(set(treatment.doses))))
         if problem is not None:
             errors.append(FieldError("treatment.start_date", problem, code=PARTIAL_HISTORY))
+    return errors
+
+
+def _stop_errors(treatment: Treatment, as_of: date) -> list[FieldError]:
+    errors: list[FieldError] = []
     stopped = treatment.stopped_on
-    if stopped is not None:
-        last = max(treatment.doses) if treatment.doses else None
-        if stopped > as_of:
-            errors.append(
-                FieldError(
-                    "treatment.stopped_on",
-                    f"{stopped} is after as_of {as_of}: a discontinuation date must already have happened",
-                )
+    if stopped is None:
+        return errors
+    last = max(treatment.doses) if treatment.doses else None
+    if stopped > as_of:
+        errors.append(
+            FieldError(
+                "treatment.stopped_on",
+                f"{stopped} is after as_of {as_of}: a discontinuation date must already have happened",
             )
-        if last is not None and stopped < last:
-            errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the last dose {last}"))
-        if last is None and treatment.start_date is not None and stopped < treatment.start_date:
-            errors.append(
-                FieldError(
-                    "treatment.stopped_on",
-                    f"{stopped} is before the start date {treatment.start_date}: a therapy cannot stop before it starts",
-                )
+        )
+    if last is not None and stopped < last:
+        errors.append(FieldError("treatment.stopped_on", f"{stopped} is before the last dose {last}"))
+    if last is None and treatment.start_date is not None and stopped < treatment.start_date:
+        errors.append(
+            FieldError(
+                "treatment.stopped_on",
+                f"{stopped} is before the start date {treatment.start_date}: a therapy cannot stop before it starts",
             )
-    repletion = treatment.b_cell_repletion_on
-    if repletion is not None:
-        if stopped is None:
-            errors.append(
-                FieldError(
-                    "treatment.b_cell_repletion_on",
-                    "only valid with treatment.stopped_on: B-cell repletion is confirmed after the therapy is stopped",
-                )
+        )
+    return errors
+
+
+def _repletion_errors(profile: TherapyProfile, treatment: Treatment, as_of: date) -> list[FieldError]:
+    errors: list[FieldError] = []
+    repletion, stopped = treatment.b_cell_repletion_on, treatment.stopped_on
+    if repletion is None:
+        return errors
+    if stopped is None:
+        errors.append(
+            FieldError(
+                "treatment.b_cell_repletion_on",
+                "only valid with treatment.stopped_on: B-cell repletion is confirmed after the therapy is stopped",
             )
-        elif repletion < stopped:
-            errors.append(FieldError("treatment.b_cell_repletion_on", f"{repletion} is before stopped_on {stopped}"))
-        if repletion > as_of:
-            errors.append(
-                FieldError(
-                    "treatment.b_cell_repletion_on",
-                    f"{repletion} is after as_of {as_of}: only a laboratory result already available counts",
-                )
+        )
+    elif repletion < stopped:
+        errors.append(FieldError("treatment.b_cell_repletion_on", f"{repletion} is before stopped_on {stopped}"))
+    if repletion > as_of:
+        errors.append(
+            FieldError(
+                "treatment.b_cell_repletion_on",
+                f"{repletion} is after as_of {as_of}: only a laboratory result already available counts",
             )
-        last = _last_dose(profile, treatment)
-        if last is not None and repletion < shift(last, profile.repletion_min_days_after_last_dose):
-            plausible = shift(last, profile.repletion_min_days_after_last_dose)
-            errors.append(
-                FieldError(
-                    "treatment.b_cell_repletion_on",
-                    f"{repletion} is {(repletion - last).days} day(s) after the last dose {last}: B-cell repletion "
-                    "(recovery to the lower limit of normal, 40 cells/µl, or to baseline, after discontinuation) "
-                    f"cannot be confirmed within one dosing interval ({profile.repletion_min_days_after_last_dose} "
-                    f"days) of a dose, so it cannot open a live vaccine window. Check the laboratory date; the "
-                    f"earliest the service accepts is {plausible}.",
-                    code=IMPLAUSIBLE_REPLETION,
-                )
+        )
+    last = _last_dose(profile, treatment)
+    if last is not None and repletion < shift(last, profile.repletion_min_days_after_last_dose):
+        plausible = shift(last, profile.repletion_min_days_after_last_dose)
+        errors.append(
+            FieldError(
+                "treatment.b_cell_repletion_on",
+                f"{repletion} is {(repletion - last).days} day(s) after the last dose {last}: B-cell repletion "
+                "(recovery to the lower limit of normal, 40 cells/µl, or to baseline, after discontinuation) "
+                f"cannot be confirmed within {profile.repletion_min_text} ({profile.repletion_min_days_after_last_dose} "
+                f"days) of a dose, so it cannot open a live vaccine window. Check the laboratory date; the "
+                f"earliest the service accepts is {plausible}.",
+                code=IMPLAUSIBLE_REPLETION,
             )
-    if errors:
-        raise InvalidInput(errors)
+        )
+    return errors
+
+
+def _interval_text(cadence: Cadence) -> str:
+    return f"{cadence.months} month(s)" if cadence.months else f"{cadence.days} days"
 
 
 def _not_a_new_start(profile: TherapyProfile, doses: tuple[date, ...]) -> str | None:
@@ -223,10 +275,18 @@ def _not_a_new_start(profile: TherapyProfile, doses: tuple[date, ...]) -> str | 
         f"when these are the recent doses of an established therapy, or {first} when this is the complete "
         "history of a new start."
     )
-    if len(doses) == 1:
+    if len(doses) == 1 and profile.starter_gaps:
+        # The two readings disagree on the next dose: the first starter gap, or one maintenance interval.
+        maintenance = profile.cadences[profile.default_cadence]
+        gap = profile.starter_gaps[0]
+        readings = (
+            f"{gap} or {maintenance.days} days"
+            if not maintenance.months
+            else f"{gap} days or {_interval_text(maintenance)}"
+        )
         return (
             f"one dose ({first}) without treatment.start_date could be the first dose of a new start or the latest "
-            "dose of an established therapy, and the next dose would be 7 or 28 days later. " + how
+            f"dose of an established therapy, and the next dose would be {readings} later. " + how
         )
     tolerance = profile.starter_tolerance_days
     for gap, (earlier, later) in zip(profile.starter_gaps, zip(doses, doses[1:], strict=False), strict=False):
@@ -252,7 +312,9 @@ def _last_dose(profile: TherapyProfile, treatment: Treatment) -> date | None:
     return list(_take_until(labelled_doses(profile, cadence, start, 1), stopped))[-1]
 
 
-def dose_numbers_from_start(profile: TherapyProfile, start: date, doses: Sequence[date]) -> tuple[int, ...]:
+def dose_numbers_from_start(
+    profile: TherapyProfile, start: date, doses: Sequence[date], cadence: Cadence
+) -> tuple[int, ...]:
     """The number (1-based) of each listed dose of a partial history, from its distance to the stated start.
 
     A listed dose after the start is at least dose 2 (the start was a dose); it is dose k when it falls no
@@ -260,7 +322,7 @@ def dose_numbers_from_start(profile: TherapyProfile, start: date, doses: Sequenc
     and always after the dose listed before it. Beyond the first maintenance dose (its day plus the tolerance)
     the number only says "a later maintenance dose".
     """
-    offsets = profile.starter_offsets()
+    offsets = profile.starter_offsets(cadence, start)
     tolerance = profile.starter_tolerance_days
     numbers: list[int] = []
     for day in doses:
@@ -319,13 +381,19 @@ def labelled_doses(
 
     Maintenance doses are counted from an anchor: `start` is `steps` intervals after `anchor` when one is
     given, else the first maintenance dose of this run is the anchor. So a calendar-month cadence from the
-    31st gives 28/29 Feb then 31 Mar, not a schedule that drifts to the 28th.
+    31st gives 28/29 Feb then 31 Mar, not a schedule that drifts to the 28th. A profile whose first maintenance
+    dose is one cadence after dose 1 (ocrelizumab, ublituximab) anchors it on dose 1 of this run: the dose
+    `number` less its labelled starter offset.
     """
     day = start
+    first = shift(start, -sum(profile.starter_gaps[: number - 1]))
     while number <= len(profile.starter_gaps):
         yield day
         day = shift(day, profile.starter_gaps[number - 1])
         number += 1
+    if anchor is None and profile.maintenance_from_first_dose and number <= profile.starter_doses:
+        yield day  # the last starter dose; the first maintenance dose is one cadence after dose 1
+        anchor, steps = first, 1
     if anchor is None:
         anchor, steps = day, 0
     while True:
@@ -333,10 +401,32 @@ def labelled_doses(
         steps += 1
 
 
-def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, until: date) -> DoseSchedule:
-    """The schedule on `as_of`, projected far enough to bound every slot up to `until`."""
-    check_treatment(profile, treatment, as_of)
-    cadence = profile.cadences[treatment.cadence or profile.default_cadence]
+class _History(Value):
+    """What the request says was given, read against the label: the first dose, the doses with their numbers."""
+
+    _fields = ("first", "given", "numbers", "assumed", "partial", "rules", "warnings")
+
+    def __init__(
+        self,
+        first: date,
+        given: tuple[date, ...],
+        numbers: tuple[int, ...],
+        assumed: bool,
+        partial: bool,
+        rules: list[str],
+        warnings: list[PlanWarning],
+    ) -> None:
+        self.first: Final = first
+        self.given: Final = given
+        self.numbers: Final = numbers
+        self.assumed: Final = assumed
+        self.partial: Final = partial
+        self.rules: Final = rules
+        self.warnings: Final = warnings
+
+
+def _read_history(profile: TherapyProfile, treatment: Treatment, cadence: Cadence, as_of: date) -> _History:
+    """The doses given (listed, or the labelled run assumed from a past start), numbered from the first dose."""
     warnings: list[PlanWarning] = []
     rules = [profile.rule_id("schedule")]
     assumed = partial = False
@@ -345,45 +435,74 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         if treatment.start_date is not None and treatment.start_date < given[0]:
             partial = True
             first = treatment.start_date
-            numbers = dose_numbers_from_start(profile, first, given)
+            numbers = dose_numbers_from_start(profile, first, given, cadence)
             rules.append(profile.rule_id("partial_history"))
         else:
             first = given[0]
             numbers = tuple(range(1, len(given) + 1))
             if treatment.start_date is None:
                 rules.append(profile.rule_id("starter_spacing"))
-    else:
-        assert treatment.start_date is not None  # check_treatment guarantees it
-        first = treatment.start_date
-        given = ()
-        if first <= as_of:
-            # No doses listed but the start is past: the contract says to assume the labelled schedule.
-            end = min(as_of, treatment.stopped_on or as_of)
-            given = tuple(_take_until(labelled_doses(profile, cadence, first, 1), end))
-            assumed = True
-            rules.append(profile.rule_id("assumed_schedule"))
-            warnings.append(
-                PlanWarning(
-                    HISTORY_ASSUMED,
-                    f"No doses were listed and the start date {first} is on or before as_of {as_of}: the "
-                    f"labelled schedule is assumed to have been followed ({len(given)} dose(s) up to {end}). "
-                    "List the doses actually given for an exact plan.",
-                    (profile.rule_id("assumed_schedule"),),
-                )
+        return _History(first, given, numbers, assumed, partial, rules, warnings)
+    assert treatment.start_date is not None  # check_treatment guarantees it
+    first = treatment.start_date
+    given = ()
+    if first <= as_of:
+        # No doses listed but the start is past: the contract says to assume the labelled schedule.
+        end = min(as_of, treatment.stopped_on or as_of)
+        given = tuple(_take_until(labelled_doses(profile, cadence, first, 1), end))
+        assumed = True
+        rules.append(profile.rule_id("assumed_schedule"))
+        warnings.append(
+            PlanWarning(
+                HISTORY_ASSUMED,
+                f"No doses were listed and the start date {first} is on or before as_of {as_of}: the "
+                f"labelled schedule is assumed to have been followed ({len(given)} dose(s) up to {end}). "
+                "List the doses actually given for an exact plan.",
+                (profile.rule_id("assumed_schedule"),),
             )
-        numbers = tuple(range(1, len(given) + 1))
+        )
+    return _History(first, given, tuple(range(1, len(given) + 1)), assumed, partial, rules, warnings)
 
+
+def _labelled_next(profile: TherapyProfile, cadence: Cadence, history: _History) -> tuple[date, date | None, int]:
+    """(due, anchor, steps): the labelled next dose after the last one given, and the maintenance anchor the
+    doses after it count from (None: the next dose is not a maintenance dose, or anchors itself)."""
+    given, numbers, first = history.given, history.numbers, history.first
+    last_number = numbers[-1]
+    if last_number > profile.starter_doses:
+        maintenance = [day for day, n in zip(given, numbers, strict=True) if n > profile.starter_doses]
+        # The calendar the maintenance doses keep: dose 1's when the label counts them from it (ocrelizumab: 31
+        # August, 28 February, 31 August), else the labelled first maintenance dose's for a partial history.
+        if profile.maintenance_from_first_dose:
+            planned: date | None = first
+        else:
+            planned = shift(first, profile.starter_offsets(cadence, first)[-1]) if history.partial else None
+        anchor, steps = maintenance_anchor(cadence, maintenance, planned)
+        return cadence.after(anchor, steps + 1), anchor, steps + 1
+    if last_number == profile.starter_doses and profile.maintenance_from_first_dose:
+        # The first maintenance dose is one cadence after dose 1 as given (the label counts from infusion 1).
+        return cadence.after(first), first, 1
+    return profile.gap_after(last_number, cadence).after(given[-1]), None, 0
+
+
+def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, until: date) -> DoseSchedule:
+    """The schedule on `as_of`, projected far enough to bound every slot up to `until`."""
+    check_treatment(profile, treatment, as_of)
+    cadence = profile.cadences[treatment.cadence or profile.default_cadence]
+    history = _read_history(profile, treatment, cadence, as_of)
+    first, given, numbers, partial = history.first, history.given, history.numbers, history.partial
+    warnings, rules = history.warnings, history.rules
     if treatment.stopped_on is not None:
         rules.append(profile.rule_id("stopped"))
         if partial:
-            warnings.append(_partial_warning(profile, first, given, numbers, None))
+            warnings.append(_partial_warning(profile, cadence, first, given, numbers, None))
         if treatment.b_cell_repletion_on is not None and given:
             warnings += _repletion_warnings(profile, treatment.b_cell_repletion_on, given[-1])
         return DoseSchedule(
             STOPPED,
             first,
             given,
-            assumed,
+            history.assumed,
             None,
             False,
             (),
@@ -402,40 +521,19 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         phase = NOT_STARTED
         next_dose, number = first, 1
     else:
-        last_number = numbers[-1]
-        number = last_number + 1
+        number = numbers[-1] + 1
         # Starter until the first maintenance dose is given: the gap after the last starter dose has no slot.
-        phase = STARTER if last_number <= profile.starter_doses else MAINTENANCE
-        if last_number > len(profile.starter_gaps):
-            starters = len(profile.starter_gaps)
-            maintenance = [day for day, n in zip(given, numbers, strict=True) if n > starters]
-            planned = shift(first, profile.starter_offsets()[-1]) if partial else None
-            anchor, steps = maintenance_anchor(cadence, maintenance, planned)
-            due = cadence.after(anchor, steps + 1)
-            steps += 1
-        else:
-            due = profile.gap_after(last_number, cadence).after(given[-1])
+        phase = STARTER if numbers[-1] <= profile.starter_doses else MAINTENANCE
+        due, anchor, steps = _labelled_next(profile, cadence, history)
         if partial:
-            warnings.append(_partial_warning(profile, first, given, numbers, due))
-        if assumed:
-            next_dose = due  # replaced below by the assumed run's own next dose
-        elif due < as_of:
+            warnings.append(_partial_warning(profile, cadence, first, given, numbers, due))
+        next_dose = due  # for an assumed run, replaced below by the run's own next dose
+        if not history.assumed and due < as_of:
             # Label: a missed dose is given as soon as possible and the schedule restarts from it.
             next_dose, overdue, anchor, steps = as_of, True, None, 0
             rules.append(profile.rule_id("missed_dose"))
-            warnings.append(
-                PlanWarning(
-                    DOSE_MISSED,
-                    f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
-                    f"{as_of}), and later doses follow from that date. If doses were given since {given[-1]} "
-                    "that are not listed, list them (the recent ones are enough, with treatment.start_date the "
-                    "day the therapy began): the plan is only as exact as the history it is given.",
-                    (profile.rule_id("missed_dose"),),
-                )
-            )
-        else:
-            next_dose = due
-    if assumed:
+            warnings.append(_missed_warning(profile, due, as_of, given[-1]))
+    if history.assumed:
         # Continue the same assumed run, so a month-end anchor is not lost at the as_of boundary.
         run = _take_one_past(labelled_doses(profile, cadence, first, 1), until)
         upcoming = tuple(day for day in run if day > given[-1])
@@ -446,7 +544,7 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
         phase,
         first,
         given,
-        assumed,
+        history.assumed,
         next_dose,
         overdue,
         upcoming,
@@ -459,8 +557,19 @@ def build_schedule(profile: TherapyProfile, treatment: Treatment, as_of: date, u
     )
 
 
-def _describe_dose(profile: TherapyProfile, number: int) -> str:
-    offsets = profile.starter_offsets()
+def _missed_warning(profile: TherapyProfile, due: date, as_of: date, last_given: date) -> PlanWarning:
+    return PlanWarning(
+        DOSE_MISSED,
+        f"The dose due on {due} was missed: it should be given as soon as possible (taken as "
+        f"{as_of}), and later doses follow from that date. If doses were given since {last_given} "
+        "that are not listed, list them (the recent ones are enough, with treatment.start_date the "
+        "day the therapy began): the plan is only as exact as the history it is given.",
+        (profile.rule_id("missed_dose"),),
+    )
+
+
+def _describe_dose(profile: TherapyProfile, cadence: Cadence, start: date, number: int) -> str:
+    offsets = profile.starter_offsets(cadence, start)
     if number < len(offsets):
         return f"starter dose {number} (week {offsets[number - 1] // 7})"
     if number == len(offsets):
@@ -469,14 +578,19 @@ def _describe_dose(profile: TherapyProfile, number: int) -> str:
 
 
 def _partial_warning(
-    profile: TherapyProfile, start: date, given: tuple[date, ...], numbers: tuple[int, ...], due: date | None
+    profile: TherapyProfile,
+    cadence: Cadence,
+    start: date,
+    given: tuple[date, ...],
+    numbers: tuple[int, ...],
+    due: date | None,
 ) -> PlanWarning:
     """What a partial history assumed: the labelled schedule between the stated start and the listed doses."""
     rule = profile.rule_id("partial_history")
     message = (
         f"treatment.start_date {start} is earlier than the earliest listed dose {given[0]}: the listed doses are "
         f"taken as the recent part of a therapy started on {start}, with the labelled schedule assumed in between "
-        f"(not checked). The latest listed dose, {given[-1]}, is taken as {_describe_dose(profile, numbers[-1])}"
+        f"(not checked). The latest listed dose, {given[-1]}, is taken as {_describe_dose(profile, cadence, start, numbers[-1])}"
     )
     message += f", so the next labelled dose falls on {due}." if due is not None else "."
     return PlanWarning(HISTORY_ASSUMED, message, (rule,))
@@ -485,13 +599,13 @@ def _partial_warning(
 def _repletion_warnings(profile: TherapyProfile, repletion: date, last_dose: date) -> list[PlanWarning]:
     """A confirmed repletion sooner than the label's median recovery: accepted, but worth a second look."""
     days = (repletion - last_dose).days
-    if days >= profile.b_cell_recheck_days:
+    if profile.b_cell_recheck_days is None or days >= profile.b_cell_recheck_days:
         return []
     return [
         PlanWarning(
             REPLETION_BEFORE_MEDIAN,
             f"B-cell repletion was confirmed on {repletion}, {days} days after the last dose {last_dose}: sooner "
-            f"than the label's median recovery time of {profile.b_cell_recheck_text} after discontinuation. "
+            f"than {profile.b_cell_recheck_warning} of {profile.b_cell_recheck_text} after discontinuation. "
             "Repletion means B cells back to the lower limit of normal (40 cells/µl) or to the patient's baseline; "
             "check that the result says so before giving a live vaccine.",
             (profile.rule_id("repletion_before_median"),),

@@ -1,8 +1,9 @@
 """Permitted vaccination windows around a therapy's doses, for one live or non-live vaccine.
 
 Every window is inclusive at both ends and clipped to the requested range [as_of, until]. The safety
-rules that matter most are structural here: a live vaccine only ever gets a pre-start window that ends
-28 days before the first dose, or a post-therapy window after confirmed B-cell repletion.
+rules that matter most are structural here: a live vaccine only ever gets a pre-start window that ends the
+profile's live lead time (28 days for ofatumumab) before the first dose, or a post-therapy window after
+confirmed B-cell repletion.
 """
 
 from __future__ import annotations
@@ -82,8 +83,12 @@ def clip(kind: str, start: date, end: date, lo: date, hi: date) -> Window | None
 
 def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[date, date] | None:
     """The non-live slot between two consecutive doses, or None when the gap is too short for one."""
-    start = max(shift(dose, slot.after_min), shift(next_dose, -slot.before_max))
-    end = min(shift(dose, slot.after_max), shift(next_dose, -slot.before_min))
+    start = shift(dose, slot.after_min)
+    if slot.before_max is not None:
+        start = max(start, shift(next_dose, -slot.before_max))
+    end = shift(next_dose, -slot.before_min)
+    if slot.after_max is not None:
+        end = min(end, shift(dose, slot.after_max))
     return (start, end) if start <= end else None
 
 
@@ -141,7 +146,8 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
                 (window,),
                 (
                     f"Live vaccine: give it on or before {iso_day(last_day)}, at least {profile.live_pre_start_days} days "
-                    f"before the first {name} dose on {iso_day(first)}. Live vaccines are not recommended during "
+                    f"before the first {name} dose on {iso_day(first)}{profile.label_note('live_pre_start_days')}. "
+                    "Live vaccines are not recommended during "
                     f"{name} treatment, nor after it until B-cell repletion."
                 ),
                 rules,
@@ -152,7 +158,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             (),
             (
                 f"Live vaccine: the first {name} dose on {iso_day(first)} is fewer than {profile.live_pre_start_days} days "
-                f"away, and live vaccines are not recommended during treatment. Given today, it would need the "
+                f"away{profile.label_note('live_pre_start_days')}, and live vaccines are not recommended during treatment. Given today, it would need the "
                 f"first dose moved to {iso_day(delay_to)} or later."
             ),
             rules,
@@ -164,7 +170,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
         repletion = schedule.b_cell_repletion_on
         if repletion is not None:
             # Never before the non-live post-therapy window: a repletion date typed in error must not open a live
-            # window sooner than an inactivated vaccine's (the 422 for a date within 28 days of a dose aside).
+            # window sooner than an inactivated vaccine's (the 422 for a date within a dosing interval of a dose aside).
             start = max(repletion, _post_therapy_start(profile, schedule))
             window = clip(POST_THERAPY, start, until, as_of, until)
             rules = (profile.rule_id("live_after_stop"), profile.rule_id("live_after_repletion"))
@@ -175,21 +181,7 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             if window is None:
                 return Timing(AVOID, (), reason + " That date is beyond the requested horizon.", rules)
             return Timing(POST_THERAPY, (window,), reason, rules)
-        recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
-        consensus = shift(schedule.stopped_on, profile.b_cell_consensus_days)
-        when = f"from {iso_day(recheck)}" if recheck > as_of else f"now (that point, {iso_day(recheck)}, has passed)"
-        return Timing(
-            AVOID,
-            (),
-            (
-                f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
-                f"The label's median time to B-cell recovery is {profile.b_cell_recheck_text}, so a B-cell count is "
-                f"worth re-checking {when}; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} "
-                f"({iso_day(consensus)}). Send treatment.b_cell_repletion_on once repletion is confirmed."
-            ),
-            (profile.rule_id("live_after_stop"),),
-            b_cell_recheck_on=recheck,
-        )
+        return _live_before_repletion(profile, schedule, as_of)
 
     return Timing(
         AVOID,
@@ -199,6 +191,38 @@ def plan_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, unti
             "until B-cell repletion is confirmed."
         ),
         (profile.rule_id("live_during_therapy"),),
+    )
+
+
+def _live_before_repletion(profile: TherapyProfile, schedule: DoseSchedule, as_of: date) -> Timing:
+    """A stopped therapy without a confirmed repletion: no live window, and when a B-cell count is worth taking."""
+    assert schedule.stopped_on is not None
+    name = profile.name
+    gate = f"Live vaccine: not recommended after stopping {name} until a laboratory confirms B-cell repletion. "
+    ask = " Send treatment.b_cell_repletion_on once repletion is confirmed."
+    if profile.b_cell_recheck_days is None:
+        return Timing(
+            AVOID,
+            (),
+            gate + f"No time to B-cell recovery after {name} is published in a source this service cites, so it "
+            "gives no re-check date: check B cells when the treating team advises." + ask,
+            (profile.rule_id("live_after_stop"),),
+        )
+    recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
+    when = f"from {iso_day(recheck)}" if recheck > as_of else f"now (that point, {iso_day(recheck)}, has passed)"
+    consensus = ""
+    if profile.b_cell_consensus_days is not None:
+        consensus_day = shift(schedule.stopped_on, profile.b_cell_consensus_days)
+        consensus = f"; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} ({iso_day(consensus_day)})"
+    return Timing(
+        AVOID,
+        (),
+        gate
+        + f"{profile.b_cell_recheck_source} is {profile.b_cell_recheck_text}, so a B-cell count is worth re-checking "
+        + f"{when}{consensus}."
+        + ask,
+        (profile.rule_id("live_after_stop"),),
+        b_cell_recheck_on=recheck,
     )
 
 
@@ -241,12 +265,12 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
             windows.append(window)
             parts.append(
                 f"Best given on or before {iso_day(last_day)}, at least {profile.non_live_pre_start_days} "
-                f"days before the first {name} dose on {iso_day(first)}."
+                f"days before the first {name} dose on {iso_day(first)}{profile.label_note('non_live_pre_start_days')}."
             )
         else:
             parts.append(
                 f"The first {name} dose on {iso_day(first)} is fewer than {profile.non_live_pre_start_days} "
-                "days away, too late for the preferred pre-start timing."
+                f"days away{profile.label_note('non_live_pre_start_days')}, too late for the preferred pre-start timing."
             )
 
     slots = schedule_mid_cycle_windows(profile, schedule, as_of, until)
@@ -254,8 +278,7 @@ def plan_non_live(profile: TherapyProfile, schedule: DoseSchedule, as_of: date, 
         windows.extend(slots)
         rules += [profile.rule_id("non_live_during_therapy"), profile.rule_id("mid_cycle")]
         parts.append(
-            f"During treatment, give it mid-cycle: {profile.mid_cycle.after_min}-{profile.mid_cycle.after_max} "
-            f"days after a dose and at least {profile.mid_cycle.before_min} days before the next "
+            f"During treatment, give it mid-cycle: {profile.mid_cycle.describe()} "
             f"(first slot {iso_day(slots[0].start)} to {iso_day(slots[0].end)}). The response to non-live vaccines may "
             f"be weaker during {name} treatment."
         )

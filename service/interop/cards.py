@@ -1,7 +1,8 @@
 """CDS Hooks 2.0: the discovery document, draft vaccine orders, and cards built from a REST plan.
 
-The services read the patient's ofatumumab history from prefetched searches, plan the ordered vaccines through
-the REST planner, and turn each vaccine's windows into one card. A card's `extension` repeats the plan's
+The services read the patient's therapy history (any loaded therapy profile) from prefetched searches, plan the
+ordered vaccines through the REST planner, and turn each vaccine's windows into one card. Card texts and
+override reasons name the therapy the record (or the order) shows, from its profile. A card's `extension` repeats the plan's
 status and windows as data, so a client (or a test) can check the dates without parsing text.
 
 Fail closed: whatever the service could not see (a prefetch the EHR answered with an OperationOutcome, one
@@ -22,42 +23,47 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from service.domain.catalog import Catalog, LookupFailed
+from service.domain.therapy import weeks_or_days
 
 from .coding import Canonical, InteropError, Issue, calendar_date, cvx_codes, describe_concept, texts_of
 from .medication import THERAPY, Located, TherapyCodes, identify, medication_concept
 
 EXTENSION_KEY = "vaccine-timing-planner"
 PREFETCH = {
-    # Every medication of the patient, not a code-filtered search: sites code Kesimpta with RxNorm, NDC, ATC
-    # or text, and the service recognises it itself (see docs/interoperability.md).
+    # Every medication of the patient, not a code-filtered search: sites code a therapy with RxNorm, NDC, ATC,
+    # SNOMED CT or text, and the service recognises it itself (see docs/interoperability.md).
     "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
     "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
     "immunizations": "Immunization?patient={{context.patientId}}",
 }
 _DESCRIPTION = (
     "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
-    "ofatumumab (Kesimpta) schedule: a critical card for a live vaccine that must be avoided, a warning "
+    "therapy schedule ({therapies}): a critical card for a live vaccine that must be avoided, a warning "
     "naming the next permitted window for a vaccine ordered outside one, an info card when the date fits."
 )
-SERVICES: dict[str, dict[str, Any]] = {
-    "vaccine-timing-order-sign": {
-        "hook": "order-sign",
-        "title": "Vaccine timing around ofatumumab (order sign)",
-        "description": _DESCRIPTION,
-        "id": "vaccine-timing-order-sign",
-        "prefetch": PREFETCH,
-    },
-    "vaccine-timing-order-select": {
-        "hook": "order-select",
-        "title": "Vaccine timing around ofatumumab (order select)",
-        "description": _DESCRIPTION + " Only the selected draft orders are checked.",
-        "id": "vaccine-timing-order-select",
-        "prefetch": PREFETCH,
-    },
-}
+SERVICES = {"vaccine-timing-order-sign": "order-sign", "vaccine-timing-order-select": "order-select"}
+
+
+def services(drugs: list[str]) -> dict[str, dict[str, Any]]:
+    """The discovery document's services, naming the loaded therapies (`drugs`: each profile's name)."""
+    description = _DESCRIPTION.format(therapies=", ".join(drugs))
+    return {
+        service_id: {
+            "hook": hook,
+            "title": f"Vaccine timing around immunosuppressive therapies ({hook.replace('-', ' ')})",
+            "description": description
+            + (" Only the selected draft orders are checked." if hook == "order-select" else ""),
+            "id": service_id,
+            "prefetch": PREFETCH,
+        }
+        for service_id, hook in SERVICES.items()
+    }
+
+
 KIND_LABELS = {"pre_start": "pre-start", "mid_cycle": "mid-cycle", "post_therapy": "post-therapy"}
+# "{drug}" is the therapy the card is about (CardMaker.overrides).
 CRITICAL_OVERRIDES = [
-    ("therapy-stopped", "Ofatumumab has been stopped; the record is not up to date"),
+    ("therapy-stopped", "{Drug} has been stopped; the record is not up to date"),
     ("b-cell-repletion-confirmed", "B-cell repletion has been confirmed by a laboratory"),
     ("specialist-advice", "The treating neurologist or a specialist advised to proceed"),
 ]
@@ -66,6 +72,18 @@ WARNING_OVERRIDES = [
     ("protection-needed-now", "Protection is needed now (outbreak, exposure or travel)"),
     ("specialist-advice", "The treating neurologist or a specialist advised to proceed"),
 ]
+# How loud a card is when no therapy profile is named (the record shows none, and cannot be fully seen): as
+# loud as any profile may be (the loader holds each profile's live indicators at critical).
+FAIL_CLOSED_INDICATORS = {
+    "inside_window": "info",
+    "outside_window": "warning",
+    "live_no_window": "critical",
+    "non_live_no_window": "warning",
+    "record_incomplete": "warning",
+    "record_incomplete_live": "critical",
+    "not_checked": "warning",
+    "not_checked_live": "critical",
+}
 SUMMARY_LIMIT = 139  # the specification: a summary of fewer than 140 characters
 # Plan warnings that concern any vaccine order for this patient: each becomes its own warning card.
 CARD_WARNINGS = ("live-vaccine-before-start", "live-vaccine-during-therapy")
@@ -247,7 +265,9 @@ class Orders:
     therapy: list[Located] = field(default_factory=list)  # draft orders of the therapy itself (a start)
 
 
-def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog: Catalog) -> Orders:
+def vaccine_orders(
+    entries: list[Located], selections: list[str] | None, catalog: Catalog, known: tuple[TherapyCodes, ...]
+) -> Orders:
     """Sort the draft orders: vaccines (by CVX, or by a name the catalog knows), unidentified orders, and the
     rest (other drugs and services, not this service's business).
 
@@ -285,7 +305,7 @@ def vaccine_orders(entries: list[Located], selections: list[str] | None, catalog
                 )
             )
             continue
-        if item.type == "MedicationRequest" and identify(concept).kind == THERAPY:
+        if item.type == "MedicationRequest" and identify(concept, known).kind == THERAPY:
             out.therapy.append(item)  # the therapy itself, being ordered: vaccines ordered with it need a lead time
             continue
         texts = texts_of(concept)
@@ -336,19 +356,24 @@ class CardMaker:
         rules: dict[str, Any],
         ruleset_version: str,
         canonical: Canonical,
-        codes: TherapyCodes,
+        codes: TherapyCodes | None,
     ):
+        """`codes`: the profile of the therapy the record or an order shows; None when nothing shows one (the
+        cards then say "a therapy this planner covers", and are as loud as FAIL_CLOSED_INDICATORS)."""
         self.hook_instance = hook_instance
         self.rules = rules
         self.ruleset_version = ruleset_version
         self.canonical = canonical
         self.codes = codes
-        self.label = f"Vaccine timing planner ({codes.drug} rules)"
+        self.drug = codes.drug if codes is not None else "a therapy this planner covers"
+        self.label = f"Vaccine timing planner ({codes.drug} rules)" if codes is not None else "Vaccine timing planner"
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.hook_instance, *parts))))
 
     def _coding(self, code: str, display: str) -> dict[str, str]:
+        drug = self.drug
+        display = display.format(drug=drug, Drug=drug[:1].upper() + drug[1:])
         return {"system": self.canonical.override_reason, "code": code, "display": display}
 
     def _source(self, rule_ids: list[str]) -> dict[str, Any]:
@@ -369,7 +394,7 @@ class CardMaker:
         return f"**Rules applied** (ruleset {self.ruleset_version}):\n" + "\n".join(lines) if lines else ""
 
     def indicator(self, situation: str) -> str:
-        return self.codes.indicators[situation]
+        return (self.codes.indicators if self.codes is not None else FAIL_CLOSED_INDICATORS)[situation]
 
     def plan_card(
         self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int, blind: list[str]
@@ -405,7 +430,7 @@ class CardMaker:
             )
         elif live:
             indicator, overrides = self.indicator("live_no_window"), CRITICAL_OVERRIDES
-            summary = f"{name}: live vaccine, not recommended on {on} with {self.codes.drug}"
+            summary = f"{name}: live vaccine, not recommended on {on} with {self.drug}"
         else:
             indicator, overrides = self.indicator("non_live_no_window"), WARNING_OVERRIDES
             summary = f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}"
@@ -453,14 +478,16 @@ class CardMaker:
         card["extension"] = {EXTENSION_KEY: data}
         return card
 
-    def warning_card(self, warning: dict[str, Any], earliest_start: str | None) -> dict[str, Any]:
-        """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited."""
+    def warning_card(self, warning: dict[str, Any], earliest_start: str | None, live_lead_days: int) -> dict[str, Any]:
+        """A card for a plan warning about the patient's vaccine history (CARD_WARNINGS), with its rule cited;
+        `live_lead_days` is the therapy's live lead time as the plan applied it (its label's, or the stricter)."""
+        drug = self.drug
         if warning["code"] == "live-vaccine-before-start":
-            summary = "Live vaccine less than 4 weeks before the first ofatumumab dose" + (
+            summary = f"Live vaccine less than {weeks_or_days(live_lead_days)} before the first {drug} dose" + (
                 f": start on or after {earliest_start}" if earliest_start else ": clinical review"
             )
         else:
-            summary = "Live vaccine recorded during ofatumumab therapy (B cells depleted): clinical review"
+            summary = f"Live vaccine recorded during {drug} therapy (B cells depleted): clinical review"
         return {
             "uuid": self._uuid("warning", warning["code"]),
             "summary": _fit(summary),
@@ -479,11 +506,11 @@ class CardMaker:
         live = bool(order.live)
         indicator = self.indicator("live_no_window" if live else "outside_window")
         kind = "live" if live else "non-live"
-        summary = f"{order.label}: {kind} vaccine ordered with {self.codes.drug}; give it {days}+ days before dose 1"
+        summary = f"{order.label}: {kind} vaccine ordered with {self.drug}; give it {days}+ days before dose 1"
         detail = "\n\n".join(
             part
             for part in (
-                f"{order_ref(therapy_order)} orders {self.codes.drug} at the same time as this {kind} vaccine "
+                f"{order_ref(therapy_order)} orders {self.drug} at the same time as this {kind} vaccine "
                 f"({order.ref}). The vaccine should be given at least {days} days before the first dose "
                 + (
                     "(the label: live vaccines are not recommended from the first dose on)."

@@ -1,4 +1,4 @@
-"""Code systems, the ofatumumab recogniser, and the error type shared by the FHIR and CDS Hooks front ends."""
+"""Code systems, dates and descriptions of codes, and the error type shared by the FHIR and CDS Hooks front ends."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ CVX = "http://hl7.org/fhir/sid/cvx"
 ATC = "http://www.whocc.no/atc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
+SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 RECOMMENDATION_STATUS = "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status"
 

@@ -59,11 +59,11 @@ from .coding import (
 from .medication import (
     History,
     Located,
+    TherapyCodes,
     immunizations_from,
     locate,
     sort_medications,
     split_history,
-    therapy_codes,
     therapy_from,
     vaccine_id_of,
 )
@@ -176,11 +176,13 @@ def _expand(resource: Any, where: str, not_seen: list[Issue]) -> tuple[list[Loca
     return seen.items, True
 
 
-def _searched_medications(items: list[Located], not_seen: list[Issue]) -> list[Located]:
+def _searched_medications(
+    items: list[Located], not_seen: list[Issue], known: tuple[TherapyCodes, ...]
+) -> list[Located]:
     """The therapy's resources among a medication search's entries. A search holds the patient's other drugs
     too, so those are skipped (as on CDS Hooks); what cannot be identified, or is a form of the drug the
     profile does not cover, is said in the outcome rather than skipped in silence."""
-    record = sort_medications(items)
+    record = sort_medications(items, known)
     not_seen += [
         Issue(
             "incomplete", f"medication not identified ({found.why}): if it is the therapy, the plan is wrong", i.where
@@ -198,8 +200,10 @@ def _searched_immunizations(items: list[Located], not_seen: list[Issue]) -> list
     return used
 
 
-def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
-    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue."""
+def request_from(params: Parameters, catalog: Catalog, known: tuple[TherapyCodes, ...]) -> FhirRequest:
+    """The REST plan-request body a `$vaccine-timing` Parameters asks for; an InteropError (422) lists every issue.
+
+    `known` are the loaded profiles' codes (service.interop.medication.therapy_codes of the app's ruleset)."""
     not_seen: list[Issue] = []
     issues: list[Issue] = []
     seen: dict[str, int] = {}
@@ -253,7 +257,7 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
                 needed_by = (calendar_date(value, f"{where}.valueDate"), f"{where}.valueDate")
             elif name == "medication":
                 items, searched = _expand(value, f"{where}.resource", not_seen)
-                medications += _searched_medications(items, not_seen) if searched else items
+                medications += _searched_medications(items, not_seen, known) if searched else items
             elif name == "immunization":
                 items, searched = _expand(value, f"{where}.resource", not_seen)
                 immunization_parts += _searched_immunizations(items, not_seen) if searched else items
@@ -275,7 +279,7 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
     immunizations: list[dict[str, str]] = []
     imms_used: list[Located] = []
     try:
-        therapy = therapy_from(medications, strict=True)
+        therapy = therapy_from(medications, known, strict=True)
     except InteropError as bad:
         issues += bad.issues
     try:
@@ -318,7 +322,7 @@ def request_from(params: Parameters, catalog: Catalog) -> FhirRequest:
         for i, used in enumerate(history.other_items):
             origin[f"immunizations[{i}]"] = used.where
     # Cite the medication resources a treatment field was read from (doses, start, stop, cadence), not every
-    # ofatumumab resource sent: a request whose start the doses overrule produced nothing in this plan.
+    # therapy resource sent: a request whose start the doses overrule produced nothing in this plan.
     read_from = [v for k, v in therapy.origin.items() if k not in ("treatment", "treatment.drug")]
     cited = [m for m in therapy.used if any(v == m.where or v.startswith(m.where + ".") for v in read_from)]
     return FhirRequest(body, origin, cited or therapy.used[:1], history, next(iter(patients), None), not_seen)
@@ -481,15 +485,12 @@ def operation_outcome(issues: list[Issue], severity: str = "error") -> Operation
 # ---- conformance ---------------------------------------------------------------------------------------
 
 
-def operation_definition(canonical: Canonical) -> OperationDefinition:
-    def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
-        return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
-
+def operation_definition(canonical: Canonical, known: tuple[TherapyCodes, ...]) -> OperationDefinition:
     return OperationDefinition(
         id="vaccine-timing",
         url=canonical.operation,
         name="VaccineTiming",
-        title="Vaccine timing around ofatumumab",
+        title="Vaccine timing around an immunosuppressive therapy",
         status="active",
         kind="operation",
         code="vaccine-timing",
@@ -499,94 +500,110 @@ def operation_definition(canonical: Canonical) -> OperationDefinition:
         affectsState=False,
         outputProfile=None,
         description=(
-            "When a person on ofatumumab (Kesimpta) may receive each vaccine: the same planner as "
-            "POST /v1/plans, answered as an ImmunizationRecommendation."
+            "When a person on "
+            + ", ".join(p.drug for p in known)
+            + " may receive each vaccine: the same planner as POST /v1/plans, answered as an ImmunizationRecommendation."
         ),
-        parameter=[
-            param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
-            param(
-                "medication",
-                "in",
-                1,
-                "*",
-                "Resource",
-                "Required: MedicationAdministration (a completed one is a dose "
-                "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
-                "= stop date; repeat.period = cadence: "
-                + "; ".join(f"{p.drug} {p.cadence_text()}" for p in therapy_codes())
-                + "), or a searchset Bundle of them. Recognised by "
-                + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in therapy_codes())
-                + " (an RxNorm coding without a listed code is read by its display).",
-            ),
-            param(
-                "immunization",
-                "in",
-                0,
-                "*",
-                "Resource",
-                "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
-                "Bundle of them. A dose of a requested vaccine continues its series.",
-            ),
-            param(
-                "vaccine",
-                "in",
-                1,
-                "*",
-                "CodeableConcept",
-                "A vaccine to plan, coded with CVX "
-                "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
-            ),
-            param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
-            param(
-                "horizonDays",
-                "in",
-                0,
-                "1",
-                "integer",
-                "How far after the assessment date windows are listed (60 to 1095, default 365).",
-            ),
-            param(
-                "bCellRepletionDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
-            ),
-            param(
-                "therapyStartDate",
-                "in",
-                0,
-                "1",
-                "date",
-                "The day ofatumumab was started, when the administrations given are only the recent ones (a partial "
-                "history; approximate is fine); equal to the earliest administration for a complete history of a new "
-                "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
-            ),
-            param(
-                "recommendation",
-                "out",
-                1,
-                "1",
-                "ImmunizationRecommendation",
-                "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
-                "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
-                "extension), one contraindicated recommendation when there is no window, one complete when the "
-                "series is done; description = the plan's reason.",
-            ),
-            param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
-            param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
-            param(
-                "outcome",
-                "out",
-                0,
-                "1",
-                "OperationOutcome",
-                "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
-                "search that failed. Present only then; the plan rests on an incomplete record.",
-            ),
-        ],
+        parameter=_operation_parameters(known) + _operation_outputs(),
     )
+
+
+def param(name: str, use: str, low: int, high: str, type_: str, doc: str) -> dict[str, Any]:
+    return {"name": name, "use": use, "min": low, "max": high, "type": type_, "documentation": doc}
+
+
+def _operation_parameters(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
+    """The operation's input parameters; the medication part names the loaded therapies' cadences and codes."""
+    return [
+        param("assessmentDate", "in", 0, "1", "date", "The date the plan is computed for (default: today, UTC)."),
+        param(
+            "medication",
+            "in",
+            1,
+            "*",
+            "Resource",
+            "Required: MedicationAdministration (a completed one is a dose "
+            "given) or MedicationRequest (boundsPeriod.start = planned start; a stopped one's boundsPeriod.end "
+            "= stop date; repeat.period = cadence: "
+            + "; ".join(f"{p.drug} {p.cadence_text()}" for p in known)
+            + "), or a searchset Bundle of them. Recognised by "
+            + "; ".join(f"{p.drug}: {p.recognised_as()}" for p in known)
+            + " (an RxNorm coding without a listed code is read by its display).",
+        ),
+        param(
+            "immunization",
+            "in",
+            0,
+            "*",
+            "Resource",
+            "Immunization history (status completed, CVX vaccineCode, occurrenceDateTime), or a searchset "
+            "Bundle of them. A dose of a requested vaccine continues its series.",
+        ),
+        param(
+            "vaccine",
+            "in",
+            1,
+            "*",
+            "CodeableConcept",
+            "A vaccine to plan, coded with CVX "
+            "(http://hl7.org/fhir/sid/cvx); a concept with text only is looked up by name.",
+        ),
+        param("neededBy", "in", 0, "1", "date", "The date protection is needed, for every vaccine."),
+        param(
+            "horizonDays",
+            "in",
+            0,
+            "1",
+            "integer",
+            "How far after the assessment date windows are listed (60 to 1095, default 365).",
+        ),
+        param(
+            "bCellRepletionDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "Date a laboratory confirmed B-cell repletion after the therapy was stopped.",
+        ),
+        param(
+            "therapyStartDate",
+            "in",
+            0,
+            "1",
+            "date",
+            "The day the therapy was started, when the administrations given are only the recent ones (a partial "
+            "history; approximate is fine); equal to the earliest administration for a complete history of a new "
+            "start. Needed with a single administration, or with administrations not spaced as the starter doses.",
+        ),
+    ]
+
+
+def _operation_outputs() -> list[dict[str, Any]]:
+    """The operation's output parameters."""
+    return [
+        param(
+            "recommendation",
+            "out",
+            1,
+            "1",
+            "ImmunizationRecommendation",
+            "One recommendation per dose to give (doseNumber; LOINC 30981-5/59777-3 = first/last day of "
+            "the window holding it, 30980-7 = the proposed date; later windows in the later-window "
+            "extension), one contraindicated recommendation when there is no window, one complete when the "
+            "series is done; description = the plan's reason.",
+        ),
+        param("rulesetVersion", "out", 1, "1", "string", "The rules and catalog data that produced the answer."),
+        param("warning", "out", 0, "*", "string", "Warnings about the input (e.g. an assumed schedule)."),
+        param(
+            "outcome",
+            "out",
+            0,
+            "1",
+            "OperationOutcome",
+            "What the service could not see (severity warning, code incomplete): a Bundle page not sent, a "
+            "search that failed. Present only then; the plan rests on an incomplete record.",
+        ),
+    ]
 
 
 def capability_statement(software_version: str, canonical: Canonical) -> CapabilityStatement:
@@ -597,7 +614,7 @@ def capability_statement(software_version: str, canonical: Canonical) -> Capabil
         fhirVersion="4.0.1",
         format=["application/fhir+json"],
         software={"name": "Vaccine timing planner", "version": software_version},
-        implementation={"description": "Vaccine timing around ofatumumab (Kesimpta)"},
+        implementation={"description": "Vaccine timing around immunosuppressive therapies (GET /v1/therapies)"},
         rest=[
             {
                 "mode": "server",

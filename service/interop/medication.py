@@ -11,21 +11,21 @@ is a data change (docs/adding-a-therapy.md).
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-from service.data.loader import THERAPY_DIR
 from service.domain.catalog import Catalog, LookupFailed
+from service.domain.therapy import TherapyProfile
 
 from .coding import (
     ATC,
     CVX,
     NDC,
     RXNORM,
+    SNOMED,
     InteropError,
     Issue,
     calendar_date,
@@ -50,6 +50,7 @@ class TherapyCodes:
     atc: frozenset[str]
     ndc_products: frozenset[tuple[str, str]]
     rxnorm: frozenset[str]
+    snomed: frozenset[str]
     names: re.Pattern[str]
     not_covered_atc: frozenset[str]
     not_covered_names: re.Pattern[str] | None
@@ -63,7 +64,7 @@ class TherapyCodes:
         parts = [f"ATC {c}" for c in sorted(self.atc)] + [
             f"NDC {lab.lstrip('0').zfill(4)}-{prod}" for lab, prod in sorted(self.ndc_products)
         ]
-        parts += [f"RxNorm {c}" for c in sorted(self.rxnorm)]
+        parts += [f"RxNorm {c}" for c in sorted(self.rxnorm)] + [f"SNOMED CT {c}" for c in sorted(self.snomed)]
         return ", ".join(parts) + f", or a text or display naming {self.names.pattern.replace('|', ' or ')}"
 
     def cadence_text(self) -> str:
@@ -75,6 +76,7 @@ def _pattern(names: list[str]) -> re.Pattern[str]:
 
 
 def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
+    """A profile's codes from its document ({"id", "name", "interop"}), checked by the loader's schema."""
     interop = doc["interop"]
     codes, excluded = interop["codes"], interop.get("not_covered", {})
     products = set()
@@ -87,6 +89,7 @@ def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
         atc=frozenset(c.upper() for c in codes["atc"]),
         ndc_products=frozenset(products),
         rxnorm=frozenset(codes["rxnorm"]),
+        snomed=frozenset(codes.get("snomed", ())),
         names=_pattern(codes["names"]),
         not_covered_atc=frozenset(c.upper() for c in excluded.get("atc", [])),
         not_covered_names=_pattern(excluded["names"]) if excluded.get("names") else None,
@@ -97,10 +100,19 @@ def therapy_codes_from(doc: dict[str, Any]) -> TherapyCodes:
     )
 
 
-@lru_cache(maxsize=1)
-def therapy_codes() -> tuple[TherapyCodes, ...]:
-    """Every therapy profile's codes (read once per process, like the ruleset)."""
-    return tuple(therapy_codes_from(json.loads(path.read_bytes())) for path in sorted(THERAPY_DIR.glob("*.json")))
+# The codes of each loaded set of profiles, built once: keyed by the identity of the profiles' tuple, which
+# is kept alive beside its codes (a ruleset is loaded once per data directory and lives as long as the app).
+_CODES: dict[int, tuple[tuple[TherapyProfile, ...], tuple[TherapyCodes, ...]]] = {}
+
+
+def therapy_codes(profiles: Iterable[TherapyProfile]) -> tuple[TherapyCodes, ...]:
+    """Every loaded therapy profile's codes (the app's ruleset, PLANNER_DATA_DIR included), in profile order."""
+    key = profiles if isinstance(profiles, tuple) else tuple(profiles)
+    cached = _CODES.get(id(key))
+    if cached is None or cached[0] is not key:
+        codes = tuple(therapy_codes_from({"id": p.id, "name": p.name, "interop": p.interop}) for p in key)
+        cached = _CODES[id(key)] = (key, codes)
+    return cached[1]
 
 
 # What a medication's codes say about it.
@@ -118,13 +130,15 @@ class Identified:
     why: str = ""
 
 
-def identify(concept: Any, profiles: tuple[TherapyCodes, ...] | None = None) -> Identified:
+def identify(concept: Any, profiles: tuple[TherapyCodes, ...]) -> Identified:
     """Whether a medication CodeableConcept is a profiled therapy, an excluded form of it, another drug, or unknown.
 
-    Codes first (ATC, NDC product, RxNorm), then the text and displays. A concept that names nothing and
-    has codes only in systems this service cannot resolve is UNIDENTIFIED: the caller must say so.
+    Codes first (NDC product, RxNorm, ATC, SNOMED CT), then the text and displays. A concept that names nothing
+    and has codes only in systems this service cannot resolve is UNIDENTIFIED: the caller must say so. Forms of
+    one molecule share codes and names (ocrelizumab intravenous and subcutaneous share ATC L04AG08, and
+    "Ocrevus Zunovo" contains "Ocrevus"): the most specific match decides (a product code, then the longest
+    name), and a tie between two profiles is UNIDENTIFIED, never a guess.
     """
-    profiles = therapy_codes() if profiles is None else profiles
     if concept is None:
         return Identified(UNIDENTIFIED, why="no medication code (medicationReference to a Medication not contained)")
     codings = list(concept.coding or [])
@@ -134,20 +148,40 @@ def identify(concept: Any, profiles: tuple[TherapyCodes, ...] | None = None) -> 
             p.not_covered_names is not None and any(p.not_covered_names.search(t) for t in texts)
         ):
             return Identified(NOT_COVERED, p, p.not_covered_reason)
-    for p in profiles:
-        for c in codings:
-            code = (c.code or "").strip()
-            if (
-                (c.system == ATC and code.upper() in p.atc)
-                or (c.system == NDC and ndc_product(code) in p.ndc_products)
-                or (c.system == RXNORM and code in p.rxnorm)
-            ):
-                return Identified(THERAPY, p)
-        if any(p.names.search(t) for t in texts):
-            return Identified(THERAPY, p)
+    scored = [(score, p) for p in profiles if (score := _match(p, codings, texts))]
+    if scored:
+        best = max(score for score, _ in scored)
+        top = [p for score, p in scored if score == best]
+        if len(top) == 1:
+            return Identified(THERAPY, top[0])
+        return Identified(
+            UNIDENTIFIED,
+            why=f"{describe_concept(concept)} could be any of {', '.join(p.drug for p in top)}{AMBIGUOUS}",
+        )
     if texts or (codings and all(c.system in KNOWN_SYSTEMS and c.code for c in codings)):
         return Identified(OTHER)
     return Identified(UNIDENTIFIED, why=describe_concept(concept))
+
+
+AMBIGUOUS = ", which differ in schedule: code the product (NDC) or name it"
+# How much a match says about the product: a product code names one product; a name says more the longer it
+# is ("ocrevus zunovo" over "ocrevus"); a substance or class code (ATC, SNOMED CT substance) least.
+PRODUCT_CODE, NAME, SUBSTANCE_CODE = 10_000, 100, 1
+
+
+def _match(p: TherapyCodes, codings: list[Any], texts: list[str]) -> int:
+    """How specifically the codings and texts name profile `p` (0: not at all)."""
+    score = 0
+    for c in codings:
+        code = (c.code or "").strip()
+        if (c.system == NDC and ndc_product(code) in p.ndc_products) or (c.system == RXNORM and code in p.rxnorm):
+            score = max(score, PRODUCT_CODE)
+        elif (c.system == ATC and code.upper() in p.atc) or (c.system == SNOMED and code in p.snomed):
+            score = max(score, SUBSTANCE_CODE)
+    for text in texts:
+        for found in p.names.finditer(text):
+            score = max(score, NAME + len(found.group(0)))
+    return score
 
 
 @dataclass(frozen=True)
@@ -228,7 +262,7 @@ class MedicationRecord:
         return [i.therapy for _, i in self.not_covered if i.therapy is not None]
 
 
-def sort_medications(medications: list[Located]) -> MedicationRecord:
+def sort_medications(medications: list[Located], known: tuple[TherapyCodes, ...]) -> MedicationRecord:
     """Sort MedicationAdministration/MedicationRequest resources; voided requests and other drugs drop out."""
     record = MedicationRecord()
     for item in medications:
@@ -238,7 +272,7 @@ def sort_medications(medications: list[Located]) -> MedicationRecord:
             continue
         if item.type == "MedicationAdministration" and item.resource.status == "entered-in-error":
             continue
-        found = identify(medication_concept(item))
+        found = identify(medication_concept(item), known)
         if found.kind == THERAPY:
             record.therapy.append(item)
         elif found.kind == NOT_COVERED:
@@ -248,7 +282,7 @@ def sort_medications(medications: list[Located]) -> MedicationRecord:
     return record
 
 
-def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
+def therapy_from(medications: list[Located], known: tuple[TherapyCodes, ...], *, strict: bool) -> Therapy | None:
     """The treatment the resources describe, for the therapy profile their codes name.
 
     strict (the FHIR operation, where every `medication` part is meant to be the therapy): a medication that
@@ -259,7 +293,6 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
     issues: list[Issue] = []
     used: list[Located] = []
     profiles: dict[str, TherapyCodes] = {}
-    known = therapy_codes()
     for item in medications:
         if item.type not in ("MedicationAdministration", "MedicationRequest"):
             if strict:
@@ -278,7 +311,7 @@ def therapy_from(medications: list[Located], *, strict: bool) -> Therapy | None:
         if found.kind == THERAPY and found.therapy is not None:
             used.append(item)
             profiles[found.therapy.profile_id] = found.therapy
-        elif strict and found.kind == NOT_COVERED:
+        elif strict and (found.kind == NOT_COVERED or found.why.endswith(AMBIGUOUS)):
             issues.append(Issue("not-supported", found.why, f"{item.where}.medicationCodeableConcept"))
         elif strict:
             issues.append(

@@ -30,6 +30,21 @@
         input.focus();
       });
     });
+    // The cadence select lists every therapy's own cadences, grouped; show the chosen therapy's group only.
+    var drug = document.getElementById("drug");
+    var cadence = document.getElementById("cadence");
+    if (drug && cadence) {
+      var showCadences = function () {
+        cadence.querySelectorAll("optgroup").forEach(function (group) {
+          var mine = group.dataset.drug.toLowerCase() === drug.value.toLowerCase();
+          group.hidden = !mine;
+          group.disabled = !mine;
+          if (!mine && group.contains(cadence.selectedOptions[0])) { cadence.value = ""; }
+        });
+      };
+      drug.addEventListener("change", showCadences);
+      showCadences();
+    }
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
     var inputs = document.getElementById("letter-inputs");
