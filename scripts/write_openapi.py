@@ -19,6 +19,7 @@ from service.api.examples import (
     CDS_REQUEST_EXAMPLE,
     EXAMPLES_DIR,
     FHIR_REQUEST_EXAMPLE,
+    IMMDS_REQUEST_EXAMPLE,
     PLAN_REQUEST_EXAMPLE,
 )
 from service.api.ops import spec_yaml
@@ -32,6 +33,7 @@ def write_examples() -> None:
         ("/v1/plans", PLAN_REQUEST_EXAMPLE, "plan-response.json", {}),
         ("/v1/plans/batch", BATCH_REQUEST_EXAMPLE, "batch-response.json", {"X-Request-ID": BATCH_EXAMPLE_REQUEST_ID}),
         ("/fhir/$vaccine-timing", FHIR_REQUEST_EXAMPLE, "fhir-response.json", {}),
+        ("/fhir/$immds-forecast", IMMDS_REQUEST_EXAMPLE, "immds-response.json", {}),
         ("/cds-services/vaccine-timing-order-sign", CDS_REQUEST_EXAMPLE, "cds-response.json", {}),
     ):
         response = client.post(path, json=request, headers=headers)

@@ -61,6 +61,18 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "The EHRs' public keys for CDS Hooks JWTs, as a JWKS or {issuer: JWKS}, inline JSON or a file path; "
         "never fetched.",
     ),
+    "CDS_FHIR_SECONDS": (
+        8.0,
+        float,
+        "Seconds a CDS Hooks call may spend reading the EHR's FHIR server (fhirServer) when its prefetch is missing "
+        "or short; what is not read by then is reported, never guessed.",
+    ),
+    "MEDICATION_CODES": (
+        None,
+        str,
+        "A JSON file of the site's own medication codes for the therapies, [{system, code, therapy}] (RxNorm, NDC, "
+        "ATC or SNOMED CT), added to those the therapy profiles list; checked at start-up like the data.",
+    ),
     "DATA_DIR": (
         None,
         str,

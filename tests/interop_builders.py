@@ -76,6 +76,7 @@ class Facts:
             "prefetch": {
                 "medicationAdministrations": bundle(admins) if admins else None,
                 "medicationRequests": bundle(requests) if requests else None,
+                "medicationStatements": None,
                 "immunizations": bundle(self.immunization_resources()) if self.history else None,
             },
         }

@@ -140,7 +140,7 @@ def test_the_python_program_plans_the_readme_example_and_reads_a_422(python_clie
         )
     )
     lines = program.main(client)
-    assert lines[0].startswith("2026-11-24 to 2027-01-23, ruleset ofatumumab 1.0.0+"), lines
+    assert lines[0].startswith("2026-11-24 to 2027-01-23, ruleset ofatumumab 1.1.0+"), lines
     assert lines[1].startswith("ofatumumab maintenance since 2026-10-20, every_4_weeks, 4 doses given, next 2026-12-15")
     shingrix = next(line for line in lines if line.startswith("Shingrix: zoster-recombinant"))
     assert "live False" in shingrix and "mid_cycle" in shingrix

@@ -100,8 +100,9 @@ def test_fhir_states_a_partial_history_with_therapy_start_date(client):
     [rec] = [p["resource"] for p in out.get_json()["parameter"] if p["name"] == "recommendation"]
     first = rec["recommendation"][0]
     dates = {c["code"]["coding"][0]["code"]: c["value"] for c in first["dateCriterion"]}
+    # Due later (its earliest date is after the assessment date): notComplete, dated (ImmDS ForecastStatus).
     assert (first["forecastStatus"]["coding"][0]["code"], dates["30981-5"], dates["59777-3"]) == (
-        "due",
+        "notComplete",
         "2026-12-01",
         "2026-12-08",
     )

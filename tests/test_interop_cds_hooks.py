@@ -41,8 +41,16 @@ def test_discovery_lists_services_with_the_required_fields(client):
     assert {s["hook"] for s in services} == {"order-sign", "order-select"}
     for service in services:
         assert service["id"] and service["description"] and service["title"]
-        assert set(service["prefetch"]) == {"medicationAdministrations", "medicationRequests", "immunizations"}
+        assert set(service["prefetch"]) == {
+            "medicationAdministrations",
+            "medicationRequests",
+            "medicationStatements",
+            "immunizations",
+        }
         assert all("{{context.patientId}}" in query for query in service["prefetch"].values())
+        # The Medication a medicationReference names comes with the search (_include on each medication search).
+        for kind in ("MedicationAdministration", "MedicationRequest", "MedicationStatement"):
+            assert f"_include={kind}:medication" in service["prefetch"][f"{kind[0].lower()}{kind[1:]}s"]
 
 
 def test_the_published_example_is_what_the_service_answers(client):
@@ -54,7 +62,14 @@ def test_a_live_vaccine_during_therapy_gets_a_critical_card_citing_the_rule_and_
     check_card(card)
     rule = profile.rules["live_during_therapy"]
     assert card["indicator"] == "critical"
-    assert rule.id in card["detail"] and rule.source in card["detail"] and rule.citation in card["detail"]
+    # The rule in plain words in the detail; its source and citation one link away, on the rules page.
+    assert rule.id in card["detail"] and rule.source not in card["detail"]
+    link = next(link for link in card["links"] if link["url"].endswith(f"#rule-{rule.id}"))
+    assert link["type"] == "absolute" and link["url"].startswith("https://")
+    page = client.get(link["url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""]).split("#")[0])
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f'id="rule-{rule.id}"' in text and rule.source.split(" (")[0] in text
     assert card["source"]["topic"]["code"] == rule.id
     assert {r["code"] for r in card["overrideReasons"]} >= {"therapy-stopped", "b-cell-repletion-confirmed"}
 
@@ -231,9 +246,67 @@ def test_malformed_feedback_is_400(client, body):
     assert client.post(f"{SIGN}/feedback", json=body).status_code == 400
 
 
+@pytest.mark.parametrize(
+    "when",
+    ["yesterday", "2026-11-24", "2026-11-24T10:15:00", "2026-11-24T11:15:00+01:00", "2026-13-40T10:15:00Z", 1764000000],
+)
+def test_an_outcome_timestamp_that_is_not_an_iso_date_time_in_utc_is_400_naming_it(client, when):
+    body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": when}]}
+    r = client.post(f"{SIGN}/feedback", json=body)
+    assert r.status_code == 400
+    assert [e["field"] for e in r.get_json()["errors"]] == ["feedback[0].outcomeTimestamp"]
+    body["feedback"][0]["outcomeTimestamp"] = "2026-11-24T10:15:00+00:00"
+    assert client.post(f"{SIGN}/feedback", json=body).status_code == 200
+
+
 def test_a_summary_that_would_be_too_long_is_shortened_below_140_characters():
     from service.interop.cards import _fit
 
     text = _fit("x" * 200)
     assert len(text) < 140 and text.endswith("…")
     assert _fit("short") == "short"
+
+
+def test_a_live_order_that_must_be_avoided_suggests_removing_the_draft_order(client):
+    card = cards_of(client.post(SIGN, json=MAINTENANCE.cds()))[0]
+    assert card["indicator"] == "critical" and card["selectionBehavior"] == "at-most-one"
+    (remove,) = card["suggestions"]
+    (action,) = remove["actions"]
+    assert action == {
+        "type": "delete",
+        "description": "Remove the draft Yellow fever vaccine order",
+        "resourceId": "ServiceRequest/order-0",
+    }
+    uuid.UUID(remove["uuid"])
+
+
+def test_an_order_outside_its_window_suggests_moving_it_into_the_window(client):
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    from tests.test_interop_fhir_schema import errors
+
+    card = cards_of(client.post(SIGN, json=MAINTENANCE.cds()))[1]
+    assert card["indicator"] == "warning"
+    move, remove = card["suggestions"]
+    assert move["isRecommended"] is True and "isRecommended" not in remove
+    (update,) = move["actions"]
+    moved = update["resource"]
+    assert update["type"] == "update" and errors(moved) == [] and ServiceRequest.model_validate(moved)
+    day = moved["occurrenceDateTime"]
+    windows = card["extension"]["vaccine-timing-planner"]["windows"]
+    assert any(w["start"] <= day <= w["end"] for w in windows) and day in move["label"]
+    draft = MAINTENANCE.cds()["context"]["draftOrders"]["entry"][1]["resource"]
+    assert {k: v for k, v in moved.items() if k != "occurrenceDateTime"} == {
+        k: v for k, v in draft.items() if k != "occurrenceDateTime"
+    }
+
+
+def test_a_card_inside_its_window_suggests_nothing_and_details_stay_short(client):
+    body = MAINTENANCE.cds()
+    body["context"]["draftOrders"] = bundle([service_request("later", "187", "2026-12-03")], "collection")
+    card = cards_of(client.post(SIGN, json=body))[0]
+    assert card["indicator"] == "info" and "suggestions" not in card and "selectionBehavior" not in card
+    for card in cards_of(client.post(SIGN, json=MAINTENANCE.cds())):
+        assert len(card["detail"]) < 1500, card["detail"]
+        for link in card.get("links", []):
+            assert set(link) == {"label", "url", "type"} and link["type"] == "absolute"

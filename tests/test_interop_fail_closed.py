@@ -71,7 +71,12 @@ def order_only(body: dict[str, Any], cvx: str) -> dict[str, Any]:
 def not_on_record(cvx: str, medications: Any = None) -> dict[str, Any]:
     """An order for a patient whose prefetch is given explicitly (no therapy unless `medications` says so)."""
     body = Facts(vaccines=(cvx,)).cds()
-    body["prefetch"] = {"medicationAdministrations": medications, "medicationRequests": None, "immunizations": None}
+    body["prefetch"] = {
+        "medicationAdministrations": medications,
+        "medicationRequests": None,
+        "medicationStatements": None,
+        "immunizations": None,
+    }
     return body
 
 
@@ -356,8 +361,22 @@ KESIMPTA_ORDER = {
 @pytest.mark.parametrize(
     ("cvx", "expected"),
     [
-        ("03", ("critical", "CVX 03: live vaccine ordered with ofatumumab; give it 28+ days before dose 1")),
-        ("187", ("warning", "CVX 187: non-live vaccine ordered with ofatumumab; give it 14+ days before dose 1")),
+        (
+            "03",
+            (
+                "critical",
+                "Measles, mumps and rubella vaccine (MMR): live vaccine ordered with ofatumumab; give it 28+ days "
+                "before dose 1",
+            ),
+        ),
+        (
+            "187",
+            (
+                "warning",
+                "Zoster vaccine, recombinant adjuvanted (Shingrix): non-live vaccine ordered with ofatumumab; give it "
+                "14+ days before dose 1",
+            ),
+        ),
     ],
     ids=["live", "non-live"],
 )
@@ -367,7 +386,9 @@ def test_a_vaccine_ordered_together_with_the_therapy_itself_gets_the_lead_time_c
     cards = call(client, body)
     assert summary(cards) == [expected]
     role = "live_pre_start" if cvx == "03" else "non_live_pre_start"
-    assert profile.rules[role].citation in cards[0]["detail"]
+    rule = profile.rules[role]
+    assert rule.id in cards[0]["detail"]  # named; what it says and its citation behind the rule's link
+    assert [link["url"].rsplit("#", 1)[1] for link in cards[0]["links"]] == [f"rule-{rule.id}"]
     # Without the therapy order, the same call is silent: nothing shows the therapy.
     assert call(client, not_on_record(cvx)) == []
 
@@ -469,7 +490,7 @@ def test_more_doses_on_record_than_the_series_has_is_a_card_naming_them_not_a_gu
     )
     cards = call(client, facts.cds())
     assert [c["indicator"] for c in cards] == ["warning"]
-    assert cards[0]["summary"].startswith("Vaccine timing not checked: CVX 187")
+    assert cards[0]["summary"].startswith("Vaccine timing not checked: Zoster vaccine, recombinant adjuvanted")
     assert "3 doses given, but the" in cards[0]["detail"]
 
 
@@ -478,15 +499,19 @@ def test_more_doses_on_record_than_the_series_has_is_a_card_naming_them_not_a_gu
     [
         (
             {"text": "Ocrevus 300 mg/10 mL"},
-            "CVX 03: live vaccine ordered with ocrelizumab; give it 42+ days before dose 1",
+            "Measles, mumps and rubella vaccine (MMR): live vaccine ordered with ocrelizumab; give it 42+ days before dose 1",
             "Ocrelizumab",
         ),
         (
             {"text": "Briumvi 150 mg"},
-            "CVX 03: live vaccine ordered with ublituximab; give it 28+ days before dose 1",
+            "Measles, mumps and rubella vaccine (MMR): live vaccine ordered with ublituximab; give it 28+ days before dose 1",
             "Ublituximab",
         ),
-        (KESIMPTA, "CVX 03: live vaccine ordered with ofatumumab; give it 28+ days before dose 1", "Ofatumumab"),
+        (
+            KESIMPTA,
+            "Measles, mumps and rubella vaccine (MMR): live vaccine ordered with ofatumumab; give it 28+ days before dose 1",
+            "Ofatumumab",
+        ),
     ],
     ids=["ocrevus", "briumvi", "kesimpta"],
 )

@@ -51,7 +51,10 @@ def test_metadata_is_a_capability_statement_naming_the_operation(client):
     assert r.status_code == 200 and r.content_type == "application/fhir+json"
     statement = CapabilityStatement.model_validate(r.get_json())
     assert statement.fhirVersion == "4.0.1" and statement.kind == "instance"
-    assert [(op.name, op.definition) for op in statement.rest[0].operation] == [("vaccine-timing", OPERATION_URL)]
+    assert [(op.name, op.definition) for op in statement.rest[0].operation] == [
+        ("vaccine-timing", OPERATION_URL),
+        ("immds-forecast", UNCONFIGURED_BASE + "/fhir/OperationDefinition/immds-forecast"),
+    ]
 
 
 def test_operation_definition_lists_every_parameter_the_operation_reads(client):

@@ -10,7 +10,13 @@ from icalendar import Calendar
 from openapi_spec_validator import validate
 
 from service.api.ops import spec_dict, spec_yaml
-from service.interop.calendar import APPOINTMENT_CATEGORY, DOSE_CATEGORY, WINDOW_CATEGORY, event_uid
+from service.interop.calendar import (
+    APPOINTMENT_CATEGORY,
+    CANCELLED_CATEGORY,
+    DOSE_CATEGORY,
+    WINDOW_CATEGORY,
+    event_uid,
+)
 from tests.interop_builders import Facts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +90,38 @@ def test_a_changed_plan_reimported_later_updates_the_same_events_with_a_higher_s
     _, old_windows = events(before, WINDOW_CATEGORY)
     _, new_windows = events(after, WINDOW_CATEGORY)
     assert str(new_windows[0]["uid"]) == str(old_windows[0]["uid"])  # the first mid-cycle window, moved
+
+
+def test_a_re_plan_cancels_every_event_it_no_longer_holds(client):
+    """The same re-plan: Shingrix dose 1 (given since) and the therapy dose projected for 2026-12-15 (given since)
+    are no longer events; the new file carries them with their UIDs, STATUS:CANCELLED and the newer SEQUENCE,
+    so re-importing it leaves no stale appointment behind. Every event the earlier plan held is either held
+    again or cancelled."""
+    first = {**MAINTENANCE, "vaccines": [{"cvx": "187"}]}
+    before = client.post("/v1/plans.ics", json=first).data
+    later = {
+        **MAINTENANCE,
+        "as_of": "2026-12-20",
+        "treatment": {**MAINTENANCE["treatment"], "doses": [*MAINTENANCE["treatment"]["doses"], "2026-12-15"]},
+        "vaccines": [{"cvx": "187", "given": ["2026-12-03"]}],
+    }
+    after = client.post("/v1/plans.ics", json=later).data
+    held_before = {str(e["uid"]) for e in Calendar.from_ical(before).walk("VEVENT") if "status" not in e}
+    new = Calendar.from_ical(after).walk("VEVENT")
+    held_after = {str(e["uid"]) for e in new if "status" not in e}
+    cancelled = {str(e["uid"]): e for e in new if str(e.get("status")) == "CANCELLED"}
+    assert held_before <= held_after | set(cancelled), held_before - held_after - set(cancelled)
+    assert not held_after & set(cancelled)
+    dose_1 = event_uid("zoster-recombinant", "dose", "1")
+    assert dose_1 in held_before and dose_1 in cancelled
+    assert event_uid("ofatumumab", "dose", "5") in held_before and event_uid("ofatumumab", "dose", "5") in cancelled
+    before_sequence = Calendar.from_ical(before).walk("VEVENT")[0].decoded("sequence")
+    assert all(e.decoded("sequence") > before_sequence for e in cancelled.values())
+    # A plan never cancels an event it holds, and a cancellation is no window or appointment to a reader.
+    _, own = events(before, WINDOW_CATEGORY)
+    _, gone = events(before, CANCELLED_CATEGORY)
+    assert gone and all(str(e["status"]) == "CANCELLED" for e in gone)
+    assert not {str(e["uid"]) for e in own} & {str(e["uid"]) for e in gone}
 
 
 def test_identical_requests_give_identical_calendars(client):

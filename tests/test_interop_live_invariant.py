@@ -132,6 +132,7 @@ def test_a_live_order_during_therapy_never_passes_without_a_card(
         "prefetch": {
             "medicationAdministrations": search(admins, admin_state),
             "medicationRequests": None if request_state == "null" else search(requests, request_state),
+            "medicationStatements": None,
             "immunizations": imm,
         },
     }

@@ -7,6 +7,8 @@ exactly, window by window.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from fhir.resources.R4B.immunizationrecommendation import ImmunizationRecommendation
 from fhir.resources.R4B.parameters import Parameters
@@ -108,7 +110,7 @@ def test_rest_gives_the_statuses_the_table_expects(scenario):
     assert [v["status"] for v in plan["vaccines"]] == statuses
 
 
-def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client):
+def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client, ruleset):
     facts, _, _, plan = scenario
     r = client.post("/fhir/$vaccine-timing", json=facts.fhir())
     assert r.status_code == 200 and r.content_type == "application/fhir+json", r.get_json()
@@ -131,17 +133,26 @@ def test_fhir_recommendation_agrees_with_rest_window_by_window(scenario, client)
             assert not mine[0].dateCriterion
             continue
         # One entry per dose to give, numbered from the doses on record on.
-        assert set(statuses) == {"due"}
         assert [e.doseNumberPositiveInt for e in mine] == list(range(series["given"] + 1, series["doses"] + 1))
         dated = [e for e in mine if e.dateCriterion]
         criteria = [{c.code.coding[0].code: str(c.value) for c in e.dateCriterion} for e in dated]
         assert [
             {"dose": e.doseNumberPositiveInt, "date": c[DUE]} for c, e in zip(criteria, dated, strict=True)
         ] == item["proposed"]
+        days = dict(enumerate(sorted(d for cvx, d in facts.history if cvx == item["vaccine"]["cvx"]), 1))
+        days.update({p["dose"]: p["date"] for p in item["proposed"]})
         for c, e in zip(criteria, dated, strict=True):
-            # Earliest/latest = the window that holds the proposed date; the later windows in the extension.
+            # Earliest: inside the window that holds the proposed date, not before the assessment date nor the
+            # minimum interval after each earlier dose, never after the due date; due now only if it is today.
             window = next(w for w in item["windows"] if w["start"] <= c[DUE] <= w["end"])
-            assert (c[EARLIEST], c[LATEST]) == (window["start"], window["end"])
+            assert max(window["start"], plan["as_of"]) <= c[EARLIEST] <= c[DUE]
+            assert e.forecastStatus.coding[0].code == ("due" if c[EARLIEST] <= plan["as_of"] else "notComplete")
+            own = ruleset.vaccine_rules.series.get(item["vaccine"]["id"])
+            for interval in own.doses[e.doseNumberPositiveInt - 1].intervals if own else ():
+                before = date.fromisoformat(days[interval.from_dose])
+                assert c[EARLIEST] >= interval.minimum.after(before).isoformat()
+            # Latest: only where the window closes before the horizon ends (no needed_by in these scenarios).
+            assert c.get(LATEST) == (window["end"] if window["end"] < plan["horizon_end"] else None)
             assert e.forecastReason[0].coding[0].code == window["kind"]
             later = [{x.url: str(x.valueCode or x.valueDate) for x in ext.extension} for ext in e.extension or []]
             assert later == [

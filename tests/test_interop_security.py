@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -21,7 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from service.api.examples import IMMDS_REQUEST_EXAMPLE
 from service.app import create_app
+from service.settings import api_keys
 from tests.conftest import TODAY
 from tests.interop_builders import Facts
 
@@ -90,19 +95,33 @@ def test_a_jwt_signed_by_a_trusted_ehr_key_is_accepted(ehr, signer):
 
 
 @pytest.mark.parametrize("signer", [(RSA_KEY, "RS384"), (EC_KEY, "ES384")], ids=["RS384", "ES384"])
-def test_a_jwt_without_a_kid_is_checked_against_every_key_of_its_issuer(ehr, signer):
+def test_a_jwt_without_a_kid_is_refused_as_the_specification_requires_one(ehr, signer):
     key, alg = signer
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "iat": now, "jti": uuid.uuid4().hex}
-    assert hook(ehr, jwt.encode(claims, key, algorithm=alg)).status_code == 200
-    assert (
-        hook(ehr, jwt.encode({**claims, "jti": "x" + claims["jti"]}, STRANGER_KEY, algorithm="RS384")).status_code
-        == 401
-    )
+    r = hook(ehr, jwt.encode(claims, key, algorithm=alg))
+    assert r.status_code == 401 and "(kid)" in r.get_json()["detail"]
 
 
-def test_the_audience_may_be_the_service_base_url_as_some_ehrs_send_it(ehr):
-    assert hook(ehr, token(aud=BASE)).status_code == 200
+def test_the_audience_is_the_endpoint_called_not_the_base_url(ehr):
+    r = hook(ehr, token(aud=BASE))
+    assert r.status_code == 401 and "audience" in r.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"exp": str(int(time.time()) + 60)}, "exp must be a number"),
+        ({"iat": str(int(time.time()))}, "iat must be a number"),
+        ({"exp": True}, "exp must be a number"),
+        ({"jti": 12345}, "jti must be a non-empty string"),
+        ({"aud": 7}, "aud must be a string"),
+    ],
+    ids=["exp-string", "iat-string", "exp-boolean", "jti-number", "aud-number"],
+)
+def test_claims_of_the_wrong_type_are_refused(ehr, claims, why):
+    r = hook(ehr, token(**claims))
+    assert r.status_code == 401 and why in r.get_json()["detail"]
 
 
 REFUSED = [
@@ -212,6 +231,11 @@ def test_the_fhir_operation_takes_the_api_key_and_refuses_with_an_operation_outc
     if status == 401:
         assert r.content_type == "application/fhir+json" and r.headers["WWW-Authenticate"].startswith("Bearer")
         assert OperationOutcome.model_validate(r.get_json()).issue[0].code == "login"
+
+
+def test_the_immds_operation_takes_the_api_key_too(ehr):
+    r = ehr.post("/fhir/$immds-forecast", json=IMMDS_REQUEST_EXAMPLE)
+    assert r.status_code == 401 and OperationOutcome.model_validate(r.get_json()).issue[0].code == "login"
 
 
 def test_fhir_conformance_resources_stay_open_and_carry_the_configured_canonical_url(ehr):
@@ -324,3 +348,13 @@ def test_forged_headers_are_refused_with_a_401_not_a_500(ehr, header, why):
 @given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=200))
 def test_any_bearer_string_that_is_not_a_valid_jwt_is_a_401(secured, junk):
     assert hook(secured.test_client(), junk).status_code == 401
+
+
+def test_the_docker_run_example_in_the_production_docs_uses_a_key_the_service_accepts():
+    text = (Path(__file__).parent.parent / "docs" / "production.md").read_text(encoding="utf-8")
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("docker run") and "PLANNER_API_KEYS" in ln]
+    assignment = next(ln for ln in text.splitlines() if ln.startswith("PLANNER_KEY="))
+    command = assignment.split("=", 1)[1].split("#", 1)[0].strip().strip('"')
+    assert re.fullmatch(r"\$\((openssl rand -hex \d+)\)", command)
+    key = subprocess.run(command[2:-1].split(), capture_output=True, text=True, check=True).stdout.strip()
+    assert api_keys(key) == (key,) and "$PLANNER_KEY" in line

@@ -258,7 +258,7 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
         for method, operation in operations.items():
             if method == "parameters":
                 continue
-            if path.startswith("/v1/") or path == "/fhir/$vaccine-timing":
+            if path.startswith("/v1/") or path in ("/fhir/$vaccine-timing", "/fhir/$immds-forecast"):
                 assert operation["security"] == [{"apiKey": []}] and "401" in operation["responses"], path
             elif path.startswith("/cds-services/"):
                 # CDS Hooks clients authenticate with a signed JWT (CDS Hooks 2.0), not with an API key.

@@ -108,6 +108,7 @@ def cds_body(profile: Any, doc: dict[str, Any], case: dict[str, Any]) -> dict[st
         "prefetch": {
             "medicationAdministrations": bundle(admins) if admins else None,
             "medicationRequests": bundle(requests) if requests else None,
+            "medicationStatements": None,
             "immunizations": None,
         },
     }

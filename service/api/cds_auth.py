@@ -1,17 +1,21 @@
 """CDS Hooks 2.0 authorization: the EHR signs a JWT for every call, and this service verifies it.
 
 The specification (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients): the EHR sends
-`Authorization: Bearer <JWT>`, signed with the EHR's private key; its claims are `iss` (the EHR), `aud` (the
-CDS service's endpoint URL), `exp` (at most 5 minutes ahead), `iat`, `jti` (unique per call) and `sub`. A
-service must check the signature against keys it trusts for that issuer, and refuse a replayed `jti`.
+`Authorization: Bearer <JWT>`, signed with the EHR's private key; its header names the key (`kid`, required)
+and its claims are `iss` (the EHR), `aud` (the CDS service's endpoint URL), `exp` (a number: at most 5 minutes
+ahead), `iat` (a number), `jti` (a string, unique per call) and `sub`. A service must check the signature
+against keys it trusts for that issuer, and refuse a replayed `jti`.
 
 Here:
-- keys are configured, never fetched (no network at run time): PLANNER_CDS_JWKS is a JWKS (`{"keys": [...]}`)
+- keys are configured, never fetched (a jku header is not followed): PLANNER_CDS_JWKS is a JWKS (`{"keys": [...]}`)
   trusted for every allowed issuer, or an object mapping each issuer to its own JWKS (recommended with more
   than one EHR, so that one EHR's key cannot sign as another), given inline as JSON or as a file path;
 - PLANNER_CDS_ISSUERS is the allow-list of `iss` values;
-- `aud` must be this service's endpoint URL: PLANNER_PUBLIC_BASE_URL + /cds-services/<id> (the base alone is
-  accepted too, as some EHRs send it);
+- `aud` must be the endpoint called: PLANNER_PUBLIC_BASE_URL + /cds-services/<id> (for a feedback post, its
+  own URL or the service's); the base alone is not an endpoint and is refused;
+- the header must name its key (`kid`), and the key must be one of that issuer's;
+- `exp` and `iat` must be JSON numbers and `jti` a string, as the specification types them (PyJWT alone
+  would read a numeric string as a date);
 - only asymmetric algorithms (RS/ES/PS 256-512): an `alg` of none or HS* is refused whatever the key;
 - `jti` values are remembered until their token expires; a second use is refused. Under gunicorn the memory
   is shared by every worker of the server (service.security.SharedReplays); replicas do not share it, so a
@@ -120,15 +124,16 @@ class CdsAuth:
             raise JwtRefused("The JWT's issuer (iss) is not one this service trusts.")
         if header.get("alg") not in ALGORITHMS:
             raise JwtRefused("The JWT must be signed with an asymmetric algorithm (RS, ES or PS 256-512).")
+        if not isinstance(header.get("kid"), str) or not header["kid"]:
+            raise JwtRefused("The JWT's header must name its key (kid), as the CDS Hooks specification requires.")
+        _check_types(unverified)
         family = "RSA" if header["alg"][:2] in ("RS", "PS") else "EC"
-        candidates = [
-            k for k in self._keys_for(issuer) if header.get("kid") in (None, k.key_id) and k.key_type == family
-        ]
+        candidates = [k for k in self._keys_for(issuer) if header["kid"] == k.key_id and k.key_type == family]
         if not candidates:
             raise JwtRefused("No trusted key of this issuer matches the JWT's key id (kid).")
-        # The service's endpoint URL; the URL actually called (a feedback post) and the bare base are accepted too.
-        audience = [f"{self.base_url}/cds-services/{service_id}", self.base_url]
-        if path:
+        # The endpoint called: the service's URL, and for a feedback post its own URL as well.
+        audience = [f"{self.base_url}/cds-services/{service_id}"]
+        if path and path != f"/cds-services/{service_id}":
             audience.append(self.base_url + path)
         claims: dict[str, Any] | None = None
         for key in candidates:
@@ -144,7 +149,7 @@ class CdsAuth:
                 )
                 break
             except (jwt.InvalidSignatureError, jwt.InvalidKeyError, jwt.InvalidAlgorithmError, TypeError, ValueError):
-                continue  # not this key (without a kid, every key of the issuer's family is tried)
+                continue  # not this key (an issuer may list one kid for several keys while it rotates them)
             except jwt.ExpiredSignatureError:
                 raise JwtRefused("The JWT has expired (exp).") from None
             except jwt.InvalidAudienceError:
@@ -159,8 +164,21 @@ class CdsAuth:
             raise JwtRefused("The JWT's signature does not match a trusted key of its issuer.")
         if float(claims["exp"]) > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS:
             raise JwtRefused("The JWT's exp is more than 5 minutes ahead; the specification allows at most 5.")
-        if not isinstance(claims["jti"], str) or not claims["jti"]:
-            raise JwtRefused("The JWT's jti must be a non-empty string.")
         if not self.replays.first_use(f"{issuer}|{claims['jti']}", float(claims["exp"]), now):
             raise JwtRefused("This JWT (jti) has been used already: each call needs a new one.")
         return claims
+
+
+def _check_types(claims: dict[str, Any]) -> None:
+    """The claim types the specification gives: exp and iat NumericDates (JSON numbers), jti a string."""
+    for name in ("exp", "iat"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise JwtRefused(f"The JWT's {name} must be a number (seconds since 1970), not {type(value).__name__}.")
+    if "jti" in claims and (not isinstance(claims["jti"], str) or not claims["jti"]):
+        raise JwtRefused("The JWT's jti must be a non-empty string.")
+    aud = claims.get("aud")
+    if "aud" in claims and not (
+        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+    ):
+        raise JwtRefused("The JWT's aud must be a string (the endpoint called).")

@@ -1,16 +1,18 @@
 """CDS Hooks 2.0 routes: discovery, the order-sign and order-select services, and their feedback endpoints.
 
-The services never call a FHIR server themselves: everything they need comes in `prefetch`. A request that
-lacks a prefetch key gets 412 Precondition Failed, as the specification asks of a service that cannot
-obtain its data. Errors are problem+json like the rest of the API.
+What the services need comes in `prefetch`; a key that is missing or short is read from the EHR's FHIR server
+when the request carries `fhirServer` and `fhirAuthorization` (service/interop/fhir_client.py). A key that
+still cannot be had gets 412 Precondition Failed, as the specification asks of a service that cannot obtain
+its data. Errors are problem+json like the rest of the API.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.routing import Map, Rule
@@ -20,6 +22,7 @@ from service.domain.schedule import PARTIAL_HISTORY
 from service.interop.cards import (
     CARD_WARNINGS,
     EXTENSION_KEY,
+    MEDICATION_KEYS,
     PREFETCH,
     SERVICES,
     CardMaker,
@@ -27,23 +30,33 @@ from service.interop.cards import (
     Orders,
     Prefetched,
     order_ref,
+    parse_resource,
     read_prefetch,
     services,
     short_ref,
     vaccine_orders,
 )
 from service.interop.coding import UNCONFIGURED_BASE, InteropError
+from service.interop.fhir_client import FetchFailed, FhirServer
 from service.interop.medication import (
+    MEDICATION_TYPES,
+    NOT_GIVEN,
+    THERAPY,
+    History,
     MedicationRecord,
     TherapyCodes,
+    VagueDate,
+    harmless,
     identify,
     immunizations_from,
     locate,
     medication_concept,
+    resolve_medications,
     sort_medications,
     split_history,
     therapy_codes,
     therapy_from,
+    void,
 )
 from service.security import bearer_token
 
@@ -107,17 +120,8 @@ def _invalid(errors: list[tuple[str, str]]) -> Response:
     )
 
 
-@bp.post("/<service_id>")
-def call_service(service_id: str) -> Response:
-    hook = SERVICES.get(service_id)
-    if hook is None:
-        return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
-    refused = _authorized(service_id)
-    if refused is not None:
-        return refused
-    body = _body()
-    if isinstance(body, Response):
-        return body
+def _request_errors(body: dict[str, Any], hook: str) -> list[tuple[str, str]]:
+    """What a hook request lacks or gets wrong, against the CDS Hooks 2.0 request and the hook's context."""
     context = body.get("context")
     errors = []
     if body.get("hook") != hook:
@@ -134,47 +138,131 @@ def call_service(service_id: str) -> Response:
     selections = context.get("selections")
     if hook == "order-select" and (not isinstance(selections, list) or not all(isinstance(s, str) for s in selections)):
         errors.append(("context.selections", "required: the references of the selected orders"))
-    prefetch = body.get("prefetch", {})
-    if not isinstance(prefetch, dict):
+    if not isinstance(body.get("prefetch", {}), dict):
         errors.append(("prefetch", "must be an object"))
+    if "fhirAuthorization" in body and body.get("fhirServer") is None:
+        errors.append(("fhirServer", "required with fhirAuthorization (CDS Hooks 2.0: cds-r-1)"))
+    return errors
+
+
+@bp.post("/<service_id>")
+def call_service(service_id: str) -> Response:
+    hook = SERVICES.get(service_id)
+    if hook is None:
+        return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
+    refused = _authorized(service_id)
+    if refused is not None:
+        return refused
+    body = _body()
+    if isinstance(body, Response):
+        return body
+    errors = _request_errors(body, hook)
     if errors:
         return _invalid(errors)
-
-    missing = [key for key in PREFETCH if key not in prefetch]
-    if missing:
-        where = (
-            "a fhirServer was given, but this service does not query FHIR servers"
-            if body.get("fhirServer")
-            else "no fhirServer was given"
-        )
-        return problem(
-            412,
-            f"Prefetch {', '.join(missing)} missing and {where}: send the prefetch templates "
-            "listed at GET /cds-services (null when there is no data).",
-            type_slug=None,
-        )
+    context = body["context"]
     patient_id = context["patientId"]
+    filled = _fill_prefetch(body, patient_id)
+    if isinstance(filled, Response):
+        return filled
+    prefetch, server, notes = filled
     planner = current_app.extensions["planner"]
-    known = therapy_codes(planner.ruleset.therapies.profiles)
+    known: tuple[TherapyCodes, ...] = current_app.extensions["medication_codes"]
     try:
         drafts = read_prefetch(context["draftOrders"], "context.draftOrders", patient_id)
-        orders = vaccine_orders(
-            drafts.items, selections if hook == "order-select" else None, planner.ruleset.catalog, known
-        )
-        administrations = read_prefetch(
-            prefetch["medicationAdministrations"], "prefetch.medicationAdministrations", patient_id
-        )
-        requests = read_prefetch(prefetch["medicationRequests"], "prefetch.medicationRequests", patient_id)
+        medications = [read_prefetch(prefetch[k], f"prefetch.{k}", patient_id) for k in MEDICATION_KEYS]
         immunizations = read_prefetch(prefetch["immunizations"], "prefetch.immunizations", patient_id)
     except InteropError as bad:
         return _invalid([(i.expression, i.message) for i in bad.issues])
+    for key, seen in zip(MEDICATION_KEYS + ("immunizations",), medications + [immunizations], strict=True):
+        seen.blind += notes.get(key, [])
+    # A medicationReference (of a draft order or a record) names a Medication sent anywhere in the call, or one
+    # the FHIR server holds.
+    on_record = [i for p in medications for i in p.items]
+    pool = on_record + drafts.items
+    fetch = _medication_reader(server) if server is not None else None
+    drafts.items = resolve_medications(drafts.items, pool, fetch)
+    orders = vaccine_orders(
+        drafts.items, context.get("selections") if hook == "order-select" else None, planner.ruleset.catalog, known
+    )
     if not orders.vaccines and not orders.unidentified and not drafts.blind:
         return _cards([])  # no vaccine among the orders: nothing to check
-    record = sort_medications(administrations.items + requests.items, known)
+    record = sort_medications(resolve_medications(on_record, pool, fetch), known)
     profile = _profile_of(record, orders, known)
     version = planner.ruleset.therapies.versions.get(profile.profile_id, "") if profile is not None else ""
     maker = CardMaker(body["hookInstance"], _rules(planner), version, current_app.extensions["canonical"], profile)
-    return _cards(_check(maker, orders, drafts, record, [administrations, requests], immunizations, known))
+    return _cards(_check(maker, orders, drafts, record, medications, immunizations, known))
+
+
+MISSING = object()
+
+
+def _short(value: Any) -> bool:
+    """Whether a prefetch value leaves out records the service needs: absent, an OperationOutcome in place of
+    the search, or a searchset that says it is one page of several or holds fewer entries than its total."""
+    if value is MISSING:
+        return True
+    if not isinstance(value, dict):
+        return False  # null: the client has no data; anything else is refused when read
+    if value.get("resourceType") == "OperationOutcome":
+        return True
+    if value.get("resourceType") != "Bundle":
+        return False
+    if any(isinstance(link, dict) and link.get("relation") == "next" for link in value.get("link") or []):
+        return True
+    total, entries = value.get("total"), value.get("entry") or []
+    return isinstance(total, int) and total > len(entries)
+
+
+def _fill_prefetch(
+    body: dict[str, Any], patient_id: str
+) -> tuple[dict[str, Any], FhirServer | None, dict[str, list[str]]] | Response:
+    """The prefetch, with what was missing or short read from the FHIR server when the request names one.
+
+    412 only when a key is still missing: the data could not be had at all. A short key whose reading failed
+    keeps what the client sent (its gaps become blind spots on the cards) and says why it was not completed.
+    """
+    prefetch = dict(body.get("prefetch") or {})
+    notes: dict[str, list[str]] = {}
+    why_not = "no fhirServer was given"
+    try:
+        seconds = float(current_app.config["PLANNER"]["CDS_FHIR_SECONDS"])
+        server = FhirServer.from_request(body, seconds, trusted=current_app.extensions["cds_auth"].enabled)
+    except FetchFailed as unusable:
+        server, why_not = None, str(unusable)
+    for key, template in PREFETCH.items():
+        if server is None or not _short(prefetch.get(key, MISSING)):
+            continue
+        try:
+            prefetch[key] = server.search(template.replace("{{context.patientId}}", quote(patient_id, safe="")))
+        except FetchFailed as failed:
+            why_not = str(failed)
+            log.info(f"cds prefetch {key} not read from the FHIR server: {failed}")
+            notes[key] = [f"prefetch.{key}: could not be completed from the FHIR server ({failed})"]
+    missing = [key for key in PREFETCH if key not in prefetch]
+    if missing:
+        return problem(
+            412,
+            f"Prefetch {', '.join(missing)} missing and not read from the FHIR server ({why_not}): send the "
+            "prefetch templates listed at GET /cds-services (null when there is no data), or fhirServer and "
+            "fhirAuthorization.",
+            type_slug=None,
+        )
+    return prefetch, server, notes
+
+
+def _medication_reader(server: FhirServer) -> Any:
+    """Reads a Medication a medicationReference names from the FHIR server (None when it cannot be had)."""
+
+    def read(reference: str) -> Any:
+        raw = server.read(reference)
+        if raw is None or raw.get("resourceType") != "Medication":
+            return None
+        try:
+            return parse_resource(raw, "Medication")
+        except InteropError:
+            return None
+
+    return read
 
 
 def _profile_of(record: MedicationRecord, orders: Orders, codes: tuple[TherapyCodes, ...]) -> TherapyCodes | None:
@@ -198,7 +286,6 @@ def _check(
 ) -> list[dict[str, Any]]:
     """The cards for one call; see docs/interoperability.md "Fail closed" for the cases, in this order."""
     drug = maker.drug
-    any_live = any(o.live for o in orders.vaccines)
     # Blind spots about the therapy itself: medication searches not (fully) seen.
     med_blind = [b for p in medication_prefetch for b in p.blind]
     # Draft orders of another patient: left out, and said on their own card whatever the record shows.
@@ -222,51 +309,8 @@ def _check(
         if record.therapy or record.not_covered or med_blind or orders.therapy
         else []
     )
-
     if not record.therapy:
-        if not_covered:
-            return (
-                left_out
-                + cards
-                + [
-                    maker.unplanned_card(
-                        f"the record shows a form of {drug} this planner does not cover",
-                        not_covered + med_blind,
-                        "not-covered",
-                        live=any_live or bool(orders.unidentified),
-                    )
-                ]
-            )
-        if med_blind:
-            return (
-                left_out
-                + cards
-                + [
-                    maker.unplanned_card(
-                        f"could not see the whole medication record to rule out {drug}",
-                        med_blind + unidentified_meds,
-                        "medications-not-seen",
-                        live=False,
-                    )
-                ]
-            )
-        if orders.therapy and orders.vaccines:
-            return left_out + _starting_cards(maker, orders)
-        if unidentified_meds and (any_live or orders.unidentified):
-            # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
-            # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
-            unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
-            subject = "live vaccine ordered" if any_live else "vaccine not identified"
-            return left_out + [
-                maker.unplanned_card(
-                    f"{subject}; medications not identified, {drug} not ruled out",
-                    unidentified_meds + unknown,
-                    "medications-unidentified",
-                    live=False,
-                )
-            ]
-        return left_out  # the record, fully seen, shows no therapy this planner covers: nothing to say
-
+        return left_out + _no_therapy_cards(maker, orders, cards, not_covered, med_blind, unidentified_meds)
     cards = left_out + cards
     if not orders.vaccines:
         return cards
@@ -279,7 +323,7 @@ def _check(
                 f"the {drug} record could not be read",
                 [f"{i.expression}: {i.message}" for i in bad.issues] + blind,
                 "therapy",
-                live=any_live,
+                live=any(o.live for o in orders.vaccines),
             )
         ]
     assert therapy is not None  # record.therapy is not empty
@@ -287,7 +331,90 @@ def _check(
     as_of: date = planner.today()
     furthest = max((o.on for o in orders.vaccines if o.on is not None), default=as_of)
     horizon = min(MAX_HORIZON, max(DEFAULT_HORIZON, (furthest - as_of).days + DEFAULT_HORIZON))
-    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False)
+    history = _history(immunizations, orders, therapy.treatment, as_of, blind)
+    maker.left_out = _left_out(immunizations, medication_prefetch)
+    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
+    if history.others:
+        plan_body["immunizations"] = history.others
+    return cards + _plan_cards(
+        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
+    )
+
+
+def _left_out(immunizations: Prefetched, medication_prefetch: list[Prefetched]) -> list[str]:
+    """The immunizations and therapy records that record nothing given (not-done, entered-in-error, a statement
+    not taken): left out of the plan, and named on its cards."""
+    known = current_app.extensions["medication_codes"]
+    therapy = [
+        i
+        for p in medication_prefetch
+        for i in p.items
+        if i.type in MEDICATION_TYPES and identify(medication_concept(i), known).kind == THERAPY
+    ]
+    return [
+        f"{item.where}: status {item.resource.status}"
+        for item in immunizations.items + therapy
+        if (item.type in ("Immunization", "MedicationAdministration") and item.resource.status in NOT_GIVEN)
+        or (item.type in ("MedicationRequest", "MedicationStatement") and void(item))
+    ]
+
+
+def _no_therapy_cards(
+    maker: CardMaker,
+    orders: Orders,
+    cards: list[dict[str, Any]],
+    not_covered: list[str],
+    med_blind: list[str],
+    unidentified_meds: list[str],
+) -> list[dict[str, Any]]:
+    """The cards when the record shows no therapy this planner covers: what kept it from being ruled out."""
+    drug = maker.drug
+    any_live = any(o.live for o in orders.vaccines)
+    if not_covered:
+        return cards + [
+            maker.unplanned_card(
+                f"the record shows a form of {drug} this planner does not cover",
+                not_covered + med_blind,
+                "not-covered",
+                live=any_live or bool(orders.unidentified),
+            )
+        ]
+    if med_blind:
+        return cards + [
+            maker.unplanned_card(
+                f"could not see the whole medication record to rule out {drug}",
+                med_blind + unidentified_meds,
+                "medications-not-seen",
+                live=False,
+            )
+        ]
+    if orders.therapy and orders.vaccines:
+        return _starting_cards(maker, orders)
+    if unidentified_meds and (any_live or orders.unidentified):
+        # Neither the drug nor (maybe) the vaccine can be told: the worst case is a live vaccine during
+        # therapy, so say so. A non-live vaccine known as such gets no card: it is not what could harm.
+        unknown = [f"{order_ref(item)}: {why}" for item, why in orders.unidentified]
+        subject = "live vaccine ordered" if any_live else "vaccine not identified"
+        return [
+            maker.unplanned_card(
+                f"{subject}; medications not identified, {drug} not ruled out",
+                unidentified_meds + unknown,
+                "medications-unidentified",
+                live=False,
+            )
+        ]
+    return []  # the record, fully seen, shows no therapy this planner covers: nothing to say
+
+
+def _history(
+    immunizations: Prefetched, orders: Orders, treatment: dict[str, Any], as_of: date, blind: list[str]
+) -> History:
+    """The immunization history the plan uses; what it cannot use goes to `blind`. An Immunization dated in
+    part or in words is left out without a blind spot when it cannot change the plan (medication.harmless)."""
+    catalog = current_app.extensions["planner"].ruleset.catalog
+    ordered = {o.vaccine_id for o in orders.vaccines if o.vaccine_id}
+    vague: list[VagueDate] = []
+    imm_items, imm_used, imm_skipped = immunizations_from(immunizations.items, strict=False, vague=vague)
     kept = [(e, i) for e, i in zip(imm_items, imm_used, strict=True) if e["date"] <= as_of.isoformat()]
     blind += [
         f"{i.where}: dated after today; left out"
@@ -295,23 +422,18 @@ def _check(
         if e["date"] > as_of.isoformat()
     ]
     blind += [f"{item.where}: immunization not read ({why})" for item, why in imm_skipped]
-    history = split_history(
-        [e for e, _ in kept],
-        [i for _, i in kept],
-        planner.ruleset.catalog,
-        {o.vaccine_id for o in orders.vaccines if o.vaccine_id},
-        strict=False,
-    )
+    first = min([as_of.isoformat(), *(treatment.get("doses") or [])[:1], treatment.get("start_date") or "9999"])
+    blind += [
+        f"{one.item.where}: dated {one.written!r}, not a full date; it may change this plan, so the plan may be wrong"
+        for one in vague
+        if harmless(one, catalog, ordered, date.fromisoformat(first)) is None
+    ]
+    history = split_history([e for e, _ in kept], [i for _, i in kept], catalog, ordered, strict=False)
     blind += [
         f"{item.where}: immunization not identified ({why}); spacing and series may be incomplete"
         for item, why in history.unreadable
     ]
-    plan_body: dict[str, Any] = {"as_of": as_of.isoformat(), "treatment": therapy.treatment, "horizon_days": horizon}
-    if history.others:
-        plan_body["immunizations"] = history.others
-    return cards + _plan_cards(
-        maker, orders.vaccines, plan_body, therapy.origin, as_of, horizon, history.given_for, blind
-    )
+    return history
 
 
 def _starting_cards(maker: CardMaker, orders: Orders) -> list[dict[str, Any]]:
@@ -363,7 +485,7 @@ def _plan_cards(
             for i in sorted(failed):
                 cards.append(
                     maker.unplanned_card(
-                        f"{todo[i].label} ({todo[i].ref})",
+                        f"{todo[i].title} ({todo[i].ref})",
                         [_with_candidates(e) for e in bad.errors if e.field.startswith(f"vaccines[{i}]")] + blind,
                         todo[i].ref,
                         live=todo[i].live,
@@ -468,8 +590,10 @@ def feedback(service_id: str) -> Response:
             errors.append((f"feedback[{i}].card", "required: the card's uuid"))
         if not isinstance(item.get("outcome"), str) or item["outcome"] not in counts:  # (an object was a 500)
             errors.append((f"feedback[{i}].outcome", "must be 'accepted' or 'overridden'"))
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            errors.append((f"feedback[{i}].outcomeTimestamp", "required: when the user acted, ISO 8601 in UTC"))
+        if not _utc_timestamp(item.get("outcomeTimestamp")):
+            errors.append(
+                (f"feedback[{i}].outcomeTimestamp", "required: when the user acted, an ISO 8601 date-time in UTC")
+            )
         if item.get("outcome") == "accepted" and not isinstance(item.get("acceptedSuggestions"), list):
             errors.append((f"feedback[{i}].acceptedSuggestions", "required for an accepted outcome"))
         if not errors:
@@ -479,6 +603,17 @@ def feedback(service_id: str) -> Response:
     # Counts only: card ids, reasons and comments could be tied to a patient, so none of them is logged.
     log.info(f"cds feedback for {service_id}: {counts['accepted']} accepted, {counts['overridden']} overridden")
     return current_app.response_class(json.dumps(counts), mimetype="application/json")
+
+
+def _utc_timestamp(value: Any) -> bool:
+    """An ISO 8601 date and time with its UTC offset (`2026-11-24T10:15:00Z`), as the specification asks."""
+    if not isinstance(value, str) or "T" not in value:
+        return False
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.utcoffset() == timedelta(0)
 
 
 def init_app(app: Flask) -> None:
@@ -514,84 +649,92 @@ FEEDBACK_EXAMPLE = {
 }
 
 
-def document_routes(api: Any, app: Flask) -> None:
-    """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
-    its request can name its hook (a call whose hook is not the service's is refused)."""
-    api.spec.tag(
-        {
-            "name": "cds-hooks",
-            "description": "CDS Hooks 2.0: vaccine orders checked against the patient's therapy (GET /v1/therapies).",
-        }
-    )
-    hl7_schemas.register(api)
+TEXT = {"type": "string", "minLength": 1}
+
+
+def _card_schema() -> dict[str, Any]:
+    """A CDS Hooks 2.0 card as this service writes it."""
     ref = hl7_schemas.ref
-    text = {"type": "string", "minLength": 1}
-    bundle_or_null = {**hl7_schemas.bundle(), "nullable": True}
-    schemas = {
-        "CdsService": {
-            "type": "object",
-            "properties": {
-                "hook": {"type": "string", "enum": sorted(set(SERVICES.values()))},
-                "title": {"type": "string"},
-                "description": {"type": "string"},
-                "id": {"type": "string", "enum": list(SERVICES)},
-                "prefetch": {
+    return {
+        "type": "object",
+        "description": "A CDS Hooks 2.0 card.",
+        "properties": {
+            "uuid": {"type": "string"},
+            "summary": {"type": "string", "maxLength": 140},
+            "detail": {
+                "type": "string",
+                "description": "Markdown: what the record shows, the reason, the next windows and the rule ids "
+                "(each rule's wording, source and citation are behind `links`).",
+            },
+            "suggestions": {
+                "type": "array",
+                "description": "Move the draft order into its window (an update of the whole order, recommended) "
+                "and/or remove it (a delete naming Type/id).",
+                "items": {
                     "type": "object",
-                    "description": "Prefetch templates, by key: every key must be sent (null when there is no data).",
-                    "properties": {key: {"type": "string"} for key in PREFETCH},
-                    "required": list(PREFETCH),
+                    "properties": {
+                        "label": {"type": "string"},
+                        "uuid": {"type": "string"},
+                        "isRecommended": {"type": "boolean"},
+                        "actions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["create", "update", "delete"]},
+                                    "description": {"type": "string"},
+                                    "resource": ref("FhirResource"),
+                                    "resourceId": {"type": "string"},
+                                },
+                                "required": ["type", "description"],
+                                "additionalProperties": False,
+                            },
+                        },
+                    },
+                    "required": ["label"],
                     "additionalProperties": False,
                 },
             },
-            "required": ["hook", "description", "id", "prefetch"],
-            "additionalProperties": False,
-        },
-        "CdsDiscovery": {
-            "type": "object",
-            "properties": {"services": {"type": "array", "items": ref("CdsService")}},
-            "required": ["services"],
-            "additionalProperties": False,
-        },
-        "CdsPrefetch": {
-            "type": "object",
-            "description": (
-                "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
-                "when the client has no data. All are required, as this service never queries a FHIR server."
-            ),
-            "properties": {key: bundle_or_null for key in PREFETCH},
-            "required": list(PREFETCH),
-            "additionalProperties": True,
-        },
-        "CdsCard": {
-            "type": "object",
-            "description": "A CDS Hooks 2.0 card.",
-            "properties": {
-                "uuid": {"type": "string"},
-                "summary": {"type": "string", "maxLength": 140},
-                "detail": {"type": "string", "description": "Markdown: the reason, the rules and their sources."},
-                "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
-                "source": {
+            "selectionBehavior": {"type": "string", "enum": ["at-most-one", "any"]},
+            "links": {
+                "type": "array",
+                "description": "Each rule applied, on the rules page: what it says, its source and citation.",
+                "items": {
                     "type": "object",
-                    "properties": {"label": {"type": "string"}, "url": {"type": "string"}, "topic": ref("FhirCoding")},
-                    "required": ["label"],
-                    "additionalProperties": True,
-                },
-                "overrideReasons": {"type": "array", "items": ref("FhirCoding")},
-                "extension": {
-                    "type": "object",
-                    "description": "Under `vaccine-timing-planner`: the order, its date, the plan's status and rules.",
-                    "additionalProperties": True,
+                    "properties": {
+                        "label": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
+                        "type": {"type": "string", "enum": ["absolute", "smart"]},
+                        "appContext": {"type": "string"},
+                    },
+                    "required": ["label", "url", "type"],
+                    "additionalProperties": False,
                 },
             },
-            "required": ["uuid", "summary", "indicator", "source"],
-            "additionalProperties": True,
+            "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
+            "source": {
+                "type": "object",
+                "properties": {"label": {"type": "string"}, "url": {"type": "string"}, "topic": ref("FhirCoding")},
+                "required": ["label"],
+                "additionalProperties": True,
+            },
+            "overrideReasons": {"type": "array", "items": ref("FhirCoding")},
+            "extension": {
+                "type": "object",
+                "description": "Under `vaccine-timing-planner`: the order, its date, the plan's status and rules.",
+                "additionalProperties": True,
+            },
         },
-        "CdsCards": {
-            "type": "object",
-            "properties": {"cards": {"type": "array", "items": ref("CdsCard")}},
-            "required": ["cards"],
-            "additionalProperties": True,
-        },
+        "required": ["uuid", "summary", "indicator", "source"],
+        "additionalProperties": True,
+    }
+
+
+def _feedback_schemas() -> dict[str, dict[str, Any]]:
+    """Feedback on a card: accepted (with the suggestions taken) or overridden (with a reason)."""
+    ref = hl7_schemas.ref
+    text = TEXT
+    return {
         **{
             f"CdsFeedback{outcome.capitalize()}": {
                 "type": "object",
@@ -599,7 +742,11 @@ def document_routes(api: Any, app: Flask) -> None:
                 "properties": {
                     "card": {**text, "description": "The card's uuid."},
                     "outcome": {"type": "string", "enum": [outcome]},
-                    "outcomeTimestamp": {"type": "string", "description": "When the user acted (ISO 8601, UTC)."},
+                    "outcomeTimestamp": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the user acted (ISO 8601 date-time in UTC).",
+                    },
                     **(
                         {
                             "acceptedSuggestions": {
@@ -636,53 +783,139 @@ def document_routes(api: Any, app: Flask) -> None:
             "additionalProperties": False,
         },
     }
-    for name, schema in schemas.items():
-        api.spec.components.schema(name, schema)
 
-    def request_schema(hook: str) -> dict[str, Any]:
-        context: dict[str, Any] = {
-            "userId": text,
-            "patientId": {**text, "description": "The FHIR id of the patient."},
-            "encounterId": text,
-            "draftOrders": {
-                "allOf": [ref("FhirBundle")],
-                "description": "The draft orders (MedicationRequest, ServiceRequest).",
-            },
-        }
-        required = ["patientId", "draftOrders"]
-        if hook == "order-select":
-            context["selections"] = {
-                "type": "array",
-                "items": text,
-                "description": "References of the selected orders.",
-            }
-            required.append("selections")
-        return {
+
+def _schemas() -> dict[str, dict[str, Any]]:
+    """The CDS Hooks shapes: discovery, prefetch, cards, feedback."""
+    ref = hl7_schemas.ref
+    bundle_or_null = {**hl7_schemas.bundle(), "nullable": True}
+    return {
+        "CdsService": {
             "type": "object",
-            "description": f"A CDS Hooks 2.0 {hook} request.",
             "properties": {
-                "hook": {"type": "string", "enum": [hook]},
-                "hookInstance": {**text, "description": "A UUID for this hook call."},
-                "fhirServer": {"type": "string"},
-                "fhirAuthorization": {"type": "object", "nullable": True},
-                "context": {
+                "hook": {"type": "string", "enum": sorted(set(SERVICES.values()))},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "id": {"type": "string", "enum": list(SERVICES)},
+                "prefetch": {
                     "type": "object",
-                    "properties": context,
-                    "required": required,
-                    "additionalProperties": True,
+                    "description": "Prefetch templates, by key: every key must be sent (null when there is no data).",
+                    "properties": {key: {"type": "string"} for key in PREFETCH},
+                    "required": list(PREFETCH),
+                    "additionalProperties": False,
                 },
-                "prefetch": ref("CdsPrefetch"),
             },
-            "required": ["hook", "hookInstance", "context", "prefetch"],
+            "required": ["hook", "description", "id", "prefetch"],
+            "additionalProperties": False,
+        },
+        "CdsDiscovery": {
+            "type": "object",
+            "properties": {"services": {"type": "array", "items": ref("CdsService")}},
+            "required": ["services"],
+            "additionalProperties": False,
+        },
+        "CdsPrefetch": {
+            "type": "object",
+            "description": (
+                "The prefetch templates of the discovery answer, filled by the CDS client: each a Bundle, or null "
+                "when the client has no data. A key left out is read from fhirServer when the request carries "
+                "fhirServer and fhirAuthorization; without them, every key is required (412)."
+            ),
+            "properties": {key: bundle_or_null for key in PREFETCH},
             "additionalProperties": True,
+        },
+        "CdsCard": _card_schema(),
+        "CdsCards": {
+            "type": "object",
+            "properties": {"cards": {"type": "array", "items": ref("CdsCard")}},
+            "required": ["cards"],
+            "additionalProperties": True,
+        },
+        **_feedback_schemas(),
+    }
+
+
+def _request_schema(hook: str) -> dict[str, Any]:
+    """A CDS Hooks 2.0 request for one hook, as this service reads it."""
+    ref = hl7_schemas.ref
+    text = TEXT
+    context: dict[str, Any] = {
+        "userId": text,
+        "patientId": {**text, "description": "The FHIR id of the patient."},
+        "encounterId": text,
+        "draftOrders": {
+            "allOf": [ref("FhirBundle")],
+            "description": "The draft orders (MedicationRequest, ServiceRequest).",
+        },
+    }
+    required = ["patientId", "draftOrders"]
+    if hook == "order-select":
+        context["selections"] = {
+            "type": "array",
+            "items": text,
+            "description": "References of the selected orders.",
         }
+        required.append("selections")
+    return {
+        "type": "object",
+        "description": f"A CDS Hooks 2.0 {hook} request.",
+        "properties": {
+            "hook": {"type": "string", "enum": [hook]},
+            "hookInstance": {**text, "description": "A UUID for this hook call."},
+            "fhirServer": {
+                "type": "string",
+                "format": "uri",
+                "description": "The EHR's FHIR base URL: read (with fhirAuthorization) for a missing or short prefetch.",
+            },
+            "fhirAuthorization": {
+                "type": "object",
+                "nullable": True,
+                "description": "CDS Hooks 2.0 FHIR Resource Access: the bearer token this service sends to fhirServer "
+                "only (never logged or kept).",
+                "properties": {
+                    "access_token": text,
+                    "token_type": {"type": "string", "enum": ["Bearer"]},
+                    "expires_in": {"type": "integer"},
+                    "scope": text,
+                    "subject": text,
+                    "patient": text,
+                },
+                "required": ["access_token", "token_type", "expires_in", "scope", "subject"],
+                "additionalProperties": True,
+            },
+            "context": {
+                "type": "object",
+                "properties": context,
+                "required": required,
+                "additionalProperties": True,
+            },
+            "prefetch": ref("CdsPrefetch"),
+        },
+        "required": ["hook", "hookInstance", "context"],
+        "additionalProperties": True,
+    }
 
-    def json_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
-        return {"content": {"application/json": {"schema": schema, "example": example}}}
 
-    def problem_ref(name: str) -> Any:
-        return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
+def json_content(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema, "example": example}}}
 
+
+def problem_ref(api: Any, name: str) -> Any:
+    return api.spec.components.get_ref("response", name)  # registers the lazy problem+json response
+
+
+def document_routes(api: Any, app: Flask) -> None:
+    """Describe the CDS Hooks routes in openapi.yaml, with example bodies. Each service is its own path, so that
+    its request can name its hook (a call whose hook is not the service's is refused)."""
+    api.spec.tag(
+        {
+            "name": "cds-hooks",
+            "description": "CDS Hooks 2.0: vaccine orders checked against the patient's therapy (GET /v1/therapies).",
+        }
+    )
+    hl7_schemas.register(api)
+    for name, schema in _schemas().items():
+        api.spec.components.schema(name, schema)
     document_route(
         api,
         app,
@@ -697,73 +930,81 @@ def document_routes(api: Any, app: Flask) -> None:
                 "responses": {
                     "200": {
                         "description": "The services",
-                        **json_content(ref("CdsDiscovery"), {"services": _services(app)}),
+                        **json_content(hl7_schemas.ref("CdsDiscovery"), {"services": _services(app)}),
                     }
                 },
             }
         },
     )
     for service_id, hook in SERVICES.items():
-        method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
-        example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
-        if hook == "order-select":
-            orders = CDS_REQUEST_EXAMPLE["context"]["draftOrders"]["entry"]
-            selections = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in orders[:1]]
-            example["context"] = {**CDS_REQUEST_EXAMPLE["context"], "selections": selections}
-        api.spec.path(
-            rule=_concrete_rule(f"/cds-services/{service_id}"),
-            operations={
-                "post": {
-                    "tags": ["cds-hooks"],
-                    "operationId": f"callCds{method}Service",
-                    "summary": f"Call the {hook} service: cards for vaccine orders",
-                    "description": (
-                        "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
-                        "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
-                        "patient) is named on a card, never passed over; see docs/interoperability.md. "
-                        "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the "
-                        "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
-                        "card when the date fits. Each card carries the rules and their sources in `detail`, and the "
-                        "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
-                        "listed at discovery must be present (null when the client has no data): without them the answer "
-                        "is 412, as this service does not query FHIR servers itself."
-                        + (" Only the selected draft orders are checked." if hook == "order-select" else "")
-                    ),
-                    "security": [{JWT_SCHEME: []}],
-                    "requestBody": {"required": True, **json_content(request_schema(hook), example)},
-                    "responses": {
-                        "200": {"description": "Cards", **json_content(ref("CdsCards"), CDS_RESPONSE_EXAMPLE)},
-                        "400": problem_ref("BAD_REQUEST"),
-                        "401": problem_ref("UNAUTHORIZED"),
-                        "412": problem_ref("PRECONDITION_FAILED"),
-                        "413": problem_ref("REQUEST_ENTITY_TOO_LARGE"),
-                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
+        _document_service(api, app, service_id, hook)
+
+
+def _document_service(api: Any, app: Flask, service_id: str, hook: str) -> None:
+    """One service's call and feedback paths (each service is its own path, so its request names its hook)."""
+    ref = hl7_schemas.ref
+    method = "".join(word.capitalize() for word in hook.split("-"))  # order-sign -> OrderSign
+    example = {**CDS_REQUEST_EXAMPLE, "hook": hook}
+    if hook == "order-select":
+        orders = CDS_REQUEST_EXAMPLE["context"]["draftOrders"]["entry"]
+        selections = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in orders[:1]]
+        example["context"] = {**CDS_REQUEST_EXAMPLE["context"], "selections": selections}
+    api.spec.path(
+        rule=_concrete_rule(f"/cds-services/{service_id}"),
+        operations={
+            "post": {
+                "tags": ["cds-hooks"],
+                "operationId": f"callCds{method}Service",
+                "summary": f"Call the {hook} service: cards for vaccine orders",
+                "description": (
+                    "Fail closed: what the service could not see (a prefetch answered with an OperationOutcome, a "
+                    "paginated or incomplete Bundle, a medication or order it cannot identify, records of another "
+                    "patient) is named on a card, never passed over; see docs/interoperability.md. "
+                    "A critical card for a live vaccine that must be avoided on the order's date, a warning naming the "
+                    "next permitted window for a vaccine ordered outside one (or when none is in the horizon), an info "
+                    "card when the date fits, with suggestions (move the order into its window, or remove it) and a "
+                    "link to each rule's source; the "
+                    "plan's status and windows as data under `extension.vaccine-timing-planner`. Every prefetch key "
+                    "listed at discovery must be present (null when the client has no data), or readable from "
+                    "`fhirServer` with `fhirAuthorization` (a missing or short key is read there, pages followed, "
+                    "in bounded time): when it cannot be had, the answer is 412."
+                    + (" Only the selected draft orders are checked." if hook == "order-select" else "")
+                ),
+                "security": [{JWT_SCHEME: []}],
+                "requestBody": {"required": True, **json_content(_request_schema(hook), example)},
+                "responses": {
+                    "200": {"description": "Cards", **json_content(ref("CdsCards"), CDS_RESPONSE_EXAMPLE)},
+                    "400": problem_ref(api, "BAD_REQUEST"),
+                    "401": problem_ref(api, "UNAUTHORIZED"),
+                    "412": problem_ref(api, "PRECONDITION_FAILED"),
+                    "413": problem_ref(api, "REQUEST_ENTITY_TOO_LARGE"),
+                    "415": problem_ref(api, "UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )
+    api.spec.path(
+        rule=_concrete_rule(f"/cds-services/{service_id}/feedback"),
+        operations={
+            "post": {
+                "tags": ["cds-hooks"],
+                "operationId": f"sendCds{method}Feedback",
+                "summary": f"Feedback on the {hook} service's cards: accepted or overridden",
+                "description": "Only the counts of accepted and overridden cards are kept (logged), nothing else.",
+                "security": [{JWT_SCHEME: []}],
+                "requestBody": {"required": True, **json_content(ref("CdsFeedback"), FEEDBACK_EXAMPLE)},
+                "responses": {
+                    "200": {
+                        "description": "The outcomes counted",
+                        **json_content(ref("CdsFeedbackCounts"), {"accepted": 0, "overridden": 1}),
                     },
-                }
-            },
-        )
-        api.spec.path(
-            rule=_concrete_rule(f"/cds-services/{service_id}/feedback"),
-            operations={
-                "post": {
-                    "tags": ["cds-hooks"],
-                    "operationId": f"sendCds{method}Feedback",
-                    "summary": f"Feedback on the {hook} service's cards: accepted or overridden",
-                    "description": "Only the counts of accepted and overridden cards are kept (logged), nothing else.",
-                    "security": [{JWT_SCHEME: []}],
-                    "requestBody": {"required": True, **json_content(ref("CdsFeedback"), FEEDBACK_EXAMPLE)},
-                    "responses": {
-                        "200": {
-                            "description": "The outcomes counted",
-                            **json_content(ref("CdsFeedbackCounts"), {"accepted": 0, "overridden": 1}),
-                        },
-                        "400": problem_ref("BAD_REQUEST"),
-                        "401": problem_ref("UNAUTHORIZED"),
-                        "415": problem_ref("UNSUPPORTED_MEDIA_TYPE"),
-                    },
-                }
-            },
-        )
+                    "400": problem_ref(api, "BAD_REQUEST"),
+                    "401": problem_ref(api, "UNAUTHORIZED"),
+                    "415": problem_ref(api, "UNSUPPORTED_MEDIA_TYPE"),
+                },
+            }
+        },
+    )
 
 
 def _concrete_rule(path: str) -> Rule:

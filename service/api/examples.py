@@ -19,6 +19,8 @@ PLAN_RESPONSE_EXAMPLE: dict[str, Any] = _load("plan-response.json")
 # Interoperability (FHIR, CDS Hooks): the responses are recomputed from the requests by `make openapi`.
 FHIR_REQUEST_EXAMPLE: dict[str, Any] = _load("fhir-request.json")
 FHIR_RESPONSE_EXAMPLE: dict[str, Any] = _load("fhir-response.json")
+IMMDS_REQUEST_EXAMPLE: dict[str, Any] = _load("immds-request.json")
+IMMDS_RESPONSE_EXAMPLE: dict[str, Any] = _load("immds-response.json")
 CDS_REQUEST_EXAMPLE: dict[str, Any] = _load("cds-request.json")
 CDS_RESPONSE_EXAMPLE: dict[str, Any] = _load("cds-response.json")
 BATCH_REQUEST_EXAMPLE: dict[str, Any] = _load("batch-request.json")

@@ -42,18 +42,104 @@ def resource_of(*types: str, description: str) -> dict[str, Any]:
     }
 
 
+# What every FHIR element may carry besides its own content (R4 Element and Resource): an id, extensions,
+# and on a resource its meta. The service reads none of them, and accepts them all.
+ELEMENT_BASE: dict[str, Any] = {
+    "id": {"type": "string"},
+    "extension": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+}
+RESOURCE_BASE: dict[str, Any] = {
+    "id": {"type": "string", "pattern": FHIR_ID},
+    "meta": {"type": "object", "additionalProperties": True},
+    "implicitRules": {"type": "string"},
+    "language": {"type": "string"},
+}
+# The elements FHIR R4 requires of each resource a request may carry (1..1 in the resource's definition); a
+# choice element [x] is required as one of its forms. The service checks these with the fhir.resources models
+# and answers 400 naming the element, so a request the document allows is one the service reads.
+REQUIRED_ELEMENTS: dict[str, tuple[list[str], list[str]]] = {
+    "MedicationAdministration": (["status", "subject"], ["medicationCodeableConcept", "medicationReference"]),
+    "MedicationRequest": (["status", "intent", "subject"], ["medicationCodeableConcept", "medicationReference"]),
+    "MedicationStatement": (["status", "subject"], ["medicationCodeableConcept", "medicationReference"]),
+    "Medication": ([], []),
+    "Immunization": (["status", "vaccineCode", "patient"], ["occurrenceDateTime", "occurrenceString"]),
+    "ImmunizationRecommendation": (["patient", "date", "recommendation"], []),
+    "Patient": ([], []),
+    "Bundle": (["type"], []),
+}
+
+
+REFERENCE = {"type": "object", "description": "A FHIR Reference.", "additionalProperties": True}
+# The shape of each required element (its full definition is FHIR R4's).
+ELEMENT_SHAPES: dict[str, dict[str, Any]] = {
+    "status": {"type": "string", "pattern": FHIR_CODE},
+    "intent": {"type": "string", "pattern": FHIR_CODE},
+    "type": {"type": "string", "enum": BUNDLE_TYPES},
+    "subject": REFERENCE,
+    "patient": REFERENCE,
+    "medicationReference": REFERENCE,
+    "medicationCodeableConcept": ref("FhirCodeableConcept"),
+    "vaccineCode": ref("FhirCodeableConcept"),
+    "occurrenceDateTime": {"type": "string", "description": "A FHIR dateTime (a partial date is a date too)."},
+    "occurrenceString": {"type": "string", "description": "The date in words."},
+    "date": {"type": "string", "description": "A FHIR dateTime."},
+    "recommendation": {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": True}},
+}
+
+
+def fhir_resource(kind: str) -> dict[str, Any]:
+    """One FHIR R4 resource type as a request may carry it: its resourceType and the elements R4 requires."""
+    required, choice = REQUIRED_ELEMENTS[kind]
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": f"A FHIR R4 {kind}; the elements FHIR requires of it are required, the others are FHIR's.",
+        "properties": {
+            "resourceType": {"type": "string", "enum": [kind]},
+            **{name: ELEMENT_SHAPES[name] for name in [*required, *choice]},
+        },
+        "required": ["resourceType", *required],
+        "additionalProperties": True,
+    }
+    if choice:
+        schema["oneOf"] = [{"properties": {c: ELEMENT_SHAPES[c]}, "required": [c]} for c in choice]
+    return schema
+
+
+def resources(*kinds: str, description: str) -> dict[str, Any]:
+    """One resource of the given types, told apart by resourceType (each a component, see register)."""
+    return {
+        "description": description,
+        "oneOf": [ref(f"Fhir{kind}") for kind in kinds],
+        "discriminator": {
+            "propertyName": "resourceType",
+            "mapping": {kind: f"#/components/schemas/Fhir{kind}" for kind in kinds},
+        },
+    }
+
+
 def bundle() -> dict[str, Any]:
     """A FHIR R4 Bundle, as a fresh dict: a nullable use states it in full with `nullable` (a null cannot pass
     an allOf of a non-nullable component in OpenAPI 3.0)."""
     return {
         "type": "object",
         "description": (
-            "A FHIR R4 Bundle (searchset or collection) of the resources a hook needs. Only the elements read "
-            "are listed (FHIR's id, meta, total and link are not)."
+            "A FHIR R4 Bundle (searchset or collection) of the resources a hook needs. `total` and a `next` "
+            "link are read: they say what was not sent."
         ),
         "properties": {
+            **RESOURCE_BASE,
             "resourceType": {"type": "string", "enum": ["Bundle"]},
             "type": {"type": "string", "enum": BUNDLE_TYPES, "example": "searchset"},
+            "total": {"type": "integer", "minimum": 0},
+            "link": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"relation": {"type": "string"}, "url": {"type": "string"}},
+                    "required": ["relation", "url"],
+                    "additionalProperties": True,
+                },
+            },
             "entry": {
                 "type": "array",
                 "items": {
@@ -72,7 +158,7 @@ def bundle() -> dict[str, Any]:
             },
         },
         "required": ["resourceType", "type"],
-        "additionalProperties": False,
+        "additionalProperties": True,
     }
 
 
@@ -90,6 +176,8 @@ def register(api: Any) -> None:
             "version": text,
             "code": {"type": "string", "pattern": FHIR_CODE, "example": "03"},
             "display": text,
+            "userSelected": {"type": "boolean"},
+            **ELEMENT_BASE,
         },
         "additionalProperties": False,
     }
@@ -99,7 +187,7 @@ def register(api: Any) -> None:
         {
             "type": "object",
             "description": "A FHIR CodeableConcept. A vaccine is named by a CVX coding (http://hl7.org/fhir/sid/cvx).",
-            "properties": {"coding": {"type": "array", "items": ref("FhirCoding")}, "text": text},
+            "properties": {"coding": {"type": "array", "items": ref("FhirCoding")}, "text": text, **ELEMENT_BASE},
             "additionalProperties": False,
         },
     )
@@ -114,6 +202,9 @@ def register(api: Any) -> None:
         },
     )
     api.spec.components.schema("FhirBundle", bundle())
+    for kind in REQUIRED_ELEMENTS:
+        if kind != "Bundle":
+            api.spec.components.schema(f"Fhir{kind}", fhir_resource(kind))
     api.spec.components.schema(
         "FhirOperationOutcome",
         {

@@ -57,7 +57,9 @@ class PlanCalendar(MethodView):
             "with one all-day VEVENT per proposed vaccine dose, per permitted window (DTSTART = first day, DTEND = "
             "last day + 1, exclusive) and per projected therapy dose. UIDs name the vaccine and dose number (or the "
             "window kind and its rank), so a changed plan re-imported moves the same events; DTSTAMP is as_of at "
-            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision."
+            "00:00 UTC and SEQUENCE the days from 2000-01-01 to as_of, so a later plan is the newer revision. "
+            "Events an earlier plan of the same request could have held and this one does not (a dose given since, "
+            "a window no longer there) come with their UID and STATUS:CANCELLED, so a re-import cancels them."
         ),
     )
     @blp.json_body(REQUEST_SCHEMA, load_plan_request, example=PLAN_REQUEST_EXAMPLE)

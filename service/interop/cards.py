@@ -31,11 +31,15 @@ from .medication import THERAPY, Located, TherapyCodes, identify, medication_con
 EXTENSION_KEY = "vaccine-timing-planner"
 PREFETCH = {
     # Every medication of the patient, not a code-filtered search: sites code a therapy with RxNorm, NDC, ATC,
-    # SNOMED CT or text, and the service recognises it itself (see docs/interoperability.md).
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    # SNOMED CT or text, and the service recognises it itself (see docs/interoperability.md). `_include` brings
+    # the Medication a medicationReference points to (US Core servers support it on MedicationRequest).
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}"
+    "&_include=MedicationAdministration:medication",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&_include=MedicationStatement:medication",
     "immunizations": "Immunization?patient={{context.patientId}}",
 }
+MEDICATION_KEYS = ("medicationAdministrations", "medicationRequests", "medicationStatements")
 _DESCRIPTION = (
     "Checks vaccine orders (MedicationRequest or ServiceRequest coded with CVX) against the patient's "
     "therapy schedule ({therapies}): a critical card for a live vaccine that must be avoided, a warning "
@@ -100,6 +104,7 @@ class Order:
     name: str | None = None
     live: bool | None = None
     vaccine_id: str | None = None
+    known_as: str | None = None  # the catalog's name for the vaccine, when the catalog knows it
 
     @property
     def vaccine(self) -> dict[str, str]:
@@ -108,7 +113,13 @@ class Order:
 
     @property
     def label(self) -> str:
+        """How the order names its vaccine (stable: part of a card's uuid)."""
         return f"CVX {self.cvx}" if self.cvx is not None else repr(self.name)
+
+    @property
+    def title(self) -> str:
+        """The vaccine's name for a clinician: the catalog's, else the order's own words or code."""
+        return self.known_as or self.label
 
     @property
     def ref(self) -> str:
@@ -302,6 +313,7 @@ def vaccine_orders(
                     None,
                     vaccine.live if vaccine else None,
                     vaccine.id if vaccine else None,
+                    vaccine.name if vaccine else None,
                 )
             )
             continue
@@ -311,7 +323,7 @@ def vaccine_orders(
         texts = texts_of(concept)
         named = next((v for v in (_catalog_entry(catalog, None, t) for t in texts) if v is not None), None)
         if named is not None:
-            out.vaccines.append(Order(item, None, order_date(item), named.name, named.live, named.id))
+            out.vaccines.append(Order(item, None, order_date(item), named.name, named.live, named.id, named.name))
         elif any(VACCINE_WORDS.search(t) for t in texts):
             out.unidentified.append(
                 (item, f"{describe_concept(concept)}: no CVX code, and the name is not in the vaccine catalog")
@@ -367,6 +379,9 @@ class CardMaker:
         self.codes = codes
         self.drug = codes.drug if codes is not None else "a therapy this planner covers"
         self.label = f"Vaccine timing planner ({codes.drug} rules)" if codes is not None else "Vaccine timing planner"
+        # Records the call left out because they record nothing given (not-done, entered-in-error): said on
+        # each plan card, never a blind spot (nothing was missed).
+        self.left_out: list[str] = []
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.hook_instance, *parts))))
@@ -384,17 +399,103 @@ class CardMaker:
         return source
 
     def _citations(self, rule_ids: list[str]) -> str:
-        lines = []
-        for rule_id in rule_ids:
-            rule = self.rules.get(rule_id)
-            if rule is not None:
-                lines.append(
-                    f"- `{rule.id}` ({rule.evidence}): {rule.summary} Source: {rule.source}. Citation: {rule.citation}"
-                )
-        return f"**Rules applied** (ruleset {self.ruleset_version}):\n" + "\n".join(lines) if lines else ""
+        """The rules applied, by id; what each says, its source and citation are behind the card's links (the
+        reason above already says in plain words what they decided)."""
+        known = [f"`{r}`" for r in rule_ids if r in self.rules]
+        return f"**Rules applied** (ruleset {self.ruleset_version}): {', '.join(known)}." if known else ""
+
+    def _links(self, rule_ids: list[str]) -> list[dict[str, str]]:
+        """One link per rule applied, to its source and citation on the rules page (open to any browser)."""
+        return [
+            {
+                "label": f"Rule {rule_id}: what it says and its source",
+                "url": f"{self.canonical.rules_page}#rule-{rule_id}",
+                "type": "absolute",
+            }
+            for rule_id in rule_ids
+            if rule_id in self.rules
+        ]
 
     def indicator(self, situation: str) -> str:
         return (self.codes.indicators if self.codes is not None else FAIL_CLOSED_INDICATORS)[situation]
+
+    def _verdict(self, order: Order, item: dict[str, Any], on: str, as_of: date, horizon_days: int) -> _Verdict:
+        """How loud the card is, what it says in one line, and what the clinician could do instead."""
+        name = item["vaccine"]["name"]
+        windows = item["windows"]
+        current = next((w for w in windows if w["start"] <= on <= w["end"]), None)
+        later = next((w for w in windows if w["start"] > on), None)
+        series = item.get("series") or {}
+        if series.get("doses") and series.get("given", 0) >= series["doses"]:
+            # Every dose of the series is on record: a further dose is not in the plan (a booster is the
+            # clinician's call), so the order is worth a second look whatever the window.
+            return _Verdict(
+                self.indicator("outside_window"),
+                WARNING_OVERRIDES,
+                f"{name}: the {series['doses']}-dose series is complete on record; no further dose is planned",
+            )
+        if current is not None:
+            return _Verdict(
+                self.indicator("inside_window"),
+                [],
+                f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
+                f"{current['end']})",
+                remove=False,
+            )
+        if later is not None:
+            proposed = [p["date"] for p in item.get("proposed") or [] if p["date"] > on]
+            return _Verdict(
+                self.indicator("outside_window"),
+                WARNING_OVERRIDES,
+                f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}",
+                move_to=proposed[0] if proposed else later["start"],
+            )
+        if item["vaccine"]["live"]:
+            return _Verdict(
+                self.indicator("live_no_window"),
+                CRITICAL_OVERRIDES,
+                f"{name}: live vaccine, not recommended on {on} with {self.drug}",
+            )
+        return _Verdict(
+            self.indicator("non_live_no_window"),
+            WARNING_OVERRIDES,
+            f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}",
+        )
+
+    def _suggestions(self, order: Order, name: str, verdict: _Verdict) -> dict[str, Any]:
+        """Move the draft order into the window (recommended) and/or remove it: at most one of them."""
+        out = []
+        moved = moved_order(order.item, verdict.move_to) if verdict.move_to else None
+        if moved is not None:
+            out.append(
+                {
+                    "label": f"Move the {name} order to {verdict.move_to}",
+                    "uuid": self._uuid("move", order.ref, str(verdict.move_to)),
+                    "isRecommended": True,
+                    "actions": [
+                        {
+                            "type": "update",
+                            "description": f"Date the {name} order {verdict.move_to}, inside its permitted window",
+                            "resource": moved,
+                        }
+                    ],
+                }
+            )
+        if verdict.remove and order.item.resource.id:
+            out.append(
+                {
+                    "label": f"Remove the {name} order",
+                    "uuid": self._uuid("remove", order.ref),
+                    "actions": [
+                        {
+                            "type": "delete",
+                            "description": f"Remove the draft {name} order",
+                            "resourceId": f"{order.item.type}/{order.item.resource.id}",
+                        }
+                    ],
+                }
+            )
+        return {"suggestions": out, "selectionBehavior": "at-most-one"} if out else {}
 
     def plan_card(
         self, order: Order, item: dict[str, Any], as_of: date, horizon_days: int, blind: list[str]
@@ -405,52 +506,26 @@ class CardMaker:
         least a warning (critical for a live vaccine), whatever the plan from the visible record says.
         """
         on = max(order.on or as_of, as_of).isoformat()
-        name = item["vaccine"]["name"]
         live = bool(item["vaccine"]["live"])
         windows = item["windows"]
-        current = next((w for w in windows if w["start"] <= on <= w["end"]), None)
-        later = next((w for w in windows if w["start"] > on), None)
-        overrides: list[tuple[str, str]] = []
-        series = item.get("series") or {}
-        if series.get("doses") and series.get("given", 0) >= series["doses"]:
-            # Every dose of the series is on record: a further dose is not in the plan (a booster is the
-            # clinician's call), so the order is worth a second look whatever the window.
-            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
-            summary = f"{name}: the {series['doses']}-dose series is complete on record; no further dose is planned"
-        elif current is not None:
-            indicator = self.indicator("inside_window")
-            summary = (
-                f"{name}: {on} is within its {KIND_LABELS[current['kind']]} window ({current['start']} to "
-                f"{current['end']})"
-            )
-        elif later is not None:
-            indicator, overrides = self.indicator("outside_window"), WARNING_OVERRIDES
-            summary = (
-                f"{name}: not on {on}; next {KIND_LABELS[later['kind']]} window {later['start']} to {later['end']}"
-            )
-        elif live:
-            indicator, overrides = self.indicator("live_no_window"), CRITICAL_OVERRIDES
-            summary = f"{name}: live vaccine, not recommended on {on} with {self.drug}"
-        else:
-            indicator, overrides = self.indicator("non_live_no_window"), WARNING_OVERRIDES
-            summary = f"{name}: no permitted window in the {horizon_days} days from {as_of.isoformat()}"
+        verdict = self._verdict(order, item, on, as_of, horizon_days)
+        indicator, overrides, summary = verdict.indicator, verdict.overrides, verdict.summary
         if blind:
             floor = self.indicator("record_incomplete_live" if live else "record_incomplete")
             if RANK[floor] > RANK[indicator]:
                 indicator = floor
                 overrides = CRITICAL_OVERRIDES if indicator == "critical" else WARNING_OVERRIDES
             summary = f"Record incomplete: {summary}"
-        listed = (
-            "\n".join(f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in windows)
-            or f"- none in the {horizon_days} days from {as_of.isoformat()}"
-        )
         detail = "\n\n".join(
             part
             for part in (
                 _blind_text(blind),
                 item["reason"],
-                f"**Permitted windows** (both ends inclusive):\n{listed}",
+                _windows_text(windows, on, horizon_days, as_of),
                 self._citations(item["rules"]),
+                "**Left out** (they record nothing given):\n" + "\n".join(f"- {n}" for n in self.left_out)
+                if self.left_out
+                else "",
             )
             if part
         )
@@ -466,15 +541,21 @@ class CardMaker:
             data["windows"] = windows
         if blind:
             data["notSeen"] = blind
+        if self.left_out:
+            data["leftOut"] = self.left_out
         card: dict[str, Any] = {
             "uuid": self._uuid(order.ref, order.label, indicator),
             "summary": _fit(summary),
             "indicator": indicator,
             "detail": detail,
             "source": self._source(item["rules"]),
+            **(self._suggestions(order, item["vaccine"]["name"], verdict) if indicator != "info" else {}),
         }
         if overrides:
             card["overrideReasons"] = [self._coding(code, display) for code, display in overrides]
+        links = self._links(item["rules"])
+        if links:
+            card["links"] = links
         card["extension"] = {EXTENSION_KEY: data}
         return card
 
@@ -494,6 +575,7 @@ class CardMaker:
             "indicator": "warning",
             "detail": "\n\n".join(part for part in (warning["message"], self._citations(warning["rules"])) if part),
             "source": self._source(warning["rules"]),
+            **({"links": links} if (links := self._links(warning["rules"])) else {}),
             "extension": {EXTENSION_KEY: {"warning": warning["code"], "rules": warning["rules"]}},
         }
 
@@ -506,7 +588,7 @@ class CardMaker:
         live = bool(order.live)
         indicator = self.indicator("live_no_window" if live else "outside_window")
         kind = "live" if live else "non-live"
-        summary = f"{order.label}: {kind} vaccine ordered with {self.drug}; give it {days}+ days before dose 1"
+        summary = f"{order.title}: {kind} vaccine ordered with {self.drug}; give it {days}+ days before dose 1"
         detail = "\n\n".join(
             part
             for part in (
@@ -529,7 +611,9 @@ class CardMaker:
             "indicator": indicator,
             "detail": detail,
             "source": self._source([rule_id]),
+            **self._suggestions(order, order.title, _Verdict(indicator, overrides, summary)),
             "overrideReasons": [self._coding(c, d) for c, d in overrides],
+            **({"links": links} if (links := self._links([rule_id])) else {}),
             "extension": {
                 EXTENSION_KEY: {"order": order.ref, "therapyOrder": order_ref(therapy_order), "rules": [rule_id]}
             },
@@ -557,6 +641,48 @@ class CardMaker:
 
 
 RANK = {"info": 0, "warning": 1, "critical": 2}
+WINDOWS_LISTED = 3  # the windows a card's text names; every window is in its extension
+
+
+@dataclass
+class _Verdict:
+    indicator: str
+    overrides: list[tuple[str, str]]
+    summary: str
+    move_to: str | None = None  # a date the order could be moved to, inside a permitted window
+    remove: bool = True  # removing the draft order is a choice worth offering
+
+
+def _windows_text(windows: list[dict[str, str]], on: str, horizon_days: int, as_of: date) -> str:
+    """The permitted windows from the order's date on, the first few of them (the extension has them all)."""
+    ahead = [w for w in windows if w["end"] >= on]
+    if not ahead:
+        return f"**Permitted windows**: none in the {horizon_days} days from {as_of.isoformat()}."
+    lines = [f"- {KIND_LABELS[w['kind']]}: {w['start']} to {w['end']}" for w in ahead[:WINDOWS_LISTED]]
+    if len(ahead) > WINDOWS_LISTED:
+        lines.append(f"- and {len(ahead) - WINDOWS_LISTED} more, to {ahead[-1]['end']}")
+    return "**Permitted windows** (both ends inclusive):\n" + "\n".join(lines)
+
+
+def moved_order(item: Located, day: str) -> dict[str, Any] | None:
+    """The draft order, whole, dated `day` instead (a CDS Hooks update action carries the whole resource);
+    None when the order has no date element this service knows how to move."""
+    resource: dict[str, Any] = item.resource.model_dump(mode="json", exclude_none=True)
+    if item.type == "ServiceRequest":
+        resource.pop("occurrencePeriod", None)
+        resource.pop("occurrenceTiming", None)
+        resource["occurrenceDateTime"] = day
+        return resource
+    for dosage in resource.get("dosageInstruction") or []:
+        timing = dosage.get("timing") or {}
+        if timing.get("event"):
+            timing["event"] = [day]
+            return resource
+        bounds = (timing.get("repeat") or {}).get("boundsPeriod")
+        if bounds and bounds.get("start"):
+            bounds["start"] = day
+            return resource
+    return None
 
 
 def _blind_text(blind: list[str]) -> str:

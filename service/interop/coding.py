@@ -20,6 +20,8 @@ WINDOW_KIND_PATH = "/fhir/CodeSystem/window-kind"
 OVERRIDE_REASON_PATH = "/fhir/CodeSystem/override-reason"
 RULE_PATH = "/fhir/CodeSystem/rule"
 OPERATION_PATH = "/fhir/OperationDefinition/vaccine-timing"
+IMMDS_OPERATION_PATH = "/fhir/OperationDefinition/immds-forecast"
+RULES_PAGE_PATH = "/clinic/rules"  # service/clinic/views.py RULES_PATH
 WINDOW_EXTENSION_PATH = "/fhir/StructureDefinition/later-window"
 # Used when no public base URL is configured (development and tests); RFC 2606 reserves .invalid, so
 # nothing can ever resolve it, and the docs tell operators to set the real one.
@@ -30,9 +32,10 @@ UNCONFIGURED_BASE = "https://vaccine-timing-planner.invalid"
 class Issue:
     """One problem with the input, addressed by a FHIRPath-like expression (`Parameters.parameter[2].resource`)."""
 
-    code: str  # FHIR issue-type: invalid, required, not-supported
+    code: str  # FHIR issue-type: invalid, required, not-supported, incomplete, informational
     message: str
     expression: str
+    severity: str = ""  # in an outcome: this severity rather than the outcome's own
 
 
 @dataclass
@@ -103,6 +106,15 @@ class Canonical:
     @property
     def operation(self) -> str:
         return self.base + OPERATION_PATH
+
+    @property
+    def rules_page(self) -> str:
+        """The page listing every rule with its source and citation (anchors `#rule-<id>`), open to browsers."""
+        return self.base + RULES_PAGE_PATH
+
+    @property
+    def immds_operation(self) -> str:
+        return self.base + IMMDS_OPERATION_PATH
 
     @property
     def window_kind(self) -> str:

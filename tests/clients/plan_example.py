@@ -45,9 +45,9 @@ def describe(plan: PlanResponse) -> list[str]:
     lines = [f"{plan.as_of} to {plan.horizon_end}, ruleset {plan.ruleset.id} {plan.ruleset.version}"]
     t = plan.treatment
     lines.append(
-        f"{t.drug} {t.phase.value} since {t.start_date}, {t.cadence.value}, {len(t.doses_given)} doses given, "
+        f"{t.drug} {t.phase.value} since {t.start_date}, {t.cadence}, {len(t.doses_given)} doses given, "
         f"next {t.next_dose}, overdue {t.overdue}, {len(t.projected_doses)} projected, stopped {t.stopped_on}, "
-        f"earliest start {t.earliest_start}"
+        f"earliest start {t.earliest_start}, label {t.label}"
     )
     for v in plan.vaccines:
         asked = v.request.name if not isinstance(v.request.name, Unset) else v.request.cvx

@@ -25,7 +25,7 @@ export function describe(plan: PlanAnswer): string[] {
     `${plan.as_of} to ${plan.horizon_end}, ruleset ${plan.ruleset.id} ${plan.ruleset.version}`,
     `${t.drug} ${t.phase} since ${t.start_date}, ${t.cadence}, ${t.doses_given.length} doses given, ` +
       `next ${t.next_dose ?? "none"}, overdue ${t.overdue}, ${t.projected_doses.length} projected, ` +
-      `stopped ${t.stopped_on ?? "no"}, earliest start ${t.earliest_start ?? "-"}`,
+      `stopped ${t.stopped_on ?? "no"}, earliest start ${t.earliest_start ?? "-"}, label ${t.label}`,
   ];
   for (const v of plan.vaccines) {
     const asked = v.request.name ?? v.request.cvx ?? "?";

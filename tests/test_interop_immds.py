@@ -1,0 +1,75 @@
+"""POST /fhir/$immds-forecast: the HL7 Immunization Decision Support Forecast operation, as this service answers
+it (the vaccines another forecaster recommends, timed around the therapy), its OperationDefinition and its
+place in the CapabilityStatement. The IG's own example request is answered as far as the service can."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fhir.resources.R4B.operationdefinition import OperationDefinition
+from fhir.resources.R4B.parameters import Parameters
+
+from service.api.examples import IMMDS_REQUEST_EXAMPLE, IMMDS_RESPONSE_EXAMPLE
+from tests.test_interop_fhir_schema import errors
+
+IG_EXAMPLE = json.loads((Path(__file__).parent / "data" / "immds" / "parameters-in-example.json").read_text())
+FORECAST = "/fhir/$immds-forecast"
+
+
+def test_the_igs_example_request_is_answered_saying_the_service_times_vaccines_and_does_not_choose_them(client):
+    r = client.post(FORECAST, json=IG_EXAMPLE)
+    assert r.status_code == 422 and r.content_type == "application/fhir+json"
+    outcome = r.get_json()
+    assert errors(outcome) == []
+    messages = [i["diagnostics"] for i in outcome["issue"]]
+    assert any("does not decide which vaccines are due" in m for m in messages)
+    assert any("therapy" in m for m in messages)  # nor does the example name a therapy to time them around
+
+
+def test_another_forecasters_recommended_vaccines_are_timed_around_the_therapy(client):
+    r = client.post(FORECAST, json=IMMDS_REQUEST_EXAMPLE)
+    assert r.status_code == 200, r.get_json()
+    assert errors(r.get_json()) == []
+    out = Parameters.model_validate(r.get_json())
+    recommendation = next(p.resource for p in out.parameter if p.name == "recommendation")
+    assert recommendation.patient.reference == "Patient/example"
+    timed = {e.vaccineCode[0].coding[0].code: e.forecastStatus.coding[0].code for e in recommendation.recommendation}
+    # Shingrix dose 2 (dose 1 on record) before the planned start; MMR's two doses do not fit before it (a live
+    # series is given whole); Tdap, complete at the other forecaster, is not timed.
+    assert timed == {"187": "due", "03": "contraindicated"}
+
+
+def test_the_published_example_is_what_the_service_answers(client):
+    assert client.post(FORECAST, json=IMMDS_REQUEST_EXAMPLE).get_json() == IMMDS_RESPONSE_EXAMPLE
+
+
+def test_a_recommendation_that_recommends_nothing_is_the_same_outcome(client):
+    body = json.loads(json.dumps(IMMDS_REQUEST_EXAMPLE))
+    forecast = next(p for p in body["parameter"] if p["name"] == "recommendation")["resource"]
+    for entry in forecast["recommendation"]:
+        entry["forecastStatus"]["coding"][0]["code"] = "complete"
+    r = client.post(FORECAST, json=body)
+    assert r.status_code == 422
+    assert [i["diagnostics"][:40] for i in r.get_json()["issue"]] == ["no vaccine to time: this service times v"]
+
+
+def test_the_operation_is_in_the_capability_statement_with_its_definition(client):
+    statement = client.get("/fhir/metadata").get_json()
+    (immds,) = [op for op in statement["rest"][0]["operation"] if op["name"] == "immds-forecast"]
+    path = immds["definition"].split("/fhir/", 1)[1]
+    r = client.get(f"/fhir/{path}")
+    assert r.status_code == 200 and errors(r.get_json()) == []
+    definition = OperationDefinition.model_validate(r.get_json())
+    assert definition.code == "immds-forecast" and definition.url == immds["definition"]
+    inputs = {p.name for p in definition.parameter if p.use == "in"}
+    assert inputs == {"assessmentDate", "patient", "immunization", "medication", "recommendation"}
+
+
+def test_an_xml_only_client_gets_406(client):
+    for path in ("/fhir/metadata", "/fhir/OperationDefinition/immds-forecast"):
+        r = client.get(path, headers={"Accept": "application/fhir+xml"})
+        assert r.status_code == 406 and r.get_json()["resourceType"] == "OperationOutcome"
+    r = client.post(FORECAST, json=IMMDS_REQUEST_EXAMPLE, headers={"Accept": "application/fhir+xml"})
+    assert r.status_code == 406
+    assert client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml, */*;q=0.1"}).status_code == 200
