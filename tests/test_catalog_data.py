@@ -40,9 +40,13 @@ REQUIRED_UNSPECIFIED_CODES = {"88", "26", "91", "188", "330", "89"}
 UNSPECIFIED_WITHOUT_MIXED_CANDIDATES = {
     "330",  # both dengue vaccines are live, but the product must still be named
     "214",  # the only coded Ebola vaccine is live; the non-live regimen has no CVX code
-    "129",  # the coded JE vaccines are non-live; live JE vaccines abroad have no CVX code
+    "129",  # JE: Ixiaro and JE-VAX are non-live, Imojev (no CVX code) is live: mixed, kept here for the record
     "222",  # both TBE vaccines are non-live, but TicoVac and Encepur have different schedules
     "77",  # TBE given outside the US: TicoVac/FSME-Immun or Encepur, different schedules
+    "45",  # hepatitis B, unspecified: all non-live, but the dosage during therapy depends on the product
+    "43",  # hepatitis B, adult: Engerix-B or Recombivax HB (ACIP 2018 immunocompromised dosages differ)
+    "08",  # hepatitis B, pediatric/adolescent formulation of either
+    "42",  # hepatitis B, adolescent/high risk infant: either product
     None,  # names only: "inactivated oral cholera vaccine" (Dukoral or Euvichol/Shanchol schedules) and the like
 }
 
@@ -159,7 +163,16 @@ EXPECTED_BRANDS = {
     "Ixiaro": ("je-inactivated", False),
     "Imovax": ("rabies", False),
     "Heplisav-B": ("hepb-cpg", False),
-    "Engerix-B": ("hepb", False),
+    "Engerix-B": ("hepb-engerix", False),
+    "Recombivax HB": ("hepb-recombivax", False),
+    "Imojev": ("je-live", True),
+    "Pluserix": ("mmr", True),
+    "M-M-RvaxPro": ("mmr", True),
+    "Okavax": ("varicella", True),
+    "Fendrix": ("hepb-fendrix", False),
+    "Viatim": ("hepa-typhoid", False),
+    "Repevax": ("tdap-ipv", False),
+    "Revaxis": ("dt-ipv", False),
     "Twinrix": ("hepa-hepb", False),
     "Bexsero": ("menb-4c", False),
     "Trumenba": ("menb-fhbp", False),
@@ -293,10 +306,28 @@ def test_no_code_outside_the_map_and_references_list_is_invented(cvx_map, places
     assert set(places) - set(cvx_map) - CODES_NOT_IN_CDSI_MAP == set()
 
 
-def test_only_qdenga_and_encepur_claim_no_cvx_code(catalog):
-    # Qdenga has no code at all; Encepur reports 77 "TBE (non-US)", a code that does not name it (so the code
-    # alone asks which TBE vaccine, see the unspecified item 77).
-    assert [v["id"] for v in catalog["vaccines"] if not v["cvx"]] == ["dengue-qdenga", "tbe-encepur"]
+# Entries without a code of their own, each a stated decision: no CVX code exists for the product (Qdenga,
+# Imojev, Fendrix, Viatim/Hepatyrix, Repevax), or the product shares a code that does not name it and that
+# alone asks which product (Encepur 77; Engerix-B and Recombivax HB 43, whose dosage differs during therapy).
+NO_OWN_CODE = {
+    "dengue-qdenga": None,
+    "tbe-encepur": "77",
+    "hepb-engerix": "43",
+    "hepb-recombivax": "43",
+    "hepb-fendrix": None,
+    "je-live": None,
+    "hepa-typhoid": None,
+    "tdap-ipv": None,
+}
+
+
+def test_entries_without_a_code_of_their_own_are_stated_decisions(catalog):
+    without = {v["id"]: v for v in catalog["vaccines"] if not v["cvx"]}
+    assert set(without) == set(NO_OWN_CODE)
+    for vid, entry in without.items():
+        assert entry.get("generic_cvx") == NO_OWN_CODE[vid], vid
+        if vid not in ("dengue-qdenga", "tbe-encepur"):  # their notes say why (REFERENCES.md section 4)
+            assert "decision" in entry["source"] and "decision" in entry["note"], vid
 
 
 def test_cdsi_antigens_of_each_code_are_listed_on_its_entry(catalog, cvx_map):
@@ -422,7 +453,8 @@ def test_ids_are_unique_and_slug_shaped(catalog):
         "typhoid-vi",
         "cholera-oral-live",
         "cholera-inactivated",
-        "hepb",
+        "hepb-engerix",
+        "hepb-recombivax",
         "hepb-cpg",
         "hepa",
         "hepa-hepb",

@@ -90,7 +90,8 @@ def test_live_virus_conflict_codes_are_live_and_not_oral(catalog):
         ("Prevnar 20", "pcv20", False),
         ("Capvaxive", "pcv21", False),
         ("Pneumovax 23", "ppsv23", False),
-        ("Engerix-B", "hepb", False),
+        ("Engerix-B", "hepb-engerix", False),
+        ("HBVaxPro", "hepb-recombivax", False),
         ("Heplisav-B", "hepb-cpg", False),
         ("Havrix", "hepa", False),
         ("Twinrix", "hepa-hepb", False),
@@ -129,3 +130,27 @@ def test_suggestions_are_real_entries(catalog):
 
 def test_normalize_drops_case_spaces_and_punctuation():
     assert normalize(" M-M-R® II ") == "mmrii" and normalize("Typhim Vi") == normalize("typhim-vi")
+
+
+@pytest.mark.parametrize(
+    "name, cvx, live",
+    [
+        (None, "43", False),  # Engerix-B or Recombivax HB: non-live either way
+        (None, "45", False),
+        (None, "77", False),  # TBE, non-US
+        ("hep B", None, False),
+        ("TBE vaccine", None, False),
+        (None, "03", True),  # a code that names one entry is that entry
+    ],
+)
+def test_a_dose_on_record_is_read_when_its_products_share_one_class(catalog, name, cvx, live):
+    vaccine = catalog.recorded(name, cvx, "immunizations[0].cvx")
+    assert vaccine.live is live
+
+
+@pytest.mark.parametrize(
+    "name, cvx", [(None, "88"), (None, "91"), ("flu", None), ("typhoid", None), ("Imojevv x", None)]
+)
+def test_a_dose_on_record_whose_class_is_unknown_still_fails(catalog, name, cvx):
+    with pytest.raises(LookupFailed):
+        catalog.recorded(name, cvx, "immunizations[0].cvx")

@@ -94,6 +94,25 @@ def evidence_misspelt(data: Path) -> None:
     edit_json(data / "therapies" / "ofatumumab.json", lambda d: d["rules"]["mid_cycle"].update(evidence="lable"))
 
 
+def alternative_for_an_unknown_product(data: Path) -> None:
+    edit_json(
+        data / "series.json",
+        lambda d: d["alternatives"].update({"no-such-vaccine": d["alternatives"]["je-inactivated"]}),
+    )
+
+
+def alternative_with_an_unknown_use(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(use="sometimes"))
+
+
+def alternative_doses_misnumbered(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["hepa-hepb"][0]["doses"][3].update(dose=5))
+
+
+def alternative_ages_reversed(data: Path) -> None:
+    edit_json(data / "series.json", lambda d: d["alternatives"]["je-inactivated"][0].update(min_age_years=70))
+
+
 def a_continuous_kind(data: Path) -> None:
     edit_json(data / "therapies" / "rituximab.json", lambda d: d.update(kind="continuous"))
 
@@ -153,6 +172,10 @@ DEFECTS = [
     (unknown_candidate, "vaccines.json", "", "unknown candidates"),
     (undefined_series_source, "series.json", "", "nowhere"),
     (evidence_misspelt, "therapies/ofatumumab.json", "rules.mid_cycle.evidence", "'lable' is not one of"),
+    (alternative_for_an_unknown_product, "series.json", "", "no-such-vaccine"),
+    (alternative_with_an_unknown_use, "series.json", "alternatives.je-inactivated[0].use", "'sometimes' is not one of"),
+    (alternative_doses_misnumbered, "series.json", "alternatives.hepa-hepb[0].doses", "numbered 1, 2"),
+    (alternative_ages_reversed, "series.json", "alternatives.je-inactivated[0].max_age_years", "below min_age_years"),
     (a_continuous_kind, "therapies/rituximab.json", "kind", "not planned yet"),
     (a_label_default_cadence_it_lacks, "therapies/ocrelizumab.json", "schedule.default_cadence_by_label.eu", "monthly"),
     (a_name_of_another_therapy, "therapies/ublituximab.json", "names", "also names 'ocrelizumab'"),

@@ -499,3 +499,135 @@ def test_a_recent_live_vaccine_moves_the_earliest_start_over_http(client):
     [warning] = body["warnings"]
     assert warning["code"] == "live-vaccine-before-start" and "2026-12-17" in warning["message"]
     assert warning["rules"] == ["ofatumumab.live-vaccine-before-start"]
+
+
+# ---- therapy doses that cannot follow the labelled schedule --------------------------------------------
+
+# Labelled dose-to-dose: 7, 7, 14 days, then 28 days (or a month). A dose that cannot be the next labelled one
+# is nearer the dose before it than its labelled day (gap < half the labelled gap); a dose a few days early (a
+# clinic's calendar) or late (the label's missed dose) is not named.
+INCONSISTENT = [
+    # a complete history from its first dose: the starter doses 2 days apart (7 labelled)
+    (
+        {"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-22", "2026-11-03", "2026-11-17"]},
+        ["2026-10-22 is 2 days after 2026-10-20, where the labelled schedule gives 7"],
+    ),
+    # deep in maintenance (a partial history from a start in January 2025): two doses 7 days apart
+    (
+        {"start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-08", "2026-10-06", "2026-11-03"]},
+        ["2026-09-08 is 7 days after 2026-09-01, where the labelled schedule gives 28"],
+    ),
+    # 13 days (13 * 2 < 28), and after a late dose (10-09) the next 13 days on; 14 days is half: not named
+    (
+        {"start_date": "2025-01-10", "doses": ["2026-08-04", "2026-08-17", "2026-09-30", "2026-10-13", "2026-10-27"]},
+        [
+            "2026-08-17 is 13 days after 2026-08-04, where the labelled schedule gives 28",
+            "2026-10-13 is 13 days after 2026-09-30, where the labelled schedule gives 28",
+        ],
+    ),
+    # doses a few days early (24, 22 days) or late, the labelled schedule, starters 3 days off: nothing to say
+    ({"start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-25", "2026-10-27", "2026-11-18"]}, []),
+    ({"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]}, []),
+    ({"start_date": "2026-10-20", "doses": ["2026-10-20", "2026-10-24", "2026-10-31", "2026-11-14"]}, []),
+    # a monthly cadence: 31 January to 28 February is one labelled month; 31 March to 12 April is not
+    ({"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-01-31", "2026-02-28", "2026-03-31"]}, []),
+    (
+        {"start_date": "2025-01-10", "cadence": "monthly", "doses": ["2026-03-31", "2026-04-12"]},
+        ["2026-04-12 is 12 days after 2026-03-31, where the labelled schedule gives 30"],
+    ),
+    # a partial history still in its starter doses: 10-27 is dose 2, 10-29 (9 days from the start) dose 3
+    (
+        {"start_date": "2026-10-20", "doses": ["2026-10-27", "2026-10-29"]},
+        ["2026-10-29 is 2 days after 2026-10-27, where the labelled schedule gives 7"],
+    ),
+    # no doses listed: the labelled schedule is assumed, so nothing is checked
+    ({"start_date": "2026-01-06"}, []),
+]
+
+
+@pytest.mark.parametrize("treatment, named", INCONSISTENT)
+def test_doses_that_cannot_follow_the_labelled_schedule_are_named(ruleset, treatment, named):
+    p = plan(ruleset, "2026-11-24", treatment)
+    found = [w for w in p.warnings if w.code == "history-inconsistent"]
+    if not named:
+        assert found == []
+        return
+    (warning,) = found
+    for text in named:
+        assert text in warning.message
+    assert warning.message.count("where the labelled schedule gives") == len(named)
+    assert warning.rules == ("ofatumumab.schedule",)
+
+
+# ---- one basis for the two B-cell timers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stopped_on, repletion, recheck, warned",
+    [
+        # last dose 03-02 + 173 days = 08-22, whatever the stop date
+        ("2026-03-02", None, "2026-08-22", None),
+        ("2026-04-15", None, "2026-08-22", None),
+        # repletion 172 days after the last dose: sooner than the median, counted from the same day
+        ("2026-04-15", "2026-08-21", None, True),
+        ("2026-04-15", "2026-08-22", None, False),
+    ],
+)
+def test_the_recheck_date_and_the_median_warning_count_from_the_last_dose(
+    ruleset, stopped_on, repletion, recheck, warned
+):
+    treatment = {"doses": STOPPED_IN_MARCH["doses"], "stopped_on": stopped_on, "b_cell_repletion_on": repletion}
+    p = plan(ruleset, "2026-11-24", treatment, vaccines=(("MMR", ()),))
+    (mmr,) = p.vaccines
+    if recheck is not None:
+        assert mmr.timing.b_cell_recheck_on == d(recheck)
+        assert "counted here from the last dose (2026-03-02)" in mmr.timing.reason
+    else:
+        found = [w for w in p.warnings if w.code == "repletion-before-median"]
+        assert bool(found) is warned
+        if found:
+            assert "after the last dose 2026-03-02" in found[0].message
+            assert "counted from the last dose (as b_cell_recheck_on is)" in found[0].message
+
+
+def test_the_warning_and_the_recheck_basis_through_rest(client):
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2025-01-10", "doses": ["2026-09-01", "2026-09-08"]},
+        "vaccines": [{"name": "Shingrix"}],
+    }
+    answer = client.post("/v1/plans", json=body).get_json()
+    (warning,) = [w for w in answer["warnings"] if w["code"] == "history-inconsistent"]
+    assert "2026-09-08 is 7 days after 2026-09-01, where the labelled schedule gives 28" in warning["message"]
+    stopped = {"drug": "ofatumumab", "doses": STOPPED_IN_MARCH["doses"], "stopped_on": "2026-04-15"}
+    answer = client.post("/v1/plans", json=body | {"treatment": stopped, "vaccines": [{"name": "MMR"}]}).get_json()
+    assert answer["vaccines"][0]["b_cell_recheck_on"] == "2026-08-22"  # 03-02 + 173 days, not 04-15 + 173
+
+
+# Other profiles, the same rule: ocrelizumab 300 mg on days 1 and 15, then every 24 weeks counted from day 1
+# (01-05 + 168 days = 06-22: dose 3 is 154 days after dose 2, each later dose 168 after the one before);
+# rituximab in MS is off-label ("infusions as listed"): no labelled schedule, nothing named.
+OTHER_PROFILES = [
+    ("ocrelizumab", {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-06-08"]}, []),
+    (
+        "ocrelizumab",
+        {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-06-08", "2026-07-06"]},
+        ["2026-07-06 is 28 days after 2026-06-08, where the labelled schedule gives 168"],
+    ),
+    (
+        "ocrelizumab",
+        {"start_date": "2026-01-05", "doses": ["2026-01-05", "2026-01-19", "2026-03-30"]},
+        ["2026-03-30 is 70 days after 2026-01-19, where the labelled schedule gives 154"],
+    ),
+    ("rituximab", {"start_date": "2025-01-10", "doses": ["2026-01-05", "2026-01-19", "2026-02-02"]}, []),
+]
+
+
+@pytest.mark.parametrize("drug, treatment, named", OTHER_PROFILES)
+def test_the_check_follows_each_profiles_own_schedule(client, drug, treatment, named):
+    body = {"as_of": "2026-08-01", "treatment": {"drug": drug, **treatment}, "vaccines": [{"name": "Shingrix"}]}
+    answer = client.post("/v1/plans", json=body).get_json()
+    found = [w["message"] for w in answer["warnings"] if w["code"] == "history-inconsistent"]
+    assert len(found) == (1 if named else 0)
+    for text in named:
+        assert text in found[0]

@@ -322,3 +322,15 @@ def test_supporting_information_cites_only_the_medication_resources_the_plan_was
     request["dosageInstruction"][0]["timing"]["repeat"] |= {"period": 1, "periodUnit": "mo"}
     cited = {s.reference for s in recommendation(post(client, body)).recommendation[0].supportingPatientInformation}
     assert cited == {f"MedicationAdministration/dose-{i}" for i in range(1, 5)} | {"MedicationRequest/rx"}
+
+
+def test_a_null_element_is_a_400_outcome_naming_it(client):
+    """FHIR JSON has no null values (R4 JSON format): a null is refused, not read as absent."""
+    body = MAINTENANCE.fhir()
+    body["language"] = None
+    issue = outcome(post(client, body), 400).issue[0]
+    assert issue.expression == ["Parameters.language"]
+    body = MAINTENANCE.fhir()
+    body["parameter"][0]["valueDate"] = None
+    issue = outcome(post(client, body), 400).issue[0]
+    assert issue.expression == ["Parameters.parameter[0].valueDate"]

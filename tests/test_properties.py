@@ -274,8 +274,12 @@ def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, cat
             # every proposed date lies in a returned window
             assert any(start <= day <= end for start, end in spans), (p, spans)
             days[p["dose"]] = day
-        # consecutive doses respect every minimum interval of the series
-        for dose in rules.series_for(vaccine).doses:
+        # consecutive doses respect every minimum interval of the series the answer cites (the product's
+        # standard schedule or another one it has, such as hepatitis B's immunocompromised dosage)
+        schedules = [rules.series_for(vaccine), *(a.series for a in rules.alternatives.get(vaccine.id, ()))]
+        (series,) = [s for s in schedules if s.rule_id in result["rules"]]
+        assert result["series"]["doses"] == series.length
+        for dose in series.doses:
             if dose.number in days:
                 for interval in dose.intervals:
                     assert days[dose.number] >= interval.minimum.after(days[interval.from_dose])

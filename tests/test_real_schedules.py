@@ -151,11 +151,12 @@ def test_shingrix_dose_1_before_the_start_and_dose_2_in_the_first_mid_cycle_slot
     )
 
 
-def test_hepatitis_b_three_doses_entirely_during_maintenance(client):
+def test_hepatitis_b_entirely_during_maintenance(client):
     # next doses 12-15, 01-12, ..., 05-04, 06-01, 06-29; slots 12-01..12-08, 12-29..01-05, ..., 06-15..06-22
-    # dose 1: 12-01; dose 2: +4 weeks = 12-29; dose 3: max(12-29 + 8 weeks, 12-01 + 6 months = 06-01) -> 06-15
     (hepb,) = plan(client, [{"name": "Engerix-B"}], treatment=MAINTENANCE)
-    assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")]
+    # During therapy Engerix-B is the immunocompromised dosage (ACIP 2018), 4 doses at 0, 1, 2 and 6 months:
+    # 12-01, 12-29 (+4 weeks), 01-26 (+4 weeks), dose 4 max(01-26 + 8 weeks, 12-01 + 6 months = 06-01) -> 06-15
+    assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-01-26"), (4, "2027-06-15")]
     assert all(any(w["start"] <= p["date"] <= w["end"] for w in hepb["windows"]) for p in hepb["proposed"])
 
 
@@ -238,8 +239,10 @@ def test_after_stopping_live_vaccines_wait_for_repletion_and_name_a_recheck_date
             "stopped_on": "2026-08-31",
         },
     )
-    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-02-20"  # 08-31 + 173 days
+    # counted from the last dose 08-04 (not the stop decision of 08-31), as repletion-before-median is
+    assert mmr["status"] == "avoid" and mmr["b_cell_recheck_on"] == "2027-01-24"  # 08-04 + 173 days
     assert "24.6 weeks" in mmr["reason"] and "40 weeks" in mmr["reason"]
+    assert "counted here from the last dose (2026-08-04)" in mmr["reason"]
     assert shingrix["status"] == "post_therapy" and proposed(shingrix)[0] == (1, "2026-11-24")
 
 

@@ -37,7 +37,8 @@ CDSI_SOURCE = "cdsi-4.64"
 
 REQUIRED_SERIES = [
     "zoster-recombinant",
-    "hepb",
+    "hepb-engerix",
+    "hepb-recombivax",
     "hepb-cpg",
     "hepa",
     "hepa-hepb",
@@ -326,11 +327,12 @@ def test_shingrix_min_4_weeks():
     assert len(doc()["series"]["zoster-recombinant"]["doses"]) == 2
 
 
-def test_hepb_three_dose():
-    assert len(doc()["series"]["hepb"]["doses"]) == 3
-    assert interval("hepb", 2, 1)["minimum"] == "4 weeks"
-    assert interval("hepb", 3, 2)["minimum"] == "8 weeks"
-    assert interval("hepb", 3, 1)["minimum"] == "16 weeks"
+@pytest.mark.parametrize("sid", ["hepb-engerix", "hepb-recombivax"])
+def test_hepb_three_dose(sid):
+    assert len(doc()["series"][sid]["doses"]) == 3
+    assert interval(sid, 2, 1)["minimum"] == "4 weeks"
+    assert interval(sid, 3, 2)["minimum"] == "8 weeks"
+    assert interval(sid, 3, 1)["minimum"] == "16 weeks"
 
 
 def test_heplisav_two_doses_4_weeks():

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from service.app import create_app
 from service.domain.catalog import Catalog, LookupFailed, Product, Vaccine, meaningful_words, normalize, strip_season
+from tests.conftest import TODAY
 
 CVX_MAP_FILE = Path(__file__).resolve().parents[1] / "service" / "data" / "cdsi" / "cvx-antigen-map.csv"
 with CVX_MAP_FILE.open(encoding="utf-8", newline="") as _f:
@@ -63,7 +65,7 @@ PRODUCTS = [
     ("Dengvaxia", "dengue-dengvaxia", "56", "Dengue", True, 3, [(2, 1, "6 months", "6 months", None), (3, 2, "6 months", "6 months", None)], 3, 14, "CVX 56; CDSi 'Dengue risk 3-dose series'"),
     ("Stamaril", "yellow-fever", "37", "Yellow Fever", True, 1, [], 1, 10, "CVX 37; IHR Annex 7 (10 days)"),
     ("Havrix", "hepa", "52", "adult", False, 2, [(2, 1, "6 months", "6 months", None)], 1, 14, "CVX 52; CDSi HepA; ACIP 2020 (dose 1 before travel)"),
-    ("Engerix-B", "hepb", "43", "adult", False, 3, [(2, 1, "4 weeks", "4 weeks", None), (3, 2, "8 weeks", None, None), (3, 1, "16 weeks", "6 months", None)], 3, 14, "CVX 43; CDSi HepB"),
+    ("Engerix-B", "hepb-engerix", "43", "adult", False, 3, [(2, 1, "4 weeks", "4 weeks", None), (3, 2, "8 weeks", None, None), (3, 1, "16 weeks", "6 months", None)], 3, 14, "CVX 43; CDSi HepB"),
     ("Ixiaro", "je-inactivated", "134", "VC", False, 2, [(2, 1, "4 weeks", "4 weeks", None)], 2, 7, "CVX 134; ACIP JE 2019"),
     ("Shingrix", "zoster-recombinant", "187", "recombinant", False, 2, [(2, 1, "4 weeks", "8 weeks", None)], 2, 14, "CVX 187; CDSi Zoster"),
     ("Fluad", "influenza-inactivated", "168", "adjuvanted, trivalent", False, 1, [], 1, 14, "CVX 168"),
@@ -160,8 +162,31 @@ NAMES = [
     ("hepatitis A", ("hepa", "52")),
     ("hep A", ("hepa", "52")),
     ("Hepatitis A vaccine", ("hepa", "52")),
-    ("hepatitis B", ("hepb", "43")),
-    ("hep B", ("hepb", "43")),
+    (
+        "hepatitis B",
+        ("ask", ["hepb-engerix", "hepb-recombivax", "hepb-dialysis", "hepb-cpg", "hepb-3antigen", "hepb-fendrix"]),
+    ),
+    (
+        "hep B",
+        ("ask", ["hepb-engerix", "hepb-recombivax", "hepb-dialysis", "hepb-cpg", "hepb-3antigen", "hepb-fendrix"]),
+    ),
+    ("Engerix-B", ("hepb-engerix", "43")),
+    ("Recombivax HB", ("hepb-recombivax", "43")),
+    ("HBVaxPro", ("hepb-recombivax", "43")),
+    ("Heplisav-B", ("hepb-cpg", "189")),
+    ("Fendrix", ("hepb-fendrix", None)),
+    ("M-M-RvaxPro", ("mmr", "03")),
+    ("Priorix", ("mmr", "03")),
+    ("Pluserix", ("mmr", "03")),
+    ("Okavax", ("varicella", "21")),
+    ("oral typhoid", ("typhoid-oral", "25")),
+    ("nasal flu", ("laiv", "111")),
+    ("Imojev", ("je-live", None)),
+    ("Revaxis", ("dt-ipv", "195")),
+    ("Repevax", ("tdap-ipv", None)),
+    ("Viatim", ("hepa-typhoid", None)),
+    ("Vivaxim", ("hepa-typhoid", None)),
+    ("Hepatyrix", ("hepa-typhoid", None)),
     ("meningococcal ACWY", ("menacwy", "147")),
     ("MenACWY", ("menacwy", "147")),
     ("rabies pre-exposure", ("rabies", "18")),
@@ -181,11 +206,12 @@ NAMES = [
 
 @pytest.mark.parametrize("text, expected", NAMES, ids=[n for n, _ in NAMES])
 def test_names_people_type_resolve_or_suggest_what_the_clinic_meant(catalog, text, expected):
-    if expected[0] == "suggest":
+    if expected[0] in ("suggest", "ask"):
         with pytest.raises(LookupFailed) as failed:
             catalog.by_name(text, "f")
         ids = [c.id for c in failed.value.error.candidates]
         assert ids[: len(expected[1])] == expected[1], ids
+        assert failed.value.error.code == ("ambiguous_vaccine" if expected[0] == "ask" else "unknown_vaccine")
         return
     match = catalog.by_name(text, "f")
     assert (match.vaccine.id, match.cvx) == expected
@@ -377,10 +403,12 @@ def test_rabies_prep_before_the_start_counts_on_the_schedule(client):
 
 
 def test_hepatitis_b_in_depletion_is_complete_by_with_serology(client):
+    # Recombivax HB during therapy: the 40 µg dialysis formulation at 0, 1 and 6 months (ACIP 2018).
     # slots: 12-01, 12-29 (+4 weeks), dose 3 max(12-29 + 8 weeks, 12-01 + 6 months = 06-01) -> slot 06-15
-    (hepb,) = plan(client, [{"name": "hepatitis B", "needed_by": "2027-12-20"}], treatment=MAINTENANCE)["vaccines"]
+    (hepb,) = plan(client, [{"name": "Recombivax HB", "needed_by": "2027-12-20"}], treatment=MAINTENANCE)["vaccines"]
     assert proposed(hepb) == [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")]
     assert (hepb["ready_on"], hepb["serology_advised"], hepb["meets_needed_by"]) == ("2027-06-15", True, None)
+    assert "series.hepb-recombivax-immunocompromised" in hepb["rules"]
 
 
 def test_non_live_in_depletion_says_complete_by_not_protection_expected(client):
@@ -474,3 +502,246 @@ def test_fhir_never_says_due_for_half_an_oral_typhoid_course(client):
     [recommendation] = r.get_json()["parameter"][0]["resource"]["recommendation"]
     assert recommendation["forecastStatus"]["coding"][0]["code"] != "due"
     assert "whole or not at all" in recommendation["description"]
+
+
+# ---- the product's schedule for this patient: hepatitis B during therapy, accelerated schedules ------------
+
+ADULT = {"birth_date": "1988-05-02"}  # aged 38 on 2026-11-24
+STOPPED_REPLETE = {
+    "drug": "ofatumumab",
+    "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+    "stopped_on": "2026-11-20",
+    "b_cell_repletion_on": "2027-05-20",
+}
+
+
+def series_rules(result):
+    return [r for r in result["rules"] if r.startswith("series.")]
+
+
+# name, treatment, as_of, patient, needed_by, horizon -> proposed doses, ready_on, meets, series rule, words
+SCHEDULE_CASES = [
+    # Ixiaro before a start on 01-19 (non-live pre-start window to 01-05): standard 11-24, 12-22 (+28), ready
+    # 12-29 > 12-10; accelerated 11-24, 12-01 (+7), ready 12-08 (+7 days lead) <= 12-10
+    (
+        "Ixiaro",
+        START,
+        "2026-11-24",
+        ADULT,
+        "2026-12-10",
+        365,
+        [(1, "2026-11-24"), (2, "2026-12-01")],
+        "2026-12-08",
+        True,
+        "series.je-inactivated-accelerated",
+        "accelerated schedule for ages 18 to 65, doses on days 0 and 7",
+    ),
+    (
+        "Ixiaro",
+        START,
+        "2026-11-24",
+        None,
+        "2026-12-10",
+        365,
+        [(1, "2026-11-24"), (2, "2026-12-22")],
+        "2026-12-29",
+        False,
+        "series.je-inactivated",
+        "send patient.birth_date to use it",
+    ),
+    (
+        "Ixiaro",
+        START,
+        "2026-11-24",
+        {"birth_date": "1956-01-01"},
+        "2026-12-10",
+        365,
+        [(1, "2026-11-24"), (2, "2026-12-22")],
+        "2026-12-29",
+        False,
+        "series.je-inactivated",
+        "only for patients aged 18 to 65 (aged 70)",
+    ),
+    # Twinrix: accelerated 11-24, 12-01, 12-15 (+14), ready 12-15 + 14 = 12-29 <= 12-30; the 12-month dose on or
+    # after 2027-11-24, in the first mid-cycle slot from then: doses 11-23 and 12-21 -> slot 12-07..12-14
+    (
+        "Twinrix",
+        START,
+        "2026-11-24",
+        ADULT,
+        "2026-12-30",
+        730,
+        [(1, "2026-11-24"), (2, "2026-12-01"), (3, "2026-12-15"), (4, "2027-12-07")],
+        "2026-12-29",
+        True,
+        "series.hepa-hepb-accelerated",
+        "doses on days 0, 7 and 21 to 30 and a booster at 12 months",
+    ),
+    # Engerix-B at 19 during maintenance: the standard 3 doses (slots 12-01, 12-29, 06-15), serology advised
+    (
+        "Engerix-B",
+        MAINTENANCE,
+        "2026-11-24",
+        {"birth_date": "2007-06-01"},
+        None,
+        365,
+        [(1, "2026-12-01"), (2, "2026-12-29"), (3, "2027-06-15")],
+        "2027-06-15",
+        None,
+        "series.hepb-engerix",
+        "does not apply at 19",
+    ),
+    # Recombivax HB before a start: the 40 ug dialysis formulation at 0, 1, 6 months; dose 3 (05-24 at the
+    # earliest) in the slot after the dose of 05-11: 05-25..06-01
+    (
+        "Recombivax HB",
+        START,
+        "2026-11-24",
+        None,
+        None,
+        365,
+        [(1, "2026-11-24"), (2, "2026-12-22"), (3, "2027-05-25")],
+        "2027-05-25",
+        None,
+        "series.hepb-recombivax-immunocompromised",
+        "Recombivax HB Dialysis Formulation, 1 mL",
+    ),
+    # after confirmed B-cell repletion: the standard adult schedule, 06-01, 06-29, 12-01
+    (
+        "Engerix-B",
+        STOPPED_REPLETE,
+        "2027-06-01",
+        ADULT,
+        None,
+        365,
+        [(1, "2027-06-01"), (2, "2027-06-29"), (3, "2027-12-01")],
+        "2027-12-15",
+        None,
+        "series.hepb-engerix",
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, treatment, as_of, patient, needed_by, horizon, doses, ready, meets, rule, says", SCHEDULE_CASES
+)
+def test_the_product_schedule_for_this_patient(
+    client, name, treatment, as_of, patient, needed_by, horizon, doses, ready, meets, rule, says
+):
+    extra = {"horizon_days": horizon} | ({"patient": patient} if patient is not None else {})
+    item = {"name": name} | ({"needed_by": needed_by} if needed_by else {})
+    (result,) = plan(client, [item], treatment=treatment, as_of=as_of, **extra)["vaccines"]
+    assert proposed(result) == doses
+    assert (result["ready_on"], result["meets_needed_by"]) == (ready, meets)
+    assert series_rules(result) == [rule]
+    assert says in result["reason"]
+
+
+def test_generic_hepatitis_b_asks_which_product_and_a_recorded_dose_is_still_read(client):
+    body = {"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": "hep B"}]}
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 422
+    (error,) = r.get_json()["errors"]
+    assert (error["field"], error["code"]) == ("vaccines[0].name", "ambiguous_vaccine")
+    assert [c["id"] for c in error["candidates"]][:2] == ["hepb-engerix", "hepb-recombivax"]
+    assert {c["live"] for c in error["candidates"]} == {False}
+    r = client.post("/v1/plans", json=body | {"vaccines": [{"cvx": "43"}]})
+    assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "ambiguous_vaccine"
+    # a dose on record coded 43 is non-live whichever product it was: read, and checked against the start
+    answer = plan(client, [{"name": "MMR"}], immunizations=[{"cvx": "43", "date": "2027-01-10"}], as_of="2027-01-12")
+    assert [w["code"] for w in answer["warnings"]] == ["non-live-vaccine-near-start"]
+    assert "Hepatitis B vaccine, adult (Engerix-B or Recombivax HB) on 2027-01-10" in answer["warnings"][0]["message"]
+
+
+def test_given_may_list_the_doses_of_the_longest_schedule(client):
+    given = ["2026-09-01", "2026-10-01", "2026-10-29", "2026-11-20"]
+    (engerix,) = plan(client, [{"name": "Engerix-B", "given": given}], treatment=MAINTENANCE)["vaccines"]
+    assert engerix["series"]["doses"] == 4 and engerix["proposed"] == []
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": MAINTENANCE,
+        "vaccines": [{"name": "Engerix-B", "given": [*given, "2026-11-23"]}],
+    }
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "too_many_doses"
+
+
+def test_a_birth_date_after_as_of_is_refused_naming_the_field(client):
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": START,
+        "vaccines": [{"name": "Ixiaro"}],
+        "patient": {"birth_date": "2026-12-01"},
+    }
+    r = client.post("/v1/plans", json=body)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.get_json()["errors"]] == ["patient.birth_date"]
+    bad = client.post("/v1/plans", json=body | {"patient": {"birth_date": "1988-13-01"}})
+    assert bad.status_code in (400, 422) and "patient.birth_date" in [e["field"] for e in bad.get_json()["errors"]]
+
+
+# ---- names: candidates carry their class and keep to the class of a product the text names -----------------
+
+
+@pytest.mark.parametrize(
+    "text, live",
+    [("Imojev vaccine 0.5 mL", True), ("Pluserix MMR", True), ("Pluserixx", True), ("Imojv", True), ("Ixiaroo", False)],
+)
+def test_suggestions_never_cross_the_class_of_the_product_named(client, text, live):
+    r = client.post("/v1/plans", json={"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": text}]})
+    assert r.status_code == 422
+    (error,) = r.get_json()["errors"]
+    assert error["code"] == "unknown_vaccine" and error["candidates"]
+    assert {c["live"] for c in error["candidates"]} == {live}, error["candidates"]
+
+
+def test_imojev_is_planned_as_a_live_vaccine(client):
+    (imojev,) = plan(client, [{"name": "Imojev"}], treatment=MAINTENANCE)["vaccines"]
+    assert imojev["vaccine"]["live"] is True and imojev["vaccine"]["cvx"] is None
+    assert imojev["status"] == "avoid" and imojev["proposed"] == []
+
+
+def test_the_birth_date_is_never_logged(caplog, capfd):
+    client = create_app({"TODAY": TODAY, "LOG_LEVEL": "DEBUG"}).test_client()
+    caplog.set_level("DEBUG")
+    plan(client, [{"name": "Ixiaro", "needed_by": "2026-12-10"}], patient={"birth_date": "1961-07-13"})
+    body = {"as_of": "2026-11-24", "treatment": START, "vaccines": [{"name": "Ixiaro"}]}
+    client.post("/v1/plans", json=body | {"patient": {"birth_date": "1961-13-13"}})
+    client.post("/v1/plans", json=body | {"patient": {"birth_date": "2061-01-01"}})
+    out, err = capfd.readouterr()
+    # every record with its extra fields (the access line's), and whatever reached stdout or stderr
+    # (the access lines reach caplog or, when the service logger does not propagate, stdout)
+    lines = len([r for r in caplog.records if getattr(r, "route", None) == "/v1/plans"])
+    assert lines + (out + err).count('"route": "/v1/plans"') == 3
+    logged = out + err + caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert "1961" not in logged and "2061" not in logged
+
+
+# name -> (catalog id, reported CVX, live), through POST /v1/plans (a start far enough for live vaccines)
+NEW_NAMES = [
+    ("M-M-RvaxPro", "mmr", "03", True),
+    ("Priorix", "mmr", "03", True),
+    ("Pluserix", "mmr", "03", True),
+    ("Okavax", "varicella", "21", True),
+    ("oral typhoid", "typhoid-oral", "25", True),
+    ("nasal flu", "laiv", "111", True),
+    ("Imojev", "je-live", None, True),
+    ("Revaxis", "dt-ipv", "195", False),
+    ("Repevax", "tdap-ipv", None, False),
+    ("Viatim", "hepa-typhoid", None, False),
+    ("Vivaxim", "hepa-typhoid", None, False),
+    ("Hepatyrix", "hepa-typhoid", None, False),
+    ("Fendrix", "hepb-fendrix", None, False),
+    ("Engerix-B", "hepb-engerix", "43", False),
+    ("HBVaxPro", "hepb-recombivax", "43", False),
+]
+
+
+@pytest.mark.parametrize("name, vid, cvx, live", NEW_NAMES)
+def test_the_names_clinics_use_are_planned_with_their_class(client, name, vid, cvx, live):
+    (result,) = plan(client, [{"name": name}], treatment=FAR_START)["vaccines"]
+    assert (result["vaccine"]["id"], result["vaccine"]["cvx"], result["vaccine"]["live"]) == (vid, cvx, live)
+    # before a start on 2027-03-01 every one of them has a pre-start window (live: to 02-01; non-live: to 02-15)
+    assert result["status"] == "pre_start"
+    assert result["windows"][0]["end"] == ("2027-02-01" if live else "2027-02-15")

@@ -210,7 +210,7 @@ def test_non_live_after_a_long_stop_opens_on_as_of(profile):
 def test_live_after_stopping_without_repletion_is_avoided_with_a_recheck_date(profile):
     t = timing(profile, True, doses=["2026-08-04"], start_date="2026-08-04", stopped_on="2026-08-31")
     assert t.status == "avoid" and t.windows == ()
-    assert t.b_cell_recheck_on == d("2026-08-31") + days(173)  # 24.6 weeks rounded up
+    assert t.b_cell_recheck_on == d("2026-08-04") + days(173)  # 24.6 weeks rounded up, from the last dose
     assert "ofatumumab.live-after-stop" in t.rules
 
 

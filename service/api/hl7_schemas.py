@@ -51,8 +51,8 @@ ELEMENT_BASE: dict[str, Any] = {
 RESOURCE_BASE: dict[str, Any] = {
     "id": {"type": "string", "pattern": FHIR_ID},
     "meta": {"type": "object", "additionalProperties": True},
-    "implicitRules": {"type": "string"},
-    "language": {"type": "string"},
+    "implicitRules": {"type": "string", "pattern": FHIR_URI},
+    "language": {"type": "string", "pattern": FHIR_CODE},
 }
 # The elements FHIR R4 requires of each resource a request may carry (1..1 in the resource's definition); a
 # choice element [x] is required as one of its forms. The service checks these with the fhir.resources models

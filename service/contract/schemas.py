@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from service.domain.advisories import WARNING_CODES
 from service.domain.errors import ERROR_CODES
 from service.settings import BATCH_MAX_ANSWER_BYTES, BATCH_MAX_ITEMS, BATCH_TIME_BUDGET_SECONDS, MAX_ERRORS_LISTED
 
@@ -239,6 +240,20 @@ class ImmunizationSchema(NameOrCvxSchema):
     date = IsoDate(required=True, metadata=_doc("Date it was given (not after as_of).", "2026-11-10"))
 
 
+class PatientSchema(Schema):
+    birth_date = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata=_doc(
+            "Date of birth (not after as_of). Used only where a product's schedule or eligibility depends on age "
+            "(accelerated Ixiaro for ages 18 to 65, accelerated Twinrix from 18, ACIP's immunocompromised hepatitis "
+            "B dosage from 20); never logged. Without it, the schedule that does not depend on age, and the reason "
+            "says so.",
+            "1988-05-02",
+        ),
+    )
+
+
 class PlanRequestSchema(Schema):
     as_of = IsoDate(
         load_default=None,
@@ -267,6 +282,12 @@ class PlanRequestSchema(Schema):
         load_default=365,
         validate=validate.Range(min=60, max=1095),
         metadata=_doc("How far after as_of windows are listed (60 to 1095).", 365),
+    )
+    patient = fields.Nested(
+        PatientSchema,
+        load_default=None,
+        allow_none=True,
+        metadata=_doc("The patient, only as far as the plan needs (optional)."),
     )
 
 
@@ -384,7 +405,9 @@ class VaccinePlanSchema(Schema):
     b_cell_recheck_on = IsoDate(
         allow_none=True,
         metadata=_doc(
-            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells."
+            "For a live vaccine after stopping, without confirmed repletion: the earliest date worth re-checking B cells, "
+            "the label's median recovery time counted from the last dose (the repletion-before-median warning counts "
+            "from the same date)."
         ),
     )
     reason = fields.String(metadata=_doc("Plain-language explanation."))
@@ -427,11 +450,8 @@ class VaccinePlanSchema(Schema):
 @response()
 class PlanWarningSchema(Schema):
     code = fields.String(
-        metadata=_doc(
-            "Stable code a client may branch on: history-assumed, dose-missed, live-vaccine-before-start, "
-            "live-vaccine-during-therapy, non-live-vaccine-near-start, repletion-before-median (see the README).",
-            "history-assumed",
-        )
+        validate=validate.OneOf(WARNING_CODES),
+        metadata=_doc("Stable code a client may branch on (see the README's table of warnings).", "history-assumed"),
     )
     message = fields.String(metadata=_doc("What a clinician should know, in plain words."))
     rules = fields.List(fields.String(), metadata=_doc("Ids of the rules behind the warning (GET /v1/rules)."))

@@ -40,7 +40,7 @@ from service.data.errors import DataError as DataError  # re-exported: app, guni
 from service.domain.catalog import Catalog, Product, Unspecified, Vaccine, normalize
 from service.domain.intervals import Interval
 from service.domain.planner import Therapies, VaccineRules
-from service.domain.series import LeadTime, Series, SeriesDose, SeriesInterval
+from service.domain.series import Alternative, LeadTime, Series, SeriesDose, SeriesInterval
 from service.domain.spacing import ACIP_RULE, CDSI_RULE, LiveVirusConflicts
 from service.domain.therapy import (
     LABELLED_FIGURES,
@@ -314,115 +314,28 @@ def conflicts_from_csv(text: str) -> LiveVirusConflicts:
 def vaccine_rules_from(
     series_doc: dict[str, Any], rules_doc: dict[str, Any], conflicts: LiveVirusConflicts, catalog: Catalog
 ) -> VaccineRules:
+    sources = series_doc["sources"]
     rules = {
         rid: Rule(id=rid, summary=r["summary"], evidence=r["evidence"], source=r["source"], citation=r["citation"])
         for rid, r in rules_doc["rules"].items()
     }
-    sources = series_doc["sources"]
-    series = _series_from(series_doc["series"], sources, catalog, rules)
-    lead_times = _lead_times_from(series_doc["lead_times"], sources, catalog, rules)
-    serology = _serology_from(series_doc.get("serology", {}), sources, catalog, rules)
-    default = lead_times.pop("default")
-    return VaccineRules(
-        series=series,
-        lead_times=lead_times,
-        default_lead_time=default,
-        conflicts=conflicts,
-        rules=rules,
-        serology=serology,
-    )
-
-
-def _series_from(
-    docs: dict[str, Any], sources: dict[str, str], catalog: Catalog, rules: dict[str, Rule]
-) -> dict[str, Series]:
-    """Each vaccine's dose series, and the rule (series.<id>) that cites where its intervals come from."""
     series: dict[str, Series] = {}
-    for vid, doc in docs.items():
+    for vid, doc in series_doc["series"].items():
         if catalog.get(vid) is None:
             raise ValueError(f"series for unknown catalog id {vid!r}")
-        doses = tuple(
-            SeriesDose(
-                d["dose"],
-                tuple(
-                    SeriesInterval(
-                        i["from_dose"],
-                        Interval.parse(i["minimum"]),
-                        Interval.parse(i["recommended"]) if i["recommended"] else None,
-                        Interval.parse(i["maximum"]) if i.get("maximum") else None,
-                    )
-                    for i in d.get("intervals", ())
-                ),
-            )
-            for d in doc["doses"]
-        )
-        rule = _series_rule(vid, doc, doses, sources)
-        rules[rule.id] = rule
-        series[vid] = Series(vid, doses, rule.id)
-    return series
-
-
-def _series_rule(vid: str, doc: dict[str, Any], doses: tuple[SeriesDose, ...], sources: dict[str, str]) -> Rule:
-    keys = sorted({i["source"] for d in doc["doses"] for i in d.get("intervals", ())})
-    cdsi = doc.get("cdsi")
-    where = f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else ""
-    source = "; ".join([where, *(sources[k] for k in keys if k != "cdsi-4.64" or not cdsi)]).strip("; ")
-    plan = ", ".join(
-        f"dose {d.number}: "
-        + "; ".join(
-            f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
-            + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
-            + ")"
-            for i in d.intervals
-        )
-        for d in doses
-        if d.intervals
-    )
-    return Rule(
-        id=f"series.{vid}",
-        summary=f"{doc['product']}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
-        evidence="CDSi" if cdsi else "label",
-        source=source or "decision",
-        citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip(),
-    )
-
-
-def _lead_times_from(
-    docs: dict[str, Any], sources: dict[str, str], catalog: Catalog, rules: dict[str, Rule]
-) -> dict[str, LeadTime]:
-    """How long after a series protection is expected, per vaccine (and the default), each with its rule."""
+        series[vid] = _series_from(vid, f"series.{vid}", doc, sources, rules)
+    alternatives: dict[str, tuple[Alternative, ...]] = {}
+    for vid, docs in series_doc.get("alternatives", {}).items():
+        if catalog.get(vid) is None:
+            raise ValueError(f"alternative schedules for unknown catalog id {vid!r}")
+        alternatives[vid] = tuple(_alternative_from(vid, doc, sources, rules) for doc in docs)
     lead_times: dict[str, LeadTime] = {}
-    for key, doc in docs.items():
+    for key, doc in series_doc["lead_times"].items():
         if key != "default" and catalog.get(key) is None:
             raise ValueError(f"lead time for unknown catalog id {key!r}")
-        after = doc.get("after", "last_dose")
-        after_dose = None if after == "last_dose" else int(after.removeprefix("dose "))
-        rule_id = f"lead-time.{key}"
-        rules[rule_id] = Rule(
-            id=rule_id,
-            summary=f"Protection expected {doc['days']} days after "
-            + ("the last dose" if after_dose is None else f"dose {after_dose}")
-            + ("" if key == "default" else f" ({key})")
-            + " (a person in B-cell depletion: the date the series is complete, no protection date).",
-            evidence=(
-                "decision"
-                if doc["source"] == "decision"
-                else "label"
-                if doc["source"].startswith("label")
-                else "guideline"
-            ),
-            source=sources[doc["source"]],
-            citation=doc["text"],
-        )
-        lead_times[key] = LeadTime(doc["days"], rule_id, after_dose)
-    return lead_times
-
-
-def _serology_from(
-    docs: dict[str, Any], sources: dict[str, str], catalog: Catalog, rules: dict[str, Rule]
-) -> dict[str, str]:
+        lead_times[key] = _lead_time_from(key, doc, sources, rules)
     serology: dict[str, str] = {}
-    for key, doc in docs.items():
+    for key, doc in series_doc.get("serology", {}).items():
         if catalog.get(key) is None:
             raise ValueError(f"serology rule for unknown catalog id {key!r}")
         rule_id = f"serology.{key}"
@@ -438,7 +351,116 @@ def _serology_from(
             citation=doc["text"],
         )
         serology[key] = rule_id
-    return serology
+    default = lead_times.pop("default")
+    return VaccineRules(
+        series=series,
+        lead_times=lead_times,
+        default_lead_time=default,
+        conflicts=conflicts,
+        rules=rules,
+        serology=serology,
+        alternatives=alternatives,
+    )
+
+
+def _series_from(
+    vid: str, rule_id: str, doc: dict[str, Any], sources: dict[str, str], rules: dict[str, Rule]
+) -> Series:
+    """A series entry (or an alternative schedule) as a Series, its rule added to `rules`."""
+    doses = tuple(
+        SeriesDose(
+            d["dose"],
+            tuple(
+                SeriesInterval(
+                    i["from_dose"],
+                    Interval.parse(i["minimum"]),
+                    Interval.parse(i["recommended"]) if i["recommended"] else None,
+                    Interval.parse(i["maximum"]) if i.get("maximum") else None,
+                )
+                for i in d.get("intervals", ())
+            ),
+        )
+        for d in doc["doses"]
+    )
+    keys = sorted(
+        {i["source"] for d in doc["doses"] for i in d.get("intervals", ())}
+        | ({doc["source"]} if "source" in doc else set())
+    )
+    cdsi = doc.get("cdsi")
+    where = f"CDSi 4.64 {cdsi['file']}, series '{cdsi['series_name']}'" if cdsi else ""
+    source = "; ".join([where, *(sources[k] for k in keys if k != "cdsi-4.64" or not cdsi)]).strip("; ")
+    plan = ", ".join(
+        f"dose {d.number}: "
+        + "; ".join(
+            f"{i.minimum.text} after dose {i.from_dose} (recommended {i.recommended.text if i.recommended else 'n/a'}"
+            + (f"; at most {i.maximum.text}, or the course restarts" if i.maximum else "")
+            + ")"
+            for i in d.intervals
+        )
+        for d in doses
+        if d.intervals
+    )
+    what = f"{doc['product']}" if "product" in doc else f"{vid}, {doc['schedule']}"
+    rules[rule_id] = Rule(
+        id=rule_id,
+        summary=f"{what}: {len(doses)} dose(s)" + (f"; {plan}" if plan else "."),
+        evidence="CDSi" if cdsi else "label",
+        source=source or "decision",
+        citation=f"Aim: {doc['aim']}. {doc['aim_why']} {doc.get('note', '')}".strip(),
+    )
+    return Series(vid, doses, rule_id)
+
+
+def _alternative_from(vid: str, doc: dict[str, Any], sources: dict[str, str], rules: dict[str, Rule]) -> Alternative:
+    """An alternative schedule: its series (rule series.<id>) and, when it has one, its own lead time."""
+    series = _series_from(vid, f"series.{doc['id']}", doc, sources, rules)
+    lead = None
+    if "lead_time" in doc:
+        lead = _lead_time_from(doc["id"], doc["lead_time"], sources, rules)
+    return Alternative(
+        series=series,
+        use=doc["use"],
+        schedule=doc["schedule"],
+        min_age=doc.get("min_age_years"),
+        max_age=doc.get("max_age_years"),
+        lead=lead,
+    )
+
+
+def _lead_time_from(key: str, doc: dict[str, Any], sources: dict[str, str], rules: dict[str, Rule]) -> LeadTime:
+    after = doc.get("after", "last_dose")
+    after_dose = None if after == "last_dose" else int(after.removeprefix("dose "))
+    rule_id = f"lead-time.{key}"
+    rules[rule_id] = Rule(
+        id=rule_id,
+        summary=f"Protection expected {doc['days']} days after "
+        + ("the last dose" if after_dose is None else f"dose {after_dose}")
+        + ("" if key == "default" else f" ({key})")
+        + " (a person in B-cell depletion: the date the series is complete, no protection date).",
+        evidence=(
+            "decision" if doc["source"] == "decision" else "label" if doc["source"].startswith("label") else "guideline"
+        ),
+        source=sources[doc["source"]],
+        citation=doc["text"],
+    )
+    return LeadTime(doc["days"], rule_id, after_dose)
+
+
+def _check_alternatives(series_file: str, series_doc: dict[str, Any], series_sources: set[str]) -> None:
+    """A product's other schedules: doses numbered 1, 2, ...; every source defined; ages in order."""
+    for vid, docs in series_doc.get("alternatives", {}).items():
+        for index, doc in enumerate(docs):
+            where = f"alternatives.{vid}[{index}]"
+            numbers = [d["dose"] for d in doc["doses"]]
+            if numbers != list(range(1, len(numbers) + 1)):
+                raise DataError(series_file, f"{where}.doses", f"doses must be numbered 1, 2, ... (got {numbers})")
+            used = [doc["source"], *(i["source"] for d in doc["doses"] for i in d.get("intervals", ()))]
+            used += [doc["lead_time"]["source"]] if "lead_time" in doc else []
+            for key in used:
+                if key not in series_sources:
+                    raise DataError(series_file, where, f"undefined source {key!r}")
+            if doc.get("max_age_years", 200) < doc.get("min_age_years", 0):
+                raise DataError(series_file, f"{where}.max_age_years", "is below min_age_years")
 
 
 def _conflict_codes(rows: Iterable[dict[str, str]]) -> set[str]:
@@ -536,6 +558,7 @@ def _check_series(checked: _Checked) -> None:
                     raise DataError(series_file, f"series.{vid}.doses[{d['dose'] - 1}]", "from_dose must be earlier")
                 if i["source"] not in series_sources:
                     raise DataError(series_file, f"series.{vid}.doses", f"undefined source {i['source']!r}")
+    _check_alternatives(series_file, series_doc, series_sources)
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")

@@ -18,6 +18,24 @@ NON_LIVE_VACCINE_NEAR_START = "non-live-vaccine-near-start"
 REPLETION_BEFORE_MEDIAN = "repletion-before-median"
 # Yellow fever vaccine with MMR, MMRV or varicella vaccine on the same day or less than 30 days apart.
 YELLOW_FEVER_WITH_MMR_VARICELLA = "yellow-fever-with-mmr-varicella"
+# Therapy doses after the start that come sooner than the labelled schedule allows (a dose entered twice, a
+# wrong date): the plan is made from them as given, but they need checking.
+HISTORY_INCONSISTENT = "history-inconsistent"
+# A live vaccine dose given during B-cell depletion, not counted toward its series (ACIP altered immunocompetence).
+DOSE_NOT_COUNTED = "dose-not-counted"
+
+# Every warning code a plan may carry: the contract's enum (PlanWarningSchema.code).
+WARNING_CODES = (
+    HISTORY_ASSUMED,
+    DOSE_MISSED,
+    LIVE_VACCINE_BEFORE_START,
+    LIVE_VACCINE_DURING_THERAPY,
+    NON_LIVE_VACCINE_NEAR_START,
+    REPLETION_BEFORE_MEDIAN,
+    YELLOW_FEVER_WITH_MMR_VARICELLA,
+    HISTORY_INCONSISTENT,
+    DOSE_NOT_COUNTED,
+)
 
 
 @dataclass(frozen=True)

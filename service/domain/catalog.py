@@ -268,6 +268,37 @@ class Catalog:
         products = [p.name for p in entry.products if p.cvx == cvx]
         return Match(entry, cvx, products[0] if len(products) == 1 else None)
 
+    def recorded(self, name: str | None, cvx: str | None, field: str) -> Vaccine:
+        """The vaccine a dose on record names, for the checks that only ask whether it was live: a catalog entry,
+        or, for a name or code that does not say which product but whose products are all live or all non-live
+        (CVX 43 'Hep B, adult', 77 TBE non-US), an entry standing for them. A code that could be either (CVX 88
+        influenza) still fails: LookupFailed."""
+        try:
+            if cvx is not None:
+                return self.by_cvx(cvx, field).vaccine
+            assert name is not None
+            return self.by_name(name, field).vaccine
+        except LookupFailed as failed:
+            entry = (
+                self._by_cvx.get(canonical_cvx(cvx) or "")
+                if cvx is not None
+                else self._by_name.get(normalize(name or ""))
+            )
+            if not isinstance(entry, Unspecified) or len({self.by_id[c].live for c in entry.candidates}) != 1:
+                raise
+            first = self.by_id[entry.candidates[0]]
+            return Vaccine(
+                id=f"unspecified-{entry.cvx or normalize(entry.name)}",
+                name=entry.name,
+                cvx=(entry.cvx,) if entry.cvx else (),
+                live=first.live,
+                route=first.route,
+                antigens=first.antigens,
+                aliases=(),
+                source=entry.source,
+                note=failed.error.message,
+            )
+
     def by_name(self, name: str, field: str) -> Match:
         match = self._name_matches.get(name)
         if match is not None:
@@ -361,7 +392,29 @@ class Catalog:
                 if vid not in seen:
                     seen.add(vid)
                     found.append(self.by_id[vid].candidate())
+        live = self._class_named(words, key)
+        if live is not None:
+            found = [c for c in found if c.live is live]
         return found[:limit]
+
+    def _class_named(self, words: frozenset[str], key: str) -> bool | None:
+        """Whether the text names only live or only non-live products: every catalog name all of whose words
+        it contains ("Imojev", "MMR" in "MMR booster") is a product of one class. Its suggestions then keep to
+        that class, so a live product is never answered with "did you mean" a non-live one (Imojev is not
+        Ixiaro) or the other way round. None when it names none, or a name whose product is not known (an
+        unspecified formulation such as "typhoid") or products of both classes. A text that contains no name
+        but is spelt almost as one ("Pluserixx") is taken as naming it."""
+        classes: set[bool] = set()
+        if not any(name_words <= words for name_words, _ in self._words):
+            close = difflib.get_close_matches(key, list(self._by_name), n=1, cutoff=0.85)
+            entry = self._by_name[close[0]] if close else None
+            return entry.live if isinstance(entry, Vaccine) else None
+        for name_words, entry in self._words:
+            if name_words <= words:
+                if not isinstance(entry, Vaccine):
+                    return None
+                classes.add(entry.live)
+        return classes.pop() if len(classes) == 1 else None
 
     def search(self, q: str | None = None, live: bool | None = None) -> list[Vaccine]:
         """Entries matching a free-text query (any name containing it) and a live filter."""

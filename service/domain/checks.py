@@ -64,7 +64,7 @@ def vaccine_errors(
     if given_known:
         if as_of is not None and req.given:
             errors += _check_dates(req.given, as_of, f"{prefix}.given")
-        length = rules.series_for(match.vaccine).length
+        length = rules.most_doses(match.vaccine)
         if len(req.given) > length:
             errors.append(
                 FieldError(
@@ -90,7 +90,7 @@ def immunization_errors(
             FieldError(f"{prefix}.date", f"{imm.day} is after as_of {as_of}: only vaccines already given belong here")
         )
     try:
-        vaccine = _lookup(catalog, name, cvx, prefix).vaccine
+        vaccine = catalog.recorded(name, cvx, f"{prefix}.cvx" if cvx is not None else f"{prefix}.name")
     except LookupFailed as failed:
         return None, [*errors, failed.error]
     return vaccine, errors
@@ -116,7 +116,7 @@ def check_vaccines(request: PlanRequest, catalog: Catalog, rules: VaccineRules) 
 def field_order(name: str) -> tuple[int, int]:
     """Sort key putting errors in the order of the request's fields, list items by index (vaccines[2] before
     vaccines[10]); a stable sort keeps each item's own order."""
-    for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days")):
+    for rank, prefix in enumerate(("as_of", "treatment", "vaccines", "immunizations", "horizon_days", "patient")):
         if name.startswith(prefix):
             index = name[len(prefix) + 1 : name.find("]")] if name[len(prefix) : len(prefix) + 1] == "[" else ""
             return rank, int(index) if index.isdigit() else -1

@@ -4,6 +4,9 @@ The windows say when a vaccine may still be given; this module says what the vac
 request's `immunizations` and each vaccine's `given` list) mean for the therapy: a live vaccine less than the
 profile's live lead time before the first dose, a live vaccine during B-cell depletion, a non-live vaccine less
 than the non-live lead time before the first dose. Each is a warning with a stable code; none changes a window.
+
+The therapy's own doses are checked against its labelled schedule too (inconsistent_doses): a dose nearer the
+one before it than its labelled day (two maintenance doses 7 days apart) is named.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Final
 
 from .advisories import (
+    HISTORY_INCONSISTENT,
     LIVE_VACCINE_BEFORE_START,
     LIVE_VACCINE_DURING_THERAPY,
     NON_LIVE_VACCINE_NEAR_START,
     PlanWarning,
 )
 from .catalog import Vaccine
-from .schedule import NOT_STARTED, DoseSchedule
+from .intervals import iso_day
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
 from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
 
@@ -116,9 +122,74 @@ def review_history(
             )
         )
 
+    inconsistent = inconsistent_doses(profile, schedule)
+    if inconsistent is not None:
+        warnings.append(inconsistent)
+
     earliest = None
     if planned:
         latest_live = max((e.day for e in events if e.vaccine.live), default=None)
         if latest_live is not None and latest_live + live_days > as_of:
             earliest = latest_live + live_days
     return HistoryReview(tuple(warnings), earliest)
+
+
+def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanWarning | None:
+    """The listed therapy doses after the start that cannot be the next labelled dose: nearer the dose listed
+    before them than the day the profile's labelled schedule gives (two maintenance doses 7 days apart). A
+    dose a few days early is a clinic's calendar, and a late one the label's missed dose: neither is named.
+    Generic over the profile: its starter gaps, then its maintenance cadence, each dose numbered as the
+    schedule numbers it (from the stated start for a partial history). None when every dose can follow, and
+    for a therapy given off-label (no labelled schedule to follow)."""
+    given = schedule.given
+    # A therapy without a label for it (rituximab in MS: "infusions as listed") has no schedule a dose could
+    # contradict; an assumed history is the labelled schedule itself.
+    if not profile.labels or schedule.assumed or len(given) < 2:
+        return None
+    # Dose numbers up to `starters` are the labelled starter doses (their gaps fixed, or for a profile whose
+    # maintenance counts from dose 1, dose 2 at its own gap); every later dose is a maintenance dose, the next
+    # one a cadence after it.
+    starters = max(len(profile.starter_gaps), profile.starter_doses)
+    cadence = schedule.cadence
+    # Numbers rise by at least one a dose, so the first starters + 1 listed doses reach maintenance if any do;
+    # from the first maintenance dose on, each listed dose is the next (schedule.dose_numbers_from_start).
+    head = given[: starters + 1]
+    numbers = (
+        dose_numbers_from_start(profile, schedule.first_dose, head, cadence)
+        if schedule.partial
+        else range(1, len(head) + 1)
+    )
+    first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
+    pairs = [(k, numbers[k - 1]) for k in range(1, min(first_maintenance + 1, len(given)))]
+    # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
+    # history costs one subtraction a dose.
+    longest = cadence.days + 31 * cadence.months
+    tail = given[first_maintenance:]
+    pairs += [
+        (first_maintenance + i + 1, starters + 1)
+        for i, (a, b) in enumerate(pairwise(tail))
+        if 2 * (b - a).days < longest
+    ]
+    early: list[str] = []
+    for k, n_before in pairs:
+        before, day = given[k - 1], given[k]
+        # Read as the very next labelled dose, the most lenient reading: a dose the list skips (or a later
+        # maintenance dose numbered as "one past the first") would only put its labelled day further away.
+        run = labelled_doses(profile, cadence, before, n_before)
+        next(run)  # dose n_before itself, on `before`
+        labelled = next(run)
+        if 2 * (day - before).days < (labelled - before).days:
+            early.append(
+                f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "
+                f"schedule gives {(labelled - before).days}"
+            )
+    if not early:
+        return None
+    label = profile.schedule_text.rstrip(". ") or "its label"
+    return PlanWarning(
+        HISTORY_INCONSISTENT,
+        f"Doses of {profile.name} that cannot follow its labelled schedule ({label}): {'; '.join(early)}, so "
+        "each is nearer the dose before it than its labelled day. Check the dates (a dose listed twice, a typing "
+        "error): the plan is made from them as given.",
+        (profile.rule_id("schedule"),),
+    )

@@ -47,4 +47,5 @@ def to_request(body: dict[str, Any], today: date) -> PlanRequest:
         vaccines=vaccines,
         horizon_days=body["horizon_days"],
         immunizations=immunizations,
+        birth_date=(body.get("patient") or {}).get("birth_date"),
     )

@@ -24,10 +24,10 @@ from .errors import Candidate, FieldError, InvalidInput
 from .history import VaccineGiven, review_history
 from .intervals import iso_day, shift
 from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, space_from_history, yellow_fever_warnings
-from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, protection_notes
+from .protection import PROTECTION, SERIES_COMPLETE, Protection, _depleted_on, assess_protection, protection_notes
 from .requests import Immunization, PlanRequest, VaccineRequest
-from .schedule import NOT_STARTED, DoseSchedule, build_schedule, read_label
-from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule, build_schedule, read_label
+from .series import MINIMUM, RECOMMENDED, LeadTime, Proposal, Series, SeriesChoice, birth_date_errors, choose_series
 from .spacing import LiveEvent, LiveSpacing
 from .therapy import TherapyProfile
 from .vaccine_plan import VaccinePlan
@@ -161,10 +161,12 @@ def _proposal_for(
     as_of: date,
     notes: list[str],
     extra_rules: list[str],
+    facts: tuple[Series, LeadTime, bool],
 ) -> Proposal:
     """The doses proposed in the windows (none when the vaccine is to be avoided), moved 30 days from yellow
-    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`."""
-    series, lead, shorter_minimum = rules.facts_for(vaccine)
+    fever or MMR where that still works; what that changed is added to `notes` and `extra_rules`. `facts`:
+    the series planned, its lead time and whether a minimum interval is shorter than the recommended one."""
+    series, lead, shorter_minimum = facts
     if timing.status == AVOID:
         return Proposal((), remaining_doses(series, given), RECOMMENDED, (series.rule_id,))
     proposal = choose_proposal(vaccine, series, given, timing, req, schedule, spacing, as_of, lead, shorter_minimum)
@@ -325,11 +327,11 @@ def _plan_one(
     until: date,
     timings: dict[bool, Timing],
     history_spacing: HistorySpacing | None,
+    birth_date: date | None = None,
 ) -> VaccinePlan:
     """One vaccine's plan, in steps: its windows, its spacing from the live events fixed before it, the proposal,
     the start date that would let a live series come first, the whole-or-nothing cut, then the answer."""
     vaccine = match.vaccine
-    series = rules.facts_for(vaccine)[0]
     given = tuple(sorted(req.given))
     timing = _timing_for(vaccine, profile, schedule, history, rules, as_of, until, timings, history_spacing)
     # Only a live vaccine is spaced from other live events (series._place); a non-live one needs no list.
@@ -337,7 +339,16 @@ def _plan_one(
     spacing = _spacing_for(vaccine, fixed, proposed_live, rules, history_spacing)
     notes: list[str] = []
     extra_rules: list[str] = []
-    proposal = _proposal_for(vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules)
+    facts = rules.facts_for(vaccine)
+    choice = _product_schedule(rules, vaccine, facts, given, timing, schedule, req, as_of, birth_date)
+    if choice is not None:  # the product's schedule for this patient (series.choose_series)
+        facts = (choice.series, choice.lead, choice.shorter)
+        notes += choice.notes
+        extra_rules += choice.rules
+    series = facts[0]
+    proposal = _proposal_for(
+        vaccine, given, timing, req, schedule, spacing, fixed, rules, as_of, notes, extra_rules, facts
+    )
     delay_start_to, series_start = _start_to_move(
         vaccine, series, given, timing, proposal, profile, schedule, spacing, as_of
     )
@@ -352,8 +363,40 @@ def _plan_one(
             f"With that, the first {profile.name} dose would have to move to {delay_start_to} "
             "or later for it to be given first."
         )
-    answer = _Answer(req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start)
+    answer = _Answer(req, match, given, timing, proposal, notes, extra_rules, delay_start_to, series_start, facts)
     return _answered(answer, profile, schedule, rules)
+
+
+def _product_schedule(
+    rules: VaccineRules,
+    vaccine: Vaccine,
+    facts: tuple[Series, LeadTime, bool],
+    given: tuple[date, ...],
+    timing: Timing,
+    schedule: DoseSchedule,
+    req: VaccineRequest,
+    as_of: date,
+    birth_date: date | None,
+) -> SeriesChoice | None:
+    """series.choose_series for a non-live vaccine with other schedules (None for the rest): the patient is
+    immunocompromised on or starting the therapy, until a confirmed B-cell repletion."""
+    alternatives = rules.alternatives.get(vaccine.id)
+    if not alternatives or vaccine.live:
+        return None
+    replete = schedule.phase == STOPPED and schedule.b_cell_repletion_on is not None
+    series, lead, _ = facts
+    return choose_series(
+        series,
+        lead,
+        alternatives,
+        given,
+        timing.windows,
+        as_of,
+        req.needed_by,
+        birth_date,
+        not replete,
+        lambda day: _depleted_on(schedule, day),
+    )
 
 
 class _Answer:
@@ -370,7 +413,9 @@ class _Answer:
         extra_rules: list[str],
         delay_start_to: date | None,
         series_start: date | None,
+        facts: tuple[Series, LeadTime, bool],
     ) -> None:
+        self.facts = facts
         self.req = req
         self.match = match
         self.given = given
@@ -385,7 +430,7 @@ class _Answer:
 def _answered(a: _Answer, profile: TherapyProfile, schedule: DoseSchedule, rules: VaccineRules) -> VaccinePlan:
     """The vaccine's plan: what can be said about protection, the reason (the timing's, then the steps' notes,
     then the series' and protection's sentences) and the rule ids."""
-    series, lead, _ = rules.facts_for(a.match.vaccine)
+    series, lead, _ = a.facts
     length = series.length
     timing, proposal, given = a.timing, a.proposal, a.given
     serology_rule = rules.serology.get(a.match.vaccine.id)
@@ -419,7 +464,7 @@ def _checked_request(
     except InvalidInput as bad:
         errors += bad.errors
     checked = check_vaccines(request, catalog, rules)
-    errors += checked.errors
+    errors += checked.errors + birth_date_errors(request.birth_date, request.as_of)
     schedule = None
     if profile is not None:
         try:
@@ -464,7 +509,18 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
         # Only a live vaccine is spaced from the live vaccines given (space_from_history, series._place).
         history = checked.history + all_given[: bounds[i]] + all_given[bounds[i + 1] :] if match.vaccine.live else []
         vp = _plan_one(
-            profile, schedule, req, match, history, proposed_live, rules, request.as_of, until, timings, shared
+            profile,
+            schedule,
+            req,
+            match,
+            history,
+            proposed_live,
+            rules,
+            request.as_of,
+            until,
+            timings,
+            shared,
+            request.birth_date,
         )
         plans.append(vp)
         if match.vaccine.live:

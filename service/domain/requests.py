@@ -40,7 +40,7 @@ class Immunization(Value):
 
 
 class PlanRequest(Value):
-    _fields = ("as_of", "treatment", "vaccines", "horizon_days", "immunizations")
+    _fields = ("as_of", "treatment", "vaccines", "horizon_days", "immunizations", "birth_date")
 
     def __init__(
         self,
@@ -49,9 +49,12 @@ class PlanRequest(Value):
         vaccines: tuple[VaccineRequest, ...],
         horizon_days: int,
         immunizations: tuple[Immunization, ...] = (),
+        birth_date: date | None = None,
     ) -> None:
         self.as_of: Final = as_of
         self.treatment: Final = treatment
         self.vaccines: Final = vaccines
         self.horizon_days: Final = horizon_days
         self.immunizations: Final = immunizations
+        # patient.birth_date: only for age-dependent schedules (series.choose_series); never logged.
+        self.birth_date: Final = birth_date

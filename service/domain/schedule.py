@@ -596,8 +596,19 @@ def _partial_warning(
     return PlanWarning(HISTORY_ASSUMED, message, (rule,))
 
 
+def recovery_basis(schedule: DoseSchedule) -> date:
+    """The day B-cell recovery is counted from after stopping: the last dose (recovery follows the last exposure
+    to the drug; a later stop decision does not move it), or the stop date when no dose is known. Both the
+    b_cell_recheck_on date and the repletion-before-median warning count from it."""
+    if schedule.given:
+        return schedule.given[-1]
+    assert schedule.stopped_on is not None
+    return schedule.stopped_on
+
+
 def _repletion_warnings(profile: TherapyProfile, repletion: date, last_dose: date) -> list[PlanWarning]:
-    """A confirmed repletion sooner than the label's median recovery: accepted, but worth a second look."""
+    """A confirmed repletion sooner than the label's median recovery (counted from the last dose, as
+    recovery_basis counts it): accepted, but worth a second look."""
     days = (repletion - last_dose).days
     if profile.b_cell_recheck_days is None or days >= profile.b_cell_recheck_days:
         return []
@@ -605,7 +616,8 @@ def _repletion_warnings(profile: TherapyProfile, repletion: date, last_dose: dat
         PlanWarning(
             REPLETION_BEFORE_MEDIAN,
             f"B-cell repletion was confirmed on {repletion}, {days} days after the last dose {last_dose}: sooner "
-            f"than {profile.b_cell_recheck_warning} of {profile.b_cell_recheck_text} after discontinuation. "
+            f"than {profile.b_cell_recheck_warning} of {profile.b_cell_recheck_text} after discontinuation, "
+            "counted from the last dose (as b_cell_recheck_on is). "
             "Repletion means B cells back to the lower limit of normal (40 cells/µl) or to the patient's baseline; "
             "check that the result says so before giving a live vaccine.",
             (profile.rule_id("repletion_before_median"),),

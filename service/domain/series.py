@@ -10,15 +10,21 @@ An interval may have a maximum (Dukoral: the label restarts the course when dose
 after dose 1). A proposed dose is never placed beyond it: when the next dose cannot fit, the course begins
 later; when the maximum has already run out after a dose given, the course starts again (`restarted`) and
 the doses given no longer count.
+
+A product may have other schedules (choose_series): the immunocompromised dosage ACIP gives for hepatitis B
+while the patient is on or starting the therapy, and accelerated schedules (Ixiaro, Twinrix) used only when
+the standard one cannot protect by `needed_by`, the accelerated one can, and the patient's age allows it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from .intervals import Interval, shift
+from .errors import FieldError
+from .intervals import Interval, iso_day, shift
 from .spacing import LiveSpacing
 from .values import Value
 from .windows import Window
@@ -215,3 +221,154 @@ def ready_on(proposal: Proposal, given: tuple[date, ...], lead: LeadTime, series
     lead time; None while that dose has no day."""
     day = proposal.dose_days(given).get(lead.after_dose or series.length)
     return None if day is None else shift(day, lead.days)
+
+
+# ---- which of a product's schedules applies -------------------------------------------------------------
+
+IMMUNOCOMPROMISED = "immunocompromised"
+ACCELERATED = "accelerated"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another schedule of a product, used only where `use` says (service/data/series.json, "alternatives"):
+    IMMUNOCOMPROMISED while the patient is on or starting the therapy, ACCELERATED when the standard schedule
+    cannot meet needed_by and this one can. Ages are whole years on as_of, bounds included."""
+
+    series: Series
+    use: str
+    schedule: str  # how the reason names it: "the accelerated schedule for ages 18 to 65, doses on days 0 and 7"
+    min_age: int | None = None
+    max_age: int | None = None
+    lead: LeadTime | None = None  # when protection counts differently from the standard schedule's
+
+    def ages(self) -> str:
+        if self.max_age is None:
+            return f"aged {self.min_age} or over"
+        return f"aged {self.min_age} to {self.max_age}"
+
+    def allows(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
+
+
+class SeriesChoice(Value):
+    """The schedule a vaccine is planned on, what the reason says about the choice, and the rules behind it."""
+
+    _fields = ("series", "lead", "notes", "rules")
+
+    def __init__(self, series: Series, lead: LeadTime, notes: tuple[str, ...], rules: tuple[str, ...]) -> None:
+        self.series: Final = series
+        self.lead: Final = lead
+        self.notes: Final = notes
+        self.rules: Final = rules
+
+    @property
+    def shorter(self) -> bool:
+        """Whether a minimum interval of the series is shorter than its recommended one."""
+        return any(
+            i.recommended is not None and i.recommended != i.minimum for d in self.series.doses for i in d.intervals
+        )
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day` (a 29 February birthday counts from 1 March in other years)."""
+    years = day.year - birth_date.year
+    return years - 1 if (day.month, day.day) < (birth_date.month, birth_date.day) else years
+
+
+def birth_date_errors(birth_date: date | None, as_of: date) -> list[FieldError]:
+    """What is wrong with patient.birth_date (the date itself is not repeated: it is patient data)."""
+    if birth_date is None:
+        return []
+    if birth_date > as_of:
+        return [FieldError("patient.birth_date", "is after as_of: a date of birth is in the past")]
+    if age_on(birth_date, as_of) > 130:
+        return [FieldError("patient.birth_date", "is more than 130 years before as_of")]
+    return []
+
+
+def _ready_by(
+    series: Series,
+    lead: LeadTime,
+    given: tuple[date, ...],
+    windows: tuple[Window, ...],
+    as_of: date,
+    needed_by: date,
+    depleted: Callable[[date], bool],
+) -> bool:
+    """Whether `series` can protect by needed_by: its protective dose, at the minimum intervals, plus the lead
+    time on or before needed_by, with no dose up to it in B-cell depletion (no protection is claimed there)."""
+    proposal = propose(series, given, windows, as_of, MINIMUM, None)
+    days = proposal.dose_days(given)
+    protective = lead.after_dose or series.length
+    day = days.get(protective)
+    if day is None or shift(day, lead.days) > needed_by:
+        return False
+    return not any(depleted(d) for n, d in days.items() if n <= protective)
+
+
+def choose_series(
+    standard: Series,
+    lead: LeadTime,
+    alternatives: tuple[Alternative, ...],
+    given: tuple[date, ...],
+    windows: tuple[Window, ...],
+    as_of: date,
+    needed_by: date | None,
+    birth_date: date | None,
+    immunocompromised: bool,
+    depleted: Callable[[date], bool],
+) -> SeriesChoice:
+    """The schedule a non-live product is planned on: its immunocompromised dosage while the patient is on or
+    starting the therapy (a person aged under its minimum age keeps the standard one; without a birth date the
+    adult dosage, since the therapies planned here are licensed for adults); else an accelerated schedule when
+    the standard one cannot protect by needed_by, the accelerated one can and the patient's age allows it.
+    `depleted(day)`: whether a dose on that day falls in B-cell depletion."""
+    age = age_on(birth_date, as_of) if birth_date is not None else None
+    notes: list[str] = []
+    if len(given) > standard.length:
+        # More doses than the standard schedule has: they were given on a longer one, which is continued.
+        for alt in alternatives:
+            if len(given) <= alt.series.length:
+                note = f"The {len(given)} doses given follow {alt.schedule}, which is continued."
+                return SeriesChoice(alt.series, alt.lead or lead, (note,), (alt.series.rule_id,))
+    for alt in alternatives:
+        if alt.use != IMMUNOCOMPROMISED or not immunocompromised or len(given) > alt.series.length:
+            continue
+        if len(given) == standard.length:
+            break  # the standard course is complete: nothing to add to it
+        dosage = f"ACIP's dosage for immunocompromised patients {alt.ages()}"
+        if age is not None and not alt.allows(age):
+            notes.append(f"Planned on the standard schedule: {dosage} ({alt.schedule}) does not apply at {age}.")
+            break
+        why = "" if age is not None else " (no patient.birth_date: taken as an adult, as the therapy is for adults)"
+        notes.append(f"Planned on {dosage}: {alt.schedule}{why}.")
+        return SeriesChoice(alt.series, alt.lead or lead, tuple(notes), (alt.series.rule_id,))
+    accelerated = [a for a in alternatives if a.use == ACCELERATED and len(given) <= a.series.length]
+    if needed_by is None or not accelerated:
+        return SeriesChoice(standard, lead, tuple(notes), ())
+    if _ready_by(standard, lead, given, windows, as_of, needed_by, depleted):
+        return SeriesChoice(standard, lead, tuple(notes), ())
+    for alt in accelerated:
+        alt_lead = alt.lead or lead
+        if not _ready_by(alt.series, alt_lead, given, windows, as_of, needed_by, depleted):
+            continue
+        if age is None:
+            notes.append(
+                f"The standard schedule cannot protect by {iso_day(needed_by)}; {alt.schedule} could, for a patient "
+                f"{alt.ages()}: send patient.birth_date to use it (without it, the schedule that does not depend "
+                "on age)."
+            )
+        elif not alt.allows(age):
+            notes.append(
+                f"The standard schedule cannot protect by {iso_day(needed_by)}; {alt.schedule} is only for patients "
+                f"{alt.ages()} (aged {age})."
+            )
+        else:
+            notes.append(
+                f"Planned on {alt.schedule}: the standard schedule cannot protect by {iso_day(needed_by)}, and this "
+                f"one can (patient aged {age})."
+            )
+            return SeriesChoice(alt.series, alt_lead, tuple(notes), (alt.series.rule_id,))
+        break
+    return SeriesChoice(standard, lead, tuple(notes), ())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .catalog import Vaccine
-from .series import LeadTime, Series, single_dose
+from .series import Alternative, LeadTime, Series, single_dose
 from .spacing import LiveVirusConflicts
 from .therapy import Rule
 
@@ -27,6 +27,8 @@ class VaccineRules:
     live_whole_rule: str = "plan.live-series-whole"
     depletion_rule: str = "plan.protection-in-depletion"
     yellow_fever_rule: str = "cdc.yellow-fever-mmr-spacing"
+    # Vaccine id -> its other schedules (series.choose_series picks among them for each request).
+    alternatives: dict[str, tuple[Alternative, ...]] = field(default_factory=dict)
 
     # What each vaccine's rules come to, worked out once per ruleset (nothing in it depends on a request):
     # vaccine id -> (series, lead time, whether a minimum interval is shorter than the recommended one).
@@ -51,6 +53,10 @@ class VaccineRules:
 
     def lead_time_for(self, vaccine: Vaccine) -> LeadTime:
         return self._facts_for(vaccine)[1]
+
+    def most_doses(self, vaccine: Vaccine) -> int:
+        """The longest of the vaccine's schedules: how many doses `given` may list."""
+        return max([self.series_for(vaccine).length, *(a.series.length for a in self.alternatives.get(vaccine.id, ()))])
 
     def has_shorter_minimum(self, vaccine: Vaccine) -> bool:
         """Whether the series has a minimum interval shorter than the recommended one (two proposals to weigh)."""

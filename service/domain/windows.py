@@ -13,7 +13,7 @@ from datetime import date
 from typing import Final
 
 from .intervals import iso_day, shift
-from .schedule import NOT_STARTED, STOPPED, DoseSchedule
+from .schedule import NOT_STARTED, STOPPED, DoseSchedule, recovery_basis
 from .therapy import MidCycleSlot, TherapyProfile
 from .values import Value
 
@@ -208,18 +208,21 @@ def _live_before_repletion(profile: TherapyProfile, schedule: DoseSchedule, as_o
             "gives no re-check date: check B cells when the treating team advises." + ask,
             (profile.rule_id("live_after_stop"),),
         )
-    recheck = shift(schedule.stopped_on, profile.b_cell_recheck_days)
+    # Counted from the last dose, as the repletion-before-median warning is (schedule._repletion_warnings):
+    # B-cell recovery follows the last exposure to the drug, which a later stop decision does not move.
+    basis = recovery_basis(schedule)
+    recheck = shift(basis, profile.b_cell_recheck_days)
     when = f"from {iso_day(recheck)}" if recheck > as_of else f"now (that point, {iso_day(recheck)}, has passed)"
     consensus = ""
     if profile.b_cell_consensus_days is not None:
-        consensus_day = shift(schedule.stopped_on, profile.b_cell_consensus_days)
+        consensus_day = shift(basis, profile.b_cell_consensus_days)
         consensus = f"; the ECTRIMS/EAN consensus uses {profile.b_cell_consensus_text} ({iso_day(consensus_day)})"
     return Timing(
         AVOID,
         (),
         gate
-        + f"{profile.b_cell_recheck_source} is {profile.b_cell_recheck_text}, so a B-cell count is worth re-checking "
-        + f"{when}{consensus}."
+        + f"{profile.b_cell_recheck_source} is {profile.b_cell_recheck_text}, counted here from the last dose "
+        + f"({iso_day(basis)}), so a B-cell count is worth re-checking {when}{consensus}."
         + ask,
         (profile.rule_id("live_after_stop"),),
         b_cell_recheck_on=recheck,

@@ -171,6 +171,10 @@ def parse_parameters(raw: Any) -> Parameters:
             [Issue("invalid", "the body must be a FHIR Parameters resource (resourceType 'Parameters')", "Parameters")],
             status=400,
         )
+    null = _first_null(raw, "Parameters")
+    if null is not None:
+        # FHIR JSON forbids null as an element's value (R4 JSON format, 2.6.2); the models would read it as absent.
+        raise InteropError([Issue("invalid", "null is not a FHIR value: leave the element out", null)], status=400)
     try:
         return Parameters.model_validate(raw)
     except ValidationError as err:
@@ -183,6 +187,25 @@ def parse_parameters(raw: Any) -> Parameters:
             [Issue("invalid", "a part holds a resource this FHIR version does not define", "Parameters.parameter")],
             status=400,
         ) from None
+
+
+def _first_null(value: Any, path: str) -> str | None:
+    """The path of the first element whose value is JSON null, or None (nulls inside primitive arrays, which
+    FHIR uses to align them with their extensions, are allowed)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None:
+                return f"{path}.{key}"
+            found = _first_null(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict | list):
+                found = _first_null(item, f"{path}[{i}]")
+                if found is not None:
+                    return found
+    return None
 
 
 def _path(loc: tuple[Any, ...]) -> str:
