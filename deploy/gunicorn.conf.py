@@ -26,6 +26,14 @@ from service.settings import load_settings  # noqa: E402  (after the environment
 
 _settings = load_settings()
 
+# Requests gunicorn's HTTP parser refuses itself (malformed request line or headers, 414, 431) are answered in
+# the service's problem+json shape with its security headers, not gunicorn's HTML page (service/serving.py).
+import gunicorn.util  # noqa: E402
+
+from service.serving import server_refusal  # noqa: E402
+
+gunicorn.util.write_error = server_refusal
+
 
 def usable_cpus() -> int:
     """CPUs this process may really use: its affinity mask, capped by a cgroup v2 CPU quota (a container's
@@ -46,7 +54,10 @@ bind = _settings["BIND"]
 # request slowly waits on its own socket while the worker answers the others (a sync worker is held by
 # it until the timeout; three slow clients took the whole service down). The body is read in full within
 # PLANNER_BODY_TIMEOUT before the application runs (service/serving.py), and headers must arrive within
-# `keepalive` seconds, so slow clients are bounded in time as well as in number (worker_connections).
+# `keepalive` seconds, so slow clients are bounded in time as well as in number (slow-body slots).
+# worker_connections (1,000) is large on purpose: a connection the worker has accepted can be answered, if
+# need be with a fast 503 (service.serving.Admission); one it has not accepted waits in the kernel's backlog
+# (2,048) with no answer at all, which is how 700 of 1,000 kept-alive clients waited 30 s at 100.
 # docs/production.md ("Slow clients") has the measurements and why not a proxy.
 workers = _settings["WORKERS"] or usable_cpus() + 1
 worker_class = "gevent"
@@ -77,6 +88,14 @@ def on_starting(server):
     from service.observability import configure_logging
 
     configure_logging(_settings["LOG_LEVEL"])
+    # The metrics' shared counters (a loss of counts is counted even without the directory) are made here, in
+    # the master, so that every worker forked from it shares them.
+    import service.metrics  # noqa: F401
+
+    # CDS Hooks tokens seen by any worker, in memory they all share (a replay to another worker is refused too).
+    from service.security import share_replays
+
+    share_replays()
     # Samples left by a previous run would be added to this one's.
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()

@@ -16,7 +16,7 @@ from service.interop.coding import UNCONFIGURED_BASE, Canonical
 from service.planning import Planner
 from service.settings import BATCH_MAX_BODY_BYTES, MAX_BODY_BYTES, load_settings
 
-from . import clinic, observability, security
+from . import clinic, observability, security, serving
 from .api import batch, catalog, cds_hooks, fhir, ics, ops, plans
 from .api.problems import (
     API_KEY_SCHEME,
@@ -27,7 +27,6 @@ from .api.problems import (
     problem,
     register_error_handlers,
 )
-from .serving import BufferedBody
 
 API_VERSION = "1.0.0"
 log = logging.getLogger("service.startup")
@@ -68,12 +67,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["canonical"] = Canonical(str(settings["PUBLIC_BASE_URL"]).strip().rstrip("/") or UNCONFIGURED_BASE)
     _install_shell_hooks(app)
     _register_routes(app)
-    # The body is in memory before any of the application runs (see service/serving.py).
-    body_first = BufferedBody(
-        app.wsgi_app, seconds=settings["BODY_TIMEOUT"], max_bytes=BATCH_MAX_BODY_BYTES, small_bytes=MAX_BODY_BYTES
+    # The WSGI layers (service/serving.py): security headers, admission, credentials, then the body read.
+    app.wsgi_app = serving.wrap(  # type: ignore[method-assign, assignment]
+        app.wsgi_app, settings, app.extensions["credentials"], app.extensions["metrics"]
     )
-    # Around everything: every answer, the body reader's 408 and 503 included, carries the security headers.
-    app.wsgi_app = security.SecurityHeaders(body_first)  # type: ignore[method-assign]
 
     return app
 

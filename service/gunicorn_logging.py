@@ -18,7 +18,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from .metrics import METHODS, SERVER, create_metrics, multiprocess_mode
-from .observability import ACCESS_LOGGED, JsonFormatter, request_id_from
+from .observability import ACCESS_LOGGED, JsonFormatter, logged_id, request_id_from
 
 access_log = logging.getLogger("service.access")
 # gunicorn messages whose arguments are facts about the server (version, address, worker class, signal
@@ -65,7 +65,7 @@ class JsonLogger(Logger):
         access_log.info(
             "request",
             extra={
-                "request_id": request_id_from(headers.get("X-REQUEST-ID")),
+                "request_id": logged_id(request_id_from(headers.get("X-REQUEST-ID"))),
                 "method": method,
                 "route": SERVER,
                 "status": status,

@@ -9,6 +9,7 @@ is handled carries its request id; gunicorn's own lines go through the same JSON
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -52,6 +53,21 @@ def new_request_id() -> str:
 def request_id_from(header_value: str | None) -> str:
     """The client's X-Request-ID when it looks like an id, else a new one."""
     return header_value if header_value and _SAFE_ID.match(header_value) else new_request_id()
+
+
+_OPAQUE_ID = re.compile(r"^(?:[0-9a-f]{32}|c-[0-9a-f]{24})$")
+
+
+@functools.lru_cache(maxsize=1024)
+def logged_id(request_id: str) -> str:
+    """The form of a request id the logs hold. An id a client chose is echoed to it unchanged (headers,
+    problem documents), but written to the logs as `c-` and 24 hex digits of its SHA-256: a well-formed id
+    can still spell a name or a birth date, and logs carry no patient data. Ids this service makes (32
+    random hex digits) and digests are logged as they are. To find a client's id in the logs:
+    `python -c "from service.observability import logged_id; print(logged_id('order-12345'))"`."""
+    if _OPAQUE_ID.match(request_id):
+        return request_id
+    return "c-" + hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:24]
 
 
 def _event(record: logging.LogRecord, safe_templates: frozenset[str] = frozenset()) -> str:
@@ -123,6 +139,8 @@ class JsonFormatter(logging.Formatter):
         "error_type",
         "frames",
         "data_error",
+        "reason",
+        "refused",
     )
 
     def __init__(self, safe_templates: frozenset[str] = frozenset()):
@@ -157,8 +175,9 @@ class RequestIdFilter(logging.Filter):
     """Stamps the current request's id on every record logged while a request is handled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "request_id", None) is None and has_request_context():
-            record.request_id = getattr(g, "request_id", None)
+        if has_request_context():
+            request_id = getattr(record, "request_id", None) or getattr(g, "request_id", None)
+            record.request_id = logged_id(request_id) if isinstance(request_id, str) else request_id
         return True
 
 
@@ -263,7 +282,7 @@ def init_app(app: Flask) -> tuple[Callable[[Request, Any], None], Callable[[Requ
         status = response.status_code
         write_access_line(
             {
-                "request_id": request_id,
+                "request_id": logged_id(request_id),
                 "method": method if method in METHODS else "other",
                 "route": route,
                 "status": status,

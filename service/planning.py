@@ -20,6 +20,7 @@ from service.contract.fastload import compile_loader
 from service.contract.schemas import PlanRequestSchema
 from service.data.loader import Ruleset
 from service.domain.answer import present
+from service.domain.catalog import suggestion_budget
 from service.domain.errors import FieldError, InvalidInput
 from service.domain.intake import to_request, to_treatment
 from service.domain.kinds import check_history
@@ -55,7 +56,8 @@ class Planner:
     def plan(self, body: dict[str, Any]) -> Plan:
         """The domain plan for a body already loaded by PlanRequestSchema (raises InvalidInput)."""
         ruleset = self.ruleset
-        return make_plan(to_request(body, self.today()), ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules)
+        with suggestion_budget():  # unknown names: "did you mean" for the first few only (bounded work)
+            return make_plan(to_request(body, self.today()), ruleset.therapies, ruleset.catalog, ruleset.vaccine_rules)
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """The answer to a loaded body, as Python data (dates as date objects) ready for encode()."""
@@ -85,7 +87,8 @@ class Planner:
         except ValidationError as err:
             errors = [FieldError(e["field"], e["message"], code=e["code"]) for e in flatten_messages(err.messages)]
             if isinstance(raw, dict) and isinstance(err.valid_data, dict) and isinstance(err.messages, dict):
-                errors += self.errors_in_valid_parts(raw, err.valid_data, err.messages)
+                with suggestion_budget():
+                    errors += self.errors_in_valid_parts(raw, err.valid_data, err.messages)
             raise ShapeInvalid(sorted(errors, key=lambda e: field_order(e.field))) from None
 
     def errors_in_valid_parts(

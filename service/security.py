@@ -10,7 +10,12 @@ of its integration engine.
 - Every response says nosniff, may not be framed, and carries a Content-Security-Policy: the JSON routes
   allow nothing at all; /docs allows only its own scripts, its own styles (Swagger UI sets inline styles)
   and its own or data: images, so the page works with no internet and loads nothing from elsewhere.
-- The clinic page (/ and /clinic/...) may load only its own stylesheet and script and post only to itself.
+- The clinic page (/ and /clinic/...) may load only its own stylesheet and script and post only to itself. It
+  plans patient data, so it follows PLANNER_CLINIC: open, keyed (default when API keys are on: an API key
+  typed into its sign-in page opens a signed, HttpOnly, SameSite=Strict session cookie for 8 hours) or off.
+- Credentials come from the headers before any body is read (`CredentialsFirst`, outside the body reader): a
+  request that will be refused is answered 401 at once and its body is never read, so a client without a key
+  cannot hold a connection for the body deadline.
 - CORS is off unless PLANNER_CORS_ORIGINS names origins; then /v1, /fhir and /cds-services answer those
   origins (browser-based CDS clients such as the public CDS Hooks sandbox call from a page), preflight included.
 - Plans are health data: every answer to a POST is marked `Cache-Control: no-store` for every cache on the way.
@@ -18,12 +23,20 @@ of its integration engine.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
-from collections.abc import Callable
+import io
+import mmap
+import os
+import struct
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, redirect, render_template_string
+from flask import request as current_request
+from werkzeug.http import dump_cookie, parse_cookie
 
 from service.settings import api_keys
 
@@ -88,12 +101,105 @@ class ApiKeys:
     def enabled(self) -> bool:
         return bool(self._digests)
 
+    @property
+    def digests(self) -> tuple[bytes, ...]:
+        return tuple(self._digests)
+
     def allows(self, token: str) -> bool:
         candidate = _digest(token)
         matched = False
         for key in self._digests:  # no early exit: the time taken does not depend on which key matched
             matched |= hmac.compare_digest(candidate, key)
         return matched
+
+
+# The clinic page's session: opened by an API key at SIGN_IN_PATH, as long as a clinic shift.
+SIGN_IN_PATH = "/clinic/session"
+CLINIC_STATIC = "/clinic/static/"
+SESSION_COOKIE = "planner_clinic"
+SESSION_SECONDS = 8 * 3600
+# What CredentialsFirst decided, for the app's before_request: None (let it through) or why it is refused.
+VERDICT = "planner.credentials"
+MISSING, INVALID, CLINIC_OFF, SIGN_IN = "missing", "invalid", "clinic_off", "sign_in"
+
+
+class Credentials:
+    """Who may call what, decided from the request line and headers alone (never the body)."""
+
+    def __init__(self, keys: ApiKeys, clinic: str, secure_cookie: bool, clock: Callable[[], float] = time.time):
+        self.keys, self.clinic, self.secure_cookie, self.clock = keys, clinic, secure_cookie, clock
+
+    def verdict(self, environ: dict[str, Any]) -> str | None:
+        path = "/" + environ.get("PATH_INFO", "").lstrip("/")
+        if is_clinic_path(path):
+            return self._clinic(path, environ)
+        if not self.keys.enabled or environ.get("REQUEST_METHOD") == "OPTIONS" or not needs_api_key(path):
+            return None
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+        if token is None:
+            return MISSING
+        return None if self.keys.allows(token) else INVALID
+
+    def _clinic(self, path: str, environ: dict[str, Any]) -> str | None:
+        if self.clinic == "open":
+            return None
+        if self.clinic == "off":
+            return CLINIC_OFF
+        if path == SIGN_IN_PATH or path.startswith(CLINIC_STATIC):
+            return None  # the sign-in page and its stylesheet: no patient data
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+        if token is not None and self.keys.allows(token):
+            return None
+        cookie = parse_cookie(environ.get("HTTP_COOKIE", "")).get(SESSION_COOKIE)
+        return None if cookie and self.session_valid(cookie) else SIGN_IN
+
+    def _mac(self, key_digest: bytes, expires: int) -> str:
+        return hmac.new(key_digest, f"clinic-session:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def open_session(self, token: str) -> str | None:
+        """The cookie value a valid key opens (signed with that key: removing the key ends its sessions)."""
+        if not self.keys.allows(token):
+            return None
+        expires = int(self.clock()) + SESSION_SECONDS
+        return f"{expires}.{self._mac(_digest(token), expires)}"
+
+    def session_valid(self, value: str) -> bool:
+        expires_text, _, mac = value.partition(".")
+        if not expires_text.isdigit() or int(expires_text) < self.clock():
+            return False
+        expires, matched = int(expires_text), False
+        for key in self.keys.digests:  # no early exit, as for keys
+            matched |= hmac.compare_digest(self._mac(key, expires), mac)
+        return matched
+
+    def session_cookie(self, value: str, max_age: int = SESSION_SECONDS) -> str:
+        return dump_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=max_age,
+            path="/",
+            secure=self.secure_cookie,
+            httponly=True,
+            samesite="Strict",
+        )
+
+
+class CredentialsFirst:
+    """WSGI middleware, outside the body reader: a request its credentials will not admit is passed on with an
+    empty body (the app answers it 401, or 404 for a clinic turned off, with the usual request id, log line and
+    headers), so no body of a refused request is ever waited for or read. The client's unread bytes are
+    discarded by gunicorn within its keep-alive timeout (5 s), then the connection is closed."""
+
+    def __init__(self, app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]], credentials: Credentials):
+        self.app, self.credentials = app, credentials
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        verdict = environ[VERDICT] = self.credentials.verdict(environ)
+        if verdict is not None and (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            environ["wsgi.input"] = io.BytesIO(b"")
+            environ["CONTENT_LENGTH"] = "0"
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -149,29 +255,74 @@ class SecurityHeaders:
         return self.app(environ, start)
 
 
+SIGN_IN_PAGE = """{% extends "clinic/base.html" %}
+{% block title %}Sign in — vaccine timing planner{% endblock %}
+{% block main %}
+<h1>Sign in</h1>
+<p>This server plans patient data only for its operators: enter one of its API keys to open the clinic page on this
+  browser for {{ hours }} hours.</p>
+{% if notice %}<p class="field-error" role="alert">{{ notice }}</p>{% endif %}
+<form method="post" action="{{ action }}">
+  <label for="key">API key</label>
+  <input id="key" name="key" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in</button>
+</form>
+{% endblock %}"""
+
+
+def _sign_in_page(status: int, notice: str = "") -> Response:
+    html = render_template_string(SIGN_IN_PAGE, hours=SESSION_SECONDS // 3600, notice=notice, action=SIGN_IN_PATH)
+    headers = {"WWW-Authenticate": 'Bearer realm="vaccine-timing-planner"'} if status == 401 else {}
+    return Response(html, status=status, mimetype="text/html", headers=headers)
+
+
+def credentials_for(settings: dict[str, Any]) -> Credentials:
+    secure = str(settings["PUBLIC_BASE_URL"]).strip().lower().startswith("https://")
+    return Credentials(ApiKeys(settings["API_KEYS"]), settings["CLINIC"], secure_cookie=secure)
+
+
 def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, Response], None]]:
-    """The API-key check (before the view) and the CORS headers (after it), for the app's one before_request
-    and one after_request (service/app.py). The security headers are SecurityHeaders', around the app."""
+    """The credential check's answer (before the view) and the CORS headers (after it), for the app's one
+    before_request and one after_request (service/app.py), and the clinic's sign-in route. The decision itself
+    is CredentialsFirst's, around the body reader; the security headers are SecurityHeaders', around all."""
     settings = app.config["PLANNER"]
-    keys = ApiKeys(settings["API_KEYS"])
+    credentials: Credentials = app.extensions.setdefault("credentials", credentials_for(settings))
     origins = split_list(settings["CORS_ORIGINS"])
     any_origin = "*" in origins
 
     def require_api_key(request: Request) -> Any:
-        if not keys.enabled or request.method == "OPTIONS" or not needs_api_key(request.path):
+        environ = request.environ
+        verdict = environ[VERDICT] if VERDICT in environ else credentials.verdict(environ)
+        if verdict is None:
             return None
-        token = bearer_token(request.headers.get("Authorization"))
-        if token is not None and keys.allows(token):
-            return None
+        if verdict == CLINIC_OFF:
+            return problem(404, "The travel clinic page is turned off on this server (PLANNER_CLINIC=off).")
+        if verdict == SIGN_IN:
+            notice = "Sign in to plan: the form was not read." if request.method == "POST" else ""
+            return _sign_in_page(401, notice)
         challenge = 'Bearer realm="vaccine-timing-planner"'
-        if token is not None:
+        if verdict == INVALID:
             challenge += ', error="invalid_token"'
         detail = (
             "The API key is not valid."
-            if token is not None
+            if verdict == INVALID
             else "This route needs an API key: send 'Authorization: Bearer <key>'."
         )
         return problem(401, detail, headers={"WWW-Authenticate": challenge})
+
+    def sign_in() -> Any:
+        if credentials.clinic != "keyed":
+            return redirect("/", code=303)
+        if current_request.method == "GET":
+            return _sign_in_page(200)
+        value = credentials.open_session(str(current_request.form.get("key", "")).strip())
+        if value is None:
+            return _sign_in_page(401, "That key is not valid.")
+        response = redirect("/", code=303)
+        response.headers.add("Set-Cookie", credentials.session_cookie(value))
+        return response
+
+    app.add_url_rule(SIGN_IN_PATH, "clinic.session", sign_in, methods=["GET", "POST"])
 
     def cors_headers(request: Request, response: Response) -> None:
         if not origins:
@@ -191,3 +342,68 @@ def init_app(app: Flask) -> tuple[Callable[[Request], Any], Callable[[Request, R
                 headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
     return require_api_key, cors_headers
+
+
+class SharedReplays:
+    """CDS Hooks `jti`s seen by any worker of this server, each until its token expires: a table in shared
+    memory (a memfd the gunicorn master maps before it forks, so every worker maps the same pages). A token
+    replayed to another worker is refused as it is to the same one; per-worker memory gave a replay one more
+    chance per worker. Replicas do not share it (a replay to another pod is possible within the token's five
+    minutes: docs/production.md).
+
+    Open addressing over `slots` slots of a SHA-256 (32 bytes) and an expiry (a double); a key is looked for in
+    up to PROBES slots from its hash, expired slots are reused, and a POSIX record lock (per process, so it
+    excludes the other workers; greenlets of one worker do not switch inside) guards each use. With every
+    probed slot live (tens of thousands of calls within five minutes), a token is refused: never let through
+    unchecked."""
+
+    SLOT = 40
+    PROBES = 64
+    # A token is accepted until its exp plus the clock-skew leeway (service/api/cds_auth.py, LEEWAY_SECONDS):
+    # its jti is kept that long.
+    KEEP_AFTER_EXPIRY = 30.0
+
+    def __init__(self, slots: int = 16384):
+        self.slots = slots
+        self.fd = os.memfd_create("planner-cds-jti")
+        os.ftruncate(self.fd, slots * self.SLOT)
+        self.pages = mmap.mmap(self.fd, slots * self.SLOT)
+
+    def first_use(self, key: str, expires: float, now: float) -> bool:
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        start = int.from_bytes(digest[:8], "little") % self.slots
+        fcntl.lockf(self.fd, fcntl.LOCK_EX)
+        try:
+            reusable = None
+            for step in range(self.PROBES):
+                offset = ((start + step) % self.slots) * self.SLOT
+                (until,) = struct.unpack_from("d", self.pages, offset + 32)
+                if until == 0.0:  # never used: the key is not further on
+                    reusable = offset if reusable is None else reusable
+                    break
+                if until < now:
+                    reusable = offset if reusable is None else reusable
+                elif self.pages[offset : offset + 32] == digest:
+                    return False  # seen, and its token has not expired
+            if reusable is None:
+                return False
+            self.pages[reusable : reusable + 32] = digest
+            struct.pack_into("d", self.pages, reusable + 32, expires + self.KEEP_AFTER_EXPIRY)
+            return True
+        finally:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN)
+
+
+_shared_replays: SharedReplays | None = None
+
+
+def share_replays() -> None:
+    """Called by the gunicorn master before it forks (deploy/gunicorn.conf.py): the workers share one memory of
+    CDS Hooks tokens. Without it (a single process, the tests) each app keeps its own."""
+    global _shared_replays
+    if _shared_replays is None and hasattr(os, "memfd_create"):
+        _shared_replays = SharedReplays()
+
+
+def shared_replays() -> SharedReplays | None:
+    return _shared_replays

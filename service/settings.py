@@ -28,6 +28,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Comma-separated API keys, each at least 16 characters; when set, every /v1 route needs "
         "'Authorization: Bearer <key>'. Unset = no keys; set but empty, blank or with a short key = no start.",
     ),
+    "CLINIC": (
+        None,
+        str,
+        "The travel clinic page (/ and /clinic/...): 'open' (no key), 'keyed' (an API key opens a signed session "
+        "cookie for the page; a form post without it is 401 and its body is never read) or 'off' (404). "
+        "Default: keyed when API_KEYS is set, open when it is not.",
+    ),
     "CLINIC_THERAPY": (
         "ofatumumab",
         str,
@@ -115,10 +122,32 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "hold a connection for ever).",
     ),
     "WORKER_CONNECTIONS": (
+        # Accepted connections can be answered, even if only with a 503; connections past this wait unaccepted
+        # in the kernel's queue where no client hears back (700 of 1,000 kept-alive clients did, at 100).
+        1000,
+        int,
+        "Connections one gevent worker accepts and holds at once (idle and slow ones cost a few KiB each); the "
+        "work they may cause is bounded by MAX_IN_FLIGHT and MAX_QUEUE_MS.",
+    ),
+    "MAX_IN_FLIGHT": (
         100,
         int,
-        "Connections one gevent worker holds at once (slow clients wait there without blocking anyone).",
+        "Requests one worker has in progress at once (slow bodies, batches); past it a request is answered 503 "
+        "with Retry-After at once.",
     ),
+    "MAX_QUEUE_MS": (
+        500,
+        int,
+        "How far (ms) a worker's event loop may fall behind before it answers new requests 503 with Retry-After "
+        "(they would have waited at least that long); /healthz and /readyz are always answered.",
+    ),
+    "SLOW_BODIES": (
+        32,
+        int,
+        "Request bodies one worker waits for at once; with them taken, a body must arrive within 0.5 s or the "
+        "request is answered 503.",
+    ),
+    "CLIENT_SLOW_BODIES": (8, int, "The same per client address, within one worker."),
 }
 
 # The contract's body limit (413 above it); not configurable, clients rely on it.
@@ -163,6 +192,22 @@ def api_keys(raw: str | None) -> tuple[str, ...]:
     return tuple(entries)
 
 
+CLINIC_MODES = ("open", "keyed", "off")
+
+
+def clinic_mode(raw: str | None, keys: tuple[str, ...]) -> str:
+    """The clinic page's mode: the setting, or keyed when API keys are on and open when they are off. Fails
+    closed: an unknown mode, or keyed without a key to open it, refuses to start."""
+    if raw is None:
+        return "keyed" if keys else "open"
+    mode = raw.strip().lower()
+    if mode not in CLINIC_MODES:
+        raise SettingsError(f"PLANNER_CLINIC must be one of {', '.join(CLINIC_MODES)} (got {raw!r}).")
+    if mode == "keyed" and not keys:
+        raise SettingsError("PLANNER_CLINIC=keyed needs PLANNER_API_KEYS: there is no key to open the page with.")
+    return mode
+
+
 def _env_value(name: str, default: Any, parse: Any, environ: Mapping[str, str]) -> Any:
     raw = environ.get(f"PLANNER_{name}")
     return default if raw is None else parse(raw)
@@ -175,7 +220,8 @@ def load_settings(
     environ = os.environ if environ is None else environ
     values = {name: _env_value(name, default, parse, environ) for name, (default, parse, _) in SETTINGS.items()}
     values.update(overrides or {})
-    api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
+    keys = api_keys(values["API_KEYS"])  # refuse to start on a key setting that would silently turn keys off
+    values["CLINIC"] = clinic_mode(values["CLINIC"], keys)
     clinic_zone(values["TIMEZONE"])
     clinic_days(values["APPOINTMENT_DAYS"])
     return values

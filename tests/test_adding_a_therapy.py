@@ -106,11 +106,27 @@ def throwaway_cases() -> dict[str, Any]:
     }
 
 
+def throwaway_sentinels() -> dict[str, Any]:
+    """Step 3: its sentinel file (service/data/sentinels/<id>.json), the hand-worked cases as plans the loader
+    answers before serving. The throwaway's rules cite "Test figures.", so it lists no label values."""
+    doc = throwaway_cases()
+    cases = []
+    for case in doc["cases"]:
+        expect: dict[str, Any] = {f"treatment.{k}": v for k, v in case["expect"]["treatment"].items()}
+        for i, item in enumerate(case["expect"]["vaccines"]):
+            expect[f"vaccines[{i}].status"] = item["status"]
+            expect[f"vaccines[{i}].windows"] = [{"kind": k, "start": a, "end": b} for k, a, b in item["windows"]]
+        expect["warnings[*].code"] = {"sorted": case["expect"]["warnings"]}
+        cases.append({"name": case["name"], "worked": case["note"], "request": rest_body(doc, case), "expect": expect})
+    return {"profile": PROFILE_ID, "description": "The throwaway profile's hand-worked plans.", "cases": cases}
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("planner") / "data"
-    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("antigen", "__pycache__", "*.py"))
+    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     (target / "therapies" / f"{PROFILE_ID}.json").write_text(json.dumps(throwaway_profile(), indent=1))
+    (target / "sentinels" / f"{PROFILE_ID}.json").write_text(json.dumps(throwaway_sentinels(), indent=1))
     return target
 
 
@@ -208,6 +224,13 @@ def test_a_second_profile_in_the_data_is_planned_listed_and_cited_by_its_own_rul
     for rule in profile["rules"].values():
         rule["id"] = rule["id"].replace("ofatumumab.", "examplimab.")
     (data / "therapies" / "examplimab.json").write_text(json.dumps(profile))
+    # Its label values and hand-worked plans (required for every profile): here ofatumumab's, as the copy has
+    # the same label figures.
+    sentinels = json.loads((data / "sentinels" / "ofatumumab.json").read_text())
+    sentinels["profile"] = "examplimab"
+    for case in sentinels["cases"]:
+        case["request"]["treatment"]["drug"] = "examplimab"
+    (data / "sentinels" / "examplimab.json").write_text(json.dumps(sentinels))
     client = create_app({"TODAY": date(2026, 11, 24), "LOG_LEVEL": "WARNING", "DATA_DIR": str(data)}).test_client()
 
     doses = ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"]

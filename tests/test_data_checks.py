@@ -29,9 +29,9 @@ SCHEMAS = DATA_DIR / "schemas"
 
 
 def data_copy(tmp_path: Path) -> Path:
-    """A copy of the packaged data (without the CDSi XML sources, which the service does not read)."""
+    """A copy of the packaged data (with the CDSi antigen files the series intervals are checked against)."""
     target = tmp_path / "data"
-    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("antigen", "__pycache__", "*.py"))
+    shutil.copytree(DATA_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return target
 
 
@@ -228,6 +228,193 @@ DEFECTS = [
 DEFECT_IDS = [d[0].__name__.replace("_", "-") for d in DEFECTS]
 
 
+# Clinically wrong values a schema accepts: each used to start and serve a wrong window (yellow fever up to the
+# day of the first dose with live_pre_start_days 0). Now each is held to the source that fixes it.
+def therapy(data: Path, change: Callable[[Any], None]) -> None:
+    edit_json(data / "therapies" / "ofatumumab.json", change)
+
+
+def live_pre_start_days_zero(data: Path) -> None:
+    therapy(data, lambda d: d["vaccine_timing"].update(live_pre_start_days=0))
+
+
+def live_spacing_seven_days(data: Path) -> None:
+    """MMR then varicella: CDSi's 28-day live-virus conflict shortened to 7 days."""
+    path = data / "cdsi" / "live-virus-conflicts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("03,MMR,21,"))
+    assert lines[index].endswith(",28 days")
+    lines[index] = lines[index].removesuffix(",28 days") + ",7 days"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def cadence_seven_days(data: Path) -> None:
+    therapy(data, lambda d: d["schedule"]["cadences"]["every_4_weeks"].update(days=7))
+
+
+def mid_cycle_one_day(data: Path) -> None:
+    therapy(data, lambda d: d["vaccine_timing"]["mid_cycle"].update(after_min=1))
+
+
+def shingrix_live(data: Path) -> None:
+    edit_json(data / "vaccines.json", lambda d: vaccine(d, "zoster-recombinant").update(live=True))
+
+
+def non_live_pre_start_days_seven(data: Path) -> None:
+    therapy(data, lambda d: d["vaccine_timing"].update(non_live_pre_start_days=7))
+
+
+def starter_gaps_changed(data: Path) -> None:
+    therapy(data, lambda d: d["schedule"].update(starter_gaps_days=[7, 7, 7]))
+
+
+def cited_words_changed(data: Path) -> None:
+    therapy(data, lambda d: d["rules"]["live_pre_start"].update(citation="at least 1 week prior to initiation"))
+
+
+def shingrix_minimum_two_weeks(data: Path) -> None:
+    """Shingrix dose 2's minimum interval (CDSi: 4 weeks) typed as 2 weeks."""
+
+    def change(doc: Any) -> None:
+        (interval,) = doc["series"]["zoster-recombinant"]["doses"][1]["intervals"]
+        assert interval["minimum"] == "4 weeks"
+        interval["minimum"] = "2 weeks"
+
+    edit_json(data / "series.json", change)
+
+
+KESIMPTA_LABEL = "Kesimpta US prescribing information, section 2"
+# (defect, file named, field named, source named)
+CLINICAL_DEFECTS = [
+    (live_pre_start_days_zero, "therapies/ofatumumab.json", "vaccine_timing.live_pre_start_days", KESIMPTA_LABEL),
+    (live_spacing_seven_days, "cdsi/live-virus-conflicts.csv", "conflictEndInterval", "ACIP General Best Practice"),
+    (cadence_seven_days, "therapies/ofatumumab.json", "schedule.cadences.every_4_weeks.days", KESIMPTA_LABEL),
+    (mid_cycle_one_day, "therapies/ofatumumab.json", "vaccine_timing.mid_cycle", "Seed 000"),
+    (shingrix_live, "vaccines.json", "vaccines[9].live", "CDSi 4.64 liveVirusConflicts"),
+    (
+        non_live_pre_start_days_seven,
+        "therapies/ofatumumab.json",
+        "vaccine_timing.non_live_pre_start_days",
+        KESIMPTA_LABEL,
+    ),
+    (starter_gaps_changed, "therapies/ofatumumab.json", "schedule.starter_gaps_days", KESIMPTA_LABEL),
+    (
+        shingrix_minimum_two_weeks,
+        "series.json",
+        "series.zoster-recombinant.doses[1].intervals",
+        "CDSi 4.64 AntigenSupportingData-Zoster-508.xml, series 'Zoster Risk 2-dose series'",
+    ),
+]
+CLINICAL_IDS = [d[0].__name__.replace("_", "-") for d in CLINICAL_DEFECTS]
+
+
+@pytest.mark.parametrize(("defect", "file", "field", "source"), CLINICAL_DEFECTS, ids=CLINICAL_IDS)
+def test_a_clinically_wrong_value_is_refused_naming_the_file_the_field_and_the_source(
+    tmp_path, defect, file, field, source
+):
+    data = data_copy(tmp_path)
+    defect(data)
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(data / file)
+    assert refused.value.field.endswith(field), refused.value.field
+    assert source in refused.value.source and source in str(refused.value), str(refused.value)
+
+
+def test_the_words_a_label_value_rests_on_must_stay_in_the_profile(tmp_path):
+    data = data_copy(tmp_path)
+    cited_words_changed(data)
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(data / "therapies" / "ofatumumab.json")
+    assert refused.value.field == "rules.live_pre_start.citation"
+    assert "at least 4 weeks prior to initiation of KESIMPTA" in str(refused.value)
+
+
+def sentinel_file(data: Path, name: str = "ofatumumab") -> Path:
+    return data / "sentinels" / f"{name}.json"
+
+
+def case_index(data: Path, name: str) -> int:
+    cases = json.loads(sentinel_file(data).read_text(encoding="utf-8"))["cases"]
+    return next(i for i, case in enumerate(cases) if case["name"] == name)
+
+
+def test_a_value_no_label_fixes_is_still_caught_by_a_hand_worked_plan(tmp_path):
+    """post_therapy_after_last_dose_days is our decision, not a label value: the sentinel plan catches it."""
+    data = data_copy(tmp_path)
+    therapy(data, lambda d: d["vaccine_timing"].update(post_therapy_after_last_dose_days=0))
+    name = "after stopping, non-live vaccines from 14 days after the last dose"
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(sentinel_file(data))
+    assert (
+        refused.value.field
+        == f"cases[{case_index(data, name)}] ({name!r}, ofatumumab).expect.vaccines[0].windows[0].start"
+    )
+    assert "the hand-worked answer is '2026-11-24', the planner answers '2026-11-13'" in str(refused.value)
+    assert "2026-11-10 + 14 days" in refused.value.source
+
+
+def test_a_sentinel_whose_answer_differs_stops_the_start_naming_the_case(tmp_path):
+    data = data_copy(tmp_path)
+    name = "a live window ends 28 days before a planned start"
+    index = case_index(data, name)
+    edit_json(sentinel_file(data), lambda d: d["cases"][index]["expect"].update({"vaccines[0].status": "mid_cycle"}))
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.field == f"cases[{index}] ({name!r}, ofatumumab).expect.vaccines[0].status"
+    assert "'mid_cycle', the planner answers 'pre_start'" in str(refused.value)
+
+
+def test_the_plans_every_profile_answers_run_for_each_profile(tmp_path):
+    data = data_copy(tmp_path)
+    path = data / "sentinels" / "_every_profile.json"
+    edit_json(path, lambda d: d["cases"][0]["expect"].update({"vaccines[0].status": "mid_cycle"}))
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(path)
+    # Run for each profile (the first one loaded is named): the case fails for the first it runs for.
+    assert refused.value.field.startswith("cases[0] ('a live vaccine during active therapy is avoid', ")
+    assert refused.value.field.split(", ", 1)[1].split(")")[0] in load_ruleset().therapies.versions
+
+
+def second_profile(data: Path) -> None:
+    """A copy of the ofatumumab profile under another id (rule ids renamed: an id means one rule)."""
+    doc = json.loads((data / "therapies" / "ofatumumab.json").read_text(encoding="utf-8"))
+    doc.update(id="ofatumumab-copy", name="ofatumumab copy", names=["ofatumumab copy"], brand_names=[])
+    for rule in doc["rules"].values():
+        rule["id"] = rule["id"].replace("ofatumumab.", "ofatumumab-copy.")
+    (data / "therapies" / "ofatumumab-copy.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+def test_a_profile_without_its_sentinel_file_does_not_start(tmp_path):
+    data = data_copy(tmp_path)
+    second_profile(data)
+    with pytest.raises(DataError) as refused:
+        load_ruleset(data)
+    assert refused.value.path == str(sentinel_file(data, "ofatumumab-copy"))
+    assert "every therapy profile needs its label values and hand-worked plans" in str(refused.value)
+
+
+def test_a_new_profile_is_held_to_its_own_sentinels_and_to_every_profiles(tmp_path):
+    data = data_copy(tmp_path)
+    second_profile(data)
+    own = json.loads(sentinel_file(data).read_text(encoding="utf-8"))
+    own["profile"] = "ofatumumab-copy"
+    for case in own["cases"]:
+        case["request"]["treatment"]["drug"] = "ofatumumab-copy"
+    sentinel_file(data, "ofatumumab-copy").write_text(json.dumps(own), encoding="utf-8")
+    ruleset = load_ruleset(data)
+    assert set(ruleset.therapies.versions) == set(load_ruleset().therapies.versions) | {"ofatumumab-copy"}
+    wrong = shutil.copytree(data, tmp_path / "wrong")  # load_ruleset reads a directory once per process
+    edit_json(wrong / "therapies" / "ofatumumab-copy.json", lambda d: d["vaccine_timing"].update(live_pre_start_days=7))
+    with pytest.raises(DataError) as refused:
+        load_ruleset(wrong)
+    assert refused.value.path == str(wrong / "therapies" / "ofatumumab-copy.json")
+    assert refused.value.field == "vaccine_timing.live_pre_start_days"
+
+
 @pytest.mark.parametrize(("defect", "file", "field", "says"), DEFECTS, ids=DEFECT_IDS)
 def test_each_data_defect_is_refused_at_load_naming_the_file_and_the_field(tmp_path, defect, file, field, says):
     data = data_copy(tmp_path)
@@ -335,3 +522,28 @@ def test_gunicorn_refuses_to_start_on_wrong_data_with_one_line_naming_file_and_f
     assert result.returncode == 4, result.stderr[-2000:]
     assert len(refused) == 1 and f"{data}/vaccines.json: vaccines[13].live:" in refused[0]
     assert not any("Booting worker" in line["event"] for line in lines)  # no worker ever served it
+
+
+def test_gunicorn_refuses_a_clinically_wrong_value_before_any_worker_serves(tmp_path):
+    data = data_copy(tmp_path)
+    live_pre_start_days_zero(data)
+    result = subprocess.run(
+        [str(GUNICORN), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{free_port()}"]
+        + ["service.app:create_app()"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PLANNER_", "PROMETHEUS_"))},
+            "PLANNER_DATA_DIR": str(data),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    refused = [line["event"] for line in lines if line["event"].startswith("Data check failed")]
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert len(refused) == 1
+    assert f"{data}/therapies/ofatumumab.json: vaccine_timing.live_pre_start_days: is 0, but rule" in refused[0]
+    assert KESIMPTA_LABEL in refused[0]
+    assert not any("Booting worker" in line["event"] for line in lines)

@@ -14,7 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from service.settings import SETTINGS
+from service.serving import ALWAYS_ANSWERED
+from service.settings import BATCH_MAX_BODY_BYTES, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -49,7 +50,7 @@ def gunicorn_settings(**env: str) -> dict:
 
 def test_gunicorn_defaults_come_from_the_cpu_count(tmp_path):
     s = gunicorn_settings(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "m"))
-    assert s["workers"] == s["cpus"] + 1 and s["worker_class"] == "gevent" and s["worker_connections"] == 100
+    assert s["workers"] == s["cpus"] + 1 and s["worker_class"] == "gevent" and s["worker_connections"] == 1000
     assert (s["bind"], s["timeout"], s["graceful_timeout"]) == ("0.0.0.0:8000", 60, 30)
     assert (s["max_requests"], s["max_requests_jitter"]) == (100000, 10000)  # workers recycled, not all at once
     assert s["accesslog"] is None and s["logger_class"] == "service.gunicorn_logging.JsonLogger"
@@ -205,8 +206,43 @@ def test_the_schema_check_catches_a_broken_manifest():
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
 
 
-def test_all_four_resources_are_there():
-    assert set(by_kind()) == {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+def test_all_five_resources_are_there():
+    assert set(by_kind()) == {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"}
+
+
+def test_the_ingress_limits_each_client_at_the_edge_and_routes_only_the_public_paths():
+    ingress = by_kind()["Ingress"]
+    notes = ingress["metadata"]["annotations"]
+    nginx = {k.removeprefix("nginx.ingress.kubernetes.io/"): v for k, v in notes.items()}
+    assert int(nginx["limit-connections"]) > 0 and int(nginx["limit-rps"]) > 0
+    assert nginx["proxy-body-size"] == "4m"  # the batch route's limit: BATCH_MAX_BODY_BYTES
+    assert BATCH_MAX_BODY_BYTES == 4 * 1024 * 1024
+    assert nginx["proxy-request-buffering"] == "on"  # slow uploads end at the edge, never in a pod
+    assert int(nginx["proxy-read-timeout"]) >= int(deployment_env()["PLANNER_TIMEOUT"]["value"])
+    paths = {p["path"]: p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert {"/v1", "/fhir", "/cds-services", "/clinic", "/"} <= set(paths)
+    assert not {"/metrics", "/healthz", "/readyz"} & set(paths) and paths["/"]["pathType"] == "Exact"
+    service = by_kind()["Service"]
+    for path in paths.values():
+        backend = path["backend"]["service"]
+        assert backend["name"] == service["metadata"]["name"]
+        assert backend["port"]["name"] == service["spec"]["ports"][0]["name"]
+    assert ingress["spec"]["tls"]
+
+
+def deployment_env() -> dict[str, dict]:
+    (container,) = by_kind()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_the_probes_do_not_fail_a_busy_pod():
+    (container,) = by_kind()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+    # The probes are never shed; under overload they wait for the event loop for about MAX_QUEUE_MS.
+    queue_seconds = int(deployment_env()["PLANNER_MAX_QUEUE_MS"]["value"]) / 1000
+    assert liveness["timeoutSeconds"] >= 5 * queue_seconds and readiness["timeoutSeconds"] >= 5 * queue_seconds
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] >= 60  # longer than the slowest batch
+    assert {liveness["httpGet"]["path"], readiness["httpGet"]["path"]} <= ALWAYS_ANSWERED
 
 
 def test_deployment_is_production_shaped():

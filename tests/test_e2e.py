@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from service.observability import logged_id
 from tests.server import gunicorn
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +85,6 @@ def test_access_log_lines_carry_no_patient_data(server):
     r = requests.post(f"{server.url}/v1/plans", json=body, headers={"X-Request-ID": "e2e-log-check"}, timeout=10)
     assert r.status_code == 200 and r.headers["X-Request-ID"] == "e2e-log-check"
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    mine = [line for line in lines if line.get("request_id") == "e2e-log-check"]
+    mine = [line for line in lines if line.get("request_id") == logged_id("e2e-log-check")]  # never as sent
     assert mine and mine[0]["route"] == "/v1/plans" and mine[0]["status"] == 200
     assert marker not in server.log() and "Vivotif" not in server.log()

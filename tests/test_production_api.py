@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +15,7 @@ from werkzeug.test import EnvironBuilder
 
 from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
-from service.observability import json_handler
+from service.observability import json_handler, logged_id
 from service.security import API_CSP, CLINIC_CSP, DOCS_CSP, SecurityHeaders
 from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
@@ -269,6 +270,151 @@ def test_api_key_scheme_is_documented_on_every_v1_operation(app):
 # ---- security headers, CORS, debug ----------------------------------------------------------------
 
 
+# ---- the clinic page follows the key setting ----------------------------------------------------------------
+
+CLINIC_FORM = {"as_of": "2026-11-24", "drug": "ofatumumab", "start_date": "2027-01-05", "vaccines": "yellow fever"}
+
+
+def signed_in(client, key=KEY_FIRST):
+    r = client.post("/clinic/session", data={"key": key})
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+    return r
+
+
+def test_with_keys_on_the_clinic_is_keyed_by_default_and_answers_nothing_without_a_session(keyed):
+    page = keyed.get("/")
+    assert page.status_code == 401 and page.mimetype == "text/html"
+    assert 'action="/clinic/session"' in page.get_data(as_text=True) and "WWW-Authenticate" in page.headers
+    for path in ("/clinic/plan", "/clinic/plan.ics", "/clinic/letter"):
+        r = keyed.post(path, data=CLINIC_FORM)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 401 and "the form was not read" in html and "2027-01-05" not in html, path
+    assert keyed.get("/clinic/rules").status_code == 401
+    css = keyed.get("/clinic/static/clinic.css")
+    assert css.status_code == 200  # the sign-in page's own stylesheet
+    css.close()
+
+
+def test_an_api_key_opens_a_signed_httponly_strict_session_for_the_clinic(keyed):
+    assert keyed.post("/clinic/session", data={"key": "not-a-key-0123456789"}).status_code == 401
+    cookie = signed_in(keyed).headers["Set-Cookie"]
+    assert cookie.startswith("planner_clinic=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Max-Age=28800" in cookie and "Secure" not in cookie  # http://: a Secure cookie would not come back
+    assert keyed.get("/").status_code == 200
+    plan = keyed.post("/clinic/plan", data=CLINIC_FORM)
+    assert plan.status_code == 200 and 'data-vaccine-id="yellow-fever"' in plan.get_data(as_text=True)
+    assert keyed.post("/clinic/plan.ics", data=CLINIC_FORM).mimetype == "text/calendar"
+    # The session opens the page only: the API still needs the key itself.
+    assert keyed.get("/v1/therapies").status_code == 401
+
+
+def test_a_bearer_key_also_opens_the_clinic_routes(keyed):
+    r = keyed.post("/clinic/plan", data=CLINIC_FORM, headers={"Authorization": f"Bearer {KEY_SECOND}"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda v: v[:-1] + ("0" if v[-1] != "0" else "1"),  # the signature changed
+        lambda v: str(int(v.split(".")[0]) + 3600) + "." + v.split(".")[1],  # the expiry pushed back
+        lambda v: "",
+        lambda v: "garbage",
+    ],
+    ids=["signature", "expiry", "empty", "garbage"],
+)
+def test_a_forged_session_cookie_opens_nothing(keyed, forge):
+    value = signed_in(keyed).headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    keyed.set_cookie("planner_clinic", forge(value))
+    assert keyed.get("/").status_code == 401
+
+
+def test_a_session_ends_when_it_expires_or_its_key_is_removed():
+    from service.security import Credentials
+
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", "API_KEYS": f"{KEY_FIRST},{KEY_SECOND}"})
+    credentials: Credentials = app.extensions["credentials"]
+    value = credentials.open_session(KEY_FIRST)
+    assert value is not None and credentials.session_valid(value)
+    later = Credentials(credentials.keys, "keyed", False, clock=lambda: credentials.clock() + 8 * 3600 + 1)
+    assert not later.session_valid(value)
+    rotated = create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", "API_KEYS": KEY_SECOND}).extensions["credentials"]
+    assert not rotated.session_valid(value)
+    assert credentials.open_session("not-a-key-0123456789") is None
+
+
+def test_the_session_cookie_is_secure_when_the_service_is_served_over_https():
+    c = make_client(API_KEYS=KEY_FIRST, PUBLIC_BASE_URL="https://planner.example")
+    assert "Secure" in signed_in(c).headers["Set-Cookie"]
+
+
+def test_planner_clinic_off_answers_404_and_open_needs_no_key():
+    off = make_client(API_KEYS=KEY_FIRST, CLINIC="off")
+    for method, path in (("get", "/"), ("post", "/clinic/plan"), ("get", "/clinic/rules"), ("get", "/clinic/session")):
+        r = getattr(off, method)(path, data=CLINIC_FORM if method == "post" else None)
+        assert r.status_code == 404 and r.mimetype == "application/problem+json", path
+    assert "PLANNER_CLINIC=off" in off.get("/").get_json()["detail"]
+    opened = make_client(API_KEYS=KEY_FIRST, CLINIC="open")
+    assert opened.post("/clinic/plan", data=CLINIC_FORM).status_code == 200
+    assert opened.get("/v1/therapies").status_code == 401  # the API keeps its key
+    without_keys = make_client()
+    assert without_keys.application.config["PLANNER"]["CLINIC"] == "open" and without_keys.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({"PLANNER_CLINIC": "keyed"}, "needs PLANNER_API_KEYS"),
+        ({"PLANNER_CLINIC": "closed", "PLANNER_API_KEYS": KEY_FIRST}, "must be one of open, keyed, off"),
+    ],
+)
+def test_a_clinic_setting_that_cannot_work_refuses_to_start(environ, says):
+    with pytest.raises(SettingsError, match=says):
+        load_settings(environ=environ)
+    assert load_settings(environ={"PLANNER_API_KEYS": KEY_FIRST})["CLINIC"] == "keyed"
+    assert load_settings(environ={"PLANNER_CLINIC": " OFF "})["CLINIC"] == "off"
+
+
+class _NeverRead(io.RawIOBase):
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body of a refused request was read")
+
+    readline = readinto = read
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/v1/plans", {}, 401),
+        ("/v1/plans", {"Authorization": "Bearer wrong-key-0123456789"}, 401),
+        ("/v1/plans/batch", {}, 401),
+        ("/fhir/$vaccine-timing", {}, 401),
+        ("/clinic/plan", {}, 401),
+    ],
+)
+def test_credentials_are_checked_from_the_headers_before_any_body_is_read(path, headers, status):
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL", "API_KEYS": KEY_FIRST})
+    environ = EnvironBuilder(method="POST", path=path, headers=headers, content_type="application/json").get_environ()
+    environ["CONTENT_LENGTH"] = "60000"
+    environ["wsgi.input"] = _NeverRead()
+    got: list[str] = []
+    body = b"".join(app.wsgi_app(environ, lambda s, h, e=None: got.append(s)))
+    assert got[0].startswith(str(status)) and body
+
+
+def test_a_refused_chunked_body_is_not_read_either():
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL", "API_KEYS": KEY_FIRST})
+    environ = EnvironBuilder(method="POST", path="/v1/plans", content_type="application/json").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input"] = _NeverRead()
+    got: list[str] = []
+    b"".join(app.wsgi_app(environ, lambda s, h, e=None: got.append(s)))
+    assert got[0].startswith("401")
+
+
 def test_security_headers_on_api_responses_and_errors(client):
     for r in (client.post("/v1/plans", json=typical_request()), client.get("/v1/nowhere"), client.get("/healthz")):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -389,8 +535,8 @@ def test_a_fault_answers_500_with_no_internals(client, monkeypatch, log_lines):
     assert r.status_code == 500 and r.mimetype == "application/problem+json"
     assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
     lines = log_lines()
-    assert {line["request_id"] for line in lines} == {"fault-1"}
-    assert "secret" not in json.dumps(lines)
+    assert {line["request_id"] for line in lines} == {logged_id("fault-1")}
+    assert "secret" not in json.dumps(lines) and "fault-1" not in json.dumps(lines)
 
 
 # ---- request ids, logs -----------------------------------------------------------------------------
@@ -414,14 +560,15 @@ def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(c
         client.application.preprocess_request()
         logging.getLogger("service.anything").warning("a note from deep inside")
     lines = log_lines()
-    assert [line.get("request_id") for line in lines] == ["req-1", "req-2", "req-3", "req-4", "req-5"]
+    sent = ["req-1", "req-2", "req-3", "req-4", "req-5"]
+    assert [line.get("request_id") for line in lines] == [logged_id(i) for i in sent]
     access = {line["request_id"]: line for line in lines if line["logger"] == "service.access"}
-    assert access["req-3"]["route"] == "/v1/plans/batch" and access["req-3"]["items"] == 2
-    assert access["req-4"]["route"] == "/v1/vaccines/<vaccine_id>"
+    assert access[logged_id("req-3")]["route"] == "/v1/plans/batch" and access[logged_id("req-3")]["items"] == 2
+    assert access[logged_id("req-4")]["route"] == "/v1/vaccines/<vaccine_id>"
     text = json.dumps(lines)
     for secret in [*body["treatment"]["doses"], body["as_of"], "Shingrix", "Shingrx", "Prevnar", "mmr", "MMR"]:
         assert secret not in text
-    assert set(access["req-1"]) <= {
+    assert set(access[logged_id("req-1")]) <= {
         "ts",
         "level",
         "logger",
@@ -433,6 +580,18 @@ def test_every_line_logged_during_a_request_carries_its_id_and_no_patient_data(c
         "status",
         "duration_ms",
     }
+
+
+def test_a_client_chosen_request_id_is_echoed_but_never_logged_as_sent(client, log_lines):
+    chosen = "Mary.Smith.1985-03-12"  # well-formed, and patient data all the same
+    r = client.post("/v1/plans", json=UNKNOWN_VACCINE, headers={"X-Request-ID": chosen})
+    assert r.headers["X-Request-ID"] == chosen and r.get_json()["request_id"] == chosen  # the client correlates
+    lines = log_lines()
+    assert lines and chosen not in json.dumps(lines) and "Smith" not in json.dumps(lines)
+    assert {line["request_id"] for line in lines} == {logged_id(chosen)}
+    assert re.fullmatch(r"c-[0-9a-f]{24}", logged_id(chosen))
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert logged_id(generated) == generated and logged_id(logged_id(chosen)) == logged_id(chosen)
 
 
 # ---- metrics ----------------------------------------------------------------------------------------
@@ -590,3 +749,215 @@ def test_the_fast_response_encoding_equals_the_response_schemas_dump(app, body):
 def test_malformed_bodies_are_client_errors_never_500(client, body, status, path):
     r = client.post(path, data=body, content_type="application/json")
     assert r.status_code == status and r.mimetype == "application/problem+json"
+
+
+# ---- admission: 503 at once when a worker is at capacity --------------------------------------------------
+
+
+class _Behind:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def behind(self) -> float:
+        return self.seconds
+
+
+def _call(wsgi, path: str, method: str = "POST") -> tuple[str, dict[str, str], bytes]:
+    got: list = []
+    environ = EnvironBuilder(method=method, path=path, content_type="application/json").get_environ()
+    if method == "POST":  # a body that fails the test if read: a refusal never reads it
+        environ["CONTENT_LENGTH"] = "1000"
+        environ["wsgi.input"] = _NeverRead()
+    body = b"".join(wsgi(environ, lambda status, headers, exc_info=None: got.append((status, dict(headers)))))
+    return got[0][0], got[0][1], body
+
+
+def test_a_worker_behind_its_queue_limit_refuses_at_once_but_answers_the_probes():
+    from service.serving import Admission
+
+    shed: list[str] = []
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL"})
+    admitted = Admission(app.wsgi_app, max_in_flight=100, max_queue_seconds=0.5, on_shed=shed.append)
+    admitted.lag = _Behind(0.8)
+    status, headers, body = _call(admitted, "/v1/plans")
+    assert status.startswith("503") and headers["Retry-After"] == "1"
+    assert headers["Content-Type"] == "application/problem+json" and b"0.8 s behind" in body
+    assert shed == ["queue"]
+    for probe in ("/healthz", "/readyz"):
+        assert _call(admitted, probe, "GET")[0].startswith("200")
+    admitted.lag = _Behind(0.4)
+    assert _call(admitted, "/healthz", "GET")[0].startswith("200") and shed == ["queue"]
+
+
+def test_a_worker_with_its_requests_in_progress_refuses_the_next_and_admits_again_when_one_ends():
+    from service.serving import Admission
+
+    def held(environ, start_response):  # a request that stays in progress until its answer is consumed
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"done"])
+
+    shed: list[str] = []
+    admitted = Admission(held, max_in_flight=2, max_queue_seconds=0.5, on_shed=shed.append, count_in_flight=True)
+    admitted.lag = _Behind(0.0)
+    environ = EnvironBuilder(method="GET", path="/v1/therapies").get_environ()
+    answers = [admitted(dict(environ), lambda *a: None) for _ in range(2)]
+    assert admitted.in_flight == 2
+    assert _call(admitted, "/v1/plans")[0].startswith("503") and shed == ["in_flight"]
+    assert list(answers[0]) == [b"done"]
+    answers[0].close()  # the server closes the answer once it is written: the slot is free again
+    assert admitted.in_flight == 1 and _call(admitted, "/v1/therapies", "GET")[0].startswith("200")
+
+
+def test_shed_requests_are_counted_in_the_metrics():
+    c = make_client()
+    c.application.extensions["metrics"].count_shed("queue")
+    text = c.get("/metrics").get_data(as_text=True)
+    assert 'planner_http_shed_requests_total{reason="queue"} 1.0' in text
+
+
+def test_a_scrape_merges_the_readable_sample_files_and_counts_the_others(tmp_path, monkeypatch):
+    from prometheus_client import mmap_dict
+
+    from service import metrics
+
+    good = mmap_dict.MmapedDict(str(tmp_path / "counter_101.db"))
+    key = mmap_dict.mmap_key("planner_http_requests", "planner_http_requests_total", ["status"], ["200"], "help")
+    good.write_value(key, 7.0, 0.0)
+    good.close()
+    (tmp_path / "counter_102.db").write_bytes(b"")  # what a full volume left: it made every scrape a 500
+    text, unreadable = metrics._read_shared(str(tmp_path))
+    assert unreadable == 1 and b'planner_http_requests_total{status="200"} 7.0' in text
+    assert metrics.directory_state(tmp_path) == "ok"
+    assert metrics.directory_state(tmp_path / "gone") == "missing"
+    state = metrics._state_lines("missing", 1, True).decode()
+    assert (
+        'planner_metrics_directory_usable{state="missing"} 0' in state and "planner_metrics_unreadable_files 1" in state
+    )
+    assert "planner_metrics_worker_in_memory 1" in state
+
+
+def test_an_exited_workers_unreadable_file_is_removed_and_counted(tmp_path):
+    from service import metrics
+
+    (tmp_path / "counter_4242.db").write_bytes(b"")
+    before = metrics.shared_count(metrics.UNARCHIVED_WORKERS)
+    metrics.archive_dead(4242, tmp_path)
+    assert not (tmp_path / "counter_4242.db").exists()
+    assert metrics.shared_count(metrics.UNARCHIVED_WORKERS) == before + 1
+
+
+DUPLICATE_AS_OF = (
+    b'{"as_of": "2026-11-24", "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"}, '
+    b'"vaccines": [{"name": "MMR"}], "as_of": "2030-01-01"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/v1/plans", DUPLICATE_AS_OF, "as_of"),
+        ("/v1/plans.ics", DUPLICATE_AS_OF, "as_of"),
+        ("/v1/plans", DUPLICATE_AS_OF.replace(b'"name": "MMR"', b'"name": "MMR", "name": "varicella"'), "name"),
+        ("/v1/plans/batch", b'{"requests": [' + DUPLICATE_AS_OF + b"]}", "as_of"),
+    ],
+    ids=["plans", "ics", "nested", "batch-item"],
+)
+def test_a_key_given_twice_is_a_400_naming_it_never_the_last_one_silently(client, path, body, key):
+    r = client.post(path, data=body, content_type="application/json")
+    problem = r.get_json()
+    assert r.status_code == 400 and problem["type"] == "/problems/malformed-json"
+    assert f"the key '{key}' appears twice" in problem["detail"]
+
+
+def test_a_key_given_twice_on_the_fhir_route_is_an_operation_outcome_naming_it(client):
+    r = client.post("/fhir/$vaccine-timing", data=DUPLICATE_AS_OF, content_type="application/fhir+json")
+    assert r.status_code == 400 and "the key 'as_of' appears twice" in r.get_json()["issue"][0]["diagnostics"]
+
+
+def test_the_same_key_in_different_objects_is_not_a_duplicate(client):
+    body = {**typical_request(), "immunizations": [{"name": "MMR", "date": "2026-01-05"}]}
+    assert client.post("/v1/plans", json=body).status_code == 200
+
+
+# ---- the work one request can cause --------------------------------------------------------------------------
+
+
+def misspelt(count: int, prefix: str) -> list[str]:
+    return [f"{prefix} zq{i}" for i in range(count)]
+
+
+def test_unknown_names_are_all_reported_but_suggested_for_only_the_first_ten(client):
+    """250 misspelt names (50 wanted, 200 in the history) cost 244 ms of CPU when each got a 'did you mean':
+    now the first 10 are suggested for and every one is still reported."""
+    from service.domain.catalog import SUGGESTED_NAMES_PER_CALL
+
+    body = {
+        "as_of": "2026-11-24",
+        "treatment": {"drug": "ofatumumab", "start_date": "2027-01-05"},
+        "vaccines": [{"name": name} for name in misspelt(50, "yelow fevr")],
+    }
+    problem = client.post("/v1/plans", json=body).get_json()
+    unknown = [e for e in problem["errors"] if e["code"] == "unknown_vaccine"]
+    assert len(unknown) + problem.get("errors_omitted", 0) == 50
+    suggested = [e for e in unknown if e.get("candidates")]
+    assert len(suggested) == SUGGESTED_NAMES_PER_CALL and all("did you mean" in e["message"] for e in suggested)
+    assert all("no suggestions past 10 unknown names" in e["message"] for e in unknown if not e.get("candidates"))
+
+
+def test_the_clinic_form_is_held_to_the_same_budget():
+    c = make_client()
+    form = {"as_of": "2026-11-24", "drug": "ofatumumab", "start_date": "2027-01-05", "vaccines": misspelt(50, "mesles")}
+    html = c.post("/clinic/plan", data=form).get_data(as_text=True)
+    assert html.count("no suggestions past 10 unknown names") == 2 * 40  # in the summary and at each field
+
+
+def test_a_name_suggested_for_outside_a_planning_call_has_no_budget():
+    from service.data.loader import load_ruleset
+    from service.domain.catalog import LookupFailed
+
+    catalog = load_ruleset().catalog
+    for name in misspelt(12, "yelow fevr"):
+        with pytest.raises(LookupFailed) as failed:
+            catalog.by_name(name, "name")
+        assert failed.value.error.candidates  # FHIR and CDS Hooks look names up one at a time
+
+
+# ---- CDS Hooks tokens: one memory for every worker ------------------------------------------------------------
+
+
+def test_a_token_used_in_one_worker_is_refused_in_another():
+    """The master makes the memory before it forks; a child (another worker) uses a jti, the parent then sees
+    it used. Expired entries are reused; the keep-after-expiry equals the JWT check's leeway."""
+    from service.api.cds_auth import LEEWAY_SECONDS
+    from service.security import SharedReplays
+
+    assert SharedReplays.KEEP_AFTER_EXPIRY == LEEWAY_SECONDS
+    replays = SharedReplays(slots=64)
+    now = 1_000_000.0
+    child = os.fork()
+    if child == 0:  # the other worker
+        os._exit(0 if replays.first_use("ehr|jti-1", now + 300, now) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert not replays.first_use("ehr|jti-1", now + 300, now + 10)  # replayed here: refused
+    assert replays.first_use("ehr|jti-2", now + 300, now + 10)
+    later = now + 300 + LEEWAY_SECONDS + 1  # both tokens expired: their slots are free again
+    assert replays.first_use("ehr|jti-1", later + 300, later)
+
+
+def test_a_full_token_memory_refuses_rather_than_forgets():
+    from service.security import SharedReplays
+
+    replays = SharedReplays(slots=8)
+    now = 1_000_000.0
+    assert all(replays.first_use(f"ehr|jti-{i}", now + 300, now) for i in range(8))
+    assert not replays.first_use("ehr|jti-new", now + 300, now)  # no slot free: never let through unchecked
+
+
+def test_without_gunicorn_each_app_keeps_its_own_token_memory():
+    from service.api.cds_auth import ReplayCache
+    from service.security import shared_replays
+
+    assert shared_replays() is None
+    app = create_app({"TODAY": TODAY, "LOG_LEVEL": "CRITICAL"})
+    assert isinstance(app.extensions["cds_auth"].replays, ReplayCache)

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from scripts.workloads import typical_request
+from service.observability import logged_id
 from tests.server import ROOT, free_port, gunicorn
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +105,7 @@ def test_access_log_lines_carry_no_patient_data(server):
         timeout=30,
     )
     assert r.status_code == 200
-    mine = [line for line in log_lines(server) if line.get("request_id") == "batch-log-check"]
+    mine = [line for line in log_lines(server) if line.get("request_id") == logged_id("batch-log-check")]
     assert [(line["route"], line["status"], line["items"]) for line in mine] == [("/v1/plans/batch", 200, 2)]
     for secret in ("2001-02-03", "Vivotif", "Shingrix", "MMR"):
         assert secret not in server.log()

@@ -296,11 +296,64 @@ def test_a_metrics_directory_removed_mid_run_degrades_the_metrics_never_the_answ
             requests.post(f"{server.url}/v1/plans", json=typical_request(), timeout=30).status_code for _ in range(20)
         ]
         scrape = requests.get(f"{server.url}/metrics", timeout=30)
+        ready = requests.get(f"{server.url}/readyz", timeout=30)
         log = server.log()
     print(f"\nmetrics directory removed mid-run: answers {set(answered)}; /metrics {scrape.status_code}")
+    assert ready.status_code == 200 and ready.json()["metrics"] == {"directory": "missing", "this_worker": "in_memory"}
     assert answered == [200] * 20 and scrape.status_code == 200
-    assert "metrics directory unusable" in log
+    assert "metrics directory unusable" in log and "metrics directory not usable" in log
     assert "Worker failed to boot" not in log
+    # Never an empty 200: the scrape says the directory is gone, that this worker counts in memory (and
+    # shows those counts), and that the loss is counted.
+    text = scrape.text
+    assert 'planner_metrics_directory_usable{state="missing"} 0' in text
+    assert "planner_metrics_worker_in_memory 1" in text and sample(text, "planner_metrics_degraded_workers_total") >= 1
+    assert sample(text, "planner_metrics_unarchived_workers_total") == 1  # the dead worker's 5, gone with the files
+    assert sample(text, 'planner_http_requests_total{method="POST",route="/v1/plans",status="200"}') == 20
+
+
+def sample(text: str, name: str) -> float:
+    """The value of one sample line of a scrape (0 when absent)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def test_a_read_only_metrics_directory_keeps_the_dead_workers_counts_and_says_so(tmp_path):
+    """The metrics volume turns read-only while the service runs, then the worker is killed: the master
+    cannot archive its samples, so its file stays and every scrape still counts it; the replacement counts
+    in memory. /metrics answers 200 with the old counts, the new ones and the directory's state."""
+    volume = tmp_path / "volume"
+    if not mount_tmpfs(volume, "4m"):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with gunicorn(tmp_path, workers=1, env={"PROMETHEUS_MULTIPROC_DIR": str(volume)}) as server:
+            (first,) = wait_for(lambda: worker_pids(server.process.pid), 30, "the worker")
+            for _ in range(5):
+                assert requests.post(f"{server.url}/v1/plans", json=typical_request(), timeout=10).status_code == 200
+            # Read-only from here on: the same directory bound over itself, read-only (a remount of the volume
+            # itself is refused while the worker has its sample files open for writing).
+            subprocess.run(["mount", "--bind", str(volume), str(volume)], check=True)
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(volume)], check=True)
+            os.kill(first, signal.SIGKILL)
+            wait_for(lambda: (pids := worker_pids(server.process.pid)) and first not in pids, 60, "a new worker")
+            answered = [
+                requests.post(f"{server.url}/v1/plans", json=typical_request(), timeout=30).status_code
+                for _ in range(7)
+            ]
+            scrape = requests.get(f"{server.url}/metrics", timeout=30)
+            ready = requests.get(f"{server.url}/readyz", timeout=30).json()
+            log = server.log()
+    finally:
+        for _ in range(2):  # the read-only binding, then the volume
+            subprocess.run(["umount", "-l", str(volume)], check=False)
+    text = scrape.text
+    counted = sample(text, 'planner_http_requests_total{method="POST",route="/v1/plans",status="200"}')
+    print(f"\nread-only metrics directory: answers {set(answered)}; /metrics {scrape.status_code}, counts {counted}")
+    assert answered == [200] * 7 and scrape.status_code == 200
+    assert counted == 5 + 7  # the dead worker's 5 from its file, the replacement's 7 from its memory
+    assert 'planner_metrics_directory_usable{state="read_only"} 0' in text
+    assert ready["status"] == "ready" and ready["metrics"] == {"directory": "read_only", "this_worker": "in_memory"}
+    assert sample(text, "planner_metrics_unarchived_workers_total") == 1
+    assert "could not archive an exited worker's metrics" in log and "metrics directory unusable" in log
 
 
 def mount_tmpfs(path: Path, size: str) -> bool:
@@ -333,13 +386,26 @@ def test_a_full_metrics_volume_degrades_the_metrics_never_the_answers(tmp_path):
                 requests.post(f"{server.url}/v1/plans", json=typical_request(), timeout=30).status_code
                 for _ in range(40)
             ]
+            scrapes = [requests.get(f"{server.url}/metrics", timeout=30) for _ in range(4)]
+            ready = requests.get(f"{server.url}/readyz", timeout=30).json()
             log = server.log()
             restarts = log.count("Booting worker")
     finally:
         subprocess.run(["umount", "-l", str(volume)], check=False)
-    print(f"\nfull metrics volume: answers {set(answered)}; workers booted {restarts} (2 + 2 replacements)")
+    print(
+        f"\nfull metrics volume: answers {set(answered)}; workers booted {restarts} (2 + 2 replacements); "
+        f"/metrics {[r.status_code for r in scrapes]}"
+    )
     assert answered == [200] * 40
     assert "metrics directory unusable" in log and "SIGBUS" not in log and restarts == 4
+    # Never a 500 (a zero-length sample file made every scrape one) and never silent about the volume.
+    for scrape in scrapes:
+        assert scrape.status_code == 200 and 'planner_metrics_directory_usable{state="full"} 0' in scrape.text
+        # At least one worker degraded (the master frees the dead workers' files as it archives them, so a
+        # replacement may find room again); each one that did is counted.
+        assert sample(scrape.text, "planner_metrics_degraded_workers_total") == log.count("metrics directory unusable")
+        assert sample(scrape.text, "planner_metrics_degraded_workers_total") >= 1
+    assert ready["status"] == "ready" and ready["metrics"]["directory"] == "full"
 
 
 def test_workers_are_recycled_and_their_metrics_archived(tmp_path):

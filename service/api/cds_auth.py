@@ -17,8 +17,9 @@ Here:
 - `exp` and `iat` must be JSON numbers and `jti` a string, as the specification types them (PyJWT alone
   would read a numeric string as a date);
 - only asymmetric algorithms (RS/ES/PS 256-512): an `alg` of none or HS* is refused whatever the key;
-- `jti` values are remembered until their token expires; a second use is refused. The memory is per worker
-  process: with N workers a replay has at most N chances, each within the token's lifetime of 5 minutes or less.
+- `jti` values are remembered until their token expires; a second use is refused. Under gunicorn the memory
+  is shared by every worker of the server (service.security.SharedReplays); replicas do not share it, so a
+  replay to another pod is possible within the token's lifetime of 5 minutes or less.
 
 Verification is on when the operator turns authentication on (PLANNER_API_KEYS) or names CDS issuers. On but
 not configured (no keys or no issuers): every call is refused, never let through.
@@ -35,6 +36,8 @@ from typing import Any
 
 import jwt
 from jwt import PyJWK, PyJWKSet
+
+from service.security import SharedReplays, shared_replays
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
 MAX_LIFETIME_SECONDS = 300  # the specification: exp no more than 5 minutes in the future
@@ -89,7 +92,7 @@ class CdsAuth:
     issuers: frozenset[str]
     keys: dict[str, list[PyJWK]]
     base_url: str
-    replays: ReplayCache = field(default_factory=ReplayCache)
+    replays: ReplayCache | SharedReplays = field(default_factory=lambda: shared_replays() or ReplayCache())
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], base_url: str) -> CdsAuth:

@@ -62,6 +62,7 @@ class Ready(MethodView):
             "data_digest": ruleset.data_digest,
             # Half the speed without it: an operator sees here which core this instance runs.
             "rules_core": "compiled" if NATIVE else "pure_python",
+            "metrics": current_app.extensions["metrics"].state(),
         }
 
 

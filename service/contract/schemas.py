@@ -27,6 +27,8 @@ LABELS = ("us", "eu")
 LABELS_APPLIED = ("us", "eu", "strictest")
 # How the rules core may run (GET /readyz): compiled with mypyc, or its Python source.
 RULES_CORES = ("compiled", "pure_python")
+METRICS_DIRECTORY_STATES = ("ok", "missing", "read_only", "full", "none")
+METRICS_WORKER_STATES = ("files", "in_memory", "in_process")
 
 
 # Dates outside this range are typing errors in practice, and they keep date arithmetic far from its limits.
@@ -811,6 +813,26 @@ class HealthSchema(Schema):
 
 
 @response()
+class MetricsStateSchema(Schema):
+    directory = fields.String(
+        validate=validate.OneOf(METRICS_DIRECTORY_STATES),
+        metadata=_doc(
+            "The Prometheus multiprocess directory: ok; missing, read_only or full (the counts /metrics shows are "
+            "then partial, and it says so); none when the service runs without gunicorn.",
+            "ok",
+        ),
+    )
+    this_worker = fields.String(
+        validate=validate.OneOf(METRICS_WORKER_STATES),
+        metadata=_doc(
+            "How the worker that answered counts: files (shared through the directory), in_memory (the directory "
+            "failed it: its counts since are its own and die with it) or in_process (no gunicorn).",
+            "files",
+        ),
+    )
+
+
+@response()
 class ReadySchema(Schema):
     status = fields.String()
     ruleset = fields.Dict(keys=fields.String(), values=fields.String())
@@ -829,6 +851,13 @@ class ReadySchema(Schema):
             "their sources) or pure_python (the same rules and answers, about half the speed; an image built "
             "without a C compiler).",
             "compiled",
+        ),
+    )
+    metrics = fields.Nested(
+        MetricsStateSchema,
+        metadata=_doc(
+            "The state of the metrics (never a reason to be unready: the service answers as before; an operator "
+            "sees here that /metrics is partial)."
         ),
     )
 

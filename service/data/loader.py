@@ -11,7 +11,12 @@ non-zero) with a message naming the file and the field:
 - then the cross-checks a reviewer would make: every CVX code in CDSi's live-virus conflict table is a
   live vaccine in the catalog (yellow fever marked non-live is refused); every code CDSi's CVX map marks
   as in that table is in it (an emptied table is refused); every alias, name and code resolves to one
-  product; every rule the planner cites exists; every source a series or lead time names is defined.
+  product; every rule the planner cites exists; every source a series or lead time names is defined;
+- then the clinical invariants (service/data/invariants.py): the values each profile's label fixes,
+  checked against the words of its cited rule (sentinels/<profile id>.json, required for every profile);
+  which vaccines are live (CDSi's table and live-classes.json); live-virus conflicts of at least 28 days;
+  the series intervals taken from CDSi against CDSi's antigen files;
+  and hand-worked sentinel plans, answered by the real planner before anything is served.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from referencing import Registry, Resource
 
+from service.data import invariants
+from service.data.errors import DataError as DataError  # re-exported: app, gunicorn.conf and tests import it here
 from service.data.kind_profiles import ProfileError as KindProfileError
 from service.data.kind_profiles import kind_of, kind_profile_from_dict
 from service.domain.catalog import Catalog, Product, Unspecified, Vaccine, normalize
@@ -57,20 +64,15 @@ SERIES = "series.json"
 RULES = "rules.json"
 CONFLICTS = "cdsi/live-virus-conflicts.csv"
 CVX_MAP = "cdsi/cvx-antigen-map.csv"
+ANTIGENS = "cdsi/antigen"  # CDSi's antigen files: the source of the series intervals, checked against them
 THERAPY_DIR = DATA_DIR / THERAPIES
 CATALOG_FILE = DATA_DIR / CATALOG
 SERIES_FILE = DATA_DIR / SERIES
 RULES_FILE = DATA_DIR / RULES
 CONFLICTS_FILE = DATA_DIR / CONFLICTS
+LIVE_CLASSES = invariants.LIVE_CLASSES
+SENTINELS = invariants.SENTINELS
 CONFLICTS_COLUMNS = ("previous_cvx", "current_cvx", "conflictBeginInterval", "conflictEndInterval")
-
-
-class DataError(ValueError):
-    """A data file that is wrong: the service refuses to start on it. Says which file and which field."""
-
-    def __init__(self, path: Path | str, field: str, message: str):
-        self.path, self.field = str(path), field
-        super().__init__(f"{path}: {field}: {message}" if field else f"{path}: {message}")
 
 
 @dataclass(frozen=True)
@@ -464,54 +466,86 @@ def _conflict_codes(rows: Iterable[dict[str, str]]) -> set[str]:
     return {code for row in rows for code in (row["previous_cvx"], row["current_cvx"])}
 
 
-def cross_check(
-    data_dir: Path,
-    catalog_doc: dict[str, Any],
-    catalog: Catalog,
-    conflict_rows: list[dict[str, str]],
-    cvx_map_rows: list[dict[str, str]],
-    series_doc: dict[str, Any],
-    vaccine_rules: VaccineRules,
-    profiles: list[AnyProfile],
-) -> None:
-    """What a schema cannot say: facts that must agree across files (see the module docstring)."""
-    catalog_file, conflicts_file = _shown(data_dir / CATALOG, data_dir), _shown(data_dir / CONFLICTS, data_dir)
-    if not conflict_rows:
+@dataclass(frozen=True)
+class _Checked:
+    """What the cross-checks read: the documents as loaded and what was built from them."""
+
+    data_dir: Path
+    catalog_doc: dict[str, Any]
+    catalog: Catalog
+    conflict_rows: list[dict[str, str]]
+    cvx_map_rows: list[dict[str, str]]
+    series_doc: dict[str, Any]
+    vaccine_rules: VaccineRules
+    profiles: list[AnyProfile]
+
+    def shown(self, name: str) -> str:
+        return _shown(self.data_dir / name, self.data_dir)
+
+
+def cross_check(checked: _Checked, live_classes_doc: dict[str, Any]) -> None:
+    """What a schema cannot say: facts that must agree across files and with their sources (module docstring)."""
+    cdsi_live = _check_live_table(checked)
+    files = (checked.shown(CATALOG), checked.shown(CONFLICTS), checked.shown(LIVE_CLASSES))
+    invariants.check_live_classes(checked.catalog_doc, cdsi_live, live_classes_doc, files)
+    invariants.check_live_spacing(checked.conflict_rows, checked.shown(CONFLICTS), _days)
+    invariants.check_cdsi_intervals(checked.series_doc, checked.data_dir / ANTIGENS, checked.shown(SERIES), "cdsi-4.64")
+    _check_catalog_sources(checked)
+    _check_series(checked)
+    _check_rule_ids(checked)
+
+
+def _check_live_table(checked: _Checked) -> set[str]:
+    """CDSi's live-virus conflict table is whole, and its codes are live catalog vaccines; returns its codes
+    and those CDSi's CVX map marks as in it."""
+    conflicts_file = checked.shown(CONFLICTS)
+    if not checked.conflict_rows:
         raise DataError(conflicts_file, "", "holds no live-virus conflict rule (CDSi lists 625)")
-    in_table = _conflict_codes(conflict_rows)
-    marked = {row["cvx"] for row in cvx_map_rows if row.get("inLiveVirusConflicts", "").strip()}
+    in_table = _conflict_codes(checked.conflict_rows)
+    marked = {row["cvx"] for row in checked.cvx_map_rows if row.get("inLiveVirusConflicts", "").strip()}
     missing = sorted(marked - in_table)
     if missing:
         raise DataError(
             conflicts_file,
             "previous_cvx/current_cvx",
             f"CVX {', '.join(missing)} are live-virus conflict codes in CDSi's CVX map "
-            f"({_shown(data_dir / CVX_MAP, data_dir)}) but have no rule here",
+            f"({checked.shown(CVX_MAP)}) but have no rule here",
         )
     # A code CDSi lists as live must be live in the catalog: the worst answer is a live vaccine proposed
     # during B-cell depletion because the catalog calls it non-live.
-    for index, entry in enumerate(catalog_doc["vaccines"]):
+    for index, entry in enumerate(checked.catalog_doc["vaccines"]):
         live_codes = sorted((in_table | marked) & set(entry["cvx"]))
         if live_codes and entry["live"] is not True:
             raise DataError(
-                catalog_file,
+                checked.shown(CATALOG),
                 f"vaccines[{index}].live",
                 f"{entry['id']!r} is marked non-live, but CVX {', '.join(live_codes)} is a live vaccine in "
                 "CDSi's live-virus conflict table",
+                source="CDSi 4.64 liveVirusConflicts",
             )
-    catalog_codes = {code for entry in catalog.vaccines for code in entry.cvx}
+    catalog_codes = {code for entry in checked.catalog.vaccines for code in entry.cvx}
     unknown_codes = sorted(in_table - catalog_codes)
     if unknown_codes:
         raise DataError(
             conflicts_file, "previous_cvx/current_cvx", f"CVX {', '.join(unknown_codes)} are not catalog vaccines"
         )
-    sources = set(catalog_doc["sources"])
+    return in_table | marked
+
+
+def _check_catalog_sources(checked: _Checked) -> None:
+    sources = set(checked.catalog_doc["sources"])
     for group in ("vaccines", "unspecified"):
-        for index, entry in enumerate(catalog_doc[group]):
+        for index, entry in enumerate(checked.catalog_doc[group]):
             unknown = [part.strip() for part in entry["source"].split(";") if part.strip() not in sources]
             if unknown:
-                raise DataError(catalog_file, f"{group}[{index}].source", f"names undefined sources {unknown}")
-    series_file = _shown(data_dir / SERIES, data_dir)
+                raise DataError(
+                    checked.shown(CATALOG), f"{group}[{index}].source", f"names undefined sources {unknown}"
+                )
+
+
+def _check_series(checked: _Checked) -> None:
+    """Doses numbered 1..n, intervals from earlier doses, and every source a series or lead time names defined."""
+    series_file, series_doc = checked.shown(SERIES), checked.series_doc
     series_sources = set(series_doc["sources"])
     for vid, doc in series_doc["series"].items():
         numbers = [d["dose"] for d in doc["doses"]]
@@ -532,13 +566,11 @@ def cross_check(
     for key, doc in series_doc["lead_times"].items():
         if doc["source"] not in series_sources:
             raise DataError(series_file, f"lead_times.{key}.source", f"undefined source {doc['source']!r}")
-    _check_rules_cited(data_dir, vaccine_rules)
-    _check_profiles_apart(data_dir, profiles, set(vaccine_rules.rules))
 
 
-def _check_rules_cited(data_dir: Path, vaccine_rules: VaccineRules) -> None:
-    """Every rule the planner cites exists."""
-    rules_file = _shown(data_dir / RULES, data_dir)
+def _check_rule_ids(checked: _Checked) -> None:
+    """Every rule the planner cites exists, and a rule id means one rule."""
+    vaccine_rules = checked.vaccine_rules
     cited = (
         CDSI_RULE,
         ACIP_RULE,
@@ -552,7 +584,10 @@ def _check_rules_cited(data_dir: Path, vaccine_rules: VaccineRules) -> None:
     )
     for rule_id in cited:
         if rule_id not in vaccine_rules.rules:
-            raise DataError(rules_file, f"rules.{rule_id}", "the planner cites this rule but it is not defined")
+            raise DataError(
+                checked.shown(RULES), f"rules.{rule_id}", "the planner cites this rule but it is not defined"
+            )
+    _check_profiles_apart(checked.data_dir, checked.profiles, set(vaccine_rules.rules))
 
 
 def _check_profiles_apart(data_dir: Path, profiles: list[AnyProfile], vaccine_rule_ids: set[str]) -> None:
@@ -592,22 +627,6 @@ def _csv_rows(path: Path, data_dir: Path, columns: tuple[str, ...]) -> tuple[lis
     return rows, raw
 
 
-def _therapy(path: Path, data_dir: Path, read_checked: Any, built: Any) -> AnyProfile:
-    """One therapy profile, checked against its kind's schema: dosed (therapy.schema.json), or continuous and
-    course (therapy-kinds.schema.json, built by service.data.kind_profiles)."""
-    doc, _ = _read(path, data_dir)
-    schema = "therapy.schema.json" if kind_of(doc) == DOSED else "therapy-kinds.schema.json"
-    doc = read_checked(path, schema)
-    if doc["id"] != path.stem:
-        raise DataError(_shown(path, data_dir), "id", f"{doc['id']!r} differs from the file name {path.stem!r}")
-    if schema == "therapy.schema.json":
-        return built(path, profile_from_dict, doc)  # type: ignore[no-any-return]
-    try:
-        return kind_profile_from_dict(doc)
-    except KindProfileError as error:
-        raise DataError(_shown(path, data_dir), error.field, str(error).split(": ", 1)[1]) from None
-
-
 def load_ruleset(data_dir: Path | str | None = None) -> Ruleset:
     """Read and check every data file; the packaged data by default (read once per process)."""
     return _load(Path(data_dir).resolve() if data_dir is not None else DATA_DIR)
@@ -642,12 +661,14 @@ def _load(data_dir: Path) -> Ruleset:
     catalog_path = data_dir / CATALOG
     catalog_doc = read_checked(catalog_path, "vaccines.schema.json")
     catalog = built(catalog_path, catalog_from_dict, catalog_doc)
-    profiles = []
+    profile_docs, profiles = [], []
     therapy_paths = sorted((data_dir / THERAPIES).glob("*.json"))
     if not therapy_paths:
         raise DataError(_shown(data_dir / THERAPIES, data_dir), "", "holds no therapy profile")
     for path in therapy_paths:
-        profiles.append(_therapy(path, data_dir, read_checked, built))
+        doc, profile = _therapy(path, data_dir, read_checked, built)
+        profile_docs.append(doc)
+        profiles.append(profile)
     series_path, rules_path = data_dir / SERIES, data_dir / RULES
     series_doc = read_checked(series_path, "series.schema.json")
     rules_doc = read_checked(rules_path, "rules.schema.json")
@@ -657,7 +678,9 @@ def _load(data_dir: Path) -> Ruleset:
     cvx_map_rows, _ = _csv_rows(data_dir / CVX_MAP, data_dir, ("cvx", "inLiveVirusConflicts"))
     conflicts = built(data_dir / CONFLICTS, conflicts_from_csv, raw.decode("utf-8"))
     vaccine_rules = built(series_path, vaccine_rules_from, series_doc, rules_doc, conflicts, catalog)
-    cross_check(data_dir, catalog_doc, catalog, conflict_rows, cvx_map_rows, series_doc, vaccine_rules, profiles)
+    checked = _Checked(data_dir, catalog_doc, catalog, conflict_rows, cvx_map_rows, series_doc, vaccine_rules, profiles)
+    cross_check(checked, _read_plain(data_dir / LIVE_CLASSES, data_dir, "live-classes.schema.json"))
+    sentinels = _sentinels(data_dir, profile_docs)
     full = digest.hexdigest()
     short = full[:12]
     base = shared.digest()
@@ -665,4 +688,84 @@ def _load(data_dir: Path) -> Ruleset:
         p.id: f"{p.version}+catalog.{catalog.version}.data.{hashlib.sha256(base + own[p.id]).hexdigest()[:12]}"
         for p in profiles
     }
-    return Ruleset(Therapies(profiles, versions), catalog, vaccine_rules, short, catalog_doc, full)
+    ruleset = Ruleset(Therapies(profiles, versions), catalog, vaccine_rules, short, catalog_doc, full)
+    run_sentinels(ruleset, sentinels)
+    return ruleset
+
+
+def _therapy(path: Path, data_dir: Path, read_checked: Any, built: Any) -> tuple[dict[str, Any], AnyProfile]:
+    """One therapy profile, checked against its kind's schema: dosed (therapy.schema.json), or continuous and
+    course (therapy-kinds.schema.json, built by service.data.kind_profiles)."""
+    doc, _ = _read(path, data_dir)
+    schema = "therapy.schema.json" if kind_of(doc) == DOSED else "therapy-kinds.schema.json"
+    doc = read_checked(path, schema)
+    if doc["id"] != path.stem:
+        raise DataError(_shown(path, data_dir), "id", f"{doc['id']!r} differs from the file name {path.stem!r}")
+    if schema == "therapy.schema.json":
+        return doc, built(path, profile_from_dict, doc)
+    try:
+        return doc, kind_profile_from_dict(doc)
+    except KindProfileError as error:
+        raise DataError(_shown(path, data_dir), error.field, str(error).split(": ", 1)[1]) from None
+
+
+def _read_plain(path: Path, data_dir: Path, schema: str) -> dict[str, Any]:
+    """A checking file (not part of the digest: it cannot change an answer, only stop a wrong one)."""
+    doc, _ = _read(path, data_dir)
+    check_schema(doc, schema, _shown(path, data_dir))
+    return doc  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class _Sentinels:
+    """The sentinel plans to run: (drug, document, file as shown) for each profile's own file and for the
+    plans every profile answers."""
+
+    runs: list[tuple[str, dict[str, Any], str]]
+
+
+def _sentinels(data_dir: Path, profile_docs: list[dict[str, Any]]) -> _Sentinels:
+    """Each profile's sentinel file (sentinels/<id>.json, required: a new profile brings its own), its label
+    values checked against the profile, and the plans every profile must answer."""
+    folder = data_dir / SENTINELS
+    every_path = folder / invariants.EVERY_PROFILE
+    every = _read_plain(every_path, data_dir, "sentinels.schema.json")
+    runs = []
+    for doc in profile_docs:
+        path = folder / f"{doc['id']}.json"
+        shown, profile_file = _shown(path, data_dir), _shown(data_dir / THERAPIES / f"{doc['id']}.json", data_dir)
+        if not path.is_file():
+            raise DataError(
+                shown,
+                "",
+                f"missing: every therapy profile needs its label values and hand-worked plans ({profile_file})",
+            )
+        own = _read_plain(path, data_dir, "sentinels.schema.json")
+        if own["profile"] != doc["id"]:
+            raise DataError(shown, "profile", f"is {own['profile']!r}, not {doc['id']!r}")
+        invariants.check_label_values(doc, own, (profile_file, shown))
+        runs.append((doc["id"], own, shown))
+        if _says_every_profile_plan(doc):
+            runs.append((doc["id"], every, _shown(every_path, data_dir)))
+    return _Sentinels(runs)
+
+
+def _says_every_profile_plan(doc: dict[str, Any]) -> bool:
+    """Whether the plans every profile answers apply: they are what a therapy that suppresses the immune response
+    from a start date says (live vaccines avoided during it, a live vaccine given then flagged). A therapy
+    without live-vaccine restriction (glatiramer, the interferons) says otherwise, and a course therapy is read
+    from the days given, not a start date; their own sentinel files hold their plans."""
+    if kind_of(doc) == DOSED:
+        return True
+    return doc["kind"] == "continuous" and doc["vaccine_timing"]["live_pre_start"] is not None
+
+
+def run_sentinels(ruleset: Ruleset, sentinels: _Sentinels) -> None:
+    """Answer every sentinel plan with the planner every front end uses; a difference stops the start."""
+    from datetime import date
+
+    from service.planning import Planner  # here: service.planning imports this module
+
+    planner = Planner(ruleset=ruleset, today=lambda: date(2000, 1, 1))  # every case names its as_of
+    for drug, doc, shown in sentinels.runs:
+        invariants.run_cases(planner, doc, drug, shown)
