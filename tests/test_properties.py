@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from service.domain.schedule import STOPPED, Treatment, build_schedule
 from service.domain.windows import plan_timing
-from tests.kind_strategies import kind_histories
 
 AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
@@ -180,14 +179,10 @@ REQUESTABLE = [
 
 @st.composite
 def plan_bodies(draw, profile):
-    if profile.kind == "dosed":
-        as_of, treatment, horizon = draw(histories(profile))
-    else:
-        _, as_of, treatment, horizon = draw(kind_histories(profile))
-        horizon = max(60, min(horizon, 1095))
+    as_of, treatment, horizon = draw(histories(profile))
     iso = date.isoformat
     t = {"drug": profile.name, "doses": [iso(d) for d in treatment.doses]}
-    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "lymphocytes_normal_on", "label"):
+    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "label"):
         value = getattr(treatment, key)
         if value is not None:
             t[key] = iso(value) if isinstance(value, date) else value
@@ -257,7 +252,10 @@ def live_heavy_bodies(draw, profile):
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, any_profile, data):
+def test_proposals_are_inside_windows_spaced_and_consistent(client, ruleset, catalog, dosed_profile, data):
+    # Written in B-cell depletion (b_cell_repletion_on): the dosed profiles; the continuous and course ones have
+    # theirs in tests/test_kind_properties.py.
+    any_profile = dosed_profile
     body = data.draw(st.one_of(plan_bodies(any_profile), live_heavy_bodies(any_profile)))
     r = client.post("/v1/plans", json=body)
     assert r.status_code == 200, r.get_json()
@@ -403,13 +401,14 @@ def planned_starts_with_live_vaccines(draw, profile):
 @settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_live_vaccine_keeps_its_pre_start_window_whenever_the_label_permits_a_day(
-    client, ruleset, catalog, any_profile, data
+    client, ruleset, catalog, dosed_profile, data
 ):
     """needed_by never closes the window: a live vaccine has a pre_start window whenever a day before the start
     is left by the label (its live lead time) and the live vaccines already given (CDSi), whatever needed_by says; only a
     course that protects only whole (Ty21a) may be avoided, and then only when it cannot be completed."""
     from service.domain.spacing import LiveEvent
 
+    any_profile = dosed_profile  # a lead time in days (the continuous and course ones: test_kind_properties.py)
     body = data.draw(planned_starts_with_live_vaccines(any_profile))
     r = client.post("/v1/plans", json=body)
     assert r.status_code == 200, r.get_json()
