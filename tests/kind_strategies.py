@@ -1,4 +1,5 @@
-"""Hypothesis strategies for histories of continuous and course therapies (tests/test_kind_properties.py): each draws (profile, as_of, Treatment, horizon_days),
+"""Hypothesis strategies for histories of continuous and course therapies (tests/test_kind_properties.py, and
+the every-profile properties of tests/test_properties.py): each draws (profile, as_of, Treatment, horizon_days),
 for a given profile or one of every loaded profile of the kind."""
 
 from __future__ import annotations
@@ -74,3 +75,8 @@ def course_histories(draw, profile=None):
         lymph = last + timedelta(days=draw(st.integers(0, (as_of - last).days)))
     treatment = Treatment(profile.name, doses=tuple(days), stopped_on=stopped, lymphocytes_normal_on=lymph)
     return profile, as_of, treatment, draw(st.integers(30, 1100))
+
+
+def kind_histories(profile):
+    """continuous_histories or course_histories of `profile`."""
+    return continuous_histories(profile) if isinstance(profile, ContinuousProfile) else course_histories(profile)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from service.domain.schedule import STOPPED, Treatment, build_schedule
 from service.domain.windows import plan_timing
+from tests.kind_strategies import kind_histories
 
 AS_OF_RANGE = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
@@ -179,10 +180,14 @@ REQUESTABLE = [
 
 @st.composite
 def plan_bodies(draw, profile):
-    as_of, treatment, horizon = draw(histories(profile))
+    if profile.kind == "dosed":
+        as_of, treatment, horizon = draw(histories(profile))
+    else:
+        _, as_of, treatment, horizon = draw(kind_histories(profile))
+        horizon = max(60, min(horizon, 1095))
     iso = date.isoformat
     t = {"drug": profile.name, "doses": [iso(d) for d in treatment.doses]}
-    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "label"):
+    for key in ("start_date", "cadence", "stopped_on", "b_cell_repletion_on", "lymphocytes_normal_on", "label"):
         value = getattr(treatment, key)
         if value is not None:
             t[key] = iso(value) if isinstance(value, date) else value
