@@ -138,6 +138,32 @@ OPTIONAL_ANSWER_FIELDS = {
     "Problem": {"errors", "errors_omitted"},  # errors_omitted only when a list was capped
     "FieldError": {"candidates"},
     "Rule": {"role", "group"},  # role in a therapy profile, group in GET /v1/rules
+    # A dosed therapy's starter phase and label-dependent default cadence (continuous and course have none).
+    "TherapySchedule": {
+        "starter_gaps_days",
+        "starter_doses",
+        "starter_tolerance_days",
+        "maintenance_from_first_dose",
+        "default_cadence_by_label",
+    },
+    # Each kind's own figures: dosed (mid-cycle slot, B-cell figures), continuous, course.
+    "VaccineTiming": {
+        "mid_cycle",
+        "by_label",
+        "post_therapy_after_last_dose_days",
+        "b_cell_recheck_days",
+        "b_cell_recheck_text",
+        "b_cell_consensus_days",
+        "repletion_min_days_after_last_dose",
+        "live_pre_start",
+        "lymphocytes_gate",
+        "after_stop",
+        "pause_advice",
+        "non_live_lead_days",
+        "non_live_after_course",
+        "live_after_course",
+        "recheck_after",
+    },
 }
 
 

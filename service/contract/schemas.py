@@ -682,7 +682,15 @@ class CadenceOutSchema(Schema):
     description = fields.String()
 
 
-@response()
+# The starter phase and the label-dependent default cadence are a dosed therapy's (continuous and course
+# therapies have neither), so a listing of those kinds leaves them out.
+@response(
+    "starter_gaps_days",
+    "starter_doses",
+    "starter_tolerance_days",
+    "maintenance_from_first_dose",
+    "default_cadence_by_label",
+)
 class TherapyScheduleSchema(Schema):
     text = fields.String(metadata=_doc("The labelled dosing schedule in words."))
     starter_gaps_days = fields.List(fields.Integer(), metadata=_doc("Days between the starter doses, in order."))
@@ -714,7 +722,26 @@ class MidCycleSchema(Schema):
     )
 
 
-@response()
+# Every kind lists its lead times and gate fields; the other figures are its kind's own (dosed: the mid-cycle
+# slot and B-cell figures; continuous: the interval after stopping and the pause advice; course: the figures
+# around a course), so they are left out where the kind has none.
+@response(
+    "mid_cycle",
+    "by_label",
+    "post_therapy_after_last_dose_days",
+    "b_cell_recheck_days",
+    "b_cell_recheck_text",
+    "b_cell_consensus_days",
+    "repletion_min_days_after_last_dose",
+    "live_pre_start",
+    "lymphocytes_gate",
+    "after_stop",
+    "pause_advice",
+    "non_live_lead_days",
+    "non_live_after_course",
+    "live_after_course",
+    "recheck_after",
+)
 class VaccineTimingSchema(Schema):
     live_pre_start_days = fields.Integer(metadata=_doc("A live vaccine at least this many days before the first dose."))
     non_live_pre_start_days = fields.Integer(
