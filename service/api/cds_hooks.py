@@ -146,17 +146,22 @@ def _request_errors(body: dict[str, Any], hook: str) -> list[tuple[str, str]]:
     return errors
 
 
-@bp.post("/<service_id>")
-def call_service(service_id: str) -> Response:
-    hook = SERVICES.get(service_id)
-    if hook is None:
+def _admitted(service_id: str) -> dict[str, Any] | Response:
+    """A call's body, once the service is known and the caller authorized; else the refusal (404, 401, 400...)."""
+    if service_id not in SERVICES:
         return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
     refused = _authorized(service_id)
     if refused is not None:
         return refused
-    body = _body()
+    return _body()
+
+
+@bp.post("/<service_id>")
+def call_service(service_id: str) -> Response:
+    body = _admitted(service_id)
     if isinstance(body, Response):
         return body
+    hook = SERVICES[service_id]
     errors = _request_errors(body, hook)
     if errors:
         return _invalid(errors)
@@ -571,12 +576,7 @@ def _cards(cards: list[dict[str, Any]]) -> Response:
 
 @bp.post("/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
-    if service_id not in SERVICES:
-        return problem(404, f"No CDS service {service_id[:60]!r}; GET /cds-services lists them.")
-    refused = _authorized(service_id)
-    if refused is not None:
-        return refused
-    body = _body()
+    body = _admitted(service_id)
     if isinstance(body, Response):
         return body
     items = body.get("feedback")
