@@ -37,7 +37,9 @@ class ContinuousProfile(KindProfile):
     # What the live reason after stopping adds (a shorter route the service cannot take, say).
     after_stop_note: str = ""
 
-    kind = CONTINUOUS
+    @property
+    def kind(self) -> str:
+        return CONTINUOUS
 
     def timing_facts(self) -> dict[str, object]:
         return {

@@ -62,7 +62,9 @@ class CourseProfile(KindProfile):
     live_after_course: Interval | None = None
     recheck_after: Interval | None = None
 
-    kind = COURSE
+    @property
+    def kind(self) -> str:
+        return COURSE
 
     def timing_facts(self) -> dict[str, object]:
         def text(span: Interval | None) -> str | None:

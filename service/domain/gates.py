@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from .advisories import (
     LIVE_VACCINE_BEFORE_START,
@@ -65,11 +65,22 @@ class KindProfile:
     # The profile's `interop` section as data: how EHR records name the therapy (service/interop/medication.py).
     interop: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    kind = ""
-    # No regional label reading: treatment.label is refused for these (kinds.profile_for_label), and the answer
-    # says `strictest`, as for a dosed therapy ruled by guidelines only.
-    labels: ClassVar[tuple[str, ...]] = ()
-    label: ClassVar[str] = STRICTEST
+    # Read-only properties, not class attributes: the compiled core (mypyc) took a dataclass's class
+    # attribute for a field and refused to build the profile.
+    @property
+    def kind(self) -> str:
+        """The therapy's kind (therapy.CONTINUOUS or therapy.COURSE), fixed by the subclass."""
+        return ""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """No regional label reading: treatment.label is refused for these (kinds.profile_for_label), and the
+        answer says `strictest`, as for a dosed therapy ruled by guidelines only."""
+        return ()
+
+    @property
+    def label(self) -> str:
+        return STRICTEST
 
     def rule_id(self, role: str) -> str:
         return self.rules[role].id
