@@ -2,13 +2,17 @@
 
 The pure Python runs by default. After `make native`, `make test` runs the whole suite against the compiled
 core, and tests/test_golden.py holds it to the same recorded answers, byte for byte, as the pure Python.
-Here: the stale-build guard on a copy of the layout, that a compiled build is the code running, and that the
-rules core imports nothing that would stop it compiling or make it impure.
+Here: the stale-build guard on a copy of the layout, that a compiled build is the code running, that the
+rules core imports nothing that would stop it compiling or make it impure, and (slow) that a copy of this tree
+compiles and its compiled core gives every golden answer.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,3 +106,50 @@ def test_the_rules_core_imports_only_the_pure_standard_library_and_reads_no_cloc
                 )
             if isinstance(node, ast.Attribute) and node.attr in {"today", "now", "utcnow"}:
                 raise AssertionError(f"{path.name}:{node.lineno} reads the clock ({node.attr})")
+
+
+# ---- the compiled core itself ------------------------------------------------------------------------------
+
+# What a build and a golden check need from the project: the sources, the build script, the recorded answers
+# and the mypy settings mypyc compiles with. Compiled artefacts and caches of the working tree stay behind.
+_BUILD_INPUTS = ("service", "scripts", "tests/golden", "pyproject.toml")
+_NOT_COPIED = shutil.ignore_patterns("*.so", "_native.json", "__pycache__", "build")
+
+_GOLDEN_CHECK = """
+import service
+from scripts.golden import answer_lines, differences, stored_answers, stored_requests
+assert service.NATIVE, "the copy did not run its compiled core"
+requests, recorded = stored_requests(), stored_answers()
+now = answer_lines(requests)
+assert now == recorded, differences(recorded, now, requests)
+print(len(now), "golden answers, compiled core")
+"""
+
+
+@pytest.mark.slow
+def test_the_rules_core_compiles_and_gives_every_golden_answer_byte_for_byte(tmp_path):
+    """`make native` on a copy of this tree, then the golden set answered by the compiled core. The image serves
+    the compiled core and CI runs the pure Python: without this, a construct mypyc builds differently (a
+    dataclass's class attribute taken for a field) stopped the compiled service at start, unseen."""
+    build_native = pytest.importorskip("scripts.build_native")
+    if build_native.c_compiler() is None:
+        pytest.skip("no C compiler here: `make native` says so and the pure Python runs")
+    copy = tmp_path / "project"
+    for part in _BUILD_INPUTS:
+        source, target = ROOT / part, copy / part
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=_NOT_COPIED)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
+    built = subprocess.run(
+        [sys.executable, "-m", "scripts.build_native"], cwd=copy, env=environment, capture_output=True, text=True,
+        timeout=1800,
+    )  # fmt: skip
+    assert built.returncode == 0 and "compiled with mypyc" in built.stdout, built.stdout + built.stderr
+    checked = subprocess.run(
+        [sys.executable, "-c", _GOLDEN_CHECK], cwd=copy, env=environment, capture_output=True, text=True, timeout=1800
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr[-4000:]
+    assert "golden answers, compiled core" in checked.stdout
