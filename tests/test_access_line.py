@@ -86,6 +86,7 @@ VALUES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.tuples(KEYS, VALUES), max_size=12, unique_by=lambda pair: pair[0]))
 def test_json_object_writes_what_json_dumps_writes(pairs):
@@ -97,6 +98,7 @@ def _timestamp_by_strftime(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int((created - int(created)) * 1000):03d}Z"
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False), min_size=1, max_size=20))
 def test_timestamp_keeps_the_last_second_without_changing_any_time(times):

@@ -130,6 +130,7 @@ def test_fast_path_loads_the_workloads_as_marshmallow_does(raw):
     assert assert_same(raw)
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(BODIES)
 def test_fast_path_equals_marshmallow_on_generated_bodies_valid_and_invalid(raw):
@@ -229,6 +230,7 @@ DATE_LIKE = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=5000, deadline=None)
 @given(st.one_of(DATE_LIKE, ANY_SCALAR))
 def test_read_day_takes_exactly_the_dates_the_regular_expression_and_fromisoformat_took(value):

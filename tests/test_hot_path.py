@@ -38,6 +38,7 @@ def test_skipping_pairs_that_end_before_lo_changes_no_window(profile, doses, lo,
     assert mid_cycle_windows(profile, doses, lo, hi) == mid_cycle_windows_without_the_skip(profile, doses, lo, hi)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(
     day=st.dates(),
@@ -56,6 +57,7 @@ def test_shifting_a_day_gives_what_timedelta_gives(day, moved):
         assert shift(day, moved) == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(day=st.dates())
 def test_a_day_is_written_as_isoformat_writes_it(day):
@@ -79,6 +81,7 @@ def test_day_cadences_add_days_as_relativedelta_did(day, step_days, steps):
     assert Cadence("every_n_days", days=step_days).after(day, steps) == day + relativedelta(days=step_days * steps)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(day=days, months=st.integers(-1200, 1200))
 def test_adding_calendar_months_gives_what_relativedelta_gives(day, months):
