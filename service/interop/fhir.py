@@ -12,6 +12,8 @@ The mapping, in brief (docs/interoperability.md has the full table):
 - `medication` MedicationAdministration (completed) -> `treatment.doses`; MedicationRequest
   `...timing.repeat.boundsPeriod.start` -> `treatment.start_date` (only when no dose is given), `.end` of a
   stopped request -> `treatment.stopped_on`, `.repeat.period` -> `treatment.cadence`;
+- `$immds-forecast`'s `patient` Patient: its id names the patient in the answer; `birthDate` ->
+  `patient.birth_date` (a partial birthDate, `1988` or `1988-05`, is refused: it gives no exact age);
 - `immunization` (completed, CVX): a dose of a requested vaccine (same catalog entry) -> that vaccine's
   `given`; any other -> `immunizations` (live-live spacing);
 - a `medication` or `immunization` part may hold a searchset Bundle: its entries are read, and what the
@@ -347,11 +349,34 @@ def _read_part(name: str, value: Any, element: str, where: str, parts: _Parts) -
         parts.origin[f"vaccines[{len(parts.vaccines)}]"] = f"{where}.valueCodeableConcept"
         parts.vaccines.append(_vaccine_item(value, f"{where}.valueCodeableConcept"))
     elif name == "patient":
-        if value.get_resource_type() != "Patient":
-            raise InteropError([Issue("invalid", "the patient part holds a Patient", f"{where}.resource")])
-        parts.patient = f"Patient/{value.id}" if value.id else None
+        _patient(value, f"{where}.resource", parts)
     elif name == "recommendation":
         _recommended(value, f"{where}.resource", parts)
+
+
+def _patient(resource: Any, where: str, parts: _Parts) -> None:
+    """The `patient` part: its id names the patient in the answer; its birthDate is `patient.birth_date`."""
+    if resource.get_resource_type() != "Patient":
+        raise InteropError([Issue("invalid", "the patient part holds a Patient", where)])
+    parts.patient = f"Patient/{resource.id}" if resource.id else None
+    if resource.birthDate is None:
+        return
+    if not isinstance(resource.birthDate, date):
+        # A year or a month gives no exact age, and a schedule's age limit (18, 20, 65) may fall inside it;
+        # planning as if no date had been sent could apply a dosage the age excludes. The value is not repeated:
+        # it is patient data.
+        raise InteropError(
+            [
+                Issue(
+                    "invalid",
+                    "birthDate is a partial date: an age-dependent schedule needs the exact age. Send the full date "
+                    "(YYYY-MM-DD), or leave birthDate out to plan the schedules that do not depend on age",
+                    f"{where}.birthDate",
+                )
+            ]
+        )
+    parts.body["patient"] = {"birth_date": resource.birthDate.isoformat()}
+    parts.origin["patient.birth_date"] = f"{where}.birthDate"
 
 
 def _recommended(resource: Any, where: str, parts: _Parts) -> None:
@@ -842,7 +867,17 @@ def _timing_inputs(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
 def _immds_inputs(known: tuple[TherapyCodes, ...]) -> list[dict[str, Any]]:
     return [
         _param("assessmentDate", "in", 0, "1", "date", "The date on which to assess the forecast (default: today)."),
-        _param("patient", "in", 0, "1", "Patient", "The patient (its id names the patient in the answer)."),
+        _param(
+            "patient",
+            "in",
+            0,
+            "1",
+            "Patient",
+            "The patient: its id names the patient in the answer; its birthDate (a full date) decides the "
+            "schedules that depend on age (a dosage's age limits, such as ACIP's immunocompromised hepatitis B "
+            "dosage from 20); without it, the schedule that does not depend on age, and the description says so. "
+            "A partial birthDate is refused.",
+        ),
         _param("immunization", "in", 0, "*", "Immunization", IMMUNIZATION_DOC),
         _param("medication", "in", 1, "*", "Resource", "Required (this service's addition): " + _medication_doc(known)),
         _param(
