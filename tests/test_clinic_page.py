@@ -54,6 +54,8 @@ def proposed_dates(html: str) -> list[str]:
         ("appointment_days", "appointment_days"),
         ("appointment_days[3]", "appointment_days"),
         ("(body)", "form"),
+        ("patient.birth_date", "birth_date"),
+        ("patient", "birth_date"),
     ],
     ids=lambda v: str(v),
 )
@@ -654,3 +656,95 @@ def test_the_patient_s_copy_warns_about_other_live_vaccines_until_repletion_is_c
     text = words_of(post(client, "/clinic/handout", replete).get_data(as_text=True), '<article class="handout"')
     assert other_live not in text and "not until a blood test" not in text
     assert "Yellow fever vaccine" in text and "single dose" in text  # planned, with a date
+
+
+# ---- the traveller's date of birth: patient.birth_date ----------------------------------------------------
+
+# Ixiaro before a start on 2027-01-19, leaving on 2026-12-10: the standard schedule (days 0 and 28) cannot
+# protect by then; the accelerated one (days 0 and 7, for ages 18 to 65) can.
+NEAR_DEPARTURE = {
+    "as_of": "2026-11-24",
+    "drug": "ofatumumab",
+    "start_date": "2027-01-19",
+    "vaccines": ["Ixiaro"],
+    "needed_by": "2026-12-10",
+}
+BIRTH_DATE = "1988-05-02"  # aged 38
+
+
+def test_the_date_of_birth_is_sent_as_patient_birth_date_and_left_out_when_blank():
+    typed = read_form(MultiDict([*_pairs(NEAR_DEPARTURE), ("birth_date", f" {BIRTH_DATE} ")]))
+    assert plan_body(typed)["patient"] == {"birth_date": BIRTH_DATE}
+    assert "patient" not in plan_body(read_form(MultiDict([*_pairs(NEAR_DEPARTURE), ("birth_date", "")])))
+
+
+def test_with_a_date_of_birth_and_a_near_departure_the_accelerated_schedule_is_planned(client):
+    page = post(client, "/clinic/plan", {**NEAR_DEPARTURE, "birth_date": BIRTH_DATE})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert proposed_dates(html) == ["2026-11-24", "2026-12-01"]
+    assert 'data-rule="series.je-inactivated-accelerated"' in html
+    assert 'data-meets-needed-by="true"' in html
+    # Kept when the form is shown again under the answer.
+    assert f'id="birth_date" name="birth_date" value="{BIRTH_DATE}"' in html
+
+
+def test_without_a_date_of_birth_the_page_says_to_enter_it_in_its_own_words(client):
+    html = post(client, "/clinic/plan", NEAR_DEPARTURE).get_data(as_text=True)
+    assert proposed_dates(html) == ["2026-11-24", "2026-12-22"]
+    assert 'data-rule="series.je-inactivated-accelerated"' not in html
+    assert 'data-meets-needed-by="false"' in html
+    reason = words_of(html, '<dd class="reason">', "</dd>")
+    assert "could, for a patient aged 18 to 65: enter the date of birth to use it" in reason
+    assert "patient.birth_date" not in html
+
+
+def test_the_date_of_birth_input_is_labelled_described_and_with_the_traveller(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "<legend>The traveller</legend>" in html
+    assert html.index('id="birth_date"') < html.index('id="drug"')  # the traveller first, then the therapy
+    assert '<label for="birth_date">Date of birth (optional)</label>' in html
+    assert re.search(
+        r'<input type="date" id="birth_date" name="birth_date" value=""[^>]*aria-describedby="birth_date-hint"', html
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("2026-12-01", "is after as_of: a date of birth is in the past"),
+        ("1888-01-01", "Date out of range"),
+        ("1988-13-02", ""),
+    ],
+)
+def test_a_date_of_birth_the_api_refuses_is_shown_on_its_input_and_kept(client, typed, message):
+    page = post(client, "/clinic/plan", {**NEAR_DEPARTURE, "birth_date": typed})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert re.search(rf'id="birth_date" name="birth_date" value="{typed}"[^>]*aria-invalid="true"', html)
+    assert re.search(r'aria-describedby="birth_date-hint birth_date-error1"', html)
+    assert f'<a href="#birth_date">Date of birth: {message}' in html
+
+
+def test_the_date_of_birth_is_not_on_the_patient_s_copy(client):
+    fields = {**NEAR_DEPARTURE, "birth_date": BIRTH_DATE}
+    handout = post(client, "/clinic/handout", fields).get_data(as_text=True)
+    assert "2026-12-01" in handout or "1 Dec 2026" in handout  # the accelerated dose 2 is on it
+    assert "1988" not in handout
+    page = post(client, "/clinic/plan", fields).get_data(as_text=True)
+    printed = page[page.index('<div class="print-only">') :]
+    assert "1988" not in printed[: printed.index("</article>")]
+
+
+def test_the_date_of_birth_typed_on_the_page_is_never_logged(caplog, capfd):
+    from service.app import create_app
+
+    client = create_app({"TODAY": TODAY, "LOG_LEVEL": "DEBUG"}).test_client()
+    caplog.set_level("DEBUG")
+    for typed in ("1961-07-13", "1961-13-13", "2061-01-01"):
+        post(client, "/clinic/plan", {**NEAR_DEPARTURE, "birth_date": typed})
+    out, err = capfd.readouterr()
+    lines = len([r for r in caplog.records if getattr(r, "route", None) == "/clinic/plan"])
+    assert lines + (out + err).count('"route": "/clinic/plan"') == 3  # the access lines were seen
+    logged = out + err + caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert "1961" not in logged and "2061" not in logged

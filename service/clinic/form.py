@@ -2,7 +2,8 @@
 
 Field names are the API's (`as_of`, `drug`, `start_date`, `doses`, `stopped_on`, `b_cell_repletion_on`, `lymphocytes_normal_on`,
 `immunizations[i].name` / `immunizations[i].date`, `vaccines`, `given` (one input beside each vaccine: its
-doses already given), `needed_by`, `appointment_days`), so anyone automating the page reads the contract.
+doses already given), `needed_by`, `appointment_days`, `birth_date` for `patient.birth_date`), so anyone
+automating the page reads the contract.
 `return_on` and `destination` are printed on the yellow fever letter only, and checked here. The form is
 turned into exactly the JSON body POST /v1/plans takes and planned through the shared Planner: the page
 cannot answer differently from the API.
@@ -47,6 +48,8 @@ class ClinicForm:
     """The form's values as typed (strings, blanks dropped from lists), in the order shown."""
 
     as_of: str = ""
+    # patient.birth_date: optional; it decides the age-dependent schedules only. Patient data: never logged.
+    birth_date: str = ""
     drug: str = ""
     # Blank: the therapy's default cadence, and the stricter of its labels' rules.
     cadence: str = ""
@@ -130,6 +133,7 @@ def read_form(form: MultiDict[str, str], default_days: tuple[str, ...] = DEFAULT
     cadence, label = _text(form, "cadence"), _text(form, "label")
     return ClinicForm(
         as_of=_text(form, "as_of"),
+        birth_date=_text(form, "birth_date"),
         drug=_text(form, "drug"),
         cadence=cadence if _CHOICE.match(cadence) else "",
         label=label if _CHOICE.match(label) else "",
@@ -188,6 +192,8 @@ def plan_body(form: ClinicForm) -> dict[str, Any]:
     body: dict[str, Any] = {"treatment": treatment}
     if form.as_of:
         body["as_of"] = form.as_of
+    if form.birth_date:
+        body["patient"] = {"birth_date": form.birth_date}
     if form.immunizations:
         body["immunizations"] = [{"name": name, "date": day} for name, day in form.immunizations]
     vaccines: list[dict[str, Any]] = []
@@ -207,7 +213,8 @@ def plan_body(form: ClinicForm) -> dict[str, Any]:
 
 def form_key(api_field: str) -> str:
     """The page's input for an API error's field: `treatment.doses[1]` -> `doses-1`, `vaccines[2].name` ->
-    `vaccines-2`, `immunizations[0].date` -> `immunizations-0-date`, `vaccines[0].needed_by` -> `needed_by`.
+    `vaccines-2`, `immunizations[0].date` -> `immunizations-0-date`, `vaccines[0].needed_by` -> `needed_by`,
+    `patient.birth_date` -> `birth_date`.
     Anything the form has no input for is shown above the form (key "form")."""
     match = _API_INDEXED.match(api_field)
     if match:
@@ -221,6 +228,8 @@ def form_key(api_field: str) -> str:
         return f"immunizations-{index}-{leaf or 'name'}"
     if api_field.startswith("appointment_days"):
         return "appointment_days"
+    if api_field == "patient" or api_field.startswith("patient."):
+        return "birth_date"  # the page's one patient input
     name = api_field.removeprefix("treatment.")
     if name in (
         "as_of",

@@ -43,6 +43,7 @@ RULES_PATH = "/clinic/rules"
 # How the error summary names each input (indexed inputs are named in render_page).
 FIELD_LABELS = {
     "as_of": "Plan as of",
+    "birth_date": "Date of birth",
     "drug": "Medicine",
     "cadence": "Maintenance cadence",
     "label": "Prescribing information",
@@ -119,6 +120,21 @@ def never_stored(response: Response) -> Response:
 @blp.app_template_filter("long_date")
 def _long_date(text: str) -> str:
     return long_date(text)
+
+
+# The API's words that name a request field the page shows under another name.
+PAGE_WORDS = (
+    ("send patient.birth_date to use it", "enter the date of birth to use it"),
+    ("no patient.birth_date:", "no date of birth:"),
+)
+
+
+@blp.app_template_filter("page_words")
+def page_words(text: str) -> str:
+    """A plan's reason in the page's words: a field named as the form labels it, not as the API spells it."""
+    for api, page in PAGE_WORDS:
+        text = text.replace(api, page)
+    return text
 
 
 def catalog_names() -> list[str]:
