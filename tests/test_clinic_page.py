@@ -736,6 +736,22 @@ def test_the_date_of_birth_is_not_on_the_patient_s_copy(client):
     assert "1988" not in printed[: printed.index("</article>")]
 
 
+def test_the_letter_s_date_of_birth_is_pre_filled_from_the_form(client):
+    on_therapy = {
+        "as_of": "2026-11-24",
+        "drug": "ofatumumab",
+        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+        "vaccines": ["yellow fever"],
+        "needed_by": "2027-01-12",
+    }
+    html = post(client, "/clinic/letter", {**on_therapy, "birth_date": BIRTH_DATE}).get_data(as_text=True)
+    assert re.search(rf'<input [^>]*data-fills="birth"[^>]*value="{BIRTH_DATE}"', html)
+    assert f'data-fill="birth">{BIRTH_DATE}</span>' in html
+    assert not re.search(r'<input [^>]*name="[^"]*"[^>]*data-fills', html) and "<form" not in html
+    blank = post(client, "/clinic/letter", on_therapy).get_data(as_text=True)
+    assert 'data-fill="birth"></span>' in blank
+
+
 def test_the_date_of_birth_typed_on_the_page_is_never_logged(caplog, capfd):
     from service.app import create_app
 

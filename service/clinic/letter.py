@@ -2,10 +2,14 @@
 wording comes from.
 
 The letter is pre-filled from the plan only (therapy, dates, reason) and the trip (destination, dates: the return
-checked against the departure by form.letter_errors). The traveller's name,
-date of birth and passport number are typed on the letter in the browser and never sent to the server: the
-inputs have no `name` and belong to no form (static/clinic.js copies them onto the letter). Without
-JavaScript the letter prints blank lines to fill by hand.
+checked against the departure by form.letter_errors). The traveller's name and passport number are typed on
+the letter in the browser and never sent to the server: the inputs have no `name` and belong to no form
+(static/clinic.js copies them onto the letter). Without JavaScript the letter prints blank lines to fill by hand.
+
+The date of birth is typed there too, pre-filled with the plan form's date of birth when one was given: the
+form sent it already (as patient.birth_date, for the age-dependent schedules), the ICVP and the letter name the
+traveller by it, and one date typed once cannot differ between the plan and the letter. It is still never
+logged, and the letter's input stays editable.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def letter_context(plan: dict[str, Any], item: dict[str, Any], form: ClinicForm)
         "departure": form.needed_by or None,
         "return_on": form.return_on or None,
         "destination": form.destination or None,
+        "birth_date": form.birth_date or None,
         "letter_date": plan["as_of"],
         "long_date": long_date,
     }
