@@ -452,8 +452,16 @@ def test_a_keyboard_alone_reaches_every_field_and_submits_the_plan(browser, serv
 
 @pytest.mark.parametrize(
     "view",
-    ["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
-    ids=["empty-form", "ambiguous-names", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
+    ["empty-form", "ambiguous-names", "birth-date-error", "ghana-plan", "ghana-letter", "ghana-handout-fr", "rules"],
+    ids=[
+        "empty-form",
+        "ambiguous-names",
+        "birth-date-error",
+        "ghana-plan",
+        "ghana-letter",
+        "ghana-handout-fr",
+        "rules",
+    ],
 )
 def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, server, view):
     if view == "empty-form":
@@ -461,6 +469,14 @@ def test_axe_core_finds_no_serious_or_critical_accessibility_violation(browser, 
     elif view == "ambiguous-names":
         fill(browser, server.url, Case("ambiguous", ("typhoid", "TBE vaccine"), start_date=60))
         assert browser.find_elements(by().CSS_SELECTOR, "[data-candidates-for]")
+    elif view == "birth-date-error":
+        browser.get(server.url + "/")
+        today = date.fromisoformat(browser.find_element(by().ID, "as_of").get_attribute("value"))
+        set_date(browser, "birth_date", (today + timedelta(days=1)).isoformat())  # after as_of: refused
+        set_date(browser, "start_date", (today + timedelta(days=60)).isoformat())
+        type_name(browser.find_element(by().ID, "vaccines-0"), "Shingrix")
+        submit(browser, browser.find_element(by().ID, "make-plan"))
+        assert browser.find_element(by().ID, "birth_date").get_attribute("aria-invalid") == "true"
     elif view == "ghana-plan":
         fill(browser, server.url, GHANA_LISTED)
     elif view == "ghana-letter":
