@@ -65,8 +65,8 @@ class KindProfile:
     # The profile's `interop` section as data: how EHR records name the therapy (service/interop/medication.py).
     interop: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    # Read-only properties, not class attributes: the compiled core (mypyc) took a dataclass's class
-    # attribute for a field and refused to build the profile.
+    # Read-only properties, not class attributes: the compiled core (mypyc) takes a dataclass's class
+    # attribute for a field, and then cannot build the profile (tests/test_native.py builds it).
     @property
     def kind(self) -> str:
         """The therapy's kind (therapy.CONTINUOUS or therapy.COURSE), fixed by the subclass."""
