@@ -6,7 +6,10 @@ Nothing is built at import time; every app reads its settings and data when it i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from inspect import CO_COROUTINE
+from types import FunctionType, MethodType
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -36,10 +39,27 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+class PlannerFlask(Flask):
+    """Flask, with `ensure_sync` answering a plain `def` function or method without inspect's unwrapping: Flask
+    asks it for every hook and view of every request (seven times a request)."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        target = func.__func__ if type(func) is MethodType else func
+        # What inspect.iscoroutinefunction reads for a plain function: its code's flags (and, since Python 3.12,
+        # a marker set by inspect.markcoroutinefunction). Anything else is left to Flask.
+        if (
+            type(target) is FunctionType
+            and not target.__code__.co_flags & CO_COROUTINE
+            and not hasattr(target, "_is_coroutine_marker")
+        ):
+            return func
+        return super().ensure_sync(func)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the service. `config` overrides settings (tests pass TODAY to pin the clock)."""
     settings = load_settings(config)
-    app = Flask(__name__)
+    app = PlannerFlask(__name__)
     app.config.update(
         PLANNER=settings,
         # Never debug mode, whatever FLASK_DEBUG says: no debugger, no tracebacks in responses.
