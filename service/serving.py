@@ -80,6 +80,9 @@ SLOW_BODY_GRACE_SECONDS = 0.5
 # the scrape (an overloaded pod is when its metrics matter; once every 15 s or so, a few milliseconds).
 ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz", "/metrics"})
 RETRY_AFTER_SECONDS = 1
+# The environ key under which BufferedBody leaves the bytes it read (wsgi.input then holds the same bytes), so
+# that the JSON reader takes them as they are rather than through werkzeug's stream (service/api/parsing.py).
+BODY = "planner.body"
 
 
 class LoopLag:
@@ -231,6 +234,7 @@ class BufferedBody:
                     return self._slow_bodies_full(environ, start_response)
                 environ["wsgi.input"] = io.BytesIO(body)
                 environ["CONTENT_LENGTH"] = str(len(body))
+                environ[BODY] = body
         elif chunked:
             # No declared length: read as much as a small body may be; past that it is a large one.
             started = time.monotonic()
@@ -247,6 +251,7 @@ class BufferedBody:
                 left = self.seconds - (time.monotonic() - started)
                 return self._large(environ, start_response, self.max_bytes + 1 - len(body), body, left)
             environ["wsgi.input"] = io.BytesIO(body)
+            environ[BODY] = body
         return self.app(environ, start_response)
 
     def _large(
@@ -266,6 +271,7 @@ class BufferedBody:
             body = head + self._read(environ["wsgi.input"], length, seconds)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
+            environ[BODY] = body
             answer = self.app(environ, start_response)
         except BodyTimeout:
             self.large_in_flight -= 1

@@ -22,6 +22,8 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from service.serving import BODY
+
 
 class DuplicateKey(ValueError):
     def __init__(self, key: str):
@@ -83,11 +85,24 @@ def loads(data: bytes) -> Any:
     return value
 
 
+def request_body(req: flask.Request) -> bytes:
+    """`req.get_data(cache=True)`: the bytes BufferedBody read (service/serving.py) when nothing has read the
+    request's stream yet and they are within the route's limit; otherwise werkzeug's reading, which answers 413
+    for a body over the limit."""
+    body = req.environ.get(BODY)
+    if body is not None and "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
+        limit = req.max_content_length
+        if limit is None or len(body) <= limit:
+            req._cached_data = body  # as get_data caches it, for any later reader
+            return body  # type: ignore[no-any-return]
+    return req.get_data(cache=True)
+
+
 class StrictJsonParser(FlaskParser):
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
             return core.missing
-        data = req.get_data(cache=True)
+        data = request_body(req)
         if not data:
             raise json.JSONDecodeError("empty body", "", 0)  # webargs: an empty body is a missing one
         try:
@@ -120,7 +135,7 @@ def read_json_body(req: flask.Request, media_types: Collection[str] = ("applicat
     if req.mimetype not in media_types:
         raise BodyError(415, f"Send the request body as {' or '.join(media_types)}.")
     try:
-        data = req.get_data(cache=True)
+        data = request_body(req)
     except RequestEntityTooLarge:
         raise BodyError(413, "The request body is over the 64 KiB limit.") from None
     if not data:
