@@ -47,13 +47,21 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# Set once gevent's patches are seen: they are never taken back, and the body reader asks on every request.
+_patched_seen = False
+
+
 def _gevent_patched() -> bool:
     """Whether this process runs under gevent's monkey patches (a gunicorn gevent worker)."""
+    global _patched_seen
+    if _patched_seen:
+        return True
     try:
         from gevent import monkey
     except ImportError:  # pragma: no cover - gevent is a runtime dependency; kept for a bare Flask run
         return False
-    return bool(monkey.is_module_patched("socket"))
+    _patched_seen = bool(monkey.is_module_patched("socket"))
+    return _patched_seen
 
 
 def pause() -> None:
