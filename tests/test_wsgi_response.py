@@ -46,3 +46,34 @@ def _answer(cls: type[Response], method: str, make: dict[str, object], extra: li
 )
 def test_the_usual_answer_is_werkzeugs_answer(method, make, extra):
     assert _answer(PlannerResponse, method, make, extra) == _answer(Response, method, make, extra)
+
+
+def test_closing_iterates_the_answer_and_closes_it_then_calls_done_as_closing_iterator_does():
+    from werkzeug.wsgi import ClosingIterator
+
+    from service.serving import Closing
+
+    def calls(wrap):
+        seen: list[str] = []
+
+        def answer():
+            try:
+                yield b"a"
+                yield b"b"
+            finally:
+                seen.append("answer closed")
+
+        wrapped = wrap(answer(), lambda: seen.append("done"))
+        body = b"".join(wrapped)
+        wrapped.close()
+        return body, seen
+
+    assert (
+        calls(Closing)
+        == calls(lambda answer, done: ClosingIterator(answer, [done]))
+        == (
+            b"ab",
+            ["answer closed", "done"],
+        )
+    )
+    assert calls(lambda answer, done: Closing([b"ab"], done)) == (b"ab", ["done"])
