@@ -184,11 +184,16 @@ def _field_source(
         names[prefix + "read"] = field._deserialize
         checks = [f"        {prefix}check{i}(loaded)" for i in range(len(field.validators))]
         names.update({f"{prefix}check{i}": check for i, check in enumerate(field.validators)})
+        # marshmallow's String reads a str as itself (str(value)): no call needed for the usual value.
+        plain_string = type(field)._deserialize is fields.String._deserialize
+        read = f"{prefix}read(value, {key}, raw)"
         lines += [
             "        if value is None:",
             f"            out[{key}] = None" if field.allow_none else "            raise _Refused",
             "        else:",
-            f"            loaded = {prefix}read(value, {key}, raw)",
+            f"            loaded = value if type(value) is str else {read}"
+            if plain_string
+            else f"            loaded = {read}",
             *["    " + check for check in checks],
             f"            if loaded is not missing: out[{key}] = loaded",
         ]
