@@ -85,7 +85,7 @@ class PlannerFlask(Flask):
         if (
             type(target) is FunctionType
             and not target.__code__.co_flags & CO_COROUTINE
-            and not hasattr(target, "_is_coroutine_marker")
+            and "_is_coroutine_marker" not in target.__dict__  # where markcoroutinefunction sets it
         ):
             return func
         return super().ensure_sync(func)

@@ -27,6 +27,7 @@ from .metrics import METHODS, UNMATCHED, create_metrics
 
 log = logging.getLogger("service.access")
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # where the WSGI environ holds that header
 # A client's id is echoed only if it looks like an id, so a header cannot smuggle text into the logs.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Set in the WSGI environ once the application has logged a request, so that the server logs only the
@@ -298,7 +299,7 @@ def init_app(app: Flask) -> tuple[Callable[[Request, Any], None], Callable[[Requ
     metrics = app.extensions["metrics"] = create_metrics()
 
     def start(req: Request, ctx: Any) -> None:
-        ctx.request_id = request_id_from(req.headers.get(REQUEST_ID_HEADER))
+        ctx.request_id = request_id_from(req.environ.get(_REQUEST_ID_ENVIRON))  # req.headers.get(REQUEST_ID_HEADER)
         ctx.started = time.perf_counter()
 
     def finish(req: Request, ctx: Any, response: Response) -> Response:
