@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # Prometheus multiprocess mode: every worker writes its samples under this directory and /metrics adds
 # them up. It must be in the environment before anything imports prometheus_client, that is before the
@@ -171,6 +172,13 @@ def worker_exit(server, worker):
 # How long a greenlet steps aside after each answer (see post_request). Any positive value works the same: the
 # point is a timer, which is due only after the event loop has polled the sockets.
 TAKE_TURNS_SECONDS = 1e-6
+# How post_request steps aside in this worker (gevent.sleep, or nothing outside gevent), decided at its first
+# answer: the worker's class does not change, so gunicorn's config is not asked again after every answer.
+_step_aside: Any = None
+
+
+def _no_step(seconds: float) -> None:
+    pass
 
 
 def post_request(worker, req, environ, resp):
@@ -182,10 +190,15 @@ def post_request(worker, req, environ, resp):
     # alike. A timer puts this greenlet back behind every connection that has a request waiting (gevent's
     # sleep(0) would not: it resumes before the loop polls for I/O; idle() waits for a loop with nothing
     # else to do, which under load cost a third of the throughput). docs/production.md ("Taking turns").
-    if worker.cfg.worker_class_str == "gevent":
-        import gevent
+    global _step_aside
+    if _step_aside is None:
+        if worker.cfg.worker_class_str == "gevent":
+            import gevent
 
-        gevent.sleep(TAKE_TURNS_SECONDS)
+            _step_aside = gevent.sleep
+        else:
+            _step_aside = _no_step
+    _step_aside(TAKE_TURNS_SECONDS)
 
 
 def child_exit(server, worker):

@@ -35,25 +35,31 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
-from werkzeug.wsgi import ClosingIterator
 
 log = logging.getLogger("service.access")
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# Set once gevent's patches are seen: they are never taken back, and the body reader asks on every request.
+_patched_seen = False
+
+
 def _gevent_patched() -> bool:
     """Whether this process runs under gevent's monkey patches (a gunicorn gevent worker)."""
+    global _patched_seen
+    if _patched_seen:
+        return True
     try:
         from gevent import monkey
     except ImportError:  # pragma: no cover - gevent is a runtime dependency; kept for a bare Flask run
         return False
-    return bool(monkey.is_module_patched("socket"))
+    _patched_seen = bool(monkey.is_module_patched("socket"))
+    return _patched_seen
 
 
 def pause() -> None:
@@ -64,6 +70,26 @@ def pause() -> None:
         # Not sleep(0): that may resume this greenlet before the loop polls for I/O, and a probe then
         # waited 2.5-3.5 s behind a batch. idle() resumes it only once the loop has nothing else to do.
         gevent.idle()
+
+
+class Closing:
+    """werkzeug's ClosingIterator for one callback: the server closes it as it would close the answer (the
+    answer's own close first, then `done`, as ClosingIterator calls them), but iterates the answer's own iterator,
+    without a Python call for each chunk on the way out."""
+
+    __slots__ = ("_answer", "_done")
+
+    def __init__(self, answer: Iterable[bytes], done: Callable[[], Any]):
+        self._answer, self._done = answer, done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._answer)
+
+    def close(self) -> None:
+        close = getattr(self._answer, "close", None)
+        if close is not None:
+            close()
+        self._done()
 
 
 class BodyTimeout(Exception):
@@ -80,6 +106,9 @@ SLOW_BODY_GRACE_SECONDS = 0.5
 # the scrape (an overloaded pod is when its metrics matter; once every 15 s or so, a few milliseconds).
 ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz", "/metrics"})
 RETRY_AFTER_SECONDS = 1
+# The environ key under which BufferedBody leaves the bytes it read (wsgi.input then holds the same bytes), so
+# that the JSON reader takes them as they are rather than through werkzeug's stream (service/api/parsing.py).
+BODY = "planner.body"
 
 
 class LoopLag:
@@ -169,7 +198,7 @@ class Admission:
         except BaseException:
             self.in_flight -= 1
             raise
-        return ClosingIterator(answer, [self._done])
+        return Closing(answer, self._done)
 
     def _done(self) -> None:
         self.in_flight -= 1
@@ -212,7 +241,7 @@ class BufferedBody:
         self.large_in_flight = 0  # greenlets of one worker share this; they switch only where they wait
         self.slow_bodies, self.client_slow_bodies = slow_bodies, client_slow_bodies
         self.reading = 0  # bodies being waited for in this worker, and by client address
-        self.reading_by_client: Counter[str] = Counter()
+        self.reading_by_client: dict[str, int] = {}
         self.on_shed = on_shed or _not_counted
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -231,6 +260,7 @@ class BufferedBody:
                     return self._slow_bodies_full(environ, start_response)
                 environ["wsgi.input"] = io.BytesIO(body)
                 environ["CONTENT_LENGTH"] = str(len(body))
+                environ[BODY] = body
         elif chunked:
             # No declared length: read as much as a small body may be; past that it is a large one.
             started = time.monotonic()
@@ -247,6 +277,7 @@ class BufferedBody:
                 left = self.seconds - (time.monotonic() - started)
                 return self._large(environ, start_response, self.max_bytes + 1 - len(body), body, left)
             environ["wsgi.input"] = io.BytesIO(body)
+            environ[BODY] = body
         return self.app(environ, start_response)
 
     def _large(
@@ -266,6 +297,7 @@ class BufferedBody:
             body = head + self._read(environ["wsgi.input"], length, seconds)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
+            environ[BODY] = body
             answer = self.app(environ, start_response)
         except BodyTimeout:
             self.large_in_flight -= 1
@@ -273,7 +305,7 @@ class BufferedBody:
         except BaseException:
             self.large_in_flight -= 1
             raise
-        return ClosingIterator(answer, [self._large_done])
+        return Closing(answer, self._large_done)
 
     def _large_done(self) -> None:
         self.large_in_flight -= 1
@@ -282,9 +314,11 @@ class BufferedBody:
         """_read, holding one of the worker's (and the client's) slow-body slots. With the slots taken, the body
         gets SLOW_BODY_GRACE_SECONDS (a normal client's is there already) and then SlowBodiesFull."""
         client = environ.get("REMOTE_ADDR") or ""
-        full = self.reading >= self.slow_bodies or self.reading_by_client[client] >= self.client_slow_bodies
+        by_client = self.reading_by_client
+        reading = by_client.get(client, 0)
+        full = self.reading >= self.slow_bodies or reading >= self.client_slow_bodies
         self.reading += 1
-        self.reading_by_client[client] += 1
+        by_client[client] = reading + 1
         try:
             if full and _gevent_patched():
                 try:
@@ -294,9 +328,11 @@ class BufferedBody:
             return self._read(environ["wsgi.input"], length)
         finally:
             self.reading -= 1
-            self.reading_by_client[client] -= 1
-            if not self.reading_by_client[client]:
-                del self.reading_by_client[client]
+            left = by_client[client] - 1
+            if left:
+                by_client[client] = left
+            else:
+                del by_client[client]
 
     def _read(self, stream: Any, length: int, seconds: float | None = None) -> bytes:
         """Up to `length` bytes (fewer if the client ends early; the application then sees a short body)."""

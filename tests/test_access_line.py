@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -111,3 +112,30 @@ def test_timestamp_keeps_the_last_second_without_changing_any_time(times):
 def test_timestamp_at_second_edges(created):
     assert observability.timestamp(created) == _timestamp_by_strftime(created)
     assert observability.timestamp(created) == _timestamp_by_strftime(created)  # the second time from the cache
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(),
+    st.sampled_from(["POST", "GET", "other", 'q"uote']),
+    st.text(),
+    st.one_of(st.integers(100, 599), st.booleans()),
+    st.one_of(st.floats(), st.integers(0, 10**6)),
+    st.one_of(st.none(), st.integers(0, 500)),
+)
+def test_the_usual_access_line_is_the_line_json_object_writes(request_id, method, route, status, duration, items):
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": duration,
+        "items": items,
+    }
+    line = observability._usual_access_line(fields)
+    if line is None:
+        return
+    record = json.loads(line)
+    pairs = [("ts", record["ts"]), ("level", "INFO"), ("logger", "service.access"), ("event", "request")]
+    pairs += [("pid", os.getpid()), *((k, v) for k, v in fields.items() if v is not None)]
+    assert line == observability.json_object(pairs)

@@ -22,6 +22,8 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from service.serving import BODY
+
 
 class DuplicateKey(ValueError):
     def __init__(self, key: str):
@@ -40,12 +42,42 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# Past this nesting the standard library's check runs as it always did (its recursion limit decides what it can
+# check); below it, no Python stack is deep enough for that limit to matter.
+_COUNTED_DEPTH = 100
+
+
+def _strings_in(value: Any) -> int:
+    """How many strings (keys and values) a parsed value holds, or -1 past _COUNTED_DEPTH levels."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is dict:
+            count += len(node)
+            node = node.values()
+        for item in node:
+            kind = type(item)
+            if kind is str:
+                count += 1
+            elif kind is dict or kind is list:
+                if depth >= _COUNTED_DEPTH:
+                    return -1
+                stack.append((item, depth + 1))
+    return count
+
+
 def loads(data: bytes) -> Any:
-    """orjson's strict reading, then the same bytes checked for a key repeated in an object (the standard
-    library's scanner with a pairs hook, run only on what orjson accepted, so within its nesting limit:
-    about 20 us for a typical plan request)."""
+    """orjson's strict reading, then the same bytes checked for a key repeated in an object.
+
+    A repeated key is a pair orjson dropped, and with it at least one string (its key): so a body without a
+    backslash (every '"' in it opens or closes a string) whose strings all survived has no repeated key. Any
+    other body, or one that lost a string, is read again by the standard library's scanner with a pairs hook,
+    run only on what orjson accepted (so within its nesting limit), which names the repeated key."""
     value = orjson.loads(data)
     if b'"' in data and (isinstance(value, dict | list)):
+        if b"\\" not in data and _strings_in(value) * 2 == data.count(b'"'):
+            return value
         try:
             json.loads(data, object_pairs_hook=_unique_pairs)
         except RecursionError:  # nesting orjson allows (1,024) but the standard library's recursion does not
@@ -53,11 +85,24 @@ def loads(data: bytes) -> Any:
     return value
 
 
+def request_body(req: flask.Request) -> bytes:
+    """`req.get_data(cache=True)`: the bytes BufferedBody read (service/serving.py) when nothing has read the
+    request's stream yet and they are within the route's limit; otherwise werkzeug's reading, which answers 413
+    for a body over the limit."""
+    body = req.environ.get(BODY)
+    if body is not None and "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
+        limit = req.max_content_length
+        if limit is None or len(body) <= limit:
+            req._cached_data = body  # as get_data caches it, for any later reader
+            return body  # type: ignore[no-any-return]
+    return req.get_data(cache=True)
+
+
 class StrictJsonParser(FlaskParser):
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
             return core.missing
-        data = req.get_data(cache=True)
+        data = request_body(req)
         if not data:
             raise json.JSONDecodeError("empty body", "", 0)  # webargs: an empty body is a missing one
         try:
@@ -90,7 +135,7 @@ def read_json_body(req: flask.Request, media_types: Collection[str] = ("applicat
     if req.mimetype not in media_types:
         raise BodyError(415, f"Send the request body as {' or '.join(media_types)}.")
     try:
-        data = req.get_data(cache=True)
+        data = request_body(req)
     except RequestEntityTooLarge:
         raise BodyError(413, "The request body is over the 64 KiB limit.") from None
     if not data:

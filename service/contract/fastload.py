@@ -104,11 +104,20 @@ def _field_step(field: fields.Field[Any], name: str) -> Callable[[Any, dict[str,
 
 
 def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
-    """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid."""
+    """The loader of one schema, raising _Refused or ValidationError on anything not plainly valid.
+
+    Written out as one function per schema (its fields in their declared order, each absent field's outcome
+    decided here), so that a load runs straight through the fields without a generic loop's per-field tests."""
     if not _supported(schema):
         return None
-    steps: list[tuple[str, Callable[[Any, dict[str, Any]], Any], Callable[[Any], Any] | None, Any]] = []
-    for name, field in schema.load_fields.items():
+    names: dict[str, Any] = {"missing": missing, "_Refused": _Refused, "RAISE": RAISE}
+    lines = [
+        "def load(raw):",
+        "    if type(raw) is not dict or not known.issuperset(raw):",
+        "        raise _Refused",  # not an object, or an unknown field
+        "    out = {}",
+    ]
+    for index, (name, field) in enumerate(schema.load_fields.items()):
         special: Callable[[Any], Any] | None = None
         if not _generic(field):
             pass  # a field class of its own: its own deserialize, through _field_step
@@ -122,42 +131,73 @@ def _compile(schema: Schema) -> Callable[[Any], dict[str, Any]] | None:
             if inner is None:
                 return None
             special = _list_of_nested(field, inner)
-        steps.append((name, _field_step(field, name), special, _if_absent(field)))
-    known = frozenset(name for name, _, _, _ in steps)
+        lines += _field_source(field, name, f"f{index}_", special, names)
+    names["known"] = frozenset(schema.load_fields)
     # The schema's own @validates_schema methods, as marshmallow calls them (after every field loaded).
-    validators = [
-        getattr(schema, attr)
-        for attr, _, kwargs in schema._hooks.get("validates_schema", [])
-        if not kwargs.get("pass_original", False)
-    ]
-    if len(validators) != len(schema._hooks.get("validates_schema", [])):
+    hooks = schema._hooks.get("validates_schema", [])
+    if any(kwargs.get("pass_original", False) for _, _, kwargs in hooks):
         return None
+    for index, (attr, _, _) in enumerate(hooks):
+        names[f"validator{index}"] = getattr(schema, attr)
+        lines.append(f"    validator{index}(out, partial=None, many=False, unknown=RAISE)")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<fast loader of {type(schema).__name__}>", "exec"), names)  # noqa: S102
+    return names["load"]  # type: ignore[no-any-return]
 
-    def load(raw: Any) -> dict[str, Any]:
-        if type(raw) is not dict or not known.issuperset(raw):
-            raise _Refused  # not an object, or an unknown field
-        out: dict[str, Any] = {}
-        for name, step, special, if_absent in steps:
-            value = raw.get(name, missing)
-            if value is missing and if_absent is not _ASK_FIELD:
-                # Most fields of most bodies are left out: refused or defaulted as worked out once, without a call.
-                if if_absent is _REFUSE:
-                    raise _Refused
-                value = if_absent() if callable(if_absent) else if_absent
-                if value is not missing:  # no load_default: left out of the result, as marshmallow does
-                    out[name] = value
-                continue
-            if special is not None and value is not missing:
-                out[name] = special(value)
-                continue
-            loaded = step(value, raw)
-            if loaded is not missing:
-                out[name] = loaded
-        for validator in validators:
-            validator(out, partial=None, many=False, unknown=RAISE)
-        return out
 
-    return load
+def _field_source(
+    field: fields.Field[Any], name: str, prefix: str, special: Callable[[Any], Any] | None, names: dict[str, Any]
+) -> list[str]:
+    """The lines that load one field into `out`, as Field.deserialize would; the objects they call are put in
+    `names` under `prefix`. `name` is written as a string literal (repr), never as code."""
+    key = repr(name)
+    lines = [f"    value = raw.get({key}, missing)", "    if value is missing:"]
+    if_absent = _if_absent(field)
+    if if_absent is _REFUSE:
+        lines.append("        raise _Refused")
+    elif if_absent is _ASK_FIELD:
+        names[prefix + "step"] = _field_step(field, name)
+        lines += [
+            f"        loaded = {prefix}step(value, raw)",
+            f"        if loaded is not missing: out[{key}] = loaded",
+        ]
+    elif callable(if_absent):  # a new value each time (a list, say)
+        names[prefix + "default"] = if_absent
+        lines += [f"        loaded = {prefix}default()", f"        if loaded is not missing: out[{key}] = loaded"]
+    elif if_absent is not missing:  # a fixed load_default (None, a number): the same object each time
+        names[prefix + "default"] = if_absent
+        lines.append(f"        out[{key}] = {prefix}default")
+    else:
+        lines.append("        pass")  # no load_default: left out of the result, as marshmallow does
+    lines.append("    else:")
+    if special is not None:
+        names[prefix + "special"] = special
+        lines.append(f"        out[{key}] = {prefix}special(value)")
+    elif not _generic(field):
+        names[prefix + "step"] = _field_step(field, name)
+        lines += [
+            f"        loaded = {prefix}step(value, raw)",
+            f"        if loaded is not missing: out[{key}] = loaded",
+        ]
+    else:
+        # _field_step's work, written out: null first, then the field's own reading and its validators.
+        names[prefix + "read"] = field._deserialize
+        checks = [f"        {prefix}check{i}(loaded)" for i in range(len(field.validators))]
+        names.update({f"{prefix}check{i}": check for i, check in enumerate(field.validators)})
+        # marshmallow's String reads a str as itself (str(value)): no call needed for the usual value.
+        plain_string = type(field)._deserialize is fields.String._deserialize
+        read = f"{prefix}read(value, {key}, raw)"
+        lines += [
+            "        if value is None:",
+            f"            out[{key}] = None" if field.allow_none else "            raise _Refused",
+            "        else:",
+            f"            loaded = value if type(value) is str else {read}"
+            if plain_string
+            else f"            loaded = {read}",
+            *["    " + check for check in checks],
+            f"            if loaded is not missing: out[{key}] = loaded",
+        ]
+    return lines
 
 
 def _nested(field: fields.Nested, inner: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
