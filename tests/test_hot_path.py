@@ -134,3 +134,14 @@ def test_a_name_or_code_as_the_catalog_writes_it_matches_what_the_full_look_up_g
     assert found > len(catalog.vaccines)
     assert catalog.as_written("shingrix", None) is None and catalog.as_written(None, "3") is None
     assert catalog.by_name("shingrix", "name") == catalog.as_written("Shingrix", None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=days, number=st.integers(1, 12))
+def test_the_dose_after_a_dose_is_the_second_day_the_labelled_schedule_gives(dosed_profile, day, number):
+    from service.domain.schedule import labelled_after, labelled_doses
+
+    for cadence in dosed_profile.cadences.values():
+        run = labelled_doses(dosed_profile, cadence, day, number)
+        next(run)  # dose `number` itself, on `day`
+        assert labelled_after(dosed_profile, cadence, day, number) == next(run)

@@ -26,7 +26,7 @@ from .advisories import (
 )
 from .catalog import Vaccine
 from .intervals import iso_day
-from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_after
 from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
 
@@ -175,9 +175,7 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
         before, day = given[k - 1], given[k]
         # Read as the very next labelled dose, the most lenient reading: a dose the list skips (or a later
         # maintenance dose numbered as "one past the first") would only put its labelled day further away.
-        run = labelled_doses(profile, cadence, before, n_before)
-        next(run)  # dose n_before itself, on `before`
-        labelled = next(run)
+        labelled = labelled_after(profile, cadence, before, n_before)
         if 2 * (day - before).days < (labelled - before).days:
             early.append(
                 f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "

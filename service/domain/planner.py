@@ -332,7 +332,12 @@ def _rule_ids(
         ids.append(rules.basis_rule)
     if protection.ready_on is not None:
         ids.append(lead.rule_id)
-    return tuple(dict.fromkeys([*timing.rules, *ids]))
+    # Each rule once, in the order first cited: a handful of ids, where a list beats building a dict.
+    unique: list[str] = []
+    for rule in [*timing.rules, *ids]:
+        if rule not in unique:
+            unique.append(rule)
+    return tuple(unique)
 
 
 def _plan_one(

@@ -430,6 +430,18 @@ def labelled_doses(
         steps += 1
 
 
+def labelled_after(profile: TherapyProfile, cadence: Cadence, day: date, number: int) -> date:
+    """The labelled day of the dose after dose `number` (1-based) given on `day`: the second day
+    labelled_doses(profile, cadence, day, number) gives, without running its schedule."""
+    gaps = profile.starter_gaps
+    if number <= len(gaps):
+        return shift(day, gaps[number - 1])
+    if profile.maintenance_from_first_dose and number <= profile.starter_doses:
+        # The first maintenance dose is one cadence after dose 1, the starter gaps before `day`.
+        return cadence.after(shift(day, -sum(gaps)), 1)
+    return cadence.after(day, 1)
+
+
 class _History(Value):
     """What the request says was given, read against the label: the first dose, the doses with their numbers."""
 

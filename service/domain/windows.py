@@ -119,9 +119,10 @@ def schedule_mid_cycle_windows(profile: TherapyProfile, schedule: DoseSchedule, 
     """mid_cycle_windows of the schedule's doses, computed once per schedule: every non-live vaccine of a
     plan asks for the same slots, and they were most of a plan's cost (linear in the number of vaccines)."""
     key = ("mid_cycle", profile.mid_cycle, lo, hi)
-    if key not in schedule.derived:
-        schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
-    return list(schedule.derived[key])
+    windows = schedule.derived.get(key)
+    if windows is None:
+        windows = schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
+    return list(windows)
 
 
 def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date:
