@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from itertools import pairwise
 from typing import Final
 
@@ -25,7 +25,7 @@ from .advisories import (
     PlanWarning,
 )
 from .catalog import Vaccine
-from .intervals import iso_day
+from .intervals import day_span, iso_day
 from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_after
 from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
@@ -60,8 +60,8 @@ def review_history(
     events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
     first = schedule.first_dose
     name = profile.name
-    live_days = timedelta(days=profile.live_pre_start_days)
-    non_live_days = timedelta(days=profile.non_live_pre_start_days)
+    live_days = day_span(profile.live_pre_start_days)
+    non_live_days = day_span(profile.non_live_pre_start_days)
     planned = schedule.phase == NOT_STARTED
     which = "planned first" if planned else "first"
     # A partial history's start is the stated one, which may be approximate.

@@ -80,6 +80,13 @@ def shift(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
+def day_span(days: int) -> timedelta:
+    """`timedelta(days=days)`, one of those built once when it is in their reach."""
+    if -_SHIFT_REACH <= days <= _SHIFT_REACH:
+        return _SHIFTS[days + _SHIFT_REACH]
+    return timedelta(days=days)
+
+
 def iso_day(day: date) -> str:
     """`day.isoformat()`, YYYY-MM-DD: the dates written into reasons and notes. date.isoformat formats through
     printf, whose code and the string formatting around it took a tenth of make_plan's instructions for the

@@ -15,7 +15,7 @@ live vaccines), choice (which proposal), protection (ready_on and needed_by).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Final
 
 from .advisories import DOSE_NOT_COUNTED, PlanWarning
@@ -25,7 +25,7 @@ from .choice import choose_proposal, remaining_doses, unbounded_proposal
 from .errors import Candidate, FieldError, InvalidInput
 from .gates import KindProfile
 from .history import VaccineGiven
-from .intervals import iso_day, shift
+from .intervals import day_span, iso_day, shift
 from .kinds import AnyProfile, profile_for_label, review_for, schedule_for, timing_for
 from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, settle_live, yellow_fever_warnings
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, depleted_on, protection_notes
@@ -217,7 +217,7 @@ def _start_to_move(
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
         trial = unbounded_proposal(vaccine, series, given, as_of, spacing, days)
-        margin = timedelta(days=profile.live_pre_start_days)
+        margin = day_span(profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
         if timing.status == AVOID and trial.doses:
@@ -527,7 +527,7 @@ def _counted_given(
     counted: list[tuple[date, ...]] = []
     dropped: list[tuple[str, Vaccine, list[date]]] = []
     for req, m in zip(request.vaccines, matches, strict=True):
-        days = tuple(sorted(req.given))
+        days = tuple(sorted(req.given)) if req.given else ()
         if m.vaccine.live and days:
             during = [d for d in days if depleted_on(schedule, d)]
             if during:

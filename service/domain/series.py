@@ -164,7 +164,9 @@ class Proposal(Value):
 
     def dose_days(self, given: tuple[date, ...]) -> dict[int, date]:
         """Every dose of the series with a day: the counted doses given, then the proposed ones."""
-        days = {} if self.restarted else dict(enumerate(sorted(given), 1))
+        days: dict[int, date] = {}
+        if given and not self.restarted:
+            days = dict(enumerate(sorted(given), 1))
         for proposed in self.doses:
             days[proposed.dose] = proposed.day
         return days

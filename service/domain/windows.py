@@ -94,6 +94,12 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
     return (start, end) if start <= end else None
 
 
+# date.toordinal and date.fromordinal, looked up once: the compiled core calls a method of a date through a
+# look-up by name on every call, several times the cost of the call itself.
+_DAY_NUMBER: Final = date.toordinal
+_DAY_OF_NUMBER: Final = date.fromordinal
+
+
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
     """The non-live slots between consecutive doses (in date order), clipped to [lo, hi]: mid_cycle_slot and
     clip, the rule and its tests, for each pair of doses that can reach [lo, hi]."""
@@ -102,16 +108,28 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
     # before lo + before_min cannot reach lo: the doses are in order, so those pairs are the leading ones, and
     # a long dose history is skipped by bisection (flat in the number of doses).
     first = max(bisect_left(doses, shift(lo, slot.before_min)) - 1, 0)
-    windows = []
+    # mid_cycle_slot then clip, counted in day numbers (date.toordinal): each dose becomes a number once and
+    # only a window's two ends become dates again, where the dates took four day shifts and five comparisons
+    # a slot (tests/test_hot_path.py holds the two equal).
+    after_min, after_max, before_min, before_max = slot.after_min, slot.after_max, slot.before_min, slot.before_max
+    lo_number, hi_number = _DAY_NUMBER(lo), _DAY_NUMBER(hi)
+    windows: list[Window] = []
+    if first >= len(doses) - 1:
+        return windows
+    next_number = _DAY_NUMBER(doses[first])
     for i in range(first, len(doses) - 1):
-        dose = doses[i]
-        if dose > hi:
+        dose_number = next_number
+        if dose_number > hi_number:
             break
-        found = mid_cycle_slot(slot, dose, doses[i + 1])
-        if found is not None:
-            window = clip(MID_CYCLE, found[0], found[1], lo, hi)
-            if window is not None:
-                windows.append(window)
+        next_number = _DAY_NUMBER(doses[i + 1])
+        start = max(dose_number + after_min, lo_number)
+        if before_max is not None:
+            start = max(start, next_number - before_max)
+        end = min(next_number - before_min, hi_number)
+        if after_max is not None:
+            end = min(end, dose_number + after_max)
+        if start <= end:
+            windows.append(Window(MID_CYCLE, _DAY_OF_NUMBER(start), _DAY_OF_NUMBER(end)))
     return windows
 
 
