@@ -157,7 +157,9 @@ def settle_live(
     settled: list[LiveEvent] = []
     seen: set[tuple[str, date]] = set()
     plans: dict[int, VaccinePlan] = {}
-    for index, _request, vaccine in sorted(candidates, key=lambda c: live_priority(c[1], c[2])):
+    # A single live vaccine has nothing to be placed before or after (the usual plan): no priority to work out.
+    ordered = candidates if len(candidates) < 2 else sorted(candidates, key=lambda c: live_priority(c[1], c[2]))
+    for index, _request, vaccine in ordered:
         plan = plans[index] = place(index, settled)
         for dose in plan.proposal.doses:
             if (vaccine.id, dose.day) not in seen:

@@ -269,13 +269,15 @@ def propose(
     """Dated doses for the rest of the series, on the given interval basis, within any maximum interval, on
     appointment days only. `spacing`: a live vaccine's spacing from the other live events
     (LiveVirusConflicts.spacing), None for a vaccine that is not live."""
-    given = tuple(sorted(given))
+    if len(given) > 1:
+        given = tuple(sorted(given))
     start, restarted = as_of, False
     for _ in range(_MAX_SHIFTS):
         passed: list[Window] = []
         placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing, days, passed)
         if overrun is None:
-            return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted, tuple(passed))
+            cited = tuple(sorted(rules)) if len(rules) > 1 else tuple(rules)
+            return Proposal(tuple(placed), tuple(unplaced), basis, cited, restarted, tuple(passed))
         if overrun <= len(given):
             # The maximum after a dose already given has run out (or no permitted day is left inside it).
             given, start, restarted = (), as_of, True
