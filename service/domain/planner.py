@@ -327,14 +327,13 @@ def _rule_ids(
         extra_rules.append(rules.depletion_rule)
     if protection.serology and serology_rule is not None:
         extra_rules.append(serology_rule)
-    ids = [r for r in proposal.rules if r not in timing.rules] + extra_rules
     if (proposal.doses or remaining == 0) and series.length > 1:
-        ids.append(rules.basis_rule)
+        extra_rules.append(rules.basis_rule)
     if protection.ready_on is not None:
-        ids.append(lead.rule_id)
+        extra_rules.append(lead.rule_id)
     # Each rule once, in the order first cited: a handful of ids, where a list beats building a dict.
     unique: list[str] = []
-    for rule in [*timing.rules, *ids]:
+    for rule in [*timing.rules, *proposal.rules, *extra_rules]:
         if rule not in unique:
             unique.append(rule)
     return tuple(unique)

@@ -94,10 +94,9 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
     return (start, end) if start <= end else None
 
 
-# date.toordinal and date.fromordinal, looked up once: the compiled core calls a method of a date through a
-# look-up by name on every call, several times the cost of the call itself.
+# date.toordinal, looked up once: the compiled core calls a method of a date through a look-up by name on
+# every call, several times the cost of the call itself.
 _DAY_NUMBER: Final = date.toordinal
-_DAY_OF_NUMBER: Final = date.fromordinal
 
 
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
@@ -109,19 +108,20 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
     # a long dose history is skipped by bisection (flat in the number of doses).
     first = max(bisect_left(doses, shift(lo, slot.before_min)) - 1, 0)
     # mid_cycle_slot then clip, counted in day numbers (date.toordinal): each dose becomes a number once and
-    # only a window's two ends become dates again, where the dates took four day shifts and five comparisons
-    # a slot (tests/test_hot_path.py holds the two equal).
+    # only a window's two ends become dates again (days from lo), where the dates took four day shifts and
+    # five comparisons a slot (tests/test_hot_path.py holds the two equal).
     after_min, after_max, before_min, before_max = slot.after_min, slot.after_max, slot.before_min, slot.before_max
-    lo_number, hi_number = _DAY_NUMBER(lo), _DAY_NUMBER(hi)
+    day_number = _DAY_NUMBER  # a local: the loop reads it without a look-up in the module's names
+    lo_number, hi_number = day_number(lo), day_number(hi)
     windows: list[Window] = []
     if first >= len(doses) - 1:
         return windows
-    next_number = _DAY_NUMBER(doses[first])
+    next_number = day_number(doses[first])
     for i in range(first, len(doses) - 1):
         dose_number = next_number
         if dose_number > hi_number:
             break
-        next_number = _DAY_NUMBER(doses[i + 1])
+        next_number = day_number(doses[i + 1])
         start = max(dose_number + after_min, lo_number)
         if before_max is not None:
             start = max(start, next_number - before_max)
@@ -129,14 +129,16 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
         if after_max is not None:
             end = min(end, dose_number + after_max)
         if start <= end:
-            windows.append(Window(MID_CYCLE, _DAY_OF_NUMBER(start), _DAY_OF_NUMBER(end)))
+            windows.append(Window(MID_CYCLE, shift(lo, start - lo_number), shift(lo, end - lo_number)))
     return windows
 
 
 def schedule_mid_cycle_windows(profile: TherapyProfile, schedule: DoseSchedule, lo: date, hi: date) -> list[Window]:
     """mid_cycle_windows of the schedule's doses, computed once per schedule: every non-live vaccine of a
     plan asks for the same slots, and they were most of a plan's cost (linear in the number of vaccines)."""
-    key = ("mid_cycle", profile.mid_cycle, lo, hi)
+    slot = profile.mid_cycle
+    # The slot by its bounds: a tuple of numbers hashes at a fraction of the cost of the dataclass's own hash.
+    key = ("mid_cycle", slot.after_min, slot.after_max, slot.before_min, slot.before_max, lo, hi)
     windows = schedule.derived.get(key)
     if windows is None:
         windows = schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
