@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 from typing import Final
 
 from .advisories import (
@@ -25,7 +24,7 @@ from .advisories import (
     PlanWarning,
 )
 from .catalog import Vaccine
-from .intervals import day_span, iso_day
+from .intervals import DAY_NUMBER, day_span, iso_day
 from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_after
 from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
@@ -164,11 +163,9 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
     # history costs one subtraction a dose.
     longest = cadence.days + 31 * cadence.months
-    tail = given[first_maintenance:]
+    tail = [DAY_NUMBER(day) for day in given[first_maintenance:]]
     pairs += [
-        (first_maintenance + i + 1, starters + 1)
-        for i, (a, b) in enumerate(pairwise(tail))
-        if 2 * (b - a).days < longest
+        (first_maintenance + i + 1, starters + 1) for i in range(len(tail) - 1) if 2 * (tail[i + 1] - tail[i]) < longest
     ]
     early: list[str] = []
     for k, n_before in pairs:

@@ -66,6 +66,12 @@ class Interval:
         return shift(add_months(day, self.years * 12 + self.months), self.days)
 
 
+# date.toordinal, the day's number (1 January of year 1 is 1), looked up once: the compiled core calls a method
+# of a date through a look-up by name on every call, several times the cost of the call itself. Runs of days
+# are compared in these numbers where a date subtraction would build a timedelta for each pair.
+DAY_NUMBER: Final = date.toordinal
+
+
 def shift(day: date, days: int) -> date:
     """`day` moved by `days` days (earlier when negative): `day + timedelta(days=days)`, the same dates and the
     same OverflowError past year 9999."""

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from .advisories import DOSE_MISSED, HISTORY_ASSUMED, REPLETION_BEFORE_MEDIAN, PlanWarning
 from .errors import FieldError, InvalidInput
-from .intervals import shift
+from .intervals import DAY_NUMBER, shift
 from .therapy import Cadence, TherapyProfile
 from .values import Value
 
@@ -390,11 +390,21 @@ def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: d
         k = _intervals_between(cadence, planned, maintenance[0])
         if k is not None:
             anchor, steps = planned, k
+    if cadence.months:
+        for day in maintenance[1:]:
+            if cadence.after(anchor, steps + 1) == day:
+                steps += 1
+            else:
+                anchor, steps = day, 0
+        return anchor, steps
+    # A cadence in days: the same test in day numbers (a dose k intervals on is k * days further).
+    anchor_number = DAY_NUMBER(anchor)
     for day in maintenance[1:]:
-        if cadence.after(anchor, steps + 1) == day:
+        number = DAY_NUMBER(day)
+        if number - anchor_number == cadence.days * (steps + 1):
             steps += 1
         else:
-            anchor, steps = day, 0
+            anchor, anchor_number, steps = day, number, 0
     return anchor, steps
 
 

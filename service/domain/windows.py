@@ -12,7 +12,7 @@ from bisect import bisect_left
 from datetime import date
 from typing import Final
 
-from .intervals import iso_day, shift
+from .intervals import DAY_NUMBER, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, recovery_basis
 from .therapy import MidCycleSlot, TherapyProfile
 from .values import Value
@@ -94,11 +94,6 @@ def mid_cycle_slot(slot: MidCycleSlot, dose: date, next_dose: date) -> tuple[dat
     return (start, end) if start <= end else None
 
 
-# date.toordinal, looked up once: the compiled core calls a method of a date through a look-up by name on
-# every call, several times the cost of the call itself.
-_DAY_NUMBER: Final = date.toordinal
-
-
 def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date, hi: date) -> list[Window]:
     """The non-live slots between consecutive doses (in date order), clipped to [lo, hi]: mid_cycle_slot and
     clip, the rule and its tests, for each pair of doses that can reach [lo, hi]."""
@@ -111,7 +106,7 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
     # only a window's two ends become dates again (days from lo), where the dates took four day shifts and
     # five comparisons a slot (tests/test_hot_path.py holds the two equal).
     after_min, after_max, before_min, before_max = slot.after_min, slot.after_max, slot.before_min, slot.before_max
-    day_number = _DAY_NUMBER  # a local: the loop reads it without a look-up in the module's names
+    day_number = DAY_NUMBER  # a local: the loop reads it without a look-up in the module's names
     lo_number, hi_number = day_number(lo), day_number(hi)
     windows: list[Window] = []
     if first >= len(doses) - 1:
