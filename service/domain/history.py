@@ -56,7 +56,8 @@ def review_history(
     profile: TherapyProfile, schedule: DoseSchedule, history: Iterable[VaccineGiven], as_of: date
 ) -> HistoryReview:
     """Check every vaccine given against the first dose (planned or given) and against B-cell depletion."""
-    events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
+    distinct = set(history)
+    events = sorted(distinct, key=lambda e: (e.day, e.vaccine.id)) if distinct else []
     first = schedule.first_dose
     name = profile.name
     live_days = day_span(profile.live_pre_start_days)
@@ -156,9 +157,13 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     numbers = (
         dose_numbers_from_start(profile, schedule.first_dose, head, cadence)
         if schedule.partial
-        else range(1, len(head) + 1)
+        else tuple(range(1, len(head) + 1))
     )
-    first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
+    first_maintenance = len(head)  # one number for each dose of `head`
+    for k, number in enumerate(numbers):
+        if number > starters:
+            first_maintenance = k
+            break
     pairs = [(k, numbers[k - 1]) for k in range(1, min(first_maintenance + 1, len(given)))]
     # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
     # history costs one subtraction a dose.

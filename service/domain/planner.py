@@ -518,14 +518,14 @@ def _checked_request(
 
 
 def _counted_given(
-    request: PlanRequest, matches: list[Match], schedule: DoseSchedule, rules: VaccineRules
+    requested: list[tuple[VaccineRequest, Match]], schedule: DoseSchedule, rules: VaccineRules
 ) -> tuple[list[tuple[date, ...]], list[PlanWarning]]:
     """Per vaccine, the doses given that its series counts, in date order: all but a live dose given on or after
     the first therapy dose while not replete (rule plan.live-dose-not-counted); and a dose-not-counted warning
     for each vaccine that had one, in vaccine id order."""
     counted: list[tuple[date, ...]] = []
     dropped: list[tuple[str, Vaccine, list[date]]] = []
-    for req, m in zip(request.vaccines, matches, strict=True):
+    for req, m in requested:
         days = tuple(sorted(req.given)) if req.given else ()
         if m.vaccine.live and days:
             during = [d for d in days if depleted_on(schedule, d)]
@@ -533,6 +533,8 @@ def _counted_given(
                 days = tuple(d for d in days if not depleted_on(schedule, d))
                 dropped.append((m.vaccine.id, m.vaccine, during))
         counted.append(days)
+    if not dropped:
+        return counted, []  # the usual plan: no live dose given in depletion
     warnings = [
         PlanWarning(
             DOSE_NOT_COUNTED,
@@ -551,18 +553,15 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     """Plan every requested vaccine around the therapy, or raise InvalidInput listing all problems."""
     until = shift(request.as_of, request.horizon_days)
     profile, schedule, checked = _checked_request(request, therapies, catalog, rules, until)
-    counted, not_counted = _counted_given(request, checked.matches, schedule, rules)
+    # Each requested vaccine with its catalog match (the checks found one for each), paired once for every
+    # step below.
+    requested = list(zip(request.vaccines, checked.matches, strict=True))
+    counted, not_counted = _counted_given(requested, schedule, rules)
     # Every live dose given (immunizations, and each vaccine's given list, its own included: a live dose given
     # moves its own next dose as it moves the other live vaccines) is the same history for every live vaccine:
     # spaced once per kind of conflict (HistorySpacing).
     history = HistorySpacing(
-        checked.history
-        + [
-            LiveEvent(m.vaccine, day)
-            for req, m in zip(request.vaccines, checked.matches, strict=True)
-            if m.vaccine.live
-            for day in req.given
-        ],
+        checked.history + [LiveEvent(m.vaccine, day) for req, m in requested if m.vaccine.live for day in req.given],
         rules.conflicts,
     )
     timings: dict[bool, Timing] = {}
@@ -586,19 +585,11 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
 
     # A non-live vaccine meets no other vaccine: planned alone. The live ones are settled together.
     plans: list[VaccinePlan | None] = [None if m.vaccine.live else place(i, []) for i, m in enumerate(checked.matches)]
-    live = [
-        (i, r, m.vaccine)
-        for i, (r, m) in enumerate(zip(request.vaccines, checked.matches, strict=True))
-        if m.vaccine.live
-    ]
+    live = [(i, r, m.vaccine) for i, (r, m) in enumerate(requested) if m.vaccine.live]
     for i, vp in settle_live(live, place).items():
         plans[i] = vp
     answers = tuple(vp for vp in plans if vp is not None)
-    given = checked.recorded + [
-        VaccineGiven(m.vaccine, day)
-        for req, m in zip(request.vaccines, checked.matches, strict=True)
-        for day in req.given
-    ]
+    given = checked.recorded + [VaccineGiven(m.vaccine, day) for req, m in requested for day in req.given]
     review = review_for(profile, schedule, given, request.as_of)
     return Plan(
         request.as_of,

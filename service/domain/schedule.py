@@ -521,7 +521,8 @@ def _labelled_next(profile: TherapyProfile, cadence: Cadence, history: _History)
     given, numbers, first = history.given, history.numbers, history.first
     last_number = numbers[-1]
     if last_number > profile.starter_doses:
-        maintenance = [day for day, n in zip(given, numbers, strict=True) if n > profile.starter_doses]
+        # One number for each dose given (_History): read by index, without a zip(strict=True) keyword call.
+        maintenance = [given[k] for k in range(len(given)) if numbers[k] > profile.starter_doses]
         # The calendar the maintenance doses keep: dose 1's when the label counts them from it (ocrelizumab: 31
         # August, 28 February, 31 August), else the labelled first maintenance dose's for a partial history.
         if profile.maintenance_from_first_dose:
