@@ -222,7 +222,7 @@ def _attempt(
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
-    dates: dict[int, date] = dict(enumerate(given, 1))  # propose() passes them in date order
+    dates: dict[int, date] = dict(enumerate(given, 1)) if given else {}  # propose() passes them in date order
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
