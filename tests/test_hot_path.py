@@ -137,3 +137,42 @@ def test_a_name_or_code_as_the_catalog_writes_it_matches_what_the_full_look_up_g
     assert found > len(catalog.vaccines)
     assert catalog.as_written("shingrix", None) is None and catalog.as_written(None, "3") is None
     assert catalog.by_name("shingrix", "name") == catalog.as_written("Shingrix", None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=days, number=st.integers(1, 12))
+def test_the_dose_after_a_dose_is_the_second_day_the_labelled_schedule_gives(dosed_profile, day, number):
+    from service.domain.schedule import labelled_after, labelled_doses
+
+    for cadence in dosed_profile.cadences.values():
+        run = labelled_doses(dosed_profile, cadence, day, number)
+        next(run)  # dose `number` itself, on `day`
+        assert labelled_after(dosed_profile, cadence, day, number) == next(run)
+
+
+def maintenance_anchor_by_dates(cadence, maintenance, anchor, steps):
+    """schedule.maintenance_anchor's walk over the doses as it is for every cadence, in dates."""
+    for day in maintenance[1:]:
+        if cadence.after(anchor, steps + 1) == day:
+            steps += 1
+        else:
+            anchor, steps = day, 0
+    return anchor, steps
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=days,
+    step_days=st.integers(1, 60),
+    gaps=st.lists(st.integers(1, 120), min_size=0, max_size=12),
+    on_time=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_a_cadence_in_days_anchors_its_doses_as_the_dates_do(first, step_days, gaps, on_time):
+    from service.domain.schedule import maintenance_anchor
+
+    cadence = Cadence("every_n_days", days=step_days)
+    maintenance = [first]
+    for gap, keeps in zip(gaps, on_time, strict=False):
+        maintenance.append(maintenance[-1] + timedelta(days=step_days if keeps else gap))
+    expected = maintenance_anchor_by_dates(cadence, maintenance, maintenance[0], 0)
+    assert maintenance_anchor(cadence, maintenance, None) == expected

@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from .planner import Plan
+from .windows import Window
 
 
 def present(plan: Plan) -> dict[str, Any]:
     """The plan as the contract's response (PlanResponseSchema's shape), dates still as date objects."""
     s = plan.schedule
+    shown: dict[int, list[dict[str, Any]]] = {}
     return {
         "as_of": plan.as_of,
         "horizon_end": plan.until,
@@ -46,7 +48,7 @@ def present(plan: Plan) -> dict[str, Any]:
                     "route": vp.match.vaccine.route,
                 },
                 "status": vp.timing.status,
-                "windows": [{"kind": w.kind, "start": w.start, "end": w.end} for w in vp.timing.windows],
+                "windows": _windows(vp.timing.windows, shown),
                 "delay_start_to": vp.timing.delay_start_to,
                 "b_cell_recheck_on": vp.timing.b_cell_recheck_on,
                 "reason": vp.timing.reason,
@@ -68,3 +70,15 @@ def present(plan: Plan) -> dict[str, Any]:
         ],
         "warnings": [{"code": w.code, "message": w.message, "rules": list(w.rules)} for w in plan.warnings],
     }
+
+
+def _windows(windows: tuple[Window, ...], shown: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A vaccine's windows as data. The non-live vaccines of a plan share one timing's windows (the same
+    tuple): written out for the first, copied for the others (a copy of a small dict costs less than building
+    it; each vaccine still gets dicts of its own). `shown`: the windows written so far in this answer."""
+    earlier = shown.get(id(windows))
+    if earlier is not None:
+        return [window.copy() for window in earlier]
+    data = [{"kind": w.kind, "start": w.start, "end": w.end} for w in windows]
+    shown[id(windows)] = data
+    return data

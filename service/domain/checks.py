@@ -26,10 +26,11 @@ class Checked:
         self.errors: list[FieldError] = []
 
 
-def _lookup(catalog: Catalog, name: str | None, cvx: str | None, prefix: str) -> Match:
+def _lookup(catalog: Catalog, name: str | None, cvx: str | None, index: int) -> Match:
     match = catalog.as_written(name, cvx)
     if match is not None:
         return match  # the usual case, without naming the field a failed look-up would report
+    prefix = f"vaccines[{index}]"
     if cvx is not None:
         return catalog.by_cvx(cvx, f"{prefix}.cvx")
     assert name is not None  # the HTTP schema guarantees exactly one of the two
@@ -55,26 +56,25 @@ def vaccine_errors(
 ) -> tuple[Match | None, list[FieldError]]:
     """The catalog match of vaccines[index] and what is wrong with it. `as_of` None: unknown (itself invalid),
     so no date is compared with it; `given_known` False: the given list was invalid, so it is not checked."""
-    prefix = f"vaccines[{index}]"
     try:
-        match = _lookup(catalog, req.name, req.cvx, prefix)
+        match = _lookup(catalog, req.name, req.cvx, index)
     except LookupFailed as failed:
         return None, [failed.error]
     errors: list[FieldError] = []
     if given_known:
         if as_of is not None and req.given:
-            errors += _check_dates(req.given, as_of, f"{prefix}.given")
+            errors += _check_dates(req.given, as_of, f"vaccines[{index}].given")
         length = rules.most_doses(match.vaccine)
         if len(req.given) > length:
             errors.append(
                 FieldError(
-                    f"{prefix}.given",
+                    f"vaccines[{index}].given",
                     f"{len(req.given)} doses given, but the {match.vaccine.name} series planned here has {length}",
                     code="too_many_doses",
                 )
             )
     if req.needed_by is not None and as_of is not None and req.needed_by < as_of:
-        errors.append(FieldError(f"{prefix}.needed_by", f"{req.needed_by} is before as_of {as_of}"))
+        errors.append(FieldError(f"vaccines[{index}].needed_by", f"{req.needed_by} is before as_of {as_of}"))
     return match, errors
 
 

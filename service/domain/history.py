@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from itertools import pairwise
+from datetime import date
 from typing import Final
 
 from .advisories import (
@@ -25,8 +24,8 @@ from .advisories import (
     PlanWarning,
 )
 from .catalog import Vaccine
-from .intervals import iso_day
-from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_doses
+from .intervals import DAY_NUMBER, day_span, iso_day
+from .schedule import NOT_STARTED, DoseSchedule, dose_numbers_from_start, labelled_after
 from .therapy import TherapyProfile, weeks_or_days
 from .values import Value
 
@@ -57,11 +56,12 @@ def review_history(
     profile: TherapyProfile, schedule: DoseSchedule, history: Iterable[VaccineGiven], as_of: date
 ) -> HistoryReview:
     """Check every vaccine given against the first dose (planned or given) and against B-cell depletion."""
-    events = sorted(set(history), key=lambda e: (e.day, e.vaccine.id))
+    distinct = set(history)
+    events = sorted(distinct, key=lambda e: (e.day, e.vaccine.id)) if distinct else []
     first = schedule.first_dose
     name = profile.name
-    live_days = timedelta(days=profile.live_pre_start_days)
-    non_live_days = timedelta(days=profile.non_live_pre_start_days)
+    live_days = day_span(profile.live_pre_start_days)
+    non_live_days = day_span(profile.non_live_pre_start_days)
     planned = schedule.phase == NOT_STARTED
     which = "planned first" if planned else "first"
     # A partial history's start is the stated one, which may be approximate.
@@ -157,27 +157,27 @@ def inconsistent_doses(profile: TherapyProfile, schedule: DoseSchedule) -> PlanW
     numbers = (
         dose_numbers_from_start(profile, schedule.first_dose, head, cadence)
         if schedule.partial
-        else range(1, len(head) + 1)
+        else tuple(range(1, len(head) + 1))
     )
-    first_maintenance = next((k for k, n in enumerate(numbers[: len(head)]) if n > starters), len(head))
+    first_maintenance = len(head)  # one number for each dose of `head`
+    for k, number in enumerate(numbers):
+        if number > starters:
+            first_maintenance = k
+            break
     pairs = [(k, numbers[k - 1]) for k in range(1, min(first_maintenance + 1, len(given)))]
     # Maintenance pairs: only those closer than half the longest labelled interval can be too near, so a long
     # history costs one subtraction a dose.
     longest = cadence.days + 31 * cadence.months
-    tail = given[first_maintenance:]
+    tail = [DAY_NUMBER(day) for day in given[first_maintenance:]]
     pairs += [
-        (first_maintenance + i + 1, starters + 1)
-        for i, (a, b) in enumerate(pairwise(tail))
-        if 2 * (b - a).days < longest
+        (first_maintenance + i + 1, starters + 1) for i in range(len(tail) - 1) if 2 * (tail[i + 1] - tail[i]) < longest
     ]
     early: list[str] = []
     for k, n_before in pairs:
         before, day = given[k - 1], given[k]
         # Read as the very next labelled dose, the most lenient reading: a dose the list skips (or a later
         # maintenance dose numbered as "one past the first") would only put its labelled day further away.
-        run = labelled_doses(profile, cadence, before, n_before)
-        next(run)  # dose n_before itself, on `before`
-        labelled = next(run)
+        labelled = labelled_after(profile, cadence, before, n_before)
         if 2 * (day - before).days < (labelled - before).days:
             early.append(
                 f"{iso_day(day)} is {(day - before).days} days after {iso_day(before)}, where the labelled "

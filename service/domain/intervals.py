@@ -24,7 +24,8 @@ _REACH_SHIFTS: Final = tuple(timedelta(days=n * _SHIFT_REACH) for n in range(-_R
 # Years, months and days as iso_day writes them: the years requests can carry (1900-2199), and a margin.
 _FIRST_YEAR: Final = 1800
 _YEARS: Final = tuple(str(year) for year in range(_FIRST_YEAR, 2400))
-_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(32))
+# "-MM-DD" for every month and day of the month, at month * 32 + day: one look-up and one join a date.
+_MONTH_DAYS: Final = tuple(f"-{month:02d}-{day:02d}" for month in range(13) for day in range(32))
 
 _TERM = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(day|week|month|year)s?\s*", re.IGNORECASE)
 
@@ -65,6 +66,12 @@ class Interval:
         return shift(add_months(day, self.years * 12 + self.months), self.days)
 
 
+# date.toordinal, the day's number (1 January of year 1 is 1), looked up once: the compiled core calls a method
+# of a date through a look-up by name on every call, several times the cost of the call itself. Runs of days
+# are compared in these numbers where a date subtraction would build a timedelta for each pair.
+DAY_NUMBER: Final = date.toordinal
+
+
 def shift(day: date, days: int) -> date:
     """`day` moved by `days` days (earlier when negative): `day + timedelta(days=days)`, the same dates and the
     same OverflowError past year 9999."""
@@ -80,16 +87,23 @@ def shift(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
+def day_span(days: int) -> timedelta:
+    """`timedelta(days=days)`, one of those built once when it is in their reach."""
+    if -_SHIFT_REACH <= days <= _SHIFT_REACH:
+        return _SHIFTS[days + _SHIFT_REACH]
+    return timedelta(days=days)
+
+
 def iso_day(day: date) -> str:
     """`day.isoformat()`, YYYY-MM-DD: the dates written into reasons and notes. date.isoformat formats through
     printf, whose code and the string formatting around it took a tenth of make_plan's instructions for the
-    ten or so dates of a typical plan; this joins ready-made digits."""
+    ten or so dates of a typical plan; this joins a ready-made year and month-and-day."""
     number = day.year
     if _FIRST_YEAR <= number < _FIRST_YEAR + len(_YEARS):
         year = _YEARS[number - _FIRST_YEAR]
     else:
         year = str(number).rjust(4, "0")
-    return f"{year}-{_TWO_DIGITS[day.month]}-{_TWO_DIGITS[day.day]}"
+    return year + _MONTH_DAYS[day.month * 32 + day.day]
 
 
 def add_months(day: date, months: int) -> date:

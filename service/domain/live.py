@@ -157,7 +157,9 @@ def settle_live(
     settled: list[LiveEvent] = []
     seen: set[tuple[str, date]] = set()
     plans: dict[int, VaccinePlan] = {}
-    for index, _request, vaccine in sorted(candidates, key=lambda c: live_priority(c[1], c[2])):
+    # A single live vaccine has nothing to be placed before or after (the usual plan): no priority to work out.
+    ordered = candidates if len(candidates) < 2 else sorted(candidates, key=lambda c: live_priority(c[1], c[2]))
+    for index, _request, vaccine in ordered:
         plan = plans[index] = place(index, settled)
         for dose in plan.proposal.doses:
             if (vaccine.id, dose.day) not in seen:
@@ -215,9 +217,18 @@ def apart_from_yellow_fever(
     return apart, close[0].vaccine.name
 
 
+def _any_yellow_fever(plans: list[VaccinePlan], history: list[LiveEvent]) -> bool:
+    """Whether a yellow fever vaccine is among the plan's vaccines or the live vaccines given."""
+    # Lists, not generators: the compiled core runs a list comprehension natively.
+    vaccines = [vp.match.vaccine for vp in plans] + [event.vaccine for event in history]
+    return any(["Yellow Fever" in vaccine.antigens for vaccine in vaccines])
+
+
 def yellow_fever_warnings(plans: list[VaccinePlan], history: list[LiveEvent], rules: VaccineRules) -> list[PlanWarning]:
     """Yellow fever vaccine and an MMR, MMRV or varicella vaccine on the same day or under 30 days apart,
     given or proposed (rule cdc.yellow-fever-mmr-spacing)."""
+    if not _any_yellow_fever(plans, history):
+        return []  # most plans: no yellow fever vaccine given or planned, so nothing to keep apart from it
     events: list[tuple[Vaccine, date, bool]] = [
         (e.vaccine, e.day, False)
         for e in history

@@ -15,7 +15,7 @@ live vaccines), choice (which proposal), protection (ready_on and needed_by).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Final
 
 from .advisories import DOSE_NOT_COUNTED, PlanWarning
@@ -25,7 +25,7 @@ from .choice import choose_proposal, remaining_doses, unbounded_proposal
 from .errors import Candidate, FieldError, InvalidInput
 from .gates import KindProfile
 from .history import VaccineGiven
-from .intervals import iso_day, shift
+from .intervals import day_span, iso_day, shift
 from .kinds import AnyProfile, profile_for_label, review_for, schedule_for, timing_for
 from .live import YF_SPACING_DAYS, HistorySpacing, apart_from_yellow_fever, settle_live, yellow_fever_warnings
 from .protection import PROTECTION, SERIES_COMPLETE, Protection, assess_protection, depleted_on, protection_notes
@@ -217,7 +217,7 @@ def _start_to_move(
     if vaccine.live and schedule.phase == NOT_STARTED and not proposal.complete:
         # What moving the first therapy dose would achieve for the whole series.
         trial = unbounded_proposal(vaccine, series, given, as_of, spacing, days)
-        margin = timedelta(days=profile.live_pre_start_days)
+        margin = day_span(profile.live_pre_start_days)
         if trial.complete and trial.doses:
             series_start = trial.doses[-1].day + margin
         if timing.status == AVOID and trial.doses:
@@ -327,12 +327,16 @@ def _rule_ids(
         extra_rules.append(rules.depletion_rule)
     if protection.serology and serology_rule is not None:
         extra_rules.append(serology_rule)
-    ids = [r for r in proposal.rules if r not in timing.rules] + extra_rules
     if (proposal.doses or remaining == 0) and series.length > 1:
-        ids.append(rules.basis_rule)
+        extra_rules.append(rules.basis_rule)
     if protection.ready_on is not None:
-        ids.append(lead.rule_id)
-    return tuple(dict.fromkeys([*timing.rules, *ids]))
+        extra_rules.append(lead.rule_id)
+    # Each rule once, in the order first cited: a handful of ids, where a list beats building a dict.
+    unique: list[str] = []
+    for rule in [*timing.rules, *proposal.rules, *extra_rules]:
+        if rule not in unique:
+            unique.append(rule)
+    return tuple(unique)
 
 
 def _plan_one(
@@ -514,21 +518,23 @@ def _checked_request(
 
 
 def _counted_given(
-    request: PlanRequest, matches: list[Match], schedule: DoseSchedule, rules: VaccineRules
+    requested: list[tuple[VaccineRequest, Match]], schedule: DoseSchedule, rules: VaccineRules
 ) -> tuple[list[tuple[date, ...]], list[PlanWarning]]:
     """Per vaccine, the doses given that its series counts, in date order: all but a live dose given on or after
     the first therapy dose while not replete (rule plan.live-dose-not-counted); and a dose-not-counted warning
     for each vaccine that had one, in vaccine id order."""
     counted: list[tuple[date, ...]] = []
     dropped: list[tuple[str, Vaccine, list[date]]] = []
-    for req, m in zip(request.vaccines, matches, strict=True):
-        days = tuple(sorted(req.given))
+    for req, m in requested:
+        days = tuple(sorted(req.given)) if req.given else ()
         if m.vaccine.live and days:
             during = [d for d in days if depleted_on(schedule, d)]
             if during:
                 days = tuple(d for d in days if not depleted_on(schedule, d))
                 dropped.append((m.vaccine.id, m.vaccine, during))
         counted.append(days)
+    if not dropped:
+        return counted, []  # the usual plan: no live dose given in depletion
     warnings = [
         PlanWarning(
             DOSE_NOT_COUNTED,
@@ -547,18 +553,15 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
     """Plan every requested vaccine around the therapy, or raise InvalidInput listing all problems."""
     until = shift(request.as_of, request.horizon_days)
     profile, schedule, checked = _checked_request(request, therapies, catalog, rules, until)
-    counted, not_counted = _counted_given(request, checked.matches, schedule, rules)
+    # Each requested vaccine with its catalog match (the checks found one for each), paired once for every
+    # step below.
+    requested = list(zip(request.vaccines, checked.matches, strict=True))
+    counted, not_counted = _counted_given(requested, schedule, rules)
     # Every live dose given (immunizations, and each vaccine's given list, its own included: a live dose given
     # moves its own next dose as it moves the other live vaccines) is the same history for every live vaccine:
     # spaced once per kind of conflict (HistorySpacing).
     history = HistorySpacing(
-        checked.history
-        + [
-            LiveEvent(m.vaccine, day)
-            for req, m in zip(request.vaccines, checked.matches, strict=True)
-            if m.vaccine.live
-            for day in req.given
-        ],
+        checked.history + [LiveEvent(m.vaccine, day) for req, m in requested if m.vaccine.live for day in req.given],
         rules.conflicts,
     )
     timings: dict[bool, Timing] = {}
@@ -582,19 +585,11 @@ def make_plan(request: PlanRequest, therapies: Therapies, catalog: Catalog, rule
 
     # A non-live vaccine meets no other vaccine: planned alone. The live ones are settled together.
     plans: list[VaccinePlan | None] = [None if m.vaccine.live else place(i, []) for i, m in enumerate(checked.matches)]
-    live = [
-        (i, r, m.vaccine)
-        for i, (r, m) in enumerate(zip(request.vaccines, checked.matches, strict=True))
-        if m.vaccine.live
-    ]
+    live = [(i, r, m.vaccine) for i, (r, m) in enumerate(requested) if m.vaccine.live]
     for i, vp in settle_live(live, place).items():
         plans[i] = vp
     answers = tuple(vp for vp in plans if vp is not None)
-    given = checked.recorded + [
-        VaccineGiven(m.vaccine, day)
-        for req, m in zip(request.vaccines, checked.matches, strict=True)
-        for day in req.given
-    ]
+    given = checked.recorded + [VaccineGiven(m.vaccine, day) for req, m in requested for day in req.given]
     review = review_for(profile, schedule, given, request.as_of)
     return Plan(
         request.as_of,

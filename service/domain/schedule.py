@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from .advisories import DOSE_MISSED, HISTORY_ASSUMED, REPLETION_BEFORE_MEDIAN, PlanWarning
 from .errors import FieldError, InvalidInput
-from .intervals import shift
+from .intervals import DAY_NUMBER, shift
 from .therapy import Cadence, TherapyProfile
 from .values import Value
 
@@ -390,11 +390,21 @@ def maintenance_anchor(cadence: Cadence, maintenance: Sequence[date], planned: d
         k = _intervals_between(cadence, planned, maintenance[0])
         if k is not None:
             anchor, steps = planned, k
+    if cadence.months:
+        for day in maintenance[1:]:
+            if cadence.after(anchor, steps + 1) == day:
+                steps += 1
+            else:
+                anchor, steps = day, 0
+        return anchor, steps
+    # A cadence in days: the same test in day numbers (a dose k intervals on is k * days further).
+    anchor_number = DAY_NUMBER(anchor)
     for day in maintenance[1:]:
-        if cadence.after(anchor, steps + 1) == day:
+        number = DAY_NUMBER(day)
+        if number - anchor_number == cadence.days * (steps + 1):
             steps += 1
         else:
-            anchor, steps = day, 0
+            anchor, anchor_number, steps = day, number, 0
     return anchor, steps
 
 
@@ -428,6 +438,18 @@ def labelled_doses(
     while True:
         yield cadence.after(anchor, steps)
         steps += 1
+
+
+def labelled_after(profile: TherapyProfile, cadence: Cadence, day: date, number: int) -> date:
+    """The labelled day of the dose after dose `number` (1-based) given on `day`: the second day
+    labelled_doses(profile, cadence, day, number) gives, without running its schedule."""
+    gaps = profile.starter_gaps
+    if number <= len(gaps):
+        return shift(day, gaps[number - 1])
+    if profile.maintenance_from_first_dose and number <= profile.starter_doses:
+        # The first maintenance dose is one cadence after dose 1, the starter gaps before `day`.
+        return cadence.after(shift(day, -sum(gaps)), 1)
+    return cadence.after(day, 1)
 
 
 class _History(Value):
@@ -499,7 +521,8 @@ def _labelled_next(profile: TherapyProfile, cadence: Cadence, history: _History)
     given, numbers, first = history.given, history.numbers, history.first
     last_number = numbers[-1]
     if last_number > profile.starter_doses:
-        maintenance = [day for day, n in zip(given, numbers, strict=True) if n > profile.starter_doses]
+        # One number for each dose given (_History): read by index, without a zip(strict=True) keyword call.
+        maintenance = [given[k] for k in range(len(given)) if numbers[k] > profile.starter_doses]
         # The calendar the maintenance doses keep: dose 1's when the label counts them from it (ocrelizumab: 31
         # August, 28 February, 31 August), else the labelled first maintenance dose's for a partial history.
         if profile.maintenance_from_first_dose:

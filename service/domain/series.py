@@ -164,7 +164,9 @@ class Proposal(Value):
 
     def dose_days(self, given: tuple[date, ...]) -> dict[int, date]:
         """Every dose of the series with a day: the counted doses given, then the proposed ones."""
-        days = {} if self.restarted else dict(enumerate(sorted(given), 1))
+        days: dict[int, date] = {}
+        if given and not self.restarted:
+            days = dict(enumerate(sorted(given), 1))
         for proposed in self.doses:
             days[proposed.dose] = proposed.day
         return days
@@ -220,7 +222,7 @@ def _attempt(
 ) -> tuple[list[ProposedDose], list[int], set[str], int | None]:
     """Doses placed from `start`; the last item is the dose whose maximum interval the next dose would
     overrun (None when every maximum holds)."""
-    dates: dict[int, date] = dict(enumerate(given, 1))  # propose() passes them in date order
+    dates: dict[int, date] = dict(enumerate(given, 1)) if given else {}  # propose() passes them in date order
     placed: list[ProposedDose] = []
     unplaced: list[int] = []
     rules: set[str] = {series.rule_id}
@@ -267,13 +269,15 @@ def propose(
     """Dated doses for the rest of the series, on the given interval basis, within any maximum interval, on
     appointment days only. `spacing`: a live vaccine's spacing from the other live events
     (LiveVirusConflicts.spacing), None for a vaccine that is not live."""
-    given = tuple(sorted(given))
+    if len(given) > 1:
+        given = tuple(sorted(given))
     start, restarted = as_of, False
     for _ in range(_MAX_SHIFTS):
         passed: list[Window] = []
         placed, unplaced, rules, overrun = _attempt(series, given, windows, start, basis, spacing, days, passed)
         if overrun is None:
-            return Proposal(tuple(placed), tuple(unplaced), basis, tuple(sorted(rules)), restarted, tuple(passed))
+            cited = tuple(sorted(rules)) if len(rules) > 1 else tuple(rules)
+            return Proposal(tuple(placed), tuple(unplaced), basis, cited, restarted, tuple(passed))
         if overrun <= len(given):
             # The maximum after a dose already given has run out (or no permitted day is left inside it).
             given, start, restarted = (), as_of, True

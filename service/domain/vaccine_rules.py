@@ -37,6 +37,8 @@ class VaccineRules:
     _facts: dict[str, tuple[Series, LeadTime, bool]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    # Vaccine id -> most_doses, worked out once per ruleset as _facts is.
+    _most_doses: dict[str, int] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def facts_for(self, vaccine: Vaccine) -> tuple[Series, LeadTime, bool]:
         """series_for, lead_time_for and has_shorter_minimum in one look-up (the planner needs all three)."""
@@ -58,7 +60,11 @@ class VaccineRules:
 
     def most_doses(self, vaccine: Vaccine) -> int:
         """The longest of the vaccine's schedules: how many doses `given` may list."""
-        return max([self.series_for(vaccine).length, *(a.series.length for a in self.alternatives.get(vaccine.id, ()))])
+        most = self._most_doses.get(vaccine.id)
+        if most is None:
+            lengths = [a.series.length for a in self.alternatives.get(vaccine.id, ())]
+            most = self._most_doses[vaccine.id] = max([self.series_for(vaccine).length, *lengths])
+        return most
 
     def has_shorter_minimum(self, vaccine: Vaccine) -> bool:
         """Whether the series has a minimum interval shorter than the recommended one (two proposals to weigh)."""

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from datetime import date
 from typing import Final
 
-from .intervals import iso_day, shift
+from .intervals import DAY_NUMBER, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, recovery_basis
 from .therapy import MidCycleSlot, TherapyProfile
 from .values import Value
@@ -102,26 +102,42 @@ def mid_cycle_windows(profile: TherapyProfile, doses: tuple[date, ...], lo: date
     # before lo + before_min cannot reach lo: the doses are in order, so those pairs are the leading ones, and
     # a long dose history is skipped by bisection (flat in the number of doses).
     first = max(bisect_left(doses, shift(lo, slot.before_min)) - 1, 0)
-    windows = []
+    # mid_cycle_slot then clip, counted in day numbers (date.toordinal): each dose becomes a number once and
+    # only a window's two ends become dates again (days from lo), where the dates took four day shifts and
+    # five comparisons a slot (tests/test_hot_path.py holds the two equal).
+    after_min, after_max, before_min, before_max = slot.after_min, slot.after_max, slot.before_min, slot.before_max
+    day_number = DAY_NUMBER  # a local: the loop reads it without a look-up in the module's names
+    lo_number, hi_number = day_number(lo), day_number(hi)
+    windows: list[Window] = []
+    if first >= len(doses) - 1:
+        return windows
+    next_number = day_number(doses[first])
     for i in range(first, len(doses) - 1):
-        dose = doses[i]
-        if dose > hi:
+        dose_number = next_number
+        if dose_number > hi_number:
             break
-        found = mid_cycle_slot(slot, dose, doses[i + 1])
-        if found is not None:
-            window = clip(MID_CYCLE, found[0], found[1], lo, hi)
-            if window is not None:
-                windows.append(window)
+        next_number = day_number(doses[i + 1])
+        start = max(dose_number + after_min, lo_number)
+        if before_max is not None:
+            start = max(start, next_number - before_max)
+        end = min(next_number - before_min, hi_number)
+        if after_max is not None:
+            end = min(end, dose_number + after_max)
+        if start <= end:
+            windows.append(Window(MID_CYCLE, shift(lo, start - lo_number), shift(lo, end - lo_number)))
     return windows
 
 
 def schedule_mid_cycle_windows(profile: TherapyProfile, schedule: DoseSchedule, lo: date, hi: date) -> list[Window]:
     """mid_cycle_windows of the schedule's doses, computed once per schedule: every non-live vaccine of a
     plan asks for the same slots, and they were most of a plan's cost (linear in the number of vaccines)."""
-    key = ("mid_cycle", profile.mid_cycle, lo, hi)
-    if key not in schedule.derived:
-        schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
-    return list(schedule.derived[key])
+    slot = profile.mid_cycle
+    # The slot by its bounds: a tuple of numbers hashes at a fraction of the cost of the dataclass's own hash.
+    key = ("mid_cycle", slot.after_min, slot.after_max, slot.before_min, slot.before_max, lo, hi)
+    windows = schedule.derived.get(key)
+    if windows is None:
+        windows = schedule.derived[key] = tuple(mid_cycle_windows(profile, schedule.doses, lo, hi))
+    return list(windows)
 
 
 def _post_therapy_start(profile: TherapyProfile, schedule: DoseSchedule) -> date:
