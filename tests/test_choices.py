@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 
+import service
 from scripts.workloads import live_request
 from service.domain import series as series_module
 from service.domain.answer import present
@@ -256,6 +257,8 @@ def test_settling_live_vaccines_grows_linearly_in_vaccines_and_doses(app, monkey
     """25 live vaccines and 50 (the catalog's live entries, then again; each placed around the live vaccines
     settled before it, the same day allowed): the placement attempts and the live events read grow with the
     vaccines, about 2x (bound 2.5x), not with their pairs (4x). Counted, never timed."""
+    if service.NATIVE:
+        pytest.skip("counts calls into the pure Python, which compiled code does not make (CI runs the pure Python)")
     small, large = _work(app, live_request(25), monkeypatch), _work(app, live_request(50), monkeypatch)
     assert small["placements"] >= 25 and small["events"] > 0
     assert large["placements"] <= 2.5 * small["placements"], (small, large)

@@ -90,7 +90,9 @@ def counted(bodies: list[dict[str, Any]], tmp_path: Path) -> list[int]:
         input=json.dumps(bodies),
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        # From the copy: `python -c` puts its working directory first on sys.path, before PYTHONPATH, so run
+        # from the project it would import the compiled service there (the tests package comes from ROOT).
+        cwd=copy,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{copy}:{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"},
         timeout=300,
         check=True,
