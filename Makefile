@@ -27,13 +27,18 @@ $(NODE_STAMP): package.json package-lock.json
 
 node: $(NODE_STAMP)
 
-# Opt-in: the rules core compiled to C extensions with mypyc (scripts/build_native.py). The pure Python is the
-# default everywhere (same answers; docs/production.md, "Compiled rules core", has the measured difference).
-# Once compiled, `make run`, `make test` and `make bench` rebuild it whenever a domain source changes, because
-# service/native.py refuses a compiled module that no longer matches its source; `make native-clean` opts out.
+# The rules core compiled to C extensions with mypyc (scripts/build_native.py), as the image serves it: `make run`
+# and `make bench` compile it first whenever a C compiler is there (30-45 s once, then again only when a domain
+# source changes, because service/native.py refuses a compiled module that no longer matches its source).
+# Without a compiler they run the pure Python: the same answers (tests/test_native.py holds a compiled copy to
+# the golden answers), about 0.53 of the minimal app's throughput against 0.59-0.61 compiled (docs/production.md,
+# "Compiled rules core"). NATIVE=0 skips the build; `make native-clean` removes one. `make test` and
+# `make test-fast` run whichever core is built (on CI's fresh clone, the pure Python).
+NATIVE ?= 1
 NATIVE_STAMP   := service/domain/_native.json
 DOMAIN_SOURCES := $(filter-out service/domain/__init__.py service/domain/errors.py,$(wildcard service/domain/*.py))
-NATIVE_IF_OPTED_IN := $(if $(wildcard service/domain/*.so),$(NATIVE_STAMP))
+NATIVE_IF_BUILT := $(if $(wildcard service/domain/*.so),$(NATIVE_STAMP))
+NATIVE_FOR_SERVING := $(if $(filter 1,$(NATIVE)),$(NATIVE_STAMP),$(NATIVE_IF_BUILT))
 
 $(NATIVE_STAMP): $(STAMP) $(DOMAIN_SOURCES) scripts/build_native.py service/native.py
 	$(BIN)/python -m scripts.build_native
@@ -43,12 +48,12 @@ native: $(NATIVE_STAMP)
 native-clean: $(STAMP)
 	$(BIN)/python -m scripts.build_native --clean
 
-run: $(STAMP) $(NATIVE_IF_OPTED_IN)
+run: $(STAMP) $(NATIVE_FOR_SERVING)
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 0.0.0.0:$(PORT) 'service.app:create_app()'
 
 # Everything, as CI runs it (.ci/run): end to end over gunicorn, faults, the browser, generated clients,
 # contract fuzzing, the golden answers, one smoke run of each benchmark.
-test: $(STAMP) $(NATIVE_IF_OPTED_IN) $(NODE_STAMP) browser-deps
+test: $(STAMP) $(NATIVE_IF_BUILT) $(NODE_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 # The domain, API and contract tests, in-process only: no server, browser, Node tools, fuzzing or benchmarks
@@ -57,7 +62,7 @@ FAST := not (e2e or browser or faults or clients or contract or bench or slow or
 # Modules every test of which is outside the tier are not even collected: collecting the contract fuzz alone
 # builds its schemathesis tests (about 6 s), and its pytest plugin is left unloaded with it.
 FAST_SKIPPED_MODULES := test_contract_fuzz test_clients test_clinic_browser test_e2e test_interop_e2e test_production_e2e
-test-fast: $(STAMP) $(NATIVE_IF_OPTED_IN)
+test-fast: $(STAMP) $(NATIVE_IF_BUILT)
 	$(BIN)/python -m pytest -q -p no:schemathesis $(FAST_SKIPPED_MODULES:%=--ignore=tests/%.py) -m "$(FAST)"
 
 # The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
@@ -90,7 +95,7 @@ openapi: $(STAMP)
 
 # Record the golden answers again (tests/golden/): run it when a change to the rules or the data is meant to
 # change answers, and read the diff it prints before committing the new file.
-golden: $(STAMP) $(NATIVE_IF_OPTED_IN)
+golden: $(STAMP) $(NATIVE_IF_BUILT)
 	$(BIN)/python -m scripts.golden --write
 
 lock:
@@ -104,7 +109,7 @@ lock:
 # with wrk on loopback; installs wrk when missing and root), then the planner in-process (pytest-benchmark),
 # then the instruction counter's smoke check under valgrind when it is installed. Results in bench-results/.
 # See docs/production.md for the figures and how to read them.
-bench: $(STAMP) $(NATIVE_IF_OPTED_IN)
+bench: $(STAMP) $(NATIVE_FOR_SERVING)
 	mkdir -p bench-results
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m pytest -q -m bench --benchmark-enable --benchmark-json=bench-results/planner.json \

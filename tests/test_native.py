@@ -1,7 +1,9 @@
-"""The compiled rules core (`make native`, opt-in): trusted only while it matches its sources.
+"""The compiled rules core (`make native`; `make run` and `make bench` build it): trusted only while it matches its
+sources.
 
-The pure Python runs by default. After `make native`, `make test` runs the whole suite against the compiled
-core, and tests/test_golden.py holds it to the same recorded answers, byte for byte, as the pure Python.
+On CI's fresh clone the pure Python runs. Once compiled (`make native`, or `make run`), `make test` runs the
+whole suite against the compiled core, and tests/test_golden.py holds it to the same recorded answers, byte for
+byte, as the pure Python.
 Here: the stale-build guard on a copy of the layout, that a compiled build is the code running, that the
 rules core imports nothing that would stop it compiling or make it impure, and (slow) that a copy of this tree
 compiles and its compiled core gives every golden answer.
@@ -66,7 +68,7 @@ def test_a_compiled_domain_that_does_not_match_its_sources_refuses_to_load(tmp_p
 
 def test_when_the_core_is_compiled_every_compiled_module_is_the_one_running():
     if not service.NATIVE:
-        pytest.skip("the rules core is not compiled (opt-in: make native): the pure Python is what runs")
+        pytest.skip("the rules core is not compiled here (make native): the pure Python is what runs")
     recorded = json.loads(MANIFEST.read_text())["sources"]
     assert len(recorded) >= 10
     for source in recorded:
