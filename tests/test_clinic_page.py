@@ -17,6 +17,15 @@ from service.clinic.present import key_windows, long_date, row_label, verdict
 from service.security import CLINIC_CSP
 from tests.conftest import TODAY
 
+# A yellow fever trip in January for a person on ofatumumab: the letter's case.
+YELLOW_FEVER_TRIP = {
+    "as_of": "2026-11-24",
+    "drug": "ofatumumab",
+    "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
+    "vaccines": ["yellow fever"],
+    "needed_by": "2027-01-12",
+}
+
 
 def post(client, path: str, fields: dict) -> object:
     return client.post(
@@ -240,11 +249,7 @@ def test_the_letter_is_offered_only_when_the_plan_says_to_avoid_yellow_fever(cli
     refused = post(client, "/clinic/letter", before_start)
     assert refused.status_code == 422 and "no contraindication letter" in refused.get_data(as_text=True)
     on_therapy = {
-        "as_of": "2026-11-24",
-        "drug": "ofatumumab",
-        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
-        "vaccines": ["yellow fever"],
-        "needed_by": "2027-01-12",
+        **YELLOW_FEVER_TRIP,
         "return_on": "2027-01-30",
     }
     letter = post(client, "/clinic/letter", on_therapy)
@@ -621,11 +626,7 @@ def test_every_warning_code_has_a_level_and_the_clinic_doc_lists_it():
 
 def test_the_letter_names_the_destination_and_refuses_a_return_before_the_departure(client):
     on_therapy = {
-        "as_of": "2026-11-24",
-        "drug": "ofatumumab",
-        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
-        "vaccines": ["yellow fever"],
-        "needed_by": "2027-01-12",
+        **YELLOW_FEVER_TRIP,
         "return_on": "2027-01-30",
         "destination": "Accra, Ghana <script>",
     }
@@ -737,18 +738,11 @@ def test_the_date_of_birth_is_not_on_the_patient_s_copy(client):
 
 
 def test_the_letter_s_date_of_birth_is_pre_filled_from_the_form(client):
-    on_therapy = {
-        "as_of": "2026-11-24",
-        "drug": "ofatumumab",
-        "doses": ["2026-10-20", "2026-10-27", "2026-11-03", "2026-11-17"],
-        "vaccines": ["yellow fever"],
-        "needed_by": "2027-01-12",
-    }
-    html = post(client, "/clinic/letter", {**on_therapy, "birth_date": BIRTH_DATE}).get_data(as_text=True)
+    html = post(client, "/clinic/letter", {**YELLOW_FEVER_TRIP, "birth_date": BIRTH_DATE}).get_data(as_text=True)
     assert re.search(rf'<input [^>]*data-fills="birth"[^>]*value="{BIRTH_DATE}"', html)
     assert f'data-fill="birth">{BIRTH_DATE}</span>' in html
     assert not re.search(r'<input [^>]*name="[^"]*"[^>]*data-fills', html) and "<form" not in html
-    blank = post(client, "/clinic/letter", on_therapy).get_data(as_text=True)
+    blank = post(client, "/clinic/letter", YELLOW_FEVER_TRIP).get_data(as_text=True)
     assert 'data-fill="birth"></span>' in blank
 
 
