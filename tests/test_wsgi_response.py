@@ -6,7 +6,7 @@ import pytest
 from flask import Response
 from werkzeug.test import EnvironBuilder
 
-from service.app import PlannerResponse
+from service.flask_app import PlannerResponse
 
 
 def _answer(cls: type[Response], method: str, make: dict[str, object], extra: list[tuple[str, str]]):
