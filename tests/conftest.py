@@ -7,12 +7,16 @@ labels reads it (and as the stricter reading without a label), for the tests tha
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from datetime import date
 
 import pytest
 
 from service.app import create_app
 from service.data.loader import load_ruleset
+from service.observability import json_handler
 
 TODAY = date(2026, 11, 24)
 
@@ -72,3 +76,19 @@ def app():
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture()
+def log_lines():
+    """Every JSON line the service's loggers write during the test (through the production handler)."""
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    logger = logging.getLogger("service")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

@@ -746,7 +746,7 @@ def test_the_letter_s_date_of_birth_is_pre_filled_from_the_form(client):
     assert 'data-fill="birth"></span>' in blank
 
 
-def test_the_date_of_birth_typed_on_the_page_is_never_logged(caplog, capfd):
+def test_the_date_of_birth_typed_on_the_page_is_never_logged(caplog, capfd, log_lines):
     from service.app import create_app
 
     client = create_app({"TODAY": TODAY, "LOG_LEVEL": "DEBUG"}).test_client()

@@ -15,7 +15,7 @@ from werkzeug.test import EnvironBuilder
 
 from scripts.workloads import invalid_request, largest_request, plan_request, typical_request
 from service.app import create_app
-from service.observability import json_handler, logged_id
+from service.observability import logged_id
 from service.security import API_CSP, CLINIC_CSP, DOCS_CSP, SecurityHeaders
 from service.settings import MAX_ERRORS_LISTED, SETTINGS, SettingsError, load_settings
 from tests.conftest import TODAY
@@ -31,22 +31,6 @@ MISSING_TREATMENT = {"as_of": "2026-11-24", "vaccines": [{"name": "MMR"}]}
 
 def make_client(**config):
     return create_app({"TODAY": TODAY, "LOG_LEVEL": "WARNING", **config}).test_client()
-
-
-@pytest.fixture()
-def log_lines():
-    """Every JSON line the service's loggers write during the test (through the production handler)."""
-    stream = io.StringIO()
-    handler = json_handler(stream)
-    logger = logging.getLogger("service")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
 
 
 # ---- batch ------------------------------------------------------------------------------------------

@@ -706,7 +706,7 @@ def test_imojev_is_planned_as_a_live_vaccine(client):
     assert imojev["status"] == "avoid" and imojev["proposed"] == []
 
 
-def test_the_birth_date_is_never_logged(caplog, capfd):
+def test_the_birth_date_is_never_logged(caplog, capfd, log_lines):
     client = create_app({"TODAY": TODAY, "LOG_LEVEL": "DEBUG"}).test_client()
     caplog.set_level("DEBUG")
     plan(client, [{"name": "Ixiaro", "needed_by": "2026-12-10"}], patient={"birth_date": "1961-07-13"})
