@@ -60,10 +60,11 @@ test: $(STAMP) $(NATIVE_IF_BUILT) $(NODE_STAMP) browser-deps
 # (the markers are described in pyproject.toml). Under a minute on two cores.
 FAST := not (e2e or browser or faults or clients or contract or bench or slow or valgrind)
 # Modules every test of which is outside the tier are not even collected: collecting the contract fuzz alone
-# builds its schemathesis tests (about 6 s), and its pytest plugin is left unloaded with it.
+# builds its schemathesis tests (about 6 s), and its pytest plugin is left unloaded with it. Two processes
+# (pytest-xdist), one a CPU: each test stands alone (its own app or tmp_path).
 FAST_SKIPPED_MODULES := test_contract_fuzz test_clients test_clinic_browser test_e2e test_interop_e2e test_production_e2e
 test-fast: $(STAMP) $(NATIVE_IF_BUILT)
-	$(BIN)/python -m pytest -q -p no:schemathesis $(FAST_SKIPPED_MODULES:%=--ignore=tests/%.py) -m "$(FAST)"
+	$(BIN)/python -m pytest -q -n 2 -p no:schemathesis $(FAST_SKIPPED_MODULES:%=--ignore=tests/%.py) -m "$(FAST)"
 
 # The clinic page's browser tests drive Debian's Chromium (a browser download fails on these machines) and
 # inject axe-core from npm (package.json). The Debian packages are installed when missing, as root (as on CI).
