@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import FieldError, InvalidInput
-from .gates import ON_THERAPY, KindProfile, gate_errors
+from .gates import ON_THERAPY, KindProfile, gate_errors, live_before_start
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment
 from .therapy import CONTINUOUS
@@ -159,26 +159,21 @@ def _live(profile: ContinuousProfile, schedule: DoseSchedule, as_of: date, until
     assert profile.live_lead is not None
     pause = f" {profile.pause_advice}" if profile.pause_live and profile.pause_advice else ""
     if schedule.phase == NOT_STARTED:
-        rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
-        last = profile.live_last_day_before(first)
-        window = clip(PRE_START, as_of, last, as_of, until)
-        if window is not None:
-            return Timing(
-                PRE_START,
-                (window,),
-                f"Live vaccine: give it on or before {iso_day(last)}, at least {profile.live_lead.text} before "
-                f"{name} starts on {iso_day(first)}. Live vaccines are avoided during {name} treatment.",
-                rules,
-            )
-        delay_to = profile.live_lead.after(as_of)
-        return Timing(
-            AVOID,
-            (),
-            f"Live vaccine: {name} starts on {iso_day(first)}, less than {profile.live_lead.text} away, and live "
-            f"vaccines are avoided during treatment. Given today, the start would have to move to {iso_day(delay_to)} "
-            "or later.",
-            rules,
-            delay_start_to=delay_to,
+        lead = profile.live_lead.text
+        return live_before_start(
+            profile,
+            first,
+            as_of,
+            until,
+            lambda last: (
+                f"Live vaccine: give it on or before {iso_day(last)}, at least {lead} before "
+                f"{name} starts on {iso_day(first)}. Live vaccines are avoided during {name} treatment."
+            ),
+            lambda delay_to: (
+                f"Live vaccine: {name} starts on {iso_day(first)}, less than {lead} away, and live "
+                f"vaccines are avoided during treatment. Given today, the start would have to move to {iso_day(delay_to)} "
+                "or later."
+            ),
         )
     if schedule.phase == STOPPED:
         return _live_after_stop(profile, schedule, as_of, until, lymph)

@@ -19,7 +19,7 @@ from datetime import date
 
 from .advisories import DOSE_MISSED, PlanWarning
 from .errors import FieldError, InvalidInput
-from .gates import AFTER_COURSES, BETWEEN_COURSES, IN_COURSE, KindProfile, gate_errors
+from .gates import AFTER_COURSES, BETWEEN_COURSES, IN_COURSE, KindProfile, gate_errors, live_before_start
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, STOPPED, DoseSchedule, Treatment
 from .therapy import COURSE
@@ -395,26 +395,20 @@ def _live(
     name = profile.name
     assert profile.live_lead is not None
     if schedule.phase == NOT_STARTED:
-        first = courses[0].start
-        last = profile.live_last_day_before(first)
-        rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
-        window = clip(PRE_START, as_of, last, as_of, until)
-        if window is not None:
-            return Timing(
-                PRE_START,
-                (window,),
-                f"Live vaccine: give it on or before {iso_day(last)}, at least {profile.live_lead.text} before the first "
-                f"{name} course on {iso_day(first)}. Afterwards live vaccines wait for {profile.lymphocytes_text}.",
-                rules,
-            )
-        delay_to = profile.live_lead.after(as_of)
-        return Timing(
-            AVOID,
-            (),
-            f"Live vaccine: the first {name} course on {iso_day(first)} is less than {profile.live_lead.text} away. "
-            f"Given today, the course would have to move to {iso_day(delay_to)} or later.",
-            rules,
-            delay_start_to=delay_to,
+        first, lead = courses[0].start, profile.live_lead.text
+        return live_before_start(
+            profile,
+            first,
+            as_of,
+            until,
+            lambda last: (
+                f"Live vaccine: give it on or before {iso_day(last)}, at least {lead} before the first "
+                f"{name} course on {iso_day(first)}. Afterwards live vaccines wait for {profile.lymphocytes_text}."
+            ),
+            lambda delay_to: (
+                f"Live vaccine: the first {name} course on {iso_day(first)} is less than {lead} away. "
+                f"Given today, the course would have to move to {iso_day(delay_to)} or later."
+            ),
         )
     given = [c for c in courses if not c.projected]
     latest = given[-1] if given else courses[0]

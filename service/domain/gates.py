@@ -10,7 +10,7 @@ rules would silently ignore is a date the clinician believes was taken into acco
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Self
@@ -26,6 +26,7 @@ from .history import HistoryReview, VaccineGiven
 from .intervals import Interval, iso_day, shift
 from .schedule import NOT_STARTED, DoseSchedule, Treatment
 from .therapy import CONTINUOUS, STRICTEST, Cadence, Rule
+from .windows import AVOID, PRE_START, Timing, clip
 
 # Phases of the therapies here, beside schedule.NOT_STARTED and schedule.STOPPED.
 ON_THERAPY = "on_therapy"
@@ -270,3 +271,24 @@ def _near_start(profile: KindProfile, events: list[VaccineGiven], start: date, w
 
 def _listed(events: list[VaccineGiven]) -> str:
     return ", ".join(f"{e.vaccine.name} on {iso_day(e.day)}" for e in events)
+
+
+def live_before_start(
+    profile: KindProfile,
+    first: date,
+    as_of: date,
+    until: date,
+    fits: Callable[[date], str],
+    too_close: Callable[[date], str],
+) -> Timing:
+    """A live vaccine before a therapy (or its first course) starts on `first`: its pre-start window up to the
+    profile's lead time, with the reason `fits(last day)`; or avoid, with the day the start would have to move
+    to and the reason `too_close(that day)`."""
+    assert profile.live_lead is not None
+    rules = (profile.rule_id("live_pre_start"), profile.rule_id("live_during_therapy"))
+    last = profile.live_last_day_before(first)
+    window = clip(PRE_START, as_of, last, as_of, until)
+    if window is not None:
+        return Timing(PRE_START, (window,), fits(last), rules)
+    delay_to = profile.live_lead.after(as_of)
+    return Timing(AVOID, (), too_close(delay_to), rules, delay_start_to=delay_to)
