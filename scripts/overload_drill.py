@@ -83,16 +83,26 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]
     return status, headers
 
 
+async def _connect(
+    address: tuple[str, int], drill: Drill, deadline: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A connection within the deadline, or None with the failure counted."""
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(*address), deadline)
+    except (TimeoutError, OSError) as error:
+        drill.failures[f"connect: {type(error).__name__}"] += 1
+        return None
+
+
 async def kept_alive_client(
     address: tuple[str, int], drill: Drill, requests: int, deadline: float, headers: dict[str, str]
 ) -> None:
     """One connection, `requests` plans sent one after the other on it; the first answer is recorded."""
     started = time.monotonic()
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*address), deadline)
-    except (TimeoutError, OSError) as error:
-        drill.failures[f"connect: {type(error).__name__}"] += 1
+    connection = await _connect(address, drill, deadline)
+    if connection is None:
         return
+    reader, writer = connection
     number = 0
     try:
         for number in range(requests):
@@ -117,11 +127,10 @@ async def slow_body_client(
 ) -> None:
     """Headers at once, then a 2 KiB body one byte at a time: its answer (408, 503 or 401) is recorded."""
     started = time.monotonic()
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*address), deadline)
-    except (TimeoutError, OSError) as error:
-        drill.failures[f"connect: {type(error).__name__}"] += 1
+    connection = await _connect(address, drill, deadline)
+    if connection is None:
         return
+    reader, writer = connection
     try:
         writer.write(_request(f"{address[0]}:{address[1]}", "/v1/plans", b"", headers, length=2048))
         answer = asyncio.ensure_future(read_answer(reader))
